@@ -1,0 +1,30 @@
+"""The `lendmatch` command line: one root, each command group in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="lendmatch",
+    help=(
+        "Loan-brokerage eligibility matcher with explainable automated decisions.\n\n"
+        "Tour: write lender_rules/lenders/<id>.json, `lendmatch rules check`, "
+        "`lendmatch rules show <lender>`, `lendmatch generate`, `lendmatch match`, "
+        "`lendmatch serve`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # Each module adds its commands or command group to `app`. Imported here, not at the
+    # top, so that `api.cli` stays the single root every module registers into.
+    from api import cli_rules  # noqa: F401
+
+
+def main() -> None:
+    """Entry point of the `lendmatch` console command."""
+    _register()
+    app()
