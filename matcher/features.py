@@ -1,0 +1,162 @@
+"""The feature row of ../shared/DESIGN.md ("Features"), computed two ways, side by side.
+
+- `features_of`: one `Application` in plain Python (the single-application hot path).
+- `feature_frame`: a frame of applications in the nested shape (struct columns ``applicant``,
+  ``co_applicant`` (nullable), ``loan``, ``household``; string ``market``) with Polars
+  expressions only.
+
+Both give the columns of `matcher.schema.FEATURES`, in that order and with those types; a
+property test keeps them equal row by row. When you change one, change the other next to it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from matcher.application import Application
+from matcher.national_id import age_expr, age_on, birth_date, birth_ymd_exprs
+from matcher.schema import FEATURE_NAMES, polars_schema
+
+APPLICATION_ID = "application_id"
+
+
+# --- one application, plain Python -------------------------------------------------------
+
+
+def debt_to_income(existing_debt: int, amount: int, total_income: int) -> float:
+    """(existing_debt + amount) / total_income; +inf when total_income is 0."""
+    if total_income == 0:
+        return math.inf
+    return (existing_debt + amount) / total_income
+
+
+def features_of(app: Application, on: date) -> dict[str, Any]:
+    """The feature row of one application at decision date `on`."""
+    market = app.market
+    a = app.applicant
+    co = app.co_applicant
+    loan = app.loan
+    household = app.household
+    existing_debt = a.unsecured_debt + a.secured_debt
+    remarks = a.payment_remarks
+    if co is None:
+        co_age: int | None = None
+        co_income = 0
+        co_employment: str | None = None
+    else:
+        co_age = age_on(birth_date(co.national_id, market, on=on), on)
+        co_income = co.income
+        co_employment = co.employment
+        existing_debt += co.unsecured_debt + co.secured_debt
+        remarks += co.payment_remarks
+    total_income = a.income + co_income
+    return {
+        "market": market,
+        "age": age_on(birth_date(a.national_id, market, on=on), on),
+        "has_co_applicant": co is not None,
+        "co_age": co_age,
+        "income": a.income,
+        "co_income": co_income,
+        "total_income": total_income,
+        "employment": a.employment,
+        "employed_months": a.employed_months,
+        "co_employment": co_employment,
+        "amount": loan.amount,
+        "term_months": loan.term_months,
+        "purpose": loan.purpose,
+        "existing_debt": existing_debt,
+        "debt_to_income": debt_to_income(existing_debt, loan.amount, total_income),
+        "payment_remarks": remarks,
+        "housing": household.housing,
+        "housing_cost": household.housing_cost,
+        "children": household.children,
+        "years_in_country": a.years_in_country,
+        "citizenship": a.citizenship,
+    }
+
+
+def with_loan(features: Mapping[str, Any], *, amount: int, term_months: int) -> dict[str, Any]:
+    """A copy of a feature row with another amount and term, debt_to_income recomputed."""
+    row = dict(features)
+    row["amount"] = amount
+    row["term_months"] = term_months
+    row["debt_to_income"] = debt_to_income(row["existing_debt"], amount, row["total_income"])
+    return row
+
+
+# --- many applications, Polars expressions -----------------------------------------------
+
+
+def _age(person: pl.Expr, market: pl.Expr, on: date) -> pl.Expr:
+    year, month, day = birth_ymd_exprs(person.struct.field("national_id"), market, on=on)
+    return age_expr(year, month, day, on=on)
+
+
+def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
+    """The feature rows of a frame of applications at decision date `on` (lazy).
+
+    The input has the nested shape of `Application` as struct columns; an
+    ``application_id`` column, if present, is passed through as the first column. National
+    ids are assumed valid (as every `Application` is); an invalid one gives an undefined
+    age.
+    """
+    lazy = apps.lazy()
+    market = pl.col("market").cast(pl.String)
+    a = pl.col("applicant")
+    co = pl.col("co_applicant")
+    loan = pl.col("loan")
+    household = pl.col("household")
+
+    def field(struct: pl.Expr, name: str) -> pl.Expr:
+        return struct.struct.field(name).cast(pl.Int64)
+
+    has_co = co.is_not_null()
+    co_income = pl.when(has_co).then(field(co, "income")).otherwise(0)
+    total_income = field(a, "income") + co_income
+    amount = field(loan, "amount")
+    existing_debt = (
+        field(a, "unsecured_debt")
+        + field(a, "secured_debt")
+        + pl.when(has_co).then(field(co, "unsecured_debt") + field(co, "secured_debt")).otherwise(0)
+    )
+    remarks = field(a, "payment_remarks") + pl.when(has_co).then(
+        field(co, "payment_remarks")
+    ).otherwise(0)
+    dti = (
+        pl.when(total_income == 0)
+        .then(pl.lit(math.inf))
+        .otherwise((existing_debt + amount).cast(pl.Float64) / total_income.cast(pl.Float64))
+    )
+    exprs: dict[str, pl.Expr] = {
+        "market": market,
+        "age": _age(a, market, on),
+        "has_co_applicant": has_co,
+        "co_age": pl.when(has_co).then(_age(co, market, on)),
+        "income": field(a, "income"),
+        "co_income": co_income,
+        "total_income": total_income,
+        "employment": a.struct.field("employment"),
+        "employed_months": field(a, "employed_months"),
+        "co_employment": pl.when(has_co).then(co.struct.field("employment")),
+        "amount": amount,
+        "term_months": field(loan, "term_months"),
+        "purpose": loan.struct.field("purpose"),
+        "existing_debt": existing_debt,
+        "debt_to_income": dti,
+        "payment_remarks": remarks,
+        "housing": household.struct.field("housing"),
+        "housing_cost": field(household, "housing_cost"),
+        "children": field(household, "children"),
+        "years_in_country": field(a, "years_in_country"),
+        "citizenship": a.struct.field("citizenship"),
+    }
+    schema = polars_schema()
+    columns = [exprs[name].cast(schema[name]).alias(name) for name in FEATURE_NAMES]
+    if APPLICATION_ID in lazy.collect_schema().names():
+        columns.insert(0, pl.col(APPLICATION_ID))
+    return lazy.select(columns)

@@ -1,0 +1,339 @@
+"""National identity numbers: Norwegian fødselsnummer and Swedish personnummer.
+
+The rules are those of ../shared/DOMAIN.md ("Identifiers"), implemented exactly:
+
+- **fødselsnummer** (NO): 11 digits DDMMYY III K1 K2, two mod-11 check digits; D-number day
+  + 40, H-number month + 40, synthetic test number month + 80; the century comes from the
+  individual number III.
+- **personnummer** (SE): YYMMDD-NNNC, YYMMDDNNNC (10 digits; "+" instead of "-" means aged
+  100 or more) or YYYYMMDDNNNC (12 digits, also written YYYYMMDD-NNNC); C is the Luhn check
+  digit over the 10-digit form; samordningsnummer day + 60. The century of a 10-digit number
+  is the one that makes the person younger than 100 on the reference date ("-") or at least
+  100 ("+").
+
+Every check raises an `InvalidNationalIdError` (a `ValueError`) that says what is wrong,
+without repeating the number itself. The same rules, vectorised for frames, are
+`birth_ymd_exprs` (assumes numbers that passed `parse`).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import polars as pl
+
+Market = Literal["NO", "SE"]
+PersonnummerForm = Literal["short", "compact", "long"]
+
+FODSELSNUMMER_K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+FODSELSNUMMER_K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+D_NUMBER_DAY_OFFSET = 40
+H_NUMBER_MONTH_OFFSET = 40
+SYNTHETIC_MONTH_OFFSET = 80
+SAMORDNINGSNUMMER_DAY_OFFSET = 60
+
+
+class InvalidNationalIdError(ValueError):
+    """A national identity number is not valid for its market."""
+
+    def __init__(self, market: Market, reason: str) -> None:
+        self.market = market
+        self.reason = reason
+        super().__init__(f"invalid {self.kind}: {reason}")
+
+    @property
+    def kind(self) -> str:
+        """The name of the market's identity number."""
+        return "fødselsnummer" if self.market == "NO" else "personnummer"
+
+
+class NationalIdFormatError(InvalidNationalIdError):
+    """The number does not have the shape of the market's identity number."""
+
+
+class NationalIdChecksumError(InvalidNationalIdError):
+    """A check digit does not match."""
+
+
+class NationalIdDateError(InvalidNationalIdError):
+    """The birth date in the number does not exist or lies after the reference date."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedId:
+    """What a valid identity number says about its holder."""
+
+    market: Market
+    birth_date: date
+    d_number: bool = False  # NO: day + 40
+    h_number: bool = False  # NO: month + 40
+    synthetic: bool = False  # NO: month + 80 (test numbers)
+    samordningsnummer: bool = False  # SE: day + 60
+
+
+# --- checks ------------------------------------------------------------------------------
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> int:
+    """The mod-11 check digit of `digits`; 10 means no valid check digit exists."""
+    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if rest == 0 else 11 - rest
+
+
+def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
+    """K1 and K2 for the first nine digits, or None when either would be 10 (no number)."""
+    k1 = _mod11(first_nine, FODSELSNUMMER_K1_WEIGHTS)
+    if k1 == 10:
+        return None
+    k2 = _mod11(first_nine + str(k1), FODSELSNUMMER_K2_WEIGHTS)
+    if k2 == 10:
+        return None
+    return k1, k2
+
+
+def luhn_check_digit(digits: str) -> int:
+    """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
+    total = 0
+    for i, ch in enumerate(digits):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product - 9 if product > 9 else product
+    return (10 - total % 10) % 10
+
+
+def fodselsnummer_century(individual: int, yy: int) -> int | None:
+    """The century (1800, 1900, 2000) the individual number III gives, or None if none does."""
+    if individual <= 499:
+        return 1900
+    if individual >= 900 and yy >= 40:
+        return 1900
+    if yy < 40:
+        return 2000
+    if individual <= 749 and yy >= 54:
+        return 1800
+    return None
+
+
+def _birth(market: Market, year: int, month: int, day: int, on: date) -> date:
+    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        raise NationalIdDateError(market, f"no such date {year:04d}-{month:02d}-{day:02d}")
+    born = date(year, month, day)
+    if born > on:
+        raise NationalIdDateError(market, f"birth date {born.isoformat()} is after {on}")
+    return born
+
+
+def parse_fodselsnummer(number: str, *, on: date) -> ParsedId:
+    """Check a Norwegian fødselsnummer (also D-, H- and synthetic numbers) and parse it."""
+    if len(number) != 11 or not number.isascii() or not number.isdigit():
+        raise NationalIdFormatError("NO", "must be exactly 11 digits")
+    expected = fodselsnummer_check_digits(number[:9])
+    if expected is None or expected != (int(number[9]), int(number[10])):
+        raise NationalIdChecksumError("NO", "check digits do not match")
+    dd, mm, yy, individual = int(number[0:2]), int(number[2:4]), int(number[4:6]), int(number[6:9])
+    d_number = dd > D_NUMBER_DAY_OFFSET
+    day = dd - D_NUMBER_DAY_OFFSET if d_number else dd
+    h_number = H_NUMBER_MONTH_OFFSET < mm <= H_NUMBER_MONTH_OFFSET + 12
+    synthetic = SYNTHETIC_MONTH_OFFSET < mm <= SYNTHETIC_MONTH_OFFSET + 12
+    month = mm - (H_NUMBER_MONTH_OFFSET if h_number else SYNTHETIC_MONTH_OFFSET if synthetic else 0)
+    century = fodselsnummer_century(individual, yy)
+    if century is None:
+        raise NationalIdDateError(
+            "NO", f"individual number {individual:03d} is not used for YY={yy:02d}"
+        )
+    born = _birth("NO", century + yy, month, day, on)
+    return ParsedId("NO", born, d_number=d_number, h_number=h_number, synthetic=synthetic)
+
+
+def _personnummer_parts(number: str) -> tuple[str, int | None, bool]:
+    """Split into (10-digit form, 4-digit year or None, "+" separator)."""
+    if number.isascii() and number.isdigit():
+        if len(number) == 10:
+            return number, None, False
+        if len(number) == 12:
+            return number[2:], int(number[:4]), False
+    elif len(number) == 11 and number[6] in "-+":
+        digits = number[:6] + number[7:]
+        if digits.isascii() and digits.isdigit():
+            return digits, None, number[6] == "+"
+    elif len(number) == 13 and number[8] == "-":
+        digits = number[:8] + number[9:]
+        if digits.isascii() and digits.isdigit():
+            return digits[2:], int(digits[:4]), False
+    raise NationalIdFormatError(
+        "SE", "must be YYMMDD-NNNC, YYMMDD+NNNC, YYMMDDNNNC, YYYYMMDDNNNC or YYYYMMDD-NNNC"
+    )
+
+
+def personnummer_year(yy: int, month: int, day: int, *, hundred_plus: bool, on: date) -> int:
+    """The birth year of a 10-digit personnummer: the latest year ending in `yy` whose
+    (month, day) is not after `on`, minus 100 for the "+" separator (aged 100 or more)."""
+    year = on.year - on.year % 100 + yy
+    if (year, month, day) > (on.year, on.month, on.day):
+        year -= 100
+    return year - 100 if hundred_plus else year
+
+
+def parse_personnummer(number: str, *, on: date) -> ParsedId:
+    """Check a Swedish personnummer (also samordningsnummer) and parse it."""
+    ten, year, hundred_plus = _personnummer_parts(number)
+    if luhn_check_digit(ten[:9]) != int(ten[9]):
+        raise NationalIdChecksumError("SE", "Luhn check digit does not match")
+    yy, month, dd = int(ten[0:2]), int(ten[2:4]), int(ten[4:6])
+    samordning = dd > SAMORDNINGSNUMMER_DAY_OFFSET
+    day = dd - SAMORDNINGSNUMMER_DAY_OFFSET if samordning else dd
+    if year is None:
+        year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
+    born = _birth("SE", year, month, day, on)
+    return ParsedId("SE", born, samordningsnummer=samordning)
+
+
+def parse(national_id: str, market: Market, *, on: date) -> ParsedId:
+    """Check `national_id` against the rules of `market` and parse it (see module doc)."""
+    if market == "NO":
+        return parse_fodselsnummer(national_id, on=on)
+    if market == "SE":
+        return parse_personnummer(national_id, on=on)
+    raise ValueError(f"unknown market {market!r}")
+
+
+def birth_date(national_id: str, market: Market, *, on: date) -> date:
+    """The holder's birth date; raises `InvalidNationalIdError` for an invalid number."""
+    return parse(national_id, market, on=on).birth_date
+
+
+def age_on(birth: date, on: date) -> int:
+    """Age in whole years on `on`; a 29 February birthday counts from 1 March in other years."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+# --- making valid numbers (tests and the synthetic data generator) -----------------------
+
+
+def make_fodselsnummer(
+    birth: date,
+    individual: int,
+    *,
+    d_number: bool = False,
+    h_number: bool = False,
+    synthetic: bool = False,
+) -> str:
+    """A fødselsnummer for `birth` with individual number `individual` (0-999).
+
+    Raises `ValueError` when the individual number does not belong to the birth century or
+    the check digits do not exist for it (about 1 in 6 individual numbers); try another.
+    """
+    if h_number and synthetic:
+        raise ValueError("a number is an H-number or a synthetic number, not both")
+    if not 0 <= individual <= 999:
+        raise ValueError(f"individual number {individual} is not in 0..999")
+    if fodselsnummer_century(individual, birth.year % 100) != birth.year - birth.year % 100:
+        raise ValueError(f"individual number {individual:03d} is not used for {birth.year}")
+    day = birth.day + (D_NUMBER_DAY_OFFSET if d_number else 0)
+    month = birth.month + (
+        H_NUMBER_MONTH_OFFSET if h_number else SYNTHETIC_MONTH_OFFSET if synthetic else 0
+    )
+    first_nine = f"{day:02d}{month:02d}{birth.year % 100:02d}{individual:03d}"
+    check = fodselsnummer_check_digits(first_nine)
+    if check is None:
+        raise ValueError(f"no check digits exist for individual number {individual:03d}")
+    return f"{first_nine}{check[0]}{check[1]}"
+
+
+def make_personnummer(
+    birth: date,
+    serial: int,
+    *,
+    on: date,
+    samordningsnummer: bool = False,
+    form: PersonnummerForm = "short",
+) -> str:
+    """A personnummer for `birth` with birth serial `serial` (0-999), as written on `on`.
+
+    `form`: "short" YYMMDD-NNNC ("+" when aged 100 or more on `on`), "compact" YYMMDDNNNC
+    (only for people under 100), "long" YYYYMMDDNNNC.
+    """
+    if not 0 <= serial <= 999:
+        raise ValueError(f"serial {serial} is not in 0..999")
+    if birth > on:
+        raise ValueError(f"birth date {birth} is after {on}")
+    day = birth.day + (SAMORDNINGSNUMMER_DAY_OFFSET if samordningsnummer else 0)
+    nine = f"{birth.year % 100:02d}{birth.month:02d}{day:02d}{serial:03d}"
+    ten = f"{nine}{luhn_check_digit(nine)}"
+    hundred_plus = age_on(birth, on) >= 100
+    if form == "long":
+        return f"{birth.year // 100:02d}{ten}"
+    if form == "compact":
+        if hundred_plus:
+            raise ValueError("the compact form cannot be used for people aged 100 or more")
+        return ten
+    return f"{ten[:6]}{'+' if hundred_plus else '-'}{ten[6:]}"
+
+
+# --- the same rules as Polars expressions ------------------------------------------------
+
+
+def birth_ymd_exprs(
+    national_id: pl.Expr, market: pl.Expr, *, on: date
+) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(year, month, day) of birth as Int64 expressions, for numbers that passed `parse`.
+
+    Invalid numbers give unspecified values or nulls; validate before (the `Application`
+    model does). Works on the string column without building dates, so it is fast.
+    """
+    digits = national_id.str.replace_all(r"[-+]", "")
+    is_no = market == pl.lit("NO")
+    long_se = digits.str.len_bytes() == 12
+    ten = pl.when(long_se).then(digits.str.slice(2)).otherwise(digits)
+
+    def part(text: pl.Expr, start: int, length: int) -> pl.Expr:
+        return text.str.slice(start, length).cast(pl.Int64)
+
+    # Norway: DDMMYY III.
+    no_dd, no_mm, no_yy, no_iii = (
+        part(digits, 0, 2),
+        part(digits, 2, 2),
+        part(digits, 4, 2),
+        part(digits, 6, 3),
+    )
+    no_century = (
+        pl.when(no_iii <= 499)
+        .then(1900)
+        .when((no_iii >= 900) & (no_yy >= 40))
+        .then(1900)
+        .when(no_yy < 40)
+        .then(2000)
+        .when((no_iii <= 749) & (no_yy >= 54))
+        .then(1800)
+    )
+    # Sweden: YYMMDD NNNC over the 10-digit form.
+    se_yy, se_mm, se_dd = part(ten, 0, 2), part(ten, 2, 2), part(ten, 4, 2)
+    base = on.year - on.year % 100
+    on_mmdd = on.month * 100 + on.day
+    se_year_short = (
+        base
+        + se_yy
+        - pl.when(
+            (se_yy > on.year % 100)
+            | ((se_yy == on.year % 100) & (se_mm * 100 + (se_dd % 60) > on_mmdd))
+        )
+        .then(100)
+        .otherwise(0)
+        - pl.when(national_id.str.contains("+", literal=True)).then(100).otherwise(0)
+    )
+    se_year = pl.when(long_se).then(part(digits, 0, 4)).otherwise(se_year_short)
+
+    year = pl.when(is_no).then(no_century + no_yy).otherwise(se_year)
+    month = pl.when(is_no).then(no_mm % 40).otherwise(se_mm)
+    day = pl.when(is_no).then(no_dd % 40).otherwise(se_dd % 60)
+    return year, month, day
+
+
+def age_expr(year: pl.Expr, month: pl.Expr, day: pl.Expr, *, on: date) -> pl.Expr:
+    """`age_on` as an expression over birth (year, month, day)."""
+    on_mmdd = on.month * 100 + on.day
+    return (
+        pl.lit(on.year, pl.Int64) - year - pl.when(month * 100 + day > on_mmdd).then(1).otherwise(0)
+    ).cast(pl.Int64)
