@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from matcher.application import Application
-from matcher.national_id import age_expr, age_on, birth_date, birth_ymd_exprs
+from matcher.national_id import age_expr, age_on_ymd, birth_ymd, birth_ymd_exprs
 from matcher.schema import FEATURE_NAMES, polars_schema
 
 APPLICATION_ID = "application_id"
@@ -36,7 +36,7 @@ def debt_to_income(existing_debt: int, amount: int, total_income: int) -> float:
 
 
 def features_of(app: Application, on: date) -> dict[str, Any]:
-    """The feature row of one application at decision date `on`."""
+    """The feature row of one (validated) application at decision date `on`."""
     market = app.market
     a = app.applicant
     co = app.co_applicant
@@ -49,7 +49,7 @@ def features_of(app: Application, on: date) -> dict[str, Any]:
         co_income = 0
         co_employment: str | None = None
     else:
-        co_age = age_on(birth_date(co.national_id, market, on=on), on)
+        co_age = age_on_ymd(*birth_ymd(co.national_id, market, on=on), on)
         co_income = co.income
         co_employment = co.employment
         existing_debt += co.unsecured_debt + co.secured_debt
@@ -57,7 +57,7 @@ def features_of(app: Application, on: date) -> dict[str, Any]:
     total_income = a.income + co_income
     return {
         "market": market,
-        "age": age_on(birth_date(a.national_id, market, on=on), on),
+        "age": age_on_ymd(*birth_ymd(a.national_id, market, on=on), on),
         "has_co_applicant": co is not None,
         "co_age": co_age,
         "income": a.income,
