@@ -14,9 +14,11 @@ reference date for 10-digit personnummer and for "born in the future": it is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Literal, Self
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -131,6 +133,51 @@ class Application(BaseModel):
         if errors:
             raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
+
+
+def _person_frame_type() -> pl.Struct:
+    return pl.Struct(
+        {
+            "national_id": pl.String(),
+            "name": pl.String(),
+            "email": pl.String(),
+            "phone": pl.String(),
+            "citizenship": pl.String(),
+            "years_in_country": pl.Int64(),
+            "employment": pl.String(),
+            "employed_months": pl.Int64(),
+            "income": pl.Int64(),
+            "unsecured_debt": pl.Int64(),
+            "secured_debt": pl.Int64(),
+            "payment_remarks": pl.Int64(),
+        }
+    )
+
+
+_FRAME_COLUMNS: dict[str, pl.DataType] = {
+    "market": pl.String(),
+    "applicant": _person_frame_type(),
+    "co_applicant": _person_frame_type(),  # null without a co-applicant
+    "loan": pl.Struct({"amount": pl.Int64(), "term_months": pl.Int64(), "purpose": pl.String()}),
+    "household": pl.Struct(
+        {"housing": pl.String(), "housing_cost": pl.Int64(), "children": pl.Int64()}
+    ),
+}
+APPLICATION_FRAME_SCHEMA = pl.Schema(_FRAME_COLUMNS)
+"""The Polars schema of a frame of applications: one struct column per nested model."""
+
+
+def applications_frame(
+    apps: Iterable[Application], *, application_ids: Iterable[str] | None = None
+) -> pl.DataFrame:
+    """A frame of applications in the nested shape (`APPLICATION_FRAME_SCHEMA`), optionally
+    with an ``application_id`` column first."""
+    rows = [app.model_dump() for app in apps]
+    frame = pl.DataFrame(rows, schema=APPLICATION_FRAME_SCHEMA, orient="row")
+    if application_ids is not None:
+        ids = pl.Series("application_id", list(application_ids), dtype=pl.String)
+        frame = frame.insert_column(0, ids)
+    return frame
 
 
 def reference_date(context: object) -> date:

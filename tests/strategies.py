@@ -1,0 +1,250 @@
+"""Hypothesis strategies shared by the whole test suite.
+
+Sections:
+- dates and national identity numbers
+- applications (`application_dicts`, `applications`)
+- feature rows (`feature_rows`)
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import date
+from typing import Any
+
+from hypothesis import strategies as st
+
+from matcher import application as appmod
+from matcher.application import Application
+from matcher.national_id import (
+    Market,
+    PersonnummerForm,
+    age_on,
+    fodselsnummer_century,
+    fodselsnummer_check_digits,
+    make_personnummer,
+)
+from matcher.schema import (
+    EMPLOYMENT_TYPES,
+    FEATURES,
+    HOUSING_TYPES,
+    MARKETS,
+    PURPOSES,
+    Type,
+)
+
+# --- dates and national identity numbers -------------------------------------------------
+
+REFERENCE_DATE = date(2026, 11, 25)
+"""The default decision date of generated applications (validated against it)."""
+
+COUNTRY_CODES = ("NO", "SE", "DK", "FI", "IS", "PL", "LT", "DE", "GB", "US", "IN", "SY", "UA")
+
+
+def decision_dates() -> st.SearchStrategy[date]:
+    """Decision dates, leap days included (2000-2035: within the fødselsnummer centuries)."""
+    return st.one_of(
+        st.dates(min_value=date(2000, 1, 1), max_value=date(2035, 12, 31)),
+        st.sampled_from(
+            [date(2024, 2, 29), date(2028, 2, 29), date(2025, 3, 1), date(2025, 2, 28)]
+        ),
+    )
+
+
+@st.composite
+def birth_dates(draw: st.DrawFn, on: date, *, max_age: int = 110) -> date:
+    """Birth dates not after `on`, at most about `max_age` years before it; often on the
+    decision day's month and day (a birthday on the decision date) or on 29 February."""
+    earliest = max(date(1900, 1, 1), date(on.year - max_age, 1, 1))
+    kind = draw(st.sampled_from(["any", "birthday", "leap"]))
+    if kind == "birthday":
+        years = draw(st.integers(0, on.year - earliest.year))
+        try:
+            return on.replace(year=on.year - years)
+        except ValueError:  # 29 February in a non-leap year
+            return date(on.year - years, 2, 28)
+    if kind == "leap":
+        leap_years = [y for y in range(earliest.year, on.year + 1) if y % 4 == 0 and y != 1900]
+        candidates = [date(y, 2, 29) for y in leap_years if date(y, 2, 29) <= on]
+        if candidates:
+            return draw(st.sampled_from(candidates))
+    return draw(st.dates(min_value=earliest, max_value=on))
+
+
+def _fodselsnummer_individuals(year: int) -> range:
+    if year < 1900:
+        return range(500, 750)
+    if year >= 2000:
+        return range(500, 1000)
+    return range(0, 500) if year < 1940 else range(0, 1000)
+
+
+@st.composite
+def fodselsnummers(draw: st.DrawFn, on: date = REFERENCE_DATE, *, birth: date | None = None) -> str:
+    """Valid fødselsnummer (also D-, H- and synthetic numbers) of people born by `on`."""
+    born = birth if birth is not None else draw(birth_dates(on))
+    individuals = [
+        i
+        for i in _fodselsnummer_individuals(born.year)
+        if fodselsnummer_century(i, born.year % 100) == born.year - born.year % 100
+    ]
+    d_number = draw(st.booleans())
+    month_offset = draw(st.sampled_from([0, 0, 40, 80]))
+    start = draw(st.integers(0, len(individuals) - 1))
+    day = born.day + (40 if d_number else 0)
+    month = born.month + month_offset
+    for k in range(len(individuals)):  # about 1 in 6 individual numbers has no check digits
+        individual = individuals[(start + k) % len(individuals)]
+        nine = f"{day:02d}{month:02d}{born.year % 100:02d}{individual:03d}"
+        check = fodselsnummer_check_digits(nine)
+        if check is not None:
+            return f"{nine}{check[0]}{check[1]}"
+    raise AssertionError("unreachable: every century has individual numbers with check digits")
+
+
+@st.composite
+def personnummers(draw: st.DrawFn, on: date = REFERENCE_DATE, *, birth: date | None = None) -> str:
+    """Valid personnummer (also samordningsnummer) of people born by `on`, in every form:
+    YYMMDD-NNNC, YYMMDD+NNNC (100 or older), YYMMDDNNNC, YYYYMMDDNNNC, YYYYMMDD-NNNC."""
+    born = birth if birth is not None else draw(birth_dates(on))
+    forms: list[PersonnummerForm] = ["short", "long"]
+    if age_on(born, on) < 100:
+        forms.append("compact")
+    form = draw(st.sampled_from(forms))
+    number = make_personnummer(
+        born,
+        draw(st.integers(0, 999)),
+        on=on,
+        samordningsnummer=draw(st.booleans()),
+        form=form,
+    )
+    if form == "long" and draw(st.booleans()):
+        number = f"{number[:8]}-{number[8:]}"
+    return number
+
+
+def national_ids(market: Market, on: date = REFERENCE_DATE) -> st.SearchStrategy[str]:
+    """Valid national ids of `market` for people born by `on`."""
+    return fodselsnummers(on) if market == "NO" else personnummers(on)
+
+
+# --- applications ------------------------------------------------------------------------
+
+
+def _bounded(low: int, high: int, *, typical: int | None = None) -> st.SearchStrategy[int]:
+    """Integers within the bounds, the bounds themselves and small values drawn often."""
+    special = [low, high] + ([typical] if typical is not None else [])
+    return st.one_of(
+        st.sampled_from(special),
+        st.integers(low, min(high, low + 100)),
+        st.integers(low, high),
+    )
+
+
+_names = st.text(
+    alphabet=string.ascii_letters + "æøåÆØÅäöÄÖ -'", min_size=appmod.NAME_MIN_LENGTH, max_size=40
+)
+
+
+@st.composite
+def person_dicts(draw: st.DrawFn, market: Market, on: date = REFERENCE_DATE) -> dict[str, Any]:
+    """A valid `Person` as a dict, with a national id of `market`."""
+    name = draw(_names)
+    return {
+        "national_id": draw(national_ids(market, on)),
+        "name": name,
+        "email": draw(st.none() | st.just("kari.nordmann@example.no")),
+        "phone": draw(st.none() | st.just("+47 912 34 567")),
+        "citizenship": draw(
+            st.sampled_from(COUNTRY_CODES) | st.text(string.ascii_uppercase, min_size=2, max_size=2)
+        ),
+        "years_in_country": draw(
+            _bounded(appmod.YEARS_IN_COUNTRY_MIN, appmod.YEARS_IN_COUNTRY_MAX)
+        ),
+        "employment": draw(st.sampled_from(EMPLOYMENT_TYPES)),
+        "employed_months": draw(_bounded(appmod.EMPLOYED_MONTHS_MIN, appmod.EMPLOYED_MONTHS_MAX)),
+        "income": draw(_bounded(appmod.INCOME_MIN, appmod.INCOME_MAX, typical=450_000)),
+        "unsecured_debt": draw(_bounded(appmod.DEBT_MIN, appmod.DEBT_MAX, typical=50_000)),
+        "secured_debt": draw(_bounded(appmod.DEBT_MIN, appmod.DEBT_MAX, typical=2_000_000)),
+        "payment_remarks": draw(_bounded(appmod.PAYMENT_REMARKS_MIN, appmod.PAYMENT_REMARKS_MAX)),
+    }
+
+
+@st.composite
+def application_dicts(
+    draw: st.DrawFn, market: Market | None = None, *, on: date = REFERENCE_DATE
+) -> dict[str, Any]:
+    """Valid applications as JSON-like dicts (what a client posts), national ids valid on
+    `on` (validate with ``context={"on": on}``); about a third have a co-applicant."""
+    chosen: Market = market if market is not None else draw(st.sampled_from(MARKETS))
+    has_co = draw(st.integers(0, 2)) == 0
+    return {
+        "market": chosen,
+        "applicant": draw(person_dicts(chosen, on)),
+        "co_applicant": draw(person_dicts(chosen, on)) if has_co else None,
+        "loan": {
+            "amount": draw(_bounded(appmod.AMOUNT_MIN, appmod.AMOUNT_MAX, typical=150_000)),
+            "term_months": draw(_bounded(appmod.TERM_MIN, appmod.TERM_MAX, typical=60)),
+            "purpose": draw(st.sampled_from(PURPOSES)),
+        },
+        "household": {
+            "housing": draw(st.sampled_from(HOUSING_TYPES)),
+            "housing_cost": draw(_bounded(appmod.HOUSING_COST_MIN, appmod.HOUSING_COST_MAX)),
+            "children": draw(_bounded(appmod.CHILDREN_MIN, appmod.CHILDREN_MAX)),
+        },
+    }
+
+
+def applications(
+    market: Market | None = None, *, on: date = REFERENCE_DATE
+) -> st.SearchStrategy[Application]:
+    """Valid `Application` models (see `application_dicts`)."""
+    return application_dicts(market, on=on).map(
+        lambda d: Application.model_validate(d, context={"on": on})
+    )
+
+
+@st.composite
+def dated_applications(draw: st.DrawFn) -> tuple[Application, date]:
+    """An application together with a decision date it is valid on (any date 2000-2035)."""
+    on = draw(decision_dates())
+    return draw(applications(on=on)), on
+
+
+# --- feature rows ------------------------------------------------------------------------
+
+FEATURE_INT_MAX = 10_000_000
+FEATURE_FLOAT_MAX = 100.0
+
+
+def _feature_value(feature_type: Type, values: tuple[str, ...]) -> st.SearchStrategy[Any]:
+    if feature_type is Type.BOOL:
+        return st.booleans()
+    if feature_type is Type.INT:
+        return st.integers(0, FEATURE_INT_MAX)
+    if feature_type is Type.FLOAT:
+        return st.floats(0.0, FEATURE_FLOAT_MAX, allow_nan=False, allow_infinity=False)
+    if values:
+        return st.sampled_from(values)
+    return st.sampled_from(COUNTRY_CODES)
+
+
+@st.composite
+def feature_rows(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
+    """Well-typed feature rows (matcher.schema order), not necessarily consistent numbers
+    (debt_to_income need not match the amounts), all finite: ints in 0..10_000_000, floats in
+    0..100. With `nulls`, rows without a co-applicant have null co_* features (and other
+    nullable features may be null); without, every feature is set and has_co_applicant is
+    True."""
+    has_co = draw(st.booleans()) if nulls else True
+    row: dict[str, Any] = {}
+    for feature in FEATURES:
+        if feature.name == "has_co_applicant":
+            row[feature.name] = has_co
+        elif feature.nullable and nulls and feature.name.startswith("co_") and not has_co:
+            row[feature.name] = None
+        elif feature.nullable and nulls and not feature.name.startswith("co_"):
+            row[feature.name] = draw(st.none() | _feature_value(feature.type, feature.values))
+        else:
+            row[feature.name] = draw(_feature_value(feature.type, feature.values))
+    return row
