@@ -1,0 +1,111 @@
+"""The HTTP service: `create_app(settings)` builds one FastAPI app; nothing runs at import.
+
+The app's lifespan opens the decision store (creating the SQLite file if needed), migrates
+its schema, activates the shipped demo lenders when no ruleset is active yet, and keeps the
+compiled active ruleset in memory. `lendmatch serve` runs it under uvicorn
+(`uvicorn --factory api.app:create_app` does the same).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+import matcher
+from api import routes_applications, routes_health, routes_lenders, routes_rulesets
+from api.deps import RulesetCache, Service
+from api.errors import BodySizeLimit, install_error_handlers
+from api.metrics import Metrics, RequestLatency
+from api.settings import Settings, get_settings
+from audit import DecisionStore
+from audit.database import make_engine, migrate
+
+log = logging.getLogger("uvicorn.error")
+
+DESCRIPTION = """\
+Decides for every partner lender whether a loan application meets its base requirements,
+stores every decision in a tamper-evident log before answering, and explains each "no".
+
+Authentication: send an API key in `X-API-Key` (`lendmatch keys add --role frontend|admin`).
+The lender pages, `/healthz`, `/readyz` and `/metrics` are public.
+"""
+
+
+class LendmatchAPI(FastAPI):
+    """FastAPI with the `Application` schema (validated by hand, from raw JSON) in OpenAPI."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            schema = get_openapi(
+                title=self.title,
+                version=self.version,
+                description=self.description,
+                routes=self.routes,
+            )
+            _, definitions = models_json_schema(
+                [(matcher.Application, "validation")],
+                ref_template="#/components/schemas/{model}",
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(definitions.get("$defs", {}))
+            self.openapi_schema = schema
+        return self.openapi_schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app instance with its own settings, store, ruleset cache and metrics registry."""
+    settings = settings if settings is not None else get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = await anyio.to_thread.run_sync(start_service, settings, metrics)
+        app.state.service = service
+        try:
+            yield
+        finally:
+            service.engine.dispose()
+
+    app = LendmatchAPI(
+        title="lendmatch",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLatency, metrics=metrics)
+    for module in (routes_applications, routes_lenders, routes_rulesets, routes_health):
+        app.include_router(module.router)
+    return app
+
+
+def start_service(settings: Settings, metrics: Metrics) -> Service:
+    """Open and migrate the store, make sure a ruleset is active, print how to get a key."""
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    store = DecisionStore(engine)
+    rulesets = RulesetCache(store, refresh_seconds=settings.ruleset_refresh_seconds)
+    if rulesets.active_hash() is None:
+        ruleset = matcher.load_ruleset(settings.rules_dir)
+        rulesets.activate(ruleset)
+        log.info("Activated the lenders in %s (ruleset %s).", settings.rules_dir, ruleset.hash)
+    if settings.demo_keys:
+        for role in ("frontend", "admin"):
+            secret = store.add_api_key(role=role)
+            log.warning("Demo %s API key (shown once): %s", role, secret)
+    else:
+        log.info(
+            "API keys: create one with `lendmatch keys add --role frontend` (or admin); "
+            "for a demo, start with LENDMATCH_DEMO_KEYS=1 to have keys printed here."
+        )
+    return Service(
+        settings=settings, engine=engine, store=store, rulesets=rulesets, metrics=metrics
+    )

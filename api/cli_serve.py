@@ -1,0 +1,28 @@
+"""`lendmatch serve`: run the HTTP API under uvicorn."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from api.cli import app
+from api.settings import get_settings
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (LENDMATCH_HOST; 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port to bind (LENDMATCH_PORT; 8000)."),
+    reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
+) -> None:
+    """Serve the API (OpenAPI page at /docs). On first start the database (DATABASE_URL, an
+    SQLite file by default) is created and migrated and the shipped demo lenders are activated.
+    """
+    settings = get_settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        reload=reload,
+    )

@@ -1,0 +1,311 @@
+"""Every error the HTTP API answers, and the one place where errors become responses.
+
+Each error is answered as JSON of the shape `ErrorBody`: a stable `error` code, a sentence for
+people, and where the input was at fault the `problems`, each naming the field (`field`, as a
+dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, never a 500:
+
+- malformed JSON: 400 `malformed_json`; a body that is not JSON: 415 `unsupported_media_type`;
+- a field that does not validate: 422 `invalid_input`, one problem per field;
+- a ruleset that does not load: 422 `invalid_ruleset`, every problem in `rule_problems`;
+- a body over the limit (64 KB by default, chunked bodies too): 413 `body_too_large`;
+- no or an unknown `X-API-Key`: 401; a key whose role may not do this: 403;
+- an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
+- the decision store cannot answer: 503 `store_unavailable` (and no decision is reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, cast
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from audit.errors import IdempotencyConflict, StoreUnavailable
+from lender_rules.errors import RulesetError
+
+# --- what an error looks like on the wire -------------------------------------------------
+
+
+class InputProblem(BaseModel):
+    """One field of the request that is wrong."""
+
+    field: str = Field(description="Where: `body.applicant.national_id`, `header.X-API-Key`.")
+    loc: list[str | int] = Field(description="The same location as a list of keys and indexes.")
+    message: str
+    type: str = Field(description="A stable code of the kind of problem, e.g. `missing`.")
+
+
+class RuleProblem(BaseModel):
+    """One problem of a ruleset that does not load."""
+
+    file: str
+    message: str
+    requirement_id: str | None = None
+    path: str = "$"
+    line: int | None = None
+    column: int | None = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    error: str = Field(description="A stable code, e.g. `invalid_input`, `store_unavailable`.")
+    message: str
+    problems: list[InputProblem] = Field(default_factory=list)
+    rule_problems: list[RuleProblem] = Field(default_factory=list)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` entries of the given error statuses, all `ErrorBody`."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }
+
+
+# --- the errors the API raises ---------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An error answered with its own status and code."""
+
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+class Unauthenticated(ApiError):
+    """The request carries no API key, or one the store does not know."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
+class Forbidden(ApiError):
+    """The API key's role may not do this (a frontend key on an admin route)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    """The addressed application, decision or lender does not exist."""
+
+    status_code = 404
+    code = "not_found"
+
+
+class IdempotencyKeyReused(ApiError):
+    """The `Idempotency-Key` was used before with a different request body."""
+
+    status_code = 409
+    code = "idempotency_key_reused"
+
+
+class UnsupportedMediaType(ApiError):
+    """The request body is not declared as JSON."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class NotReady(ApiError):
+    """The service cannot decide yet: no ruleset is active."""
+
+    status_code = 503
+    code = "not_ready"
+
+
+# --- turning errors into responses -----------------------------------------------------------
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    problems: Sequence[InputProblem] = (),
+    rule_problems: Sequence[RuleProblem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The JSON response of one error."""
+    body = ErrorBody(
+        error=code, message=message, problems=list(problems), rule_problems=list(rule_problems)
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=status_code, headers=dict(headers or {})
+    )
+
+
+def _field_name(loc: Sequence[str | int]) -> str:
+    name = ""
+    for part in loc:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def input_problems(errors: Sequence[Any]) -> list[InputProblem]:
+    """Pydantic's (or FastAPI's) error dicts as `InputProblem`s; the input is never echoed."""
+    problems = []
+    for error in errors:
+        loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+        message = str(error.get("msg", "invalid"))
+        ctx = error.get("ctx") or {}
+        if error.get("type") == "json_invalid" and "error" in ctx:
+            message = f"{message}: {ctx['error']}"
+        problems.append(
+            InputProblem(
+                field=_field_name(loc),
+                loc=loc,
+                message=message,
+                type=str(error.get("type", "invalid")),
+            )
+        )
+    return problems
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    errors = cast(RequestValidationError, exc).errors()
+    problems = input_problems(jsonable_encoder(errors, exclude={"input"}))
+    if any(p.type == "json_invalid" for p in problems):
+        return error_response(400, "malformed_json", "The body is not valid JSON.", problems=problems)
+    fields = ", ".join(sorted({p.field for p in problems}))
+    return error_response(422, "invalid_input", f"Invalid input: {fields}.", problems=problems)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    error = cast(ApiError, exc)
+    return error_response(error.status_code, error.code, error.message, headers=error.headers)
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
+    http_error = cast(StarletteHTTPException, exc)
+    status = HTTPStatus(http_error.status_code)
+    code = status.phrase.lower().replace(" ", "_").replace("-", "_")
+    message = http_error.detail if isinstance(http_error.detail, str) else status.phrase
+    return error_response(status.value, code, message, headers=http_error.headers)
+
+
+async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    service = getattr(request.app.state, "service", None)
+    if service is not None:
+        service.metrics.store_failures.inc()
+    return error_response(
+        503,
+        "store_unavailable",
+        "The decision store is unavailable; nothing was decided. Retry later.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def _on_idempotency_conflict(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(
+        409,
+        IdempotencyKeyReused.code,
+        "This Idempotency-Key was already used with a different request body.",
+    )
+
+
+async def _on_ruleset_error(request: Request, exc: Exception) -> JSONResponse:
+    problems = [
+        RuleProblem(
+            file=p.file,
+            message=p.message,
+            requirement_id=p.requirement_id,
+            path=p.path,
+            line=p.line,
+            column=p.column,
+        )
+        for p in cast(RulesetError, exc).problems
+    ]
+    return error_response(
+        422,
+        "invalid_ruleset",
+        f"The ruleset does not load ({len(problems)} problems); the active ruleset stays.",
+        rule_problems=problems,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every exception handler of the API on `app`."""
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
+    app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
+    app.add_exception_handler(RulesetError, _on_ruleset_error)
+
+
+# --- the body limit, enforced before anything parses the body --------------------------------
+
+
+class BodySizeLimit:
+    """Answer 413 to a request whose body exceeds `max_bytes`, declared or chunked.
+
+    The body is read (at most `max_bytes` + one chunk) before the application sees it and then
+    replayed, so the limit holds whatever the client declares in `Content-Length`.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413,
+            "body_too_large",
+            f"The request body is larger than {self.max_bytes} bytes.",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed

@@ -1,0 +1,104 @@
+"""Prometheus metrics of one app instance, in a registry of its own (not the global one).
+
+- `lendmatch_decisions_total{lender_id, outcome}`: stored automated decisions per lender;
+  outcome is `eligible`, `failed` (a requirement not met) or `missing` (data missing only).
+- `lendmatch_applications_total{outcome}`: stored decisions per application; outcome is
+  `matched` (at least one lender) or `unmatched`.
+- `lendmatch_store_failures_total`: requests answered 503 because the store failed.
+- `lendmatch_http_request_duration_seconds{method, route, status}`: request latency, by the
+  route's path template (`/v1/applications/{application_id}/decision`), not the raw path.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.exposition import generate_latest
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from matcher import LenderOutcome
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """The metrics of one app instance."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.decisions = Counter(
+            "lendmatch_decisions",
+            "Stored automated decisions, by lender and outcome.",
+            ["lender_id", "outcome"],
+            registry=self.registry,
+        )
+        self.applications = Counter(
+            "lendmatch_applications",
+            "Stored decisions per application: matched (some lender eligible) or unmatched.",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.store_failures = Counter(
+            "lendmatch_store_failures",
+            "Requests answered 503 because the decision store failed.",
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "lendmatch_http_request_duration_seconds",
+            "HTTP request latency, by route template.",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_decision(self, outcomes: Iterable[LenderOutcome]) -> None:
+        """Count one stored decision."""
+        matched = False
+        for outcome in outcomes:
+            if outcome.eligible:
+                label, matched = "eligible", True
+            elif outcome.failed:
+                label = "failed"
+            else:
+                label = "missing"
+            self.decisions.labels(lender_id=outcome.lender_id, outcome=label).inc()
+        self.applications.labels(outcome="matched" if matched else "unmatched").inc()
+
+    def render(self) -> bytes:
+        """The exposition text of every metric."""
+        return generate_latest(self.registry)
+
+
+class RequestLatency:
+    """ASGI middleware timing every HTTP request into `Metrics.latency`."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            route = scope.get("route")
+            template = route.path if isinstance(route, BaseRoute) and hasattr(route, "path") else ""
+            self.metrics.latency.labels(
+                method=scope["method"], route=template or "unmatched", status=str(status)
+            ).observe(time.perf_counter() - started)

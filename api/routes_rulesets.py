@@ -1,0 +1,87 @@
+"""`POST /v1/rulesets` (admin): validate, snapshot and activate a ruleset; `GET /v1/rulesets`.
+
+A ruleset that does not load changes nothing: the answer is 422 with every problem (file,
+requirement id, JSON path), and the active ruleset stays active. In the problems, `file` names
+the lender document by its place in the body: `lenders[2]`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+import matcher
+from api.deps import AdminRole, ServiceDep
+from api.errors import error_responses
+
+router = APIRouter(prefix="/v1/rulesets", tags=["rulesets"])
+
+
+class RulesetUpload(BaseModel):
+    """A whole ruleset: every lender document, as in `lender_rules/lenders/<id>.json`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lenders: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class RulesetVersion(BaseModel):
+    """A ruleset version the store holds."""
+
+    ruleset_hash: str
+    activated_at: datetime | None = Field(description="When it was last made active.")
+    active: bool
+    lender_ids: list[str]
+
+
+class RulesetVersions(BaseModel):
+    """Every ruleset version, newest activation first."""
+
+    active_hash: str | None
+    versions: list[RulesetVersion]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Validate, snapshot and activate a ruleset (admin)",
+    responses=error_responses(400, 401, 403, 413, 422, 503),
+)
+def activate_ruleset(upload: RulesetUpload, service: ServiceDep, role: AdminRole) -> RulesetVersion:
+    """Compile the lender documents; if every one loads, store a snapshot and make it active."""
+    documents = {f"lenders[{i}]": document for i, document in enumerate(upload.lenders)}
+    ruleset = matcher.ruleset_from_documents(documents)
+    service.rulesets.activate(ruleset)
+    return _version_of(service, ruleset.hash)
+
+
+@router.get(
+    "",
+    summary="List ruleset versions (admin)",
+    responses=error_responses(401, 403, 503),
+)
+def list_rulesets(service: ServiceDep, role: AdminRole) -> RulesetVersions:
+    """Every ruleset version the store holds, and which one is active."""
+    return RulesetVersions(
+        active_hash=service.rulesets.active_hash(),
+        versions=[_version(v) for v in service.store.list_ruleset_versions()],
+    )
+
+
+def _version(record: Any) -> RulesetVersion:
+    return RulesetVersion(
+        ruleset_hash=record.ruleset_hash,
+        activated_at=record.activated_at,
+        active=record.active,
+        lender_ids=list(record.lender_ids),
+    )
+
+
+def _version_of(service: ServiceDep, ruleset_hash: str) -> RulesetVersion:
+    for record in service.store.list_ruleset_versions():
+        if record.ruleset_hash == ruleset_hash:
+            return _version(record)
+    raise LookupError(ruleset_hash)  # the store just activated it

@@ -1,0 +1,59 @@
+"""The HTTP service's settings: one pydantic-settings class, built by `get_settings()`.
+
+Every setting is read from the environment with the prefix `LENDMATCH_` (for example
+`LENDMATCH_PORT=8080`), except the database URL, which is the conventional `DATABASE_URL`.
+Nothing here is created at import time: `create_app(settings)` receives an instance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+import lender_rules
+
+SHIPPED_LENDERS_DIR = Path(lender_rules.__file__).resolve().parent / "lenders"
+"""The demo lender rule files that ship with lendmatch; activated when no ruleset is active."""
+
+
+class Settings(BaseSettings):
+    """Settings of the HTTP service (`lendmatch serve`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LENDMATCH_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./lendmatch.sqlite",
+        validation_alias=AliasChoices("DATABASE_URL", "LENDMATCH_DATABASE_URL"),
+        description="SQLAlchemy URL of the decision store; SQLite file by default.",
+    )
+    host: str = Field(default="127.0.0.1", description="Interface `lendmatch serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `lendmatch serve` binds to.")
+    rules_dir: Path = Field(
+        default=SHIPPED_LENDERS_DIR,
+        description="Lender rule files activated at start when no ruleset is active yet.",
+    )
+    demo_keys: bool = Field(
+        default=False,
+        description=(
+            "Demo only: at start create one frontend and one admin API key and print them. "
+            "In production create keys with `lendmatch keys add --role frontend|admin`."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1, description="Largest request body accepted; larger gets 413."
+    )
+    ruleset_refresh_seconds: float = Field(
+        default=2.0,
+        ge=0.0,
+        description=(
+            "How long a worker trusts its cached active ruleset before asking the store again, "
+            "so a ruleset activated elsewhere (CLI, another worker) takes over within this time."
+        ),
+    )
+
+
+def get_settings() -> Settings:
+    """Read the settings from the environment (called once per process by the app factory)."""
+    return Settings()
