@@ -17,7 +17,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
 
-from api.errors import Forbidden, NotReady, Unauthenticated
+from api.errors import ForbiddenError, NotReadyError, UnauthenticatedError
 from api.metrics import Metrics
 from api.settings import Settings
 from audit import DecisionStore
@@ -46,12 +46,12 @@ class RulesetCache:
         self._checked_at = float("-inf")
 
     def active(self) -> Ruleset:
-        """The ruleset decisions are made with now; `NotReady` when none is active."""
+        """The ruleset decisions are made with now; `NotReadyError` when none is active."""
         if time.monotonic() - self._checked_at >= self._refresh_seconds:
             self._refresh()
         active_hash = self._active_hash
         if active_hash is None:
-            raise NotReady("No ruleset is active.")
+            raise NotReadyError("No ruleset is active.")
         return self.by_hash(active_hash)
 
     def active_hash(self) -> str | None:
@@ -88,7 +88,7 @@ class RulesetCache:
     def _refresh(self) -> None:
         version = self._store.active_ruleset_version()
         with self._lock:
-            self._active_hash = None if version is None else version.ruleset_hash
+            self._active_hash = None if version is None else version.hash
             self._checked_at = time.monotonic()
 
 
@@ -130,10 +130,10 @@ def caller_role(
 ) -> Role:
     """The role of the request's API key; 401 without a key or with one the store lacks."""
     if not api_key:
-        raise Unauthenticated("An API key is required in the X-API-Key header.")
+        raise UnauthenticatedError("An API key is required in the X-API-Key header.")
     role = service.store.role_of_api_key(api_key)
     if role is None:
-        raise Unauthenticated("The API key is not known.")
+        raise UnauthenticatedError("The API key is not known.")
     return role
 
 
@@ -143,7 +143,7 @@ CallerRole = Annotated[Role, Depends(caller_role)]
 async def admin_role(role: CallerRole) -> Role:
     """403 unless the API key is an admin key."""
     if role != "admin":
-        raise Forbidden("This needs an admin API key.")
+        raise ForbiddenError("This needs an admin API key.")
     return role
 
 

@@ -85,42 +85,42 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-class Unauthenticated(ApiError):
+class UnauthenticatedError(ApiError):
     """The request carries no API key, or one the store does not know."""
 
     status_code = 401
     code = "unauthenticated"
 
 
-class Forbidden(ApiError):
+class ForbiddenError(ApiError):
     """The API key's role may not do this (a frontend key on an admin route)."""
 
     status_code = 403
     code = "forbidden"
 
 
-class NotFound(ApiError):
+class NotFoundError(ApiError):
     """The addressed application, decision or lender does not exist."""
 
     status_code = 404
     code = "not_found"
 
 
-class IdempotencyKeyReused(ApiError):
+class IdempotencyKeyReusedError(ApiError):
     """The `Idempotency-Key` was used before with a different request body."""
 
     status_code = 409
     code = "idempotency_key_reused"
 
 
-class UnsupportedMediaType(ApiError):
+class UnsupportedMediaTypeError(ApiError):
     """The request body is not declared as JSON."""
 
     status_code = 415
     code = "unsupported_media_type"
 
 
-class NotReady(ApiError):
+class NotReadyError(ApiError):
     """The service cannot decide yet: no ruleset is active."""
 
     status_code = 503
@@ -182,7 +182,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     errors = cast(RequestValidationError, exc).errors()
     problems = input_problems(jsonable_encoder(errors, exclude={"input"}))
     if any(p.type == "json_invalid" for p in problems):
-        return error_response(400, "malformed_json", "The body is not valid JSON.", problems=problems)
+        return error_response(
+            400, "malformed_json", "The body is not valid JSON.", problems=problems
+        )
     fields = ", ".join(sorted({p.field for p in problems}))
     return error_response(422, "invalid_input", f"Invalid input: {fields}.", problems=problems)
 
@@ -215,7 +217,7 @@ async def _on_store_unavailable(request: Request, exc: Exception) -> JSONRespons
 async def _on_idempotency_conflict(request: Request, exc: Exception) -> JSONResponse:
     return error_response(
         409,
-        IdempotencyKeyReused.code,
+        IdempotencyKeyReusedError.code,
         "This Idempotency-Key was already used with a different request body.",
     )
 

@@ -27,14 +27,13 @@ from pydantic import BaseModel, Field, ValidationError
 import matcher
 from api.deps import CallerRole, Language, LanguageDep, ServiceDep
 from api.errors import (
-    IdempotencyKeyReused,
-    NotFound,
-    UnsupportedMediaType,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
     error_responses,
 )
 from audit import StoredDecision
-from audit.errors import IdempotencyConflict
-from matcher import Application, LenderExplanation
+from matcher import Application, LenderExplanation, LenderOutcome
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -72,7 +71,9 @@ async def application_body(request: Request) -> Application:
         if parsed.get_content_maintype() != "application" or not (
             subtype == "json" or subtype.endswith("+json")
         ):
-            raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).")
+            raise UnsupportedMediaTypeError(
+                "The body must be JSON (Content-Type: application/json)."
+            )
     try:
         return Application.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -87,9 +88,7 @@ ApplicationBody = Annotated[Application, Depends(application_body)]
 APPLICATION_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Application"}}
-        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Application"}}},
     }
 }
 
@@ -104,7 +103,10 @@ def request_digest(application: Application) -> str:
 
 def answer(stored: StoredDecision, ruleset: matcher.Ruleset, language: Language) -> DecisionAnswer:
     """The answer for a stored decision, explained under the ruleset it was made with."""
-    explanations = matcher.explain(stored.features, stored.outcomes, ruleset, lang=language)
+    outcomes = tuple(
+        LenderOutcome(lender_id, failed, unknown) for lender_id, failed, unknown in stored.outcomes
+    )
+    explanations = matcher.explain(stored.features, outcomes, ruleset, lang=language)
     return DecisionAnswer(
         application_id=str(stored.application_id),
         decision_id=str(stored.decision_id),
@@ -167,26 +169,19 @@ def submit_application(
             return _replay(service, earlier, digest, response, language)
     ruleset = service.rulesets.active()
     decision = matcher.decide(application, ruleset)
-    try:
-        stored = service.store.record_decision(
-            application_id=str(uuid.uuid4()),
-            channel="api",
-            decision=decision,
-            personal=application.model_dump(mode="json"),
-            idempotency_key=idempotency_key,
-            request_digest=digest,
-        )
-    except IdempotencyConflict:
-        # Another request with this key committed first (a concurrent retry).
-        earlier = (
-            None
-            if idempotency_key is None
-            else service.store.find_by_idempotency_key(idempotency_key)
-        )
-        if earlier is None:
-            raise
-        return _replay(service, earlier, digest, response, language)
-    service.metrics.observe_decision(stored.outcomes)
+    application_id = str(uuid.uuid4())
+    stored = service.store.record_decision(
+        application_id=application_id,
+        channel="api",
+        decision=decision,
+        personal=application.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+        request_digest=digest,
+    )
+    if stored.application_id != application_id:
+        # A concurrent request with this key and body committed first: its answer stands.
+        return _replay(service, stored, digest, response, language)
+    service.metrics.observe_decision(decision.outcomes)
     response.headers["Idempotent-Replayed"] = "false"
     return answer(stored, ruleset, language)
 
@@ -199,7 +194,7 @@ def _replay(
     language: Language,
 ) -> DecisionAnswer:
     if earlier.request_digest != digest:
-        raise IdempotencyKeyReused(
+        raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request body."
         )
     response.headers["Idempotent-Replayed"] = "true"
@@ -225,6 +220,6 @@ def get_decision(
     (not the ruleset active now)."""
     stored = service.store.get_decision(str(application_id))
     if stored is None:
-        raise NotFound(f"No decision for application {application_id}.")
+        raise NotFoundError(f"No decision for application {application_id}.")
     response.headers["Content-Language"] = language
     return answer(stored, service.rulesets.by_hash(stored.ruleset_hash), language)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import Language, LanguageDep, ServiceDep
-from api.errors import NotFound, error_responses
+from api.errors import NotFoundError, error_responses
 from matcher import Ruleset
 
 router = APIRouter(prefix="/v1/lenders", tags=["lenders"])
@@ -74,9 +74,11 @@ def _lender_infos(ruleset: Ruleset, language: Language) -> list[LenderInfo]:
 CONTENT_LANGUAGE = {"headers": {"Content-Language": {"schema": {"type": "string"}}}}
 
 
-@router.get("", summary="List lenders and their requirements", responses={
-    **error_responses(422, 503), 200: CONTENT_LANGUAGE
-})
+@router.get(
+    "",
+    summary="List lenders and their requirements",
+    responses={**error_responses(422, 503), 200: CONTENT_LANGUAGE},
+)
 def list_lenders(
     service: ServiceDep,
     language: LanguageDep,
@@ -94,9 +96,11 @@ def list_lenders(
     return LenderList(ruleset_hash=ruleset.hash, language=language, lenders=lenders)
 
 
-@router.get("/{lender_id}", summary="One lender and its requirements", responses={
-    **error_responses(404, 422, 503), 200: CONTENT_LANGUAGE
-})
+@router.get(
+    "/{lender_id}",
+    summary="One lender and its requirements",
+    responses={**error_responses(404, 422, 503), 200: CONTENT_LANGUAGE},
+)
 def get_lender(
     lender_id: Annotated[str, Path(max_length=100)],
     service: ServiceDep,
@@ -108,7 +112,5 @@ def get_lender(
     for lender in _lender_infos(ruleset, language):
         if lender.lender_id == lender_id:
             response.headers["Content-Language"] = language
-            return LenderDetail(
-                **lender.model_dump(), ruleset_hash=ruleset.hash, language=language
-            )
-    raise NotFound(f"No lender {lender_id!r} in the active ruleset.")
+            return LenderDetail(**lender.model_dump(), ruleset_hash=ruleset.hash, language=language)
+    raise NotFoundError(f"No lender {lender_id!r} in the active ruleset.")

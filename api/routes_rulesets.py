@@ -2,7 +2,8 @@
 
 A ruleset that does not load changes nothing: the answer is 422 with every problem (file,
 requirement id, JSON path), and the active ruleset stays active. In the problems, `file` names
-the lender document by its place in the body: `lenders[2]`.
+the lender document as `<lender_id>.json`, or by its place in the body (`lenders[2]`) when it
+has no lender id.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import matcher
 from api.deps import AdminRole, ServiceDep
 from api.errors import error_responses
+from audit import RulesetVersion
 
 router = APIRouter(prefix="/v1/rulesets", tags=["rulesets"])
 
@@ -28,20 +30,20 @@ class RulesetUpload(BaseModel):
     lenders: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
 
 
-class RulesetVersion(BaseModel):
+class RulesetVersionInfo(BaseModel):
     """A ruleset version the store holds."""
 
     ruleset_hash: str
+    created_at: datetime = Field(description="When its snapshot was first stored.")
     activated_at: datetime | None = Field(description="When it was last made active.")
     active: bool
-    lender_ids: list[str]
 
 
 class RulesetVersions(BaseModel):
     """Every ruleset version, newest activation first."""
 
     active_hash: str | None
-    versions: list[RulesetVersion]
+    versions: list[RulesetVersionInfo]
 
 
 @router.post(
@@ -50,10 +52,11 @@ class RulesetVersions(BaseModel):
     summary="Validate, snapshot and activate a ruleset (admin)",
     responses=error_responses(400, 401, 403, 413, 422, 503),
 )
-def activate_ruleset(upload: RulesetUpload, service: ServiceDep, role: AdminRole) -> RulesetVersion:
+def activate_ruleset(
+    upload: RulesetUpload, service: ServiceDep, role: AdminRole
+) -> RulesetVersionInfo:
     """Compile the lender documents; if every one loads, store a snapshot and make it active."""
-    documents = {f"lenders[{i}]": document for i, document in enumerate(upload.lenders)}
-    ruleset = matcher.ruleset_from_documents(documents)
+    ruleset = matcher.ruleset_from_documents(upload.lenders)
     service.rulesets.activate(ruleset)
     return _version_of(service, ruleset.hash)
 
@@ -71,17 +74,17 @@ def list_rulesets(service: ServiceDep, role: AdminRole) -> RulesetVersions:
     )
 
 
-def _version(record: Any) -> RulesetVersion:
-    return RulesetVersion(
-        ruleset_hash=record.ruleset_hash,
+def _version(record: RulesetVersion) -> RulesetVersionInfo:
+    return RulesetVersionInfo(
+        ruleset_hash=record.hash,
+        created_at=record.created_at,
         activated_at=record.activated_at,
         active=record.active,
-        lender_ids=list(record.lender_ids),
     )
 
 
-def _version_of(service: ServiceDep, ruleset_hash: str) -> RulesetVersion:
+def _version_of(service: ServiceDep, ruleset_hash: str) -> RulesetVersionInfo:
     for record in service.store.list_ruleset_versions():
-        if record.ruleset_hash == ruleset_hash:
+        if record.hash == ruleset_hash:
             return _version(record)
     raise LookupError(ruleset_hash)  # the store just activated it
