@@ -1,0 +1,131 @@
+"""Reading lender rule files: JSON syntax and the file's shape, with every problem located.
+
+The loader reads; it does not compile rules (that is the matcher's job). It returns each
+lender's document as parsed JSON, keyed by lender id, and the problems found in all files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from lender_rules.errors import Problem
+from lender_rules.model import LenderFile
+
+MARKETS = ("NO", "SE")
+
+
+@dataclass(frozen=True)
+class LenderDocument:
+    """A lender file that parsed and has the right shape."""
+
+    file: str
+    document: dict[str, Any]
+    model: LenderFile
+
+
+def lender_files(path: Path) -> list[Path]:
+    """The rule files a path names: one file, a folder of them, or a folder with `lenders/`."""
+    if path.is_file():
+        return [path]
+    if (path / "lenders").is_dir():
+        path = path / "lenders"
+    return sorted(path.glob("*.json"))
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_document(text: str, file: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Parse one file's JSON; malformed JSON is a problem with line and column."""
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as e:
+        return None, [Problem(file, f"malformed JSON: {e.msg}", None, "$", e.lineno, e.colno)]
+    except ValueError as e:
+        return None, [Problem(file, f"malformed JSON: {e}")]
+    if not isinstance(document, dict):
+        return None, [Problem(file, "a lender file holds one JSON object")]
+    return document, []
+
+
+def check_document(document: dict[str, Any], file: str, stem: str | None) -> list[Problem]:
+    """The shape problems of a parsed document (not its rules)."""
+    problems: list[Problem] = []
+    try:
+        model = LenderFile.model_validate(document)
+    except ValidationError as e:
+        for error in e.errors():
+            problems.append(_problem_of(error, document, file))
+        return problems
+    if stem is not None and model.lender_id != stem:
+        problems.append(
+            Problem(file, f"lender_id {model.lender_id!r} must equal the file name {stem!r}",
+                    None, "$.lender_id")
+        )
+    for i, market in enumerate(model.markets):
+        if market not in MARKETS:
+            problems.append(
+                Problem(file, f"unknown market {market!r}; markets are {', '.join(MARKETS)}",
+                        None, f"$.markets[{i}]")
+            )
+    if len(set(model.markets)) != len(model.markets):
+        problems.append(Problem(file, "a market is listed twice", None, "$.markets"))
+    seen: set[str] = set()
+    for i, requirement in enumerate(model.requirements):
+        if requirement.id in seen:
+            problems.append(
+                Problem(file, f"duplicate requirement id {requirement.id!r}", requirement.id,
+                        f"$.requirements[{i}].id")
+            )
+        seen.add(requirement.id)
+    return problems
+
+
+def _problem_of(error: Any, document: dict[str, Any], file: str) -> Problem:
+    loc = tuple(error["loc"])
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+    requirement_id = None
+    if len(loc) >= 2 and loc[0] == "requirements" and isinstance(loc[1], int):
+        requirements = document.get("requirements")
+        if isinstance(requirements, list) and loc[1] < len(requirements):
+            item = requirements[loc[1]]
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                requirement_id = item["id"]
+    message = error["msg"]
+    if error["type"] == "missing":
+        message = f"missing field {loc[-1]!r}"
+    elif error["type"] == "extra_forbidden":
+        message = f"unknown field {loc[-1]!r}"
+    elif error["type"] == "too_long" and loc == ("requirements",):
+        message = f"at most 64 requirements per lender ({error['msg']})"
+    return Problem(file, message, requirement_id, path)
+
+
+def read_lender_files(path: Path) -> tuple[list[LenderDocument], list[Problem]]:
+    """Read and shape-check every rule file below `path`."""
+    files = lender_files(path)
+    if not files:
+        return [], [Problem(str(path), "no lender rule files (*.json) found")]
+    documents: list[LenderDocument] = []
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(Problem(str(file), f"cannot read: {e}"))
+            continue
+        document, found = parse_document(text, str(file))
+        if document is None:
+            problems.extend(found)
+            continue
+        found = check_document(document, str(file), file.stem)
+        problems.extend(found)
+        if not found:
+            documents.append(LenderDocument(str(file), document, LenderFile.model_validate(document)))
+    return documents, problems

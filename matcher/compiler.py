@@ -1,0 +1,218 @@
+"""JsonLogic -> the typed intermediate form, checked against the feature schema.
+
+Everything wrong with a rule is found here, when the ruleset loads: evaluation never meets a
+malformed rule. Each problem names the file, the requirement id and the JSON path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from typing import Any
+
+from lender_rules.errors import Problem
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.operators import OPERATORS, Nulls, OperatorTypeError
+from matcher.schema import FEATURE_NAMES, FEATURES_BY_NAME, Type
+
+# Integers beyond this are refused: both lowerings must compute the same, and Polars works in
+# 64-bit integers and doubles, Python in unbounded integers.
+MAX_ABS_CONSTANT = 10**15
+
+
+class _Compiler:
+    def __init__(self, file: str, requirement_id: str | None) -> None:
+        self.file = file
+        self.requirement_id = requirement_id
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(self.file, message, self.requirement_id, path))
+
+    def node(self, rule: Any, path: str) -> Node | None:
+        if isinstance(rule, bool):
+            return Const(rule, Type.BOOL, path)
+        if isinstance(rule, int):
+            if abs(rule) > MAX_ABS_CONSTANT:
+                self.problem(path, f"number {rule} is out of range (at most {MAX_ABS_CONSTANT:.0e})")
+                return None
+            return Const(rule, Type.INT, path)
+        if isinstance(rule, float):
+            if not math.isfinite(rule) or abs(rule) > MAX_ABS_CONSTANT:
+                self.problem(path, f"number {rule} is out of range")
+                return None
+            return Const(rule, Type.FLOAT, path)
+        if isinstance(rule, str):
+            return Const(rule, Type.STR, path)
+        if rule is None:
+            self.problem(path, "null is not a value of the rule language")
+            return None
+        if isinstance(rule, list):
+            self.problem(path, "a list is allowed only as the right-hand side of 'in'")
+            return None
+        if not isinstance(rule, dict):  # pragma: no cover - json gives no other types
+            self.problem(path, f"unexpected value {rule!r}")
+            return None
+        if len(rule) != 1:
+            keys = ", ".join(repr(k) for k in rule) or "none"
+            self.problem(path, f"an operation has exactly one operator key, got {keys}")
+            return None
+        ((name, args),) = rule.items()
+        path = f"{path}[{json.dumps(name, ensure_ascii=False)}]"
+        if name == "var":
+            return self.var(args, path)
+        op = OPERATORS.get(name)
+        if op is None:
+            self.problem(path, f"unsupported operator {name!r}")
+            return None
+        if not isinstance(args, list):
+            args = [args]
+        if len(args) < op.min_args or (op.max_args is not None and len(args) > op.max_args):
+            self.problem(path, f"'{name}' takes {_arity(op.min_args, op.max_args)}, got {len(args)}")
+            return None
+        if name == "if":
+            return self.if_(args, path)
+        if name == "in" and isinstance(args[1], list):
+            return self.membership(args, path)
+        operands = [self.node(arg, f"{path}[{i}]") for i, arg in enumerate(args)]
+        if any(o is None for o in operands):
+            return None
+        checked = [o for o in operands if o is not None]
+        types = [o.type for o in checked]
+        try:
+            result = Type.BOOL if name == "in" else op.typing(types)
+            if name == "in" and types != [Type.STR, Type.STR]:
+                raise OperatorTypeError(
+                    "expects a value and a literal list, or a string and a string, "
+                    f"got {', '.join(t.value for t in types)}"
+                )
+        except OperatorTypeError as e:
+            self.problem(path, f"'{name}' {e}")
+            return None
+        nullable = op.yields_null or any(o.nullable for o in checked)
+        if op.arithmetic and result is Type.FLOAT and Type.FLOAT in types:
+            nullable = True  # a NaN result becomes null
+        if op.nulls is Nulls.KLEENE_AND or op.nulls is Nulls.KLEENE_OR:
+            nullable = any(o.nullable for o in checked)
+        return Call(op, tuple(checked), result, path, nullable, _features(checked))
+
+    def var(self, args: Any, path: str) -> Node | None:
+        if isinstance(args, list):
+            if not 1 <= len(args) <= 2:
+                self.problem(path, f"'var' takes a feature name and an optional default, got {args!r}")
+                return None
+            name, default = args[0], (args[1] if len(args) == 2 else None)
+            has_default = len(args) == 2
+        else:
+            name, default, has_default = args, None, False
+        if not isinstance(name, str):
+            self.problem(path, f"'var' needs a feature name, got {name!r}")
+            return None
+        feature = FEATURES_BY_NAME.get(name)
+        if feature is None:
+            close = difflib.get_close_matches(name, FEATURE_NAMES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.problem(path, f"unknown feature {name!r}{hint}")
+            return None
+        if not has_default:
+            return Var(name, feature.type, path, None, feature.nullable)
+        const = self.node(default, f"{path}[1]")
+        if const is None:
+            return None
+        if not isinstance(const, Const) or not _assignable(const.type, feature.type):
+            self.problem(
+                f"{path}[1]",
+                f"default of {name!r} must be a literal {feature.type.value}, got {default!r}",
+            )
+            return None
+        return Var(name, feature.type, path, const, False)
+
+    def if_(self, args: list[Any], path: str) -> Node | None:
+        if len(args) % 2 == 0:
+            self.problem(path, "'if' needs an else branch (an odd number of operands)")
+            return None
+        operands = [self.node(arg, f"{path}[{i}]") for i, arg in enumerate(args)]
+        if any(o is None for o in operands):
+            return None
+        checked = [o for o in operands if o is not None]
+        for i in range(0, len(checked) - 1, 2):
+            if checked[i].type is not Type.BOOL:
+                self.problem(checked[i].path, f"'if' condition must be a bool, got {checked[i].type.value}")
+                return None
+        branches = [checked[i] for i in range(1, len(checked), 2)] + [checked[-1]]
+        types = {b.type for b in branches}
+        if len(types) == 1:
+            result = types.pop()
+        elif all(t.is_numeric for t in types):
+            result = Type.FLOAT
+        else:
+            names = ", ".join(sorted(t.value for t in types))
+            self.problem(path, f"'if' branches must have one type, got {names}")
+            return None
+        nullable = any(o.nullable for o in checked)
+        return Call(OPERATORS["if"], tuple(checked), result, path, nullable, _features(checked))
+
+    def membership(self, args: list[Any], path: str) -> Node | None:
+        needle = self.node(args[0], f"{path}[0]")
+        items: list[Const] = []
+        for i, item in enumerate(args[1]):
+            const = self.node(item, f"{path}[1][{i}]")
+            if const is not None and not isinstance(const, Const):
+                self.problem(f"{path}[1][{i}]", "the list of 'in' must hold literal values")
+                return None
+            if const is not None:
+                items.append(const)
+        if needle is None or len(items) != len(args[1]):
+            return None
+        if not items:
+            self.problem(f"{path}[1]", "the list of 'in' is empty")
+            return None
+        types = {c.type for c in items}
+        element = types.pop() if len(types) == 1 else None
+        if element is None and all(t.is_numeric for t in {c.type for c in items}):
+            element = Type.FLOAT
+        if element is None:
+            self.problem(f"{path}[1]", "the list of 'in' must hold values of one type")
+            return None
+        if not (element == needle.type or (element.is_numeric and needle.type.is_numeric)):
+            self.problem(
+                path,
+                f"'in' looks for a {needle.type.value} in a list of {element.value}",
+            )
+            return None
+        values = ListConst(tuple(c.value for c in items), element, f"{path}[1]")
+        return Call(
+            OPERATORS["in"], (needle, values), Type.BOOL, path, needle.nullable, needle.features
+        )
+
+
+def _arity(low: int, high: int | None) -> str:
+    if high is None:
+        return f"at least {low} operand{'s' if low > 1 else ''}"
+    if low == high:
+        return f"{low} operand{'s' if low > 1 else ''}"
+    return f"{low} to {high} operands"
+
+
+def _assignable(value: Type, target: Type) -> bool:
+    return value == target or (value is Type.INT and target is Type.FLOAT)
+
+
+def _features(nodes: list[Node]) -> frozenset[str]:
+    out: frozenset[str] = frozenset()
+    for n in nodes:
+        out |= n.features
+    return out
+
+
+def compile_rule(
+    rule: Any, *, file: str, requirement_id: str | None, path: str = "$.rule"
+) -> tuple[Node | None, list[Problem]]:
+    """Compile one requirement's rule; a requirement's rule must yield a boolean."""
+    compiler = _Compiler(file, requirement_id)
+    node = compiler.node(rule, path)
+    if node is not None and node.type is not Type.BOOL:
+        compiler.problem(path, f"a requirement's rule must be a bool, got {node.type.value}")
+        node = None
+    return node, compiler.problems

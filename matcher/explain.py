@@ -1,0 +1,183 @@
+"""Reasons from bitmasks: what was checked, what the applicant's values were, what would pass.
+
+Everything here is derived from a feature row, the bitmasks and the ruleset, so a stored
+decision's reasons can be derived again, byte for byte, from what was stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
+from matcher.engine import LenderOutcome
+from matcher.features import with_loan
+from matcher.hints import Interval, accepted
+from matcher.lower_python import Row
+from matcher.operators import Lang
+from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
+
+Value = bool | int | float | str | None
+
+# What a hint may vary: the amount, the term, and what follows from them.
+_LOAN_FEATURES = frozenset({"amount", "term_months", "debt_to_income"})
+
+_HINT_TEXT: dict[Lang, dict[str, str]] = {
+    "en": {
+        "amount": "{lender} would accept an amount of {ranges} over {term} months.",
+        "term_months": "{lender} would accept a term of {ranges} months for {amount}.",
+        "no_amount": "{lender} would accept no amount over {term} months.",
+        "no_term_months": "{lender} would accept no term for {amount}.",
+        "or": "or",
+    },
+    "nb": {
+        "amount": "{lender} ville godtatt et lånebeløp på {ranges} over {term} måneder.",
+        "term_months": "{lender} ville godtatt en nedbetalingstid på {ranges} måneder for {amount}.",
+        "no_amount": "{lender} ville ikke godtatt noe lånebeløp over {term} måneder.",
+        "no_term_months": "{lender} ville ikke godtatt noen nedbetalingstid for {amount}.",
+        "or": "eller",
+    },
+    "sv": {
+        "amount": "{lender} skulle godta ett lånebelopp på {ranges} över {term} månader.",
+        "term_months": "{lender} skulle godta en återbetalningstid på {ranges} månader för {amount}.",
+        "no_amount": "{lender} skulle inte godta något lånebelopp över {term} månader.",
+        "no_term_months": "{lender} skulle inte godta någon återbetalningstid för {amount}.",
+        "or": "eller",
+    },
+}
+
+
+class Hint(BaseModel):
+    """The amounts (at the applied term) and terms (at the applied amount) a lender would
+    accept with everything else unchanged; computed exactly, as whole-unit intervals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: list[tuple[int, int]] | None = None
+    term_months: list[tuple[int, int]] | None = None
+    message: str
+
+
+class Reason(BaseModel):
+    """Why one requirement of one lender did not pass."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    kind: Literal["failed", "missing"]
+    message: str
+    rule: str
+    values: dict[str, Value]
+    threshold: Value | list[Value] = None
+
+
+class LenderExplanation(BaseModel):
+    """One lender's outcome for one application, with every reason it was not eligible."""
+
+    model_config = ConfigDict(frozen=True)
+
+    lender_id: str
+    name: str
+    eligible: bool
+    reasons: list[Reason]
+    hint: Hint | None = None
+
+
+def _json_value(value: Any) -> Value:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Infinity" if value > 0 else ("-Infinity" if value < 0 else None)
+    return value  # type: ignore[no-any-return]
+
+
+def _reason(
+    lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Lang
+) -> Reason:
+    return Reason(
+        code=f"{lender.lender_id}.{requirement.id}",
+        kind="failed" if kind == "failed" else "missing",
+        message=requirement.reason[lang],
+        rule=requirement.plain(lang),
+        values={name: _json_value(row.get(name)) for name in sorted(requirement.reads)},
+        threshold=requirement.threshold,
+    )
+
+
+def _with_amount(row: Row, amount: int) -> Row:
+    return with_loan(row, amount=amount, term_months=row["term_months"])
+
+
+def _with_term(row: Row, term: int) -> Row:
+    return with_loan(row, amount=row["amount"], term_months=term)
+
+
+def _number(value: int, lang: Lang) -> str:
+    return f"{value:,}".replace(",", "\u00a0" if lang != "en" else ",")
+
+
+def _ranges(intervals: list[Interval], lang: Lang) -> str:
+    parts = [
+        _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
+        for a, b in intervals
+    ]
+    return f" {_HINT_TEXT[lang]['or']} ".join(parts)
+
+
+def hint_for(lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Lang) -> Hint | None:
+    """A hint when every requirement that did not pass reads only the amount and the term
+    (directly or through debt_to_income); None otherwise."""
+    failing = list(failing)
+    reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
+    if not failing or not reads <= _LOAN_FEATURES:
+        return None
+    text = _HINT_TEXT[lang]
+    amounts = terms = None
+    messages: list[str] = []
+    if reads & {"amount", "debt_to_income"}:
+        amounts = accepted(lender, row, "amount", (AMOUNT_MIN, AMOUNT_MAX), _with_amount)
+    if "term_months" in reads:
+        terms = accepted(lender, row, "term_months", (TERM_MIN, TERM_MAX), _with_term)
+    if amounts is None and terms is None:
+        return None
+    fill = {"lender": lender.name, "term": row["term_months"], "amount": _number(row["amount"], lang)}
+    for key, found in (("amount", amounts), ("term_months", terms)):
+        if found is None:
+            continue
+        if found:
+            messages.append(text[key].format(ranges=_ranges(found, lang), **fill))
+        else:
+            messages.append(text[f"no_{key}"].format(**fill))
+    return Hint(amount=amounts, term_months=terms, message=" ".join(messages))
+
+
+def explain_outcome(lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Lang = "en") -> LenderExplanation:
+    """One lender's explanation from its bitmasks."""
+    reasons: list[Reason] = []
+    failing: list[CompiledRequirement] = []
+    for requirement in lender.requirements:
+        if outcome.failed & requirement.bit:
+            reasons.append(_reason(lender, requirement, row, "failed", lang))
+            failing.append(requirement)
+        elif outcome.unknown & requirement.bit:
+            reasons.append(_reason(lender, requirement, row, "missing", lang))
+            failing.append(requirement)
+    return LenderExplanation(
+        lender_id=lender.lender_id,
+        name=lender.name,
+        eligible=outcome.eligible,
+        reasons=reasons,
+        hint=hint_for(lender, row, failing, lang) if failing else None,
+    )
+
+
+def explain(
+    features: Mapping[str, Any],
+    outcomes: Iterable[LenderOutcome],
+    ruleset: Ruleset,
+    lang: Lang = "en",
+) -> list[LenderExplanation]:
+    """Every lender's explanation, in the order of `outcomes`."""
+    row = features if isinstance(features, dict) else dict(features)
+    return [explain_outcome(ruleset.lender(o.lender_id), o, row, lang) for o in outcomes]

@@ -1,0 +1,85 @@
+"""The typed intermediate form of a rule: what the compiler produces and both lowerings read.
+
+A node knows its type and whether it can be null. Nullability is static: a node is nullable
+when it reads a nullable feature without a default, or when its operator can yield null on
+non-null operands (division or remainder by zero, a float result that is NaN).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Union
+
+from matcher.schema import Type
+
+if TYPE_CHECKING:
+    from matcher.operators import Operator
+
+Scalar = Union[bool, int, float, str]
+
+
+@dataclass(frozen=True)
+class Const:
+    """A literal value."""
+
+    value: Scalar
+    type: Type
+    path: str
+    nullable: bool = False
+
+    @property
+    def features(self) -> frozenset[str]:
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class ListConst:
+    """A literal list of values of one type: the right-hand side of `in`."""
+
+    values: tuple[Scalar, ...]
+    type: Type  # the element type
+    path: str
+    nullable: bool = False
+
+    @property
+    def features(self) -> frozenset[str]:
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class Var:
+    """A feature read, optionally with a default that replaces null."""
+
+    name: str
+    type: Type
+    path: str
+    default: Const | None = None
+    nullable: bool = False
+
+    @property
+    def features(self) -> frozenset[str]:
+        return frozenset({self.name})
+
+
+@dataclass(frozen=True)
+class Call:
+    """An operator applied to operands."""
+
+    op: Operator
+    args: tuple[Node, ...]
+    type: Type
+    path: str
+    nullable: bool
+    features: frozenset[str] = field(default=frozenset())
+
+
+Node = Union[Const, ListConst, Var, Call]
+
+
+def walk(node: Node) -> list[Node]:
+    """Every node of a tree, parents before children."""
+    out: list[Node] = [node]
+    if isinstance(node, Call):
+        for arg in node.args:
+            out.extend(walk(arg))
+    return out

@@ -1,0 +1,94 @@
+"""Lowering to Polars expressions: the batch path over feature frames.
+
+Every requirement of every lender becomes one boolean expression; a lender's bitmasks are the
+sums of its requirements' bits, computed for all rows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.operators import Nulls
+from matcher.schema import Type
+
+
+def lower(node: Node) -> pl.Expr:
+    """The node as a Polars expression over a feature frame (null where the node is null)."""
+    if isinstance(node, Const):
+        return pl.lit(node.value, dtype=node.type.polars)
+    if isinstance(node, ListConst):  # pragma: no cover - only inside `in`, handled below
+        raise AssertionError("a literal list outside 'in'")
+    if isinstance(node, Var):
+        col = pl.col(node.name)
+        if node.default is not None:
+            col = col.fill_null(pl.lit(node.default.value, dtype=node.type.polars))
+        return col
+    return _call(node)
+
+
+def _call(node: Call) -> pl.Expr:
+    op, args = node.op, node.args
+    if op.nulls is Nulls.CONDITIONAL:
+        return _conditional(node)
+    if op.name == "in" and isinstance(args[1], ListConst):
+        needle, values = args[0], args[1]
+        dtype = pl.Float64 if needle.type is Type.FLOAT else values.type.polars
+        expr = lower(needle).cast(dtype).is_in(pl.Series(values.values, dtype=dtype))
+        return _null_if_any_null(expr, [needle])
+    operands = [lower(a) for a in args]
+    expr = op.polars(operands, [a.type for a in args])
+    if op.arithmetic and node.type is Type.FLOAT and any(a.type is Type.FLOAT for a in args):
+        expr = expr.fill_nan(None)
+    strict = op.nulls is Nulls.STRICT
+    if strict and (not op.polars_null_safe or len(args) == 3):
+        expr = _null_if_any_null(expr, args, operands)
+    return expr
+
+
+def _null_if_any_null(
+    expr: pl.Expr, args: Sequence[Node], operands: Sequence[pl.Expr] | None = None
+) -> pl.Expr:
+    exprs = operands if operands is not None else [lower(a) for a in args]
+    nullable = [e for a, e in zip(args, exprs, strict=True) if a.nullable]
+    if not nullable:
+        return expr
+    any_null = pl.any_horizontal(*(e.is_null() for e in nullable))
+    return pl.when(any_null).then(pl.lit(None)).otherwise(expr)
+
+
+def _conditional(node: Call) -> pl.Expr:
+    args = node.args
+    chain: pl.Then | pl.ChainedThen | None = None
+    for i in range(0, len(args) - 1, 2):
+        cond, then = args[i], args[i + 1]
+        c, t = lower(cond), lower(then)
+        if cond.nullable:
+            chain = (
+                pl.when(c.is_null()) if chain is None else chain.when(c.is_null())
+            ).then(pl.lit(None))
+            chain = chain.when(c).then(t)
+        else:
+            chain = (pl.when(c) if chain is None else chain.when(c)).then(t)
+    assert chain is not None
+    return chain.otherwise(lower(args[-1]))
+
+
+def lower_bits(nodes: Sequence[Node]) -> tuple[pl.Expr, pl.Expr]:
+    """The (failed, unknown) bitmask expressions of a lender's requirements, as UInt64."""
+    failed: list[pl.Expr] = []
+    unknown: list[pl.Expr] = []
+    for i, node in enumerate(nodes):
+        bit = pl.lit(1 << i, dtype=pl.UInt64)
+        passed = lower(node)
+        if node.nullable:
+            failed.append(pl.when(passed.not_()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64)))
+            unknown.append(pl.when(passed.is_null()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64)))
+        else:
+            failed.append(pl.when(passed).then(pl.lit(0, dtype=pl.UInt64)).otherwise(bit))
+    zero = pl.lit(0, dtype=pl.UInt64)
+    failed_expr = pl.sum_horizontal(failed) if failed else zero
+    unknown_expr = pl.sum_horizontal(unknown) if unknown else zero
+    return failed_expr.cast(pl.UInt64), unknown_expr.cast(pl.UInt64)

@@ -1,0 +1,223 @@
+"""The ruleset: every lender's requirements, compiled once, content-hashed.
+
+A ruleset is built from lender documents (the parsed rule files). It is checked completely
+before anything is built: a ruleset with any problem raises `RulesetError` listing them all.
+Its snapshot is canonical JSON of the documents; its hash is the snapshot's SHA-256, so the
+same rules always have the same hash and a stored snapshot rebuilds the very same ruleset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lender_rules.errors import Problem, RulesetError
+from lender_rules.loader import check_document, read_lender_files
+from lender_rules.model import LenderFile
+from matcher.compiler import compile_rule
+from matcher.ir import Call, Const, ListConst, Node
+from matcher.lower_polars import lower_bits
+from matcher.lower_python import Bits, Row, lower_requirements
+from matcher.operators import COMPARISONS, LANGUAGES, Lang
+from matcher.words import render
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledRequirement:
+    """One requirement, type-checked, with its position in the lender's bitmask."""
+
+    id: str
+    index: int
+    node: Node
+    reason: Mapping[str, str]
+    plain_words: Mapping[str, str] = field(repr=False)
+
+    @property
+    def bit(self) -> int:
+        return 1 << self.index
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The features the rule reads."""
+        return self.node.features
+
+    def plain(self, lang: Lang = "en") -> str:
+        """The rule in plain words."""
+        return self.plain_words[lang]
+
+    @cached_property
+    def threshold(self) -> Any:
+        """The constant a comparison compares against: a value, [low, high], or a list."""
+        node = self.node
+        if not isinstance(node, Call):
+            return None
+        if node.op.name == "in" and isinstance(node.args[1], ListConst):
+            return list(node.args[1].values)
+        if node.op.name not in COMPARISONS:
+            return None
+        consts = [a.value for a in node.args if isinstance(a, Const)]
+        if len(node.args) == 3 and len(consts) == 2:
+            return consts
+        return consts[0] if len(consts) == 1 else None
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledLender:
+    """A lender with its requirements compiled twice: Python for one row, Polars for frames."""
+
+    lender_id: str
+    name: str
+    markets: tuple[str, ...]
+    effective_from: dt.date | None
+    requirements: tuple[CompiledRequirement, ...]
+    evaluate: Callable[[Row], Bits] = field(repr=False)
+
+    @cached_property
+    def bit_expressions(self) -> tuple[pl.Expr, pl.Expr]:
+        """The (failed, unknown) bitmask expressions over a feature frame."""
+        return lower_bits([r.node for r in self.requirements])
+
+    def requirement(self, requirement_id: str) -> CompiledRequirement:
+        for r in self.requirements:
+            if r.id == requirement_id:
+                return r
+        raise KeyError(requirement_id)
+
+
+@dataclass(frozen=True, eq=False)
+class Ruleset:
+    """All lenders' compiled requirements, with the documents they came from."""
+
+    documents: Mapping[str, dict[str, Any]]
+    lenders: tuple[CompiledLender, ...]
+    hash: str
+
+    def snapshot(self) -> str:
+        """Canonical JSON of every lender document: what the hash is the hash of."""
+        return canonical_snapshot(self.documents)
+
+    def lender(self, lender_id: str) -> CompiledLender:
+        for lender in self.lenders:
+            if lender.lender_id == lender_id:
+                return lender
+        raise KeyError(lender_id)
+
+    def for_market(self, market: str) -> tuple[CompiledLender, ...]:
+        return self._by_market.get(market, ())
+
+    @cached_property
+    def _by_market(self) -> dict[str, tuple[CompiledLender, ...]]:
+        out: dict[str, list[CompiledLender]] = {}
+        for lender in self.lenders:
+            for market in lender.markets:
+                out.setdefault(market, []).append(lender)
+        return {m: tuple(ls) for m, ls in out.items()}
+
+
+def canonical_snapshot(documents: Mapping[str, Mapping[str, Any]]) -> str:
+    lenders = [documents[k] for k in sorted(documents)]
+    return json.dumps(
+        {"lenders": lenders}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def _compile_lender(document: dict[str, Any], file: str) -> tuple[CompiledLender | None, list[Problem]]:
+    model = LenderFile.model_validate(document)
+    problems: list[Problem] = []
+    requirements: list[CompiledRequirement] = []
+    for i, req in enumerate(model.requirements):
+        node, found = compile_rule(
+            req.rule, file=file, requirement_id=req.id, path=f"$.requirements[{i}].rule"
+        )
+        problems.extend(found)
+        if node is None:
+            continue
+        reason = req.reason.model_dump()
+        words = {lang: render(node, lang) for lang in LANGUAGES}
+        requirements.append(CompiledRequirement(req.id, i, node, reason, words))
+    if problems:
+        return None, problems
+    lender = CompiledLender(
+        lender_id=model.lender_id,
+        name=model.name,
+        markets=tuple(model.markets),
+        effective_from=model.effective_from,
+        requirements=tuple(requirements),
+        evaluate=lower_requirements([r.node for r in requirements], name=f"lender_{model.lender_id}"),
+    )
+    return lender, []
+
+
+def _build(items: Sequence[tuple[str, dict[str, Any]]]) -> Ruleset:
+    problems: list[Problem] = []
+    lenders: list[CompiledLender] = []
+    documents: dict[str, dict[str, Any]] = {}
+    for file, document in items:
+        lender, found = _compile_lender(document, file)
+        problems.extend(found)
+        if lender is None:
+            continue
+        if lender.lender_id in documents:
+            problems.append(Problem(file, f"lender {lender.lender_id!r} is defined twice", None, "$.lender_id"))
+            continue
+        documents[lender.lender_id] = document
+        lenders.append(lender)
+    if problems:
+        raise RulesetError(problems)
+    lenders.sort(key=lambda lender: lender.lender_id)
+    snapshot = canonical_snapshot(documents)
+    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+    return Ruleset(documents=documents, lenders=tuple(lenders), hash=digest)
+
+
+def load_ruleset(path: str | Path) -> Ruleset:
+    """Load and compile the lender rule files at `path` (a file, or a folder of them).
+
+    Raises `RulesetError` listing every problem in every file.
+    """
+    loaded, problems = read_lender_files(Path(path))
+    if problems:
+        # Still compile the files that parsed, so that one run reports every problem.
+        for doc in loaded:
+            problems.extend(_compile_lender(doc.document, doc.file)[1])
+        raise RulesetError(problems)
+    return _build([(doc.file, doc.document) for doc in loaded])
+
+
+def ruleset_from_documents(documents: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> Ruleset:
+    """Build a ruleset from lender documents (for example the body of an upload)."""
+    items = list(documents.values()) if isinstance(documents, Mapping) else list(documents)
+    problems: list[Problem] = []
+    checked: list[tuple[str, dict[str, Any]]] = []
+    for i, document in enumerate(items):
+        lender_id = document.get("lender_id") if isinstance(document, Mapping) else None
+        file = f"lenders[{i}]" if not isinstance(lender_id, str) else f"{lender_id}.json"
+        if not isinstance(document, Mapping):
+            problems.append(Problem(file, "a lender document is a JSON object"))
+            continue
+        found = check_document(dict(document), file, None)
+        problems.extend(found)
+        if not found:
+            checked.append((file, dict(document)))
+    if not items:
+        problems.append(Problem("lenders", "a ruleset needs at least one lender"))
+    if problems:
+        for file, document in checked:
+            problems.extend(_compile_lender(document, file)[1])
+        raise RulesetError(problems)
+    return _build(checked)
+
+
+def ruleset_from_snapshot(snapshot: str) -> Ruleset:
+    """Rebuild the ruleset a snapshot was taken of (its hash is the snapshot's hash)."""
+    data = json.loads(snapshot)
+    ruleset = ruleset_from_documents(data["lenders"])
+    return ruleset

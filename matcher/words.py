@@ -1,0 +1,44 @@
+"""Rules in plain words, generated from the rule itself: `age >= 23`,
+`employment is one of permanent, retired`, `if employment is temporary then ...`."""
+
+from __future__ import annotations
+
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.operators import WORDS, Lang
+from matcher.schema import Type
+
+
+def render(node: Node, lang: Lang = "en") -> str:
+    """The node in plain words, in English, bokmål or Swedish."""
+    return _render(node, lang, parent_precedence=-1)
+
+
+def _value(value: object, type_: Type, lang: Lang) -> str:
+    if type_ is Type.BOOL:
+        return WORDS[lang]["true" if value else "false"]
+    return str(value)
+
+
+def _render(node: Node, lang: Lang, parent_precedence: int) -> str:
+    if isinstance(node, Const):
+        return _value(node.value, node.type, lang)
+    if isinstance(node, ListConst):
+        return ", ".join(_value(v, node.type, lang) for v in node.values)
+    if isinstance(node, Var):
+        if node.default is None:
+            return node.name
+        return f"{node.name} ({_value(node.default.value, node.default.type, lang)} if missing)"
+    return _call(node, lang, parent_precedence)
+
+
+def _call(node: Call, lang: Lang, parent_precedence: int) -> str:
+    op = node.op
+    if op.name == "in" and isinstance(node.args[1], ListConst):
+        needle = _render(node.args[0], lang, op.precedence)
+        text = f"{needle} {WORDS[lang]['one_of']} {_render(node.args[1], lang, op.precedence)}"
+    else:
+        args = [_render(a, lang, op.precedence) for a in node.args]
+        text = op.words(args, [a.type for a in node.args], lang)
+    if op.precedence <= parent_precedence or (op.name == "if" and parent_precedence >= 0):
+        return f"({text})"
+    return text
