@@ -1,0 +1,282 @@
+"""Canonical JSON, digests and the hash chain: the rules `verify` checks.
+
+A record's payload digest is the sha256 of the canonical JSON of its decision payload (every
+stored column except the chain fields). Its record hash binds the payload digest to its
+position and to its predecessor:
+
+    record_hash = sha256("lendmatch-chain-v1|<seq>|<prev_hash>|<payload_digest>")
+
+so a changed payload breaks its own digest, a removed record leaves a gap in `seq`, and a
+moved record no longer matches either its position or its predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from audit.models import GENESIS_HASH
+from audit.records import VerifyReport
+
+PAYLOAD_VERSION = 1
+_CHAIN_TAG = "lendmatch-chain-v1"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no spaces, ASCII only; +-inf is written as `Infinity`."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True
+    )
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` in UTC; a naive value (SQLite gives those back) is taken to be UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def utc_text(moment: datetime) -> str:
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def has_nan(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value)
+    if isinstance(value, dict):
+        return any(has_nan(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(has_nan(v) for v in value)
+    return False
+
+
+def personal_digest(salt: str, payload_json: str) -> str:
+    """Digest of a personal payload; the salt is erased with it, so no guess can be checked."""
+    return sha256_hex(f"{salt}|{payload_json}")
+
+
+def payload_digest(
+    *,
+    decision_id: str,
+    application_id: str,
+    channel: str,
+    decided_at: datetime,
+    ruleset_hash: str,
+    features_json: str,
+    outcomes_json: str,
+    personal_digest: str | None,
+    idempotency_key: str | None,
+    request_digest: str | None,
+) -> str:
+    payload = {
+        "v": PAYLOAD_VERSION,
+        "decision_id": decision_id,
+        "application_id": application_id,
+        "channel": channel,
+        "decided_at": utc_text(decided_at),
+        "ruleset_hash": ruleset_hash,
+        "features_json": features_json,
+        "outcomes_json": outcomes_json,
+        "personal_digest": personal_digest,
+        "idempotency_key": idempotency_key,
+        "request_digest": request_digest,
+    }
+    return sha256_hex(canonical_json(payload))
+
+
+def record_hash(seq: int, prev_hash: str, payload_digest: str) -> str:
+    return sha256_hex(f"{_CHAIN_TAG}|{seq}|{prev_hash}|{payload_digest}")
+
+
+def format_head(seq: int, digest: str) -> str:
+    """The external form of a chain head: `<seq>:<record hash>`."""
+    return f"{seq}:{digest}"
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """`<seq>:<hash>` or a bare hash; the hash is lower-cased."""
+    seq_text, sep, digest = text.strip().partition(":")
+    if not sep:
+        return None, seq_text.lower()
+    return int(seq_text), digest.lower()
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """The stored columns of one record, as `verify` reads them."""
+
+    seq: int
+    decision_id: str
+    application_id: str
+    channel: str
+    decided_at: datetime
+    ruleset_hash: str
+    features_json: str
+    outcomes_json: str
+    personal_digest: str | None
+    idempotency_key: str | None
+    request_digest: str | None
+    payload_digest: str
+    prev_hash: str
+    record_hash: str
+
+    def computed_payload_digest(self) -> str:
+        return payload_digest(
+            decision_id=self.decision_id,
+            application_id=self.application_id,
+            channel=self.channel,
+            decided_at=self.decided_at,
+            ruleset_hash=self.ruleset_hash,
+            features_json=self.features_json,
+            outcomes_json=self.outcomes_json,
+            personal_digest=self.personal_digest,
+            idempotency_key=self.idempotency_key,
+            request_digest=self.request_digest,
+        )
+
+
+def _bad(checked: int, seq: int, reason: str, decision_id: str | None = None) -> VerifyReport:
+    return VerifyReport(
+        ok=False,
+        checked=checked,
+        first_bad_seq=seq,
+        reason=reason,
+        first_bad_decision_id=decision_id,
+    )
+
+
+def walk(
+    rows: Iterable[ChainRow],
+    head_seq: int,
+    head_hash: str,
+    expected_head: str | None = None,
+) -> VerifyReport:
+    """Check every link of the chain in `seq` order, then the stored and the expected head.
+
+    The first wrong record is named: a changed record by its own digests, a removed one by
+    the gap it leaves, a record whose successor no longer links to it by that broken link.
+    """
+    expected_seq: int | None = None
+    expected_digest: str | None = None
+    if expected_head is not None:
+        try:
+            expected_seq, expected_digest = parse_head(expected_head)
+        except ValueError:
+            return VerifyReport(False, 0, None, f"malformed expected head {expected_head!r}")
+    expected_found = False
+
+    prev = GENESIS_HASH
+    prev_row: ChainRow | None = None
+    checked = 0
+    for row in rows:
+        want_seq = checked + 1
+        if row.seq != want_seq:
+            if row.seq > want_seq:
+                return _bad(
+                    checked,
+                    want_seq,
+                    f"record {want_seq} is missing: the log jumps from record {want_seq - 1} "
+                    f"to record {row.seq} (decision {row.decision_id})",
+                )
+            return _bad(checked, row.seq, f"record {row.seq} is out of order", row.decision_id)
+        digest = row.computed_payload_digest()
+        own = record_hash(row.seq, row.prev_hash, digest)
+        if row.prev_hash != prev:
+            if own == row.record_hash and prev_row is not None:
+                # This record is intact and names its original predecessor: the predecessor
+                # was rewritten (with recomputed digests) after this record was appended.
+                return _bad(
+                    checked - 1,
+                    prev_row.seq,
+                    f"record {prev_row.seq} was changed: record {row.seq} links to a "
+                    "different predecessor hash",
+                    prev_row.decision_id,
+                )
+            return _bad(
+                checked,
+                row.seq,
+                f"record {row.seq} does not link to record {row.seq - 1}: it was changed, "
+                "or records were reordered",
+                row.decision_id,
+            )
+        if digest != row.payload_digest:
+            return _bad(
+                checked,
+                row.seq,
+                f"record {row.seq} was changed: its payload does not match its payload digest",
+                row.decision_id,
+            )
+        if own != row.record_hash:
+            return _bad(
+                checked,
+                row.seq,
+                f"record {row.seq} was changed or moved: its record hash does not match",
+                row.decision_id,
+            )
+        checked += 1
+        prev = row.record_hash
+        prev_row = row
+        if expected_digest is not None and row.record_hash == expected_digest:
+            if expected_seq is not None and expected_seq != row.seq:
+                return _bad(
+                    checked,
+                    row.seq,
+                    f"the expected head names record {expected_seq}, but its hash is that of "
+                    f"record {row.seq}",
+                    row.decision_id,
+                )
+            expected_found = True
+        elif expected_seq == row.seq:
+            return _bad(
+                checked - 1,
+                row.seq,
+                f"record {row.seq} differs from the expected head: the log up to record "
+                f"{row.seq} was rewritten",
+                row.decision_id,
+            )
+
+    last_seq = checked
+    if head_seq != last_seq or head_hash != prev:
+        if head_seq > last_seq:
+            return _bad(
+                checked,
+                last_seq + 1,
+                f"record {last_seq + 1} is missing: the chain head names record {head_seq} "
+                f"but the log ends at record {last_seq}",
+            )
+        return _bad(
+            checked,
+            last_seq,
+            f"the chain head (record {head_seq}) does not match the last record {last_seq}",
+        )
+    if expected_digest is not None and not expected_found:
+        if expected_seq is not None and expected_seq > last_seq:
+            return _bad(
+                checked,
+                last_seq + 1,
+                f"record {last_seq + 1} is missing: the expected head names record "
+                f"{expected_seq} but the log ends at record {last_seq}",
+            )
+        return VerifyReport(
+            ok=False,
+            checked=checked,
+            first_bad_seq=None,
+            reason="the expected head is not a record of this log: the log was rewritten",
+            head=format_head(last_seq, prev),
+        )
+    return VerifyReport(
+        ok=True,
+        checked=checked,
+        first_bad_seq=None,
+        reason=f"{checked} records verified",
+        head=format_head(last_seq, prev),
+    )

@@ -1,0 +1,37 @@
+"""Errors of the decision store: one small hierarchy, each with the fields a caller needs."""
+
+from __future__ import annotations
+
+
+class AuditError(Exception):
+    """Base class of every error raised by the `audit` package."""
+
+
+class StoreUnavailable(AuditError):  # noqa: N818  (name fixed by the store contract)
+    """The database failed; nothing of the attempted write was stored."""
+
+    def __init__(self, operation: str, cause: str) -> None:
+        self.operation = operation
+        self.cause = cause
+        super().__init__(f"decision store unavailable during {operation}: {cause}")
+
+
+class IdempotencyConflict(AuditError):  # noqa: N818  (name fixed by the store contract)
+    """The idempotency key was already used for a request with a different body."""
+
+    def __init__(self, key: str, decision_id: str) -> None:
+        self.key = key
+        self.decision_id = decision_id
+        super().__init__(
+            f"idempotency key {key!r} was already used for a different request "
+            f"(decision {decision_id})"
+        )
+
+
+class InvalidRecord(AuditError):  # noqa: N818  (named like its siblings)
+    """A value handed to the store cannot be recorded as it is; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")

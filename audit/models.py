@@ -1,0 +1,113 @@
+"""The tables of the decision store (SQLModel). The schema itself is owned by the migrations.
+
+`decision` is the append-only, hash-chained log; `personal_data` holds what can be erased;
+`chain_head` is the single row that serialises appends; `ruleset_version` and
+`ruleset_activation` keep every ruleset snapshot and when it became active; `api_key` holds
+hashed keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+)
+from sqlmodel import Field, SQLModel
+
+DIGEST_LENGTH = 64  # sha256, lower-case hex
+GENESIS_HASH = "0" * DIGEST_LENGTH
+
+
+class DecisionRow(SQLModel, table=True):
+    """One automated decision: a link of the chain. Never updated, never deleted."""
+
+    __tablename__ = "decision"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    decision_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
+    application_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    channel: str = Field(sa_column=Column(String(16), nullable=False))
+    decided_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ruleset_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    features_json: str = Field(sa_column=Column(Text, nullable=False))
+    outcomes_json: str = Field(sa_column=Column(Text, nullable=False))
+    personal_digest: str | None = Field(
+        default=None, sa_column=Column(String(DIGEST_LENGTH), nullable=True)
+    )
+    idempotency_key: str | None = Field(
+        default=None, sa_column=Column(String(255), nullable=True, unique=True)
+    )
+    request_digest: str | None = Field(
+        default=None, sa_column=Column(String(DIGEST_LENGTH), nullable=True)
+    )
+    payload_digest: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class PersonalDataRow(SQLModel, table=True):
+    """The erasable personal payload of an application (names, national ids, contact)."""
+
+    __tablename__ = "personal_data"
+
+    application_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    salt: str = Field(sa_column=Column(String(32), nullable=False))
+    payload_json: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ChainHeadRow(SQLModel, table=True):
+    """The single row naming the last link of the chain; locked by every append."""
+
+    __tablename__ = "chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="chain_head_single_row"),)
+
+    id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class RulesetVersionRow(SQLModel, table=True):
+    """A ruleset snapshot (canonical JSON of every lender file), keyed by its sha256."""
+
+    __tablename__ = "ruleset_version"
+
+    hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), primary_key=True))
+    snapshot: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RulesetActivationRow(SQLModel, table=True):
+    """One activation of a ruleset version; the latest activation is the active ruleset."""
+
+    __tablename__ = "ruleset_activation"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    ruleset_hash: str = Field(
+        sa_column=Column(String(DIGEST_LENGTH), ForeignKey("ruleset_version.hash"), nullable=False)
+    )
+    activated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ApiKeyRow(SQLModel, table=True):
+    """An API key: only the sha256 of its secret is stored."""
+
+    __tablename__ = "api_key"
+
+    key_id: str = Field(sa_column=Column(String(32), primary_key=True))
+    secret_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False, unique=True))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
