@@ -1,0 +1,271 @@
+"""The strict Application model: shape, bounds, enums, national ids per market."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from typing import Any, get_args
+
+import polars as pl
+import pytest
+from hypothesis import given
+from pydantic import ValidationError
+
+from matcher import application as appmod
+from matcher.application import (
+    APPLICATION_FRAME_SCHEMA,
+    Application,
+    Employment,
+    Housing,
+    Market,
+    Purpose,
+    applications_frame,
+)
+from matcher.national_id import make_fodselsnummer, make_personnummer
+from matcher.schema import EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES
+from tests.strategies import REFERENCE_DATE, application_dicts, applications
+
+ON = date(2026, 11, 25)
+CONTEXT = {"on": ON}
+FNR = "15038512363"  # 1985-03-15, hand-computed in test_national_id.py
+PNR = "900714-1238"  # 1990-07-14, hand-computed in test_national_id.py
+
+
+def person(national_id: str = FNR, **changes: Any) -> dict[str, Any]:
+    return {
+        "national_id": national_id,
+        "name": "Kari Nordmann",
+        "email": "kari@example.no",
+        "phone": None,
+        "citizenship": "NO",
+        "years_in_country": 41,
+        "employment": "permanent",
+        "employed_months": 60,
+        "income": 550_000,
+        "unsecured_debt": 40_000,
+        "secured_debt": 2_100_000,
+        "payment_remarks": 0,
+    } | changes
+
+
+def application(**changes: Any) -> dict[str, Any]:
+    return {
+        "market": "NO",
+        "applicant": person(),
+        "loan": {"amount": 150_000, "term_months": 60, "purpose": "car"},
+        "household": {"housing": "own", "housing_cost": 9_000, "children": 2},
+    } | changes
+
+
+def errors_of(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    with pytest.raises(ValidationError) as info:
+        Application.model_validate(data, context=CONTEXT)
+    return [(e["loc"], e["type"]) for e in info.value.errors()]
+
+
+def test_a_valid_application_validates_and_keeps_its_values() -> None:
+    app = Application.model_validate(application(), context=CONTEXT)
+    assert app.market == "NO"
+    assert app.co_applicant is None
+    assert app.applicant.income == 550_000
+    assert app.applicant.phone is None
+    assert app.loan.purpose == "car"
+    assert app.household.children == 2
+
+
+def test_optional_fields_default_to_none() -> None:
+    data = application()
+    data["applicant"] = {k: v for k, v in data["applicant"].items() if k not in ("email", "phone")}
+    app = Application.model_validate(data, context=CONTEXT)
+    assert app.applicant.email is None
+    assert app.applicant.phone is None
+    assert app.co_applicant is None
+
+
+def test_json_input_validates_the_same_way() -> None:
+    data = application(co_applicant=person(make_second_fnr()))
+    app = Application.model_validate_json(json.dumps(data), context=CONTEXT)
+    assert app == Application.model_validate(data, context=CONTEXT)
+    assert app.model_dump() == data
+
+
+def make_second_fnr() -> str:
+    return make_fodselsnummer(date(1988, 6, 1), 201)
+
+
+def test_enums_are_the_schema_enums() -> None:
+    assert get_args(Market) == MARKETS
+    assert get_args(Employment) == EMPLOYMENT_TYPES
+    assert get_args(Purpose) == PURPOSES
+    assert get_args(Housing) == HOUSING_TYPES
+
+
+BOUNDS = [
+    (("loan", "amount"), appmod.AMOUNT_MIN, appmod.AMOUNT_MAX),
+    (("loan", "term_months"), appmod.TERM_MIN, appmod.TERM_MAX),
+    (("applicant", "income"), appmod.INCOME_MIN, appmod.INCOME_MAX),
+    (("applicant", "unsecured_debt"), appmod.DEBT_MIN, appmod.DEBT_MAX),
+    (("applicant", "secured_debt"), appmod.DEBT_MIN, appmod.DEBT_MAX),
+    (("applicant", "payment_remarks"), appmod.PAYMENT_REMARKS_MIN, appmod.PAYMENT_REMARKS_MAX),
+    (("applicant", "years_in_country"), appmod.YEARS_IN_COUNTRY_MIN, 120),
+    (("applicant", "employed_months"), appmod.EMPLOYED_MONTHS_MIN, 720),
+    (("household", "housing_cost"), appmod.HOUSING_COST_MIN, appmod.HOUSING_COST_MAX),
+    (("household", "children"), appmod.CHILDREN_MIN, appmod.CHILDREN_MAX),
+]
+
+
+def with_value(path: tuple[str, str], value: object) -> dict[str, Any]:
+    data = copy.deepcopy(application())
+    data[path[0]][path[1]] = value
+    return data
+
+
+def test_bounds_are_the_ones_of_the_brief() -> None:
+    assert (appmod.AMOUNT_MIN, appmod.AMOUNT_MAX) == (1_000, 5_000_000)
+    assert (appmod.TERM_MIN, appmod.TERM_MAX) == (1, 360)
+    assert (appmod.INCOME_MAX, appmod.DEBT_MAX) == (100_000_000, 1_000_000_000)
+    assert (appmod.PAYMENT_REMARKS_MAX, appmod.HOUSING_COST_MAX) == (100, 1_000_000)
+    assert (appmod.CHILDREN_MAX, appmod.YEARS_IN_COUNTRY_MAX) == (20, 120)
+    assert appmod.EMPLOYED_MONTHS_MAX == 720
+
+
+@pytest.mark.parametrize(("path", "low", "high"), BOUNDS)
+def test_bounds_are_inclusive(path: tuple[str, str], low: int, high: int) -> None:
+    for value in (low, high):
+        Application.model_validate(with_value(path, value), context=CONTEXT)
+
+
+@pytest.mark.parametrize(("path", "low", "high"), BOUNDS)
+def test_values_outside_the_bounds_are_refused_at_their_path(
+    path: tuple[str, str], low: int, high: int
+) -> None:
+    assert errors_of(with_value(path, low - 1)) == [(path, "greater_than_equal")]
+    assert errors_of(with_value(path, high + 1)) == [(path, "less_than_equal")]
+
+
+@pytest.mark.parametrize("value", ["150000", 150000.0, True, None])
+def test_numbers_are_strict(value: object) -> None:
+    (error,) = errors_of(with_value(("loan", "amount"), value))
+    assert error[0] == ("loan", "amount")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("loan", "purpose"), "holiday"),
+        (("applicant", "employment"), "Permanent"),
+        (("household", "housing"), "tent"),
+    ],
+)
+def test_enum_values_outside_the_set_are_refused(path: tuple[str, str], value: str) -> None:
+    assert errors_of(with_value(path, value)) == [(path, "literal_error")]
+
+
+def test_an_unknown_market_is_refused() -> None:
+    assert errors_of(application(market="DK")) == [(("market",), "literal_error")]
+
+
+@pytest.mark.parametrize("code", ["no", "NOR", "N", "1A", ""])
+def test_citizenship_is_two_uppercase_letters(code: str) -> None:
+    path = ("applicant", "citizenship")
+    assert errors_of(with_value(path, code)) == [(path, "string_pattern_mismatch")]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [("", "string_too_short"), ("x" * 201, "string_too_long")]
+)
+def test_name_is_1_to_200_characters(name: str, kind: str) -> None:
+    assert errors_of(with_value(("applicant", "name"), name)) == [(("applicant", "name"), kind)]
+    Application.model_validate(with_value(("applicant", "name"), "x" * 200), context=CONTEXT)
+
+
+def test_extra_fields_are_forbidden_at_every_level() -> None:
+    assert errors_of(application(score=700)) == [(("score",), "extra_forbidden")]
+    assert errors_of(with_value(("loan", "rate"), 5)) == [(("loan", "rate"), "extra_forbidden")]
+
+
+def test_missing_fields_are_named() -> None:
+    data = application()
+    del data["household"]
+    assert errors_of(data) == [(("household",), "missing")]
+
+
+def test_a_national_id_of_the_wrong_market_is_refused_at_its_field() -> None:
+    assert errors_of(application(market="SE")) == [(("applicant", "national_id"), "national_id")]
+
+
+def test_the_co_applicants_national_id_is_checked_too() -> None:
+    data = application(co_applicant=person("15038512364"))
+    assert errors_of(data) == [(("co_applicant", "national_id"), "national_id")]
+
+
+def test_both_bad_national_ids_are_reported() -> None:
+    data = application(market="SE", co_applicant=person(PNR))
+    assert errors_of(data) == [(("applicant", "national_id"), "national_id")]
+    data = application(market="SE", applicant=person("1"), co_applicant=person("2"))
+    assert errors_of(data) == [
+        (("applicant", "national_id"), "national_id"),
+        (("co_applicant", "national_id"), "national_id"),
+    ]
+
+
+def test_the_national_id_error_says_why_without_the_number() -> None:
+    with pytest.raises(ValidationError) as info:
+        Application.model_validate(application(applicant=person("15038512364")), context=CONTEXT)
+    (error,) = info.value.errors()
+    assert error["msg"] == "invalid fødselsnummer: check digits do not match"
+    assert error["ctx"] == {"kind": "fødselsnummer", "reason": "check digits do not match"}
+
+
+def test_a_swedish_application_takes_personnummer() -> None:
+    app = Application.model_validate(
+        application(market="SE", applicant=person(PNR, citizenship="SE")), context=CONTEXT
+    )
+    assert app.applicant.national_id == PNR
+
+
+def test_national_ids_are_checked_against_the_context_date() -> None:
+    data = application(applicant=person(make_fodselsnummer(date(2030, 1, 1), 601)))
+    assert errors_of(data) == [(("applicant", "national_id"), "national_id")]
+    Application.model_validate(data, context={"on": date(2030, 1, 1)})
+
+
+def test_without_a_context_the_reference_date_is_today() -> None:
+    next_year = date(date.today().year + 1, 1, 1)
+    unborn = make_personnummer(next_year, 123, on=next_year, form="long")
+    data = application(market="SE", applicant=person(unborn))
+    with pytest.raises(ValidationError):
+        Application.model_validate(data)
+    Application.model_validate(application())
+
+
+def test_the_model_is_immutable() -> None:
+    app = Application.model_validate(application(), context=CONTEXT)
+    with pytest.raises(ValidationError):
+        setattr(app, "market", "SE")  # noqa: B010 (mypy does not see the frozen config)
+
+
+@given(application_dicts())
+def test_generated_application_dicts_validate_and_round_trip(data: dict[str, Any]) -> None:
+    app = Application.model_validate(data, context={"on": REFERENCE_DATE})
+    assert app.model_dump() == data
+
+
+@given(applications())
+def test_applications_frame_has_the_nested_schema(app: Application) -> None:
+    frame = applications_frame([app, app], application_ids=["a", "b"])
+    assert frame.columns == ["application_id", *APPLICATION_FRAME_SCHEMA.names()]
+    assert frame.drop("application_id").schema == APPLICATION_FRAME_SCHEMA
+    assert frame["application_id"].to_list() == ["a", "b"]
+    row = frame.row(0, named=True)
+    del row["application_id"]
+    assert row == app.model_dump()
+    assert frame["co_applicant"].is_null().to_list() == [app.co_applicant is None] * 2
+
+
+def test_applications_frame_of_nothing_is_empty_with_the_schema() -> None:
+    frame = applications_frame([])
+    assert frame.height == 0
+    assert frame.schema == APPLICATION_FRAME_SCHEMA
+    assert isinstance(frame, pl.DataFrame)
