@@ -22,6 +22,7 @@ def _register() -> None:
     # Each module adds its commands or command group to `app`. Imported here, not at the
     # top, so that `api.cli` stays the single root every module registers into.
     from api import cli_match, cli_rules  # noqa: F401
+    from api import cli_audit  # noqa: F401
 
 
 def main() -> None:
