@@ -66,7 +66,8 @@ class _Compiler:
         if op is None:
             self.problem(path, f"unsupported operator {name!r}")
             return None
-        if not isinstance(args, list):
+        wrapped = not isinstance(args, list)  # JsonLogic's shorthand for one operand
+        if wrapped:
             args = [args]
         if len(args) < op.min_args or (op.max_args is not None and len(args) > op.max_args):
             self.problem(path, f"'{name}' takes {_arity(op.min_args, op.max_args)}, got {len(args)}")
@@ -75,7 +76,9 @@ class _Compiler:
             return self.if_(args, path)
         if name == "in" and isinstance(args[1], list):
             return self.membership(args, path)
-        operands = [self.node(arg, f"{path}[{i}]") for i, arg in enumerate(args)]
+        operands = [
+            self.node(arg, path if wrapped else f"{path}[{i}]") for i, arg in enumerate(args)
+        ]
         if any(o is None for o in operands):
             return None
         checked = [o for o in operands if o is not None]
@@ -90,12 +93,15 @@ class _Compiler:
         except OperatorTypeError as e:
             self.problem(path, f"'{name}' {e}")
             return None
-        nullable = op.yields_null or any(o.nullable for o in checked)
-        if op.arithmetic and result is Type.FLOAT and Type.FLOAT in types:
-            nullable = True  # a NaN result becomes null
-        if op.nulls is Nulls.KLEENE_AND or op.nulls is Nulls.KLEENE_OR:
-            nullable = any(o.nullable for o in checked)
-        return Call(op, tuple(checked), result, path, nullable, _features(checked))
+        # A float operand that is not a literal may be infinite (debt_to_income is +inf
+        # without income), and inf - inf is NaN: such a result is checked, NaN becomes null.
+        nan_to_null = (
+            op.arithmetic
+            and result is Type.FLOAT
+            and any(o.type is Type.FLOAT and not isinstance(o, Const) for o in checked)
+        )
+        nullable = op.yields_null or nan_to_null or any(o.nullable for o in checked)
+        return Call(op, tuple(checked), result, path, nullable, _features(checked), nan_to_null)
 
     def var(self, args: Any, path: str) -> Node | None:
         if isinstance(args, list):
@@ -138,7 +144,9 @@ class _Compiler:
         checked = [o for o in operands if o is not None]
         for i in range(0, len(checked) - 1, 2):
             if checked[i].type is not Type.BOOL:
-                self.problem(checked[i].path, f"'if' condition must be a bool, got {checked[i].type.value}")
+                self.problem(
+                    f"{path}[{i}]", f"'if' condition must be a bool, got {checked[i].type.value}"
+                )
                 return None
         branches = [checked[i] for i in range(1, len(checked), 2)] + [checked[-1]]
         types = {b.type for b in branches}

@@ -71,6 +71,7 @@ class Call:
     path: str
     nullable: bool
     features: frozenset[str] = field(default=frozenset())
+    nan_to_null: bool = False  # a float result that may be NaN, which becomes null
 
 
 Node = Union[Const, ListConst, Var, Call]

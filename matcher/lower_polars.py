@@ -40,7 +40,7 @@ def _call(node: Call) -> pl.Expr:
         return _null_if_any_null(expr, [needle])
     operands = [lower(a) for a in args]
     expr = op.polars(operands, [a.type for a in args])
-    if op.arithmetic and node.type is Type.FLOAT and any(a.type is Type.FLOAT for a in args):
+    if node.nan_to_null:
         expr = expr.fill_nan(None)
     strict = op.nulls is Nulls.STRICT
     if strict and (not op.polars_null_safe or len(args) == 3):

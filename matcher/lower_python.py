@@ -99,7 +99,7 @@ class _Source:
             else:
                 names.append(source)
         core = op.python(names, [a.type for a in args])
-        if op.arithmetic and node.type is Type.FLOAT and any(a.type is Type.FLOAT for a in args):
+        if node.nan_to_null:
             core = f"_nn({core})" if not op.yields_null else self._nan_guard(core)
         if guards:
             return f"(None if {' or '.join(guards)} else {core})"

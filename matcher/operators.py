@@ -483,7 +483,7 @@ OPERATORS: dict[str, Operator] = {
         ),
         Operator(
             "if",
-            3,
+            2,
             None,
             _booleans,
             _py_unused,
