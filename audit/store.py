@@ -296,8 +296,11 @@ class DecisionStore:
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
-            for row in result:
-                yield _to_stored(row)
+            try:
+                for row in result:
+                    yield _to_stored(row)
+            finally:
+                result.close()
 
     # -- the chain ---------------------------------------------------------------------------
 
@@ -319,8 +322,11 @@ class DecisionStore:
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
-            rows = (_to_chain_row(row) for row in result)
-            return _chain.walk(rows, head.seq, head.hash, expected_head)
+            try:
+                rows = (_to_chain_row(row) for row in result)
+                return _chain.walk(rows, head.seq, head.hash, expected_head)
+            finally:
+                result.close()
 
     # -- personal data -----------------------------------------------------------------------
 

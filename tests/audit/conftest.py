@@ -1,0 +1,92 @@
+"""Fixtures of the store tests: a fresh database per test, on SQLite and on PostgreSQL.
+
+`database_url` runs each test twice: on a new SQLite file, and on PostgreSQL in a schema of
+its own, created for the test and dropped after. PostgreSQL must be reachable at
+LENDMATCH_TEST_POSTGRES_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test);
+when it is not, those tests fail, they never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_doubles import a_decision, a_person
+from sqlalchemy import create_engine, make_url, text
+
+from audit import DecisionStore, StoredDecision, open_store
+
+POSTGRES_URL = os.environ.get(
+    "LENDMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A new PostgreSQL schema; yields a URL whose connections use it; dropped afterwards."""
+    schema = f"t_audit_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit' / 'decisions.sqlite'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[DecisionStore]:
+    """A migrated, empty store on the test's database."""
+    opened = open_store(database_url)
+    try:
+        yield opened
+    finally:
+        opened.dispose()
+
+
+@pytest.fixture
+def record(store: DecisionStore) -> Callable[[int], list[StoredDecision]]:
+    """Append `n` distinct decisions (applications app-1 .. app-n) and return them."""
+
+    def append(n: int) -> list[StoredDecision]:
+        return [
+            store.record_decision(
+                application_id=f"app-{i}",
+                channel="api",
+                decision=a_decision(i),
+                personal=a_person(i),
+            )
+            for i in range(1, n + 1)
+        ]
+
+    return append
+
+
+@pytest.fixture
+def sql(store: DecisionStore) -> Callable[..., list[Any]]:
+    """Run raw SQL on the store's database in its own committed transaction (tampering)."""
+
+    def run(statement: str, **params: Any) -> list[Any]:
+        with store.engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []
+
+    return run
