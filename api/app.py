@@ -99,8 +99,8 @@ def start_service(settings: Settings, metrics: Metrics) -> Service:
         log.info("Activated the lenders in %s (ruleset %s).", settings.rules_dir, ruleset.hash)
     if settings.demo_keys:
         for role in ("frontend", "admin"):
-            secret = store.add_api_key(role=role)
-            log.warning("Demo %s API key (shown once): %s", role, secret)
+            _key_id, secret = store.add_api_key(role=role)
+            log.warning("Demo %s API key (shown once): X-API-Key: %s", role, secret)
     else:
         log.info(
             "API keys: create one with `lendmatch keys add --role frontend` (or admin); "

@@ -17,7 +17,7 @@ from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
 
-from api.errors import ForbiddenError, NotReadyError, UnauthenticatedError
+from api.errors import ForbiddenError, NotFoundError, NotReadyError, UnauthenticatedError
 from api.metrics import Metrics
 from api.settings import Settings
 from audit import DecisionStore
@@ -66,7 +66,10 @@ class RulesetCache:
             if ruleset is not None:
                 self._by_hash.move_to_end(ruleset_hash)
                 return ruleset
-        ruleset = ruleset_from_snapshot(self._store.ruleset_snapshot(ruleset_hash))
+        snapshot = self._store.ruleset_snapshot(ruleset_hash)
+        if snapshot is None:
+            raise NotFoundError(f"The store holds no snapshot of ruleset {ruleset_hash}.")
+        ruleset = ruleset_from_snapshot(snapshot)
         self._remember(ruleset)
         return ruleset
 
@@ -132,9 +135,9 @@ def caller_role(
     if not api_key:
         raise UnauthenticatedError("An API key is required in the X-API-Key header.")
     role = service.store.role_of_api_key(api_key)
-    if role is None:
+    if role not in ("frontend", "admin"):
         raise UnauthenticatedError("The API key is not known.")
-    return role
+    return cast(Role, role)
 
 
 CallerRole = Annotated[Role, Depends(caller_role)]
@@ -187,7 +190,7 @@ def _language_of(tag: str) -> Language | None:
     if primary in ("no", "nn"):
         return "nb"
     if primary in LANGUAGES:
-        return cast(Language, primary)
+        return primary
     return None
 
 

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from audit.errors import IdempotencyConflict, StoreUnavailable
+from audit.errors import IdempotencyConflict, InvalidRecord, StoreUnavailable
 from lender_rules.errors import RulesetError
 
 # --- what an error looks like on the wire -------------------------------------------------
@@ -242,6 +242,17 @@ async def _on_ruleset_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_invalid_record(request: Request, exc: Exception) -> JSONResponse:
+    record_error = cast(InvalidRecord, exc)
+    problem = InputProblem(
+        field=record_error.field,
+        loc=record_error.field.split("."),
+        message=record_error.message,
+        type="invalid_record",
+    )
+    return error_response(422, "invalid_input", str(record_error), problems=[problem])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every exception handler of the API on `app`."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -250,6 +261,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
     app.add_exception_handler(RulesetError, _on_ruleset_error)
+    app.add_exception_handler(InvalidRecord, _on_invalid_record)
 
 
 # --- the body limit, enforced before anything parses the body --------------------------------
