@@ -23,6 +23,7 @@ def _register() -> None:
     # top, so that `api.cli` stays the single root every module registers into.
     from api import cli_match, cli_rules  # noqa: F401
     from api import cli_audit  # noqa: F401
+    from api import cli_serve  # noqa: F401
 
 
 def main() -> None:
