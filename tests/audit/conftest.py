@@ -8,38 +8,15 @@ when it is not, those tests fail, they never skip.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_doubles import a_decision, a_person
-from sqlalchemy import create_engine, make_url, text
+from audit_testkit import a_decision, a_person, postgres_schema
+from sqlalchemy import text
 
 from audit import DecisionStore, StoredDecision, open_store
-
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A new PostgreSQL schema; yields a URL whose connections use it; dropped afterwards."""
-    schema = f"t_audit_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from audit_doubles import Decision, a_decision
+from audit_testkit import Decision, a_decision
 
 from audit import DecisionStore, StoredDecision
 from audit._chain import GENESIS_HASH, canonical_json, payload_digest, record_hash
