@@ -1,0 +1,101 @@
+"""Engines and migrations: SQLite settings, the schema equals the models, migrating is safe."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, text
+from sqlalchemy.exc import IntegrityError
+
+from audit import StoreSettings, get_store_settings, make_engine, migrate
+from audit.database import alembic_config
+from audit.models import (
+    ApiKeyRow,
+    ChainHeadRow,
+    DecisionRow,
+    PersonalDataRow,
+    RulesetActivationRow,
+    RulesetVersionRow,
+)
+
+MODELS = (
+    DecisionRow,
+    PersonalDataRow,
+    ChainHeadRow,
+    RulesetVersionRow,
+    RulesetActivationRow,
+    ApiKeyRow,
+)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return make_engine(database_url)
+
+
+def test_migrating_twice_reaches_head_once(engine: Engine) -> None:
+    migrate(engine)
+    migrate(engine)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head
+        assert connection.execute(text("SELECT id, seq FROM chain_head")).all() == [(1, 0)]
+    engine.dispose()
+
+
+def test_the_migrated_schema_equals_the_models(engine: Engine) -> None:
+    migrate(engine)
+    metadata = MetaData()
+    for model in MODELS:
+        model.__table__.to_metadata(metadata)  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+    engine.dispose()
+
+
+def test_concurrent_migrations_of_a_new_database_both_succeed(engine: Engine) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: migrate(engine), range(2)))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM chain_head")).scalar_one() == 1
+    engine.dispose()
+
+
+def test_there_is_only_one_chain_head_row(engine: Engine) -> None:
+    migrate(engine)
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(text("INSERT INTO chain_head (id, seq, hash) VALUES (2, 0, 'x')"))
+    engine.dispose()
+
+
+def test_sqlite_is_durable_and_waits_for_locks(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "folder" / "audit.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        pragma = {
+            name: connection.execute(text(f"PRAGMA {name}")).scalar_one()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    assert path.parent.is_dir()
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 2,  # FULL
+        "foreign_keys": 1,
+        "busy_timeout": 30_000,
+    }
+    engine.dispose()
+
+
+def test_store_settings_come_from_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert get_store_settings().database_url == "sqlite:///./lendmatch.sqlite"
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@db/lendmatch")
+    assert get_store_settings() == StoreSettings(
+        database_url="postgresql+psycopg://postgres@db/lendmatch"
+    )
