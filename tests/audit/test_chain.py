@@ -10,7 +10,8 @@ from typing import Any
 from audit_testkit import Decision, a_decision
 
 from audit import DecisionStore, StoredDecision
-from audit._chain import GENESIS_HASH, canonical_json, payload_digest, record_hash
+from audit._chain import canonical_json, payload_digest, record_hash
+from audit.models import GENESIS_HASH
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]
