@@ -19,7 +19,13 @@ from typing import Any
 import polars as pl
 
 from matcher.application import Application
-from matcher.national_id import age_expr, age_on_ymd, birth_ymd, birth_ymd_exprs
+from matcher.national_id import (
+    age_expr,
+    age_on_ymd,
+    birth_ymd,
+    birth_ymd_from_parts,
+    id_parts_exprs,
+)
 from matcher.schema import FEATURE_NAMES, polars_schema
 
 APPLICATION_ID = "application_id"
@@ -92,9 +98,19 @@ def with_loan(features: Mapping[str, Any], *, amount: int, term_months: int) -> 
 # --- many applications, Polars expressions -----------------------------------------------
 
 
-def _age(person: pl.Expr, market: pl.Expr, on: date) -> pl.Expr:
-    year, month, day = birth_ymd_exprs(person.struct.field("national_id"), market, on=on)
-    return age_expr(year, month, day, on=on)
+def _id_parts(role: str) -> list[pl.Expr]:
+    """Stage 1: the parts of the national id of `role` that its age needs, as columns."""
+    national_id = pl.col(role).struct.field("national_id")
+    parts = id_parts_exprs(national_id, pl.col("market").cast(pl.String))
+    return [expr.alias(f"__{role}_{name}") for name, expr in parts.items()]
+
+
+def _age(role: str, on: date) -> pl.Expr:
+    """Stage 2: the age of `role` from the columns of `_id_parts`."""
+    head, is_no, long_se, plus = (
+        pl.col(f"__{role}_{n}") for n in ("head", "is_no", "long_se", "plus")
+    )
+    return age_expr(*birth_ymd_from_parts(head, is_no, long_se, plus, on=on), on=on)
 
 
 def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
@@ -134,9 +150,9 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     )
     exprs: dict[str, pl.Expr] = {
         "market": market,
-        "age": _age(a, market, on),
+        "age": _age("applicant", on),
         "has_co_applicant": has_co,
-        "co_age": pl.when(has_co).then(_age(co, market, on)),
+        "co_age": pl.when(has_co).then(_age("co_applicant", on)),
         "income": field(a, "income"),
         "co_income": co_income,
         "total_income": total_income,
@@ -159,4 +175,4 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     columns = [exprs[name].cast(schema[name]).alias(name) for name in FEATURE_NAMES]
     if APPLICATION_ID in lazy.collect_schema().names():
         columns.insert(0, pl.col(APPLICATION_ID))
-    return lazy.select(columns)
+    return lazy.with_columns(*_id_parts("applicant"), *_id_parts("co_applicant")).select(columns)
