@@ -100,7 +100,9 @@ class _Compiler:
             and result is Type.FLOAT
             and any(o.type is Type.FLOAT and not isinstance(o, Const) for o in checked)
         )
-        nullable = op.yields_null or nan_to_null or any(o.nullable for o in checked)
+        by_literal = isinstance(checked[-1], Const) and checked[-1].value != 0
+        yields_null = op.yields_null and not by_literal  # `/` and `%` by zero only
+        nullable = yields_null or nan_to_null or any(o.nullable for o in checked)
         return Call(op, tuple(checked), result, path, nullable, _features(checked), nan_to_null)
 
     def var(self, args: Any, path: str) -> Node | None:

@@ -101,12 +101,14 @@ def match(
     for lender in ruleset.lenders:
         failed, unknown = lender.bit_expressions
         if set(lender.markets) != {"NO", "SE"}:
-            serves = markets.is_in(pl.Series(list(lender.markets), dtype=pl.String))
+            serves = markets.is_in(pl.Series(list(lender.markets), dtype=pl.String).implode())
             failed = pl.when(serves).then(failed)
             unknown = pl.when(serves).then(unknown)
         outputs.append(failed.alias(failed_column(lender.lender_id)))
         outputs.append(unknown.alias(unknown_column(lender.lender_id)))
-    return lazy.select(*keep, *outputs).collect()
+    # with_columns, not select: a lender whose rules are all literals still gets every row
+    columns = [*([k.meta.output_name() for k in keep]), *(o.meta.output_name() for o in outputs)]
+    return lazy.with_columns(*outputs).select(columns).collect()
 
 
 def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:

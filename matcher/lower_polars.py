@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.lower_python import lower_expression
 from matcher.operators import Nulls
 from matcher.schema import Type
 
@@ -30,13 +31,18 @@ def lower(node: Node) -> pl.Expr:
 
 
 def _call(node: Call) -> pl.Expr:
+    if not node.features:
+        # A subtree of literals is folded to its value, computed by the Python lowering:
+        # Polars would not broadcast some scalar results (`is_in` of a literal) to the frame.
+        value = lower_expression(node)({})
+        return pl.lit(value, dtype=node.type.polars)
     op, args = node.op, node.args
     if op.nulls is Nulls.CONDITIONAL:
         return _conditional(node)
     if op.name == "in" and isinstance(args[1], ListConst):
         needle, values = args[0], args[1]
         dtype = pl.Float64 if needle.type is Type.FLOAT else values.type.polars
-        expr = lower(needle).cast(dtype).is_in(pl.Series(values.values, dtype=dtype))
+        expr = lower(needle).cast(dtype).is_in(pl.Series(values.values, dtype=dtype).implode())
         return _null_if_any_null(expr, [needle])
     operands = [lower(a) for a in args]
     expr = op.polars(operands, [a.type for a in args])

@@ -274,7 +274,7 @@ def _py_by_nonzero(symbol: str) -> PyLowering:
 
 def _py_call(name: str) -> PyLowering:
     def lower(args: Sequence[str], types: Sequence[Type]) -> str:
-        return f"{name}({', '.join(args)})"
+        return f"{name}({', '.join(args)})" if len(args) > 1 else args[0]
 
     return lower
 

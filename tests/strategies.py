@@ -248,3 +248,87 @@ def feature_rows(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
         else:
             row[feature.name] = draw(_feature_value(feature.type, feature.values))
     return row
+
+
+# --- rule trees (typed JsonLogic) ----------------------------------------------------------
+# Random well-typed rules over the feature schema, for the differential tests. Multiplication
+# takes one small literal factor so that integer results stay far below 2**53, where Python's
+# unbounded integers, Polars' 64-bit integers and doubles all agree.
+
+_NUMERIC = [f.name for f in FEATURES if f.type in (Type.INT, Type.FLOAT)]
+_STRINGS = [f.name for f in FEATURES if f.type is Type.STR]
+_BOOLS = [f.name for f in FEATURES if f.type is Type.BOOL]
+_STRING_LITERALS = ("NO", "SE", "permanent", "temporary", "rent", "own", "car", "N", "E", "")
+
+
+def _var(names: list[str]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(names).map(lambda n: {"var": n})
+
+
+def _int_literals() -> st.SearchStrategy[int]:
+    return st.integers(min_value=-1000, max_value=1_000_000)
+
+
+def _float_literals() -> st.SearchStrategy[float]:
+    return st.integers(min_value=-400, max_value=400).map(lambda i: i / 4)
+
+
+def numeric_rules(depth: int = 3) -> st.SearchStrategy[Any]:
+    """Number-valued rule trees."""
+    leaf = st.one_of(_var(_NUMERIC), _int_literals(), _float_literals())
+    if depth <= 0:
+        return leaf
+    sub = numeric_rules(depth - 1)
+    small = st.integers(min_value=-100, max_value=100) | st.sampled_from([0.5, 1.5, -2.25])
+    return st.one_of(
+        leaf,
+        st.lists(sub, min_size=1, max_size=3).map(lambda a: {"+": a}),
+        st.lists(sub, min_size=1, max_size=2).map(lambda a: {"-": a}),
+        st.tuples(sub, small).map(lambda a: {"*": list(a)}),
+        st.tuples(sub, sub).map(lambda a: {"/": list(a)}),
+        st.tuples(sub, sub).map(lambda a: {"%": list(a)}),
+        st.lists(sub, min_size=1, max_size=3).map(lambda a: {"min": a}),
+        st.lists(sub, min_size=1, max_size=3).map(lambda a: {"max": a}),
+        st.tuples(bool_rules(depth - 1), sub, sub).map(lambda a: {"if": list(a)}),
+    )
+
+
+def string_rules() -> st.SearchStrategy[Any]:
+    """String-valued rule trees (features and literals)."""
+    return st.one_of(_var(_STRINGS), st.sampled_from(_STRING_LITERALS))
+
+
+def bool_rules(depth: int = 3) -> st.SearchStrategy[Any]:
+    """Boolean rule trees: what a requirement's rule is."""
+    leaf = st.one_of(_var(_BOOLS), st.booleans())
+    if depth <= 0:
+        return leaf
+    num = numeric_rules(depth - 1)
+    sub = bool_rules(depth - 1)
+    compare = st.sampled_from(["<", "<=", ">", ">="])
+    equal = st.sampled_from(["==", "!=", "===", "!=="])
+    return st.one_of(
+        leaf,
+        st.tuples(compare, num, num).map(lambda a: {a[0]: [a[1], a[2]]}),
+        st.tuples(compare, num, num, num).map(lambda a: {a[0]: [a[1], a[2], a[3]]}),
+        st.tuples(compare, string_rules(), string_rules()).map(lambda a: {a[0]: [a[1], a[2]]}),
+        st.tuples(equal, num, num).map(lambda a: {a[0]: [a[1], a[2]]}),
+        st.tuples(equal, string_rules(), string_rules()).map(lambda a: {a[0]: [a[1], a[2]]}),
+        st.tuples(equal, sub, sub).map(lambda a: {a[0]: [a[1], a[2]]}),
+        st.tuples(st.sampled_from(["!", "!!"]), num | string_rules() | sub).map(
+            lambda a: {a[0]: [a[1]]}
+        ),
+        st.lists(sub, min_size=1, max_size=3).map(lambda a: {"and": a}),
+        st.lists(sub, min_size=1, max_size=3).map(lambda a: {"or": a}),
+        st.tuples(sub, sub, sub).map(lambda a: {"if": list(a)}),
+        st.tuples(sub, sub, sub, sub, sub).map(lambda a: {"if": list(a)}),
+        st.tuples(_var(_STRINGS), st.lists(st.sampled_from(_STRING_LITERALS), min_size=1, max_size=4)).map(
+            lambda a: {"in": [a[0], a[1]]}
+        ),
+        st.tuples(num, st.lists(_int_literals(), min_size=1, max_size=4)).map(
+            lambda a: {"in": [a[0], a[1]]}
+        ),
+        st.tuples(st.sampled_from(_STRING_LITERALS), _var(_STRINGS)).map(
+            lambda a: {"in": [a[0], a[1]]}
+        ),
+    )

@@ -157,8 +157,10 @@ def test_the_accepted_rules_use_every_operator() -> None:
 @pytest.mark.parametrize(
     ("rule", "result_type", "nullable"),
     [
-        ({"/": [{"var": "amount"}, 12]}, Type.FLOAT, True),  # by zero is null
-        ({"%": [{"var": "amount"}, 7]}, Type.INT, True),
+        ({"/": [{"var": "amount"}, {"var": "term_months"}]}, Type.FLOAT, True),  # by zero: null
+        ({"%": [{"var": "amount"}, {"var": "children"}]}, Type.INT, True),
+        ({"/": [{"var": "amount"}, 12]}, Type.FLOAT, False),  # by a non-zero literal
+        ({"%": [{"var": "amount"}, 0]}, Type.INT, True),
         ({"+": [{"var": "amount"}, 1]}, Type.INT, False),
         ({"+": [{"var": "amount"}, 1.5]}, Type.FLOAT, False),
         ({"+": [{"var": "debt_to_income"}, 1]}, Type.FLOAT, True),  # inf - inf is NaN -> null
