@@ -126,12 +126,13 @@ def _ranges(intervals: list[Interval], lang: Lang) -> str:
 
 
 def hint_for(lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Lang) -> Hint | None:
-    """A hint when every requirement that did not pass reads only the amount and the term
-    (directly or through debt_to_income); None otherwise."""
+    """A hint when every requirement that did not pass depends on the amount or the term
+    (directly or through debt_to_income; other features it reads, such as the age in "age
+    at the end of the term", stay as they are); None otherwise."""
     failing = list(failing)
-    reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
-    if not failing or not reads <= _LOAN_FEATURES:
+    if not failing or any(not (r.reads & _LOAN_FEATURES) for r in failing):
         return None
+    reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
     text = _HINT_TEXT[lang]
     amounts = terms = None
     messages: list[str] = []

@@ -1,0 +1,153 @@
+"""Explanations: reasons from bitmasks, values and thresholds, and exact hints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matcher import evaluate, explain
+from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
+from matcher.features import with_loan
+from matcher.ruleset import Ruleset, ruleset_from_documents
+from tests.matcher.test_engine import SHIPPED, _doc, _row
+
+AGE_AT_END = {"<=": [{"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}, 70]}
+AMOUNT_RANGE = {"<=": [10_000, {"var": "amount"}, 400_000]}
+DEBT_CEILING = {"<=": [{"var": "debt_to_income"}, 5]}
+
+
+def bank(*rules: Any) -> Ruleset:
+    return ruleset_from_documents([_doc("bank", ["NO"], *rules)])
+
+
+def loan_row(**changes: Any) -> dict[str, Any]:
+    row = _row(age=60, income=100_000, total_income=100_000, existing_debt=200_000)
+    row = with_loan(row, amount=changes.pop("amount", 100_000), term_months=changes.pop("term_months", 60))
+    row.update(changes)
+    return row
+
+
+def test_reasons_name_code_kind_message_rule_values_and_threshold() -> None:
+    ruleset = bank(AMOUNT_RANGE, {">=": [{"var": "co_age"}, 18]})
+    row = loan_row(amount=500_000)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
+    assert not explanation.eligible
+    assert [r.model_dump() for r in explanation.reasons] == [
+        {
+            "code": "bank.r0",
+            "kind": "failed",
+            "message": "r",
+            "rule": "10000 <= amount <= 400000",
+            "values": {"amount": 500_000},
+            "threshold": [10_000, 400_000],
+        },
+        {
+            "code": "bank.r1",
+            "kind": "missing",
+            "message": "r",
+            "rule": "co_age >= 18",
+            "values": {"co_age": None},
+            "threshold": 18,
+        },
+    ]
+    assert explanation.hint is None  # a missing co_age is not a matter of amount
+
+
+def test_hint_gives_the_exact_amount_range_through_debt_to_income() -> None:
+    ruleset = bank(AMOUNT_RANGE, DEBT_CEILING, AGE_AT_END)
+    row = loan_row(amount=500_000, term_months=120)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.hint is not None
+    # (200 000 + amount) / 100 000 <= 5  ->  amount <= 300 000
+    assert explanation.hint.amount == [(10_000, 300_000)]
+    assert explanation.hint.term_months is None
+    assert explanation.hint.message == "Bank would accept an amount of 10,000–300,000 over 120 months."
+
+
+def test_hint_gives_the_exact_term_range() -> None:
+    ruleset = bank(AMOUNT_RANGE, DEBT_CEILING, AGE_AT_END)
+    row = loan_row(amount=100_000, term_months=180)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset, "sv")
+    assert explanation.hint is not None
+    assert explanation.hint.term_months == [(TERM_MIN, 120)]  # 60 + term / 12 <= 70
+    assert explanation.hint.amount is None
+    assert "120" in explanation.hint.message and "återbetalningstid" in explanation.hint.message
+
+
+def test_no_hint_when_a_failing_requirement_reads_more_than_the_loan() -> None:
+    ruleset = bank(AMOUNT_RANGE, {">=": [{"var": "income"}, 200_000]})
+    row = loan_row(amount=500_000)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.hint is None
+
+
+def test_no_hint_where_the_amount_is_not_monotone() -> None:
+    ruleset = bank({"==": [{"%": [{"var": "amount"}, 1000]}, 0]})
+    row = loan_row(amount=100_001)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.hint is None
+
+
+def test_an_empty_hint_says_no_amount_would_do() -> None:
+    ruleset = bank({"<=": [{"var": "amount"}, 500]})  # below the smallest amount applied for
+    row = loan_row(amount=100_000)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.hint is not None and explanation.hint.amount == []
+    assert explanation.hint.message == "Bank would accept no amount over 60 months."
+
+
+def test_infinite_values_are_reported_as_json_safe_text() -> None:
+    ruleset = bank(DEBT_CEILING)
+    row = loan_row()
+    row.update(income=0, total_income=0, debt_to_income=float("inf"))
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.reasons[0].values == {"debt_to_income": "Infinity"}
+    assert explanation.model_dump_json()  # serialisable
+
+
+@st.composite
+def creditworthy_rows(draw: st.DrawFn) -> dict[str, Any]:
+    """Applicants who meet most non-loan requirements, with any amount and term."""
+    market = draw(st.sampled_from(["NO", "SE"]))
+    income = draw(st.integers(250_000, 1_500_000))
+    row = _row(
+        market=market, citizenship=market, age=draw(st.integers(25, 65)), income=income,
+        total_income=income, employed_months=draw(st.integers(12, 240)),
+        existing_debt=draw(st.integers(0, 500_000)), housing="own", housing_cost=draw(st.integers(2000, 12_000)),
+        years_in_country=draw(st.integers(5, 50)), purpose=draw(st.sampled_from(["refinance", "car", "consumer"])),
+    )
+    return with_loan(
+        row,
+        amount=draw(st.integers(AMOUNT_MIN, AMOUNT_MAX) | st.integers(AMOUNT_MIN, 800_000)),
+        term_months=draw(st.integers(TERM_MIN, TERM_MAX) | st.sampled_from([12, 60, 120, 180])),
+    )
+
+
+def _eligible_at(ruleset: Ruleset, lender_id: str, row: dict[str, Any]) -> bool:
+    return next(o for o in evaluate(row, ruleset) if o.lender_id == lender_id).eligible
+
+
+@given(creditworthy_rows(), st.randoms(use_true_random=False))
+def test_hinted_amounts_and_terms_make_the_lender_accept(row: dict[str, Any], rnd: Any) -> None:
+    outcomes = [o for o in evaluate(row, SHIPPED) if not o.eligible]
+    for explanation in explain(row, outcomes, SHIPPED):
+        hint = explanation.hint
+        if hint is None:
+            continue
+        for key, domain in (("amount", (AMOUNT_MIN, AMOUNT_MAX)), ("term_months", (TERM_MIN, TERM_MAX))):
+            intervals = getattr(hint, key)
+            for low, high in intervals or []:
+                for value in {low, high, rnd.randint(low, high)}:
+                    changed = with_loan(row, **{**_loan(row), key: value})
+                    assert _eligible_at(SHIPPED, explanation.lender_id, changed), (key, value)
+                # exact: one step outside the interval is refused (within the domain)
+                for value in (low - 1, high + 1):
+                    if domain[0] <= value <= domain[1] and not any(a <= value <= b for a, b in intervals or []):
+                        changed = with_loan(row, **{**_loan(row), key: value})
+                        assert not _eligible_at(SHIPPED, explanation.lender_id, changed), (key, value)
+
+
+def _loan(row: dict[str, Any]) -> dict[str, int]:
+    return {"amount": row["amount"], "term_months": row["term_months"]}
