@@ -24,6 +24,7 @@ def _register() -> None:
     from api import cli_match, cli_rules  # noqa: F401
     from api import cli_audit  # noqa: F401
     from api import cli_serve  # noqa: F401
+    from api import cli_generate  # noqa: F401
 
 
 def main() -> None:
