@@ -3,8 +3,8 @@
 Every public method is one unit of work (one transaction) and turns any database failure into
 `StoreUnavailable`; a failed write leaves nothing behind. Appends are serialised by the single
 `chain_head` row: `SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` (plus an in-process
-lock, so waiting threads queue instead of polling) on SQLite. Work that needs no lock (JSON,
-digests, the personal payload) is done before the lock is taken.
+lock, so waiting threads queue instead of polling) on SQLite. Concurrent appends of one process
+are group-committed (see `audit._append`), so a commit's disk flush is shared, not queued for.
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, delete, text
+from sqlalchemy import Engine, delete, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, col, select
 
-from audit import _chain, _rulesets
+from audit import _append, _chain, _rows, _rulesets
 from audit.database import WRITE_LOCK, make_engine, migrate
-from audit.errors import IdempotencyConflict, InvalidRecord, StoreUnavailable
-from audit.models import ApiKeyRow, ChainHeadRow, DecisionRow, PersonalDataRow
+from audit.errors import InvalidRecord, StoreUnavailable
+from audit.models import DIGEST_LENGTH, ApiKeyRow, ChainHeadRow, DecisionRow, PersonalDataRow
 from audit.records import (
     CHANNELS,
     ROLES,
@@ -42,11 +40,9 @@ from audit.records import (
 MAX_MASK = 2**64
 _ID_LENGTH = 64
 _KEY_LENGTH = 255
+_DIGEST_LENGTH = DIGEST_LENGTH
 _BATCH = 1000
-
-
-def _decision_table() -> Table:
-    return SQLModel.metadata.tables["decision"]
+_RACE_RETRIES = 3
 
 
 def _describe(error: SQLAlchemyError) -> str:
@@ -62,48 +58,6 @@ def _now() -> datetime:
 def _check_text(field: str, value: str, limit: int) -> None:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidRecord(field, f"must be a non-empty string of at most {limit} characters")
-
-
-def _to_chain_row(row: Any) -> _chain.ChainRow:
-    return _chain.ChainRow(
-        seq=int(row.seq),
-        decision_id=row.decision_id,
-        application_id=row.application_id,
-        channel=row.channel,
-        decided_at=_chain.utc(row.decided_at),
-        ruleset_hash=row.ruleset_hash,
-        features_json=row.features_json,
-        outcomes_json=row.outcomes_json,
-        personal_digest=row.personal_digest,
-        idempotency_key=row.idempotency_key,
-        request_digest=row.request_digest,
-        payload_digest=row.payload_digest,
-        prev_hash=row.prev_hash,
-        record_hash=row.record_hash,
-    )
-
-
-def _to_stored(row: Any) -> StoredDecision:
-    outcomes = tuple(
-        (str(lender), int(failed), int(unknown))
-        for lender, failed, unknown in json.loads(row.outcomes_json)
-    )
-    return StoredDecision(
-        seq=int(row.seq),
-        decision_id=row.decision_id,
-        application_id=row.application_id,
-        channel=row.channel,
-        decided_at=_chain.utc(row.decided_at),
-        ruleset_hash=row.ruleset_hash,
-        features=json.loads(row.features_json),
-        outcomes=outcomes,
-        personal_digest=row.personal_digest,
-        idempotency_key=row.idempotency_key,
-        request_digest=row.request_digest,
-        payload_digest=row.payload_digest,
-        prev_hash=row.prev_hash,
-        record_hash=row.record_hash,
-    )
 
 
 def _outcomes_json(decision: DecisionLike) -> str:
@@ -133,6 +87,7 @@ class DecisionStore:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock = threading.Lock()
+        self._appends = _append.GroupCommit(self._write_appends)
 
     @property
     def engine(self) -> Engine:
@@ -184,6 +139,9 @@ class DecisionStore:
             raise InvalidRecord("decided_at", "must be timezone-aware")
         if idempotency_key is not None:
             _check_text("idempotency_key", idempotency_key, _KEY_LENGTH)
+        if request_digest is not None:
+            _check_text("request_digest", request_digest, _DIGEST_LENGTH)
+        _check_text("ruleset_hash", decision.ruleset_hash, _DIGEST_LENGTH)
         features_json = _json_field("features", dict(decision.features))
         outcomes_json = _outcomes_json(decision)
         personal_json = _json_field("personal", dict(personal)) if personal else None
@@ -198,69 +156,37 @@ class DecisionStore:
             "idempotency_key": idempotency_key,
             "request_digest": request_digest,
         }
-        with self._unit("record_decision", write=True) as session:
-            if idempotency_key is not None:
-                replay = self._replay(session, idempotency_key, request_digest)
-                if replay is not None:
-                    return replay
-            fields["personal_digest"] = (
-                self._put_personal(session, application_id, personal_json)
-                if personal_json is not None
-                else None
-            )
-            digest = _chain.payload_digest(**fields)
-            head = session.exec(
-                select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()
-            ).one()
-            if idempotency_key is not None and not self._sqlite:
-                # Another request with this key may have committed while we waited.
-                replay = self._replay(session, idempotency_key, request_digest)
-                if replay is not None:
-                    session.rollback()
-                    return replay
-            seq = head.seq + 1
-            row = DecisionRow(
-                seq=seq,
-                payload_digest=digest,
-                prev_hash=head.hash,
-                record_hash=_chain.record_hash(seq, head.hash, digest),
-                **fields,
-            )
-            session.add(row)
-            head.seq = seq
-            head.hash = row.record_hash
-            session.add(head)
-            session.flush()
-            return _to_stored(row)
+        return self._appends.submit(_append.Append(fields, personal_json))
 
-    def _replay(
-        self, session: Session, key: str, request_digest: str | None
-    ) -> StoredDecision | None:
-        row = session.exec(select(DecisionRow).where(DecisionRow.idempotency_key == key)).first()
-        if row is None:
-            return None
-        if row.request_digest != request_digest:
-            raise IdempotencyConflict(key, row.decision_id)
-        return _to_stored(row)
+    def _write_appends(self, batch: list[_append.Append]) -> None:
+        """Commit a batch of appends; finish every item with its record or its error."""
+        outcomes: list[StoredDecision | BaseException]
+        try:
+            outcomes = self._commit_appends(batch)
+        except StoreUnavailable as error:
+            if len(batch) > 1 and not isinstance(
+                error.__cause__, OperationalError | InterfaceError
+            ):
+                # Something in one record failed the batch: commit each on its own instead.
+                for item in batch:
+                    self._write_appends([item])
+                return
+            outcomes = [error] * len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                item.error = outcome
+            else:
+                item.result = outcome
+            item.done = True
 
-    def _put_personal(self, session: Session, application_id: str, payload_json: str) -> str:
-        """Insert or replace the application's personal payload; keep its salt if it has one."""
-        insert = pg_insert if not self._sqlite else sqlite_insert
-        statement = insert(PersonalDataRow).values(
-            application_id=application_id,
-            salt=secrets.token_hex(16),
-            payload_json=payload_json,
-            recorded_at=_now(),
-        )
-        upsert = statement.on_conflict_do_update(
-            index_elements=["application_id"],
-            set_={
-                "payload_json": statement.excluded.payload_json,
-                "recorded_at": statement.excluded.recorded_at,
-            },
-        ).returning(col(PersonalDataRow.salt))
-        salt: str = session.connection().execute(upsert).scalar_one()
-        return _chain.personal_digest(salt, payload_json)
+    def _commit_appends(self, batch: list[_append.Append]) -> list[StoredDecision | BaseException]:
+        for _attempt in range(_RACE_RETRIES):
+            try:
+                with self._unit("record_decision", write=True) as session:
+                    return _append.write_batch(session, batch, sqlite=self._sqlite)
+            except _append.RacedError:
+                continue
+        raise StoreUnavailable("record_decision", "idempotency keys kept racing; try again")
 
     def find_by_idempotency_key(self, key: str) -> StoredDecision | None:
         """The decision stored under this idempotency key, if any."""
@@ -268,7 +194,7 @@ class DecisionStore:
             row = session.exec(
                 select(DecisionRow).where(DecisionRow.idempotency_key == key)
             ).first()
-            return None if row is None else _to_stored(row)
+            return None if row is None else _rows.to_stored(row)
 
     def get_decision(self, application_id: str) -> StoredDecision | None:
         """The latest decision on an application, if any."""
@@ -279,7 +205,7 @@ class DecisionStore:
                 .order_by(col(DecisionRow.seq).desc())
                 .limit(1)
             ).first()
-            return None if row is None else _to_stored(row)
+            return None if row is None else _rows.to_stored(row)
 
     def get_decision_by_id(self, decision_id: str) -> StoredDecision | None:
         """One decision by its decision id, if stored."""
@@ -287,18 +213,18 @@ class DecisionStore:
             row = session.exec(
                 select(DecisionRow).where(DecisionRow.decision_id == decision_id)
             ).first()
-            return None if row is None else _to_stored(row)
+            return None if row is None else _rows.to_stored(row)
 
     def iter_decisions(self) -> Iterator[StoredDecision]:
         """Every stored decision in chain order, streamed."""
-        table = _decision_table()
+        table = _rows.decision_table()
         with self._unit("iter_decisions") as session:
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
             try:
                 for row in result:
-                    yield _to_stored(row)
+                    yield _rows.to_stored(row)
             finally:
                 result.close()
 
@@ -316,14 +242,14 @@ class DecisionStore:
         `expected_head` (from `head()`, kept elsewhere) must be a record of this chain: the
         log may have grown since, but what was there must be unchanged.
         """
-        table = _decision_table()
+        table = _rows.decision_table()
         with self._unit("verify", snapshot=True) as session:
             head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
             try:
-                rows = (_to_chain_row(row) for row in result)
+                rows = (_rows.to_chain_row(row) for row in result)
                 return _chain.walk(rows, head.seq, head.hash, expected_head)
             finally:
                 result.close()

@@ -1,0 +1,197 @@
+"""Appending to the chain: group commit of concurrent appends, and the batch transaction.
+
+Appends wait for one lock (the chain head), so each commit's disk flush would otherwise be
+paid one after another. Instead, concurrent callers queue their records; one of them (the
+leader) writes everything queued in one transaction and one flush, then wakes the others.
+Each caller still returns only after its own record is committed. A lone caller is its own
+leader and pays no extra wait.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from audit import _chain, _rows
+from audit.errors import IdempotencyConflict
+from audit.models import ChainHeadRow, DecisionRow, PersonalDataRow
+from audit.records import StoredDecision
+
+MAX_BATCH = 64
+
+
+@dataclass(eq=False)
+class Append:
+    """One record waiting to be appended, and, once done, what became of it."""
+
+    fields: dict[str, Any]  # the decision columns, without personal_digest and chain fields
+    personal_json: str | None
+    done: bool = False
+    result: StoredDecision | None = None
+    error: BaseException | None = None
+    follows: Append | None = field(default=None, repr=False)  # same key earlier in the batch
+
+    @property
+    def key(self) -> str | None:
+        key: str | None = self.fields["idempotency_key"]
+        return key
+
+    def outcome(self) -> StoredDecision:
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise RuntimeError("an append finished without an outcome")
+        return self.result
+
+
+class RacedError(Exception):
+    """Another process committed an idempotency key of the batch after it was checked."""
+
+
+class GroupCommit:
+    """Leader/follower batching of appends within one process."""
+
+    def __init__(self, write: Callable[[list[Append]], None], max_batch: int = MAX_BATCH) -> None:
+        self._write = write  # must finish every item it is given; may raise only on bugs
+        self._max_batch = max_batch
+        self._condition = threading.Condition()
+        self._queue: list[Append] = []
+        self._leading = False
+
+    def submit(self, item: Append) -> StoredDecision:
+        """Queue `item`; return once it is committed (or raise what stopped it)."""
+        with self._condition:
+            self._queue.append(item)
+            while True:
+                while self._leading and not item.done:
+                    self._condition.wait()
+                if item.done:
+                    return item.outcome()
+                self._leading = True
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                self._condition.release()
+                try:
+                    self._write(batch)
+                except BaseException as error:
+                    for waiting in batch:
+                        if not waiting.done:
+                            waiting.error, waiting.done = error, True
+                    raise
+                finally:
+                    self._condition.acquire()
+                    self._leading = False
+                    self._condition.notify_all()
+
+
+def _put_personal(session: Session, application_id: str, payload_json: str, sqlite: bool) -> str:
+    """Insert or replace the application's personal payload, keeping its salt if it has one;
+    return the personal digest."""
+    statement = (sqlite_insert if sqlite else pg_insert)(PersonalDataRow).values(
+        application_id=application_id,
+        salt=secrets.token_hex(16),
+        payload_json=payload_json,
+        recorded_at=datetime.now(UTC),
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=["application_id"],
+        set_={
+            "payload_json": statement.excluded.payload_json,
+            "recorded_at": statement.excluded.recorded_at,
+        },
+    ).returning(col(PersonalDataRow.salt))
+    salt: str = session.connection().execute(upsert).scalar_one()
+    return _chain.personal_digest(salt, payload_json)
+
+
+def _stored_by_key(session: Session, keys: set[str]) -> dict[str, StoredDecision]:
+    if not keys:
+        return {}
+    rows = session.exec(select(DecisionRow).where(col(DecisionRow.idempotency_key).in_(keys)))
+    return {row.idempotency_key: _rows.to_stored(row) for row in rows if row.idempotency_key}
+
+
+def _resolve_duplicate(item: Append, earlier: StoredDecision) -> StoredDecision | BaseException:
+    if earlier.request_digest != item.fields["request_digest"]:
+        return IdempotencyConflict(earlier.idempotency_key or "", earlier.decision_id)
+    return earlier
+
+
+def write_batch(
+    session: Session, items: Sequence[Append], *, sqlite: bool
+) -> list[StoredDecision | BaseException]:
+    """Append `items` in the caller's transaction; return each one's outcome, to be handed
+    out only once the transaction has committed."""
+    outcomes: dict[int, StoredDecision | BaseException] = {}
+    stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
+    fresh: list[Append] = []
+    first_with_key: dict[str, Append] = {}
+    for index, item in enumerate(items):
+        item.follows = None
+        if item.key is not None and item.key in stored:
+            outcomes[index] = _resolve_duplicate(item, stored[item.key])
+        elif item.key is not None and item.key in first_with_key:
+            item.follows = first_with_key[item.key]
+        else:
+            if item.key is not None:
+                first_with_key[item.key] = item
+            fresh.append(item)
+    for item in fresh:
+        item.fields["personal_digest"] = (
+            None
+            if item.personal_json is None
+            else _put_personal(session, item.fields["application_id"], item.personal_json, sqlite)
+        )
+
+    head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()).one()
+    if first_with_key and not sqlite:
+        # Checked before the lock was ours: another process may have used a key since.
+        raced = session.exec(
+            select(DecisionRow.seq).where(col(DecisionRow.idempotency_key).in_(first_with_key))
+        ).first()
+        if raced is not None:
+            raise RacedError
+    seq, prev = head.seq, head.hash
+    rows: list[dict[str, Any]] = []
+    for item in fresh:
+        seq += 1
+        digest = _chain.payload_digest(**item.fields)
+        own = _chain.record_hash(seq, prev, digest)
+        rows.append(
+            {
+                **item.fields,
+                "seq": seq,
+                "payload_digest": digest,
+                "prev_hash": prev,
+                "record_hash": own,
+            }
+        )
+        prev = own
+    if rows:
+        session.connection().execute(insert(_rows.decision_table()), rows)
+        head.seq, head.hash = seq, prev
+        session.add(head)
+        session.flush()
+    new = {
+        id(item): _rows.to_stored(SimpleNamespace(**row))
+        for item, row in zip(fresh, rows, strict=True)
+    }
+    result: list[StoredDecision | BaseException] = []
+    for index, item in enumerate(items):
+        if index in outcomes:
+            result.append(outcomes[index])
+        elif item.follows is not None:
+            result.append(_resolve_duplicate(item, new[id(item.follows)]))
+        else:
+            result.append(new[id(item)])
+    return result
