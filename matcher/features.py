@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from matcher.application import Application
+from matcher.application import APPLICATION_FRAME_SCHEMA, Application
 from matcher.national_id import (
     age_expr,
     age_on_ymd,
@@ -173,6 +173,13 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     }
     schema = polars_schema()
     columns = [exprs[name].cast(schema[name]).alias(name) for name in FEATURE_NAMES]
-    if APPLICATION_ID in lazy.collect_schema().names():
+    input_schema = lazy.collect_schema()
+    if APPLICATION_ID in input_schema:
         columns.insert(0, pl.col(APPLICATION_ID))
+    if (
+        input_schema.get("co_applicant") == pl.Null
+    ):  # a frame made without a schema, no co-applicants
+        lazy = lazy.with_columns(
+            pl.col("co_applicant").cast(APPLICATION_FRAME_SCHEMA["co_applicant"])
+        )
     return lazy.with_columns(*_id_parts("applicant"), *_id_parts("co_applicant")).select(columns)

@@ -146,6 +146,12 @@ def test_feature_frame_passes_application_id_through_first() -> None:
     assert out.drop("application_id").schema == polars_schema()
 
 
+def test_feature_frame_accepts_a_frame_built_without_a_schema() -> None:
+    apps = pl.DataFrame([make_app().model_dump()])  # co_applicant and email have dtype Null
+    assert apps.schema["co_applicant"] == pl.Null
+    assert feature_frame(apps, ON).collect().to_dicts() == [features_of(make_app(), ON)]
+
+
 def test_feature_frame_accepts_narrower_integer_fields() -> None:
     apps = applications_frame([make_app()])
     narrow = apps.with_columns(
