@@ -47,7 +47,7 @@ def check(
 ) -> None:
     """Check rule files: print OK and the ruleset hash, or every problem (file, requirement,
     JSON path, what is wrong) and exit with status 1."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     ruleset = load_or_exit(path, err)
     count = sum(len(lender.requirements) for lender in ruleset.lenders)
     out.print(
@@ -64,7 +64,7 @@ def show(
 ) -> None:
     """Print a lender's requirements in plain words, generated from the rules, next to
     their reason texts."""
-    out, err = Console(), Console(stderr=True)
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     if lang not in LANGS:
         err.print(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
         raise typer.Exit(2)
