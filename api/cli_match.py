@@ -23,14 +23,19 @@ def reason_columns(wide: pl.DataFrame, ruleset: Ruleset, lang: str) -> pl.DataFr
     ids = ["application_id"] if "application_id" in wide.columns else ["row"]
     parts = []
     for lender in ruleset.lenders:
-        failed, unknown = pl.col(failed_column(lender.lender_id)), pl.col(unknown_column(lender.lender_id))
+        failed, unknown = (
+            pl.col(failed_column(lender.lender_id)),
+            pl.col(unknown_column(lender.lender_id)),
+        )
         items = []
         for requirement in lender.requirements:
             bit = pl.lit(requirement.bit, dtype=pl.UInt64)
             code = f"{lender.lender_id}.{requirement.id}"
             kind = (
-                pl.when((failed & bit) != 0).then(pl.lit("failed"))
-                .when((unknown & bit) != 0).then(pl.lit("missing"))
+                pl.when((failed & bit) != 0)
+                .then(pl.lit("failed"))
+                .when((unknown & bit) != 0)
+                .then(pl.lit("missing"))
             )
             items.append(
                 pl.when(kind.is_not_null()).then(
@@ -47,14 +52,18 @@ def reason_columns(wide: pl.DataFrame, ruleset: Ruleset, lang: str) -> pl.DataFr
                 pl.lit(lender.lender_id).alias("lender_id"),
                 pl.concat_list(items).list.drop_nulls().alias("reasons"),
                 failed.is_not_null().alias("_applies"),
-            ).filter(pl.col("_applies")).drop("_applies")
+            )
+            .filter(pl.col("_applies"))
+            .drop("_applies")
         )
     return pl.concat(parts)
 
 
 @app.command("match")
 def match_command(
-    applications: Path = typer.Argument(..., help="Parquet file of applications (`lendmatch generate`)."),
+    applications: Path = typer.Argument(
+        ..., help="Parquet file of applications (`lendmatch generate`)."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Parquet file to write the outcomes to."),
     explain: bool = typer.Option(False, "--explain", help="Add each lender's reasons."),
     lang: str = typer.Option("en", "--lang", "-l", help="Language of the reasons: en, nb or sv."),
@@ -84,7 +93,10 @@ def match_command(
         raise typer.Exit(1) from None
     results: list[pl.DataFrame] = []
     progress = Progress(
-        TextColumn("matching"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("matching"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=console,
     )
     with progress:
@@ -101,7 +113,9 @@ def match_command(
                 ids = ["application_id"] if "application_id" in wide.columns else ["row"]
                 if ids == ["row"]:
                     wide = wide.with_row_index("row")
-                long = long.join(reason_columns(wide, ruleset, lang), on=[*ids, "lender_id"], how="left")
+                long = long.join(
+                    reason_columns(wide, ruleset, lang), on=[*ids, "lender_id"], how="left"
+                )
             results.append(long)
             progress.advance(task, min(CHUNK_ROWS, total - start))
     outcomes = pl.concat(results) if results else pl.DataFrame()

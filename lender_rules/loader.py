@@ -65,14 +65,22 @@ def check_document(document: dict[str, Any], file: str, stem: str | None) -> lis
         return problems
     if stem is not None and model.lender_id != stem:
         problems.append(
-            Problem(file, f"lender_id {model.lender_id!r} must equal the file name {stem!r}",
-                    None, "$.lender_id")
+            Problem(
+                file,
+                f"lender_id {model.lender_id!r} must equal the file name {stem!r}",
+                None,
+                "$.lender_id",
+            )
         )
     for i, market in enumerate(model.markets):
         if market not in MARKETS:
             problems.append(
-                Problem(file, f"unknown market {market!r}; markets are {', '.join(MARKETS)}",
-                        None, f"$.markets[{i}]")
+                Problem(
+                    file,
+                    f"unknown market {market!r}; markets are {', '.join(MARKETS)}",
+                    None,
+                    f"$.markets[{i}]",
+                )
             )
     if len(set(model.markets)) != len(model.markets):
         problems.append(Problem(file, "a market is listed twice", None, "$.markets"))
@@ -80,8 +88,12 @@ def check_document(document: dict[str, Any], file: str, stem: str | None) -> lis
     for i, requirement in enumerate(model.requirements):
         if requirement.id in seen:
             problems.append(
-                Problem(file, f"duplicate requirement id {requirement.id!r}", requirement.id,
-                        f"$.requirements[{i}].id")
+                Problem(
+                    file,
+                    f"duplicate requirement id {requirement.id!r}",
+                    requirement.id,
+                    f"$.requirements[{i}].id",
+                )
             )
         seen.add(requirement.id)
     return problems
@@ -127,5 +139,7 @@ def read_lender_files(path: Path) -> tuple[list[LenderDocument], list[Problem]]:
         found = check_document(document, str(file), file.stem)
         problems.extend(found)
         if not found:
-            documents.append(LenderDocument(str(file), document, LenderFile.model_validate(document)))
+            documents.append(
+                LenderDocument(str(file), document, LenderFile.model_validate(document))
+            )
     return documents, problems

@@ -13,7 +13,7 @@ from typing import Any
 
 from lender_rules.errors import Problem
 from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.operators import OPERATORS, Nulls, OperatorTypeError
+from matcher.operators import OPERATORS, OperatorTypeError
 from matcher.schema import FEATURE_NAMES, FEATURES_BY_NAME, Type
 
 # Integers beyond this are refused: both lowerings must compute the same, and Polars works in
@@ -35,7 +35,9 @@ class _Compiler:
             return Const(rule, Type.BOOL, path)
         if isinstance(rule, int):
             if abs(rule) > MAX_ABS_CONSTANT:
-                self.problem(path, f"number {rule} is out of range (at most {MAX_ABS_CONSTANT:.0e})")
+                self.problem(
+                    path, f"number {rule} is out of range (at most {MAX_ABS_CONSTANT:.0e})"
+                )
                 return None
             return Const(rule, Type.INT, path)
         if isinstance(rule, float):
@@ -70,7 +72,9 @@ class _Compiler:
         if wrapped:
             args = [args]
         if len(args) < op.min_args or (op.max_args is not None and len(args) > op.max_args):
-            self.problem(path, f"'{name}' takes {_arity(op.min_args, op.max_args)}, got {len(args)}")
+            self.problem(
+                path, f"'{name}' takes {_arity(op.min_args, op.max_args)}, got {len(args)}"
+            )
             return None
         if name == "if":
             return self.if_(args, path)
@@ -108,7 +112,9 @@ class _Compiler:
     def var(self, args: Any, path: str) -> Node | None:
         if isinstance(args, list):
             if not 1 <= len(args) <= 2:
-                self.problem(path, f"'var' takes a feature name and an optional default, got {args!r}")
+                self.problem(
+                    path, f"'var' takes a feature name and an optional default, got {args!r}"
+                )
                 return None
             name, default = args[0], (args[1] if len(args) == 2 else None)
             has_default = len(args) == 2

@@ -35,14 +35,18 @@ _HINT_TEXT: dict[Lang, dict[str, str]] = {
     },
     "nb": {
         "amount": "{lender} ville godtatt et lånebeløp på {ranges} over {term} måneder.",
-        "term_months": "{lender} ville godtatt en nedbetalingstid på {ranges} måneder for {amount}.",
+        "term_months": (
+            "{lender} ville godtatt en nedbetalingstid på {ranges} måneder for {amount}."
+        ),
         "no_amount": "{lender} ville ikke godtatt noe lånebeløp over {term} måneder.",
         "no_term_months": "{lender} ville ikke godtatt noen nedbetalingstid for {amount}.",
         "or": "eller",
     },
     "sv": {
         "amount": "{lender} skulle godta ett lånebelopp på {ranges} över {term} månader.",
-        "term_months": "{lender} skulle godta en återbetalningstid på {ranges} månader för {amount}.",
+        "term_months": (
+            "{lender} skulle godta en återbetalningstid på {ranges} månader för {amount}."
+        ),
         "no_amount": "{lender} skulle inte godta något lånebelopp över {term} månader.",
         "no_term_months": "{lender} skulle inte godta någon återbetalningstid för {amount}.",
         "or": "eller",
@@ -125,7 +129,9 @@ def _ranges(intervals: list[Interval], lang: Lang) -> str:
     return f" {_HINT_TEXT[lang]['or']} ".join(parts)
 
 
-def hint_for(lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Lang) -> Hint | None:
+def hint_for(
+    lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Lang
+) -> Hint | None:
     """A hint when every requirement that did not pass depends on the amount or the term
     (directly or through debt_to_income; other features it reads, such as the age in "age
     at the end of the term", stay as they are); None otherwise."""
@@ -142,7 +148,11 @@ def hint_for(lender: CompiledLender, row: Row, failing: Iterable[CompiledRequire
         terms = accepted(lender, row, "term_months", (TERM_MIN, TERM_MAX), _with_term)
     if amounts is None and terms is None:
         return None
-    fill = {"lender": lender.name, "term": row["term_months"], "amount": _number(row["amount"], lang)}
+    fill = {
+        "lender": lender.name,
+        "term": row["term_months"],
+        "amount": _number(row["amount"], lang),
+    }
     for key, found in (("amount", amounts), ("term_months", terms)):
         if found is None:
             continue
@@ -153,7 +163,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: Iterable[CompiledRequire
     return Hint(amount=amounts, term_months=terms, message=" ".join(messages))
 
 
-def explain_outcome(lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Lang = "en") -> LenderExplanation:
+def explain_outcome(
+    lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Lang = "en"
+) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
     reasons: list[Reason] = []
     failing: list[CompiledRequirement] = []

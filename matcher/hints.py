@@ -13,6 +13,7 @@ hint is given rather than a guess.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -53,7 +54,7 @@ def _combine(directions: list[Direction]) -> Direction:
 def _sign(value: Any) -> Direction:
     if value is None:
         return None
-    return (value > 0) - (value < 0)
+    return int(value > 0) - int(value < 0)
 
 
 def direction(node: Node, variable: str, row: Row) -> Direction:
@@ -72,8 +73,10 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
     if name in ("+", "min", "max"):
         return _combine(dirs)
     if name == "-":
-        return -dirs[0] if len(dirs) == 1 and dirs[0] is not None else _combine(
-            [dirs[0], None if dirs[1] is None else -dirs[1]]
+        return (
+            -dirs[0]
+            if len(dirs) == 1 and dirs[0] is not None
+            else _combine([dirs[0], None if dirs[1] is None else -dirs[1]])
         )
     if name == "*":
         moving = [i for i, d in enumerate(dirs) if d != 0]
@@ -111,7 +114,7 @@ def _atoms(node: Node, variable: str, row: Row, out: list[tuple[Node, int, list[
     if not isinstance(node, Call):
         return False
     name, args = node.op.name, node.args
-    if node.type is Type.BOOL and name in ("and", "or", "if") or (
+    if (node.type is Type.BOOL and name in ("and", "or", "if")) or (
         name in COMPARISONS | {"!", "!!"} and all(a.type is Type.BOOL for a in args)
     ):
         if name == "if" and node.type is not Type.BOOL:
@@ -181,34 +184,34 @@ def accepted(
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
-        def at(x: int, operand: Node = operand) -> Any:
-            return _value(operand, with_value(row, x))
-
         for c in values:
-            if d > 0:
-                tests: list[Callable[[int], bool | None]] = [
-                    lambda x, c=c: _cmp(at(x), c, ">="),
-                    lambda x, c=c: _cmp(at(x), c, ">"),
-                ]
-            else:
-                tests = [
-                    lambda x, c=c: _cmp(at(x), c, "<="),
-                    lambda x, c=c: _cmp(at(x), c, "<"),
-                ]
-            for test in tests:
+            for test in _crossings(operand, d, c, row, with_value):
                 point = _first(low, high, test)
                 if point is None:
                     return None
                 points.add(point)
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         if lender.evaluate(with_value(row, start)) == (0, 0):
             if intervals and intervals[-1][1] == start - 1:
                 intervals[-1] = (intervals[-1][0], end - 1)
             else:
                 intervals.append((start, end - 1))
     return intervals
+
+
+def _crossings(
+    operand: Node, direction: int, c: Any, row: Row, with_value: Callable[[Row, int], Row]
+) -> list[Callable[[int], bool | None]]:
+    """Tests, false then true as x grows, whose first true x are where `operand` reaches and
+    passes the value c: the points where a comparison with c can change."""
+    ops = (">=", ">") if direction > 0 else ("<=", "<")
+
+    def test(how: str) -> Callable[[int], bool | None]:
+        return lambda x: _cmp(_value(operand, with_value(row, x)), c, how)
+
+    return [test(how) for how in ops]
 
 
 def _cmp(value: Any, c: Any, how: str) -> bool | None:
@@ -221,4 +224,3 @@ def _cmp(value: Any, c: Any, how: str) -> bool | None:
     if how == "<=":
         return bool(value <= c)
     return bool(value < c)
-

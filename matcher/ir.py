@@ -8,14 +8,14 @@ non-null operands (division or remainder by zero, a float result that is NaN).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from matcher.schema import Type
 
 if TYPE_CHECKING:
     from matcher.operators import Operator
 
-Scalar = Union[bool, int, float, str]
+Scalar = bool | int | float | str
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Call:
     nan_to_null: bool = False  # a float result that may be NaN, which becomes null
 
 
-Node = Union[Const, ListConst, Var, Call]
+Node = Const | ListConst | Var | Call
 
 
 def walk(node: Node) -> list[Node]:

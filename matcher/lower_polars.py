@@ -67,19 +67,14 @@ def _null_if_any_null(
 
 def _conditional(node: Call) -> pl.Expr:
     args = node.args
-    chain: pl.Then | pl.ChainedThen | None = None
-    for i in range(0, len(args) - 1, 2):
-        cond, then = args[i], args[i + 1]
-        c, t = lower(cond), lower(then)
-        if cond.nullable:
-            chain = (
-                pl.when(c.is_null()) if chain is None else chain.when(c.is_null())
-            ).then(pl.lit(None))
-            chain = chain.when(c).then(t)
-        else:
-            chain = (pl.when(c) if chain is None else chain.when(c)).then(t)
-    assert chain is not None
-    return chain.otherwise(lower(args[-1]))
+    out = lower(args[-1])
+    for i in range(len(args) - 3, -1, -2):
+        c, t = lower(args[i]), lower(args[i + 1])
+        branch = pl.when(c).then(t).otherwise(out)
+        if args[i].nullable:  # an unknown condition makes the result unknown
+            branch = pl.when(c.is_null()).then(pl.lit(None)).otherwise(branch)
+        out = branch
+    return out
 
 
 def lower_bits(nodes: Sequence[Node]) -> tuple[pl.Expr, pl.Expr]:
@@ -91,7 +86,9 @@ def lower_bits(nodes: Sequence[Node]) -> tuple[pl.Expr, pl.Expr]:
         passed = lower(node)
         if node.nullable:
             failed.append(pl.when(passed.not_()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64)))
-            unknown.append(pl.when(passed.is_null()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64)))
+            unknown.append(
+                pl.when(passed.is_null()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64))
+            )
         else:
             failed.append(pl.when(passed).then(pl.lit(0, dtype=pl.UInt64)).otherwise(bit))
     zero = pl.lit(0, dtype=pl.UInt64)

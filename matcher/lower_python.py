@@ -15,7 +15,7 @@ from typing import Any
 
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.operators import Nulls
-from matcher.schema import FEATURES_BY_NAME, Type
+from matcher.schema import FEATURES_BY_NAME
 
 Row = dict[str, Any]
 Bits = tuple[int, int]
@@ -117,7 +117,8 @@ class _Source:
             cond_src, then_src = self.expr(cond), self.expr(then)
             if cond.nullable:
                 name = self.fresh()
-                out = f"(None if ({name} := {cond_src}) is None else ({then_src} if {name} else {out}))"
+                chosen = f"({then_src} if {name} else {out})"
+                out = f"(None if ({name} := {cond_src}) is None else {chosen})"
             else:
                 out = f"({then_src} if {cond_src} else {out})"
         return out
@@ -125,7 +126,7 @@ class _Source:
 
 def _compile(source: str, name: str) -> Callable[..., Any]:
     namespace = dict(_RUNTIME)
-    exec(compile(source, f"<lendmatch {name}>", "exec"), namespace)  # noqa: S102 - see module doc
+    exec(compile(source, f"<lendmatch {name}>", "exec"), namespace)
     fn: Callable[..., Any] = namespace[name]
     return fn
 

@@ -129,7 +129,9 @@ def canonical_snapshot(documents: Mapping[str, Mapping[str, Any]]) -> str:
     )
 
 
-def _compile_lender(document: dict[str, Any], file: str) -> tuple[CompiledLender | None, list[Problem]]:
+def _compile_lender(
+    document: dict[str, Any], file: str
+) -> tuple[CompiledLender | None, list[Problem]]:
     model = LenderFile.model_validate(document)
     problems: list[Problem] = []
     requirements: list[CompiledRequirement] = []
@@ -151,7 +153,9 @@ def _compile_lender(document: dict[str, Any], file: str) -> tuple[CompiledLender
         markets=tuple(model.markets),
         effective_from=model.effective_from,
         requirements=tuple(requirements),
-        evaluate=lower_requirements([r.node for r in requirements], name=f"lender_{model.lender_id}"),
+        evaluate=lower_requirements(
+            [r.node for r in requirements], name=f"lender_{model.lender_id}"
+        ),
     )
     return lender, []
 
@@ -166,7 +170,9 @@ def _build(items: Sequence[tuple[str, dict[str, Any]]]) -> Ruleset:
         if lender is None:
             continue
         if lender.lender_id in documents:
-            problems.append(Problem(file, f"lender {lender.lender_id!r} is defined twice", None, "$.lender_id"))
+            problems.append(
+                Problem(file, f"lender {lender.lender_id!r} is defined twice", None, "$.lender_id")
+            )
             continue
         documents[lender.lender_id] = document
         lenders.append(lender)
@@ -192,7 +198,9 @@ def load_ruleset(path: str | Path) -> Ruleset:
     return _build([(doc.file, doc.document) for doc in loaded])
 
 
-def ruleset_from_documents(documents: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> Ruleset:
+def ruleset_from_documents(
+    documents: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
+) -> Ruleset:
     """Build a ruleset from lender documents (for example the body of an upload)."""
     items = list(documents.values()) if isinstance(documents, Mapping) else list(documents)
     problems: list[Problem] = []

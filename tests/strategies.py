@@ -322,9 +322,9 @@ def bool_rules(depth: int = 3) -> st.SearchStrategy[Any]:
         st.lists(sub, min_size=1, max_size=3).map(lambda a: {"or": a}),
         st.tuples(sub, sub, sub).map(lambda a: {"if": list(a)}),
         st.tuples(sub, sub, sub, sub, sub).map(lambda a: {"if": list(a)}),
-        st.tuples(_var(_STRINGS), st.lists(st.sampled_from(_STRING_LITERALS), min_size=1, max_size=4)).map(
-            lambda a: {"in": [a[0], a[1]]}
-        ),
+        st.tuples(
+            _var(_STRINGS), st.lists(st.sampled_from(_STRING_LITERALS), min_size=1, max_size=4)
+        ).map(lambda a: {"in": [a[0], a[1]]}),
         st.tuples(num, st.lists(_int_literals(), min_size=1, max_size=4)).map(
             lambda a: {"in": [a[0], a[1]]}
         ),

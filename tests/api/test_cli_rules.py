@@ -74,7 +74,9 @@ def test_match_writes_one_outcome_per_application_and_lender(tmp_path: Path) -> 
     apps = tmp_path / "apps.parquet"
     generate(500, 7, on).write_parquet(apps)
     out = tmp_path / "outcomes.parquet"
-    result = run("match", str(apps), "--out", str(out), "--explain", "--lang", "nb", "--on", on.isoformat())
+    result = run(
+        "match", str(apps), "--out", str(out), "--explain", "--lang", "nb", "--on", on.isoformat()
+    )
     assert result.exit_code == 0, result.output
     outcomes = pl.read_parquet(out)
     ruleset = load_ruleset(RULES)
@@ -82,13 +84,22 @@ def test_match_writes_one_outcome_per_application_and_lender(tmp_path: Path) -> 
     serving = {m: sum(m in lender.markets for lender in ruleset.lenders) for m in ("NO", "SE")}
     expected = sum(serving[m] for m in markets["market"])
     assert len(outcomes) == expected
-    assert outcomes.columns == ["application_id", "lender_id", "eligible", "failed", "unknown", "reasons"]
+    assert outcomes.columns == [
+        "application_id",
+        "lender_id",
+        "eligible",
+        "failed",
+        "unknown",
+        "reasons",
+    ]
     rejected = outcomes.filter(~pl.col("eligible")).row(0, named=True)
     lender = ruleset.lender(rejected["lender_id"])
     codes = {r["code"] for r in rejected["reasons"]}
     bits = rejected["failed"] | rejected["unknown"]
     assert codes == {f"{lender.lender_id}.{q.id}" for q in lender.requirements if bits & q.bit}
-    assert all(r["message"] in {q.reason["nb"] for q in lender.requirements} for r in rejected["reasons"])
+    assert all(
+        r["message"] in {q.reason["nb"] for q in lender.requirements} for r in rejected["reasons"]
+    )
     eligible = outcomes.filter(pl.col("eligible"))
     assert eligible["reasons"].list.len().eq(0).all()
 

@@ -69,7 +69,9 @@ def test_malformed_json_is_located_by_line_and_column(tmp_path: Path) -> None:
         ({"requirements": []}, "$.requirements", "at least 1"),
     ],
 )
-def test_shape_problems_name_the_json_path(tmp_path: Path, changes: dict[str, Any], path: str, words: str) -> None:
+def test_shape_problems_name_the_json_path(
+    tmp_path: Path, changes: dict[str, Any], path: str, words: str
+) -> None:
     write(tmp_path, "bank", good(**changes))
     found = problems(tmp_path)
     assert [(f, p) for f, _, p, _ in found] == [("bank.json", path)]
@@ -108,7 +110,14 @@ def test_more_than_64_requirements_are_refused(tmp_path: Path) -> None:
 def test_problems_of_every_file_are_reported_together(tmp_path: Path) -> None:
     write(tmp_path, "alpha", "{ nope")
     write(tmp_path, "beta", good("beta", markets=["XX"]))
-    write(tmp_path, "gamma", good("gamma", requirements=[{"id": "r", "rule": {">": [{"var": "agee"}, 1]}, "reason": REASON}]))
+    write(
+        tmp_path,
+        "gamma",
+        good(
+            "gamma",
+            requirements=[{"id": "r", "rule": {">": [{"var": "agee"}, 1]}, "reason": REASON}],
+        ),
+    )
     files = {f for f, _, _, _ in problems(tmp_path)}
     assert files == {"alpha.json", "beta.json", "gamma.json"}
 

@@ -21,7 +21,9 @@ def lender(*rules: Any, lender_id: str = "testbank") -> dict[str, Any]:
         "lender_id": lender_id,
         "name": "Testbank",
         "markets": ["NO"],
-        "requirements": [{"id": f"req_{i}", "rule": r, "reason": REASON} for i, r in enumerate(rules)],
+        "requirements": [
+            {"id": f"req_{i}", "rule": r, "reason": REASON} for i, r in enumerate(rules)
+        ],
     }
 
 
@@ -35,12 +37,32 @@ V = {"var": "age"}
 
 # (rule, JSON path below the requirement's rule, words the message must contain)
 REFUSED: list[tuple[Any, str, tuple[str, ...]]] = [
-    ({">=": [{"var": "agee"}, 18]}, '$.requirements[1].rule[">="][0]["var"]', ("unknown feature 'agee'", "did you mean 'age'")),
-    ({">=": [{"var": "applicant.age"}, 18]}, '$.requirements[1].rule[">="][0]["var"]', ("unknown feature",)),
-    ({"==": [{"var": "employment"}, 1]}, '$.requirements[1].rule["=="]', ("compares values of one type", "str, int")),
-    ({"<": [{"var": "income"}, "100"]}, '$.requirements[1].rule["<"]', ("compares numbers with numbers", "int, str")),
+    (
+        {">=": [{"var": "agee"}, 18]},
+        '$.requirements[1].rule[">="][0]["var"]',
+        ("unknown feature 'agee'", "did you mean 'age'"),
+    ),
+    (
+        {">=": [{"var": "applicant.age"}, 18]},
+        '$.requirements[1].rule[">="][0]["var"]',
+        ("unknown feature",),
+    ),
+    (
+        {"==": [{"var": "employment"}, 1]},
+        '$.requirements[1].rule["=="]',
+        ("compares values of one type", "str, int"),
+    ),
+    (
+        {"<": [{"var": "income"}, "100"]},
+        '$.requirements[1].rule["<"]',
+        ("compares numbers with numbers", "int, str"),
+    ),
     ({">=": [{"var": "has_co_applicant"}, 1]}, '$.requirements[1].rule[">="]', ("int",)),
-    ({"and": [{"var": "income"}, {"var": "age"}]}, '$.requirements[1].rule["and"]', ("expects booleans", "int, int")),
+    (
+        {"and": [{"var": "income"}, {"var": "age"}]},
+        '$.requirements[1].rule["and"]',
+        ("expects booleans", "int, int"),
+    ),
     ({"or": [True, {"var": "employment"}]}, '$.requirements[1].rule["or"]', ("expects booleans",)),
     ({"+": [{"var": "employment"}, 1]}, '$.requirements[1].rule["+"]', ("expects numbers",)),
     ({"*": [2, True]}, '$.requirements[1].rule["*"]', ("expects numbers", "bool")),
@@ -52,20 +74,52 @@ REFUSED: list[tuple[Any, str, tuple[str, ...]]] = [
     ({"/": [V]}, '$.requirements[1].rule["/"]', ("'/' takes 2 operands, got 1",)),
     ({"!": [True, False]}, '$.requirements[1].rule["!"]', ("'!' takes 1 operand, got 2",)),
     ({"if": [True, True]}, '$.requirements[1].rule["if"]', ("needs an else branch",)),
-    ({"if": [{"var": "income"}, True, False]}, '$.requirements[1].rule["if"][0]', ("condition must be a bool", "int")),
-    ({"==": [{"if": [True, 1, "x"]}, 1]}, '$.requirements[1].rule["=="][0]["if"]', ("branches must have one type", "int, str")),
+    (
+        {"if": [{"var": "income"}, True, False]},
+        '$.requirements[1].rule["if"][0]',
+        ("condition must be a bool", "int"),
+    ),
+    (
+        {"==": [{"if": [True, 1, "x"]}, 1]},
+        '$.requirements[1].rule["=="][0]["if"]',
+        ("branches must have one type", "int, str"),
+    ),
     ({"+": [V, 1]}, "$.requirements[1].rule", ("a requirement's rule must be a bool, got int",)),
     ("yes", "$.requirements[1].rule", ("must be a bool, got str",)),
     ({"==": [V, None]}, '$.requirements[1].rule["=="][1]', ("null is not a value",)),
     ({">=": [V, 18], "<=": [V, 70]}, "$.requirements[1].rule", ("exactly one operator key",)),
-    ({"in": [{"var": "employment"}, ["permanent", 3]]}, '$.requirements[1].rule["in"][1]', ("values of one type",)),
-    ({"in": [{"var": "age"}, ["a", "b"]]}, '$.requirements[1].rule["in"]', ("looks for a int in a list of str",)),
+    (
+        {"in": [{"var": "employment"}, ["permanent", 3]]},
+        '$.requirements[1].rule["in"][1]',
+        ("values of one type",),
+    ),
+    (
+        {"in": [{"var": "age"}, ["a", "b"]]},
+        '$.requirements[1].rule["in"]',
+        ("looks for a int in a list of str",),
+    ),
     ({"in": [{"var": "employment"}, []]}, '$.requirements[1].rule["in"][1]', ("is empty",)),
-    ({"in": [{"var": "employment"}, [{"var": "housing"}]]}, '$.requirements[1].rule["in"][1][0]', ("literal values",)),
-    ({"in": [1, {"var": "citizenship"}]}, '$.requirements[1].rule["in"]', ("a string and a string",)),
+    (
+        {"in": [{"var": "employment"}, [{"var": "housing"}]]},
+        '$.requirements[1].rule["in"][1][0]',
+        ("literal values",),
+    ),
+    (
+        {"in": [1, {"var": "citizenship"}]},
+        '$.requirements[1].rule["in"]',
+        ("a string and a string",),
+    ),
     ({"==": [[1, 2], 1]}, '$.requirements[1].rule["=="][0]', ("list is allowed only", "'in'")),
-    ({"==": [{"var": ["co_age", "none"]}, 1]}, '$.requirements[1].rule["=="][0]["var"][1]', ("default of 'co_age' must be a literal int",)),
-    ({"==": [{"var": ["age", 1, 2]}, 1]}, '$.requirements[1].rule["=="][0]["var"]', ("'var' takes a feature name",)),
+    (
+        {"==": [{"var": ["co_age", "none"]}, 1]},
+        '$.requirements[1].rule["=="][0]["var"][1]',
+        ("default of 'co_age' must be a literal int",),
+    ),
+    (
+        {"==": [{"var": ["age", 1, 2]}, 1]},
+        '$.requirements[1].rule["=="][0]["var"]',
+        ("'var' takes a feature name",),
+    ),
     ({"==": [{"var": 3}, 1]}, '$.requirements[1].rule["=="][0]["var"]', ("needs a feature name",)),
     ({"<": [V, 10**16]}, '$.requirements[1].rule["<"][1]', ("out of range",)),
     ({"!": {"var": "nope"}}, '$.requirements[1].rule["!"]["var"]', ("unknown feature 'nope'",)),
@@ -73,8 +127,12 @@ REFUSED: list[tuple[Any, str, tuple[str, ...]]] = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "path", "words"), REFUSED, ids=[str(i) for i in range(len(REFUSED))])
-def test_refused_rule_names_file_requirement_and_path(rule: Any, path: str, words: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("rule", "path", "words"), REFUSED, ids=[str(i) for i in range(len(REFUSED))]
+)
+def test_refused_rule_names_file_requirement_and_path(
+    rule: Any, path: str, words: tuple[str, ...]
+) -> None:
     problems = problems_of(rule)
     assert len(problems) == 1, problems
     (problem,) = problems
@@ -97,9 +155,14 @@ def test_every_problem_of_a_ruleset_is_reported_at_once() -> None:
 
 def test_two_problems_inside_one_rule_are_both_reported() -> None:
     _, problems = compile_rule(
-        {"and": [{">": [{"var": "x1"}, 1]}, {">": [{"var": "x2"}, 1]}]}, file="f", requirement_id="r"
+        {"and": [{">": [{"var": "x1"}, 1]}, {">": [{"var": "x2"}, 1]}]},
+        file="f",
+        requirement_id="r",
     )
-    assert [p.path for p in problems] == ['$.rule["and"][0][">"][0]["var"]', '$.rule["and"][1][">"][0]["var"]']
+    assert [p.path for p in problems] == [
+        '$.rule["and"][0][">"][0]["var"]',
+        '$.rule["and"][1][">"][0]["var"]',
+    ]
 
 
 ACCEPTED: list[tuple[Any, Type]] = [
@@ -129,7 +192,10 @@ ACCEPTED: list[tuple[Any, Type]] = [
     ({">": [{"*": [2, {"var": "income"}]}, {"var": "amount"}]}, Type.BOOL),
     ({">": [{"/": [{"var": "amount"}, 12]}, 1]}, Type.BOOL),
     ({"==": [{"%": [{"var": "amount"}, 1000]}, 0]}, Type.BOOL),
-    ({"<=": [{"var": "amount"}, {"min": [500000, {"*": [3, {"var": "total_income"}]}]}]}, Type.BOOL),
+    (
+        {"<=": [{"var": "amount"}, {"min": [500000, {"*": [3, {"var": "total_income"}]}]}]},
+        Type.BOOL,
+    ),
     ({">=": [{"max": [{"var": "age"}, {"var": ["co_age", 0]}]}, 25]}, Type.BOOL),
 ]
 
@@ -180,7 +246,13 @@ def test_result_types_and_nullability(rule: Any, result_type: Type, nullable: bo
 
 def test_var_reads_are_recorded_for_explanations() -> None:
     node, _ = compile_rule(
-        {"if": [{"==": [{"var": "employment"}, "temporary"]}, {">=": [{"var": "employed_months"}, 12]}, True]},
+        {
+            "if": [
+                {"==": [{"var": "employment"}, "temporary"]},
+                {">=": [{"var": "employed_months"}, 12]},
+                True,
+            ]
+        },
         file="f",
         requirement_id="r",
     )

@@ -41,7 +41,9 @@ def _reference(rule: Any, row: dict[str, Any]) -> bool | None:
 
 @settings(max_examples=500)
 @given(bool_rules(), st.lists(feature_rows(nulls=False), min_size=1, max_size=8))
-def test_closure_and_polars_equal_reference_jsonlogic(rule: Any, rows: list[dict[str, Any]]) -> None:
+def test_closure_and_polars_equal_reference_jsonlogic(
+    rule: Any, rows: list[dict[str, Any]]
+) -> None:
     by_python, by_polars = _both(rule, rows)
     expected = [_reference(rule, row) for row in rows]
     for row, e, p, q in zip(rows, expected, by_python, by_polars, strict=True):

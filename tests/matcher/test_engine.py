@@ -11,7 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher import Application, LenderOutcome, decide, evaluate, features_of, load_ruleset, match, to_long
+from matcher import (
+    Application,
+    LenderOutcome,
+    decide,
+    evaluate,
+    features_of,
+    load_ruleset,
+    match,
+    to_long,
+)
 from matcher.application import applications_frame
 from matcher.engine import failed_column, unknown_column
 from matcher.ruleset import Ruleset, ruleset_from_documents
@@ -22,7 +31,9 @@ SHIPPED = load_ruleset(RULES)
 REASON = {"en": "r", "nb": "r", "sv": "r"}
 
 
-def single(apps: list[Application], ruleset: Ruleset, on: dt.date) -> dict[tuple[str, str], tuple[int, int]]:
+def single(
+    apps: list[Application], ruleset: Ruleset, on: dt.date
+) -> dict[tuple[str, str], tuple[int, int]]:
     out = {}
     for i, app in enumerate(apps):
         for o in evaluate(features_of(app, on), ruleset):
@@ -30,10 +41,14 @@ def single(apps: list[Application], ruleset: Ruleset, on: dt.date) -> dict[tuple
     return out
 
 
-def batch(apps: list[Application], ruleset: Ruleset, on: dt.date) -> dict[tuple[str, str], tuple[int, int]]:
+def batch(
+    apps: list[Application], ruleset: Ruleset, on: dt.date
+) -> dict[tuple[str, str], tuple[int, int]]:
     frame = applications_frame(apps, application_ids=[str(i) for i in range(len(apps))])
     long = to_long(match(frame, ruleset, on=on), ruleset)
-    return {(r["application_id"], r["lender_id"]): (r["failed"], r["unknown"]) for r in long.to_dicts()}
+    return {
+        (r["application_id"], r["lender_id"]): (r["failed"], r["unknown"]) for r in long.to_dicts()
+    }
 
 
 @given(st.lists(applications(), min_size=1, max_size=6), decision_dates())
@@ -64,10 +79,26 @@ def _doc(lender_id: str, markets: list[str], *rules: Any) -> dict[str, Any]:
 
 def _row(**changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = dict(
-        market="NO", age=30, has_co_applicant=False, co_age=None, income=500_000, co_income=0,
-        total_income=500_000, employment="permanent", employed_months=24, co_employment=None,
-        amount=100_000, term_months=60, purpose="car", existing_debt=0, debt_to_income=0.2,
-        payment_remarks=0, housing="rent", housing_cost=8000, children=0, years_in_country=20,
+        market="NO",
+        age=30,
+        has_co_applicant=False,
+        co_age=None,
+        income=500_000,
+        co_income=0,
+        total_income=500_000,
+        employment="permanent",
+        employed_months=24,
+        co_employment=None,
+        amount=100_000,
+        term_months=60,
+        purpose="car",
+        existing_debt=0,
+        debt_to_income=0.2,
+        payment_remarks=0,
+        housing="rent",
+        housing_cost=8000,
+        children=0,
+        years_in_country=20,
         citizenship="NO",
     )
     row.update(changes)
@@ -75,15 +106,18 @@ def _row(**changes: Any) -> dict[str, Any]:
 
 
 def test_bit_i_is_requirement_i_and_null_is_unknown_not_failed() -> None:
-    ruleset = ruleset_from_documents([
-        _doc(
-            "bank", ["NO"],
-            {">=": [{"var": "age"}, 18]},          # bit 0 passes
-            {">=": [{"var": "age"}, 40]},          # bit 1 fails
-            {">=": [{"var": "co_age"}, 18]},       # bit 2 unknown without co-applicant
-            {"<=": [{"var": "co_age"}, 5]},        # bit 3 unknown (reference engines say true)
-        )
-    ])
+    ruleset = ruleset_from_documents(
+        [
+            _doc(
+                "bank",
+                ["NO"],
+                {">=": [{"var": "age"}, 18]},  # bit 0 passes
+                {">=": [{"var": "age"}, 40]},  # bit 1 fails
+                {">=": [{"var": "co_age"}, 18]},  # bit 2 unknown without co-applicant
+                {"<=": [{"var": "co_age"}, 5]},  # bit 3 unknown (reference engines say true)
+            )
+        ]
+    )
     (outcome,) = evaluate(_row(), ruleset)
     assert outcome == LenderOutcome("bank", failed=0b0010, unknown=0b1100)
     assert not outcome.eligible
@@ -115,7 +149,10 @@ def test_a_lender_serves_only_its_markets() -> None:
     assert wide[failed_column("no_bank")].to_list() == [0, None]
     assert wide[unknown_column("se_bank")].to_list() == [None, 0]
     long = to_long(wide, ruleset)
-    assert long.select("row", "lender_id", "eligible").rows() == [(0, "no_bank", True), (1, "se_bank", True)]
+    assert long.select("row", "lender_id", "eligible").rows() == [
+        (0, "no_bank", True),
+        (1, "se_bank", True),
+    ]
 
 
 def test_literal_rules_still_give_one_outcome_per_row() -> None:

@@ -24,7 +24,9 @@ def bank(*rules: Any) -> Ruleset:
 
 def loan_row(**changes: Any) -> dict[str, Any]:
     row = _row(age=60, income=100_000, total_income=100_000, existing_debt=200_000)
-    row = with_loan(row, amount=changes.pop("amount", 100_000), term_months=changes.pop("term_months", 60))
+    row = with_loan(
+        row, amount=changes.pop("amount", 100_000), term_months=changes.pop("term_months", 60)
+    )
     row.update(changes)
     return row
 
@@ -63,7 +65,9 @@ def test_hint_gives_the_exact_amount_range_through_debt_to_income() -> None:
     # (200 000 + amount) / 100 000 <= 5  ->  amount <= 300 000
     assert explanation.hint.amount == [(10_000, 300_000)]
     assert explanation.hint.term_months is None
-    assert explanation.hint.message == "Bank would accept an amount of 10,000–300,000 over 120 months."
+    assert (
+        explanation.hint.message == "Bank would accept an amount of 10,000–300,000 over 120 months."
+    )
 
 
 def test_hint_gives_the_exact_term_range() -> None:
@@ -113,10 +117,17 @@ def creditworthy_rows(draw: st.DrawFn) -> dict[str, Any]:
     market = draw(st.sampled_from(["NO", "SE"]))
     income = draw(st.integers(250_000, 1_500_000))
     row = _row(
-        market=market, citizenship=market, age=draw(st.integers(25, 65)), income=income,
-        total_income=income, employed_months=draw(st.integers(12, 240)),
-        existing_debt=draw(st.integers(0, 500_000)), housing="own", housing_cost=draw(st.integers(2000, 12_000)),
-        years_in_country=draw(st.integers(5, 50)), purpose=draw(st.sampled_from(["refinance", "car", "consumer"])),
+        market=market,
+        citizenship=market,
+        age=draw(st.integers(25, 65)),
+        income=income,
+        total_income=income,
+        employed_months=draw(st.integers(12, 240)),
+        existing_debt=draw(st.integers(0, 500_000)),
+        housing="own",
+        housing_cost=draw(st.integers(2000, 12_000)),
+        years_in_country=draw(st.integers(5, 50)),
+        purpose=draw(st.sampled_from(["refinance", "car", "consumer"])),
     )
     return with_loan(
         row,
@@ -136,7 +147,10 @@ def test_hinted_amounts_and_terms_make_the_lender_accept(row: dict[str, Any], rn
         hint = explanation.hint
         if hint is None:
             continue
-        for key, domain in (("amount", (AMOUNT_MIN, AMOUNT_MAX)), ("term_months", (TERM_MIN, TERM_MAX))):
+        for key, domain in (
+            ("amount", (AMOUNT_MIN, AMOUNT_MAX)),
+            ("term_months", (TERM_MIN, TERM_MAX)),
+        ):
             intervals = getattr(hint, key)
             for low, high in intervals or []:
                 for value in {low, high, rnd.randint(low, high)}:
@@ -144,9 +158,14 @@ def test_hinted_amounts_and_terms_make_the_lender_accept(row: dict[str, Any], rn
                     assert _eligible_at(SHIPPED, explanation.lender_id, changed), (key, value)
                 # exact: one step outside the interval is refused (within the domain)
                 for value in (low - 1, high + 1):
-                    if domain[0] <= value <= domain[1] and not any(a <= value <= b for a, b in intervals or []):
+                    if domain[0] <= value <= domain[1] and not any(
+                        a <= value <= b for a, b in intervals or []
+                    ):
                         changed = with_loan(row, **{**_loan(row), key: value})
-                        assert not _eligible_at(SHIPPED, explanation.lender_id, changed), (key, value)
+                        assert not _eligible_at(SHIPPED, explanation.lender_id, changed), (
+                            key,
+                            value,
+                        )
 
 
 def _loan(row: dict[str, Any]) -> dict[str, int]:
