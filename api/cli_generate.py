@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -108,15 +107,11 @@ def generate(
 
 def _write_atomically(frame: pl.DataFrame, out: Path, err: Console) -> None:
     """Write to a temporary file next to `out`, then rename: no half-written file is left."""
-    temporary: Path | None = None
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same directory: atomic rename
     try:
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(handle)
-        temporary = Path(name)
         frame.write_parquet(temporary)
         os.replace(temporary, out)
     except OSError as e:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         err.print(f"{out}: could not write: {e.strerror or e}", markup=False, highlight=False)
         raise typer.Exit(1) from e

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import date
 from pathlib import Path
 
@@ -38,6 +40,16 @@ def test_an_existing_file_is_replaced_and_no_temporary_file_is_left(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert pl.read_parquet(out).height == 5
     assert [p.name for p in tmp_path.iterdir()] == ["apps.parquet"]
+
+
+def test_the_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        out = tmp_path / "apps.parquet"
+        assert runner.invoke(app, ["generate", "-n", "5", "-o", str(out)]).exit_code == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
 def test_the_decision_date_defaults_to_today(tmp_path: Path) -> None:
