@@ -13,7 +13,7 @@ import json
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +80,42 @@ def _json_field(field: str, value: Any) -> str:
         raise InvalidRecord(field, f"is not JSON-serialisable: {error}") from error
 
 
+def _prepare(
+    application_id: str,
+    channel: str,
+    decision: DecisionLike,
+    personal: Mapping[str, Any],
+    idempotency_key: str | None,
+    request_digest: str | None,
+) -> _append.Append:
+    """Check a decision and turn it into the columns to append."""
+    _check_text("application_id", application_id, _ID_LENGTH)
+    if channel not in CHANNELS:
+        raise InvalidRecord("channel", f"must be one of {', '.join(CHANNELS)}")
+    if decision.decided_at.tzinfo is None:
+        raise InvalidRecord("decided_at", "must be timezone-aware")
+    if idempotency_key is not None:
+        _check_text("idempotency_key", idempotency_key, _KEY_LENGTH)
+    if request_digest is not None:
+        _check_text("request_digest", request_digest, _DIGEST_LENGTH)
+    _check_text("ruleset_hash", decision.ruleset_hash, _DIGEST_LENGTH)
+    features_json = _json_field("features", dict(decision.features))
+    outcomes_json = _outcomes_json(decision)
+    personal_json = _json_field("personal", dict(personal)) if personal else None
+    fields: dict[str, Any] = {
+        "decision_id": str(uuid.uuid4()),
+        "application_id": application_id,
+        "channel": channel,
+        "decided_at": _chain.utc(decision.decided_at),
+        "ruleset_hash": decision.ruleset_hash,
+        "features_json": features_json,
+        "outcomes_json": outcomes_json,
+        "idempotency_key": idempotency_key,
+        "request_digest": request_digest,
+    }
+    return _append.Append(fields, personal_json)
+
+
 class DecisionStore:
     """The decision log, personal data, ruleset versions and API keys on one engine."""
 
@@ -132,31 +168,29 @@ class DecisionStore:
         written and the stored decision is returned; with a different digest this raises
         `IdempotencyConflict`.
         """
-        _check_text("application_id", application_id, _ID_LENGTH)
-        if channel not in CHANNELS:
-            raise InvalidRecord("channel", f"must be one of {', '.join(CHANNELS)}")
-        if decision.decided_at.tzinfo is None:
-            raise InvalidRecord("decided_at", "must be timezone-aware")
-        if idempotency_key is not None:
-            _check_text("idempotency_key", idempotency_key, _KEY_LENGTH)
-        if request_digest is not None:
-            _check_text("request_digest", request_digest, _DIGEST_LENGTH)
-        _check_text("ruleset_hash", decision.ruleset_hash, _DIGEST_LENGTH)
-        features_json = _json_field("features", dict(decision.features))
-        outcomes_json = _outcomes_json(decision)
-        personal_json = _json_field("personal", dict(personal)) if personal else None
-        fields: dict[str, Any] = {
-            "decision_id": str(uuid.uuid4()),
-            "application_id": application_id,
-            "channel": channel,
-            "decided_at": _chain.utc(decision.decided_at),
-            "ruleset_hash": decision.ruleset_hash,
-            "features_json": features_json,
-            "outcomes_json": outcomes_json,
-            "idempotency_key": idempotency_key,
-            "request_digest": request_digest,
-        }
-        return self._appends.submit(_append.Append(fields, personal_json))
+        item = _prepare(
+            application_id, channel, decision, personal, idempotency_key, request_digest
+        )
+        return self._appends.submit(item)
+
+    def record_decisions(
+        self, *, channel: str, decisions: Iterable[tuple[str, DecisionLike]], chunk: int = 500
+    ) -> int:
+        """Store many decisions without personal payloads (batch re-scoring), `chunk` per
+        transaction; return how many were stored.
+
+        Raises `StoreUnavailable` at the first chunk that fails; the chunks before it stay.
+        """
+        stored = 0
+        pending: list[_append.Append] = []
+        for application_id, decision in decisions:
+            pending.append(_prepare(application_id, channel, decision, {}, None, None))
+            if len(pending) >= chunk:
+                stored += len(self._commit_appends(pending))
+                pending = []
+        if pending:
+            stored += len(self._commit_appends(pending))
+        return stored
 
     def _write_appends(self, batch: list[_append.Append]) -> None:
         """Commit a batch of appends; finish every item with its record or its error."""

@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, MetaData, text
+from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
@@ -98,3 +98,19 @@ def test_store_settings_come_from_database_url(monkeypatch: pytest.MonkeyPatch) 
     assert get_store_settings() == StoreSettings(
         database_url="postgresql+psycopg://postgres@db/lendmatch"
     )
+
+
+def test_the_first_revision_downgrades_to_an_empty_database(engine: Engine) -> None:
+    from alembic import command
+
+    migrate(engine)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert context.get_current_revision() is None
+        tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
+        assert tables == set()
+    engine.dispose()

@@ -324,3 +324,27 @@ def test_stored_decisions_are_frozen(store: DecisionStore) -> None:
     )
     with pytest.raises(AttributeError):
         stored.seq = 2  # type: ignore[misc]
+
+
+def test_many_decisions_are_stored_in_chunks_and_chain_on(
+    store: DecisionStore, record: Record, sql: Sql
+) -> None:
+    record(2)
+    stored = store.record_decisions(
+        channel="batch",
+        decisions=((f"app-{i}", a_decision(i)) for i in range(1, 12)),
+        chunk=5,
+    )
+    assert stored == 11
+    assert _count(sql, "decision") == 13
+    assert [d.channel for d in store.iter_decisions()] == ["api"] * 2 + ["batch"] * 11
+    report = store.verify()
+    assert report.ok, report.reason
+    assert report.checked == 13
+
+
+def test_many_decisions_are_checked_like_one(store: DecisionStore, sql: Sql) -> None:
+    bad = replace(a_decision(), outcomes=(Outcome("a", -1, 0),))
+    with pytest.raises(InvalidRecord):
+        store.record_decisions(channel="batch", decisions=[("app-1", bad)])
+    assert _count(sql, "decision") == 0
