@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.errors import IdempotencyConflict, InvalidRecord, StoreUnavailable
@@ -199,7 +200,21 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     status = HTTPStatus(http_error.status_code)
     code = status.phrase.lower().replace(" ", "_").replace("-", "_")
     message = http_error.detail if isinstance(http_error.detail, str) else status.phrase
-    return error_response(status.value, code, message, headers=http_error.headers)
+    headers = dict(http_error.headers or {})
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return error_response(status.value, code, message, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (Starlette names only the first
+    route's when several routes share a path)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        route_methods = getattr(route, "methods", None)
+        if route_methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    return sorted(methods)
 
 
 async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:

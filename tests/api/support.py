@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import os
 import socket
 import threading
@@ -214,7 +215,7 @@ class TcpProxy:
                     upstream.close()
                     return
                 self._sockets.update((client, upstream))
-            finished = threading.Barrier(2, action=lambda c=client, u=upstream: self._close(c, u))
+            finished = threading.Barrier(2, action=functools.partial(self._close, client, upstream))
             for source, target in ((client, upstream), (upstream, client)):
                 threading.Thread(
                     target=self._pump, args=(source, target, finished), daemon=True
