@@ -84,3 +84,27 @@ def show(
     for requirement in lender.requirements:
         table.add_row(requirement.id, requirement.plain(lang), requirement.reason[lang])
     out.print(table)
+
+
+@rules_app.command("activate")
+def activate(
+    path: Path = typer.Argument(DEFAULT_RULES, help="A lender rule file or a folder of them."),
+) -> None:
+    """Validate, snapshot and activate a ruleset in the decision store (DATABASE_URL).
+
+    An invalid ruleset is refused with every problem and the active ruleset stays active.
+    Running services pick the new ruleset up within LENDMATCH_RULESET_REFRESH_SECONDS."""
+    from audit import StoreUnavailable, get_store_settings, open_store
+
+    out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    ruleset = load_or_exit(path, err)
+    try:
+        store = open_store(get_store_settings().database_url)
+        try:
+            version = store.activate_ruleset(ruleset)
+        finally:
+            store.dispose()
+    except StoreUnavailable as e:
+        err.print(f"the decision store is unavailable: {e}")
+        raise typer.Exit(1) from e
+    out.print(f"active {version.hash} ({len(ruleset.lenders)} lenders)", highlight=False)

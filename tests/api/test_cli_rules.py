@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner, Result
 
 from api.cli import _register, app
@@ -108,3 +109,28 @@ def test_match_reports_a_missing_file(tmp_path: Path) -> None:
     result = run("match", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "o.parquet"))
     assert result.exit_code == 1
     assert "nope.parquet: no such file" in result.output
+
+
+def test_activate_stores_and_activates_and_refuses_invalid_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audit import open_store
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    result = run("rules", "activate", str(RULES))
+    assert result.exit_code == 0, result.output
+    shipped = load_ruleset(RULES).hash
+    assert result.output.split()[:2] == ["active", shipped]
+
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "bank.json").write_text('{"lender_id": "bank"}')
+    refused = run("rules", "activate", str(tmp_path / "bad"))
+    assert refused.exit_code == 1
+    assert "missing field 'name'" in refused.output
+    store = open_store(url)
+    try:
+        active = store.active_ruleset_version()
+        assert active is not None and active.hash == shipped
+    finally:
+        store.dispose()

@@ -1,0 +1,37 @@
+# The one task runner: CI (.ci/run) calls the very same targets a developer runs.
+# `make serve` and `make test` are the two commands at the top of README.md.
+
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup serve test check lint typecheck pytest postgres bench
+
+setup:  ## install uv if missing, then the locked dependencies into .venv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders, demo keys)
+	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} $(UV) run lendmatch serve
+
+test: setup postgres lint typecheck pytest  ## everything CI checks
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck:
+	$(UV) run mypy
+
+pytest:
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(UV) run pytest
+
+postgres:  ## start the local PostgreSQL if it is not answering (store tests need it)
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null \
+		|| pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
+		echo "PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1
+
+bench: setup  ## the benchmarks; they write benchmarks/RESULTS.md
+	$(UV) run python benchmarks/bench_matcher.py
+	$(UV) run python benchmarks/bench_api.py
