@@ -6,7 +6,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from audit_testkit import a_decision, a_person
+import pytest
+from audit_testkit import a_decision, a_person, postgres_schema
+from sqlalchemy import event
 
 from audit import DecisionStore, StoredDecision, open_store
 
@@ -86,3 +88,63 @@ def test_two_stores_on_one_database_append_safely(database_url: str) -> None:
     finally:
         for store in stores:
             store.dispose()
+
+
+def test_two_stores_with_one_idempotency_key_make_one_decision(database_url: str) -> None:
+    stores = [open_store(database_url), open_store(database_url)]
+    try:
+
+        def append(thread: int) -> StoredDecision:
+            return stores[thread % 2].record_decision(
+                application_id=f"app-{thread}",
+                channel="api",
+                decision=a_decision(thread),
+                personal=a_person(thread),
+                idempotency_key="the-key",
+                request_digest="the-body",
+            )
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            answered = list(pool.map(append, range(THREADS * 4)))
+        assert len({d.decision_id for d in answered}) == 1
+        assert len(list(stores[0].iter_decisions())) == 1
+        assert stores[1].verify().ok
+    finally:
+        for store in stores:
+            store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_key_used_by_another_process_while_waiting_for_the_lock_is_replayed() -> None:
+    """PostgreSQL only: there the idempotency check is made before the chain lock is taken
+    (on SQLite the whole append holds the write lock, so no other process can come between)."""
+    with postgres_schema() as url:
+        ours, theirs = open_store(url), open_store(url)
+        try:
+            intruded: list[StoredDecision] = []
+
+            def intrude(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+                if "FOR UPDATE" in statement and not intruded:
+                    intruded.append(_keyed(theirs, "theirs"))
+
+            event.listen(ours.engine, "before_cursor_execute", intrude)
+            mine = _keyed(ours, "ours")
+            assert intruded
+            assert mine == intruded[0]
+            assert len(list(ours.iter_decisions())) == 1
+            assert ours.get_personal_data("ours") is None
+            assert ours.verify().ok
+        finally:
+            ours.dispose()
+            theirs.dispose()
+
+
+def _keyed(store: DecisionStore, application_id: str) -> StoredDecision:
+    return store.record_decision(
+        application_id=application_id,
+        channel="api",
+        decision=a_decision(),
+        personal=a_person(),
+        idempotency_key="the-key",
+        request_digest="the-body",
+    )
