@@ -147,25 +147,66 @@ def _atoms(node: Node, variable: str, row: Row, out: list[tuple[Node, int, list[
     return False
 
 
-def _first(low: int, high: int, test: Callable[[int], bool | None]) -> int | None:
-    """The least x in [low, high] with test(x) true, for a test false-then-true; high + 1 if
-    none; None when the test is unknown somewhere it is asked."""
-    at_high = test(high)
-    if at_high is None:
+class _Operand:
+    """A monotone operand as a function of the variable, evaluated at most once per point."""
+
+    def __init__(self, operand: Node, row: Row, with_value: Callable[[Row, int], Row]) -> None:
+        self.operand, self.row, self.with_value = operand, row, with_value
+        self.seen: dict[int, Any] = {}
+
+    def __call__(self, x: int) -> Any:
+        if x not in self.seen:
+            self.seen[x] = _value(self.operand, self.with_value(self.row, x))
+        return self.seen[x]
+
+
+def _reached(value: Any, c: Any, how: str) -> bool:
+    if how == ">=":
+        return bool(value >= c)
+    if how == ">":
+        return bool(value > c)
+    if how == "<=":
+        return bool(value <= c)
+    return bool(value < c)
+
+
+def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
+    """The least x in [low, high] where g(x) `how` c holds (false, then true as x grows, g
+    being monotone); high + 1 if nowhere; None where g is unknown at a point it is asked.
+
+    Exact: every step evaluates the same compiled code the engine runs. Interpolation makes
+    it a few evaluations for the usual affine g; steps alternate with bisection, so it never
+    takes more than about twice the evaluations of plain bisection."""
+    g_high = g(high)
+    if g_high is None:
         return None
-    if not at_high:
+    if not _reached(g_high, c, how):
         return high + 1
-    lo, hi = low, high  # answer in [lo, hi]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        result = test(mid)
-        if result is None:
-            return None
-        if result:
-            hi = mid
+    g_low = g(low)
+    if g_low is None:
+        return None
+    if _reached(g_low, c, how):
+        return low
+    lo, hi = low, high  # not reached at lo, reached at hi
+    interpolate = True
+    while hi - lo > 1:
+        g_lo, g_hi = g(lo), g(hi)
+        if interpolate and g_hi != g_lo:
+            x = lo + int((c - g_lo) * (hi - lo) / (g_hi - g_lo))
+            x = min(max(x, lo + 1), hi - 1)
+            probes = [x, x + 1] if x + 1 < hi else [x]
         else:
-            lo = mid + 1
-    return lo
+            probes = [(lo + hi) // 2]
+        interpolate = not interpolate
+        for x in probes:
+            value = g(x)
+            if value is None:
+                return None
+            if _reached(value, c, how):
+                hi = min(hi, x)
+            else:
+                lo = max(lo, x)
+    return hi
 
 
 def accepted(
@@ -184,9 +225,10 @@ def accepted(
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
+        g = _Operand(operand, row, with_value)
         for c in values:
-            for test in _crossings(operand, d, c, row, with_value):
-                point = _first(low, high, test)
+            for how in (">=", ">") if d > 0 else ("<=", "<"):
+                point = _first(low, high, g, c, how)
                 if point is None:
                     return None
                 points.add(point)
@@ -199,28 +241,3 @@ def accepted(
             else:
                 intervals.append((start, end - 1))
     return intervals
-
-
-def _crossings(
-    operand: Node, direction: int, c: Any, row: Row, with_value: Callable[[Row, int], Row]
-) -> list[Callable[[int], bool | None]]:
-    """Tests, false then true as x grows, whose first true x are where `operand` reaches and
-    passes the value c: the points where a comparison with c can change."""
-    ops = (">=", ">") if direction > 0 else ("<=", "<")
-
-    def test(how: str) -> Callable[[int], bool | None]:
-        return lambda x: _cmp(_value(operand, with_value(row, x)), c, how)
-
-    return [test(how) for how in ops]
-
-
-def _cmp(value: Any, c: Any, how: str) -> bool | None:
-    if value is None:
-        return None
-    if how == ">=":
-        return bool(value >= c)
-    if how == ">":
-        return bool(value > c)
-    if how == "<=":
-        return bool(value <= c)
-    return bool(value < c)
