@@ -21,10 +21,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each module adds its commands or command group to `app`. Imported here, not at the
     # top, so that `api.cli` stays the single root every module registers into.
-    from api import cli_match, cli_rules  # noqa: F401
-    from api import cli_audit  # noqa: F401
-    from api import cli_serve  # noqa: F401
-    from api import cli_generate  # noqa: F401
+    from api import cli_audit, cli_generate, cli_match, cli_rules, cli_serve  # noqa: F401
 
 
 def main() -> None:
