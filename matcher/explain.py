@@ -15,15 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome
 from matcher.features import with_loan
-from matcher.hints import Interval, accepted
+from matcher.hints import LOAN_FEATURES, Interval, accepted
 from matcher.lower_python import Row
 from matcher.operators import Lang
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 
 Value = bool | int | float | str | None
 
-# What a hint may vary: the amount, the term, and what follows from them.
-_LOAN_FEATURES = frozenset({"amount", "term_months", "debt_to_income"})
 
 _HINT_TEXT: dict[Lang, dict[str, str]] = {
     "en": {
@@ -136,7 +134,7 @@ def hint_for(
     (directly or through debt_to_income; other features it reads, such as the age in "age
     at the end of the term", stay as they are); None otherwise."""
     failing = list(failing)
-    if not failing or any(not (r.reads & _LOAN_FEATURES) for r in failing):
+    if not failing or any(not (r.reads & LOAN_FEATURES) for r in failing):
         return None
     reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
     text = _HINT_TEXT[lang]

@@ -15,26 +15,35 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matcher.ir import Call, ListConst, Node, Var
-from matcher.lower_python import Row, lower_expression
+from matcher.ir import Call, ListConst, Node, Var, walk
+from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
-from matcher.ruleset import CompiledLender
 from matcher.schema import Type
+
+if TYPE_CHECKING:
+    from matcher.ruleset import CompiledLender
 
 Interval = tuple[int, int]
 Direction = int | None  # +1 increasing, -1 decreasing, 0 independent, None unknown
 
-_EXPRESSIONS: dict[int, tuple[Node, Callable[[Row], Any]]] = {}
+LOAN_FEATURES = frozenset({"amount", "term_months", "debt_to_income"})
 
 
 def _value(node: Node, row: Row) -> Any:
-    cached = _EXPRESSIONS.get(id(node))
-    if cached is None or cached[0] is not node:
-        cached = (node, lower_expression(node))
-        _EXPRESSIONS[id(node)] = cached
-    return cached[1](row)
+    return expression_function(node)(row)
+
+
+def prepare(node: Node) -> None:
+    """Compile, ahead of the first explanation, what the search evaluates in a rule."""
+    for sub in walk(node):
+        if isinstance(sub, Call) and sub.type is not Type.BOOL:
+            expression_function(sub)
+        if isinstance(sub, Call) and sub.features & LOAN_FEATURES:
+            for arg in sub.args:
+                if not isinstance(arg, ListConst):
+                    expression_function(arg)
 
 
 def _depends(node: Node, variable: str) -> bool:

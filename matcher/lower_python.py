@@ -154,6 +154,18 @@ def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[
     return fn
 
 
+_EXPRESSIONS: dict[int, tuple[Node, Callable[[Row], Any]]] = {}
+
+
+def expression_function(node: Node) -> Callable[[Row], Any]:
+    """`lower_expression(node)`, compiled once per node and kept for the node's lifetime."""
+    cached = _EXPRESSIONS.get(id(node))
+    if cached is None or cached[0] is not node:
+        cached = (node, lower_expression(node))
+        _EXPRESSIONS[id(node)] = cached
+    return cached[1]
+
+
 def lower_expression(node: Node) -> Callable[[Row], Any]:
     """One function of a feature row giving the node's value (None when null)."""
     gen = _Source()

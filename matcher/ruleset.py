@@ -23,6 +23,7 @@ from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import check_document, read_lender_files
 from lender_rules.model import LenderFile
 from matcher.compiler import compile_rule
+from matcher.hints import prepare
 from matcher.ir import Call, Const, ListConst, Node
 from matcher.lower_polars import lower_bits
 from matcher.lower_python import Bits, Row, lower_requirements
@@ -144,6 +145,7 @@ def _compile_lender(
             continue
         reason = req.reason.model_dump()
         words = {lang: render(node, lang) for lang in LANGUAGES}
+        prepare(node)
         requirements.append(CompiledRequirement(req.id, i, node, reason, words))
     if problems:
         return None, problems
