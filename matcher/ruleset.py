@@ -181,9 +181,7 @@ def _build(items: Sequence[tuple[str, dict[str, Any]]]) -> Ruleset:
     if problems:
         raise RulesetError(problems)
     lenders.sort(key=lambda lender: lender.lender_id)
-    snapshot = canonical_snapshot(documents)
-    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
-    return Ruleset(documents=documents, lenders=tuple(lenders), hash=digest)
+    return Ruleset(documents=documents, lenders=tuple(lenders), hash=_hash(documents))
 
 
 def load_ruleset(path: str | Path) -> Ruleset:
@@ -231,3 +229,37 @@ def ruleset_from_snapshot(snapshot: str) -> Ruleset:
     data = json.loads(snapshot)
     ruleset = ruleset_from_documents(data["lenders"])
     return ruleset
+
+
+def in_force(activated: Sequence[Ruleset], on: dt.date) -> Ruleset:
+    """The ruleset in force on a date, from rulesets in the order they were activated.
+
+    The newest activation names the lenders. For each of them the version in force is the
+    newest activated one whose `effective_from` is on or before `on` (a version without it is
+    in force at once); a lender with no version in force yet is left out. So a rule change
+    activated ahead of its date takes over on that date, and until then the version before
+    it goes on deciding. The result is an ordinary ruleset with its own hash and snapshot.
+    """
+    if not activated:
+        raise ValueError("no ruleset has been activated")
+    newest = activated[-1]
+    documents: dict[str, dict[str, Any]] = {}
+    for lender in newest.lenders:
+        for ruleset in reversed(activated):
+            if lender.lender_id not in ruleset.documents:
+                continue
+            version = ruleset.lender(lender.lender_id)
+            if version.effective_from is None or version.effective_from <= on:
+                documents[lender.lender_id] = ruleset.documents[lender.lender_id]
+                break
+    if documents.keys() == newest.documents.keys() and all(
+        documents[k] is newest.documents[k] for k in documents
+    ):
+        return newest
+    if not documents:
+        return Ruleset(documents={}, lenders=(), hash=_hash({}))
+    return ruleset_from_documents(documents)
+
+
+def _hash(documents: Mapping[str, Mapping[str, Any]]) -> str:
+    return hashlib.sha256(canonical_snapshot(documents).encode("utf-8")).hexdigest()
