@@ -20,7 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 import matcher
 from api import routes_applications, routes_health, routes_lenders, routes_rulesets
-from api.deps import RulesetCache, Service
+from api.deps import ApiKeyCache, RulesetCache, Service
 from api.errors import BodySizeLimit, install_error_handlers
 from api.metrics import Metrics, RequestLatency
 from api.settings import Settings, get_settings
@@ -107,5 +107,10 @@ def start_service(settings: Settings, metrics: Metrics) -> Service:
             "for a demo, start with LENDMATCH_DEMO_KEYS=1 to have keys printed here."
         )
     return Service(
-        settings=settings, engine=engine, store=store, rulesets=rulesets, metrics=metrics
+        settings=settings,
+        engine=engine,
+        store=store,
+        rulesets=rulesets,
+        api_keys=ApiKeyCache(store, ttl_seconds=settings.api_key_cache_seconds),
+        metrics=metrics,
     )

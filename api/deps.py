@@ -10,9 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal, cast
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import APIKeyHeader
 from sqlalchemy import Engine
@@ -95,6 +97,51 @@ class RulesetCache:
             self._checked_at = time.monotonic()
 
 
+class ApiKeyCache:
+    """The roles of API keys checked recently (at most `capacity`), each for `ttl_seconds`.
+
+    Only keys the store knows are remembered; an unknown key is asked of the store each time.
+    """
+
+    def __init__(
+        self,
+        store: DecisionStore,
+        *,
+        ttl_seconds: float,
+        capacity: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl_seconds
+        self._capacity = capacity
+        self._roles: dict[str, tuple[Role, float]] = {}
+        self._lock = threading.Lock()
+
+    def cached_role(self, secret: str) -> Role | None:
+        """The remembered role of `secret`, if it was checked less than `ttl_seconds` ago."""
+        found = self._roles.get(secret)
+        if found is None or found[1] <= self._clock():
+            return None
+        return found[0]
+
+    def role(self, secret: str) -> Role | None:
+        """The role of `secret`, asking the store unless it is remembered."""
+        cached = self.cached_role(secret)
+        if cached is not None:
+            return cached
+        role = self._store.role_of_api_key(secret)
+        if role not in ("frontend", "admin"):
+            return None
+        known = cast(Role, role)
+        if self._ttl > 0:
+            with self._lock:
+                if len(self._roles) >= self._capacity:
+                    self._roles.clear()
+                self._roles[secret] = (known, self._clock() + self._ttl)
+        return known
+
+
 @dataclass(frozen=True)
 class Service:
     """Everything a running app instance holds: settings, engine, store, rulesets, metrics."""
@@ -103,6 +150,7 @@ class Service:
     engine: Engine
     store: DecisionStore
     rulesets: RulesetCache
+    api_keys: ApiKeyCache
     metrics: Metrics
 
 
@@ -128,16 +176,18 @@ api_key_header = APIKeyHeader(
 )
 
 
-def caller_role(
+async def caller_role(
     service: ServiceDep, api_key: Annotated[str | None, Security(api_key_header)]
 ) -> Role:
     """The role of the request's API key; 401 without a key or with one the store lacks."""
     if not api_key:
         raise UnauthenticatedError("An API key is required in the X-API-Key header.")
-    role = service.store.role_of_api_key(api_key)
-    if role not in ("frontend", "admin"):
+    role = service.api_keys.cached_role(api_key)
+    if role is None:
+        role = await anyio.to_thread.run_sync(service.api_keys.role, api_key)
+    if role is None:
         raise UnauthenticatedError("The API key is not known.")
-    return cast(Role, role)
+    return role
 
 
 CallerRole = Annotated[Role, Depends(caller_role)]

@@ -163,10 +163,6 @@ def submit_application(
     """
     digest = request_digest(application)
     response.headers["Content-Language"] = language
-    if idempotency_key is not None:
-        earlier = service.store.find_by_idempotency_key(idempotency_key)
-        if earlier is not None:
-            return _replay(service, earlier, digest, response, language)
     ruleset = service.rulesets.active()
     decision = matcher.decide(application, ruleset)
     application_id = str(uuid.uuid4())
@@ -179,7 +175,8 @@ def submit_application(
         request_digest=digest,
     )
     if stored.application_id != application_id:
-        # A concurrent request with this key and body committed first: its answer stands.
+        # The key was used before with this body (the store compared the digests, and raised
+        # IdempotencyConflict, a 409, had they differed): the first answer stands.
         return _replay(service, stored, digest, response, language)
     service.metrics.observe_decision(decision.outcomes)
     response.headers["Idempotent-Replayed"] = "false"

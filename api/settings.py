@@ -52,6 +52,14 @@ class Settings(BaseSettings):
             "so a ruleset activated elsewhere (CLI, another worker) takes over within this time."
         ),
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0.0,
+        description=(
+            "How long a worker remembers the role of an API key it has checked, so a request "
+            "costs no key lookup in the database; a revoked key stops working within this time."
+        ),
+    )
 
 
 def get_settings() -> Settings:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.deps import ApiKeyCache
 from api.settings import SHIPPED_LENDERS_DIR
 from tests.api.support import Api, application, running_api
 
@@ -42,11 +43,27 @@ def test_without_a_known_api_key_it_is_401(
     assert response.json()["error"] == "unauthenticated"
 
 
-def test_a_revoked_key_is_401(sqlite_api: Api) -> None:
-    key_id, secret = sqlite_api.service.store.add_api_key(role="frontend")
-    assert sqlite_api.post_application(application(), key=secret).status_code == 201
-    sqlite_api.service.store.revoke_api_key(key_id)
-    assert sqlite_api.post_application(application(), key=secret).status_code == 401
+def test_a_revoked_key_is_401(sqlite_url: str) -> None:
+    with running_api(sqlite_url, api_key_cache_seconds=0) as api:
+        key_id, secret = api.service.store.add_api_key(role="frontend")
+        assert api.post_application(application(), key=secret).status_code == 201
+        api.service.store.revoke_api_key(key_id)
+        assert api.post_application(application(), key=secret).status_code == 401
+
+
+def test_a_key_role_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> None:
+    now = [100.0]
+    store = sqlite_api.service.store
+    cache = ApiKeyCache(store, ttl_seconds=5, clock=lambda: now[0])
+    key_id, secret = store.add_api_key(role="admin")
+
+    assert cache.role(secret) == "admin"
+    store.revoke_api_key(key_id)
+    now[0] += 4.9
+    assert cache.role(secret) == "admin"
+    now[0] += 0.1
+    assert cache.role(secret) is None
+    assert cache.role("lmk_0.unknown") is None
 
 
 def test_a_frontend_key_cannot_activate_or_list_rulesets(api: Api) -> None:
