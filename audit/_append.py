@@ -5,6 +5,10 @@ paid one after another. Instead, concurrent callers queue their records; one of 
 leader) writes everything queued in one transaction and one flush, then wakes the others.
 Each caller still returns only after its own record is committed. A lone caller is its own
 leader and pays no extra wait.
+
+Inside the batch transaction the chain lock is taken first, so checking idempotency keys,
+upserting the personal payloads (one statement), inserting the records (one statement) and
+moving the head cost a fixed number of round trips, however many records the batch holds.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -52,10 +56,6 @@ class Append:
         if self.result is None:
             raise RuntimeError("an append finished without an outcome")
         return self.result
-
-
-class RacedError(Exception):
-    """Another process committed an idempotency key of the batch after it was checked."""
 
 
 class GroupCommit:
@@ -94,14 +94,20 @@ class GroupCommit:
                     self._condition.notify_all()
 
 
-def _put_personal(session: Session, application_id: str, payload_json: str, sqlite: bool) -> str:
-    """Insert or replace the application's personal payload, keeping its salt if it has one;
-    return the personal digest."""
+def _put_personal(session: Session, payloads: dict[str, str], sqlite: bool) -> dict[str, str]:
+    """Insert or replace the personal payloads (application id -> JSON) in one statement,
+    keeping an application's salt if it has one; return each application's salt."""
+    now = datetime.now(UTC)
     statement = (sqlite_insert if sqlite else pg_insert)(PersonalDataRow).values(
-        application_id=application_id,
-        salt=secrets.token_hex(16),
-        payload_json=payload_json,
-        recorded_at=datetime.now(UTC),
+        [
+            {
+                "application_id": application_id,
+                "salt": secrets.token_hex(16),
+                "payload_json": payload_json,
+                "recorded_at": now,
+            }
+            for application_id, payload_json in payloads.items()
+        ]
     )
     upsert = statement.on_conflict_do_update(
         index_elements=["application_id"],
@@ -109,9 +115,8 @@ def _put_personal(session: Session, application_id: str, payload_json: str, sqli
             "payload_json": statement.excluded.payload_json,
             "recorded_at": statement.excluded.recorded_at,
         },
-    ).returning(col(PersonalDataRow.salt))
-    salt: str = session.connection().execute(upsert).scalar_one()
-    return _chain.personal_digest(salt, payload_json)
+    ).returning(col(PersonalDataRow.application_id), col(PersonalDataRow.salt))
+    return {str(row[0]): str(row[1]) for row in session.connection().execute(upsert)}
 
 
 def _stored_by_key(session: Session, keys: set[str]) -> dict[str, StoredDecision]:
@@ -132,6 +137,8 @@ def write_batch(
 ) -> list[StoredDecision | BaseException]:
     """Append `items` in the caller's transaction; return each one's outcome, to be handed
     out only once the transaction has committed."""
+    # The chain lock first: from here on no other writer can use an idempotency key.
+    head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()).one()
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[Append] = []
@@ -146,21 +153,18 @@ def write_batch(
             if item.key is not None:
                 first_with_key[item.key] = item
             fresh.append(item)
+    payloads = {
+        item.fields["application_id"]: item.personal_json
+        for item in fresh
+        if item.personal_json is not None
+    }  # the last payload of an application in the batch is the one kept
+    salts = _put_personal(session, payloads, sqlite) if payloads else {}
     for item in fresh:
         item.fields["personal_digest"] = (
             None
             if item.personal_json is None
-            else _put_personal(session, item.fields["application_id"], item.personal_json, sqlite)
+            else _chain.personal_digest(salts[item.fields["application_id"]], item.personal_json)
         )
-
-    head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()).one()
-    if first_with_key and not sqlite:
-        # Checked before the lock was ours: another process may have used a key since.
-        raced = session.exec(
-            select(DecisionRow.seq).where(col(DecisionRow.idempotency_key).in_(first_with_key))
-        ).first()
-        if raced is not None:
-            raise RacedError
     seq, prev = head.seq, head.hash
     rows: list[dict[str, Any]] = []
     for item in fresh:
@@ -178,10 +182,11 @@ def write_batch(
         )
         prev = own
     if rows:
-        session.connection().execute(insert(_rows.decision_table()), rows)
-        head.seq, head.hash = seq, prev
-        session.add(head)
-        session.flush()
+        connection = session.connection()
+        connection.execute(insert(_rows.decision_table()), rows)
+        connection.execute(
+            update(ChainHeadRow).where(col(ChainHeadRow.id) == 1).values(seq=seq, hash=prev)
+        )
     new = {
         id(item): _rows.to_stored(SimpleNamespace(**row))
         for item, row in zip(fresh, rows, strict=True)

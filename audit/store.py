@@ -42,7 +42,6 @@ _ID_LENGTH = 64
 _KEY_LENGTH = 255
 _DIGEST_LENGTH = DIGEST_LENGTH
 _BATCH = 1000
-_RACE_RETRIES = 3
 
 
 def _describe(error: SQLAlchemyError) -> str:
@@ -214,13 +213,8 @@ class DecisionStore:
             item.done = True
 
     def _commit_appends(self, batch: list[_append.Append]) -> list[StoredDecision | BaseException]:
-        for _attempt in range(_RACE_RETRIES):
-            try:
-                with self._unit("record_decision", write=True) as session:
-                    return _append.write_batch(session, batch, sqlite=self._sqlite)
-            except _append.RacedError:
-                continue
-        raise StoreUnavailable("record_decision", "idempotency keys kept racing; try again")
+        with self._unit("record_decision", write=True) as session:
+            return _append.write_batch(session, batch, sqlite=self._sqlite)
 
     def find_by_idempotency_key(self, key: str) -> StoredDecision | None:
         """The decision stored under this idempotency key, if any."""

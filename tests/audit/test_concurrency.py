@@ -116,8 +116,8 @@ def test_two_stores_with_one_idempotency_key_make_one_decision(database_url: str
 
 @pytest.mark.postgres
 def test_a_key_used_by_another_process_while_waiting_for_the_lock_is_replayed() -> None:
-    """PostgreSQL only: there the idempotency check is made before the chain lock is taken
-    (on SQLite the whole append holds the write lock, so no other process can come between)."""
+    """PostgreSQL only (on SQLite `BEGIN IMMEDIATE` keeps other writers out from the start):
+    another process commits the key just before we take the chain lock; we replay it."""
     with postgres_schema() as url:
         ours, theirs = open_store(url), open_store(url)
         try:
