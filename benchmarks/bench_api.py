@@ -212,7 +212,9 @@ def _requests(key: str, count: int) -> list[bytes]:
     return out
 
 
-def measure(kind: str, concurrencies: tuple[int, ...], warmup: float, seconds: float) -> list[Point]:
+def measure(
+    kind: str, concurrencies: tuple[int, ...], warmup: float, seconds: float
+) -> list[Point]:
     """Every concurrency on one fresh database of `kind`, one server for all of them."""
     points = []
     with tempfile.TemporaryDirectory() as tmp, _database(kind, Path(tmp)) as url:
@@ -289,12 +291,23 @@ def machine() -> list[str]:
     ]
 
 
+def _uvicorn_stack() -> str:
+    found = []
+    for module, name in (("httptools", "httptools parser"), ("uvloop", "uvloop event loop")):
+        try:
+            __import__(module)
+            found.append(name)
+        except ImportError:
+            found.append(f"no {module}")
+    return ", ".join(found)
+
+
 def report(points: list[Point], warmup: float, seconds: float) -> str:
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         *machine(),
-        f"- one uvicorn worker (h11, asyncio loop); load: asyncio HTTP/1.1 keep-alive client in "
+        f"- one uvicorn worker ({_uvicorn_stack()}); load: asyncio HTTP/1.1 keep-alive client in "
         f"another process; {warmup:g} s warm-up, {seconds:g} s measured per row; every request "
         "a new application, stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: "
         "default fsync) and appended to the hash chain",
