@@ -33,8 +33,20 @@ DESCRIPTION = """\
 Decides for every partner lender whether a loan application meets its base requirements,
 stores every decision in a tamper-evident log before answering, and explains each "no".
 
-Authentication: send an API key in `X-API-Key` (`lendmatch keys add --role frontend|admin`).
-The lender pages, `/healthz`, `/readyz` and `/metrics` are public.
+**Keys.** Send an API key in `X-API-Key` (`lendmatch keys add --role frontend|admin`): a
+frontend or admin key for applications and decisions, an admin key for rulesets. The lender
+pages (the logic an applicant is owed), `/healthz`, `/readyz` and `/metrics` are public.
+
+**Idempotency.** `Idempotency-Key` is optional and recommended on `POST /v1/applications`.
+The same key with the same body (compared as data) makes no second decision and answers 201
+with the first decision again (header `Idempotent-Replayed: true`; the reasons in the language
+asked for now); the same key with another body is 409.
+
+**Durability.** A decision is committed to the store before it is answered; when the store
+fails the answer is 503 and no decision is reported.
+
+**Errors** are JSON `{error, message, problems, rule_problems}`; `problems[].field` names the
+input at fault (`body.applicant.national_id`, `header.idempotency-key`).
 """
 
 

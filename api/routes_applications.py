@@ -4,7 +4,9 @@ Idempotency: the `Idempotency-Key` header is optional but recommended; a front e
 retry should always send one. A request with a key that was used before with the same body
 (compared as data: key order and whitespace do not matter) makes no second decision and gets
 the first answer again, status 201 as the first time, with the header `Idempotent-Replayed:
-true`. The same key with a different body is refused with 409.
+true` (the reasons in the language asked for by the retry). The same key with a different
+body is refused with 409. The store compares the request digests under its chain lock, so
+this holds for concurrent retries too, across processes.
 
 Every answer is built from what the store holds after the commit (ids, decided_at, features,
 per-lender bitmasks, ruleset hash), so the answer to a retry is the answer to the first call,

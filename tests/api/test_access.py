@@ -231,3 +231,18 @@ def test_each_app_has_its_own_metrics(tmp_path: Path) -> None:
         with running_api(f"sqlite:///{tmp_path / 'b.sqlite'}") as second:
             text = second.client.get("/metrics").text
     assert not any(name == "lendmatch_decisions_total" for (name, _labels) in metric_samples(text))
+
+
+def test_the_openapi_page_and_spec_are_served(sqlite_api: Api) -> None:
+    page = sqlite_api.client.get("/docs")
+    spec = sqlite_api.client.get("/openapi.json").json()
+
+    assert page.status_code == 200 and "openapi.json" in page.text
+    body = spec["paths"]["/v1/applications"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Application"
+    }
+    application_schema = spec["components"]["schemas"]["Application"]
+    assert application_schema["additionalProperties"] is False
+    assert set(application_schema["required"]) == {"market", "applicant", "loan", "household"}
+    assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
