@@ -35,6 +35,11 @@ def served(database_url: str) -> Iterator[tuple[str, Service, str]]:
         yield base_url, service, key
 
 
+def client_ready(base_url: str) -> bool:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        return client.get("/readyz").status_code == 200
+
+
 def stored_count(service: Service) -> int:
     with service.engine.connect() as connection:
         return int(connection.execute(text("SELECT count(*) FROM decision")).scalar_one())
@@ -78,9 +83,12 @@ def test_200_concurrent_posts_are_all_answered_and_each_stored_once(database_url
 class Outage:
     """Makes the decision store fail and come back."""
 
-    def __init__(self, break_: Callable[[], None], restore: Callable[[], None]) -> None:
+    def __init__(
+        self, break_: Callable[[], None], restore: Callable[[], None], *, server_down: bool
+    ) -> None:
         self.break_ = break_
         self.restore = restore
+        self.server_down = server_down  # the database server does not answer at all
 
 
 @contextmanager
@@ -100,7 +108,11 @@ def sqlite_with_outage(tmp_path: Path) -> Iterator[tuple[str, Outage]]:
 
     yield (
         f"sqlite:///{path}",
-        Outage(rename("decision", "decision_away"), rename("decision_away", "decision")),
+        Outage(
+            rename("decision", "decision_away"),
+            rename("decision_away", "decision"),
+            server_down=False,
+        ),
     )
 
 
@@ -114,7 +126,10 @@ def postgres_with_outage() -> Iterator[tuple[str, Outage]]:
         proxy.start()
         try:
             proxied = url.set(host="127.0.0.1", port=proxy.port)
-            yield proxied.render_as_string(hide_password=False), Outage(proxy.stop, proxy.start)
+            yield (
+                proxied.render_as_string(hide_password=False),
+                Outage(proxy.stop, proxy.start, server_down=True),
+            )
         finally:
             proxy.stop()
 
@@ -170,6 +185,7 @@ def test_a_store_failure_mid_run_is_503_never_an_unstored_201_and_it_recovers(
                 during = client.post(
                     "/v1/applications", json=application(), headers={"X-API-Key": key}
                 )
+                readiness_during = client.get("/readyz")
                 outage.restore()
                 restored_at = time.monotonic()
                 wait_for(lambda: count(201, restored_at) >= 20)
@@ -179,6 +195,10 @@ def test_a_store_failure_mid_run_is_503_never_an_unstored_201_and_it_recovers(
                     worker.join()
 
         assert during.status_code == 503
+        if outage.server_down:
+            assert readiness_during.status_code == 503
+            assert readiness_during.json()["database"] is False
+        assert client_ready(base_url)
         assert during.json()["error"] == "store_unavailable"
         assert "decision_id" not in during.json()
         assert {r.status_code for _, r in results} <= {201, 503}
