@@ -16,7 +16,7 @@ import pytest
 from tests.api.support import Api, postgres_schema, running_api
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database: an SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":

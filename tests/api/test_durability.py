@@ -134,7 +134,7 @@ def postgres_with_outage() -> Iterator[tuple[str, Outage]]:
             proxy.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_with_outage(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[str, Outage]]:

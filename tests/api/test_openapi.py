@@ -58,7 +58,7 @@ def served_api(sqlite_url: str) -> Iterator[Api]:
 
 @schema.parametrize()
 @settings(
-    max_examples=40,  # each example is an HTTP request into a real store: keep the run bounded
+    max_examples=100,  # each example is an HTTP request into a real store: keep the run bounded
     # one app and one database per API operation, shared by its examples, on purpose
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
