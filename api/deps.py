@@ -7,6 +7,7 @@ built by the app's lifespan (`api.app`) and kept on `app.state.service`.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +24,7 @@ from api.errors import ForbiddenError, NotFoundError, NotReadyError, Unauthentic
 from api.metrics import Metrics
 from api.settings import Settings
 from audit import DecisionStore
-from matcher import Ruleset, ruleset_from_snapshot
+from matcher import Ruleset, in_force, ruleset_from_snapshot
 
 Role = Literal["frontend", "admin"]
 Language = Literal["en", "nb", "sv"]
@@ -31,21 +32,33 @@ LANGUAGES: tuple[Language, ...] = ("en", "nb", "sv")
 
 
 class RulesetCache:
-    """The active compiled ruleset, and compiled rulesets by hash (to explain old decisions).
+    """The ruleset in force, and compiled rulesets by hash (to explain old decisions).
 
     The active ruleset is asked of the store again once it is older than `refresh_seconds`, so
     a ruleset activated elsewhere (the CLI, another worker) takes over without a restart.
+    Decisions are made under the rules in force today: for each lender of the active ruleset,
+    the newest activated version whose `effective_from` has come (`matcher.in_force`); when
+    that differs from the active ruleset, its snapshot is saved so it can be explained later.
     Compiled rulesets are kept by hash (at most `capacity`, least recently used out first).
     """
 
-    def __init__(self, store: DecisionStore, *, refresh_seconds: float, capacity: int = 16) -> None:
+    def __init__(
+        self,
+        store: DecisionStore,
+        *,
+        refresh_seconds: float,
+        capacity: int = 32,
+        today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date(),
+    ) -> None:
         self._store = store
         self._refresh_seconds = refresh_seconds
         self._capacity = capacity
+        self._today = today
         self._lock = threading.Lock()
         self._by_hash: OrderedDict[str, Ruleset] = OrderedDict()
         self._active_hash: str | None = None
         self._checked_at = float("-inf")
+        self._in_force: tuple[str, dt.date, Ruleset] | None = None
 
     def active(self) -> Ruleset:
         """The ruleset decisions are made with now; `NotReadyError` when none is active."""
@@ -54,7 +67,29 @@ class RulesetCache:
         active_hash = self._active_hash
         if active_hash is None:
             raise NotReadyError("No ruleset is active.")
-        return self.by_hash(active_hash)
+        today = self._today()
+        cached = self._in_force
+        if cached is not None and cached[:2] == (active_hash, today):
+            return cached[2]
+        ruleset = self._compose(active_hash, today)
+        self._in_force = (active_hash, today, ruleset)
+        return ruleset
+
+    def _compose(self, active_hash: str, today: dt.date) -> Ruleset:
+        active = self.by_hash(active_hash)
+        if all(
+            lender.effective_from is None or lender.effective_from <= today
+            for lender in active.lenders
+        ):
+            return active
+        history = self._store.activation_history()
+        # each ruleset once, at its latest activation, oldest first
+        order = list(dict.fromkeys(reversed(history)))[::-1]
+        ruleset = in_force([self.by_hash(h) for h in order], today)
+        if ruleset.hash != active.hash:
+            self._store.save_ruleset(ruleset)
+            self._remember(ruleset)
+        return ruleset
 
     def active_hash(self) -> str | None:
         """The hash of the active ruleset as the store has it now (asks the store)."""

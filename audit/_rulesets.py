@@ -52,6 +52,25 @@ def activate(session: Session, ruleset_hash: str, snapshot: str, *, sqlite: bool
     return _version(row, now, active=True)
 
 
+def save(session: Session, ruleset_hash: str, snapshot: str, *, sqlite: bool) -> None:
+    """Insert the snapshot if it is new; no activation."""
+    insert = sqlite_insert if sqlite else pg_insert
+    session.connection().execute(
+        insert(RulesetVersionRow)
+        .values(hash=ruleset_hash, snapshot=snapshot, created_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["hash"])
+    )
+
+
+def activations(session: Session) -> list[str]:
+    """The hashes of every activation, oldest first (a hash activated twice appears twice)."""
+    return list(
+        session.exec(
+            select(RulesetActivationRow.ruleset_hash).order_by(col(RulesetActivationRow.id))
+        ).all()
+    )
+
+
 def active(session: Session) -> RulesetVersion | None:
     latest = _latest_activation(session)
     if latest is None:

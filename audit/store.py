@@ -311,6 +311,21 @@ class DecisionStore:
         with self._unit("activate_ruleset", write=True) as session:
             return _rulesets.activate(session, ruleset.hash, snapshot, sqlite=self._sqlite)
 
+    def save_ruleset(self, ruleset: RulesetLike) -> None:
+        """Store a ruleset's snapshot without activating it (the rules in force on a day,
+        composed from activated versions by their effective_from dates, are saved so that
+        the decisions made under them can be explained and reproduced)."""
+        snapshot = ruleset.snapshot()
+        if _chain.sha256_hex(snapshot) != ruleset.hash:
+            raise InvalidRecord("ruleset.hash", "is not the sha256 of the ruleset's snapshot")
+        with self._unit("save_ruleset", write=True) as session:
+            _rulesets.save(session, ruleset.hash, snapshot, sqlite=self._sqlite)
+
+    def activation_history(self) -> list[str]:
+        """The ruleset hashes in the order they were activated, oldest first."""
+        with self._unit("activation_history") as session:
+            return _rulesets.activations(session)
+
     def active_ruleset_version(self) -> RulesetVersion | None:
         """The active ruleset version (the latest activated), if any."""
         with self._unit("active_ruleset_version") as session:
