@@ -1,0 +1,937 @@
+"""Matcher benchmark: lendmatch's frame and single paths against DuckDB SQL and per-row
+JsonLogic engines, in one process, on the same rules and the same data.
+
+    uv run python benchmarks/bench_matcher.py                  # N=1,000,000, 5 repeats
+    uv run python benchmarks/bench_matcher.py --n 200000 --repeat 7
+    uv run python benchmarks/bench_matcher.py --quick          # smoke run, well under a minute
+
+What it does (see issue 2, "Speed"):
+
+- Rules: 50 lenders of 7 requirements each, derived from the shipped lender files
+  (lender_rules/lenders): lender ids renamed, a seeded choice of requirements, the numeric
+  thresholds of comparisons perturbed by a seeded factor in [0.8, 1.2] (reason texts are kept
+  as they are, so their numbers may no longer match the rule).
+- Data: N synthetic nested applications (`matcher.generate.generate`, seeded), their feature
+  frame computed once, and a Parquet file of the nested applications written once.
+- (a) lendmatch frame path: `matcher.match` on the precomputed feature frame, bitmasks included.
+- (b) lendmatch from nested applications to outcomes (features + match), from memory and from
+  the Parquet file; peak memory as the RSS high-water mark (VmHWM, as getrusage's ru_maxrss)
+  of a fresh process that reads the Parquet file and matches it.
+- (c) DuckDB SQL of the same rules (benchmarks/_sql.py translates the typed IR) over the same
+  feature frame registered as an Arrow table; its bitmasks are asserted equal to lendmatch's.
+- (d) datalogic-py, every rule compiled once, evaluated per row on a sample, extrapolated to N.
+- (e) panzi-json-logic (pure Python) per row on a smaller sample, extrapolated to N.
+- (f) lendmatch single path: JSON bytes -> `Application.model_validate_json` -> `decide` ->
+  `explain` of the rejected lenders, p50/p99 over many calls, for the shipped lenders and for
+  the 50; and `evaluate` alone (feature row given) for the 50.
+
+Medians are over `--repeat` runs after one warm-up run. "Decisions" are application-lender
+pairs (N x 50), as in the issue. Targets are the issue's, stated for N = 1,000,000; for
+another N the time targets are scaled linearly.
+
+A full run writes the `## Matcher` section of benchmarks/RESULTS.md (other sections are kept);
+`--quick` only prints unless `--results PATH` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as dt
+import gc
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import datalogic_py
+import duckdb
+import polars as pl
+from json_logic.apply import apply as jsonlogic_apply
+from json_logic.builtins import to_bool as jsonlogic_truthy
+
+import matcher
+from matcher.application import Application
+from matcher.ruleset import Ruleset
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _sql import match_query  # noqa: E402 - benchmarks/ is not a package
+
+LENDERS_DIR = ROOT / "lender_rules" / "lenders"
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## Matcher"
+DECISION_DATE = dt.date(2026, 11, 25)
+TARGET_N = 1_000_000
+
+# The issue's targets (for N = TARGET_N and 50 lenders).
+TARGET_FRAME_S = 0.25
+TARGET_NESTED_S = 1.5
+TARGET_DECIDE_P50_US = 100.0
+TARGET_DECIDE_P99_US = 300.0
+TARGET_VS_DUCKDB = 3.0
+TARGET_VS_PER_ROW = 100.0
+
+T = TypeVar("T")
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+_COMPARISONS = frozenset({"<", "<=", ">", ">="})
+
+
+def _perturb(rule: Any, rng: random.Random) -> Any:
+    """The rule with every numeric constant that a comparison compares against scaled by a
+    seeded factor in [0.8, 1.2] (ints stay ints, zero stays zero)."""
+    if isinstance(rule, list):
+        return [_perturb(item, rng) for item in rule]
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return rule
+    ((op, args),) = rule.items()
+    if op == "var":
+        return rule
+    items = args if isinstance(args, list) else [args]
+    out: list[Any] = []
+    for item in items:
+        if op in _COMPARISONS and isinstance(item, int | float) and not isinstance(item, bool):
+            factor = rng.uniform(0.8, 1.2)
+            item = round(item * factor) if isinstance(item, int) else round(item * factor, 3)
+        out.append(_perturb(item, rng))
+    return {op: out if isinstance(args, list) else out[0]}
+
+
+def derive_documents(
+    base: Sequence[Mapping[str, Any]], *, lenders: int, per_lender: int, seed: int
+) -> list[dict[str, Any]]:
+    """`lenders` lender documents derived from `base` (cycled): renamed, `per_lender`
+    requirements chosen with a seed (in file order), comparison thresholds perturbed."""
+    rng = random.Random(seed)
+    ordered = sorted(base, key=lambda d: str(d["lender_id"]))
+    out: list[dict[str, Any]] = []
+    for k in range(lenders):
+        source = ordered[k % len(ordered)]
+        doc = copy.deepcopy(dict(source))
+        doc["lender_id"] = f"{source['lender_id']}_v{k:02d}"
+        doc["name"] = f"{source['name']} (variant {k})"
+        requirements = list(source["requirements"])
+        chosen = sorted(rng.sample(range(len(requirements)), min(per_lender, len(requirements))))
+        doc["requirements"] = [
+            {**copy.deepcopy(requirements[i]), "rule": _perturb(requirements[i]["rule"], rng)}
+            for i in chosen
+        ]
+        out.append(doc)
+    return out
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of repeated runs (after a warm-up run), and the CPU seconds of the
+    process (all threads) in each run: less disturbed by other work on the machine."""
+
+    runs: list[float]
+    cpu: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs)
+
+    @property
+    def best(self) -> float:
+        return min(self.runs)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def timed(fn: Callable[[], T], repeat: int) -> tuple[Timing, T]:
+    """Run `fn` once to warm up, then `repeat` times; the runs' times and the last result."""
+    result = fn()
+    runs: list[float] = []
+    cpu: list[float] = []
+    for _ in range(repeat):
+        del result
+        gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return Timing(runs, cpu), result
+
+
+@dataclass
+class Latency:
+    """Per-call latencies in microseconds."""
+
+    micros: list[float]
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.micros)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return self.quantile(0.50)
+
+    @property
+    def p99(self) -> float:
+        return self.quantile(0.99)
+
+
+@contextmanager
+def step(title: str) -> Iterator[None]:
+    print(f"  {title} ...", end="", flush=True, file=sys.stderr)
+    start = time.perf_counter()
+    yield
+    print(f" {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+
+# --- machine and versions ------------------------------------------------------------------
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def machine() -> dict[str, str]:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {
+        "CPU": f"{_cpu_model()}, {cores} cores usable ({os.cpu_count()} online)",
+        "RAM": f"{_ram_gib():.1f} GiB",
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "Polars": pl.__version__,
+        "DuckDB": duckdb.__version__,
+        "datalogic-py": _version("datalogic-py"),
+        "panzi-json-logic": _version("panzi-json-logic"),
+        "pydantic": _version("pydantic"),
+    }
+
+
+def _maxrss_mib() -> float:
+    """This process's RSS high-water mark in MiB: VmHWM of /proc/self/status where there is
+    one (Linux; unlike getrusage's ru_maxrss it is not inherited from the parent across
+    fork/exec), else getrusage's ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024  # bytes / KiB
+
+
+# --- data ----------------------------------------------------------------------------------
+
+
+def generate(n: int, seed: int) -> pl.DataFrame:
+    """N nested applications (the shape of `Application`), seeded."""
+    from matcher.generate import generate as gen
+
+    frame: pl.DataFrame | pl.LazyFrame = gen(n, seed=seed, on=DECISION_DATE)
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def _sample_indices(n: int, k: int, seed: int) -> list[int]:
+    return sorted(random.Random(seed).sample(range(n), min(k, n)))
+
+
+# --- per-row engines -----------------------------------------------------------------------
+
+Bits = tuple[int | None, int | None]
+
+
+@dataclass
+class PerRow:
+    """A per-row engine's time on a sample and its agreement with lendmatch."""
+
+    name: str
+    rows: int
+    seconds: float
+    agree: int = 0
+    pairs: int = 0
+    documented: int = 0  # disagreements on a requirement reading a null or infinite value
+
+    @property
+    def per_application_us(self) -> float:
+        return self.seconds / self.rows * 1e6
+
+    def extrapolated(self, n: int) -> float:
+        return self.seconds / self.rows * n
+
+
+def _lendmatch_bits(
+    result: pl.DataFrame, ruleset: Ruleset, indices: Sequence[int]
+) -> list[list[Bits]]:
+    rows = result[list(indices)].to_dicts()
+    return [
+        [
+            (row[f"{lender.lender_id}.failed"], row[f"{lender.lender_id}.unknown"])
+            for lender in ruleset.lenders
+        ]
+        for row in rows
+    ]
+
+
+def _odd(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def _agreement(
+    engine: list[list[Bits]],
+    expected: list[list[Bits]],
+    rows: Sequence[Mapping[str, Any]],
+    ruleset: Ruleset,
+) -> tuple[int, int, int]:
+    """(pairs with equal bitmasks, pairs, unequal pairs where every differing requirement
+    reads a null or infinite feature value: where DESIGN.md's semantics differ on purpose)."""
+    agree = pairs = documented = 0
+    for got_row, want_row, row in zip(engine, expected, rows, strict=True):
+        for lender, got, want in zip(ruleset.lenders, got_row, want_row, strict=True):
+            if want[0] is None:  # the lender does not serve the market
+                continue
+            pairs += 1
+            if got == want:
+                agree += 1
+                continue
+            differ = ((got[0] or 0) ^ (want[0] or 0)) | ((got[1] or 0) ^ (want[1] or 0))
+            documented += all(
+                any(_odd(row[f]) for f in r.reads) for r in lender.requirements if differ & r.bit
+            )
+    return agree, pairs, documented
+
+
+def run_datalogic(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, list[list[Bits]]]:
+    """Every requirement compiled once; per row one native call evaluates all requirements of
+    the lenders serving the row's market; bitmasks assembled in Python."""
+    engine = datalogic_py.Engine()
+    session = engine.session()
+    lender_index = {lender.lender_id: i for i, lender in enumerate(ruleset.lenders)}
+    plan: dict[str, tuple[list[Any], list[tuple[int, int]]]] = {}
+    for market in ("NO", "SE"):
+        rules: list[Any] = []
+        slots: list[tuple[int, int]] = []
+        for lender in ruleset.for_market(market):
+            document = ruleset.documents[lender.lender_id]
+            for requirement, raw in zip(lender.requirements, document["requirements"], strict=True):
+                rules.append(engine.compile(raw["rule"]))
+                slots.append((lender_index[lender.lender_id], requirement.bit))
+        plan[market] = (rules, slots)
+    width = len(ruleset.lenders)
+    out: list[list[Bits]] = []
+    start = time.perf_counter()
+    for row in rows:
+        rules, slots = plan[row["market"]]
+        results = session.evaluate_many(rules, datalogic_py.DataHandle(row))
+        failed: list[int | None] = [None] * width
+        unknown: list[int | None] = [None] * width
+        for (i, bit), value in zip(slots, results, strict=True):
+            if failed[i] is None:
+                failed[i] = unknown[i] = 0
+            if not isinstance(value, str):  # an evaluation error (e.g. division by zero)
+                unknown[i] = (unknown[i] or 0) | bit
+            elif value != "true":
+                failed[i] = (failed[i] or 0) | bit
+        out.append(list(zip(failed, unknown, strict=True)))
+    return time.perf_counter() - start, out
+
+
+def run_panzi(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, list[list[Bits]]]:
+    """`json_logic.apply` of every requirement of every lender serving the row's market."""
+    plan: dict[str, list[tuple[int, list[tuple[int, Any]]]]] = {}
+    for market in ("NO", "SE"):
+        plan[market] = []
+        for i, lender in enumerate(ruleset.lenders):
+            if market not in lender.markets:
+                continue
+            document = ruleset.documents[lender.lender_id]
+            rules = [
+                (r.bit, raw["rule"])
+                for r, raw in zip(lender.requirements, document["requirements"], strict=True)
+            ]
+            plan[market].append((i, rules))
+    width = len(ruleset.lenders)
+    out: list[list[Bits]] = []
+    start = time.perf_counter()
+    for row in rows:
+        bits: list[Bits] = [(None, None)] * width
+        for i, rules in plan[row["market"]]:
+            failed = unknown = 0
+            for bit, rule in rules:
+                try:
+                    if not jsonlogic_truthy(jsonlogic_apply(rule, row)):
+                        failed |= bit
+                except (ArithmeticError, TypeError, ValueError):
+                    unknown |= bit
+            bits[i] = (failed, unknown)
+        out.append(bits)
+    return time.perf_counter() - start, out
+
+
+# --- single path ---------------------------------------------------------------------------
+
+
+@dataclass
+class Single:
+    """Latencies of the single-application path."""
+
+    total: Latency
+    validate: Latency
+    decide: Latency
+    explain: Latency
+    rejected_per_call: float
+
+
+def run_single(payloads: Sequence[bytes], ruleset: Ruleset, calls: int) -> Single:
+    """JSON bytes -> validated Application -> decide -> explain the rejected lenders."""
+    when = dt.datetime.combine(DECISION_DATE, dt.time(12), tzinfo=dt.UTC)
+    context = {"on": DECISION_DATE}
+    clock = time.perf_counter_ns
+
+    def one(payload: bytes) -> tuple[int, int, int, int]:
+        t0 = clock()
+        app = Application.model_validate_json(payload, context=context)
+        t1 = clock()
+        decision = matcher.decide(app, ruleset, decided_at=when)
+        t2 = clock()
+        rejected = [o for o in decision.outcomes if not o.eligible]
+        matcher.explain(decision.features, rejected, ruleset, "en")
+        t3 = clock()
+        return t3 - t0, t1 - t0, t2 - t1, len(rejected)
+
+    for payload in payloads[: min(200, len(payloads))]:  # warm-up
+        one(payload)
+    total: list[float] = []
+    validate: list[float] = []
+    decide: list[float] = []
+    explain: list[float] = []
+    rejected = 0
+    gc.collect()
+    for k in range(calls):
+        t0 = clock()
+        a, v, d, r = one(payloads[k % len(payloads)])
+        total.append(a / 1e3)
+        validate.append(v / 1e3)
+        decide.append(d / 1e3)
+        explain.append((a - v - d) / 1e3)
+        rejected += r
+        del t0
+    return Single(
+        Latency(total), Latency(validate), Latency(decide), Latency(explain), rejected / calls
+    )
+
+
+def run_evaluate(features: Sequence[dict[str, Any]], ruleset: Ruleset, calls: int) -> Latency:
+    clock = time.perf_counter_ns
+    evaluate = matcher.evaluate
+    for row in features[:200]:
+        evaluate(row, ruleset)
+    out: list[float] = []
+    gc.collect()
+    for k in range(calls):
+        row = features[k % len(features)]
+        t0 = clock()
+        evaluate(row, ruleset)
+        out.append((clock() - t0) / 1e3)
+    return Latency(out)
+
+
+# --- peak memory in a fresh process --------------------------------------------------------
+
+_CHILD_FLAG = "--peak-child"
+
+
+def peak_child(parquet: str, documents: str) -> None:
+    """Run in a fresh process: Parquet -> outcomes once; print RSS high-water marks (MiB)."""
+    ruleset = matcher.ruleset_from_documents(json.loads(Path(documents).read_text()))
+    for lender in ruleset.lenders:  # build the expressions before the baseline
+        _ = lender.bit_expressions
+    baseline = _maxrss_mib()
+    out = matcher.match(pl.scan_parquet(parquet), ruleset, on=DECISION_DATE)
+    peak = _maxrss_mib()
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": peak, "rows": out.height}))
+
+
+def measure_peak(parquet: Path, documents: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, __file__, _CHILD_FLAG, str(parquet), str(documents)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:.3f} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def _rate(n_decisions: int, seconds: float) -> str:
+    rate = n_decisions / seconds
+    if rate >= 1e6:
+        return f"{rate / 1e6:,.1f} M/s"
+    if rate >= 1e3:
+        return f"{rate / 1e3:,.1f} k/s"
+    return f"{rate:,.0f} /s"
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in load)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _fmt_us(us: float) -> str:
+    return f"{us:,.1f}"
+
+
+@dataclass
+class Report:
+    args: argparse.Namespace
+    info: dict[str, str]
+    sizes: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+
+def _cells(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+@dataclass
+class Measured:
+    """Everything `render` reports."""
+
+    n: int
+    lenders: int
+    shipped_lenders: int
+    frame: Timing
+    nested_memory: Timing
+    nested_parquet: Timing
+    peak: dict[str, float]
+    duckdb: Timing
+    per_row: list[PerRow]
+    single_shipped: Single
+    single_all: Single
+    evaluate_all: Latency
+
+
+def render(report: Report, m: Measured) -> str:
+    """The Markdown body of the `## Matcher` section (also printed)."""
+    n, lenders = m.n, m.lenders
+    scale = n / TARGET_N
+    decisions = n * lenders
+    fastest = min(m.per_row, key=lambda p: p.seconds / p.rows)
+    out: list[str] = [
+        f"Command: `{report.args.command}`",
+        "",
+        "Machine and versions: " + "; ".join(f"{k} {v}" for k, v in report.info.items()) + ".",
+        "",
+        "Sizes: " + "; ".join(f"{k}: {v}" for k, v in report.sizes.items()) + ".",
+        "",
+    ]
+    scaled = (
+        ""
+        if n == TARGET_N
+        else f" (targets scaled linearly from 1M to {n:,}: indicative only, fixed costs weigh more)"
+    )
+    out += [
+        f"### Batch: {n:,} applications x {lenders} lenders{scaled}",
+        "",
+        _cells("path", "median", "best", "CPU (all threads)", "decisions/s", "target", ""),
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+
+    def batch(name: str, seconds: float, timing: Timing | None, target: float | None) -> str:
+        goal = "" if target is None else f"<= {_s(target * scale)}"
+        verdict = "" if target is None else _verdict(seconds <= target * scale)
+        best = "-" if timing is None else _s(timing.best)
+        cpu = "-" if timing is None else _s(timing.cpu_median)
+        rate = _rate(decisions, seconds)
+        return _cells(name, _s(seconds), best, cpu, rate, goal, verdict)
+
+    out += [
+        batch(
+            "lendmatch frame (features precomputed), bitmasks",
+            m.frame.median,
+            m.frame,
+            TARGET_FRAME_S,
+        ),
+        batch(
+            "lendmatch nested (in memory) -> features + match",
+            m.nested_memory.median,
+            m.nested_memory,
+            None,
+        ),
+        batch(
+            "lendmatch nested Parquet file -> features + match",
+            m.nested_parquet.median,
+            m.nested_parquet,
+            TARGET_NESTED_S,
+        ),
+        batch(
+            "DuckDB SQL of the same rules (features precomputed)",
+            m.duckdb.median,
+            m.duckdb,
+            None,
+        ),
+    ]
+    for p in m.per_row:
+        name = (
+            f"{p.name} per row ({p.rows:,}-row sample, "
+            f"{_fmt_us(p.per_application_us)} us/application), extrapolated"
+        )
+        out.append(batch(name, p.extrapolated(n), None, None))
+    peak = m.peak
+    out += [
+        "",
+        f"Peak memory, nested Parquet -> outcomes: RSS high-water {peak['peak_mib']:,.0f} MiB "
+        f"(VmHWM of a fresh process; {peak['baseline_mib']:,.0f} MiB after imports and "
+        f"ruleset, so {peak['peak_mib'] - peak['baseline_mib']:,.0f} MiB for the work).",
+        "",
+        "### Ratios (time of the peer / time of the lendmatch frame path)",
+        "",
+        _cells("comparison", "measured", "target", ""),
+        "|---|---:|---:|---|",
+    ]
+    vs_duck = m.duckdb.median / m.frame.median
+    out.append(
+        _cells(
+            "DuckDB SQL / lendmatch frame",
+            f"{vs_duck:,.1f}x",
+            f">= {TARGET_VS_DUCKDB:.0f}x",
+            _verdict(vs_duck >= TARGET_VS_DUCKDB),
+        )
+    )
+    for p in m.per_row:
+        ratio = p.extrapolated(n) / m.frame.median
+        if p is fastest:
+            label = f"{p.name} per row / lendmatch frame (fastest per-row engine)"
+            target, verdict = f">= {TARGET_VS_PER_ROW:.0f}x", _verdict(ratio >= TARGET_VS_PER_ROW)
+        else:
+            label, target, verdict = f"{p.name} per row / lendmatch frame", "", ""
+        out.append(_cells(label, f"{ratio:,.0f}x", target, verdict))
+    out += [
+        "",
+        "### Single application (microseconds per call)",
+        "",
+        _cells("call", "lenders", "p50", "p99", "target", ""),
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    call = "JSON -> validate -> decide -> explain rejected"
+    for single, count in ((m.single_shipped, m.shipped_lenders), (m.single_all, lenders)):
+        total = single.total
+        if count == m.shipped_lenders:
+            ok = total.p50 <= TARGET_DECIDE_P50_US and total.p99 <= TARGET_DECIDE_P99_US
+            target = f"p50 <= {TARGET_DECIDE_P50_US:.0f}, p99 <= {TARGET_DECIDE_P99_US:.0f}"
+            out.append(
+                _cells(
+                    call,
+                    f"{count} (shipped)",
+                    _fmt_us(total.p50),
+                    _fmt_us(total.p99),
+                    target,
+                    _verdict(ok),
+                )
+            )
+        else:
+            out.append(_cells(call, str(count), _fmt_us(total.p50), _fmt_us(total.p99), "", ""))
+        rejected = f"{single.rejected_per_call:.1f} rejected lenders/call"
+        for part, lat in (
+            ("&nbsp;&nbsp;of which validation", single.validate),
+            ("&nbsp;&nbsp;of which decide (features + evaluate)", single.decide),
+            (f"&nbsp;&nbsp;of which explain ({rejected})", single.explain),
+        ):
+            out.append(_cells(part, str(count), _fmt_us(lat.p50), _fmt_us(lat.p99), "", ""))
+    evaluate = m.evaluate_all
+    out += [
+        _cells(
+            "evaluate (feature row given)",
+            str(lenders),
+            _fmt_us(evaluate.p50),
+            _fmt_us(evaluate.p99),
+            "",
+            "",
+        ),
+        "",
+        *report.lines,
+    ]
+    return "\n".join(out) + "\n"
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace (or add) the `## Matcher` section of `path`, keeping every other section."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    section = f"{SECTION}\n\n{body}"
+    pattern = re.compile(rf"^{re.escape(SECTION)}[ \t]*\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n")
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--n", type=int, default=TARGET_N, help="applications (default 1,000,000)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (>= 5)")
+    parser.add_argument("--quick", action="store_true", help="N=20,000, 2 repeats, small samples")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--lenders", type=int, default=50)
+    parser.add_argument("--per-lender", type=int, default=7, help="requirements per lender")
+    parser.add_argument("--datalogic-sample", type=int, default=2000)
+    parser.add_argument("--panzi-sample", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=5000, help="single-path calls per measurement")
+    parser.add_argument(
+        "--results", type=Path, default=None, help=f"default {RESULTS.relative_to(ROOT)}"
+    )
+    parser.add_argument("--no-results", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    args.command = " ".join(["uv run python benchmarks/bench_matcher.py", *given]).strip()
+    if args.quick:
+        if "--n" not in given:
+            args.n = 20_000
+        if "--repeat" not in given:
+            args.repeat = 2
+        if "--datalogic-sample" not in given:
+            args.datalogic_sample = 300
+        if "--panzi-sample" not in given:
+            args.panzi_sample = 50
+        if "--calls" not in given:
+            args.calls = 500
+    if args.results is None and not args.quick:
+        args.results = RESULTS
+    if args.no_results:
+        args.results = None
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    n: int = args.n
+    info = machine()
+    load_before = os.getloadavg()
+    print(f"lendmatch matcher benchmark: N={n:,}, repeat={args.repeat}", file=sys.stderr)
+
+    with step("rules"):
+        shipped = matcher.load_ruleset(LENDERS_DIR)
+        documents = derive_documents(
+            list(shipped.documents.values()),
+            lenders=args.lenders,
+            per_lender=args.per_lender,
+            seed=args.seed,
+        )
+        ruleset = matcher.ruleset_from_documents(documents)
+    lenders = len(ruleset.lenders)
+    requirements = sum(len(lender.requirements) for lender in ruleset.lenders)
+
+    with step(f"generate {n:,} nested applications"):
+        nested = generate(n, args.seed).rechunk()
+    with step("feature frame (once)"):
+        features = matcher.feature_frame(nested, DECISION_DATE).collect()
+    keep = ["application_id"] if "application_id" in features.columns else []
+
+    workdir = Path(tempfile.mkdtemp(prefix="lendmatch-bench-"))
+    parquet = workdir / "applications.parquet"
+    docs_file = workdir / "ruleset.json"
+    docs_file.write_text(json.dumps(documents))
+    with step("write nested Parquet (once)"):
+        nested.write_parquet(parquet)
+
+    markets = features["market"].value_counts().sort("market")
+    co = int(features["has_co_applicant"].sum())
+    applicable = sum(
+        int(count) * sum(1 for lender in ruleset.lenders if market in lender.markets)
+        for market, count in markets.iter_rows()
+    )
+    sizes = {
+        "applications": f"{n:,} ("
+        + ", ".join(f"{m} {c:,}" for m, c in markets.iter_rows())
+        + f"; {co / n:.0%} with a co-applicant)",
+        "rules": f"{lenders} lenders derived from the {len(shipped.lenders)} shipped ones, "
+        f"{requirements} requirements ({requirements / lenders:.1f} per lender), seed {args.seed}",
+        "applicable application-lender pairs": f"{applicable:,} of {n * lenders:,}",
+        "nested Parquet": f"{parquet.stat().st_size / 2**20:,.1f} MiB",
+        "nested frame in memory": f"{nested.estimated_size() / 2**20:,.1f} MiB",
+        "feature frame": f"{features.estimated_size() / 2**20:,.1f} MiB",
+        "repeats": f"median of {args.repeat} after 1 warm-up",
+    }
+    report = Report(args, info, sizes)
+
+    # (a) frame path on precomputed features
+    with step("(a) lendmatch frame path"):
+        frame_t, expected = timed(lambda: matcher.match(features, ruleset), args.repeat)
+
+    # (b) nested -> outcomes, in memory and from Parquet
+    with step("(b) lendmatch nested in memory -> outcomes"):
+        nested_t, from_nested = timed(
+            lambda: matcher.match(nested, ruleset, on=DECISION_DATE), args.repeat
+        )
+    assert from_nested.equals(expected), "nested path differs from the feature-frame path"
+    del from_nested
+    with step("(b) lendmatch nested Parquet -> outcomes"):
+        parquet_t, from_parquet = timed(
+            lambda: matcher.match(pl.scan_parquet(parquet), ruleset, on=DECISION_DATE), args.repeat
+        )
+    assert from_parquet.equals(expected), "Parquet path differs from the feature-frame path"
+    del from_parquet
+    with step("(b) peak memory in a fresh process"):
+        peak = measure_peak(parquet, docs_file)
+
+    # (c) DuckDB SQL of the same rules
+    with step("(c) DuckDB SQL"):
+        con = duckdb.connect()
+        con.register("features", features.to_arrow())
+        sql = match_query(ruleset, "features", keep=keep)
+        duck_t, table = timed(lambda: con.sql(sql).to_arrow_table(), args.repeat)
+        from_duck = pl.from_arrow(table)
+        assert isinstance(from_duck, pl.DataFrame)
+        identical = from_duck.equals(expected) and from_duck.schema == expected.schema
+        assert identical, "DuckDB bitmasks differ from lendmatch's"
+        threads = con.execute("SELECT current_setting('threads')").fetchone()
+        con.close()
+    print(f"DuckDB bitmasks vs lendmatch: identical ({n:,} x {lenders} x 2 values)")
+    report.add(
+        f"DuckDB: the typed IR translated to one SELECT of CASE/boolean expressions "
+        f"(benchmarks/_sql.py), over the feature frame registered as an Arrow table, result "
+        f"fetched as an Arrow table, {threads[0] if threads else '?'} threads; its bitmasks are "
+        f"**identical** to lendmatch's on all {n:,} x {lenders} x 2 values (asserted).",
+        "",
+    )
+
+    # (d), (e) per-row engines on samples
+    per_row: list[PerRow] = []
+    for name, runner, size in (
+        ("datalogic-py", run_datalogic, args.datalogic_sample),
+        ("panzi-json-logic", run_panzi, args.panzi_sample),
+    ):
+        with step(f"({'d' if name.startswith('data') else 'e'}) {name} on {size:,} rows"):
+            indices = _sample_indices(n, size, args.seed)
+            rows = features[indices].drop(keep).to_dicts()
+            seconds, bits = runner(rows, ruleset)
+            want = _lendmatch_bits(expected, ruleset, indices)
+            agree, pairs, documented = _agreement(bits, want, rows, ruleset)
+            per_row.append(PerRow(name, len(rows), seconds, agree, pairs, documented))
+    for p in per_row:
+        differ = (
+            f"; of the {p.pairs - p.agree:,} others, {p.documented:,} differ only in "
+            "requirements reading a null or infinite value (debt_to_income = +inf without "
+            "income), where DESIGN.md departs from reference JsonLogic on purpose"
+            if p.agree < p.pairs
+            else ""
+        )
+        report.add(
+            f"{p.name}: {p.per_application_us:,.1f} us per application (every requirement of "
+            f"every lender serving its market), bitmasks as lendmatch's on {p.agree:,} of "
+            f"{p.pairs:,} sampled application-lender pairs ({p.agree / max(p.pairs, 1):.1%})"
+            f"{differ}.",
+        )
+    report.add("")
+
+    # (f) single path
+    pool = nested.head(min(n, 2000)).drop(keep).to_dicts()
+    payloads = [json.dumps(d, separators=(",", ":")).encode() for d in pool]
+    feature_rows = features.head(min(n, 2000)).drop(keep).to_dicts()
+    with step(f"(f) single path, {args.calls:,} calls x 2 rulesets + evaluate"):
+        single_shipped = run_single(payloads, shipped, args.calls)
+        single_50 = run_single(payloads, ruleset, args.calls)
+        evaluate_50 = run_evaluate(feature_rows, ruleset, args.calls)
+    load_after = os.getloadavg()
+    report.add(
+        f"Single path: {args.calls:,} calls over {len(payloads):,} different applications "
+        "(JSON bytes as a client posts them), one warm-up pass, garbage collector on; per-call "
+        "time.perf_counter_ns. `decide` includes features_of; explain covers every rejected lender "
+        "(reasons, plain words, and hints).",
+        "",
+        f"In-process RSS high-water at the end: {_maxrss_mib():,.0f} MiB. Load average "
+        f"(1, 5, 15 min) before the run {_load(load_before)}, after {_load(load_after)}: other "
+        "work on the machine during the run inflates medians and p99s.",
+    )
+
+    measured = Measured(
+        n=n,
+        lenders=lenders,
+        shipped_lenders=len(shipped.lenders),
+        frame=frame_t,
+        nested_memory=nested_t,
+        nested_parquet=parquet_t,
+        peak=peak,
+        duckdb=duck_t,
+        per_row=per_row,
+        single_shipped=single_shipped,
+        single_all=single_50,
+        evaluate_all=evaluate_50,
+    )
+    body = render(report, measured)
+    print()
+    print(body)
+    if args.results is not None:
+        write_section(args.results, body)
+        print(f"wrote the {SECTION!r} section of {args.results}", file=sys.stderr)
+    parquet.unlink(missing_ok=True)
+    docs_file.unlink(missing_ok=True)
+    workdir.rmdir()
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == _CHILD_FLAG:
+        peak_child(sys.argv[2], sys.argv[3])
+        sys.exit(0)
+    sys.exit(main())
