@@ -10,13 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,32 +22,17 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
 
 from api.app import create_app
 from api.deps import Service
 from api.settings import Settings
 from matcher.national_id import make_fodselsnummer, make_personnummer
-
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from tests.databases import postgres_schema as _postgres_schema
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A new PostgreSQL schema; yields a URL whose connections use it; dropped afterwards."""
-    schema = f"t_api_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_schema() -> AbstractContextManager[str]:
+    """A fresh PostgreSQL schema for one test (see tests/databases.py)."""
+    return _postgres_schema("t_api")
 
 
 @dataclass

@@ -3,22 +3,15 @@ PostgreSQL schema per test."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
-
 from audit._chain import canonical_json, sha256_hex
+from tests.databases import postgres_schema as _postgres_schema
 
 RULESET_HASH = "ab" * 32
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @dataclass(frozen=True)
@@ -84,17 +77,6 @@ def a_person(number: int = 0) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A new PostgreSQL schema; yields a URL whose connections use it; dropped afterwards."""
-    schema = f"t_audit_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+def postgres_schema() -> AbstractContextManager[str]:
+    """A fresh PostgreSQL schema for one test (see tests/databases.py)."""
+    return _postgres_schema("t_audit")

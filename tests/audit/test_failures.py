@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_testkit import POSTGRES_URL, Ruleset, a_decision, a_person, postgres_schema
+from audit_testkit import Ruleset, a_decision, a_person, postgres_schema
 from sqlalchemy import make_url, text
 
 from audit import DecisionStore, StoredDecision, StoreUnavailable, make_engine, open_store
+from tests.databases import POSTGRES_URL
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]
