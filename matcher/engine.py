@@ -11,13 +11,16 @@ Polars), `match` for frames (Polars expressions, all rows at once).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
+from matcher.schema import MARKETS
 
 if TYPE_CHECKING:
     from matcher.application import Application
@@ -86,7 +89,8 @@ def match(
     `frame` is either a feature frame (the columns of `matcher.schema`) or applications in the
     nested shape (then features are computed at date `on`, default today). The result has
     `application_id` when the input has it, then `<lender>.failed` and `<lender>.unknown`
-    (UInt64; null where the lender does not serve the row's market).
+    (the narrowest unsigned type with a bit per requirement of the lender; null where the
+    lender does not serve the row's market). `to_long` gives them as UInt64.
     """
     lazy = frame.lazy()
     names = lazy.collect_schema().names()
@@ -96,19 +100,39 @@ def match(
         lazy = feature_frame(lazy, on or dt.date.today())
         names = lazy.collect_schema().names()
     keep = [pl.col("application_id")] if "application_id" in names else []
+    computed, outputs = _frame_plan(ruleset)
+    # Two stages: each distinct rule and market gate once (with_columns: a literal rule is
+    # broadcast to every row), then every lender's bits from those columns.
+    return lazy.with_columns(computed).select(*keep, *outputs).collect()
+
+
+@functools.lru_cache(maxsize=8)
+def _frame_plan(ruleset: Ruleset) -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """Columns to compute (each distinct rule and market gate once), then the bitmasks."""
+    names: dict[str, pl.Expr] = {}  # rule key -> its column
+    computed: list[pl.Expr] = []
+
+    def column(key: str, expr: pl.Expr) -> pl.Expr:
+        if key not in names:
+            names[key] = pl.col(f"__lendmatch_{len(names)}")
+            computed.append(expr.alias(f"__lendmatch_{len(names) - 1}"))
+        return names[key]
+
     outputs: list[pl.Expr] = []
-    markets = pl.col("market")
     for lender in ruleset.lenders:
-        failed, unknown = lender.bit_expressions
-        if set(lender.markets) != {"NO", "SE"}:
-            serves = markets.is_in(pl.Series(list(lender.markets), dtype=pl.String).implode())
+        failed, unknown = lower_bits(
+            [r.node for r in lender.requirements],
+            [column(r.rule_key, lower(r.node)) for r in lender.requirements],
+        )
+        if set(lender.markets) != set(MARKETS):
+            markets = sorted(lender.markets)
+            gate = pl.col("market").is_in(pl.Series(markets, dtype=pl.String).implode())
+            serves = column("markets:" + ",".join(markets), gate)
             failed = pl.when(serves).then(failed)
             unknown = pl.when(serves).then(unknown)
         outputs.append(failed.alias(failed_column(lender.lender_id)))
         outputs.append(unknown.alias(unknown_column(lender.lender_id)))
-    # with_columns, not select: a lender whose rules are all literals still gets every row
-    columns = [*([k.meta.output_name() for k in keep]), *(o.meta.output_name() for o in outputs)]
-    return lazy.with_columns(*outputs).select(columns).collect()
+    return computed, outputs
 
 
 def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:
@@ -121,8 +145,8 @@ def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:
         wide.select(
             *ids,
             pl.lit(lender.lender_id).alias("lender_id"),
-            pl.col(failed_column(lender.lender_id)).alias("failed"),
-            pl.col(unknown_column(lender.lender_id)).alias("unknown"),
+            pl.col(failed_column(lender.lender_id)).cast(pl.UInt64).alias("failed"),
+            pl.col(unknown_column(lender.lender_id)).cast(pl.UInt64).alias("unknown"),
         ).filter(pl.col("failed").is_not_null())
         for lender in ruleset.lenders
     ]

@@ -77,21 +77,42 @@ def _conditional(node: Call) -> pl.Expr:
     return out
 
 
-def lower_bits(nodes: Sequence[Node]) -> tuple[pl.Expr, pl.Expr]:
-    """The (failed, unknown) bitmask expressions of a lender's requirements, as UInt64."""
+def bits_dtype(count: int) -> pl.DataType:
+    """The narrowest unsigned integer with a bit per requirement."""
+    for bits, dtype in ((8, pl.UInt8()), (16, pl.UInt16()), (32, pl.UInt32())):
+        if count <= bits:
+            return dtype
+    return pl.UInt64()
+
+
+def lower_bits(
+    nodes: Sequence[Node], passed: Sequence[pl.Expr] | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """The (failed, unknown) bitmask expressions of a lender's requirements.
+
+    Bit i is requirement i, in the narrowest unsigned type that holds them all, folded with
+    `|`. `passed[i]` is requirement i's boolean expression (default: its lowering; `match`
+    passes a column computed once for every lender that has the same rule).
+    """
+    dtype = bits_dtype(len(nodes))
+    zero = pl.lit(0, dtype=dtype)
     failed: list[pl.Expr] = []
     unknown: list[pl.Expr] = []
     for i, node in enumerate(nodes):
-        bit = pl.lit(1 << i, dtype=pl.UInt64)
-        passed = lower(node)
+        bit = pl.lit(1 << i, dtype=dtype)
+        result = lower(node) if passed is None else passed[i]
         if node.nullable:
-            failed.append(pl.when(passed.not_()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64)))
-            unknown.append(
-                pl.when(passed.is_null()).then(bit).otherwise(pl.lit(0, dtype=pl.UInt64))
-            )
+            failed.append(pl.when(result.not_()).then(bit).otherwise(zero))
+            unknown.append(pl.when(result.is_null()).then(bit).otherwise(zero))
         else:
-            failed.append(pl.when(passed).then(pl.lit(0, dtype=pl.UInt64)).otherwise(bit))
-    zero = pl.lit(0, dtype=pl.UInt64)
-    failed_expr = pl.sum_horizontal(failed) if failed else zero
-    unknown_expr = pl.sum_horizontal(unknown) if unknown else zero
-    return failed_expr.cast(pl.UInt64), unknown_expr.cast(pl.UInt64)
+            failed.append(pl.when(result).then(zero).otherwise(bit))
+    return _fold_or(failed, zero), _fold_or(unknown, zero)
+
+
+def _fold_or(terms: list[pl.Expr], zero: pl.Expr) -> pl.Expr:
+    if not terms:
+        return zero
+    out = terms[0]
+    for term in terms[1:]:
+        out = out | term
+    return out

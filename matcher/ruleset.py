@@ -40,6 +40,9 @@ class CompiledRequirement:
     node: Node
     reason: Mapping[str, str]
     plain_words: Mapping[str, str] = field(repr=False)
+    rule_key: str = field(
+        repr=False, default=""
+    )  # canonical JSON of the rule: equal rules, equal keys
 
     @property
     def bit(self) -> int:
@@ -146,7 +149,8 @@ def _compile_lender(
         reason = req.reason.model_dump()
         words = {lang: render(node, lang) for lang in LANGUAGES}
         prepare(node)
-        requirements.append(CompiledRequirement(req.id, i, node, reason, words))
+        key = json.dumps(req.rule, sort_keys=True, separators=(",", ":"))
+        requirements.append(CompiledRequirement(req.id, i, node, reason, words, key))
     if problems:
         return None, problems
     lender = CompiledLender(

@@ -28,7 +28,8 @@ def _both(rule: Any, rows: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
     closure = lower_expression(node)
     by_python = [closure(row) for row in rows]
     frame = pl.DataFrame(rows, schema=polars_schema())
-    by_polars = frame.with_columns(lower(node).alias("v"))["v"].to_list()
+    # lazy: Polars 2.1 eager with_columns mis-sizes some when/then results (a Polars bug)
+    by_polars = frame.lazy().with_columns(lower(node).alias("v")).collect()["v"].to_list()
     return by_python, by_polars
 
 
