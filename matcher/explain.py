@@ -7,14 +7,14 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome
-from matcher.features import with_loan
+from matcher.features import set_loan
 from matcher.hints import LOAN_FEATURES, Interval, accepted
 from matcher.lower_python import Row
 from matcher.operators import Lang
@@ -98,21 +98,23 @@ def _reason(
     lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Lang
 ) -> Reason:
     return Reason(
-        code=f"{lender.lender_id}.{requirement.id}",
+        code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
         message=requirement.reason[lang],
         rule=requirement.plain(lang),
-        values={name: _json_value(row.get(name)) for name in sorted(requirement.reads)},
+        values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
         threshold=requirement.threshold,
     )
 
 
-def _with_amount(row: Row, amount: int) -> Row:
-    return with_loan(row, amount=amount, term_months=row["term_months"])
-
-
-def _with_term(row: Row, term: int) -> Row:
-    return with_loan(row, amount=row["amount"], term_months=term)
+def _trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
+    """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
+    place for each value tried (the search keeps no row between two tries)."""
+    scratch = dict(row)
+    amount, term = row["amount"], row["term_months"]
+    if variable == "amount":
+        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
+    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
 
 
 def _number(value: int, lang: Lang) -> str:
@@ -141,9 +143,11 @@ def hint_for(
     amounts = terms = None
     messages: list[str] = []
     if reads & {"amount", "debt_to_income"}:
-        amounts = accepted(lender, row, "amount", (AMOUNT_MIN, AMOUNT_MAX), _with_amount)
+        amounts = accepted(lender, row, "amount", (AMOUNT_MIN, AMOUNT_MAX), _trial(row, "amount"))
     if "term_months" in reads:
-        terms = accepted(lender, row, "term_months", (TERM_MIN, TERM_MAX), _with_term)
+        terms = accepted(
+            lender, row, "term_months", (TERM_MIN, TERM_MAX), _trial(row, "term_months")
+        )
     if amounts is None and terms is None:
         return None
     fill = {

@@ -89,6 +89,12 @@ def features_of(app: Application, on: date) -> dict[str, Any]:
 def with_loan(features: Mapping[str, Any], *, amount: int, term_months: int) -> dict[str, Any]:
     """A copy of a feature row with another amount and term, debt_to_income recomputed."""
     row = dict(features)
+    set_loan(row, amount=amount, term_months=term_months)
+    return row
+
+
+def set_loan(row: dict[str, Any], *, amount: int, term_months: int) -> dict[str, Any]:
+    """`with_loan` in place (for searches that try many amounts on one scratch row)."""
     row["amount"] = amount
     row["term_months"] = term_months
     row["debt_to_income"] = debt_to_income(row["existing_debt"], amount, row["total_income"])

@@ -14,6 +14,7 @@ hint is given rather than a guess.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -113,11 +114,28 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
     return None
 
 
-def _atoms(node: Node, variable: str, row: Row, out: list[tuple[Node, int, list[Any]]]) -> bool:
-    """Collect (monotone operand, its direction, the values it is compared with).
+Comparison = tuple[Node, tuple[Node, ...] | None, tuple[Any, ...]]
+"""An operand that depends on the variable, and the nodes (or literal values) it is compared
+with."""
 
-    False when an atom depends on `variable` in a way the search cannot handle.
-    """
+_COMPARISONS: dict[tuple[int, str], tuple[CompiledLender, list[Comparison] | None]] = {}
+
+
+def _comparisons(lender: CompiledLender, variable: str) -> list[Comparison] | None:
+    """The comparisons of a lender's rules that depend on `variable` (the rules' shape only,
+    so it is worked out once per lender); None when one depends on it in a way the search
+    cannot handle."""
+    key = (id(lender), variable)
+    cached = _COMPARISONS.get(key)
+    if cached is None or cached[0] is not lender:
+        out: list[Comparison] = []
+        ok = all(_collect(r.node, variable, out) for r in lender.requirements)
+        cached = (lender, out if ok else None)
+        _COMPARISONS[key] = cached
+    return cached[1]
+
+
+def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
     if not _depends(node, variable):
         return True
     if not isinstance(node, Call):
@@ -126,34 +144,40 @@ def _atoms(node: Node, variable: str, row: Row, out: list[tuple[Node, int, list[
     if (node.type is Type.BOOL and name in ("and", "or", "if")) or (
         name in COMPARISONS | {"!", "!!"} and all(a.type is Type.BOOL for a in args)
     ):
-        if name == "if" and node.type is not Type.BOOL:
-            return False
-        return all(_atoms(a, variable, row, out) for a in args)
+        return all(_collect(a, variable, out) for a in args)
     if name in ("!", "!!"):
-        d = direction(args[0], variable, row)
-        if not d:
-            return False
-        out.append((args[0], d, [0]))
+        out.append((args[0], None, (0,)))
         return True
     if name == "in" and isinstance(args[1], ListConst):
-        d = direction(args[0], variable, row)
-        if not d:
-            return False
-        out.append((args[0], d, list(args[1].values)))
+        out.append((args[0], None, tuple(args[1].values)))
         return True
     if name in COMPARISONS:
         dependent = [a for a in args if _depends(a, variable)]
         if len(dependent) != 1:
             return False
-        d = direction(dependent[0], variable, row)
-        if not d:
-            return False
-        values = [_value(a, row) for a in args if a is not dependent[0]]
-        if any(v is None for v in values):
-            return False
-        out.append((dependent[0], d, values))
+        out.append((dependent[0], tuple(a for a in args if a is not dependent[0]), ()))
         return True
     return False
+
+
+def _atoms(
+    lender: CompiledLender, variable: str, row: Row
+) -> list[tuple[Node, int, list[Any]]] | None:
+    """(monotone operand, its direction, the values it is compared with) for `row`; None
+    when one depends on `variable` in a way the search cannot handle."""
+    comparisons = _comparisons(lender, variable)
+    if comparisons is None:
+        return None
+    out: list[tuple[Node, int, list[Any]]] = []
+    for operand, value_nodes, literals in comparisons:
+        d = direction(operand, variable, row)
+        if not d:
+            return None
+        values = list(literals) if value_nodes is None else [_value(v, row) for v in value_nodes]
+        if any(v is None for v in values):
+            return None
+        out.append((operand, d, values))
+    return out
 
 
 class _Operand:
@@ -227,20 +251,28 @@ def accepted(
 ) -> list[Interval] | None:
     """The intervals of `variable` within `domain` at which the lender accepts, or None when
     that cannot be computed exactly."""
-    atoms: list[tuple[Node, int, list[Any]]] = []
-    for requirement in lender.requirements:
-        if not _atoms(requirement.node, variable, row, atoms):
-            return None
+    atoms = _atoms(lender, variable, row)
+    if atoms is None:
+        return None
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
+        if isinstance(operand, Var) and operand.name == variable:
+            # the variable itself: it reaches c at ceil(c) and passes it at floor(c) + 1
+            for c in values:
+                points.add(min(max(math.ceil(c), low), high + 1))
+                points.add(min(max(math.floor(c) + 1, low), high + 1))
+            continue
         g = _Operand(operand, row, with_value)
         for c in values:
+            start = low
             for how in (">=", ">") if d > 0 else ("<=", "<"):
-                point = _first(low, high, g, c, how)
+                # where g passes c is at or after where it reaches c
+                point = _first(start, high, g, c, how)
                 if point is None:
                     return None
                 points.add(point)
+                start = min(point, high)
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
     for start, end in itertools.pairwise(bounds):

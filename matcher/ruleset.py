@@ -35,6 +35,7 @@ from matcher.words import render
 class CompiledRequirement:
     """One requirement, type-checked, with its position in the lender's bitmask."""
 
+    lender_id: str
     id: str
     index: int
     node: Node
@@ -44,9 +45,18 @@ class CompiledRequirement:
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
 
-    @property
+    @cached_property
     def bit(self) -> int:
         return 1 << self.index
+
+    @cached_property
+    def code(self) -> str:
+        """The stable code of the requirement in explanations: `<lender_id>.<id>`."""
+        return f"{self.lender_id}.{self.id}"
+
+    @cached_property
+    def reads_in_order(self) -> tuple[str, ...]:
+        return tuple(sorted(self.reads))
 
     @property
     def reads(self) -> frozenset[str]:
@@ -150,7 +160,9 @@ def _compile_lender(
         words = {lang: render(node, lang) for lang in LANGUAGES}
         prepare(node)
         key = json.dumps(req.rule, sort_keys=True, separators=(",", ":"))
-        requirements.append(CompiledRequirement(req.id, i, node, reason, words, key))
+        requirements.append(
+            CompiledRequirement(model.lender_id, req.id, i, node, reason, words, key)
+        )
     if problems:
         return None, problems
     lender = CompiledLender(
