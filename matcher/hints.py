@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from matcher.ir import Call, ListConst, Node, Var, walk
-from matcher.lower_python import Row, expression_function
+from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
 from matcher.schema import Type
 
@@ -242,6 +242,22 @@ def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
     return hi
 
 
+_MOVING: dict[tuple[int, str], tuple[CompiledLender, int, Callable[[Row], Bits]]] = {}
+
+
+def _moving(lender: CompiledLender, variable: str) -> tuple[int, Callable[[Row], Bits]]:
+    """The bits of the requirements that depend on `variable`, and a function evaluating just
+    those (compiled once per lender): between two tries only they can change."""
+    key = (id(lender), variable)
+    cached = _MOVING.get(key)
+    if cached is None or cached[0] is not lender:
+        moving = [r for r in lender.requirements if _depends(r.node, variable)]
+        mask = sum(r.bit for r in moving)
+        cached = (lender, mask, lower_requirements([r.node for r in moving], name="moving"))
+        _MOVING[key] = cached
+    return cached[1], cached[2]
+
+
 def accepted(
     lender: CompiledLender,
     row: Row,
@@ -254,6 +270,10 @@ def accepted(
     atoms = _atoms(lender, variable, row)
     if atoms is None:
         return None
+    moving, evaluate = _moving(lender, variable)
+    failed, unknown = lender.evaluate(row)
+    if (failed | unknown) & ~moving:
+        return []  # a requirement the variable does not touch fails whatever its value
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
@@ -276,7 +296,7 @@ def accepted(
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
     for start, end in itertools.pairwise(bounds):
-        if lender.evaluate(with_value(row, start)) == (0, 0):
+        if evaluate(with_value(row, start)) == (0, 0):
             if intervals and intervals[-1][1] == start - 1:
                 intervals[-1] = (intervals[-1][0], end - 1)
             else:
