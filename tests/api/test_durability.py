@@ -54,17 +54,18 @@ def test_200_concurrent_posts_are_all_answered_and_each_stored_once(database_url
             requests += [(body, f"twice-{i}"), (body, f"twice-{i}")]
         assert len(requests) == 200
 
-        with httpx.Client(base_url=base_url, timeout=60) as client:
-
-            def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
-                body, idempotency_key = request
-                headers = {"X-API-Key": key}
-                if idempotency_key:
-                    headers["Idempotency-Key"] = idempotency_key
+        def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
+            body, idempotency_key = request
+            headers = {"X-API-Key": key}
+            if idempotency_key:
+                headers["Idempotency-Key"] = idempotency_key
+            # a connection of its own per request: httpx's pool shared by 50 threads now
+            # and then hands a thread a connection another thread has just closed
+            with httpx.Client(base_url=base_url, timeout=60) as client:
                 return client.post("/v1/applications", json=body, headers=headers)
 
-            with ThreadPoolExecutor(max_workers=50) as pool:
-                responses = list(pool.map(post, requests))
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            responses = list(pool.map(post, requests))
 
         assert [r.status_code for r in responses] == [201] * 200
         answers = [r.json() for r in responses]
