@@ -114,9 +114,12 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
     return None
 
 
-Comparison = tuple[Node, tuple[Node, ...] | None, tuple[Any, ...]]
-"""An operand that depends on the variable, and the nodes (or literal values) it is compared
-with."""
+Relation = str  # operand >= value, >, <=, <, or "both" (==, !=, in, truthiness)
+Against = tuple[Node | None, Any, Relation]  # the value's node (None: a literal), literal
+Comparison = tuple[Node, tuple[Against, ...]]
+"""An operand that depends on the variable, and what it is compared with, and how."""
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 _COMPARISONS: dict[tuple[int, str], tuple[CompiledLender, list[Comparison] | None]] = {}
 
@@ -146,38 +149,62 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
     ):
         return all(_collect(a, variable, out) for a in args)
     if name in ("!", "!!"):
-        out.append((args[0], None, (0,)))
+        out.append((args[0], ((None, 0, "both"),)))
         return True
     if name == "in" and isinstance(args[1], ListConst):
-        out.append((args[0], None, tuple(args[1].values)))
+        out.append((args[0], tuple((None, v, "both") for v in args[1].values)))
         return True
     if name in COMPARISONS:
-        dependent = [a for a in args if _depends(a, variable)]
-        if len(dependent) != 1:
+        moving = [i for i, a in enumerate(args) if _depends(a, variable)]
+        if len(moving) != 1:
             return False
-        out.append((dependent[0], tuple(a for a in args if a is not dependent[0]), ()))
+        (i,) = moving
+        if name not in _FLIP:  # ==, !=, ===, !==
+            out.append((args[i], ((args[1 - i], None, "both"),)))
+            return True
+        # args[i-1] op args[i] op args[i+1]: the operand against its neighbours
+        against: list[Against] = []
+        if i > 0:
+            against.append((args[i - 1], None, _FLIP[name]))
+        if i + 1 < len(args):
+            against.append((args[i + 1], None, name))
+        out.append((args[i], tuple(against)))
         return True
     return False
 
 
-def _atoms(
-    lender: CompiledLender, variable: str, row: Row
-) -> list[tuple[Node, int, list[Any]]] | None:
-    """(monotone operand, its direction, the values it is compared with) for `row`; None
-    when one depends on `variable` in a way the search cannot handle."""
+Atom = tuple[Node, int, list[tuple[Any, Relation]]]
+
+
+def _atoms(lender: CompiledLender, variable: str, row: Row) -> list[Atom] | None:
+    """(monotone operand, its direction, the values it is compared with and how) for `row`;
+    None when one depends on `variable` in a way the search cannot handle."""
     comparisons = _comparisons(lender, variable)
     if comparisons is None:
         return None
-    out: list[tuple[Node, int, list[Any]]] = []
-    for operand, value_nodes, literals in comparisons:
+    out: list[Atom] = []
+    for operand, against in comparisons:
         d = direction(operand, variable, row)
         if not d:
             return None
-        values = list(literals) if value_nodes is None else [_value(v, row) for v in value_nodes]
-        if any(v is None for v in values):
-            return None
+        values: list[tuple[Any, Relation]] = []
+        for node, literal, relation in against:
+            value = literal if node is None else _value(node, row)
+            if value is None:
+                return None
+            values.append((value, relation))
         out.append((operand, d, values))
     return out
+
+
+# Which crossings can change a comparison's truth: where the operand reaches the value
+# (first x with g >= c, or g <= c when g decreases) and where it passes it (g > c, g < c).
+_REACH, _PASS = "reach", "pass"
+_CROSSINGS: dict[tuple[int, Relation], tuple[str, ...]] = {
+    (1, ">="): (_REACH,), (1, ">"): (_PASS,), (1, "<="): (_PASS,), (1, "<"): (_REACH,),
+    (-1, ">="): (_PASS,), (-1, ">"): (_REACH,), (-1, "<="): (_REACH,), (-1, "<"): (_PASS,),
+    (1, "both"): (_REACH, _PASS), (-1, "both"): (_REACH, _PASS),
+}  # fmt: skip
 
 
 class _Operand:
@@ -277,22 +304,26 @@ def accepted(
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
-        if isinstance(operand, Var) and operand.name == variable:
-            # the variable itself: it reaches c at ceil(c) and passes it at floor(c) + 1
-            for c in values:
-                points.add(min(max(math.ceil(c), low), high + 1))
-                points.add(min(max(math.floor(c) + 1, low), high + 1))
-            continue
+        identity = isinstance(operand, Var) and operand.name == variable
         g = _Operand(operand, row, with_value)
-        for c in values:
+        for c, relation in values:
             start = low
-            for how in (">=", ">") if d > 0 else ("<=", "<"):
+            for crossing in _CROSSINGS[(d, relation)]:
+                if identity:  # the variable itself reaches c at ceil(c), passes it after floor(c)
+                    point = math.ceil(c) if crossing == _REACH else math.floor(c) + 1
+                    points.add(min(max(point, low), high + 1))
+                    continue
+                how = (
+                    (">=" if crossing == _REACH else ">")
+                    if d > 0
+                    else ("<=" if crossing == _REACH else "<")
+                )
                 # where g passes c is at or after where it reaches c
-                point = _first(start, high, g, c, how)
-                if point is None:
+                found = _first(start, high, g, c, how)
+                if found is None:
                     return None
-                points.add(point)
-                start = min(point, high)
+                points.add(found)
+                start = min(found, high)
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
     for start, end in itertools.pairwise(bounds):

@@ -170,3 +170,23 @@ def test_hinted_amounts_and_terms_make_the_lender_accept(row: dict[str, Any], rn
 
 def _loan(row: dict[str, Any]) -> dict[str, int]:
     return {"amount": row["amount"], "term_months": row["term_months"]}
+
+
+@given(creditworthy_rows())
+def test_term_hints_are_exactly_the_accepted_terms(row: dict[str, Any]) -> None:
+    """Complete as well as sound: every term the lender would accept is in the hint."""
+    outcomes = [o for o in evaluate(row, SHIPPED) if not o.eligible]
+    for explanation in explain(row, outcomes, SHIPPED):
+        if explanation.hint is None or explanation.hint.term_months is None:
+            continue
+        hinted = {t for low, high in explanation.hint.term_months for t in range(low, high + 1)}
+        every = {
+            term
+            for term in range(TERM_MIN, TERM_MAX + 1)
+            if _eligible_at(
+                SHIPPED,
+                explanation.lender_id,
+                with_loan(row, amount=row["amount"], term_months=term),
+            )
+        }
+        assert hinted == every, explanation.lender_id
