@@ -18,7 +18,7 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from matcher.ir import Call, ListConst, Node, Var, walk
+from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
 from matcher.schema import Type
@@ -67,8 +67,34 @@ def _sign(value: Any) -> Direction:
     return int(value > 0) - int(value < 0)
 
 
+_DIRECTIONS: dict[tuple[int, str], tuple[Node, bool, Direction]] = {}
+
+
+def _row_free(node: Node) -> bool:
+    """Whether the node's direction can be told without the row: no debt_to_income (which
+    stands still without income), no product or quotient by something not literal."""
+    for sub in walk(node):
+        if isinstance(sub, Var) and sub.name == "debt_to_income":
+            return False
+        factors = sub.args if isinstance(sub, Call) and sub.op.name in ("*", "/") else ()
+        if sum(not isinstance(a, Const) for a in factors) > 1:
+            return False
+    return True
+
+
 def direction(node: Node, variable: str, row: Row) -> Direction:
-    """How a numeric node moves as `variable` grows, other features as in `row`."""
+    """How a numeric node moves as `variable` grows, other features as in `row` (worked out
+    once per node where the row does not matter)."""
+    key = (id(node), variable)
+    cached = _DIRECTIONS.get(key)
+    if cached is None or cached[0] is not node:
+        free = _row_free(node)
+        cached = (node, free, _direction(node, variable, row) if free else None)
+        _DIRECTIONS[key] = cached
+    return cached[2] if cached[1] else _direction(node, variable, row)
+
+
+def _direction(node: Node, variable: str, row: Row) -> Direction:
     if not _depends(node, variable):
         return 0
     if isinstance(node, Var):
