@@ -7,8 +7,18 @@ new application (distinct synthetic applications, `matcher.generate`), decided a
 to the store before the answer. For SQLite (a fresh file) and PostgreSQL (a fresh schema,
 dropped afterwards), at concurrency 1, 8 and 32: requests/s, p50, p99 latency.
 
-    uv run python benchmarks/bench_api.py                 # both databases, 8 s per point
+Each database is measured twice, on two fresh databases side by side: "chained", the server
+as shipped, and "unchained", the same server started through benchmarks/_unchained.py, which
+swaps the store's batch writer for one doing the same work minus the hash chain (no chain-head
+lock, no hashing, no head update; see that module). The two are run in alternation (A B B A
+...) at every concurrency, so load from elsewhere on the machine hits both alike, and the
+chain's overhead on the p50 is reported against the issue's target (<= 20 %). After the run
+both databases are checked: the chained one's head names every record, the unchained one's
+records all carry the placeholder digests (so it really ran without the chain).
+
+    uv run python benchmarks/bench_api.py                 # both databases, both variants
     uv run python benchmarks/bench_api.py --seconds 3 --databases sqlite --no-record
+    uv run python benchmarks/bench_api.py --variants chained   # the shipped server only
 
 The table is printed with the machine and versions, and appended to benchmarks/RESULTS.md
 under "HTTP API (bench_api.py)" unless --no-record. Bounded: each point runs for --seconds
@@ -38,6 +48,7 @@ from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from _unchained import PLACEHOLDER_DIGEST
 from sqlalchemy import create_engine, make_url, text
 
 from audit import open_store
@@ -50,6 +61,9 @@ POSTGRES_URL = os.environ.get(
     "LENDMATCH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 CONCURRENCY = (1, 8, 32)
+VARIANTS = ("chained", "unchained")
+UNCHAINED_LAUNCHER = ROOT / "benchmarks" / "_unchained.py"
+P50_OVERHEAD_TARGET = 20.0  # percent, issue 3
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class Point:
     """One measured point."""
 
     database: str
+    variant: str  # "chained" (as shipped) or "unchained" (benchmarks/_unchained.py)
     concurrency: int
     requests: int
     errors: int
@@ -149,12 +164,15 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(database_url: str) -> Iterator[int]:
+def _server(database_url: str, variant: str) -> Iterator[int]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
+    # Same interpreter, same uvicorn options; the unchained launcher only patches the store's
+    # batch writer before handing its arguments to uvicorn.
+    launcher = ["-m", "uvicorn"] if variant == "chained" else [str(UNCHAINED_LAUNCHER)]
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app",
+            sys.executable, *launcher, "--factory", "api.app:create_app",
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
         ],
@@ -212,53 +230,160 @@ def _requests(key: str, count: int) -> list[bytes]:
     return out
 
 
-def measure(
-    kind: str, concurrencies: tuple[int, ...], warmup: float, seconds: float
+def _run_point(
+    port: int, requests: list[bytes], concurrency: int, warmup: float, seconds: float
+) -> tuple[list[float], list[int]]:
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    loader = context.Process(
+        target=_load_process, args=(port, requests, concurrency, warmup, seconds, queue)
+    )
+    loader.start()
+    latencies, errors, _ = queue.get(timeout=warmup + seconds + 120)
+    loader.join()
+    return latencies, errors
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to measure on each database."""
+
+    concurrencies: tuple[int, ...]
+    variants: tuple[str, ...]
+    warmup: float
+    seconds: float
+    rounds: int
+
+
+def _point(
+    kind: str, variant: str, concurrency: int, latencies: list[float], errors: int, seconds: float
+) -> Point:
+    latencies = sorted(latencies)
+    return Point(
+        database=kind,
+        variant=variant,
+        concurrency=concurrency,
+        requests=len(latencies),
+        errors=errors,
+        seconds=seconds,
+        p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
+        p99_ms=1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+    )
+
+
+def _check_log(url: str, variant: str) -> str:
+    """What a run left in the decision log; raises if it is not what `variant` writes."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            records = connection.execute(text("SELECT count(*) FROM decision")).scalar_one()
+            placeholders = connection.execute(
+                text("SELECT count(*) FROM decision WHERE record_hash = :digest"),
+                {"digest": PLACEHOLDER_DIGEST},
+            ).scalar_one()
+            head = connection.execute(text("SELECT seq FROM chain_head WHERE id = 1")).scalar_one()
+    finally:
+        engine.dispose()
+    if variant == "chained" and (placeholders != 0 or head != records):
+        raise RuntimeError(f"chained: {records} records, head {head}, {placeholders} unchained")
+    if variant == "unchained" and (placeholders != records or head != 0):
+        raise RuntimeError(f"unchained: {records} records, {placeholders} unchained, head {head}")
+    if variant == "chained":
+        return f"{variant}: {records:,} records, chain head at seq {head:,}"
+    return f"{variant}: {records:,} records, all with placeholder digests, chain head at seq 0"
+
+
+def _alternate(
+    kind: str, plan: Plan, ports: dict[str, int], requests: dict[str, list[bytes]]
 ) -> list[Point]:
-    """Every concurrency on one fresh database of `kind`, one server for all of them."""
+    """Every concurrency, the variants in alternation (A B, B A, ...), rounds pooled."""
     points = []
-    with tempfile.TemporaryDirectory() as tmp, _database(kind, Path(tmp)) as url:
-        store = open_store(url)
-        _, key = store.add_api_key(role="frontend")
-        store.dispose()
-        requests = _requests(key, 20_000)
-        context = multiprocessing.get_context("spawn")
-        with _server(url) as port:
-            for concurrency in concurrencies:
-                queue = context.Queue()
-                loader = context.Process(
-                    target=_load_process,
-                    args=(port, requests, concurrency, warmup, seconds, queue),
+    for concurrency in plan.concurrencies:
+        latencies: dict[str, list[float]] = {variant: [] for variant in plan.variants}
+        errors = dict.fromkeys(plan.variants, 0)
+        for round_ in range(plan.rounds):
+            order = plan.variants if round_ % 2 == 0 else plan.variants[::-1]
+            for variant in order:
+                got, failed = _run_point(
+                    ports[variant], requests[variant], concurrency, plan.warmup, plan.seconds
                 )
-                loader.start()
-                latencies, errors, measured = queue.get(timeout=warmup + seconds + 120)
-                loader.join()
-                latencies.sort()
-                points.append(
-                    Point(
-                        database=kind,
-                        concurrency=concurrency,
-                        requests=len(latencies),
-                        errors=len(errors),
-                        seconds=measured,
-                        p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
-                        p99_ms=1000 * latencies[int(0.99 * (len(latencies) - 1))]
-                        if latencies
-                        else float("nan"),
-                    )
-                )
-                print(_row(points[-1]), flush=True)
+                latencies[variant] += got
+                errors[variant] += len(failed)
+        for variant in plan.variants:
+            measured = plan.seconds * plan.rounds
+            point = _point(
+                kind, variant, concurrency, latencies[variant], errors[variant], measured
+            )
+            points.append(point)
+            print(_row(point), flush=True)
     return points
+
+
+def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
+    """`plan` on `kind`: a fresh database and a server of its own per variant, all started
+    before the first point; the logs are checked once the servers have stopped."""
+    with contextlib.ExitStack() as databases:
+        tmp = Path(databases.enter_context(tempfile.TemporaryDirectory()))
+        urls: dict[str, str] = {}
+        requests: dict[str, list[bytes]] = {}
+        for variant in plan.variants:
+            urls[variant] = url = databases.enter_context(_database(kind, tmp))
+            store = open_store(url)
+            _, key = store.add_api_key(role="frontend")
+            store.dispose()
+            requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
+        with contextlib.ExitStack() as servers:
+            ports = {
+                variant: servers.enter_context(_server(urls[variant], variant))
+                for variant in plan.variants
+            }
+            points = _alternate(kind, plan, ports, requests)
+        checks = [f"{kind} {_check_log(urls[variant], variant)}" for variant in plan.variants]
+    return points, checks
 
 
 # --- the report ----------------------------------------------------------------------------
 
 
+HEADER = (
+    "| database | chain | concurrency | requests/s | p50 ms | p99 ms | answered 201 | errors |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|"
+)
+
+
 def _row(point: Point) -> str:
     return (
-        f"| {point.database} | {point.concurrency} | {point.rate:,.0f} | {point.p50_ms:.1f} "
-        f"| {point.p99_ms:.1f} | {point.requests} | {point.errors} |"
+        f"| {point.database} | {point.variant} | {point.concurrency} | {point.rate:,.0f} "
+        f"| {point.p50_ms:.1f} | {point.p99_ms:.1f} | {point.requests} | {point.errors} |"
     )
+
+
+def overhead_table(points: list[Point]) -> list[str]:
+    """The chain's cost on the p50 where both variants were measured, against the target."""
+    found = {(p.database, p.variant, p.concurrency): p for p in points}
+    lines = [
+        "| database | concurrency | p50 chained ms | p50 unchained ms | chain adds to p50 "
+        f"| target <= {P50_OVERHEAD_TARGET:g} % | requests/s chained / unchained |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for point in points:
+        if point.variant != "chained":
+            continue
+        other = found.get((point.database, "unchained", point.concurrency))
+        if other is None:
+            continue
+        added = 100 * (point.p50_ms / other.p50_ms - 1)
+        verdict = "met" if added <= P50_OVERHEAD_TARGET else "**missed**"
+        lines.append(
+            f"| {point.database} | {point.concurrency} | {point.p50_ms:.2f} | {other.p50_ms:.2f} "
+            f"| {added:+.1f} % | {verdict} | {point.rate:,.0f} / {other.rate:,.0f} |"
+        )
+    return lines if len(lines) > 2 else []
+
+
+def _load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def _postgres_version() -> str:
@@ -302,22 +427,33 @@ def _uvicorn_stack() -> str:
     return ", ".join(found)
 
 
-def report(points: list[Point], warmup: float, seconds: float) -> str:
+def report(
+    points: list[Point], plan: Plan, checks: list[str], load_before: str, load_after: str
+) -> str:
+    overhead = overhead_table(points)
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         *machine(),
+        f"- load average (1, 5, 15 min) before the run {load_before}, after {load_after} "
+        f"({os.cpu_count()} CPUs; other work on the machine inflates p50s and p99s)",
         f"- one uvicorn worker ({_uvicorn_stack()}); load: asyncio HTTP/1.1 keep-alive client in "
-        f"another process; {warmup:g} s warm-up, {seconds:g} s measured per row; every request "
-        "a new application, stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: "
-        "default fsync) and appended to the hash chain",
-        "- chain append off: not measured; the store has no switch to disable it",
+        f"another process; per row {plan.rounds} x ({plan.warmup:g} s warm-up + "
+        f"{plan.seconds:g} s measured), latencies pooled; every request a new application, "
+        "stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: default fsync)",
+        "- chain `chained`: the server as shipped, every record appended to the hash chain; "
+        "`unchained`: the same server started through benchmarks/_unchained.py, same group "
+        "commit, transaction and inserts but no chain-head lock, no hashing, no head update; "
+        "the variants alternate (A B, B A) at each concurrency, each on a fresh database of "
+        "its own",
+        *(f"- afterwards, {check}" for check in checks),
         "",
-        "| database | concurrency | requests/s | p50 ms | p99 ms | answered 201 | errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        HEADER,
         *(_row(point) for point in points),
         "",
     ]
+    if overhead:
+        lines += [*overhead, ""]
     return "\n".join(lines)
 
 
@@ -336,17 +472,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--warmup", type=float, default=1.0, help="Seconds before each point.")
+    parser.add_argument("--seconds", type=float, default=3.0, help="Seconds measured per point.")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="Points per row, variants alternating."
+    )
     parser.add_argument("--no-record", action="store_true", help="Do not write RESULTS.md.")
     args = parser.parse_args()
-    print("| database | concurrency | requests/s | p50 ms | p99 ms | answered 201 | errors |")
-    points = [
-        point
-        for kind in args.databases
-        for point in measure(kind, tuple(args.concurrency), args.warmup, args.seconds)
-    ]
-    block = report(points, args.warmup, args.seconds)
+    plan = Plan(
+        concurrencies=tuple(args.concurrency),
+        variants=tuple(dict.fromkeys(args.variants)),
+        warmup=args.warmup,
+        seconds=args.seconds,
+        rounds=args.rounds,
+    )
+    load_before = _load_average()
+    print(HEADER)
+    points: list[Point] = []
+    checks: list[str] = []
+    for kind in args.databases:
+        measured, checked = measure(kind, plan)
+        points += measured
+        checks += checked
+    block = report(points, plan, checks, load_before, _load_average())
     print()
     print(block)
     if not args.no_record:
