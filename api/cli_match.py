@@ -12,51 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from api.cli import app
 from api.cli_rules import DEFAULT_RULES, LANGS, load_or_exit
-from matcher import Ruleset, match, to_long
-from matcher.engine import failed_column, unknown_column
+from matcher import match, to_long
+from matcher.explain import explain_frame
 
 CHUNK_ROWS = 250_000
-
-
-def reason_columns(wide: pl.DataFrame, ruleset: Ruleset, lang: str) -> pl.DataFrame:
-    """Per (application, lender): the list of reasons {code, kind, message}, vectorised."""
-    ids = ["application_id"] if "application_id" in wide.columns else ["row"]
-    parts = []
-    for lender in ruleset.lenders:
-        failed, unknown = (
-            pl.col(failed_column(lender.lender_id)),
-            pl.col(unknown_column(lender.lender_id)),
-        )
-        items = []
-        for requirement in lender.requirements:
-            bit = pl.lit(requirement.bit, dtype=pl.UInt64)
-            code = f"{lender.lender_id}.{requirement.id}"
-            kind = (
-                pl.when((failed & bit) != 0)
-                .then(pl.lit("failed"))
-                .when((unknown & bit) != 0)
-                .then(pl.lit("missing"))
-            )
-            items.append(
-                pl.when(kind.is_not_null()).then(
-                    pl.struct(
-                        pl.lit(code).alias("code"),
-                        kind.alias("kind"),
-                        pl.lit(requirement.reason[lang]).alias("message"),
-                    )
-                )
-            )
-        parts.append(
-            wide.select(
-                *ids,
-                pl.lit(lender.lender_id).alias("lender_id"),
-                pl.concat_list(items).list.drop_nulls().alias("reasons"),
-                failed.is_not_null().alias("_applies"),
-            )
-            .filter(pl.col("_applies"))
-            .drop("_applies")
-        )
-    return pl.concat(parts)
 
 
 @app.command("match")
@@ -108,15 +67,9 @@ def match_command(
             except pl.exceptions.PolarsError as e:
                 err.print(f"{applications}: rows {start}..{start + CHUNK_ROWS}: {e}")
                 raise typer.Exit(1) from None
-            long = to_long(wide, ruleset)
-            if explain:
-                ids = ["application_id"] if "application_id" in wide.columns else ["row"]
-                if ids == ["row"]:
-                    wide = wide.with_row_index("row")
-                long = long.join(
-                    reason_columns(wide, ruleset, lang), on=[*ids, "lender_id"], how="left"
-                )
-            results.append(long)
+            results.append(
+                explain_frame(wide, ruleset, lang) if explain else to_long(wide, ruleset)
+            )
             progress.advance(task, min(CHUNK_ROWS, total - start))
     outcomes = pl.concat(results) if results else pl.DataFrame()
     tmp = out.with_name(out.name + ".partial")

@@ -10,10 +10,11 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
-from matcher.engine import LenderOutcome
+from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
 from matcher.features import set_loan
 from matcher.hints import LOAN_FEATURES, Interval, accepted
 from matcher.lower_python import Row
@@ -196,3 +197,48 @@ def explain(
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
     return [explain_outcome(ruleset.lender(o.lender_id), o, row, lang) for o in outcomes]
+
+
+def explain_frame(wide: pl.DataFrame, ruleset: Ruleset, lang: Lang = "en") -> pl.DataFrame:
+    """`to_long` of a `match` result, with each lender's reasons in `lang` as a list of
+    {code, kind, message}: the batch counterpart of `explain` (without values and hints)."""
+    ids = ["application_id"] if "application_id" in wide.columns else ["row"]
+    if ids == ["row"]:
+        wide = wide.with_row_index("row")
+    parts: list[pl.LazyFrame] = []
+    messages: dict[str, str] = {}
+    for lender in ruleset.lenders:
+        failed = pl.col(failed_column(lender.lender_id)).cast(pl.UInt64)
+        unknown = pl.col(unknown_column(lender.lender_id)).cast(pl.UInt64)
+        for requirement in lender.requirements:
+            bit = pl.lit(requirement.bit, dtype=pl.UInt64)
+            messages[requirement.code] = requirement.reason[lang]
+            kind = pl.when((failed & bit) != 0).then(pl.lit("failed")).otherwise(pl.lit("missing"))
+            # one filter per requirement: the rows where its bit is set, then grouped
+            parts.append(
+                wide.lazy()
+                .filter(((failed | unknown) & bit) != 0)
+                .select(
+                    *ids,
+                    pl.lit(lender.lender_id).alias("lender_id"),
+                    pl.lit(requirement.code).alias("code"),
+                    kind.alias("kind"),
+                )
+            )
+    reasons = (
+        pl.concat(parts)
+        .with_columns(
+            pl.col("code").replace_strict(messages, return_dtype=pl.String).alias("message")
+        )
+        .group_by(*ids, "lender_id", maintain_order=True)
+        .agg(pl.struct("code", "kind", "message").alias("reasons"))
+    )
+    long = to_long(wide, ruleset).lazy()
+    empty = pl.lit(
+        [], dtype=pl.List(pl.Struct({"code": pl.String, "kind": pl.String, "message": pl.String}))
+    )
+    return (
+        long.join(reasons, on=[*ids, "lender_id"], how="left", maintain_order="left")
+        .with_columns(pl.col("reasons").fill_null(empty))
+        .collect()
+    )
