@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -132,13 +132,27 @@ def _resolve_duplicate(item: Append, earlier: StoredDecision) -> StoredDecision 
     return earlier
 
 
+# Built once: statement construction costs more than the statements on the append path.
+_LOCK_HEAD = (
+    select(col(ChainHeadRow.seq), col(ChainHeadRow.hash))
+    .where(col(ChainHeadRow.id) == 1)
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(ChainHeadRow)
+    .where(col(ChainHeadRow.id) == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def write_batch(
     session: Session, items: Sequence[Append], *, sqlite: bool
 ) -> list[StoredDecision | BaseException]:
     """Append `items` in the caller's transaction; return each one's outcome, to be handed
     out only once the transaction has committed."""
     # The chain lock first: from here on no other writer can use an idempotency key.
-    head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1).with_for_update()).one()
+    connection = session.connection()
+    head = connection.execute(_LOCK_HEAD).one()
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[Append] = []
@@ -182,11 +196,8 @@ def write_batch(
         )
         prev = own
     if rows:
-        connection = session.connection()
         connection.execute(insert(_rows.decision_table()), rows)
-        connection.execute(
-            update(ChainHeadRow).where(col(ChainHeadRow.id) == 1).values(seq=seq, hash=prev)
-        )
+        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     new = {
         id(item): _rows.to_stored(SimpleNamespace(**row))
         for item, row in zip(fresh, rows, strict=True)
