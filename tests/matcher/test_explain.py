@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher import evaluate, explain
-from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
+from matcher import Application, evaluate, explain, features_of, match
+from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN, applications_frame
+from matcher.explain import explain_frame
 from matcher.features import with_loan
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from tests.matcher.test_engine import SHIPPED, _doc, _row
+from tests.strategies import applications
 
 AGE_AT_END = {"<=": [{"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}, 70]}
 AMOUNT_RANGE = {"<=": [10_000, {"var": "amount"}, 400_000]}
@@ -190,3 +193,22 @@ def test_term_hints_are_exactly_the_accepted_terms(row: dict[str, Any]) -> None:
             )
         }
         assert hinted == every, explanation.lender_id
+
+
+@given(st.lists(applications(), min_size=1, max_size=6))
+def test_batch_reasons_equal_single_reasons(apps: list[Application]) -> None:
+    """`match --explain` gives each lender's reasons as `explain` does (codes, kinds, texts)."""
+    on = dt.date(2026, 11, 25)
+    frame = applications_frame(apps, application_ids=[str(i) for i in range(len(apps))])
+    batch = {
+        (r["application_id"], r["lender_id"]): [
+            (x["code"], x["kind"], x["message"]) for x in r["reasons"]
+        ]
+        for r in explain_frame(match(frame, SHIPPED, on=on), SHIPPED, "sv").to_dicts()
+    }
+    single = {}
+    for i, app in enumerate(apps):
+        features = features_of(app, on)
+        for e in explain(features, evaluate(features, SHIPPED), SHIPPED, "sv"):
+            single[(str(i), e.lender_id)] = [(r.code, r.kind, r.message) for r in e.reasons]
+    assert batch == single
