@@ -13,17 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.support import Api, postgres_schema, running_api
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: an SQLite file, then a PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lendmatch.sqlite'}"
-    else:
-        with postgres_schema() as url:
-            yield url
+from tests.api.support import Api, running_api
 
 
 @pytest.fixture

@@ -9,24 +9,13 @@ when it is not, those tests fail, they never skip.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from audit_testkit import a_decision, a_person, postgres_schema
+from audit_testkit import a_decision, a_person
 from sqlalchemy import text
 
 from audit import DecisionStore, StoredDecision, open_store
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: an SQLite file, then a PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'audit' / 'decisions.sqlite'}"
-    else:
-        with postgres_schema() as url:
-            yield url
 
 
 @pytest.fixture
