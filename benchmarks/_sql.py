@@ -126,7 +126,7 @@ def _operator(name: str, a: Sequence[str], types: Sequence[Type]) -> str:
         return a[0] if len(a) == 1 else f"LEAST({', '.join(a)})"
     if name == "max":
         return a[0] if len(a) == 1 else f"GREATEST({', '.join(a)})"
-    raise NotImplementedError(f"operator {name!r} has no SQL translation")
+    raise ValueError(f"operator {name!r} has no SQL translation yet: add it here")
 
 
 def _conditional(node: Call) -> str:
