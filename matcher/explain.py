@@ -31,6 +31,7 @@ _HINT_TEXT: dict[Lang, dict[str, str]] = {
         "no_amount": "{lender} would accept no amount over {term} months.",
         "no_term_months": "{lender} would accept no term for {amount}.",
         "or": "or",
+        "step": "(in steps of {step})",
     },
     "nb": {
         "amount": "{lender} ville godtatt et lånebeløp på {ranges} over {term} måneder.",
@@ -40,6 +41,7 @@ _HINT_TEXT: dict[Lang, dict[str, str]] = {
         "no_amount": "{lender} ville ikke godtatt noe lånebeløp over {term} måneder.",
         "no_term_months": "{lender} ville ikke godtatt noen nedbetalingstid for {amount}.",
         "or": "eller",
+        "step": "(i trinn på {step})",
     },
     "sv": {
         "amount": "{lender} skulle godta ett lånebelopp på {ranges} över {term} månader.",
@@ -49,18 +51,23 @@ _HINT_TEXT: dict[Lang, dict[str, str]] = {
         "no_amount": "{lender} skulle inte godta något lånebelopp över {term} månader.",
         "no_term_months": "{lender} skulle inte godta någon återbetalningstid för {amount}.",
         "or": "eller",
+        "step": "(i steg om {step})",
     },
 }
 
 
 class Hint(BaseModel):
     """The amounts (at the applied term) and terms (at the applied amount) a lender would
-    accept with everything else unchanged; computed exactly, as whole-unit intervals."""
+    accept with everything else unchanged; computed exactly, as intervals [low, high] of
+    whole units. Where a lender takes only every k-th value ("a whole multiple of 1,000"),
+    the step is k and low and high are such values; otherwise the step is 1."""
 
     model_config = ConfigDict(frozen=True)
 
     amount: list[tuple[int, int]] | None = None
+    amount_step: int = 1
     term_months: list[tuple[int, int]] | None = None
+    term_months_step: int = 1
     message: str
 
 
@@ -122,12 +129,15 @@ def _number(value: int, lang: Lang) -> str:
     return f"{value:,}".replace(",", "\u00a0" if lang != "en" else ",")
 
 
-def _ranges(intervals: list[Interval], lang: Lang) -> str:
+def _ranges(intervals: list[Interval], step: int, lang: Lang) -> str:
     parts = [
         _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
         for a, b in intervals
     ]
-    return f" {_HINT_TEXT[lang]['or']} ".join(parts)
+    text = f" {_HINT_TEXT[lang]['or']} ".join(parts)
+    if step > 1:
+        text += " " + _HINT_TEXT[lang]["step"].format(step=_number(step, lang))
+    return text
 
 
 def hint_for(
@@ -159,11 +169,17 @@ def hint_for(
     for key, found in (("amount", amounts), ("term_months", terms)):
         if found is None:
             continue
-        if found:
-            messages.append(text[key].format(ranges=_ranges(found, lang), **fill))
+        if found[0]:
+            messages.append(text[key].format(ranges=_ranges(*found, lang), **fill))
         else:
             messages.append(text[f"no_{key}"].format(**fill))
-    return Hint(amount=amounts, term_months=terms, message=" ".join(messages))
+    return Hint(
+        amount=None if amounts is None else amounts[0],
+        amount_step=1 if amounts is None else amounts[1],
+        term_months=None if terms is None else terms[0],
+        term_months_step=1 if terms is None else terms[1],
+        message=" ".join(messages),
+    )
 
 
 def explain_outcome(

@@ -147,21 +147,52 @@ Comparison = tuple[Node, tuple[Against, ...]]
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
-_COMPARISONS: dict[tuple[int, str], tuple[CompiledLender, list[Comparison] | None]] = {}
+Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
+Shape = tuple[list[Comparison], Congruence | None]
+
+_COMPARISONS: dict[tuple[int, str], tuple[CompiledLender, Shape | None]] = {}
 
 
-def _comparisons(lender: CompiledLender, variable: str) -> list[Comparison] | None:
-    """The comparisons of a lender's rules that depend on `variable` (the rules' shape only,
-    so it is worked out once per lender); None when one depends on it in a way the search
+def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
+    """The comparisons of a lender's rules that depend on `variable`, and the congruence a
+    requirement may impose on it ("amount % 1000 == 0"); the rules' shape only, so it is
+    worked out once per lender. None when a rule depends on the variable in a way the search
     cannot handle."""
     key = (id(lender), variable)
     cached = _COMPARISONS.get(key)
     if cached is None or cached[0] is not lender:
         out: list[Comparison] = []
-        ok = all(_collect(r.node, variable, out) for r in lender.requirements)
-        cached = (lender, out if ok else None)
+        congruences = {_congruence(r.node, variable) for r in lender.requirements} - {None}
+        ok = len(congruences) <= 1 and all(
+            _congruence(r.node, variable) is not None or _collect(r.node, variable, out)
+            for r in lender.requirements
+        )
+        congruence = next(iter(congruences), None)
+        cached = (lender, (out, congruence) if ok else None)
         _COMPARISONS[key] = cached
     return cached[1]
+
+
+def _congruence(rule: Node, variable: str) -> Congruence | None:
+    """(k, r) when a whole rule says `variable % k == r` (k > 0, 0 <= r < k, literals)."""
+    if not (isinstance(rule, Call) and rule.op.name in ("==", "===")):
+        return None
+    for mod, rest in ((rule.args[0], rule.args[1]), (rule.args[1], rule.args[0])):
+        if (
+            isinstance(mod, Call)
+            and mod.op.name == "%"
+            and isinstance(mod.args[0], Var)
+            and mod.args[0].name == variable
+            and mod.args[0].default is None
+            and isinstance(mod.args[1], Const)
+            and mod.args[1].type is Type.INT
+            and isinstance(rest, Const)
+            and rest.type is Type.INT
+        ):
+            k, r = int(mod.args[1].value), int(rest.value)
+            if k > 0 and 0 <= r < k:
+                return (k, r)
+    return None
 
 
 def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
@@ -205,11 +236,11 @@ Atom = tuple[Node, int, list[tuple[Any, Relation]]]
 def _atoms(lender: CompiledLender, variable: str, row: Row) -> list[Atom] | None:
     """(monotone operand, its direction, the values it is compared with and how) for `row`;
     None when one depends on `variable` in a way the search cannot handle."""
-    comparisons = _comparisons(lender, variable)
-    if comparisons is None:
+    shape = _comparisons(lender, variable)
+    if shape is None:
         return None
     out: list[Atom] = []
-    for operand, against in comparisons:
+    for operand, against in shape[0]:
         d = direction(operand, variable, row)
         if not d:
             return None
@@ -311,22 +342,30 @@ def _moving(lender: CompiledLender, variable: str) -> tuple[int, Callable[[Row],
     return cached[1], cached[2]
 
 
+Accepted = tuple[list[Interval], int]
+"""Intervals [low, high] of accepted values, and the step between accepted values within
+them (1, or k when a requirement says `variable % k == r`: then low and high are such values).
+"""
+
+
 def accepted(
     lender: CompiledLender,
     row: Row,
     variable: str,
     domain: Interval,
     with_value: Callable[[Row, int], Row],
-) -> list[Interval] | None:
-    """The intervals of `variable` within `domain` at which the lender accepts, or None when
+) -> Accepted | None:
+    """The values of `variable` within `domain` at which the lender accepts, or None when
     that cannot be computed exactly."""
     atoms = _atoms(lender, variable, row)
-    if atoms is None:
+    shape = _comparisons(lender, variable)
+    if atoms is None or shape is None:
         return None
+    step, residue = shape[1] or (1, 0)
     moving, evaluate = _moving(lender, variable)
     failed, unknown = lender.evaluate(row)
     if (failed | unknown) & ~moving:
-        return []  # a requirement the variable does not touch fails whatever its value
+        return [], step  # a requirement the variable does not touch fails whatever its value
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
@@ -353,9 +392,14 @@ def accepted(
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
     for start, end in itertools.pairwise(bounds):
-        if evaluate(with_value(row, start)) == (0, 0):
-            if intervals and intervals[-1][1] == start - 1:
-                intervals[-1] = (intervals[-1][0], end - 1)
-            else:
-                intervals.append((start, end - 1))
-    return intervals
+        # every requirement but the congruence is constant on [start, end - 1]: try the
+        # segment's first value that meets the congruence
+        first = start + (residue - start) % step
+        last = end - 1 - (end - 1 - residue) % step
+        if first > last or evaluate(with_value(row, first)) != (0, 0):
+            continue
+        if intervals and first - intervals[-1][1] == step:
+            intervals[-1] = (intervals[-1][0], last)
+        else:
+            intervals.append((first, last))
+    return intervals, step

@@ -91,10 +91,21 @@ def test_no_hint_when_a_failing_requirement_reads_more_than_the_loan() -> None:
 
 
 def test_no_hint_where_the_amount_is_not_monotone() -> None:
-    ruleset = bank({"==": [{"%": [{"var": "amount"}, 1000]}, 0]})
-    row = loan_row(amount=100_001)
+    ruleset = bank({"<": [{"%": [{"var": "amount"}, 1000]}, 500]})
+    row = loan_row(amount=100_501)
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
     assert explanation.hint is None
+
+
+def test_a_whole_multiple_rule_gives_a_stepped_hint() -> None:
+    ruleset = bank(AMOUNT_RANGE, DEBT_CEILING, {"==": [{"%": [{"var": "amount"}, 1000]}, 0]})
+    row = loan_row(amount=300_500, term_months=120)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.hint is not None
+    assert (explanation.hint.amount, explanation.hint.amount_step) == ([(10_000, 300_000)], 1000)
+    assert explanation.hint.message == (
+        "Bank would accept an amount of 10,000–300,000 (in steps of 1,000) over 120 months."
+    )
 
 
 def test_an_empty_hint_says_no_amount_would_do() -> None:
@@ -154,13 +165,14 @@ def test_hinted_amounts_and_terms_make_the_lender_accept(row: dict[str, Any], rn
             ("amount", (AMOUNT_MIN, AMOUNT_MAX)),
             ("term_months", (TERM_MIN, TERM_MAX)),
         ):
-            intervals = getattr(hint, key)
+            intervals, step = getattr(hint, key), getattr(hint, f"{key}_step")
             for low, high in intervals or []:
-                for value in {low, high, rnd.randint(low, high)}:
+                inside = low + (rnd.randint(low, high) - low) // step * step
+                for value in {low, high, inside}:
                     changed = with_loan(row, **{**_loan(row), key: value})
                     assert _eligible_at(SHIPPED, explanation.lender_id, changed), (key, value)
-                # exact: one step outside the interval is refused (within the domain)
-                for value in (low - 1, high + 1):
+                # exact: one value or one step outside the interval is refused (in the domain)
+                for value in (low - 1, high + 1, low - step, high + step):
                     if domain[0] <= value <= domain[1] and not any(
                         a <= value <= b for a, b in intervals or []
                     ):
@@ -182,7 +194,10 @@ def test_term_hints_are_exactly_the_accepted_terms(row: dict[str, Any]) -> None:
     for explanation in explain(row, outcomes, SHIPPED):
         if explanation.hint is None or explanation.hint.term_months is None:
             continue
-        hinted = {t for low, high in explanation.hint.term_months for t in range(low, high + 1)}
+        step = explanation.hint.term_months_step
+        hinted = {
+            t for low, high in explanation.hint.term_months for t in range(low, high + 1, step)
+        }
         every = {
             term
             for term in range(TERM_MIN, TERM_MAX + 1)
