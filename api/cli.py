@@ -8,13 +8,15 @@ app = typer.Typer(
     name="lendmatch",
     help=(
         "Loan-brokerage eligibility matcher with explainable automated decisions.\n\n"
-        "Tour: write lender_rules/lenders/<id>.json, `lendmatch rules check`, "
-        "`lendmatch rules show <lender>`, `lendmatch generate`, `lendmatch match`, "
-        "`lendmatch serve`."
+        "A tour: write a lender's requirements to lender_rules/lenders/LENDER.json, then "
+        "`lendmatch rules check`, `lendmatch rules show LENDER`, `lendmatch generate`, "
+        "`lendmatch match`, `lendmatch serve`. README.md has the rule language and the "
+        "settings (environment variables)."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 
