@@ -6,9 +6,11 @@ that depends on the amount compares one expression that is monotone in the amoun
 values that do not depend on it, each atom changes truth at most at a few points, and each
 such point is found exactly by search over whole amounts on the very same compiled code the
 engine runs. Between consecutive points every requirement is constant, so evaluating the
-lender once per segment gives the exact set of accepted amounts as intervals.
-Where monotonicity cannot be shown (`%`, a product of two amount-dependent values, ...), no
-hint is given rather than a guess.
+lender once per segment gives the exact set of accepted amounts as intervals. A rule that
+is a congruence as a whole ("amount % 1000 == 0") is met by trying, in each segment, its
+first value that satisfies it; the intervals then step by 1,000.
+Where monotonicity cannot be shown (other uses of `%`, a product of two amount-dependent
+values, ...), no hint is given rather than a guess.
 """
 
 from __future__ import annotations
