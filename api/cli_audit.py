@@ -14,7 +14,8 @@ import typer
 
 import matcher
 from api.cli import app
-from audit import DecisionStore, StoredDecision, StoreUnavailable, get_store_settings, open_store
+from api.settings import get_settings
+from audit import DecisionStore, StoredDecision, StoreUnavailable, open_store
 from lender_rules.errors import RulesetError
 
 EXIT_PROBLEM = 1
@@ -38,7 +39,7 @@ class KeyRole(enum.StrEnum):
 
 def _open() -> DecisionStore:
     try:
-        return open_store(get_store_settings().database_url)
+        return open_store(get_settings().database_url)
     except StoreUnavailable as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from error

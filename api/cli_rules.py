@@ -94,12 +94,13 @@ def activate(
 
     An invalid ruleset is refused with every problem and the active ruleset stays active.
     Running services pick the new ruleset up within LENDMATCH_RULESET_REFRESH_SECONDS."""
-    from audit import StoreUnavailable, get_store_settings, open_store
+    from api.settings import get_settings
+    from audit import StoreUnavailable, open_store
 
     out, err = Console(soft_wrap=True), Console(stderr=True, soft_wrap=True)
     ruleset = load_or_exit(path, err)
     try:
-        store = open_store(get_store_settings().database_url)
+        store = open_store(get_settings().database_url)
         try:
             version = store.activate_ruleset(ruleset)
         finally:

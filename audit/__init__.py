@@ -12,7 +12,6 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
-from audit.settings import StoreSettings, get_store_settings
 from audit.store import DecisionStore, open_store
 
 __all__ = [
@@ -26,11 +25,9 @@ __all__ = [
     "OutcomeLike",
     "RulesetLike",
     "RulesetVersion",
-    "StoreSettings",
     "StoreUnavailable",
     "StoredDecision",
     "VerifyReport",
-    "get_store_settings",
     "make_engine",
     "migrate",
     "open_store",

@@ -13,9 +13,8 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
+from api.settings import get_settings
 from audit import (
-    StoreSettings,
-    get_store_settings,
     make_engine,
     migrate,
     models,  # noqa: F401  (registers the tables)
@@ -91,13 +90,12 @@ def test_sqlite_is_durable_and_waits_for_locks(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_store_settings_come_from_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_database_url_comes_from_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    assert get_store_settings().database_url == "sqlite:///./lendmatch.sqlite"
+    monkeypatch.delenv("LENDMATCH_DATABASE_URL", raising=False)
+    assert get_settings().database_url == "sqlite:///./lendmatch.sqlite"
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://postgres@db/lendmatch")
-    assert get_store_settings() == StoreSettings(
-        database_url="postgresql+psycopg://postgres@db/lendmatch"
-    )
+    assert get_settings().database_url == "postgresql+psycopg://postgres@db/lendmatch"
 
 
 def test_the_first_revision_downgrades_to_an_empty_database(engine: Engine) -> None:
