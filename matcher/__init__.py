@@ -6,6 +6,7 @@ No I/O beyond reading rule files; never imports FastAPI or SQLModel.
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application
 from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
+from matcher.errors import InvalidNationalIdError, MatcherError, NothingActivatedError
 from matcher.explain import Hint, LenderExplanation, Reason, explain
 from matcher.features import feature_frame, features_of
 from matcher.ruleset import (
@@ -24,8 +25,11 @@ __all__ = [
     "CompiledRequirement",
     "Decision",
     "Hint",
+    "InvalidNationalIdError",
     "LenderExplanation",
     "LenderOutcome",
+    "MatcherError",
+    "NothingActivatedError",
     "Problem",
     "Reason",
     "Ruleset",

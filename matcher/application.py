@@ -22,7 +22,8 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from matcher.national_id import InvalidNationalIdError, parse
+from matcher.errors import InvalidNationalIdError
+from matcher.national_id import parse
 
 AMOUNT_MIN = 1_000
 AMOUNT_MAX = 5_000_000

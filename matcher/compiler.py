@@ -12,8 +12,9 @@ import math
 from typing import Any
 
 from lender_rules.errors import Problem
+from matcher.errors import OperatorTypeError
 from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.operators import OPERATORS, OperatorTypeError
+from matcher.operators import OPERATORS
 from matcher.schema import FEATURE_NAMES, FEATURES_BY_NAME, Type
 
 # Integers beyond this are refused: both lowerings must compute the same, and Polars works in

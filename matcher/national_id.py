@@ -25,6 +25,12 @@ from typing import Literal
 
 import polars as pl
 
+from matcher.errors import (
+    NationalIdChecksumError,
+    NationalIdDateError,
+    NationalIdFormatError,
+)
+
 Market = Literal["NO", "SE"]
 PersonnummerForm = Literal["short", "compact", "long"]
 
@@ -34,32 +40,6 @@ D_NUMBER_DAY_OFFSET = 40
 H_NUMBER_MONTH_OFFSET = 40
 SYNTHETIC_MONTH_OFFSET = 80
 SAMORDNINGSNUMMER_DAY_OFFSET = 60
-
-
-class InvalidNationalIdError(ValueError):
-    """A national identity number is not valid for its market."""
-
-    def __init__(self, market: Market, reason: str) -> None:
-        self.market = market
-        self.reason = reason
-        super().__init__(f"invalid {self.kind}: {reason}")
-
-    @property
-    def kind(self) -> str:
-        """The name of the market's identity number."""
-        return "fødselsnummer" if self.market == "NO" else "personnummer"
-
-
-class NationalIdFormatError(InvalidNationalIdError):
-    """The number does not have the shape of the market's identity number."""
-
-
-class NationalIdChecksumError(InvalidNationalIdError):
-    """A check digit does not match."""
-
-
-class NationalIdDateError(InvalidNationalIdError):
-    """The birth date in the number does not exist or lies after the reference date."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,14 +18,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from matcher.errors import OperatorTypeError
 from matcher.schema import Type
 
 Lang = str  # "en", "nb" or "sv"
 LANGUAGES: tuple[Lang, ...] = ("en", "nb", "sv")
-
-
-class OperatorTypeError(Exception):
-    """Operands of the wrong type for an operator; the compiler adds file, id and path."""
 
 
 class Nulls(enum.Enum):

@@ -23,6 +23,7 @@ from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import check_document, read_lender_files
 from lender_rules.model import LenderFile
 from matcher.compiler import compile_rule
+from matcher.errors import NothingActivatedError
 from matcher.hints import prepare
 from matcher.ir import Call, Const, ListConst, Node
 from matcher.lower_polars import lower_bits
@@ -257,7 +258,7 @@ def in_force(activated: Sequence[Ruleset], on: dt.date) -> Ruleset:
     it goes on deciding. The result is an ordinary ruleset with its own hash and snapshot.
     """
     if not activated:
-        raise ValueError("no ruleset has been activated")
+        raise NothingActivatedError("no ruleset has been activated")
     newest = activated[-1]
     documents: dict[str, dict[str, Any]] = {}
     for lender in newest.lenders:

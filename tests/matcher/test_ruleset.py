@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from matcher.errors import NothingActivatedError
 from matcher.ruleset import in_force, ruleset_from_documents, ruleset_from_snapshot
 from tests.matcher.test_engine import SHIPPED, _doc
 
@@ -64,5 +65,5 @@ def test_a_lender_dropped_from_the_newest_activation_is_retired() -> None:
 
 
 def test_in_force_needs_an_activation() -> None:
-    with pytest.raises(ValueError, match="no ruleset"):
+    with pytest.raises(NothingActivatedError, match="no ruleset"):
         in_force([], dt.date(2026, 11, 25))
