@@ -67,6 +67,7 @@ from json_logic.builtins import to_bool as jsonlogic_truthy
 import matcher
 from matcher.application import Application
 from matcher.ruleset import Ruleset
+from matcher.schema import polars_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(Path(__file__).resolve().parent) not in sys.path:
@@ -487,8 +488,8 @@ _CHILD_FLAG = "--peak-child"
 def peak_child(parquet: str, documents: str) -> None:
     """Run in a fresh process: Parquet -> outcomes once; print RSS high-water marks (MiB)."""
     ruleset = matcher.ruleset_from_documents(json.loads(Path(documents).read_text()))
-    for lender in ruleset.lenders:  # build the expressions before the baseline
-        _ = lender.bit_expressions
+    # build (and cache) the frame plan before the baseline: match on no rows
+    matcher.match(pl.DataFrame(schema=polars_schema()), ruleset, on=DECISION_DATE)
     baseline = _maxrss_mib()
     out = matcher.match(pl.scan_parquet(parquet), ruleset, on=DECISION_DATE)
     peak = _maxrss_mib()

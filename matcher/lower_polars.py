@@ -85,14 +85,12 @@ def bits_dtype(count: int) -> pl.DataType:
     return pl.UInt64()
 
 
-def lower_bits(
-    nodes: Sequence[Node], passed: Sequence[pl.Expr] | None = None
-) -> tuple[pl.Expr, pl.Expr]:
+def lower_bits(nodes: Sequence[Node], passed: Sequence[pl.Expr]) -> tuple[pl.Expr, pl.Expr]:
     """The (failed, unknown) bitmask expressions of a lender's requirements.
 
     Bit i is requirement i, in the narrowest unsigned type that holds them all, folded with
-    `|`. `passed[i]` is requirement i's boolean expression (default: its lowering; `match`
-    passes a column computed once for every lender that has the same rule).
+    `|`. `passed[i]` is requirement i's boolean expression (`match` passes a column computed
+    once for every lender that has the same rule).
     """
     dtype = bits_dtype(len(nodes))
     zero = pl.lit(0, dtype=dtype)
@@ -100,7 +98,7 @@ def lower_bits(
     unknown: list[pl.Expr] = []
     for i, node in enumerate(nodes):
         bit = pl.lit(1 << i, dtype=dtype)
-        result = lower(node) if passed is None else passed[i]
+        result = passed[i]
         if node.nullable:
             failed.append(pl.when(result.not_()).then(bit).otherwise(zero))
             unknown.append(pl.when(result.is_null()).then(bit).otherwise(zero))

@@ -17,8 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import check_document, read_lender_files
 from lender_rules.model import LenderFile
@@ -26,7 +24,6 @@ from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
 from matcher.hints import prepare
 from matcher.ir import Call, Const, ListConst, Node
-from matcher.lower_polars import lower_bits
 from matcher.lower_python import Bits, Row, lower_requirements
 from matcher.operators import COMPARISONS, LANGUAGES, Lang
 from matcher.words import render
@@ -94,11 +91,6 @@ class CompiledLender:
     effective_from: dt.date | None
     requirements: tuple[CompiledRequirement, ...]
     evaluate: Callable[[Row], Bits] = field(repr=False)
-
-    @cached_property
-    def bit_expressions(self) -> tuple[pl.Expr, pl.Expr]:
-        """The (failed, unknown) bitmask expressions over a feature frame."""
-        return lower_bits([r.node for r in self.requirements])
 
     def requirement(self, requirement_id: str) -> CompiledRequirement:
         for r in self.requirements:
