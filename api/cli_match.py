@@ -32,7 +32,7 @@ def match_command(
     """Evaluate every application against every lender of its market and write, per
     application and lender: eligible, the failed and unknown bitmasks (bit i = requirement
     i of the lender, in file order) and, with --explain, the reasons."""
-    console, err = Console(stderr=True, soft_wrap=True), Console(stderr=True, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
     if lang not in LANGS:
         err.print(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
         raise typer.Exit(2)
@@ -56,7 +56,7 @@ def match_command(
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=err,
     )
     with progress:
         task = progress.add_task("match", total=total)

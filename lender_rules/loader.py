@@ -54,15 +54,18 @@ def parse_document(text: str, file: str) -> tuple[dict[str, Any] | None, list[Pr
     return document, []
 
 
-def check_document(document: dict[str, Any], file: str, stem: str | None) -> list[Problem]:
-    """The shape problems of a parsed document (not its rules)."""
+def check_document(
+    document: dict[str, Any], file: str, stem: str | None
+) -> tuple[LenderDocument | None, list[Problem]]:
+    """The document with its model when its shape is right (its rules are not checked here),
+    else the problems."""
     problems: list[Problem] = []
     try:
         model = LenderFile.model_validate(document)
     except ValidationError as e:
         for error in e.errors():
             problems.append(_problem_of(error, document, file))
-        return problems
+        return None, problems
     if stem is not None and model.lender_id != stem:
         problems.append(
             Problem(
@@ -96,7 +99,7 @@ def check_document(document: dict[str, Any], file: str, stem: str | None) -> lis
                 )
             )
         seen.add(requirement.id)
-    return problems
+    return (None if problems else LenderDocument(file, document, model)), problems
 
 
 def _problem_of(error: Any, document: dict[str, Any], file: str) -> Problem:
@@ -136,10 +139,8 @@ def read_lender_files(path: Path) -> tuple[list[LenderDocument], list[Problem]]:
         if document is None:
             problems.extend(found)
             continue
-        found = check_document(document, str(file), file.stem)
+        checked, found = check_document(document, str(file), file.stem)
         problems.extend(found)
-        if not found:
-            documents.append(
-                LenderDocument(str(file), document, LenderFile.model_validate(document))
-            )
+        if checked is not None:
+            documents.append(checked)
     return documents, problems

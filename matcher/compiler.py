@@ -89,12 +89,7 @@ class _Compiler:
         checked = [o for o in operands if o is not None]
         types = [o.type for o in checked]
         try:
-            result = Type.BOOL if name == "in" else op.typing(types)
-            if name == "in" and types != [Type.STR, Type.STR]:
-                raise OperatorTypeError(
-                    "expects a value and a literal list, or a string and a string, "
-                    f"got {', '.join(t.value for t in types)}"
-                )
+            result = op.typing(types)
         except OperatorTypeError as e:
             self.problem(path, f"'{name}' {e}")
             return None

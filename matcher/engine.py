@@ -14,16 +14,15 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
+from matcher.application import Application
+from matcher.features import feature_frame, features_of
 from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
 from matcher.schema import MARKETS
-
-if TYPE_CHECKING:
-    from matcher.application import Application
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +65,6 @@ def decide(
     application: Application, ruleset: Ruleset, *, decided_at: dt.datetime | None = None
 ) -> Decision:
     """Decide one application: features at the decision date, then every lender's outcome."""
-    from matcher.features import features_of
-
     when = decided_at or dt.datetime.now(dt.UTC)
     features = features_of(application, when.date())
     return Decision(ruleset.hash, when, features, evaluate(features, ruleset))
@@ -95,8 +92,6 @@ def match(
     lazy = frame.lazy()
     names = lazy.collect_schema().names()
     if "applicant" in names:
-        from matcher.features import feature_frame
-
         lazy = feature_frame(lazy, on or dt.date.today())
         names = lazy.collect_schema().names()
     keep = [pl.col("application_id")] if "application_id" in names else []
@@ -114,8 +109,9 @@ def _frame_plan(ruleset: Ruleset) -> tuple[list[pl.Expr], list[pl.Expr]]:
 
     def column(key: str, expr: pl.Expr) -> pl.Expr:
         if key not in names:
-            names[key] = pl.col(f"__lendmatch_{len(names)}")
-            computed.append(expr.alias(f"__lendmatch_{len(names) - 1}"))
+            name = f"__lendmatch_{len(names)}"
+            computed.append(expr.alias(name))
+            names[key] = pl.col(name)
         return names[key]
 
     outputs: list[pl.Expr] = []

@@ -235,9 +235,12 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
 Atom = tuple[Node, int, list[tuple[Any, Relation]]]
 
 
-def _atoms(lender: CompiledLender, variable: str, row: Row) -> list[Atom] | None:
-    """(monotone operand, its direction, the values it is compared with and how) for `row`;
-    None when one depends on `variable` in a way the search cannot handle."""
+def _atoms(
+    lender: CompiledLender, variable: str, row: Row
+) -> tuple[list[Atom], Congruence | None] | None:
+    """(monotone operand, its direction, the values it is compared with and how) for `row`,
+    and the congruence a rule imposes; None when a rule depends on `variable` in a way the
+    search cannot handle."""
     shape = _comparisons(lender, variable)
     if shape is None:
         return None
@@ -253,7 +256,7 @@ def _atoms(lender: CompiledLender, variable: str, row: Row) -> list[Atom] | None
                 return None
             values.append((value, relation))
         out.append((operand, d, values))
-    return out
+    return out, shape[1]
 
 
 # Which crossings can change a comparison's truth: where the operand reaches the value
@@ -359,11 +362,11 @@ def accepted(
 ) -> Accepted | None:
     """The values of `variable` within `domain` at which the lender accepts, or None when
     that cannot be computed exactly."""
-    atoms = _atoms(lender, variable, row)
-    shape = _comparisons(lender, variable)
-    if atoms is None or shape is None:
+    analysed = _atoms(lender, variable, row)
+    if analysed is None:
         return None
-    step, residue = shape[1] or (1, 0)
+    atoms, congruence = analysed
+    step, residue = congruence or (1, 0)
     moving, evaluate = _moving(lender, variable)
     failed, unknown = lender.evaluate(row)
     if (failed | unknown) & ~moving:

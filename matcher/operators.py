@@ -158,6 +158,16 @@ def _truthiness(types: Sequence[Type]) -> Type:
     return Type.BOOL
 
 
+def _substring(types: Sequence[Type]) -> Type:
+    # The list form of `in` ("a value in a literal list") is typed by the compiler, which
+    # sees the literal list; through the table `in` is "a string in a string".
+    if list(types) != [Type.STR, Type.STR]:
+        raise OperatorTypeError(
+            f"expects a value and a literal list, or a string and a string, got {_names(types)}"
+        )
+    return Type.BOOL
+
+
 def _names(types: Sequence[Type]) -> str:
     return ", ".join(t.value for t in types)
 
@@ -493,7 +503,7 @@ OPERATORS: dict[str, Operator] = {
             "in",
             2,
             2,
-            _truthiness,
+            _substring,
             _py_in,
             _pl_in,
             _in_words,

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lender_rules.errors import Problem, RulesetError
-from lender_rules.loader import check_document, read_lender_files
-from lender_rules.model import LenderFile
+from lender_rules.loader import LenderDocument, check_document, read_lender_files
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
 from matcher.hints import prepare
@@ -136,10 +135,8 @@ def canonical_snapshot(documents: Mapping[str, Mapping[str, Any]]) -> str:
     )
 
 
-def _compile_lender(
-    document: dict[str, Any], file: str
-) -> tuple[CompiledLender | None, list[Problem]]:
-    model = LenderFile.model_validate(document)
+def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Problem]]:
+    model, file = doc.model, doc.file
     problems: list[Problem] = []
     requirements: list[CompiledRequirement] = []
     for i, req in enumerate(model.requirements):
@@ -171,21 +168,25 @@ def _compile_lender(
     return lender, []
 
 
-def _build(items: Sequence[tuple[str, dict[str, Any]]]) -> Ruleset:
-    problems: list[Problem] = []
+def _build(docs: Sequence[LenderDocument], problems: list[Problem]) -> Ruleset:
+    """Compile every document that has the right shape; raise with every problem, those
+    found reading the documents (`problems`) and those in their rules, in one error."""
+    problems = list(problems)
     lenders: list[CompiledLender] = []
     documents: dict[str, dict[str, Any]] = {}
-    for file, document in items:
-        lender, found = _compile_lender(document, file)
+    for doc in docs:
+        lender, found = _compile_lender(doc)
         problems.extend(found)
         if lender is None:
             continue
         if lender.lender_id in documents:
             problems.append(
-                Problem(file, f"lender {lender.lender_id!r} is defined twice", None, "$.lender_id")
+                Problem(
+                    doc.file, f"lender {lender.lender_id!r} is defined twice", None, "$.lender_id"
+                )
             )
             continue
-        documents[lender.lender_id] = document
+        documents[lender.lender_id] = doc.document
         lenders.append(lender)
     if problems:
         raise RulesetError(problems)
@@ -198,13 +199,7 @@ def load_ruleset(path: str | Path) -> Ruleset:
 
     Raises `RulesetError` listing every problem in every file.
     """
-    loaded, problems = read_lender_files(Path(path))
-    if problems:
-        # Still compile the files that parsed, so that one run reports every problem.
-        for doc in loaded:
-            problems.extend(_compile_lender(doc.document, doc.file)[1])
-        raise RulesetError(problems)
-    return _build([(doc.file, doc.document) for doc in loaded])
+    return _build(*read_lender_files(Path(path)))
 
 
 def ruleset_from_documents(
@@ -213,31 +208,25 @@ def ruleset_from_documents(
     """Build a ruleset from lender documents (for example the body of an upload)."""
     items = list(documents.values()) if isinstance(documents, Mapping) else list(documents)
     problems: list[Problem] = []
-    checked: list[tuple[str, dict[str, Any]]] = []
+    checked: list[LenderDocument] = []
     for i, document in enumerate(items):
         lender_id = document.get("lender_id") if isinstance(document, Mapping) else None
         file = f"lenders[{i}]" if not isinstance(lender_id, str) else f"{lender_id}.json"
         if not isinstance(document, Mapping):
             problems.append(Problem(file, "a lender document is a JSON object"))
             continue
-        found = check_document(dict(document), file, None)
+        doc, found = check_document(dict(document), file, None)
         problems.extend(found)
-        if not found:
-            checked.append((file, dict(document)))
+        if doc is not None:
+            checked.append(doc)
     if not items:
         problems.append(Problem("lenders", "a ruleset needs at least one lender"))
-    if problems:
-        for file, document in checked:
-            problems.extend(_compile_lender(document, file)[1])
-        raise RulesetError(problems)
-    return _build(checked)
+    return _build(checked, problems)
 
 
 def ruleset_from_snapshot(snapshot: str) -> Ruleset:
     """Rebuild the ruleset a snapshot was taken of (its hash is the snapshot's hash)."""
-    data = json.loads(snapshot)
-    ruleset = ruleset_from_documents(data["lenders"])
-    return ruleset
+    return ruleset_from_documents(json.loads(snapshot)["lenders"])
 
 
 def in_force(activated: Sequence[Ruleset], on: dt.date) -> Ruleset:
