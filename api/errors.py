@@ -29,7 +29,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audit.errors import IdempotencyConflict, InvalidRecord, StoreUnavailable
-from lender_rules.errors import RulesetError
+from lender_rules.errors import Problem, RulesetError
 
 # --- what an error looks like on the wire -------------------------------------------------
 
@@ -43,24 +43,13 @@ class InputProblem(BaseModel):
     type: str = Field(description="A stable code of the kind of problem, e.g. `missing`.")
 
 
-class RuleProblem(BaseModel):
-    """One problem of a ruleset that does not load."""
-
-    file: str
-    message: str
-    requirement_id: str | None = None
-    path: str = "$"
-    line: int | None = None
-    column: int | None = None
-
-
 class ErrorBody(BaseModel):
     """The body of every error response."""
 
     error: str = Field(description="A stable code, e.g. `invalid_input`, `store_unavailable`.")
     message: str
     problems: list[InputProblem] = Field(default_factory=list)
-    rule_problems: list[RuleProblem] = Field(default_factory=list)
+    rule_problems: list[Problem] = Field(default_factory=list)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -137,7 +126,7 @@ def error_response(
     message: str,
     *,
     problems: Sequence[InputProblem] = (),
-    rule_problems: Sequence[RuleProblem] = (),
+    rule_problems: Sequence[Problem] = (),
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """The JSON response of one error."""
@@ -238,17 +227,7 @@ async def _on_idempotency_conflict(request: Request, exc: Exception) -> JSONResp
 
 
 async def _on_ruleset_error(request: Request, exc: Exception) -> JSONResponse:
-    problems = [
-        RuleProblem(
-            file=p.file,
-            message=p.message,
-            requirement_id=p.requirement_id,
-            path=p.path,
-            line=p.line,
-            column=p.column,
-        )
-        for p in cast(RulesetError, exc).problems
-    ]
+    problems = cast(RulesetError, exc).problems
     return error_response(
         422,
         "invalid_ruleset",
