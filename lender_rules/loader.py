@@ -15,8 +15,7 @@ from pydantic import ValidationError
 
 from lender_rules.errors import Problem
 from lender_rules.model import LenderFile
-
-MARKETS = ("NO", "SE")
+from lender_rules.vocabulary import MARKETS
 
 
 @dataclass(frozen=True)

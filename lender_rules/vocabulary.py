@@ -1,0 +1,63 @@
+"""The vocabulary of lendmatch: every short closed list, written once.
+
+Each list is a `Literal` type (for pydantic models, FastAPI parameters and mypy) and the tuple
+of its values in their canonical order (`typing.get_args` of the Literal, so the two cannot
+drift apart). Everything else imports from here: the application model, the feature schema,
+the rule-file loader, the store's checks, the API's parameters and the CLI's options.
+
+To add a language (Danish, say): add "da" to `Language` here, its texts to `matcher.texts`,
+and a "da" reason to every lender file. Nothing else changes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Market = Literal["NO", "SE"]
+"""The markets the broker serves (ISO 3166-1 alpha-2 of the country)."""
+MARKETS: tuple[Market, ...] = get_args(Market)
+
+Language = Literal["en", "nb", "sv"]
+"""Languages of reasons, plain words and answers: English, Norwegian bokmål, Swedish."""
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+DEFAULT_LANGUAGE: Language = "en"
+
+Role = Literal["frontend", "admin"]
+"""What an API key may do: frontend posts and reads decisions; admin also manages rulesets."""
+ROLES: tuple[Role, ...] = get_args(Role)
+
+Channel = Literal["api", "batch", "manual"]
+"""How a decision was made: one application over HTTP, a batch re-scoring, a caseworker."""
+CHANNELS: tuple[Channel, ...] = get_args(Channel)
+
+Employment = Literal[
+    "permanent", "temporary", "self_employed", "retired", "student", "unemployed", "other"
+]
+"""Employment types of an applicant or co-applicant (the features employment, co_employment)."""
+EMPLOYMENT_TYPES: tuple[Employment, ...] = get_args(Employment)
+
+Purpose = Literal["refinance", "consumer", "car", "renovation", "other"]
+"""Purposes of a loan (the feature purpose)."""
+PURPOSES: tuple[Purpose, ...] = get_args(Purpose)
+
+Housing = Literal["own", "rent", "parents", "other"]
+"""Housing situations of a household (the feature housing)."""
+HOUSING_TYPES: tuple[Housing, ...] = get_args(Housing)
+
+__all__ = [
+    "CHANNELS",
+    "DEFAULT_LANGUAGE",
+    "EMPLOYMENT_TYPES",
+    "HOUSING_TYPES",
+    "LANGUAGES",
+    "MARKETS",
+    "PURPOSES",
+    "ROLES",
+    "Channel",
+    "Employment",
+    "Housing",
+    "Language",
+    "Market",
+    "Purpose",
+    "Role",
+]
