@@ -16,9 +16,10 @@ serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders,
 
 test: setup postgres lint typecheck pytest  ## everything CI checks
 
-lint:
+lint:  ## ruff, and the import-linter contracts of pyproject.toml (the layers of ARCHITECTURE.md)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports
 
 typecheck:
 	$(UV) run mypy

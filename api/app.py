@@ -8,7 +8,6 @@ compiled active ruleset in memory. `lendmatch serve` runs it under uvicorn
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,15 +18,12 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 import matcher
-from api import routes_applications, routes_health, routes_lenders, routes_rulesets
-from api.deps import ApiKeyCache, RulesetCache, Service
-from api.errors import BodySizeLimit, install_error_handlers
-from api.metrics import Metrics, RequestLatency
-from api.settings import Settings, get_settings
-from audit import DecisionStore
-from audit.database import make_engine, migrate
-
-log = logging.getLogger("uvicorn.error")
+from api.errors import install_error_handlers
+from api.metrics import Metrics
+from api.middleware import BodySizeLimit, RequestLatency
+from api.routes import ROUTERS
+from api.service import start_service
+from broker import Settings, get_settings
 
 DESCRIPTION = """\
 Decides for every partner lender whether a loan application meets its base requirements,
@@ -83,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            service.engine.dispose()
+            service.store.dispose()
 
     app = LendmatchAPI(
         title="lendmatch",
@@ -94,35 +90,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLatency, metrics=metrics)
-    for module in (routes_applications, routes_lenders, routes_rulesets, routes_health):
-        app.include_router(module.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
-
-
-def start_service(settings: Settings, metrics: Metrics) -> Service:
-    """Open and migrate the store, make sure a ruleset is active, print how to get a key."""
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    store = DecisionStore(engine)
-    rulesets = RulesetCache(store, refresh_seconds=settings.ruleset_refresh_seconds)
-    if rulesets.active_hash() is None:
-        ruleset = matcher.load_ruleset(settings.rules_dir)
-        rulesets.activate(ruleset)
-        log.info("Activated the lenders in %s (ruleset %s).", settings.rules_dir, ruleset.hash)
-    if settings.demo_keys:
-        for role in ("frontend", "admin"):
-            _key_id, secret = store.add_api_key(role=role)
-            log.warning("Demo %s API key (shown once): X-API-Key: %s", role, secret)
-    else:
-        log.info(
-            "API keys: create one with `lendmatch keys add --role frontend` (or admin); "
-            "for a demo, start with LENDMATCH_DEMO_KEYS=1 to have keys printed here."
-        )
-    return Service(
-        settings=settings,
-        engine=engine,
-        store=store,
-        rulesets=rulesets,
-        api_keys=ApiKeyCache(store, ttl_seconds=settings.api_key_cache_seconds),
-        metrics=metrics,
-    )

@@ -9,6 +9,7 @@ dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, ne
 - a ruleset that does not load: 422 `invalid_ruleset`, every problem in `rule_problems`;
 - a body over the limit (64 KB by default, chunked bodies too): 413 `body_too_large`;
 - no or an unknown `X-API-Key`: 401; a key whose role may not do this: 403;
+- no ruleset active yet: 503 `not_ready`;
 - an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
 - the decision store cannot answer: 503 `store_unavailable` (and no decision is reported).
 """
@@ -26,9 +27,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from audit.errors import IdempotencyConflict, InvalidRecord, StoreUnavailable
+from audit import IdempotencyConflict, InvalidRecord, StoreUnavailable
+from broker import BrokerError, DecisionNotFoundError, NoActiveRulesetError, SnapshotMissingError
 from lender_rules.errors import Problem, RulesetError
 
 # --- what an error looks like on the wire -------------------------------------------------
@@ -108,13 +109,6 @@ class UnsupportedMediaTypeError(ApiError):
 
     status_code = 415
     code = "unsupported_media_type"
-
-
-class NotReadyError(ApiError):
-    """The service cannot decide yet: no ruleset is active."""
-
-    status_code = 503
-    code = "not_ready"
 
 
 # --- turning errors into responses -----------------------------------------------------------
@@ -206,6 +200,22 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# The workflow layer's errors: (status, code) of each; the message is the error's own.
+BROKER_ERRORS: dict[type[BrokerError], tuple[int, str]] = {
+    NoActiveRulesetError: (503, "not_ready"),
+    DecisionNotFoundError: (404, NotFoundError.code),
+    SnapshotMissingError: (404, NotFoundError.code),
+}
+
+
+async def _on_broker_error(request: Request, exc: Exception) -> JSONResponse:
+    for kind in type(exc).__mro__:
+        if kind in BROKER_ERRORS:
+            status, code = BROKER_ERRORS[kind]
+            return error_response(status, code, str(exc))
+    raise exc  # a workflow error no answer was chosen for is a bug: a 500, logged
+
+
 async def _on_store_unavailable(request: Request, exc: Exception) -> JSONResponse:
     service = getattr(request.app.state, "service", None)
     if service is not None:
@@ -251,69 +261,9 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register every exception handler of the API on `app`."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(BrokerError, _on_broker_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
     app.add_exception_handler(RulesetError, _on_ruleset_error)
     app.add_exception_handler(InvalidRecord, _on_invalid_record)
-
-
-# --- the body limit, enforced before anything parses the body --------------------------------
-
-
-class BodySizeLimit:
-    """Answer 413 to a request whose body exceeds `max_bytes`, declared or chunked.
-
-    The body is read (at most `max_bytes` + one chunk) before the application sees it and then
-    replayed, so the limit holds whatever the client declares in `Content-Length`.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                await self.app(scope, _replay([message], receive), send)
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        await self.app(scope, _replay([body], receive), send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413,
-            "body_too_large",
-            f"The request body is larger than {self.max_bytes} bytes.",
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed

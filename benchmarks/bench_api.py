@@ -329,7 +329,7 @@ def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
         for variant in plan.variants:
             urls[variant] = url = databases.enter_context(_database(kind, tmp))
             store = open_store(url)
-            _, key = store.add_api_key(role="frontend")
+            _, key = store.api_keys.add(role="frontend")
             store.dispose()
             requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
         with contextlib.ExitStack() as servers:

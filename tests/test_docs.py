@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from api.cli import _register, app
-from api.settings import Settings
+from cli.main import app
+from broker import Settings
 from matcher.operators import OPERATORS
 from matcher.schema import FEATURES
 
@@ -42,7 +42,6 @@ def _commands(group: typer.Typer, prefix: str) -> list[str]:
     return names
 
 
-_register()
 
 
 @pytest.mark.parametrize("command", _commands(app, "lendmatch "))

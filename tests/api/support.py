@@ -24,8 +24,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import Service
-from api.settings import Settings
+from api.service import Service
+from broker import Settings
 from matcher.national_id import make_fodselsnummer, make_personnummer
 from tests.databases import postgres_schema as _postgres_schema
 
@@ -61,8 +61,8 @@ def running_api(database_url: str, **settings: Any) -> Iterator[Api]:
     app = create_app(Settings(database_url=database_url, **settings))
     with TestClient(app) as client:
         service: Service = app.state.service
-        _, frontend_key = service.store.add_api_key(role="frontend")
-        _, admin_key = service.store.add_api_key(role="admin")
+        _, frontend_key = service.store.api_keys.add(role="frontend")
+        _, admin_key = service.store.api_keys.add(role="admin")
         yield Api(app=app, client=client, frontend_key=frontend_key, admin_key=admin_key)
 
 

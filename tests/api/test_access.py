@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.deps import ApiKeyCache
-from api.settings import SHIPPED_LENDERS_DIR
+from api.service import ApiKeyCache
+from lender_rules import SHIPPED_LENDERS_DIR
 from tests.api.support import Api, application, running_api
 
 
@@ -45,9 +45,9 @@ def test_without_a_known_api_key_it_is_401(
 
 def test_a_revoked_key_is_401(sqlite_url: str) -> None:
     with running_api(sqlite_url, api_key_cache_seconds=0) as api:
-        key_id, secret = api.service.store.add_api_key(role="frontend")
+        key_id, secret = api.service.store.api_keys.add(role="frontend")
         assert api.post_application(application(), key=secret).status_code == 201
-        api.service.store.revoke_api_key(key_id)
+        api.service.store.api_keys.revoke(key_id)
         assert api.post_application(application(), key=secret).status_code == 401
 
 
@@ -55,10 +55,10 @@ def test_a_key_role_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> No
     now = [100.0]
     store = sqlite_api.service.store
     cache = ApiKeyCache(store, ttl_seconds=5, clock=lambda: now[0])
-    key_id, secret = store.add_api_key(role="admin")
+    key_id, secret = store.api_keys.add(role="admin")
 
     assert cache.role(secret) == "admin"
-    store.revoke_api_key(key_id)
+    store.api_keys.revoke(key_id)
     now[0] += 4.9
     assert cache.role(secret) == "admin"
     now[0] += 0.1
@@ -67,7 +67,7 @@ def test_a_key_role_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> No
 
 
 def test_a_frontend_key_cannot_activate_or_list_rulesets(api: Api) -> None:
-    before = api.service.store.active_ruleset_version()
+    before = api.service.store.rulesets.active()
     headers = {"X-API-Key": api.frontend_key}
     posted = api.client.post(
         "/v1/rulesets", json={"lenders": shipped_documents()[:2]}, headers=headers
@@ -76,7 +76,7 @@ def test_a_frontend_key_cannot_activate_or_list_rulesets(api: Api) -> None:
 
     assert posted.status_code == listed.status_code == 403
     assert posted.json()["error"] == "forbidden"
-    assert api.service.store.active_ruleset_version() == before
+    assert api.service.store.rulesets.active() == before
 
 
 def test_an_admin_key_may_post_applications(api: Api) -> None:
@@ -109,7 +109,7 @@ def test_an_admin_activates_a_ruleset_and_it_is_used_at_once(api: Api) -> None:
 
 
 def test_an_invalid_ruleset_is_422_with_every_problem_and_changes_nothing(api: Api) -> None:
-    before = api.service.store.active_ruleset_version()
+    before = api.service.store.rulesets.active()
     documents = shipped_documents()[:3]
     documents[0]["requirements"][0]["rule"] = {"<=": [{"var": "no_such_feature"}, 5]}
     documents[2]["requirements"][0]["rule"] = {">=": [{"var": "employment"}, 5]}
@@ -123,7 +123,7 @@ def test_an_invalid_ruleset_is_422_with_every_problem_and_changes_nothing(api: A
     located = {(p["file"], p["requirement_id"]) for p in body["rule_problems"]}
     assert (f"{documents[0]['lender_id']}.json", documents[0]["requirements"][0]["id"]) in located
     assert (f"{documents[2]['lender_id']}.json", documents[2]["requirements"][0]["id"]) in located
-    assert api.service.store.active_ruleset_version() == before
+    assert api.service.store.rulesets.active() == before
     assert api.post_application(application()).json()["ruleset_hash"] == before.hash  # type: ignore[union-attr]
 
 
@@ -182,14 +182,14 @@ def test_lenders_filtered_by_market(sqlite_api: Api) -> None:
 def test_healthz_and_readyz(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
     ready = api.client.get("/readyz")
-    active = api.service.store.active_ruleset_version()
+    active = api.service.store.rulesets.active()
     assert ready.status_code == 200
     assert active is not None
     assert ready.json() == {"status": "ready", "database": True, "ruleset_hash": active.hash}
 
 
 def test_readyz_is_503_when_the_database_does_not_answer(sqlite_api: Api) -> None:
-    sqlite_api.service.engine.dispose()
+    sqlite_api.service.store.engine.dispose()
     sqlite_api.service.store.ping = lambda: False  # type: ignore[method-assign]
     response = sqlite_api.client.get("/readyz")
     assert response.status_code == 503

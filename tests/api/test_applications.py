@@ -25,12 +25,12 @@ ANSWER_KEYS = {
 
 
 def decision_count(api: Api) -> int:
-    with api.service.engine.connect() as connection:
+    with api.service.store.engine.connect() as connection:
         return int(connection.execute(text("SELECT count(*) FROM decision")).scalar_one())
 
 
 def market_lenders(api: Api, market: str) -> set[str]:
-    return {lender.lender_id for lender in api.service.rulesets.active().for_market(market)}
+    return {lender.lender_id for lender in api.service.rules.now().for_market(market)}
 
 
 def test_post_answers_201_with_every_lender_of_the_market_and_stores_it(api: Api) -> None:
@@ -51,10 +51,10 @@ def test_post_answers_201_with_every_lender_of_the_market_and_stores_it(api: Api
         for reason in explanation["reasons"]:
             assert reason["kind"] in ("failed", "missing")
             assert reason["message"]
-    active = api.service.store.active_ruleset_version()
+    active = api.service.store.rulesets.active()
     assert active is not None and body["ruleset_hash"] == active.hash
 
-    stored = api.service.store.get_decision(body["application_id"])
+    stored = api.service.store.decisions.latest(body["application_id"])
     assert stored is not None
     assert stored.decision_id == body["decision_id"]
     assert stored.channel == "api"
@@ -73,7 +73,7 @@ def test_reasons_carry_values_and_thresholds_of_the_stored_features(api: Api) ->
 
 
 def test_the_answer_follows_accept_language(api: Api) -> None:
-    ruleset = api.service.rulesets.active()
+    ruleset = api.service.rules.now()
     body = application("NO", loan={"amount": 5_000_000, "term_months": 60, "purpose": "other"})
     answers = {
         lang: api.post_application(body, **{"Accept-Language": header}).json()
@@ -158,7 +158,7 @@ def test_a_stored_decision_is_explained_under_its_own_ruleset_after_another_is_a
     before = api.post_application(
         application("NO", loan={"amount": 400_000, "term_months": 120, "purpose": "refinance"})
     ).json()
-    old = api.service.rulesets.active()
+    old = api.service.rules.now()
     documents = [tighter(dict(document)) for document in old.documents.values()]
     activated = api.client.post(
         "/v1/rulesets", json={"lenders": documents}, headers={"X-API-Key": api.admin_key}
@@ -174,11 +174,11 @@ def test_a_stored_decision_is_explained_under_its_own_ruleset_after_another_is_a
     assert again == before
     assert again["ruleset_hash"] == old.hash
 
-    stored = api.service.store.get_decision(before["application_id"])
+    stored = api.service.store.decisions.latest(before["application_id"])
     assert stored is not None
     recomputed = evaluate(
         stored.features,
-        matcher.ruleset_from_snapshot(api.service.store.ruleset_snapshot(old.hash) or ""),
+        matcher.ruleset_from_snapshot(api.service.store.rulesets.snapshot(old.hash) or ""),
     )
     assert recomputed == tuple(LenderOutcome(*outcome) for outcome in stored.outcomes)
 

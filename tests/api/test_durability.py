@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import make_url, text
 
 from api.app import create_app
-from api.deps import Service
-from api.settings import Settings
+from api.service import Service
+from broker import Settings
 from tests.api.support import TcpProxy, application, postgres_schema, serving
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def served(database_url: str) -> Iterator[tuple[str, Service, str]]:
     app = create_app(Settings(database_url=database_url))
     with serving(app) as base_url:
         service: Service = app.state.service
-        _, key = service.store.add_api_key(role="frontend")
+        _, key = service.store.api_keys.add(role="frontend")
         yield base_url, service, key
 
 
@@ -41,7 +41,7 @@ def client_ready(base_url: str) -> bool:
 
 
 def stored_count(service: Service) -> int:
-    with service.engine.connect() as connection:
+    with service.store.engine.connect() as connection:
         return int(connection.execute(text("SELECT count(*) FROM decision")).scalar_one())
 
 
@@ -74,9 +74,9 @@ def test_200_concurrent_posts_are_all_answered_and_each_stored_once(database_url
         decision_ids = {a["decision_id"] for a in answers}
         assert len(decision_ids) == 180
         assert stored_count(service) == 180
-        stored_ids = {d.decision_id for d in service.store.iter_decisions()}
+        stored_ids = {d.decision_id for d in service.store.decisions.stream()}
         assert stored_ids == decision_ids
-        report = service.store.verify()
+        report = service.store.decisions.verify()
         assert report.ok, report.reason
         assert report.checked == 180
 
@@ -204,11 +204,11 @@ def test_a_store_failure_mid_run_is_503_never_an_unstored_201_and_it_recovers(
         assert "decision_id" not in during.json()
         assert {r.status_code for _, r in results} <= {201, 503}
         answered = {r.json()["decision_id"] for _, r in results if r.status_code == 201}
-        stored = {d.decision_id for d in service.store.iter_decisions()}
+        stored = {d.decision_id for d in service.store.decisions.stream()}
         assert answered <= stored, "a 201 was answered for a decision that is not stored"
         for _, response in results:
             if response.status_code == 503:
                 assert set(response.json()) == {"error", "message", "problems", "rule_problems"}
-        report = service.store.verify()
+        report = service.store.decisions.verify()
         assert report.ok, report.reason
         assert report.checked == len(stored)

@@ -19,7 +19,7 @@ CLOSED = {
 def _upload_with_future_change(
     api: Api, lender_id: str, on: str, renamed_now: str | None = None
 ) -> dict[str, Any]:
-    active = api.service.rulesets.active()
+    active = api.service.rules.now()
     documents = [copy.deepcopy(active.documents[k]) for k in sorted(active.documents)]
     for doc in documents:
         if doc["lender_id"] == lender_id:
@@ -45,7 +45,7 @@ def _outcome(api: Api, answer: dict[str, Any], lender_id: str) -> dict[str, Any]
 
 def test_the_version_in_force_on_the_decision_date_decides(api: Api) -> None:
     lender_id = sorted(
-        lender.lender_id for lender in api.service.rulesets.active().for_market("NO")
+        lender.lender_id for lender in api.service.rules.now().for_market("NO")
     )[0]
     before = api.post_application(application("NO")).json()
     _upload_with_future_change(api, lender_id, "2099-01-01")
@@ -53,7 +53,7 @@ def test_the_version_in_force_on_the_decision_date_decides(api: Api) -> None:
     meanwhile = api.post_application(application("NO")).json()
     # until the date, the rules in force are exactly the earlier ones
     assert meanwhile["ruleset_hash"] == before["ruleset_hash"]
-    assert meanwhile["ruleset_hash"] != api.service.rulesets.active_hash()
+    assert meanwhile["ruleset_hash"] != api.service.rules.active_hash()
     closed = _outcome(api, meanwhile, lender_id)
     assert closed is None or all(
         r["code"] != f"{lender_id}.closed_to_new_customers" for r in closed["reasons"]
@@ -65,29 +65,29 @@ def test_the_version_in_force_on_the_decision_date_decides(api: Api) -> None:
     )
     assert stored.status_code == 200, stored.text
     assert stored.json()["ruleset_hash"] == meanwhile["ruleset_hash"]
-    snapshot = api.service.store.ruleset_snapshot(meanwhile["ruleset_hash"])
+    snapshot = api.service.store.rulesets.snapshot(meanwhile["ruleset_hash"])
     assert snapshot is not None
     assert matcher.ruleset_from_snapshot(snapshot).hash == meanwhile["ruleset_hash"]
 
-    api.service.rulesets._today = lambda: dt.date(2099, 1, 1)
+    api.service.rules._today = lambda: dt.date(2099, 1, 1)
     on_the_day = api.post_application(application("NO")).json()
-    assert on_the_day["ruleset_hash"] == api.service.rulesets.active_hash()
+    assert on_the_day["ruleset_hash"] == api.service.rules.active_hash()
     closed = _outcome(api, on_the_day, lender_id)
     assert closed is not None
     assert f"{lender_id}.closed_to_new_customers" in [r["code"] for r in closed["reasons"]]
 
 
 def test_rules_in_force_mixing_versions_are_saved_and_explain_later(api: Api) -> None:
-    lenders = sorted(lender.lender_id for lender in api.service.rulesets.active().for_market("NO"))
+    lenders = sorted(lender.lender_id for lender in api.service.rules.now().for_market("NO"))
     before = api.post_application(application("NO")).json()
     _upload_with_future_change(api, lenders[0], "2099-01-01", renamed_now=lenders[1])
 
     meanwhile = api.post_application(application("NO")).json()
     assert meanwhile["ruleset_hash"] not in (
         before["ruleset_hash"],
-        api.service.rulesets.active_hash(),
+        api.service.rules.active_hash(),
     )
-    snapshot = api.service.store.ruleset_snapshot(meanwhile["ruleset_hash"])
+    snapshot = api.service.store.rulesets.snapshot(meanwhile["ruleset_hash"])
     assert snapshot is not None
     in_force = matcher.ruleset_from_snapshot(snapshot)
     assert in_force.lender(lenders[1]).name.endswith("(new name)")

@@ -16,7 +16,7 @@ from schemathesis.checks import positive_data_acceptance
 from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
-from api.settings import Settings
+from broker import Settings
 from tests.api.support import Api, running_api
 
 pytestmark = pytest.mark.slow

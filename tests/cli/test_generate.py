@@ -10,10 +10,9 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
-from api.cli import _register, app
+from cli.main import app
 from matcher.generate import generate
 
-_register()  # every command, as `lendmatch` has them (one alone would be the root command)
 runner = CliRunner()
 
 

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import matcher
-from api import cli_audit
-from api.cli import app
-from audit import DecisionStore, StoredDecision
+from cli import options
+from cli.main import app
+from audit import Store, StoredDecision
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]
@@ -42,7 +42,7 @@ def test_verify_fails_naming_the_first_bad_record(
     stored = record(4)
     sql("UPDATE decision SET features_json = '{}' WHERE seq = 2")
     result = run("audit", "verify")
-    assert result.exit_code == cli_audit.EXIT_PROBLEM
+    assert result.exit_code == options.EXIT_PROBLEM
     assert f"record 2 (decision {stored[1].decision_id})" in result.stderr
     assert "changed" in result.stderr
 
@@ -53,37 +53,37 @@ def test_verify_names_a_deleted_record(
     record(4)
     sql("DELETE FROM decision WHERE seq = 3")
     result = run("audit", "verify")
-    assert result.exit_code == cli_audit.EXIT_PROBLEM
+    assert result.exit_code == options.EXIT_PROBLEM
     assert "record 3" in result.stderr
     assert "missing" in result.stderr
 
 
 def test_head_prints_the_chain_head_and_verify_checks_against_it(
-    run: Callable[..., Result], store: DecisionStore, record: Record
+    run: Callable[..., Result], store: Store, record: Record
 ) -> None:
     record(2)
     result = run("audit", "head")
     assert result.exit_code == 0
-    assert result.stdout.strip() == store.head()
+    assert result.stdout.strip() == store.decisions.head()
     record(1)
     assert run("audit", "verify", "--head", result.stdout.strip()).exit_code == 0
     wrong = run("audit", "verify", "--head", "2:" + "0" * 64)
-    assert wrong.exit_code == cli_audit.EXIT_PROBLEM
+    assert wrong.exit_code == options.EXIT_PROBLEM
     assert "record 2" in wrong.stderr
 
 
 def test_keys_add_prints_a_secret_once_and_stores_its_role(
-    run: Callable[..., Result], store: DecisionStore
+    run: Callable[..., Result], store: Store
 ) -> None:
     result = run("keys", "add", "--role", "admin")
     assert result.exit_code == 0, result.output
     secret = result.stdout.strip()
-    assert store.role_of_api_key(secret) == "admin"
+    assert store.api_keys.role_of(secret) == "admin"
     key_id = secret.split(".", 1)[0]
     assert f"key id: {key_id}" in result.stderr
     assert run("keys", "revoke", key_id).exit_code == 0
-    assert store.role_of_api_key(secret) is None
-    assert run("keys", "revoke", key_id).exit_code == cli_audit.EXIT_PROBLEM
+    assert store.api_keys.role_of(secret) is None
+    assert run("keys", "revoke", key_id).exit_code == options.EXIT_PROBLEM
     assert run("keys", "add", "--role", "root").exit_code == 2
 
 
@@ -137,28 +137,28 @@ def _features(age: int, debt_to_income: float) -> dict[str, Any]:
     }
 
 
-def _decide(store: DecisionStore, ruleset: matcher.Ruleset, n: int, **kw: Any) -> StoredDecision:
+def _decide(store: Store, ruleset: matcher.Ruleset, n: int, **kw: Any) -> StoredDecision:
     features = _features(**kw)
     decision = matcher.Decision(
         ruleset.hash, datetime.now(UTC), features, matcher.evaluate(features, ruleset)
     )
-    return store.record_decision(
+    return store.decisions.record(
         application_id=f"app-{n}", channel="api", decision=decision, personal={}
     )
 
 
 def test_reproduce_recomputes_every_stored_decision_under_its_own_ruleset(
-    run: Callable[..., Result], store: DecisionStore
+    run: Callable[..., Result], store: Store
 ) -> None:
     old = matcher.ruleset_from_documents([LENDER])
-    store.activate_ruleset(old)
+    store.rulesets.activate(old)
     _decide(store, old, 1, age=30, debt_to_income=2.0)
     _decide(store, old, 2, age=20, debt_to_income=float("inf"))
     stricter = dict(
         LENDER, requirements=[dict(LENDER["requirements"][0], rule={">=": [{"var": "age"}, 40]})]
     )
     new = matcher.ruleset_from_documents([stricter])
-    store.activate_ruleset(new)  # a different ruleset is active now
+    store.rulesets.activate(new)  # a different ruleset is active now
     _decide(store, new, 3, age=30, debt_to_income=2.0)
     result = run("audit", "reproduce")
     assert result.exit_code == 0, result.output
@@ -166,10 +166,10 @@ def test_reproduce_recomputes_every_stored_decision_under_its_own_ruleset(
 
 
 def test_reproduce_fails_on_a_decision_that_does_not_reproduce(
-    run: Callable[..., Result], store: DecisionStore
+    run: Callable[..., Result], store: Store
 ) -> None:
     ruleset = matcher.ruleset_from_documents([LENDER])
-    store.activate_ruleset(ruleset)
+    store.rulesets.activate(ruleset)
     _decide(store, ruleset, 1, age=30, debt_to_income=2.0)
     wrong = matcher.Decision(
         ruleset.hash,
@@ -177,13 +177,13 @@ def test_reproduce_fails_on_a_decision_that_does_not_reproduce(
         _features(age=20, debt_to_income=2.0),
         (matcher.LenderOutcome("nordbank", 0, 0),),  # min_age failed, and co_age is unknown
     )
-    bad = store.record_decision(application_id="app-2", channel="api", decision=wrong, personal={})
+    bad = store.decisions.record(application_id="app-2", channel="api", decision=wrong, personal={})
     unknown_ruleset = matcher.Decision("cd" * 32, datetime.now(UTC), _features(30, 1.0), ())
-    store.record_decision(
+    store.decisions.record(
         application_id="app-3", channel="api", decision=unknown_ruleset, personal={}
     )
     result = run("audit", "reproduce")
-    assert result.exit_code == cli_audit.EXIT_PROBLEM
+    assert result.exit_code == options.EXIT_PROBLEM
     assert f"record 2 (decision {bad.decision_id}" in result.stderr
     assert "nordbank: stored (0, 0), now (1, 4)" in result.stderr
     assert "record 3" in result.stderr
@@ -197,5 +197,5 @@ def test_commands_exit_3_when_the_store_is_unreachable(tmp_path: Path) -> None:
     runner = CliRunner()
     for command in (["audit", "verify"], ["audit", "head"], ["audit", "reproduce"]):
         result = runner.invoke(app, command, env={"DATABASE_URL": f"sqlite:///{blocked}"})
-        assert result.exit_code == cli_audit.EXIT_STORE_UNAVAILABLE
+        assert result.exit_code == options.EXIT_STORE_UNAVAILABLE
         assert "store unavailable" in result.stderr

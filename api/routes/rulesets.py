@@ -15,7 +15,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 import matcher
-from api.deps import AdminRole, ServiceDep
+from api.auth import AdminRole
+from api.deps import ServiceDep
 from api.errors import error_responses
 from audit import RulesetVersion
 
@@ -57,7 +58,7 @@ def activate_ruleset(
 ) -> RulesetVersionInfo:
     """Compile the lender documents; if every one loads, store a snapshot and make it active."""
     ruleset = matcher.ruleset_from_documents(upload.lenders)
-    service.rulesets.activate(ruleset)
+    service.rules.activate(ruleset)
     return _version_of(service, ruleset.hash)
 
 
@@ -69,8 +70,8 @@ def activate_ruleset(
 def list_rulesets(service: ServiceDep, role: AdminRole) -> RulesetVersions:
     """Every ruleset version the store holds, and which one is active."""
     return RulesetVersions(
-        active_hash=service.rulesets.active_hash(),
-        versions=[_version(v) for v in service.store.list_ruleset_versions()],
+        active_hash=service.rules.active_hash(),
+        versions=[_version(v) for v in service.store.rulesets.versions()],
     )
 
 
@@ -84,7 +85,7 @@ def _version(record: RulesetVersion) -> RulesetVersionInfo:
 
 
 def _version_of(service: ServiceDep, ruleset_hash: str) -> RulesetVersionInfo:
-    for record in service.store.list_ruleset_versions():
+    for record in service.store.rulesets.versions():
         if record.hash == ruleset_hash:
             return _version(record)
     raise LookupError(ruleset_hash)  # the store just activated it

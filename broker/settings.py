@@ -1,8 +1,9 @@
-"""The HTTP service's settings: one pydantic-settings class, built by `get_settings()`.
+"""lendmatch's settings: one pydantic-settings class, built by `get_settings()`.
 
 Every setting is read from the environment with the prefix `LENDMATCH_` (for example
 `LENDMATCH_PORT=8080`), except the database URL, which is the conventional `DATABASE_URL`.
-Nothing here is created at import time: `create_app(settings)` receives an instance.
+The HTTP service and every CLI command read the same class. Nothing here is created at import
+time: `create_app(settings)` receives an instance, and each CLI command calls `get_settings()`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-import lender_rules
-
-SHIPPED_LENDERS_DIR = Path(lender_rules.__file__).resolve().parent / "lenders"
-"""The demo lender rule files that ship with lendmatch; activated when no ruleset is active."""
+from lender_rules import SHIPPED_LENDERS_DIR
 
 
 class Settings(BaseSettings):
-    """Settings of the HTTP service (`lendmatch serve`)."""
+    """Settings of lendmatch (the HTTP service and the CLI), from the environment."""
 
     model_config = SettingsConfigDict(env_prefix="LENDMATCH_", extra="ignore", frozen=True)
 

@@ -7,7 +7,6 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -20,9 +19,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from api.cli import app
-from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR
-from matcher.generate import generate as generate_applications
+import matcher
+from broker import BatchOutputError, write_atomically
+from cli.options import EXIT_PROBLEM
+from matcher import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR
 
 
 def _check_out(out: Path) -> None:
@@ -38,7 +38,6 @@ def _check_out(out: Path) -> None:
         raise typer.BadParameter(f"{parent}: the directory is not writable", param_hint="--out")
 
 
-@app.command("generate")
 def generate(
     out: Path = typer.Option(
         ...,
@@ -90,28 +89,20 @@ def generate(
     )
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("generating", total=n)
-        frame = generate_applications(
+        frame = matcher.generate(
             n,
             seed,
             decision_date,
             progress=lambda done, _total: progress.update(task, completed=done),
         )
         progress.update(task, description=f"writing {escape(str(out))}")
-        _write_atomically(frame, out, err)
+        try:
+            write_atomically(frame, out)
+        except BatchOutputError as e:
+            err.print(str(e), markup=False, highlight=False)
+            raise typer.Exit(EXIT_PROBLEM) from e
     seconds = time.perf_counter() - started
     typer.echo(
         f"Wrote {n:,} applications to {out} "
         f"(seed {seed}, decision date {decision_date.isoformat()}) in {seconds:.1f} s"
     )
-
-
-def _write_atomically(frame: pl.DataFrame, out: Path, err: Console) -> None:
-    """Write to a temporary file next to `out`, then rename: no half-written file is left."""
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # same directory: atomic rename
-    try:
-        frame.write_parquet(temporary)
-        os.replace(temporary, out)
-    except OSError as e:
-        temporary.unlink(missing_ok=True)
-        err.print(f"{out}: could not write: {e.strerror or e}", markup=False, highlight=False)
-        raise typer.Exit(1) from e

@@ -5,11 +5,9 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from api.cli import app
-from api.settings import get_settings
+from broker import get_settings
 
 
-@app.command()
 def serve(
     host: str | None = typer.Option(None, help="Interface to bind (LENDMATCH_HOST; 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port to bind (LENDMATCH_PORT; 8000)."),

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
-from api.cli import _register, app
+from cli.main import app
 from matcher import load_ruleset
 from matcher.generate import generate
 
@@ -19,7 +19,6 @@ REASON = {"en": "r", "nb": "r", "sv": "r"}
 
 
 def run(*args: str) -> Result:
-    _register()
     return CliRunner().invoke(app, list(args))
 
 
@@ -70,47 +69,6 @@ def test_show_unknown_lender_names_the_known_ones() -> None:
     assert "unknown lender 'nosuchbank'" in result.output
 
 
-def test_match_writes_one_outcome_per_application_and_lender(tmp_path: Path) -> None:
-    on = dt.date(2026, 11, 25)
-    apps = tmp_path / "apps.parquet"
-    generate(500, 7, on).write_parquet(apps)
-    out = tmp_path / "outcomes.parquet"
-    result = run(
-        "match", str(apps), "--out", str(out), "--explain", "--lang", "nb", "--on", on.isoformat()
-    )
-    assert result.exit_code == 0, result.output
-    outcomes = pl.read_parquet(out)
-    ruleset = load_ruleset(RULES)
-    markets = pl.read_parquet(apps).select("application_id", "market")
-    serving = {m: sum(m in lender.markets for lender in ruleset.lenders) for m in ("NO", "SE")}
-    expected = sum(serving[m] for m in markets["market"])
-    assert len(outcomes) == expected
-    assert outcomes.columns == [
-        "application_id",
-        "lender_id",
-        "eligible",
-        "failed",
-        "unknown",
-        "reasons",
-    ]
-    rejected = outcomes.filter(~pl.col("eligible")).row(0, named=True)
-    lender = ruleset.lender(rejected["lender_id"])
-    codes = {r["code"] for r in rejected["reasons"]}
-    bits = rejected["failed"] | rejected["unknown"]
-    assert codes == {f"{lender.lender_id}.{q.id}" for q in lender.requirements if bits & q.bit}
-    assert all(
-        r["message"] in {q.reason["nb"] for q in lender.requirements} for r in rejected["reasons"]
-    )
-    eligible = outcomes.filter(pl.col("eligible"))
-    assert eligible["reasons"].list.len().eq(0).all()
-
-
-def test_match_reports_a_missing_file(tmp_path: Path) -> None:
-    result = run("match", str(tmp_path / "nope.parquet"), "--out", str(tmp_path / "o.parquet"))
-    assert result.exit_code == 1
-    assert "nope.parquet: no such file" in result.output
-
-
 def test_activate_stores_and_activates_and_refuses_invalid_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -130,7 +88,7 @@ def test_activate_stores_and_activates_and_refuses_invalid_rules(
     assert "missing field 'name'" in refused.output
     store = open_store(url)
     try:
-        active = store.active_ruleset_version()
+        active = store.rulesets.active()
         assert active is not None and active.hash == shipped
     finally:
         store.dispose()

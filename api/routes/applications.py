@@ -11,12 +11,11 @@ this holds for concurrent retries too, across processes.
 Every answer is built from what the store holds after the commit (ids, decided_at, features,
 per-lender bitmasks, ruleset hash), so the answer to a retry is the answer to the first call,
 and `GET .../decision` gives it again later, also after another ruleset has become active.
+The workflow itself is `broker.decide_and_record`; this module is its HTTP face.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from datetime import datetime
 from email.message import Message
@@ -26,16 +25,13 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-import matcher
-from api.deps import CallerRole, Language, LanguageDep, ServiceDep
-from api.errors import (
-    IdempotencyKeyReusedError,
-    NotFoundError,
-    UnsupportedMediaTypeError,
-    error_responses,
-)
-from audit import StoredDecision
-from matcher import Application, LenderExplanation, LenderOutcome
+from api.auth import CallerRole
+from api.deps import ServiceDep
+from api.errors import UnsupportedMediaTypeError, error_responses
+from api.language import LanguageDep
+from broker import RecordedDecision, decide_and_record, stored_decision
+from lender_rules.vocabulary import LANGUAGES, Language
+from matcher import Application, LenderExplanation
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"])
 
@@ -95,20 +91,10 @@ APPLICATION_REQUEST_BODY: dict[str, Any] = {
 }
 
 
-def request_digest(application: Application) -> str:
-    """SHA-256 of the application as canonical JSON: equal data, equal digest."""
-    canonical = json.dumps(
-        application.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def answer(stored: StoredDecision, ruleset: matcher.Ruleset, language: Language) -> DecisionAnswer:
+def answer(recorded: RecordedDecision, language: Language) -> DecisionAnswer:
     """The answer for a stored decision, explained under the ruleset it was made with."""
-    outcomes = tuple(
-        LenderOutcome(lender_id, failed, unknown) for lender_id, failed, unknown in stored.outcomes
-    )
-    explanations = matcher.explain(stored.features, outcomes, ruleset, lang=language)
+    stored = recorded.stored
+    explanations = recorded.explain(language)
     return DecisionAnswer(
         application_id=str(stored.application_id),
         decision_id=str(stored.decision_id),
@@ -136,7 +122,7 @@ def answer(stored: StoredDecision, ruleset: matcher.Ruleset, language: Language)
                     "description": "`true` when this is the stored answer to an earlier request.",
                     "schema": {"type": "string", "enum": ["true", "false"]},
                 },
-                "Content-Language": {"schema": {"type": "string", "enum": ["en", "nb", "sv"]}},
+                "Content-Language": {"schema": {"type": "string", "enum": list(LANGUAGES)}},
             },
         },
     },
@@ -163,41 +149,14 @@ def submit_application(
     The decision is committed to the store before this answers; if the store fails the answer
     is 503 and no decision is reported.
     """
-    digest = request_digest(application)
     response.headers["Content-Language"] = language
-    ruleset = service.rulesets.active()
-    decision = matcher.decide(application, ruleset)
-    application_id = str(uuid.uuid4())
-    stored = service.store.record_decision(
-        application_id=application_id,
-        channel="api",
-        decision=decision,
-        personal=application.model_dump(mode="json"),
-        idempotency_key=idempotency_key,
-        request_digest=digest,
+    recorded = decide_and_record(
+        service.store, service.rules, application, channel="api", idempotency_key=idempotency_key
     )
-    if stored.application_id != application_id:
-        # The key was used before with this body (the store compared the digests, and raised
-        # IdempotencyConflict, a 409, had they differed): the first answer stands.
-        return _replay(service, stored, digest, response, language)
-    service.metrics.observe_decision(decision.outcomes)
-    response.headers["Idempotent-Replayed"] = "false"
-    return answer(stored, ruleset, language)
-
-
-def _replay(
-    service: ServiceDep,
-    earlier: StoredDecision,
-    digest: str,
-    response: Response,
-    language: Language,
-) -> DecisionAnswer:
-    if earlier.request_digest != digest:
-        raise IdempotencyKeyReusedError(
-            "This Idempotency-Key was already used with a different request body."
-        )
-    response.headers["Idempotent-Replayed"] = "true"
-    return answer(earlier, service.rulesets.by_hash(earlier.ruleset_hash), language)
+    if recorded.decision is not None:
+        service.metrics.observe_decision(recorded.decision.outcomes)
+    response.headers["Idempotent-Replayed"] = "true" if recorded.replayed else "false"
+    return answer(recorded, language)
 
 
 @router.get(
@@ -217,8 +176,6 @@ def get_decision(
 ) -> DecisionAnswer:
     """The stored decision, explained from its stored features and its stored ruleset snapshot
     (not the ruleset active now)."""
-    stored = service.store.get_decision(str(application_id))
-    if stored is None:
-        raise NotFoundError(f"No decision for application {application_id}.")
+    recorded = stored_decision(service.store, service.rules.compiled, str(application_id))
     response.headers["Content-Language"] = language
-    return answer(stored, service.rulesets.by_hash(stored.ruleset_hash), language)
+    return answer(recorded, language)

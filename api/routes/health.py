@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import ServiceDep
-from audit.errors import StoreUnavailable
+from audit import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -49,7 +49,7 @@ def readyz(service: ServiceDep) -> JSONResponse:
     try:
         database = bool(service.store.ping())
         if database:
-            ruleset_hash = service.rulesets.active_hash()
+            ruleset_hash = service.rules.active_hash()
     except StoreUnavailable:
         database = False
     ready = database and ruleset_hash is not None

@@ -8,13 +8,15 @@ ruleset active now; a stored decision is explained under its own ruleset by
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Language, LanguageDep, ServiceDep
+from api.deps import ServiceDep
 from api.errors import NotFoundError, error_responses
+from api.language import LanguageDep
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language, Market
 from matcher import Ruleset
 
 router = APIRouter(prefix="/v1/lenders", tags=["lenders"])
@@ -61,7 +63,8 @@ def _lender_infos(ruleset: Ruleset, language: Language) -> list[LenderInfo]:
             requirements=[
                 RequirementInfo(
                     id=requirement.id,
-                    reason=requirement.reason.get(language) or requirement.reason.get("en", ""),
+                    reason=requirement.reason.get(language)
+                    or requirement.reason.get(DEFAULT_LANGUAGE, ""),
                     rule=requirement.plain(language),
                 )
                 for requirement in lender.requirements
@@ -83,12 +86,10 @@ def list_lenders(
     service: ServiceDep,
     language: LanguageDep,
     response: Response,
-    market: Annotated[
-        Literal["NO", "SE"] | None, Query(description="Only lenders of this market.")
-    ] = None,
+    market: Annotated[Market | None, Query(description="Only lenders of this market.")] = None,
 ) -> LenderList:
     """Every lender of the active ruleset with its requirements in plain words."""
-    ruleset = service.rulesets.active()
+    ruleset = service.rules.now()
     lenders = _lender_infos(ruleset, language)
     if market is not None:
         lenders = [lender for lender in lenders if market in lender.markets]
@@ -108,7 +109,7 @@ def get_lender(
     response: Response,
 ) -> LenderDetail:
     """One lender of the active ruleset with its requirements in plain words."""
-    ruleset = service.rulesets.active()
+    ruleset = service.rules.now()
     for lender in _lender_infos(ruleset, language):
         if lender.lender_id == lender_id:
             response.headers["Content-Language"] = language

@@ -1,0 +1,18 @@
+"""The JSON routes, one module per resource; `ROUTERS` is what `create_app` includes.
+
+A new route goes into the module of its resource (or a new module listed here); the
+caseworker's screens will sit beside these as their own routers.
+"""
+
+from fastapi import APIRouter
+
+from api.routes import applications, health, lenders, rulesets
+
+ROUTERS: tuple[APIRouter, ...] = (
+    applications.router,
+    lenders.router,
+    rulesets.router,
+    health.router,
+)
+
+__all__ = ["ROUTERS"]

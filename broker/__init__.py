@@ -1,0 +1,51 @@
+"""The broker's workflows, between the ways in (`api`, `cli`) and the core (`matcher`, `audit`).
+
+The rules in force and compiled rulesets by hash, decide-and-record, reproduce, the streaming
+batch loop; later review, re-scoring, subject rights and forwarding. Never imports FastAPI,
+Starlette, Typer or rich: it raises its own errors (`broker.errors`), and the ways in turn
+them into answers.
+"""
+
+from broker.batch import CHUNK_ROWS, count_rows, match_file, write_atomically
+from broker.decisions import (
+    RecordedDecision,
+    decide_and_record,
+    explain_stored,
+    request_digest,
+    stored_decision,
+)
+from broker.errors import (
+    BatchInputError,
+    BatchOutputError,
+    BrokerError,
+    DecisionNotFoundError,
+    NoActiveRulesetError,
+    SnapshotMissingError,
+)
+from broker.reproduction import Reproduction, reproduce
+from broker.rulesets import CompiledRulesets, RulesInForce
+from broker.settings import Settings, get_settings
+
+__all__ = [
+    "CHUNK_ROWS",
+    "BatchInputError",
+    "BatchOutputError",
+    "BrokerError",
+    "CompiledRulesets",
+    "DecisionNotFoundError",
+    "NoActiveRulesetError",
+    "RecordedDecision",
+    "Reproduction",
+    "RulesInForce",
+    "Settings",
+    "SnapshotMissingError",
+    "count_rows",
+    "decide_and_record",
+    "explain_stored",
+    "get_settings",
+    "match_file",
+    "reproduce",
+    "request_digest",
+    "stored_decision",
+    "write_atomically",
+]

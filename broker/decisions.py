@@ -1,0 +1,109 @@
+"""Decide and record: one application decided under the rules in force, stored, explained.
+
+The store commits a decision before anyone is told of it; every answer is built from what the
+store holds after the commit (ids, decided_at, features, bitmasks, ruleset hash), so a retry
+gets the first answer and a stored decision is explained the same way later, under the ruleset
+it was made with (not the one active then).
+
+Idempotency: a caller may give an idempotency key with the request. The store compares the
+request digests under its chain lock: the same key with the same application (equal as data)
+makes no second decision and returns the stored one (`replayed`); the same key with another
+application raises `audit.IdempotencyConflict`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import matcher
+from audit import Store, StoredDecision
+from broker.errors import DecisionNotFoundError
+from broker.rulesets import CompiledRulesets, RulesInForce
+from lender_rules.canonical import digest
+from lender_rules.vocabulary import Channel, Language
+from matcher import (
+    Application,
+    Decision,
+    LenderExplanation,
+    LenderOutcome,
+    Ruleset,
+    decide,
+)
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """A decision as stored, with the ruleset it was made under.
+
+    `decision` is the matcher's fresh decision, or None when this is the stored answer to an
+    earlier request with the same idempotency key (`replayed`).
+    """
+
+    stored: StoredDecision
+    ruleset: Ruleset
+    decision: Decision | None
+
+    @property
+    def replayed(self) -> bool:
+        return self.decision is None
+
+    def explain(self, language: Language) -> list[LenderExplanation]:
+        """Every lender's outcome with reasons, values, thresholds and hints."""
+        return explain_stored(self.stored, self.ruleset, language)
+
+
+def request_digest(application: Application) -> str:
+    """SHA-256 of the application as canonical JSON: equal data, equal digest."""
+    return digest(application.model_dump(mode="json"))
+
+
+def decide_and_record(
+    store: Store,
+    rules: RulesInForce,
+    application: Application,
+    *,
+    channel: Channel = "api",
+    idempotency_key: str | None = None,
+) -> RecordedDecision:
+    """Decide `application` for every lender of its market and store it durably.
+
+    Raises `NoActiveRulesetError`, `audit.StoreUnavailable` (nothing decided), or
+    `audit.IdempotencyConflict` (the key was used with another application).
+    """
+    ruleset = rules.now()
+    decision = decide(application, ruleset)
+    application_id = str(uuid.uuid4())
+    stored = store.decisions.record(
+        application_id=application_id,
+        channel=channel,
+        decision=decision,
+        personal=application.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+        request_digest=request_digest(application),
+    )
+    if stored.application_id != application_id:
+        # The key was used before with this application: the first decision stands.
+        return RecordedDecision(stored, rules.by_hash(stored.ruleset_hash), None)
+    return RecordedDecision(stored, ruleset, decision)
+
+
+def stored_decision(
+    store: Store, compiled: CompiledRulesets, application_id: str
+) -> RecordedDecision:
+    """The latest stored decision on an application, with the ruleset it was made under;
+    `DecisionNotFoundError` if there is none."""
+    stored = store.decisions.latest(application_id)
+    if stored is None:
+        raise DecisionNotFoundError(application_id)
+    return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None)
+
+
+def explain_stored(
+    stored: StoredDecision, ruleset: Ruleset, language: Language
+) -> list[LenderExplanation]:
+    """A stored decision explained from its stored features and bitmasks under `ruleset`."""
+    outcomes = tuple(
+        LenderOutcome(lender_id, failed, unknown) for lender_id, failed, unknown in stored.outcomes
+    )
+    return matcher.explain(stored.features, outcomes, ruleset, lang=language)

@@ -1,0 +1,56 @@
+"""The errors of the broker's workflows: a small hierarchy, each with the fields a caller needs.
+
+The ways in turn them into answers in one place each: `api.errors` (HTTP status and JSON
+body), the CLI (a message and an exit code). Errors of the layers below pass through as they
+are: `audit.StoreUnavailable`, `audit.IdempotencyConflict`, `audit.InvalidRecord`,
+`lender_rules.errors.RulesetError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BrokerError(Exception):
+    """A workflow could not do what was asked."""
+
+
+class NoActiveRulesetError(BrokerError):
+    """No ruleset has been activated yet, so nothing can be decided."""
+
+    def __init__(self) -> None:
+        super().__init__("No ruleset is active.")
+
+
+class SnapshotMissingError(BrokerError):
+    """The store holds no snapshot of a ruleset a decision names."""
+
+    def __init__(self, ruleset_hash: str) -> None:
+        super().__init__(f"The store holds no snapshot of ruleset {ruleset_hash}.")
+        self.ruleset_hash = ruleset_hash
+
+
+class DecisionNotFoundError(BrokerError):
+    """No decision is stored for an application."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(f"No decision for application {application_id}.")
+        self.application_id = application_id
+
+
+class BatchInputError(BrokerError):
+    """A batch input file cannot be read, or some of its rows cannot be matched."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class BatchOutputError(BrokerError):
+    """A batch result cannot be written (nothing half-written is left behind)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message

@@ -1,0 +1,34 @@
+"""The root of the `lendmatch` command line; every command and group is registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import audit, generate, keys, match, rules, serve
+
+app = typer.Typer(
+    name="lendmatch",
+    help=(
+        "Loan-brokerage eligibility matcher with explainable automated decisions.\n\n"
+        "A tour: `lendmatch rules check` (the shipped demo lenders, or a folder of your own "
+        "LENDER.json files), `lendmatch rules show LENDER`, `lendmatch generate`, "
+        "`lendmatch match`, `lendmatch serve`. README.md has the rule language and the "
+        "settings (environment variables)."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+
+app.add_typer(rules.app, name="rules")
+app.add_typer(audit.app, name="audit")
+app.add_typer(keys.app, name="keys")
+app.command("generate")(generate.generate)
+app.command("match")(match.match_command)
+app.command("serve")(serve.serve)
+
+
+def main() -> None:
+    """Entry point of the `lendmatch` console command."""
+    app()

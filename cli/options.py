@@ -1,0 +1,99 @@
+"""What the commands share: the rules and language options, loading a ruleset or exiting
+with its problems, and opening the decision store for one command.
+
+Exit codes of every command: 0 done, 1 a problem with the input or what was checked, 2 a bad
+option (Typer's usage error), 3 the decision store could not be reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from audit import Store, StoreUnavailable, open_store
+from broker import get_settings
+from lender_rules import SHIPPED_LENDERS_DIR
+from lender_rules.errors import RulesetError
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
+from matcher import Ruleset, load_ruleset
+
+EXIT_PROBLEM = 1
+EXIT_USAGE = 2
+EXIT_STORE_UNAVAILABLE = 3
+
+DEFAULT_RULES = SHIPPED_LENDERS_DIR
+"""The shipped demo lenders, found from the installed package (not the working directory)."""
+
+RULES_HELP = "A lender rule file or a folder of them (default: the shipped demo lenders)."
+LANGUAGE_HELP = f"Language of the reasons: {', '.join(LANGUAGES)}."
+
+
+def stdout() -> Console:
+    """A console for results (soft-wrapped, so long lines are not cut)."""
+    return Console(soft_wrap=True)
+
+
+def stderr() -> Console:
+    """A console for progress, problems and errors."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+def language_or_exit(value: str, err: Console) -> Language:
+    """`value` as a language of the vocabulary; exit 2 naming the choices otherwise."""
+    for language in LANGUAGES:
+        if value == language:
+            return language
+    err.print(f"--lang must be one of {', '.join(LANGUAGES)}, got {value!r}", highlight=False)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def load_or_exit(path: Path, err: Console) -> Ruleset:
+    """Load a ruleset; on problems, print every one of them and exit with status 1."""
+    try:
+        return load_ruleset(path)
+    except RulesetError as e:
+        for problem in e.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print(f"{len(e.problems)} problem(s); the ruleset was not loaded.")
+        raise typer.Exit(EXIT_PROBLEM) from e
+
+
+@contextmanager
+def opened_store() -> Iterator[Store]:
+    """The decision store at DATABASE_URL (schema migrated), closed when the command ends.
+
+    The store being unreachable, on opening or during the command, is a message on stderr
+    and exit status 3.
+    """
+    err = stderr()
+    try:
+        store = open_store(get_settings().database_url)
+    except StoreUnavailable as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_STORE_UNAVAILABLE) from error
+    try:
+        with store:
+            yield store
+    except StoreUnavailable as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_STORE_UNAVAILABLE) from error
+
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "DEFAULT_RULES",
+    "EXIT_PROBLEM",
+    "EXIT_STORE_UNAVAILABLE",
+    "EXIT_USAGE",
+    "LANGUAGE_HELP",
+    "RULES_HELP",
+    "language_or_exit",
+    "load_or_exit",
+    "opened_store",
+    "stderr",
+    "stdout",
+]
