@@ -1,10 +1,14 @@
-"""audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL)."""
+"""audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
+`open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
+(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`) on one engine.
+"""
+
+from audit.api_keys import ApiKeyStore
 from audit.database import make_engine, migrate
+from audit.decisions import DecisionLog
 from audit.errors import AuditError, IdempotencyConflict, InvalidRecord, StoreUnavailable
 from audit.records import (
-    CHANNELS,
-    ROLES,
     DecisionLike,
     OutcomeLike,
     RulesetLike,
@@ -12,19 +16,21 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
-from audit.store import DecisionStore, open_store
+from audit.rulesets import RulesetStore
+from audit.store import Store, open_store
 
 __all__ = [
-    "CHANNELS",
-    "ROLES",
+    "ApiKeyStore",
     "AuditError",
     "DecisionLike",
-    "DecisionStore",
+    "DecisionLog",
     "IdempotencyConflict",
     "InvalidRecord",
     "OutcomeLike",
     "RulesetLike",
+    "RulesetStore",
     "RulesetVersion",
+    "Store",
     "StoreUnavailable",
     "StoredDecision",
     "VerifyReport",

@@ -1,41 +1,31 @@
-"""Canonical JSON, digests and the hash chain: the rules `verify` checks.
+"""Digests and the hash chain: the rules `verify` checks.
 
-A record's payload digest is the sha256 of the canonical JSON of its decision payload (every
-stored column except the chain fields). Its record hash binds the payload digest to its
-position and to its predecessor:
+A record's payload digest is the sha256 of the canonical JSON (`lender_rules.canonical`) of
+its decision payload (every stored column except the chain fields). Its record hash binds the
+payload digest to its position and to its predecessor:
 
     record_hash = sha256("lendmatch-chain-v1|<seq>|<prev_hash>|<payload_digest>")
 
 so a changed payload breaks its own digest, a removed record leaves a gap in `seq`, and a
 moved record no longer matches either its position or its predecessor.
+
+lendmatch 0.1 wrote the payload JSON with `\\uXXXX` escapes; every field of a 0.1 payload is
+ASCII, so its digests are the same in today's canonical form and old logs still verify
+(`tests/audit/test_previous_release.py` checks a store written by 0.1).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from audit.models import GENESIS_HASH
 from audit.records import VerifyReport
+from lender_rules.canonical import canonical_json, sha256_hex
 
 PAYLOAD_VERSION = 1
 _CHAIN_TAG = "lendmatch-chain-v1"
-
-
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys, no spaces, ASCII only; +-inf is written as `Infinity`."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True
-    )
-
-
-def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def utc(moment: datetime) -> datetime:
@@ -47,16 +37,6 @@ def utc(moment: datetime) -> datetime:
 
 def utc_text(moment: datetime) -> str:
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def has_nan(value: Any) -> bool:
-    if isinstance(value, float):
-        return math.isnan(value)
-    if isinstance(value, dict):
-        return any(has_nan(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(has_nan(v) for v in value)
-    return False
 
 
 def personal_digest(salt: str, payload_json: str) -> str:

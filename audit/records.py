@@ -9,12 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
-
-Channel = Literal["api", "batch", "manual"]
-CHANNELS: tuple[str, ...] = ("api", "batch", "manual")
-Role = Literal["frontend", "admin"]
-ROLES: tuple[str, ...] = ("frontend", "admin")
+from typing import Any, Protocol
 
 
 class OutcomeLike(Protocol):
@@ -84,7 +79,7 @@ class VerifyReport:
     first_bad_seq: int | None
     reason: str
     first_bad_decision_id: str | None = None
-    head: str | None = None  # the chain head the walk ended at, as `DecisionStore.head()`
+    head: str | None = None  # the chain head the walk ended at, as `DecisionLog.head()`
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,13 @@
     python benchmarks/_unchained.py <uvicorn arguments>
 
 starts uvicorn exactly as `python -m uvicorn <uvicorn arguments>` would, after replacing
-`audit._append.write_batch` (the batch writer `DecisionStore` calls inside its write
+`audit._append.write_batch` (the batch writer `audit.DecisionLog` calls inside its write
 transaction) with `write_batch_unchained` below. Nothing in `audit/` or `api/` can reach this
 module; it exists so that bench_api.py can measure what the hash chain costs.
 
 `write_batch_unchained` does the work of `write_batch` minus the chain:
 
-- the same transaction (`DecisionStore._unit(write=True)`: on SQLite the in-process write
+- the same transaction (`UnitOfWork.unit(write=True)`: on SQLite the in-process write
   lock and BEGIN IMMEDIATE, on PostgreSQL a plain READ COMMITTED transaction), the same group
   commit (`_append.GroupCommit`, one leader writing up to 64 queued appends in one commit);
 - the same idempotency-key lookup, the same personal-data upsert (one statement) and salted
@@ -124,7 +124,7 @@ def write_batch_unchained(
 
 
 def install() -> None:
-    """Make every `DecisionStore` of this process append without the chain."""
+    """Make every `DecisionLog` of this process append without the chain."""
     _append.write_batch = write_batch_unchained
 
 

@@ -3,12 +3,13 @@ PostgreSQL schema per test."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from audit._chain import canonical_json, sha256_hex
+from lender_rules.canonical import canonical_json, sha256_hex
 from tests.databases import postgres_schema as _postgres_schema
 
 RULESET_HASH = "ab" * 32
@@ -80,3 +81,8 @@ def a_person(number: int = 0) -> dict[str, Any]:
 def postgres_schema() -> AbstractContextManager[str]:
     """A fresh PostgreSQL schema for one test (see tests/databases.py)."""
     return _postgres_schema("t_audit")
+
+
+def count(sql: Callable[..., list[Any]], table: str) -> int:
+    """The number of rows in `table`, through the `sql` fixture."""
+    return int(sql(f"SELECT count(*) FROM {table}")[0][0])

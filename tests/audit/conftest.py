@@ -15,11 +15,11 @@ import pytest
 from audit_testkit import a_decision, a_person
 from sqlalchemy import text
 
-from audit import DecisionStore, StoredDecision, open_store
+from audit import Store, StoredDecision, open_store
 
 
 @pytest.fixture
-def store(database_url: str) -> Iterator[DecisionStore]:
+def store(database_url: str) -> Iterator[Store]:
     """A migrated, empty store on the test's database."""
     opened = open_store(database_url)
     try:
@@ -29,12 +29,12 @@ def store(database_url: str) -> Iterator[DecisionStore]:
 
 
 @pytest.fixture
-def record(store: DecisionStore) -> Callable[[int], list[StoredDecision]]:
+def record(store: Store) -> Callable[[int], list[StoredDecision]]:
     """Append `n` distinct decisions (applications app-1 .. app-n) and return them."""
 
     def append(n: int) -> list[StoredDecision]:
         return [
-            store.record_decision(
+            store.decisions.record(
                 application_id=f"app-{i}",
                 channel="api",
                 decision=a_decision(i),
@@ -47,7 +47,7 @@ def record(store: DecisionStore) -> Callable[[int], list[StoredDecision]]:
 
 
 @pytest.fixture
-def sql(store: DecisionStore) -> Callable[..., list[Any]]:
+def sql(store: Store) -> Callable[..., list[Any]]:
     """Run raw SQL on the store's database in its own committed transaction (tampering)."""
 
     def run(statement: str, **params: Any) -> list[Any]:

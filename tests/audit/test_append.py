@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from audit_testkit import a_decision, a_person
 
-from audit import DecisionStore, IdempotencyConflict, StoredDecision, StoreUnavailable
+from audit import IdempotencyConflict, Store, StoredDecision, StoreUnavailable
 from audit._append import Append, GroupCommit
-from audit._chain import canonical_json
+from lender_rules.canonical import canonical_json
 
 Sql = Callable[..., list[Any]]
 
@@ -69,7 +69,7 @@ def test_an_error_in_a_write_reaches_every_waiter_of_that_batch() -> None:
     assert group._queue == []
 
 
-def _poison(store: DecisionStore, sql: Sql) -> None:
+def _poison(store: Store, sql: Sql) -> None:
     """Make the database refuse one application's decision, and only that one."""
     if store.engine.dialect.name == "sqlite":
         sql(
@@ -87,13 +87,13 @@ def _poison(store: DecisionStore, sql: Sql) -> None:
         )
 
 
-def test_one_refused_record_does_not_fail_the_others(store: DecisionStore, sql: Sql) -> None:
+def test_one_refused_record_does_not_fail_the_others(store: Store, sql: Sql) -> None:
     _poison(store, sql)
     names = ["poison" if i % 10 == 5 else f"app-{i}" for i in range(80)]
 
     def append(name: str) -> StoredDecision | StoreUnavailable:
         try:
-            return store.record_decision(
+            return store.decisions.record(
                 application_id=name, channel="api", decision=a_decision(), personal=a_person()
             )
         except StoreUnavailable as error:
@@ -108,23 +108,23 @@ def test_one_refused_record_does_not_fail_the_others(store: DecisionStore, sql: 
             assert isinstance(outcome, StoredDecision), outcome
     assert sql("SELECT count(*) FROM decision")[0][0] == 72
     assert sql("SELECT count(*) FROM personal_data WHERE application_id = 'poison'")[0][0] == 0
-    assert store.verify().ok
+    assert store.decisions.verify().ok
 
 
-def test_a_refused_record_in_a_batch_is_retried_alone(store: DecisionStore, sql: Sql) -> None:
+def test_a_refused_record_in_a_batch_is_retried_alone(store: Store, sql: Sql) -> None:
     _poison(store, sql)
     items = [
         Append(_fields(key=None, digest=None, application=name), None)
         for name in ("app-1", "poison", "app-2")
     ]
-    store._write_appends(items)
+    store.decisions._write_appends(items)
     assert [item.outcome().seq for item in (items[0], items[2])] == [1, 2]
     assert isinstance(items[1].error, StoreUnavailable)
     assert "refused" in items[1].error.cause
-    assert store.verify().ok
+    assert store.decisions.verify().ok
 
 
-def test_one_batch_can_hold_a_key_twice(store: DecisionStore, sql: Sql) -> None:
+def test_one_batch_can_hold_a_key_twice(store: Store, sql: Sql) -> None:
     """Two requests with one key in one batch: the second is the first's replay (or a
     conflict when its body differs), never a second decision."""
     items = [
@@ -132,7 +132,7 @@ def test_one_batch_can_hold_a_key_twice(store: DecisionStore, sql: Sql) -> None:
         Append(_fields(key="k", digest="d1", application="two"), None),
         Append(_fields(key="k", digest="d2", application="three"), None),
     ]
-    store._write_appends(items)
+    store.decisions._write_appends(items)
     first = items[0].outcome()
     assert items[1].outcome() == first
     with pytest.raises(IdempotencyConflict):

@@ -9,62 +9,57 @@ from typing import Any
 
 from audit_testkit import Decision, a_decision
 
-from audit import DecisionStore, StoredDecision
-from audit._chain import canonical_json, payload_digest, record_hash
+from audit import Store, StoredDecision
+from audit._chain import payload_digest, record_hash
 from audit.models import GENESIS_HASH
+from lender_rules.canonical import canonical_json
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]
 
 
-def test_an_empty_log_verifies_and_its_head_is_genesis(store: DecisionStore) -> None:
-    report = store.verify()
+def test_an_empty_log_verifies_and_its_head_is_genesis(store: Store) -> None:
+    report = store.decisions.verify()
     assert (report.ok, report.checked, report.first_bad_seq) == (True, 0, None)
-    assert store.head() == f"0:{GENESIS_HASH}"
+    assert store.decisions.head() == f"0:{GENESIS_HASH}"
 
 
-def test_appended_records_form_a_chain_that_verifies(store: DecisionStore, record: Record) -> None:
+def test_appended_records_form_a_chain_that_verifies(store: Store, record: Record) -> None:
     stored = record(5)
     assert [d.seq for d in stored] == [1, 2, 3, 4, 5]
     assert stored[0].prev_hash == GENESIS_HASH
     for before, after in itertools.pairwise(stored):
         assert after.prev_hash == before.record_hash
-    report = store.verify()
+    report = store.decisions.verify()
     assert report.ok, report.reason
     assert report.checked == 5
-    assert store.head() == f"5:{stored[-1].record_hash}" == report.head
+    assert store.decisions.head() == f"5:{stored[-1].record_hash}" == report.head
 
 
-def test_an_updated_payload_is_found_at_its_record(
-    store: DecisionStore, record: Record, sql: Sql
-) -> None:
+def test_an_updated_payload_is_found_at_its_record(store: Store, record: Record, sql: Sql) -> None:
     stored = record(5)
     sql("UPDATE decision SET features_json = :f WHERE seq = 3", f='{"age":99}')
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 3
     assert report.first_bad_decision_id == stored[2].decision_id
     assert report.checked == 2
 
 
-def test_an_updated_bitmask_is_found_at_its_record(
-    store: DecisionStore, record: Record, sql: Sql
-) -> None:
+def test_an_updated_bitmask_is_found_at_its_record(store: Store, record: Record, sql: Sql) -> None:
     record(4)
     sql(
         "UPDATE decision SET outcomes_json = replace(outcomes_json, :old, :new) WHERE seq = 2",
         old='["kvartalbank",1,',
         new='["kvartalbank",0,',
     )
-    assert store.verify().first_bad_seq == 2
+    assert store.decisions.verify().first_bad_seq == 2
 
 
-def test_a_changed_column_outside_the_json_is_found(
-    store: DecisionStore, record: Record, sql: Sql
-) -> None:
+def test_a_changed_column_outside_the_json_is_found(store: Store, record: Record, sql: Sql) -> None:
     record(3)
     sql("UPDATE decision SET ruleset_hash = :h WHERE seq = 1", h="cd" * 32)
-    assert store.verify().first_bad_seq == 1
+    assert store.decisions.verify().first_bad_seq == 1
 
 
 def _rewrite(sql: Sql, seq: int, features: dict[str, Any]) -> None:
@@ -103,81 +98,79 @@ def _rewrite(sql: Sql, seq: int, features: dict[str, Any]) -> None:
 
 
 def test_a_record_rewritten_with_recomputed_digests_is_found_at_that_record(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     stored = record(5)
     _rewrite(sql, 3, {"age": 99})
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 3
     assert report.first_bad_decision_id == stored[2].decision_id
 
 
-def test_a_deleted_record_is_found_at_its_place(
-    store: DecisionStore, record: Record, sql: Sql
-) -> None:
+def test_a_deleted_record_is_found_at_its_place(store: Store, record: Record, sql: Sql) -> None:
     record(5)
     sql("DELETE FROM decision WHERE seq = 3")
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 3
     assert "missing" in report.reason
 
 
-def test_a_deleted_first_record_is_found(store: DecisionStore, record: Record, sql: Sql) -> None:
+def test_a_deleted_first_record_is_found(store: Store, record: Record, sql: Sql) -> None:
     record(3)
     sql("DELETE FROM decision WHERE seq = 1")
-    assert store.verify().first_bad_seq == 1
+    assert store.decisions.verify().first_bad_seq == 1
 
 
 def test_a_deleted_last_record_is_found_by_the_chain_head(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     record(5)
     sql("DELETE FROM decision WHERE seq = 5")
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 5
 
 
 def test_a_truncation_that_also_rewinds_the_head_is_found_by_the_external_head(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     stored = record(5)
-    kept_outside = store.head()
+    kept_outside = store.decisions.head()
     sql("DELETE FROM decision WHERE seq = 5")
     sql("UPDATE chain_head SET seq = 4, hash = :h", h=stored[3].record_hash)
-    assert store.verify().ok  # the database alone cannot tell ...
-    report = store.verify(kept_outside)  # ... the head kept outside can
+    assert store.decisions.verify().ok  # the database alone cannot tell ...
+    report = store.decisions.verify(kept_outside)  # ... the head kept outside can
     assert not report.ok
     assert report.first_bad_seq == 5
 
 
 def test_two_swapped_records_are_found_at_the_first_of_them(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     stored = record(5)
     sql("UPDATE decision SET seq = -1 WHERE seq = 2")
     sql("UPDATE decision SET seq = 2 WHERE seq = 4")
     sql("UPDATE decision SET seq = 4 WHERE seq = -1")
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 2
     assert report.first_bad_decision_id == stored[3].decision_id  # the record now at seq 2
 
 
 def test_two_adjacent_swapped_records_are_found_at_the_first_of_them(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     record(5)
     sql("UPDATE decision SET seq = -1 WHERE seq = 3")
     sql("UPDATE decision SET seq = 3 WHERE seq = 4")
     sql("UPDATE decision SET seq = 4 WHERE seq = -1")
-    assert store.verify().first_bad_seq == 3
+    assert store.decisions.verify().first_bad_seq == 3
 
 
 def test_swapped_payloads_are_found_at_the_first_of_them(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     record(5)
     (two,) = sql("SELECT features_json, outcomes_json FROM decision WHERE seq = 2")
@@ -189,32 +182,32 @@ def test_swapped_payloads_are_found_at_the_first_of_them(
             o=outcomes,
             s=seq,
         )
-    assert store.verify().first_bad_seq == 2
+    assert store.decisions.verify().first_bad_seq == 2
 
 
 def test_a_head_kept_outside_still_verifies_after_more_appends(
-    store: DecisionStore, record: Record
+    store: Store, record: Record
 ) -> None:
     record(3)
-    kept_outside = store.head()
-    store.record_decision(
+    kept_outside = store.decisions.head()
+    store.decisions.record(
         application_id="later",
         channel="batch",
         decision=_decision(),
         personal={},
     )
-    report = store.verify(kept_outside)
+    report = store.decisions.verify(kept_outside)
     assert report.ok, report.reason
     assert report.checked == 4
     bare_hash = kept_outside.split(":")[1]
-    assert store.verify(bare_hash).ok
+    assert store.decisions.verify(bare_hash).ok
 
 
 def test_a_log_rewritten_consistently_is_found_only_with_the_external_head(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     record(4)
-    kept_outside = store.head()
+    kept_outside = store.decisions.head()
     # The forger rewrites record 2 and re-links every later record and the chain head.
     _rewrite(sql, 2, {"age": 18})
     previous = sql("SELECT record_hash FROM decision WHERE seq = 2")[0][0]
@@ -229,25 +222,25 @@ def test_a_log_rewritten_consistently_is_found_only_with_the_external_head(
         )
         previous = own
     sql("UPDATE chain_head SET hash = :h", h=previous)
-    assert store.verify().ok
-    report = store.verify(kept_outside)
+    assert store.decisions.verify().ok
+    report = store.decisions.verify(kept_outside)
     assert not report.ok
     assert report.first_bad_seq == 4
     assert "rewritten" in report.reason
 
 
-def test_an_unknown_external_head_fails(store: DecisionStore, record: Record) -> None:
+def test_an_unknown_external_head_fails(store: Store, record: Record) -> None:
     record(2)
-    report = store.verify("ef" * 32)
+    report = store.decisions.verify("ef" * 32)
     assert not report.ok
     assert report.first_bad_seq is None
-    assert not store.verify("not a head:at all").ok
+    assert not store.decisions.verify("not a head:at all").ok
 
 
-def test_a_tampered_chain_head_is_found(store: DecisionStore, record: Record, sql: Sql) -> None:
+def test_a_tampered_chain_head_is_found(store: Store, record: Record, sql: Sql) -> None:
     record(3)
     sql("UPDATE chain_head SET hash = :h", h="12" * 32)
-    report = store.verify()
+    report = store.decisions.verify()
     assert not report.ok
     assert report.first_bad_seq == 3
 

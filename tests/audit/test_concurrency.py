@@ -10,19 +10,17 @@ import pytest
 from audit_testkit import a_decision, a_person, postgres_schema
 from sqlalchemy import event
 
-from audit import DecisionStore, StoredDecision, open_store
+from audit import Store, StoredDecision, open_store
 
 Sql = Callable[..., list[Any]]
 THREADS = 8
 PER_THREAD = 25
 
 
-def test_concurrent_appends_are_each_stored_once_in_a_valid_chain(
-    store: DecisionStore, sql: Sql
-) -> None:
+def test_concurrent_appends_are_each_stored_once_in_a_valid_chain(store: Store, sql: Sql) -> None:
     def append(thread: int) -> list[StoredDecision]:
         return [
-            store.record_decision(
+            store.decisions.record(
                 application_id=f"app-{thread}-{i}",
                 channel="api",
                 decision=a_decision(thread * 100 + i),
@@ -39,18 +37,18 @@ def test_concurrent_appends_are_each_stored_once_in_a_valid_chain(
     rows = sql("SELECT decision_id, count(*) FROM decision GROUP BY decision_id")
     assert {decision_id: n for decision_id, n in rows} == {d.decision_id: 1 for d in answered}
     assert sql("SELECT count(*) FROM personal_data")[0][0] == total
-    report = store.verify()
+    report = store.decisions.verify()
     assert report.ok, report.reason
     assert report.checked == total
     last = max(answered, key=lambda d: d.seq)
-    assert store.head() == f"{total}:{last.record_hash}"
+    assert store.decisions.head() == f"{total}:{last.record_hash}"
 
 
 def test_concurrent_requests_with_one_idempotency_key_make_one_decision(
-    store: DecisionStore, sql: Sql
+    store: Store, sql: Sql
 ) -> None:
     def append(thread: int) -> StoredDecision:
-        return store.record_decision(
+        return store.decisions.record(
             application_id=f"app-{thread}",
             channel="api",
             decision=a_decision(thread),
@@ -65,7 +63,7 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_decision(
     assert len({d.decision_id for d in answered}) == 1
     assert sql("SELECT count(*) FROM decision")[0][0] == 1
     assert sql("SELECT count(*) FROM personal_data")[0][0] == 1
-    assert store.verify().ok
+    assert store.decisions.verify().ok
 
 
 def test_two_stores_on_one_database_append_safely(database_url: str) -> None:
@@ -74,7 +72,7 @@ def test_two_stores_on_one_database_append_safely(database_url: str) -> None:
     try:
 
         def append(thread: int) -> StoredDecision:
-            return stores[thread % 2].record_decision(
+            return stores[thread % 2].decisions.record(
                 application_id=f"app-{thread}",
                 channel="batch",
                 decision=a_decision(thread),
@@ -84,7 +82,7 @@ def test_two_stores_on_one_database_append_safely(database_url: str) -> None:
         with ThreadPoolExecutor(THREADS) as pool:
             answered = list(pool.map(append, range(THREADS * 10)))
         assert sorted(d.seq for d in answered) == list(range(1, THREADS * 10 + 1))
-        assert stores[0].verify().ok
+        assert stores[0].decisions.verify().ok
     finally:
         for store in stores:
             store.dispose()
@@ -95,7 +93,7 @@ def test_two_stores_with_one_idempotency_key_make_one_decision(database_url: str
     try:
 
         def append(thread: int) -> StoredDecision:
-            return stores[thread % 2].record_decision(
+            return stores[thread % 2].decisions.record(
                 application_id=f"app-{thread}",
                 channel="api",
                 decision=a_decision(thread),
@@ -107,8 +105,8 @@ def test_two_stores_with_one_idempotency_key_make_one_decision(database_url: str
         with ThreadPoolExecutor(THREADS) as pool:
             answered = list(pool.map(append, range(THREADS * 4)))
         assert len({d.decision_id for d in answered}) == 1
-        assert len(list(stores[0].iter_decisions())) == 1
-        assert stores[1].verify().ok
+        assert len(list(stores[0].decisions.stream())) == 1
+        assert stores[1].decisions.verify().ok
     finally:
         for store in stores:
             store.dispose()
@@ -131,16 +129,16 @@ def test_a_key_used_by_another_process_while_waiting_for_the_lock_is_replayed() 
             mine = _keyed(ours, "ours")
             assert intruded
             assert mine == intruded[0]
-            assert len(list(ours.iter_decisions())) == 1
-            assert ours.get_personal_data("ours") is None
-            assert ours.verify().ok
+            assert len(list(ours.decisions.stream())) == 1
+            assert ours.decisions.personal_data("ours") is None
+            assert ours.decisions.verify().ok
         finally:
             ours.dispose()
             theirs.dispose()
 
 
-def _keyed(store: DecisionStore, application_id: str) -> StoredDecision:
-    return store.record_decision(
+def _keyed(store: Store, application_id: str) -> StoredDecision:
+    return store.decisions.record(
         application_id=application_id,
         channel="api",
         decision=a_decision(),

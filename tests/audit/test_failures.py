@@ -12,7 +12,7 @@ import pytest
 from audit_testkit import Ruleset, a_decision, a_person, postgres_schema
 from sqlalchemy import make_url, text
 
-from audit import DecisionStore, StoredDecision, StoreUnavailable, make_engine, open_store
+from audit import Store, StoredDecision, StoreUnavailable, make_engine, open_store
 from tests.databases import POSTGRES_URL
 
 Record = Callable[[int], list[StoredDecision]]
@@ -22,7 +22,7 @@ ONE = Ruleset({"nordbank": {"lender_id": "nordbank", "requirements": []}})
 TWO = Ruleset({"sorbank": {"lender_id": "sorbank", "requirements": []}})
 
 
-def _fail_inserts_into(store: DecisionStore, sql: Sql, table: str) -> None:
+def _fail_inserts_into(store: Store, sql: Sql, table: str) -> None:
     """Make every INSERT into `table` fail inside the database, as a full disk would."""
     if store.engine.dialect.name == "sqlite":
         sql(
@@ -40,17 +40,17 @@ def _fail_inserts_into(store: DecisionStore, sql: Sql, table: str) -> None:
         )
 
 
-def _record_one(store: DecisionStore, application_id: str) -> StoredDecision:
-    return store.record_decision(
+def _record_one(store: Store, application_id: str) -> StoredDecision:
+    return store.decisions.record(
         application_id=application_id, channel="api", decision=a_decision(), personal=a_person()
     )
 
 
 def test_a_failed_append_is_store_unavailable_and_leaves_nothing_behind(
-    store: DecisionStore, record: Record, sql: Sql
+    store: Store, record: Record, sql: Sql
 ) -> None:
     record(2)
-    head = store.head()
+    head = store.decisions.head()
     _fail_inserts_into(store, sql, "decision")
     with pytest.raises(StoreUnavailable) as raised:
         _record_one(store, "app-x")
@@ -58,36 +58,36 @@ def test_a_failed_append_is_store_unavailable_and_leaves_nothing_behind(
     assert raised.value.operation == "record_decision"
     assert sql("SELECT count(*) FROM personal_data WHERE application_id = 'app-x'")[0][0] == 0
     assert sql("SELECT count(*) FROM decision")[0][0] == 2
-    assert store.head() == head
-    assert store.verify().ok
+    assert store.decisions.head() == head
+    assert store.decisions.verify().ok
 
     sql(
         "DROP TRIGGER fail_decision"
         + ("" if store.engine.dialect.name == "sqlite" else " ON decision")
     )
     assert _record_one(store, "app-x").seq == 3
-    assert store.verify().ok
+    assert store.decisions.verify().ok
 
 
-def test_a_dropped_table_makes_the_store_unavailable(store: DecisionStore, sql: Sql) -> None:
+def test_a_dropped_table_makes_the_store_unavailable(store: Store, sql: Sql) -> None:
     sql("DROP TABLE decision")
     with pytest.raises(StoreUnavailable):
         _record_one(store, "app-x")
     assert sql("SELECT count(*) FROM personal_data")[0][0] == 0
     with pytest.raises(StoreUnavailable):
-        store.get_decision("app-x")
+        store.decisions.latest("app-x")
     with pytest.raises(StoreUnavailable):
-        store.verify()
+        store.decisions.verify()
 
 
-def test_a_failed_activation_keeps_the_active_ruleset(store: DecisionStore, sql: Sql) -> None:
-    store.activate_ruleset(ONE)
+def test_a_failed_activation_keeps_the_active_ruleset(store: Store, sql: Sql) -> None:
+    store.rulesets.activate(ONE)
     _fail_inserts_into(store, sql, "ruleset_activation")
     with pytest.raises(StoreUnavailable):
-        store.activate_ruleset(TWO)
-    assert store.active_ruleset_version().hash == ONE.hash  # type: ignore[union-attr]
-    assert store.ruleset_snapshot(TWO.hash) is None
-    assert [v.hash for v in store.list_ruleset_versions()] == [ONE.hash]
+        store.rulesets.activate(TWO)
+    assert store.rulesets.active().hash == ONE.hash  # type: ignore[union-attr]
+    assert store.rulesets.snapshot(TWO.hash) is None
+    assert [v.hash for v in store.rulesets.versions()] == [ONE.hash]
 
 
 def _unreachable(database_url: str, tmp_path: Path) -> str:
@@ -104,17 +104,17 @@ def test_an_unreachable_database_is_unavailable_everywhere(
     url = _unreachable(database_url, tmp_path)
     with pytest.raises(StoreUnavailable):
         open_store(url)
-    store = DecisionStore(make_engine(url))
+    store = Store(make_engine(url))
     try:
         assert store.ping() is False
         with pytest.raises(StoreUnavailable):
             _record_one(store, "app-x")
         for read in (
-            store.head,
-            store.verify,
-            store.active_ruleset_version,
-            lambda: store.role_of_api_key("secret"),
-            lambda: list(store.iter_decisions()),
+            store.decisions.head,
+            store.decisions.verify,
+            store.rulesets.active,
+            lambda: store.api_keys.role_of("secret"),
+            lambda: list(store.decisions.stream()),
         ):
             with pytest.raises(StoreUnavailable):
                 read()
@@ -131,7 +131,7 @@ def _named(url: str, name: str) -> str:
 
 
 @pytest.fixture
-def named_postgres_store() -> Iterator[tuple[DecisionStore, str]]:
+def named_postgres_store() -> Iterator[tuple[Store, str]]:
     """A PostgreSQL store whose connections carry an application name of their own."""
     name = f"lendmatch-test-{uuid.uuid4().hex[:12]}"
     with postgres_schema() as url:
@@ -144,7 +144,7 @@ def named_postgres_store() -> Iterator[tuple[DecisionStore, str]]:
 
 @pytest.mark.postgres
 def test_the_store_recovers_when_postgresql_drops_its_connections(
-    named_postgres_store: tuple[DecisionStore, str],
+    named_postgres_store: tuple[Store, str],
 ) -> None:
     store, name = named_postgres_store
     _record_one(store, "app-1")
@@ -162,4 +162,4 @@ def test_the_store_recovers_when_postgresql_drops_its_connections(
     finally:
         killer.dispose()
     assert _record_one(store, "app-2").seq == 2
-    assert store.verify().ok
+    assert store.decisions.verify().ok

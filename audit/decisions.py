@@ -1,0 +1,253 @@
+"""`DecisionLog`: the hash-chained decisions and the personal payloads that go with them.
+
+A decision is appended as one commit holding its personal payload (upserted per application,
+erasable), the decision record (never updated, never deleted) and the moved chain head. The
+chain's rules (payload digest, record hash, what `verify` checks) are in `audit._chain`.
+
+Appends are serialised by the single `chain_head` row: every append transaction locks it
+first (`SELECT ... FOR UPDATE` on PostgreSQL; on SQLite the write unit's `BEGIN IMMEDIATE`
+already holds the database's write lock, see `audit._unit`), so records get consecutive
+`seq` numbers and each links to the one before it, however many processes write. Concurrent
+appends of one process are group-committed (`audit._append`): one transaction and one disk
+flush for everything queued, each caller still returning only once its own record is
+committed. A batch that fails because of one of its records (a constraint, a trigger) is
+retried one record at a time, so that record alone fails.
+
+Idempotency keys are checked under the chain lock, so two requests with one key never make
+two decisions: the second gets the first's stored decision back (or `IdempotencyConflict`
+when its request digest differs).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import col, select
+
+from audit import _append, _chain, _rows
+from audit._unit import UnitOfWork
+from audit.errors import InvalidRecord, StoreUnavailable
+from audit.models import DIGEST_LENGTH, ChainHeadRow, DecisionRow, PersonalDataRow
+from audit.records import DecisionLike, StoredDecision, VerifyReport
+from lender_rules.canonical import canonical_json
+from lender_rules.vocabulary import CHANNELS
+
+MAX_MASK = 2**64
+_ID_LENGTH = 64
+_KEY_LENGTH = 255
+_BATCH = 1000  # rows fetched per round trip when streaming the log
+
+
+def _check_text(field: str, value: str, limit: int) -> None:
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise InvalidRecord(field, f"must be a non-empty string of at most {limit} characters")
+
+
+def _json_field(field: str, value: Any) -> str:
+    """`value` as canonical JSON, or `InvalidRecord(field)` saying why it cannot be."""
+    try:
+        return canonical_json(value)
+    except TypeError as error:
+        raise InvalidRecord(field, f"is not JSON-serialisable: {error}") from error
+    except ValueError as error:
+        if "NaN" in str(error):
+            raise InvalidRecord(field, "NaN cannot be recorded") from error
+        raise InvalidRecord(field, f"is not JSON-serialisable: {error}") from error
+
+
+def _outcomes_json(decision: DecisionLike) -> str:
+    rows: list[list[Any]] = []
+    for index, outcome in enumerate(decision.outcomes):
+        _check_text(f"outcomes[{index}].lender_id", outcome.lender_id, _ID_LENGTH)
+        for name, mask in (("failed", outcome.failed), ("unknown", outcome.unknown)):
+            if type(mask) is not int or not 0 <= mask < MAX_MASK:
+                raise InvalidRecord(f"outcomes[{index}].{name}", "must be an int in [0, 2**64)")
+        rows.append([outcome.lender_id, outcome.failed, outcome.unknown])
+    return _json_field("outcomes", rows)
+
+
+def _prepare(
+    application_id: str,
+    channel: str,
+    decision: DecisionLike,
+    personal: Mapping[str, Any],
+    idempotency_key: str | None,
+    request_digest: str | None,
+) -> _append.Append:
+    """Check a decision and turn it into the columns to append."""
+    _check_text("application_id", application_id, _ID_LENGTH)
+    if channel not in CHANNELS:
+        raise InvalidRecord("channel", f"must be one of {', '.join(CHANNELS)}")
+    if decision.decided_at.tzinfo is None:
+        raise InvalidRecord("decided_at", "must be timezone-aware")
+    if idempotency_key is not None:
+        _check_text("idempotency_key", idempotency_key, _KEY_LENGTH)
+    if request_digest is not None:
+        _check_text("request_digest", request_digest, DIGEST_LENGTH)
+    _check_text("ruleset_hash", decision.ruleset_hash, DIGEST_LENGTH)
+    features_json = _json_field("features", dict(decision.features))
+    outcomes_json = _outcomes_json(decision)
+    personal_json = _json_field("personal", dict(personal)) if personal else None
+    fields: dict[str, Any] = {
+        "decision_id": str(uuid.uuid4()),
+        "application_id": application_id,
+        "channel": channel,
+        "decided_at": _chain.utc(decision.decided_at),
+        "ruleset_hash": decision.ruleset_hash,
+        "features_json": features_json,
+        "outcomes_json": outcomes_json,
+        "idempotency_key": idempotency_key,
+        "request_digest": request_digest,
+    }
+    return _append.Append(fields, personal_json)
+
+
+class DecisionLog:
+    """Decisions, the chain over them, and the applications' personal payloads."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._appends = _append.GroupCommit(self._write_appends)
+
+    # -- appending ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        *,
+        application_id: str,
+        channel: str,
+        decision: DecisionLike,
+        personal: Mapping[str, Any],
+        idempotency_key: str | None = None,
+        request_digest: str | None = None,
+    ) -> StoredDecision:
+        """Store one decision durably (personal payload, decision, chain head: one commit).
+
+        With an idempotency key already used for the same `request_digest`, nothing is
+        written and the stored decision is returned; with a different digest this raises
+        `IdempotencyConflict`.
+        """
+        item = _prepare(
+            application_id, channel, decision, personal, idempotency_key, request_digest
+        )
+        return self._appends.submit(item)
+
+    def record_many(
+        self, *, channel: str, decisions: Iterable[tuple[str, DecisionLike]], chunk: int = 500
+    ) -> int:
+        """Store many decisions without personal payloads (batch re-scoring), `chunk` per
+        transaction; return how many were stored.
+
+        Raises `StoreUnavailable` at the first chunk that fails; the chunks before it stay.
+        """
+        stored = 0
+        pending: list[_append.Append] = []
+        for application_id, decision in decisions:
+            pending.append(_prepare(application_id, channel, decision, {}, None, None))
+            if len(pending) >= chunk:
+                stored += len(self._commit_appends(pending))
+                pending = []
+        if pending:
+            stored += len(self._commit_appends(pending))
+        return stored
+
+    def _write_appends(self, batch: list[_append.Append]) -> None:
+        """Commit a batch of appends; finish every item with its record or its error."""
+        outcomes: list[StoredDecision | BaseException]
+        try:
+            outcomes = self._commit_appends(batch)
+        except StoreUnavailable as error:
+            if len(batch) > 1 and not isinstance(
+                error.__cause__, OperationalError | InterfaceError
+            ):
+                # Something in one record failed the batch: commit each on its own instead.
+                for item in batch:
+                    self._write_appends([item])
+                return
+            outcomes = [error] * len(batch)
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                item.error = outcome
+            else:
+                item.result = outcome
+            item.done = True
+
+    def _commit_appends(self, batch: list[_append.Append]) -> list[StoredDecision | BaseException]:
+        with self._uow.unit("record_decision", write=True) as session:
+            # Looked up on the module at each call: benchmarks/_unchained.py replaces it.
+            return _append.write_batch(session, batch, sqlite=self._uow.sqlite)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def latest(self, application_id: str) -> StoredDecision | None:
+        """The latest decision on an application, if any."""
+        with self._uow.unit("latest_decision") as session:
+            row = session.exec(
+                select(DecisionRow)
+                .where(DecisionRow.application_id == application_id)
+                .order_by(col(DecisionRow.seq).desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _rows.to_stored(row)
+
+    def stream(self) -> Iterator[StoredDecision]:
+        """Every stored decision in chain order, streamed (one transaction while it runs)."""
+        table = _rows.decision_table()
+        with self._uow.unit("stream_decisions") as session:
+            result = session.connection().execute(
+                sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
+            )
+            try:
+                for row in result:
+                    yield _rows.to_stored(row)
+            finally:
+                result.close()
+
+    # -- the chain ---------------------------------------------------------------------------
+
+    def head(self) -> str:
+        """The chain head as `<seq>:<record hash>`, to be kept outside the database."""
+        with self._uow.unit("head") as session:
+            head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
+            return _chain.format_head(head.seq, head.hash)
+
+    def verify(self, expected_head: str | None = None) -> VerifyReport:
+        """Walk the whole chain; name the first changed, removed or reordered record.
+
+        `expected_head` (from `head()`, kept elsewhere) must be a record of this chain: the
+        log may have grown since, but what was there must be unchanged.
+        """
+        table = _rows.decision_table()
+        with self._uow.unit("verify", snapshot=True) as session:
+            head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
+            result = session.connection().execute(
+                sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
+            )
+            try:
+                rows = (_rows.to_chain_row(row) for row in result)
+                return _chain.walk(rows, head.seq, head.hash, expected_head)
+            finally:
+                result.close()
+
+    # -- personal data -----------------------------------------------------------------------
+
+    def personal_data(self, application_id: str) -> dict[str, Any] | None:
+        """The stored personal payload of an application (None if never stored or erased)."""
+        with self._uow.unit("personal_data") as session:
+            row = session.get(PersonalDataRow, application_id)
+            return None if row is None else dict(json.loads(row.payload_json))
+
+    def erase_personal_data(self, application_id: str) -> bool:
+        """Delete the personal payload (and its salt); decisions and the chain stay intact.
+        False if there was nothing to erase."""
+        with self._uow.unit("erase_personal_data", write=True) as session:
+            result = session.exec(
+                delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
+            )
+            return bool(result.rowcount)

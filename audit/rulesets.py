@@ -1,0 +1,151 @@
+"""`RulesetStore`: every ruleset snapshot the service has used, and which one is active.
+
+A ruleset is stored by its hash (the sha256 of its canonical snapshot) and never changed, so
+any decision can later be explained and reproduced under the rules it was made with. Each
+activation is a row of its own: the active ruleset is the latest activated one, and the
+activation history keeps a hash activated twice twice. Activating the active ruleset again
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from audit import _chain
+from audit._unit import UnitOfWork
+from audit.errors import InvalidRecord
+from audit.models import RulesetActivationRow, RulesetVersionRow
+from audit.records import RulesetLike, RulesetVersion
+from lender_rules.canonical import sha256_hex
+
+
+def _checked_snapshot(ruleset: RulesetLike) -> str:
+    """The ruleset's snapshot, once it is known to hash to the ruleset's hash."""
+    snapshot = ruleset.snapshot()
+    if sha256_hex(snapshot) != ruleset.hash:
+        raise InvalidRecord("ruleset.hash", "is not the sha256 of the ruleset's snapshot")
+    return snapshot
+
+
+def _latest_activation(session: Session) -> RulesetActivationRow | None:
+    return session.exec(
+        select(RulesetActivationRow).order_by(col(RulesetActivationRow.id).desc()).limit(1)
+    ).first()
+
+
+def _version(row: RulesetVersionRow, activated_at: datetime | None, active: bool) -> RulesetVersion:
+    return RulesetVersion(
+        hash=row.hash,
+        created_at=_chain.utc(row.created_at),
+        activated_at=None if activated_at is None else _chain.utc(activated_at),
+        active=active,
+    )
+
+
+class RulesetStore:
+    """Ruleset snapshots by hash, and their activations."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def _insert_snapshot(
+        self, session: Session, ruleset_hash: str, snapshot: str, now: datetime
+    ) -> None:
+        """Insert the snapshot unless its hash is already stored."""
+        insert = sqlite_insert if self._uow.sqlite else pg_insert
+        session.connection().execute(
+            insert(RulesetVersionRow)
+            .values(hash=ruleset_hash, snapshot=snapshot, created_at=now)
+            .on_conflict_do_nothing(index_elements=["hash"])
+        )
+
+    def activate(self, ruleset: RulesetLike) -> RulesetVersion:
+        """Store the ruleset's snapshot and make it the active one, atomically.
+
+        Activating the ruleset that is already active changes nothing.
+        """
+        snapshot = _checked_snapshot(ruleset)
+        with self._uow.unit("activate_ruleset", write=True) as session:
+            now = datetime.now(UTC)
+            self._insert_snapshot(session, ruleset.hash, snapshot, now)
+            row = session.exec(
+                select(RulesetVersionRow).where(RulesetVersionRow.hash == ruleset.hash)
+            ).one()
+            if row.snapshot != snapshot:
+                raise InvalidRecord(
+                    "ruleset.snapshot", "differs from the snapshot stored for its hash"
+                )
+            latest = _latest_activation(session)
+            if latest is not None and latest.ruleset_hash == ruleset.hash:
+                return _version(row, latest.activated_at, active=True)
+            session.add(RulesetActivationRow(ruleset_hash=ruleset.hash, activated_at=now))
+            session.flush()
+            return _version(row, now, active=True)
+
+    def save(self, ruleset: RulesetLike) -> None:
+        """Store a ruleset's snapshot without activating it (the rules in force on a day,
+        composed from activated versions by their effective_from dates, are saved so that
+        the decisions made under them can be explained and reproduced)."""
+        snapshot = _checked_snapshot(ruleset)
+        with self._uow.unit("save_ruleset", write=True) as session:
+            self._insert_snapshot(session, ruleset.hash, snapshot, datetime.now(UTC))
+
+    def activation_history(self) -> list[str]:
+        """The ruleset hashes in the order they were activated, oldest first (a hash
+        activated twice appears twice)."""
+        with self._uow.unit("activation_history") as session:
+            return list(
+                session.exec(
+                    select(RulesetActivationRow.ruleset_hash).order_by(col(RulesetActivationRow.id))
+                ).all()
+            )
+
+    def active(self) -> RulesetVersion | None:
+        """The active ruleset version (the latest activated), if any."""
+        with self._uow.unit("active_ruleset") as session:
+            latest = _latest_activation(session)
+            if latest is None:
+                return None
+            row = session.exec(
+                select(RulesetVersionRow).where(RulesetVersionRow.hash == latest.ruleset_hash)
+            ).one()
+            return _version(row, latest.activated_at, active=True)
+
+    def snapshot(self, ruleset_hash: str) -> str | None:
+        """The canonical snapshot stored for a ruleset hash."""
+        with self._uow.unit("ruleset_snapshot") as session:
+            row = session.exec(
+                select(RulesetVersionRow).where(RulesetVersionRow.hash == ruleset_hash)
+            ).first()
+            return None if row is None else row.snapshot
+
+    def versions(self) -> list[RulesetVersion]:
+        """Every stored ruleset version, oldest first, with its latest activation."""
+        with self._uow.unit("ruleset_versions") as session:
+            latest = _latest_activation(session)
+            last_activations = dict(
+                session.exec(
+                    select(
+                        RulesetActivationRow.ruleset_hash,
+                        func.max(RulesetActivationRow.activated_at),
+                    ).group_by(RulesetActivationRow.ruleset_hash)
+                ).all()
+            )
+            rows = session.exec(
+                select(RulesetVersionRow).order_by(
+                    col(RulesetVersionRow.created_at), col(RulesetVersionRow.hash)
+                )
+            ).all()
+            return [
+                _version(
+                    row,
+                    last_activations.get(row.hash),
+                    active=latest is not None and latest.ruleset_hash == row.hash,
+                )
+                for row in rows
+            ]
