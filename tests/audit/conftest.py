@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from audit_testkit import a_decision, a_person
+from tests.audit.audit_testkit import a_decision, a_person
 from sqlalchemy import text
 
 from audit import Store, StoredDecision, open_store

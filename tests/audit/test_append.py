@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from audit_testkit import a_decision, a_person
+from tests.audit.audit_testkit import a_decision, a_person
 
 from audit import IdempotencyConflict, Store, StoredDecision, StoreUnavailable
 from audit._append import Append, GroupCommit

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from audit_testkit import Decision, a_decision
+from tests.audit.audit_testkit import Decision, a_decision
 
 from audit import Store, StoredDecision
 from audit._chain import payload_digest, record_hash

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from audit_testkit import a_decision, a_person, postgres_schema
+from tests.audit.audit_testkit import a_decision, a_person, postgres_schema
 from sqlalchemy import event
 
 from audit import Store, StoredDecision, open_store

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from api.settings import get_settings
+from broker import get_settings
 from audit import (
     make_engine,
     migrate,

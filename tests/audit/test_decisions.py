@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from audit_testkit import Decision, Outcome, a_decision, a_person, count
+from tests.audit.audit_testkit import Decision, Outcome, a_decision, a_person, count
 
 from audit import IdempotencyConflict, InvalidRecord, Store, StoredDecision
 from audit._chain import personal_digest

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from audit_testkit import Ruleset, count
+from tests.audit.audit_testkit import Ruleset, count
 
 from audit import InvalidRecord, Store
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from audit_testkit import Ruleset, a_decision
+from tests.audit.audit_testkit import Ruleset, a_decision
 
 from audit import Store, open_store
 

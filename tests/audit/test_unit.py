@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from audit_testkit import count
+from tests.audit.audit_testkit import count
 from sqlalchemy import text
 
 from audit import Store, StoreUnavailable
