@@ -1,0 +1,45 @@
+"""The streaming batch loop: chunked matching equals one pass; bad input and output are
+errors naming the file; nothing half-written is left."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import matcher
+from broker import BatchInputError, BatchOutputError, match_file, write_atomically
+from lender_rules import SHIPPED_LENDERS_DIR
+
+ON = dt.date(2026, 11, 25)
+RULESET = matcher.load_ruleset(SHIPPED_LENDERS_DIR)
+
+
+def test_chunks_give_the_same_rows_as_one_pass_and_report_progress(tmp_path: Path) -> None:
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(1_000, 3, ON).write_parquet(apps)
+    seen: list[int] = []
+    chunked = match_file(apps, RULESET, on=ON, chunk_rows=300, progress=seen.append)
+    whole = matcher.to_long(matcher.match(pl.scan_parquet(apps), RULESET, on=ON), RULESET)
+    assert seen == [300, 300, 300, 100]
+    assert chunked.equals(whole)
+
+
+def test_a_missing_or_unreadable_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(BatchInputError, match="no such file") as missing:
+        match_file(tmp_path / "nope.parquet", RULESET, on=ON)
+    assert missing.value.path == tmp_path / "nope.parquet"
+    text = tmp_path / "text.parquet"
+    text.write_text("not parquet")
+    with pytest.raises(BatchInputError, match="not a readable Parquet file"):
+        match_file(text, RULESET, on=ON)
+
+
+def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
+    out = tmp_path / "missing-dir" / "out.parquet"
+    with pytest.raises(BatchOutputError, match="could not write"):
+        write_atomically(pl.DataFrame({"a": [1]}), out)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
