@@ -21,7 +21,7 @@ from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
-from matcher.hints import prepare
+from matcher.hints import Analysis, prepare
 from matcher.ir import Call, Const, ListConst, Node
 from matcher.lower_python import Bits, Row, lower_requirements
 from matcher.operators import COMPARISONS, LANGUAGES, Lang
@@ -90,6 +90,8 @@ class CompiledLender:
     effective_from: dt.date | None
     requirements: tuple[CompiledRequirement, ...]
     evaluate: Callable[[Row], Bits] = field(repr=False)
+    # what the hint search has worked out from these requirements, kept as long as they are
+    analysis: Analysis = field(default_factory=Analysis, init=False, repr=False)
 
     def requirement(self, requirement_id: str) -> CompiledRequirement:
         for r in self.requirements:
