@@ -18,11 +18,11 @@ from typing import Any
 
 import polars as pl
 
+from lender_rules.vocabulary import MARKETS
 from matcher.application import Application
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
-from matcher.schema import MARKETS
 
 
 @dataclass(frozen=True, slots=True)
