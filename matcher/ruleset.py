@@ -19,12 +19,13 @@ from typing import Any
 
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
 from matcher.hints import Analysis, prepare
 from matcher.ir import Call, Const, ListConst, Node
 from matcher.lower_python import Bits, Row, lower_requirements
-from matcher.operators import COMPARISONS, LANGUAGES, Lang
+from matcher.operators import COMPARISONS
 from matcher.words import render
 
 
@@ -37,7 +38,7 @@ class CompiledRequirement:
     index: int
     node: Node
     reason: Mapping[str, str]
-    plain_words: Mapping[str, str] = field(repr=False)
+    plain_words: Mapping[str, str] = field(repr=False)  # by language
     rule_key: str = field(
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
@@ -60,8 +61,10 @@ class CompiledRequirement:
         """The features the rule reads."""
         return self.node.features
 
-    def plain(self, lang: Lang = "en") -> str:
-        """The rule in plain words."""
+    def plain(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The rule in plain words in `lang`, one of LANGUAGES (else `KeyError`).
+
+        `str`, not `Language`, while callers (the CLI's `--lang`) hold a language as a `str`."""
         return self.plain_words[lang]
 
     @cached_property
@@ -149,7 +152,7 @@ def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Pr
         if node is None:
             continue
         reason = req.reason.model_dump()
-        words = {lang: render(node, lang) for lang in LANGUAGES}
+        words: dict[str, str] = {lang: render(node, lang) for lang in LANGUAGES}
         prepare(node)
         key = json.dumps(req.rule, sort_keys=True, separators=(",", ":"))
         requirements.append(
