@@ -9,7 +9,6 @@ same rules always have the same hash and a stored snapshot rebuilds the very sam
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from lender_rules.canonical import canonical_json, sha256_hex
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
@@ -134,10 +134,9 @@ class Ruleset:
 
 
 def canonical_snapshot(documents: Mapping[str, Mapping[str, Any]]) -> str:
-    lenders = [documents[k] for k in sorted(documents)]
-    return json.dumps(
-        {"lenders": lenders}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """Canonical JSON (`lender_rules.canonical`) of `{"lenders": [...]}`, the documents in
+    the order of their lender ids."""
+    return canonical_json({"lenders": [documents[k] for k in sorted(documents)]})
 
 
 def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Problem]]:
@@ -154,7 +153,7 @@ def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Pr
         reason = req.reason.model_dump()
         words: dict[str, str] = {lang: render(node, lang) for lang in LANGUAGES}
         prepare(node)
-        key = json.dumps(req.rule, sort_keys=True, separators=(",", ":"))
+        key = canonical_json(req.rule)
         requirements.append(
             CompiledRequirement(model.lender_id, req.id, i, node, reason, words, key)
         )
@@ -265,4 +264,4 @@ def in_force(activated: Sequence[Ruleset], on: dt.date) -> Ruleset:
 
 
 def _hash(documents: Mapping[str, Mapping[str, Any]]) -> str:
-    return hashlib.sha256(canonical_snapshot(documents).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_snapshot(documents))
