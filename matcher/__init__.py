@@ -1,14 +1,16 @@
 """The pure core: application -> features -> compiled rules -> outcomes -> reasons.
 
-No I/O beyond reading rule files; never imports FastAPI or SQLModel.
+No I/O beyond reading rule files; never imports FastAPI or SQLModel. Other packages use the
+matcher only through the names listed here (`__all__`); its modules are internal.
 """
 
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application
 from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
 from matcher.errors import InvalidNationalIdError, MatcherError, NothingActivatedError
-from matcher.explain import Hint, LenderExplanation, Reason, explain
+from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
 from matcher.features import feature_frame, features_of
+from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.ruleset import (
     CompiledLender,
     CompiledRequirement,
@@ -18,12 +20,18 @@ from matcher.ruleset import (
     ruleset_from_documents,
     ruleset_from_snapshot,
 )
+from matcher.schema import FEATURE_NAMES, FEATURES, Feature
 
 __all__ = [
+    "EARLIEST_DECISION_YEAR",
+    "FEATURES",
+    "FEATURE_NAMES",
+    "LATEST_DECISION_YEAR",
     "Application",
     "CompiledLender",
     "CompiledRequirement",
     "Decision",
+    "Feature",
     "Hint",
     "InvalidNationalIdError",
     "LenderExplanation",
@@ -37,8 +45,10 @@ __all__ = [
     "decide",
     "evaluate",
     "explain",
+    "explain_frame",
     "feature_frame",
     "features_of",
+    "generate",
     "in_force",
     "load_ruleset",
     "match",

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from lender_rules.vocabulary import Employment, Housing, Market, Purpose
 from matcher.errors import InvalidNationalIdError
 from matcher.national_id import parse
 
@@ -47,15 +48,6 @@ NAME_MIN_LENGTH = 1
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 320
 PHONE_MAX_LENGTH = 32
-
-# The same values as the tuples of matcher.schema (a test keeps them equal); Literal types
-# so that mypy and the OpenAPI schema know them.
-Market = Literal["NO", "SE"]
-Employment = Literal[
-    "permanent", "temporary", "self_employed", "retired", "student", "unemployed", "other"
-]
-Purpose = Literal["refinance", "consumer", "car", "renovation", "other"]
-Housing = Literal["own", "rent", "parents", "other"]
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
 

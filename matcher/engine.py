@@ -11,18 +11,18 @@ Polars), `match` for frames (Polars expressions, all rows at once).
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from lender_rules.vocabulary import MARKETS
 from matcher.application import Application
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
-from matcher.schema import MARKETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +101,21 @@ def match(
     return lazy.with_columns(computed).select(*keep, *outputs).collect()
 
 
-@functools.lru_cache(maxsize=8)
-def _frame_plan(ruleset: Ruleset) -> tuple[list[pl.Expr], list[pl.Expr]]:
+FramePlan = tuple[list[pl.Expr], list[pl.Expr]]
+
+# Each ruleset's frame plan, for as long as the ruleset is alive (rulesets compare by identity).
+_FRAME_PLANS: weakref.WeakKeyDictionary[Ruleset, FramePlan] = weakref.WeakKeyDictionary()
+
+
+def _frame_plan(ruleset: Ruleset) -> FramePlan:
+    """The ruleset's frame plan, built at its first match and kept as long as the ruleset."""
+    plan = _FRAME_PLANS.get(ruleset)
+    if plan is None:
+        plan = _FRAME_PLANS[ruleset] = _build_frame_plan(ruleset)
+    return plan
+
+
+def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     """Columns to compute (each distinct rule and market gate once), then the bitmasks."""
     names: dict[str, pl.Expr] = {}  # rule key -> its column
     computed: list[pl.Expr] = []

@@ -13,47 +13,16 @@ from typing import Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
 from matcher.features import set_loan
 from matcher.hints import LOAN_FEATURES, Interval, accepted
 from matcher.lower_python import Row
-from matcher.operators import Lang
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
+from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
-
-
-_HINT_TEXT: dict[Lang, dict[str, str]] = {
-    "en": {
-        "amount": "{lender} would accept an amount of {ranges} over {term} months.",
-        "term_months": "{lender} would accept a term of {ranges} months for {amount}.",
-        "no_amount": "{lender} would accept no amount over {term} months.",
-        "no_term_months": "{lender} would accept no term for {amount}.",
-        "or": "or",
-        "step": "(in steps of {step})",
-    },
-    "nb": {
-        "amount": "{lender} ville godtatt et lånebeløp på {ranges} over {term} måneder.",
-        "term_months": (
-            "{lender} ville godtatt en nedbetalingstid på {ranges} måneder for {amount}."
-        ),
-        "no_amount": "{lender} ville ikke godtatt noe lånebeløp over {term} måneder.",
-        "no_term_months": "{lender} ville ikke godtatt noen nedbetalingstid for {amount}.",
-        "or": "eller",
-        "step": "(i trinn på {step})",
-    },
-    "sv": {
-        "amount": "{lender} skulle godta ett lånebelopp på {ranges} över {term} månader.",
-        "term_months": (
-            "{lender} skulle godta en återbetalningstid på {ranges} månader för {amount}."
-        ),
-        "no_amount": "{lender} skulle inte godta något lånebelopp över {term} månader.",
-        "no_term_months": "{lender} skulle inte godta någon återbetalningstid för {amount}.",
-        "or": "eller",
-        "step": "(i steg om {step})",
-    },
-}
 
 
 class Hint(BaseModel):
@@ -103,7 +72,7 @@ def _json_value(value: Any) -> Value:
 
 
 def _reason(
-    lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Lang
+    lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Language
 ) -> Reason:
     return Reason(
         code=requirement.code,
@@ -125,23 +94,23 @@ def _trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
     return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
 
 
-def _number(value: int, lang: Lang) -> str:
-    return f"{value:,}".replace(",", "\u00a0" if lang != "en" else ",")
+def _number(value: int, lang: Language) -> str:
+    return f"{value:,}".replace(",", HINTS[lang]["thousands"])
 
 
-def _ranges(intervals: list[Interval], step: int, lang: Lang) -> str:
+def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
     parts = [
         _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
         for a, b in intervals
     ]
-    text = f" {_HINT_TEXT[lang]['or']} ".join(parts)
+    text = f" {HINTS[lang]['or']} ".join(parts)
     if step > 1:
-        text += " " + _HINT_TEXT[lang]["step"].format(step=_number(step, lang))
+        text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
     return text
 
 
 def hint_for(
-    lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Lang
+    lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Language
 ) -> Hint | None:
     """A hint when every requirement that did not pass depends on the amount or the term
     (directly or through debt_to_income; other features it reads, such as the age in "age
@@ -150,7 +119,7 @@ def hint_for(
     if not failing or any(not (r.reads & LOAN_FEATURES) for r in failing):
         return None
     reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
-    text = _HINT_TEXT[lang]
+    text = HINTS[lang]
     amounts = terms = None
     messages: list[str] = []
     if reads & {"amount", "debt_to_income"}:
@@ -183,7 +152,7 @@ def hint_for(
 
 
 def explain_outcome(
-    lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Lang = "en"
+    lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
     reasons: list[Reason] = []
@@ -208,16 +177,19 @@ def explain(
     features: Mapping[str, Any],
     outcomes: Iterable[LenderOutcome],
     ruleset: Ruleset,
-    lang: Lang = "en",
+    lang: Language = DEFAULT_LANGUAGE,
 ) -> list[LenderExplanation]:
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
     return [explain_outcome(ruleset.lender(o.lender_id), o, row, lang) for o in outcomes]
 
 
-def explain_frame(wide: pl.DataFrame, ruleset: Ruleset, lang: Lang = "en") -> pl.DataFrame:
-    """`to_long` of a `match` result, with each lender's reasons in `lang` as a list of
-    {code, kind, message}: the batch counterpart of `explain` (without values and hints)."""
+def explain_frame(
+    wide: pl.DataFrame, ruleset: Ruleset, lang: str = DEFAULT_LANGUAGE
+) -> pl.DataFrame:
+    """`to_long` of a `match` result, with each lender's reasons in `lang` (one of LANGUAGES)
+    as a list of {code, kind, message}: the batch counterpart of `explain` (without values
+    and hints). `str`, not `Language`, while callers (the CLI's `--lang`) hold a `str`."""
     ids = ["application_id"] if "application_id" in wide.columns else ["row"]
     if ids == ["row"]:
         wide = wide.with_row_index("row")

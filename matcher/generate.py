@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from lender_rules.vocabulary import EMPLOYMENT_TYPES, HOUSING_TYPES, PURPOSES
 from matcher.application import APPLICATION_FRAME_SCHEMA, INCOME_MAX
 from matcher.features import APPLICATION_ID
 from matcher.national_id import FODSELSNUMMER_K1_WEIGHTS, FODSELSNUMMER_K2_WEIGHTS
-from matcher.schema import EMPLOYMENT_TYPES, HOUSING_TYPES, PURPOSES
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]

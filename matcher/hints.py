@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
@@ -69,9 +70,6 @@ def _sign(value: Any) -> Direction:
     return int(value > 0) - int(value < 0)
 
 
-_DIRECTIONS: dict[tuple[int, str], tuple[Node, bool, Direction]] = {}
-
-
 def _row_free(node: Node) -> bool:
     """Whether the node's direction can be told without the row: no debt_to_income (which
     stands still without income), no product or quotient by something not literal."""
@@ -86,14 +84,13 @@ def _row_free(node: Node) -> bool:
 
 def direction(node: Node, variable: str, row: Row) -> Direction:
     """How a numeric node moves as `variable` grows, other features as in `row` (worked out
-    once per node where the row does not matter)."""
-    key = (id(node), variable)
-    cached = _DIRECTIONS.get(key)
-    if cached is None or cached[0] is not node:
+    once per node, and kept on it, where the row does not matter)."""
+    known = node.derived.directions.get(variable)
+    if known is None:
         free = _row_free(node)
-        cached = (node, free, _direction(node, variable, row) if free else None)
-        _DIRECTIONS[key] = cached
-    return cached[2] if cached[1] else _direction(node, variable, row)
+        known = (free, _direction(node, variable, row) if free else None)
+        node.derived.directions[variable] = known
+    return known[1] if known[0] else _direction(node, variable, row)
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
@@ -152,7 +149,14 @@ _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
 Shape = tuple[list[Comparison], Congruence | None]
 
-_COMPARISONS: dict[tuple[int, str], tuple[CompiledLender, Shape | None]] = {}
+
+@dataclass
+class Analysis:
+    """What the search works out once per lender and variable, from the lender's rules alone:
+    kept on the lender (`CompiledLender.analysis`), so it lives exactly as long as the lender."""
+
+    shapes: dict[str, Shape | None] = field(default_factory=dict)
+    moving: dict[str, tuple[int, Callable[[Row], Bits]]] = field(default_factory=dict)
 
 
 def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
@@ -160,9 +164,8 @@ def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
     requirement may impose on it ("amount % 1000 == 0"); the rules' shape only, so it is
     worked out once per lender. None when a rule depends on the variable in a way the search
     cannot handle."""
-    key = (id(lender), variable)
-    cached = _COMPARISONS.get(key)
-    if cached is None or cached[0] is not lender:
+    shapes = lender.analysis.shapes
+    if variable not in shapes:
         out: list[Comparison] = []
         congruences = {_congruence(r.node, variable) for r in lender.requirements} - {None}
         ok = len(congruences) <= 1 and all(
@@ -170,9 +173,8 @@ def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
             for r in lender.requirements
         )
         congruence = next(iter(congruences), None)
-        cached = (lender, (out, congruence) if ok else None)
-        _COMPARISONS[key] = cached
-    return cached[1]
+        shapes[variable] = (out, congruence) if ok else None
+    return shapes[variable]
 
 
 def _congruence(rule: Node, variable: str) -> Congruence | None:
@@ -331,20 +333,16 @@ def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
     return hi
 
 
-_MOVING: dict[tuple[int, str], tuple[CompiledLender, int, Callable[[Row], Bits]]] = {}
-
-
 def _moving(lender: CompiledLender, variable: str) -> tuple[int, Callable[[Row], Bits]]:
     """The bits of the requirements that depend on `variable`, and a function evaluating just
     those (compiled once per lender): between two tries only they can change."""
-    key = (id(lender), variable)
-    cached = _MOVING.get(key)
-    if cached is None or cached[0] is not lender:
+    known = lender.analysis.moving.get(variable)
+    if known is None:
         moving = [r for r in lender.requirements if _depends(r.node, variable)]
         mask = sum(r.bit for r in moving)
-        cached = (lender, mask, lower_requirements([r.node for r in moving], name="moving"))
-        _MOVING[key] = cached
-    return cached[1], cached[2]
+        known = (mask, lower_requirements([r.node for r in moving], name="moving"))
+        lender.analysis.moving[variable] = known
+    return known
 
 
 Accepted = tuple[list[Interval], int]

@@ -3,12 +3,17 @@
 A node knows its type and whether it can be null. Nullability is static: a node is nullable
 when it reads a nullable feature without a default, or when its operator can yield null on
 non-null operands (division or remainder by zero, a float result that is NaN).
+
+What later stages work out from a node (its compiled Python function, how it moves as a
+feature grows) is kept on the node itself, in `Node.derived`: it lives exactly as long as the
+node, and so as the ruleset the node belongs to; no module-level cache keeps rules alive.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from matcher.schema import Type
 
@@ -16,6 +21,20 @@ if TYPE_CHECKING:
     from matcher.operators import Operator
 
 Scalar = bool | int | float | str
+
+
+class Derived:
+    """What is worked out from a node once and kept with it; not part of the node's value
+    (nodes compare and hash without it). Filled by `matcher.lower_python` (`python`) and
+    `matcher.hints` (`directions`)."""
+
+    __slots__ = ("directions", "python")
+
+    def __init__(self) -> None:
+        # the node as a Python function of a feature row
+        self.python: Callable[[dict[str, Any]], Any] | None = None
+        # per variable: whether the node moves the same way in it for every row, and how
+        self.directions: dict[str, tuple[bool, int | None]] = {}
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class Const:
     type: Type
     path: str
     nullable: bool = False
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
     @property
     def features(self) -> frozenset[str]:
@@ -40,6 +60,7 @@ class ListConst:
     type: Type  # the element type
     path: str
     nullable: bool = False
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
     @property
     def features(self) -> frozenset[str]:
@@ -55,6 +76,7 @@ class Var:
     path: str
     default: Const | None = None
     nullable: bool = False
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
     @property
     def features(self) -> frozenset[str]:
@@ -72,6 +94,7 @@ class Call:
     nullable: bool
     features: frozenset[str] = field(default=frozenset())
     nan_to_null: bool = False  # a float result that may be NaN, which becomes null
+    derived: Derived = field(default_factory=Derived, init=False, repr=False, compare=False)
 
 
 Node = Const | ListConst | Var | Call

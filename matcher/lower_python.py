@@ -154,16 +154,13 @@ def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[
     return fn
 
 
-_EXPRESSIONS: dict[int, tuple[Node, Callable[[Row], Any]]] = {}
-
-
 def expression_function(node: Node) -> Callable[[Row], Any]:
-    """`lower_expression(node)`, compiled once per node and kept for the node's lifetime."""
-    cached = _EXPRESSIONS.get(id(node))
-    if cached is None or cached[0] is not node:
-        cached = (node, lower_expression(node))
-        _EXPRESSIONS[id(node)] = cached
-    return cached[1]
+    """`lower_expression(node)`, compiled once and kept on the node (`node.derived`), so it
+    lives exactly as long as the node."""
+    derived = node.derived
+    if derived.python is None:
+        derived.python = lower_expression(node)
+    return derived.python
 
 
 def lower_expression(node: Node) -> Callable[[Row], Any]:

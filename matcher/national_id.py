@@ -25,13 +25,13 @@ from typing import Literal
 
 import polars as pl
 
+from lender_rules.vocabulary import Market
 from matcher.errors import (
     NationalIdChecksumError,
     NationalIdDateError,
     NationalIdFormatError,
 )
 
-Market = Literal["NO", "SE"]
 PersonnummerForm = Literal["short", "compact", "long"]
 
 FODSELSNUMMER_K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)

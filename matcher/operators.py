@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from lender_rules.vocabulary import Language
 from matcher.errors import OperatorTypeError
 from matcher.schema import Type
-
-Lang = str  # "en", "nb" or "sv"
-LANGUAGES: tuple[Lang, ...] = ("en", "nb", "sv")
+from matcher.texts import WORDS
 
 
 class Nulls(enum.Enum):
@@ -34,61 +33,9 @@ class Nulls(enum.Enum):
     CONDITIONAL = "conditional"
 
 
-# Words the plain-language rendering needs, per language.
-WORDS: dict[Lang, dict[str, str]] = {
-    "en": {
-        "is": "is",
-        "is_not": "is not",
-        "one_of": "is one of",
-        "contains": "contains",
-        "and": "and",
-        "or": "or",
-        "not": "not",
-        "if": "if",
-        "then": "then",
-        "else": "else",
-        "true": "true",
-        "false": "false",
-        "empty": "is empty",
-        "not_empty": "is not empty",
-    },
-    "nb": {
-        "is": "er",
-        "is_not": "er ikke",
-        "one_of": "er en av",
-        "contains": "inneholder",
-        "and": "og",
-        "or": "eller",
-        "not": "ikke",
-        "if": "hvis",
-        "then": "så",
-        "else": "ellers",
-        "true": "sann",
-        "false": "usann",
-        "empty": "er tom",
-        "not_empty": "er ikke tom",
-    },
-    "sv": {
-        "is": "är",
-        "is_not": "är inte",
-        "one_of": "är en av",
-        "contains": "innehåller",
-        "and": "och",
-        "or": "eller",
-        "not": "inte",
-        "if": "om",
-        "then": "så",
-        "else": "annars",
-        "true": "sant",
-        "false": "falskt",
-        "empty": "är tom",
-        "not_empty": "är inte tom",
-    },
-}
-
 PyLowering = Callable[[Sequence[str], Sequence[Type]], str]
 PlLowering = Callable[[Sequence[pl.Expr], Sequence[Type]], pl.Expr]
-Rendering = Callable[[Sequence[str], Sequence[Type], Lang], str]
+Rendering = Callable[[Sequence[str], Sequence[Type], Language], str]
 Typing = Callable[[Sequence[Type]], Type]
 
 
@@ -176,14 +123,14 @@ def _names(types: Sequence[Type]) -> str:
 
 
 def _infix(symbol: str) -> Rendering:
-    def render(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+    def render(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
         return f" {symbol} ".join(args)
 
     return render
 
 
 def _equality(negated: bool) -> Rendering:
-    def render(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+    def render(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
         if all(t.is_numeric for t in types):
             return f" {'!=' if negated else '='} ".join(args)
         word = WORDS[lang]["is_not" if negated else "is"]
@@ -193,21 +140,21 @@ def _equality(negated: bool) -> Rendering:
 
 
 def _function(name: str) -> Rendering:
-    def render(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+    def render(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
         return f"{name}({', '.join(args)})"
 
     return render
 
 
 def _keyword(key: str) -> Rendering:
-    def render(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+    def render(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
         return f" {WORDS[lang][key]} ".join(args)
 
     return render
 
 
 def _not_words(negated: bool) -> Rendering:
-    def render(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+    def render(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
         (arg,), (t,) = args, types
         if t is Type.BOOL:
             return f"{WORDS[lang]['not']} {arg}" if negated else arg
@@ -218,7 +165,7 @@ def _not_words(negated: bool) -> Rendering:
     return render
 
 
-def _if_words(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+def _if_words(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
     w = WORDS[lang]
     parts: list[str] = []
     for i in range(0, len(args) - 1, 2):
@@ -228,11 +175,11 @@ def _if_words(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
     return ", ".join(parts)
 
 
-def _minus_words(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+def _minus_words(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
     return f"-{args[0]}" if len(args) == 1 else f"{args[0]} - {args[1]}"
 
 
-def _in_words(args: Sequence[str], types: Sequence[Type], lang: Lang) -> str:
+def _in_words(args: Sequence[str], types: Sequence[Type], lang: Language) -> str:
     # The membership form is rendered by the compiler's renderer, which sees the literal list.
     return f"{args[1]} {WORDS[lang]['contains']} {args[0]}"
 

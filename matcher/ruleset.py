@@ -9,7 +9,6 @@ same rules always have the same hash and a stored snapshot rebuilds the very sam
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,14 +16,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from lender_rules.canonical import canonical_json, sha256_hex
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
-from matcher.hints import prepare
+from matcher.hints import Analysis, prepare
 from matcher.ir import Call, Const, ListConst, Node
 from matcher.lower_python import Bits, Row, lower_requirements
-from matcher.operators import COMPARISONS, LANGUAGES, Lang
+from matcher.operators import COMPARISONS
 from matcher.words import render
 
 
@@ -37,7 +38,7 @@ class CompiledRequirement:
     index: int
     node: Node
     reason: Mapping[str, str]
-    plain_words: Mapping[str, str] = field(repr=False)
+    plain_words: Mapping[str, str] = field(repr=False)  # by language
     rule_key: str = field(
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
@@ -60,8 +61,10 @@ class CompiledRequirement:
         """The features the rule reads."""
         return self.node.features
 
-    def plain(self, lang: Lang = "en") -> str:
-        """The rule in plain words."""
+    def plain(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        """The rule in plain words in `lang`, one of LANGUAGES (else `KeyError`).
+
+        `str`, not `Language`, while callers (the CLI's `--lang`) hold a language as a `str`."""
         return self.plain_words[lang]
 
     @cached_property
@@ -90,6 +93,8 @@ class CompiledLender:
     effective_from: dt.date | None
     requirements: tuple[CompiledRequirement, ...]
     evaluate: Callable[[Row], Bits] = field(repr=False)
+    # what the hint search has worked out from these requirements, kept as long as they are
+    analysis: Analysis = field(default_factory=Analysis, init=False, repr=False)
 
     def requirement(self, requirement_id: str) -> CompiledRequirement:
         for r in self.requirements:
@@ -129,10 +134,9 @@ class Ruleset:
 
 
 def canonical_snapshot(documents: Mapping[str, Mapping[str, Any]]) -> str:
-    lenders = [documents[k] for k in sorted(documents)]
-    return json.dumps(
-        {"lenders": lenders}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """Canonical JSON (`lender_rules.canonical`) of `{"lenders": [...]}`, the documents in
+    the order of their lender ids."""
+    return canonical_json({"lenders": [documents[k] for k in sorted(documents)]})
 
 
 def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Problem]]:
@@ -147,9 +151,9 @@ def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Pr
         if node is None:
             continue
         reason = req.reason.model_dump()
-        words = {lang: render(node, lang) for lang in LANGUAGES}
+        words: dict[str, str] = {lang: render(node, lang) for lang in LANGUAGES}
         prepare(node)
-        key = json.dumps(req.rule, sort_keys=True, separators=(",", ":"))
+        key = canonical_json(req.rule)
         requirements.append(
             CompiledRequirement(model.lender_id, req.id, i, node, reason, words, key)
         )
@@ -260,4 +264,4 @@ def in_force(activated: Sequence[Ruleset], on: dt.date) -> Ruleset:
 
 
 def _hash(documents: Mapping[str, Mapping[str, Any]]) -> str:
-    return hashlib.sha256(canonical_snapshot(documents).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_snapshot(documents))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from lender_rules.vocabulary import EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES
+
 
 class Type(enum.Enum):
     """A value type of the rule language."""
@@ -47,19 +49,6 @@ class Feature:
     meaning: str
     values: tuple[str, ...] = ()  # the closed set of values of an enum-like string feature
 
-
-MARKETS = ("NO", "SE")
-EMPLOYMENT_TYPES = (
-    "permanent",
-    "temporary",
-    "self_employed",
-    "retired",
-    "student",
-    "unemployed",
-    "other",
-)
-PURPOSES = ("refinance", "consumer", "car", "renovation", "other")
-HOUSING_TYPES = ("own", "rent", "parents", "other")
 
 FEATURES: tuple[Feature, ...] = (
     Feature("market", Type.STR, False, '"NO" or "SE"', MARKETS),

@@ -3,23 +3,24 @@
 
 from __future__ import annotations
 
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.operators import WORDS, Lang
 from matcher.schema import Type
+from matcher.texts import WORDS
 
 
-def render(node: Node, lang: Lang = "en") -> str:
-    """The node in plain words, in English, bokmål or Swedish."""
+def render(node: Node, lang: Language = DEFAULT_LANGUAGE) -> str:
+    """The node in plain words, in `lang`."""
     return _render(node, lang, parent_precedence=-1)
 
 
-def _value(value: object, type_: Type, lang: Lang) -> str:
+def _value(value: object, type_: Type, lang: Language) -> str:
     if type_ is Type.BOOL:
         return WORDS[lang]["true" if value else "false"]
     return str(value)
 
 
-def _render(node: Node, lang: Lang, parent_precedence: int) -> str:
+def _render(node: Node, lang: Language, parent_precedence: int) -> str:
     if isinstance(node, Const):
         return _value(node.value, node.type, lang)
     if isinstance(node, ListConst):
@@ -27,11 +28,12 @@ def _render(node: Node, lang: Lang, parent_precedence: int) -> str:
     if isinstance(node, Var):
         if node.default is None:
             return node.name
-        return f"{node.name} ({_value(node.default.value, node.default.type, lang)} if missing)"
+        default = _value(node.default.value, node.default.type, lang)
+        return f"{node.name} ({WORDS[lang]['if_missing'].format(value=default)})"
     return _call(node, lang, parent_precedence)
 
 
-def _call(node: Call, lang: Lang, parent_precedence: int) -> str:
+def _call(node: Call, lang: Language, parent_precedence: int) -> str:
     op = node.op
     if op.name == "in" and isinstance(node.args[1], ListConst):
         needle = _render(node.args[0], lang, op.precedence)

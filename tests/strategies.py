@@ -14,24 +14,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from lender_rules.vocabulary import EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES, Market
 from matcher import application as appmod
 from matcher.application import Application
 from matcher.national_id import (
-    Market,
     PersonnummerForm,
     age_on,
     fodselsnummer_century,
     fodselsnummer_check_digits,
     make_personnummer,
 )
-from matcher.schema import (
-    EMPLOYMENT_TYPES,
-    FEATURES,
-    HOUSING_TYPES,
-    MARKETS,
-    PURPOSES,
-    Type,
-)
+from matcher.schema import FEATURES, Type
 
 # --- dates and national identity numbers -------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from lender_rules.canonical import canonical_json, digest
 from matcher.errors import NothingActivatedError
 from matcher.ruleset import in_force, ruleset_from_documents, ruleset_from_snapshot
 from tests.matcher.test_engine import SHIPPED, _doc
@@ -30,6 +31,18 @@ def test_a_snapshot_rebuilds_the_same_ruleset() -> None:
     assert [lender.lender_id for lender in again.lenders] == [
         lender.lender_id for lender in SHIPPED.lenders
     ]
+
+
+def test_snapshot_is_canonical_json_by_lender_id_and_hash_is_its_digest() -> None:
+    documents = {
+        "b": versioned("b", 20, None) | {"name": "Bjørn Bank"},
+        "a": versioned("a", 18, None),
+    }
+    ruleset = ruleset_from_documents(documents)
+    expected = {"lenders": [documents["a"], documents["b"]]}
+    assert ruleset.snapshot() == canonical_json(expected)
+    assert "Bjørn" in ruleset.snapshot()  # non-ASCII as is, not \u00f8
+    assert ruleset.hash == digest(expected)
 
 
 def test_a_change_activated_ahead_of_its_date_takes_over_on_that_date() -> None:
