@@ -328,7 +328,8 @@ def _agreement(
     ruleset: Ruleset,
 ) -> tuple[int, int, int]:
     """(pairs with equal bitmasks, pairs, unequal pairs where every differing requirement
-    reads a null or infinite feature value: where DESIGN.md's semantics differ on purpose)."""
+    reads a null or infinite feature value: where lendmatch's rule semantics (README, "The
+    rule language") differ on purpose)."""
     agree = pairs = documented = 0
     for got_row, want_row, row in zip(engine, expected, rows, strict=True):
         for lender, got, want in zip(ruleset.lenders, got_row, want_row, strict=True):
@@ -875,7 +876,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         differ = (
             f"; of the {p.pairs - p.agree:,} others, {p.documented:,} differ only in "
             "requirements reading a null or infinite value (debt_to_income = +inf without "
-            "income), where DESIGN.md departs from reference JsonLogic on purpose"
+            "income), where lendmatch's rule semantics (README) depart from reference "
+            "JsonLogic on purpose"
             if p.agree < p.pairs
             else ""
         )

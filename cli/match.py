@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from broker import BatchInputError, BatchOutputError, count_rows, match_file, write_atomically
@@ -20,6 +19,7 @@ from cli.options import (
     language_or_exit,
     load_or_exit,
     stderr,
+    stdout,
 )
 
 
@@ -67,7 +67,7 @@ def match_command(
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(EXIT_PROBLEM) from None
     eligible = outcomes["eligible"].sum() if len(outcomes) else 0
-    Console().print(
+    stdout().print(
         f"{total} applications, {len(outcomes)} lender outcomes, {eligible} eligible "
         f"-> {out} (ruleset {ruleset.hash[:12]})",
         highlight=False,

@@ -1,4 +1,4 @@
-"""The shape of a lender rule file (the contract of ../shared/DESIGN.md), as a pydantic model.
+"""The shape of a lender rule file (the contract in README.md, "A short tour"), as a pydantic model.
 
 `rule` is kept as raw JSON here; the matcher's compiler checks it against the feature schema.
 `lender_rules/schema.json` is this model's JSON Schema, for editors and other tools.

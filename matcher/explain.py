@@ -185,7 +185,7 @@ def explain(
 
 
 def explain_frame(
-    wide: pl.DataFrame, ruleset: Ruleset, lang: str = DEFAULT_LANGUAGE
+    wide: pl.DataFrame, ruleset: Ruleset, lang: Language = DEFAULT_LANGUAGE
 ) -> pl.DataFrame:
     """`to_long` of a `match` result, with each lender's reasons in `lang` (one of LANGUAGES)
     as a list of {code, kind, message}: the batch counterpart of `explain` (without values

@@ -1,4 +1,4 @@
-"""The feature row of ../shared/DESIGN.md ("Features"), computed two ways, side by side.
+"""The feature row (README.md, "Features"), computed two ways, side by side.
 
 - `features_of`: one `Application` in plain Python (the single-application hot path).
 - `feature_frame`: a frame of applications in the nested shape (struct columns ``applicant``,

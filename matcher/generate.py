@@ -6,9 +6,9 @@ columns of `matcher.application.APPLICATION_FRAME_SCHEMA`; every row validates a
 from its own random stream (seed, block index), so the output depends only on the seed and
 `on`, and ``generate(n, ...)`` is the first n rows of ``generate(m, ...)`` for any m >= n.
 
-The distributions follow ../shared/DOMAIN.md loosely: both markets about half each, a third
-with a co-applicant, ages 18-80 mostly 25-55, log-normal incomes (median 450k NOK, 380k SEK)
-with some zeros, mostly permanent employment, modest unsecured debt with a long tail,
+The distributions follow the Nordic consumer-loan market loosely: both markets about half
+each, a third with a co-applicant, ages 18-80 mostly 25-55, log-normal incomes (median 450k
+NOK, 380k SEK) with some zeros, mostly permanent employment, modest unsecured debt with a long tail,
 mortgages for most owners, amounts 5k-600k skewed low, the usual terms, about 7 % with
 payment remarks, some foreign citizens with short residency (often with a D-number or a
 samordningsnummer), personnummer in all written forms. Names are common Nordic (and some

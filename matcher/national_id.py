@@ -1,6 +1,6 @@
 """National identity numbers: Norwegian fødselsnummer and Swedish personnummer.
 
-The rules are those of ../shared/DOMAIN.md ("Identifiers"), implemented exactly:
+The rules are those of the Norwegian and Swedish population registers, implemented exactly:
 
 - **fødselsnummer** (NO): 11 digits DDMMYY III K1 K2, two mod-11 check digits; D-number day
   + 40, H-number month + 40, synthetic test number month + 80; the century comes from the

@@ -19,7 +19,7 @@ from typing import Any
 from lender_rules.canonical import canonical_json, sha256_hex
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
-from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
+from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
 from matcher.hints import Analysis, prepare
@@ -61,7 +61,7 @@ class CompiledRequirement:
         """The features the rule reads."""
         return self.node.features
 
-    def plain(self, lang: str = DEFAULT_LANGUAGE) -> str:
+    def plain(self, lang: Language = DEFAULT_LANGUAGE) -> str:
         """The rule in plain words in `lang`, one of LANGUAGES (else `KeyError`).
 
         `str`, not `Language`, while callers (the CLI's `--lang`) hold a language as a `str`."""

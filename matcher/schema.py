@@ -1,7 +1,7 @@
 """The feature schema: every feature a rule may read, with its type and nullability.
 
-This is the contract of ../shared/DESIGN.md ("Features"). New features are added to the
-design first, then here, then computed in `matcher.features`, then used by rules.
+This is the feature contract, tabled in README.md ("Features"). New features are added to
+that table first, then here, then computed in `matcher.features`, then used by rules.
 """
 
 from __future__ import annotations

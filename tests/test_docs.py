@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from cli.main import app
 from broker import Settings
+from cli.main import app
 from matcher.operators import OPERATORS
 from matcher.schema import FEATURES
 
@@ -40,8 +40,6 @@ def _commands(group: typer.Typer, prefix: str) -> list[str]:
         assert sub.typer_instance is not None
         names += _commands(sub.typer_instance, f"{prefix}{sub.name} ")
     return names
-
-
 
 
 @pytest.mark.parametrize("command", _commands(app, "lendmatch "))

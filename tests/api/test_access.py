@@ -54,7 +54,7 @@ def test_a_revoked_key_is_401(sqlite_url: str) -> None:
 def test_a_key_role_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> None:
     now = [100.0]
     store = sqlite_api.service.store
-    cache = ApiKeyCache(store, ttl_seconds=5, clock=lambda: now[0])
+    cache = ApiKeyCache(store.api_keys, ttl_seconds=5, clock=lambda: now[0])
     key_id, secret = store.api_keys.add(role="admin")
 
     assert cache.role(secret) == "admin"

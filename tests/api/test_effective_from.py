@@ -44,9 +44,7 @@ def _outcome(api: Api, answer: dict[str, Any], lender_id: str) -> dict[str, Any]
 
 
 def test_the_version_in_force_on_the_decision_date_decides(api: Api) -> None:
-    lender_id = sorted(
-        lender.lender_id for lender in api.service.rules.now().for_market("NO")
-    )[0]
+    lender_id = sorted(lender.lender_id for lender in api.service.rules.now().for_market("NO"))[0]
     before = api.post_application(application("NO")).json()
     _upload_with_future_change(api, lender_id, "2099-01-01")
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import a_decision, a_person
 from sqlalchemy import text
 
 from audit import Store, StoredDecision, open_store
+from tests.audit.audit_testkit import a_decision, a_person
 
 
 @pytest.fixture

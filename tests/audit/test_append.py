@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import a_decision, a_person
 
 from audit import IdempotencyConflict, Store, StoredDecision, StoreUnavailable
 from audit._append import Append, GroupCommit
 from lender_rules.canonical import canonical_json
+from tests.audit.audit_testkit import a_decision, a_person
 
 Sql = Callable[..., list[Any]]
 

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tests.audit.audit_testkit import Decision, a_decision
-
 from audit import Store, StoredDecision
 from audit._chain import payload_digest, record_hash
 from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
+from tests.audit.audit_testkit import Decision, a_decision
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]

@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import a_decision, a_person, postgres_schema
 from sqlalchemy import event
 
 from audit import Store, StoredDecision, open_store
+from tests.audit.audit_testkit import a_decision, a_person, postgres_schema
 
 Sql = Callable[..., list[Any]]
 THREADS = 8

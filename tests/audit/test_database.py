@@ -13,13 +13,13 @@ from sqlalchemy import Engine, MetaData, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
-from broker import get_settings
 from audit import (
     make_engine,
     migrate,
     models,  # noqa: F401  (registers the tables)
 )
 from audit.database import alembic_config
+from broker import get_settings
 
 TABLES = (
     "decision",

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import Decision, Outcome, a_decision, a_person, count
 
 from audit import IdempotencyConflict, InvalidRecord, Store, StoredDecision
 from audit._chain import personal_digest
+from tests.audit.audit_testkit import Decision, Outcome, a_decision, a_person, count
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]

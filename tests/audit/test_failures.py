@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import Ruleset, a_decision, a_person, postgres_schema
 from sqlalchemy import make_url, text
 
 from audit import Store, StoredDecision, StoreUnavailable, make_engine, open_store
+from tests.audit.audit_testkit import Ruleset, a_decision, a_person, postgres_schema
 from tests.databases import POSTGRES_URL
 
 Record = Callable[[int], list[StoredDecision]]

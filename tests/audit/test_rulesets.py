@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import Ruleset, count
 
 from audit import InvalidRecord, Store
+from tests.audit.audit_testkit import Ruleset, count
 
 Sql = Callable[..., list[Any]]
 

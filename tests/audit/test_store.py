@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tests.audit.audit_testkit import Ruleset, a_decision
-
 from audit import Store, open_store
+from tests.audit.audit_testkit import Ruleset, a_decision
 
 Sql = Callable[..., list[Any]]
 ONE = Ruleset({"nordbank": {"lender_id": "nordbank", "requirements": []}})

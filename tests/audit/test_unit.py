@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tests.audit.audit_testkit import count
 from sqlalchemy import text
 
 from audit import Store, StoreUnavailable
 from audit._unit import UnitOfWork
 from audit.models import ApiKeyRow
+from tests.audit.audit_testkit import count
 
 Sql = Callable[..., list[Any]]
 

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import matcher
+from audit import Store, StoredDecision
 from cli import options
 from cli.main import app
-from audit import Store, StoredDecision
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
 from cli.main import app
 from matcher import load_ruleset
-from matcher.generate import generate
 
 RULES = Path(__file__).parents[2] / "lender_rules" / "lenders"
 REASON = {"en": "r", "nb": "r", "sv": "r"}

@@ -1,6 +1,7 @@
-"""Norwegian fødselsnummer and Swedish personnummer, as ../shared/DOMAIN.md defines them.
+"""Norwegian fødselsnummer and Swedish personnummer, as the Norwegian and Swedish
+population registers define them.
 
-The known-valid numbers below were computed by hand from the DOMAIN.md rules; the working is
+The known-valid numbers below were computed by hand from those rules; the working is
 in the comments, so a reader can check them without running the code under test.
 """
 
