@@ -1,50 +1,26 @@
-"""Fixtures of the command-line tests: a store on the test's database (SQLite and PostgreSQL),
-decisions appended to it, and raw SQL for tampering."""
+"""Fixtures of the command-line tests: the store fixtures of the audit tests (a store on the
+test's database, decisions appended, raw SQL for tampering) and `run`, the CLI with
+DATABASE_URL set to that database."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from sqlalchemy import text
+from typer.testing import CliRunner, Result
 
-from audit import Store, StoredDecision, open_store
-from tests.audit.audit_testkit import a_decision, a_person
+from cli.main import app
+from tests.audit.conftest import record, sql, store
 
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    """A migrated, empty store on the test's database."""
-    with open_store(database_url) as opened:
-        yield opened
+__all__ = ["record", "run", "sql", "store"]
 
 
 @pytest.fixture
-def record(store: Store) -> Callable[[int], list[StoredDecision]]:
-    """Append `n` distinct decisions (applications app-1 .. app-n) and return them."""
+def run(database_url: str) -> Callable[..., Result]:
+    """`lendmatch ARGS...` in process, on the test's database."""
+    runner = CliRunner()
 
-    def append(n: int) -> list[StoredDecision]:
-        return [
-            store.decisions.record(
-                application_id=f"app-{i}",
-                channel="api",
-                decision=a_decision(i),
-                personal=a_person(i),
-            )
-            for i in range(1, n + 1)
-        ]
+    def invoke(*args: str) -> Result:
+        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url})
 
-    return append
-
-
-@pytest.fixture
-def sql(store: Store) -> Callable[..., list[Any]]:
-    """Run raw SQL on the store's database in its own committed transaction (tampering)."""
-
-    def run(statement: str, **params: Any) -> list[Any]:
-        with store.engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return list(result.all()) if result.returns_rows else []
-
-    return run
+    return invoke

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner, Result
 
 import matcher
@@ -17,16 +16,6 @@ from cli.main import app
 
 Record = Callable[[int], list[StoredDecision]]
 Sql = Callable[..., list[Any]]
-
-
-@pytest.fixture
-def run(database_url: str) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url})
-
-    return invoke
 
 
 def test_verify_passes_on_an_intact_log(run: Callable[..., Result], record: Record) -> None:

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from audit import Store
 from cli import options
-from cli.main import app
-
-
-@pytest.fixture
-def run(database_url: str) -> Callable[..., Result]:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url})
-
-    return invoke
 
 
 def test_keys_add_prints_a_secret_once_and_stores_its_role(
