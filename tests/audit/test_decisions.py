@@ -61,10 +61,29 @@ def test_the_feature_row_is_stored_as_canonical_json(store: Store, sql: Sql) -> 
         application_id="app-1", channel="manual", decision=a_decision(0), personal={}
     )
     ((features, outcomes),) = sql("SELECT features_json, outcomes_json FROM decision")
-    assert '"debt_to_income":Infinity' in features
+    assert '"debt_to_income":"Infinity"' in features
     assert " " not in features
-    assert json.loads(features) == a_decision(0).features
+    assert json.loads(features) == {**a_decision(0).features, "debt_to_income": "Infinity"}
     assert json.loads(outcomes)[1] == ["fjordkreditt", 2**63, 0]
+
+
+def test_a_stored_infinity_is_valid_json_the_database_can_parse(store: Store, sql: Sql) -> None:
+    """+inf (debt_to_income without income) is stored as the string "Infinity": strict JSON
+    parsers (and PostgreSQL's jsonb) read the stored row, and it reads back as +inf."""
+    store.decisions.record(
+        application_id="app-1", channel="api", decision=a_decision(0), personal={}
+    )
+    ((features,),) = sql("SELECT features_json FROM decision")
+    json.loads(features, parse_constant=_not_json)
+    if store.engine.dialect.name == "postgresql":
+        ((parsed,),) = sql("SELECT CAST(features_json AS jsonb) ->> 'debt_to_income' FROM decision")
+        assert parsed == "Infinity"
+    (stored,) = store.decisions.stream()
+    assert stored.features["debt_to_income"] == float("inf")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 @pytest.mark.parametrize(
