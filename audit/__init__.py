@@ -7,7 +7,13 @@
 from audit.api_keys import ApiKeyStore
 from audit.database import make_engine, migrate
 from audit.decisions import DecisionLog
-from audit.errors import AuditError, IdempotencyConflict, InvalidRecord, StoreUnavailable
+from audit.errors import (
+    AuditError,
+    IdempotencyConflict,
+    InvalidRecord,
+    SnapshotMismatch,
+    StoreUnavailable,
+)
 from audit.records import (
     DecisionLike,
     OutcomeLike,
@@ -30,6 +36,7 @@ __all__ = [
     "RulesetLike",
     "RulesetStore",
     "RulesetVersion",
+    "SnapshotMismatch",
     "Store",
     "StoreUnavailable",
     "StoredDecision",

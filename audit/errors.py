@@ -35,3 +35,15 @@ class InvalidRecord(AuditError):  # noqa: N818  (named like its siblings)
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class SnapshotMismatch(AuditError):  # noqa: N818  (named like its siblings)
+    """A stored ruleset snapshot does not hash to the hash it is stored under: it was changed."""
+
+    def __init__(self, ruleset_hash: str, actual_hash: str) -> None:
+        self.ruleset_hash = ruleset_hash
+        self.actual_hash = actual_hash
+        super().__init__(
+            f"the snapshot stored for ruleset {ruleset_hash} was changed: it hashes to "
+            f"{actual_hash}"
+        )

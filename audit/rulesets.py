@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from audit import _chain
 from audit._unit import UnitOfWork
-from audit.errors import InvalidRecord
+from audit.errors import InvalidRecord, SnapshotMismatch
 from audit.models import RulesetActivationRow, RulesetVersionRow
 from audit.records import RulesetLike, RulesetVersion
 from lender_rules.canonical import sha256_hex
@@ -117,12 +117,18 @@ class RulesetStore:
             return _version(row, latest.activated_at, active=True)
 
     def snapshot(self, ruleset_hash: str) -> str | None:
-        """The canonical snapshot stored for a ruleset hash."""
+        """The canonical snapshot stored for a ruleset hash (None if none is stored), checked
+        against that hash: `SnapshotMismatch` if it was changed."""
         with self._uow.unit("ruleset_snapshot") as session:
             row = session.exec(
                 select(RulesetVersionRow).where(RulesetVersionRow.hash == ruleset_hash)
             ).first()
-            return None if row is None else row.snapshot
+        if row is None:
+            return None
+        actual = sha256_hex(row.snapshot)
+        if actual != ruleset_hash:
+            raise SnapshotMismatch(ruleset_hash, actual)
+        return row.snapshot
 
     def versions(self) -> list[RulesetVersion]:
         """Every stored ruleset version, oldest first, with its latest activation."""

@@ -176,6 +176,19 @@ def test_reproduce_fails_on_a_decision_that_does_not_reproduce(
     assert "2 of 3 decisions do not reproduce" in result.stderr
 
 
+def test_reproduce_names_the_decisions_of_a_changed_snapshot(
+    run: Callable[..., Result], store: Store, sql: Sql
+) -> None:
+    ruleset = matcher.ruleset_from_documents([LENDER])
+    store.rulesets.activate(ruleset)
+    stored = _decide(store, ruleset, 1, age=30, debt_to_income=2.0)
+    sql("UPDATE ruleset_version SET snapshot = replace(snapshot, '23]', '18]')")  # a threshold
+    result = run("audit", "reproduce")
+    assert result.exit_code == options.EXIT_PROBLEM
+    assert f"record 1 (decision {stored.decision_id}" in result.stderr
+    assert "snapshot was changed" in result.stderr
+
+
 def test_commands_exit_3_when_the_store_is_unreachable(tmp_path: Path) -> None:
     blocked = tmp_path / "blocked.sqlite"
     blocked.mkdir()
