@@ -160,14 +160,39 @@ def test_erasure_removes_the_personal_payload_and_the_chain_still_verifies(
     store: Store, record: Record, sql: Sql
 ) -> None:
     stored = record(3)
-    assert store.decisions.erase_personal_data("app-2") is True
+    assert store.decisions.erase_personal_data("app-2", reason="GDPR art. 17 request") is True
     assert store.decisions.personal_data("app-2") is None
     assert sql("SELECT count(*) FROM personal_data WHERE application_id = 'app-2'")[0][0] == 0
     assert store.decisions.personal_data("app-1") == a_person(1)
     assert store.decisions.latest("app-2") == stored[1]  # the decision and its digests stay
     report = store.decisions.verify()
     assert report.ok, report.reason
-    assert store.decisions.erase_personal_data("app-2") is False
+    assert store.decisions.erase_personal_data("app-2", reason="again") is False
+
+
+def test_an_erasure_is_recorded_with_when_why_and_up_to_which_record(
+    store: Store, record: Record, sql: Sql
+) -> None:
+    record(3)
+    store.decisions.erase_personal_data("app-2", reason="GDPR art. 17 request")
+    ((application_id, decision_seq, reason, erased_at),) = sql(
+        "SELECT application_id, decision_seq, reason, erased_at FROM personal_erasure"
+    )
+    assert (application_id, decision_seq, reason) == ("app-2", 2, "GDPR art. 17 request")
+    assert erased_at is not None
+    report = store.verify()
+    assert report.ok, (report.chain.reason, report.findings)
+    assert (report.payloads, report.erased) == (2, 1)
+    assert report.heads.erasures.startswith("1:")
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_erasure_needs_a_reason(store: Store, record: Record, reason: str) -> None:
+    record(1)
+    with pytest.raises(InvalidRecord) as raised:
+        store.decisions.erase_personal_data("app-1", reason=reason)
+    assert raised.value.field == "reason"
+    assert store.decisions.personal_data("app-1") == a_person(1)
 
 
 def test_the_same_idempotency_key_and_body_return_the_stored_decision(
