@@ -9,7 +9,9 @@ dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, ne
 - a ruleset that does not load: 422 `invalid_ruleset`, every problem in `rule_problems`;
 - a body over the limit (64 KB by default, chunked bodies too): 413 `body_too_large`;
 - no or an unknown `X-API-Key`: 401; a key whose role may not do this: 403;
-- no ruleset active yet: 503 `not_ready`;
+- no ruleset active yet: 503 `not_ready`; a decision needs a ruleset whose stored snapshot
+  no longer matches its hash (changed in the store): 503 `ruleset_tampered`, never the
+  changed rules or reasons;
 - an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
 - the decision store cannot answer: 503 `store_unavailable` (and no decision is reported).
 """
@@ -29,7 +31,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from audit import IdempotencyConflict, InvalidRecord, StoreUnavailable
-from broker import BrokerError, DecisionNotFoundError, NoActiveRulesetError, SnapshotMissingError
+from broker import (
+    BrokerError,
+    DecisionNotFoundError,
+    NoActiveRulesetError,
+    SnapshotMissingError,
+    SnapshotTamperedError,
+)
 from lender_rules.errors import Problem, RulesetError
 
 # --- what an error looks like on the wire -------------------------------------------------
@@ -205,6 +213,7 @@ BROKER_ERRORS: dict[type[BrokerError], tuple[int, str]] = {
     NoActiveRulesetError: (503, "not_ready"),
     DecisionNotFoundError: (404, NotFoundError.code),
     SnapshotMissingError: (404, NotFoundError.code),
+    SnapshotTamperedError: (503, "ruleset_tampered"),
 }
 
 

@@ -1,15 +1,35 @@
 """audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
 `open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
-(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`) on one engine.
+(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`) on one engine; `store.verify()` checks
+everything a decision depends on. Signed checkpoints of the chains' heads, kept outside the
+database, are written and read by `write_checkpoint` and `newest_checkpoint`.
 """
 
 from audit.api_keys import ApiKeyStore
+from audit.checkpoints import (
+    Checkpoint,
+    checkpoint_public_key,
+    new_checkpoint_keys,
+    newest_checkpoint,
+    write_checkpoint,
+)
 from audit.database import make_engine, migrate
 from audit.decisions import DecisionLog
-from audit.errors import AuditError, IdempotencyConflict, InvalidRecord, StoreUnavailable
+from audit.errors import (
+    AuditError,
+    CheckpointError,
+    CheckpointKeyError,
+    IdempotencyConflict,
+    InvalidRecord,
+    SnapshotMismatch,
+    StoreUnavailable,
+)
 from audit.records import (
+    AuditReport,
     DecisionLike,
+    Finding,
+    Heads,
     OutcomeLike,
     RulesetLike,
     RulesetVersion,
@@ -22,19 +42,30 @@ from audit.store import Store, open_store
 __all__ = [
     "ApiKeyStore",
     "AuditError",
+    "AuditReport",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointKeyError",
     "DecisionLike",
     "DecisionLog",
+    "Finding",
+    "Heads",
     "IdempotencyConflict",
     "InvalidRecord",
     "OutcomeLike",
     "RulesetLike",
     "RulesetStore",
     "RulesetVersion",
+    "SnapshotMismatch",
     "Store",
     "StoreUnavailable",
     "StoredDecision",
     "VerifyReport",
+    "checkpoint_public_key",
     "make_engine",
     "migrate",
+    "new_checkpoint_keys",
+    "newest_checkpoint",
     "open_store",
+    "write_checkpoint",
 ]

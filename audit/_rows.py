@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 
 from audit import _chain
 from audit.records import StoredDecision
+from lender_rules.canonical import restore_infinities
 
 
 def decision_table() -> Table:
@@ -37,7 +38,10 @@ def to_chain_row(row: Any) -> _chain.ChainRow:
 
 
 def to_stored(row: Any) -> StoredDecision:
-    """A `StoredDecision` (JSON decoded, +inf restored), from the decision columns."""
+    """A `StoredDecision` (JSON decoded, +inf restored), from the decision columns.
+
+    +inf is stored as `"Infinity"` (canonical JSON); rows written by lendmatch 0.1 hold the
+    bare `Infinity`, which `json.loads` reads as well."""
     outcomes = tuple(
         (str(lender), int(failed), int(unknown))
         for lender, failed, unknown in json.loads(row.outcomes_json)
@@ -49,7 +53,7 @@ def to_stored(row: Any) -> StoredDecision:
         channel=row.channel,
         decided_at=_chain.utc(row.decided_at),
         ruleset_hash=row.ruleset_hash,
-        features=json.loads(row.features_json),
+        features=restore_infinities(json.loads(row.features_json)),
         outcomes=outcomes,
         personal_digest=row.personal_digest,
         idempotency_key=row.idempotency_key,

@@ -13,6 +13,11 @@ flush for everything queued, each caller still returning only once its own recor
 committed. A batch that fails because of one of its records (a constraint, a trigger) is
 retried one record at a time, so that record alone fails.
 
+Personal payloads are evidence too: each record holds a salted digest of its application's
+payload, and `verify_personal_data` (`audit._personal`) names a payload that was changed,
+swapped or deleted. An erasure is recorded (when, why) in a hash-chained ledger, so an erased
+payload is reported as erased, not as missing.
+
 Idempotency keys are checked under the chain lock, so two requests with one key never make
 two decisions: the second gets the first's stored decision back (or `IdempotencyConflict`
 when its request digest differs).
@@ -23,18 +28,25 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 
-from audit import _append, _chain, _rows
+from audit import _append, _chain, _ledger, _personal, _rows
 from audit._unit import UnitOfWork
 from audit.errors import InvalidRecord, StoreUnavailable
-from audit.models import DIGEST_LENGTH, ChainHeadRow, DecisionRow, PersonalDataRow
-from audit.records import DecisionLike, StoredDecision, VerifyReport
+from audit.models import (
+    DIGEST_LENGTH,
+    ChainHeadRow,
+    DecisionRow,
+    PersonalDataRow,
+    PersonalErasureRow,
+)
+from audit.records import DecisionLike, Finding, StoredDecision, VerifyReport
 from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import CHANNELS
 
@@ -243,11 +255,50 @@ class DecisionLog:
             row = session.get(PersonalDataRow, application_id)
             return None if row is None else dict(json.loads(row.payload_json))
 
-    def erase_personal_data(self, application_id: str) -> bool:
-        """Delete the personal payload (and its salt); decisions and the chain stay intact.
-        False if there was nothing to erase."""
+    def erase_personal_data(self, application_id: str, *, reason: str) -> bool:
+        """Delete the personal payload (and its salt) and record the erasure (when, why, up
+        to which decision record) in the erasure ledger, in one commit; decisions and the
+        chain stay intact and keep verifying. False if there was nothing to erase."""
+        _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
         with self._uow.unit("erase_personal_data", write=True) as session:
             result = session.exec(
                 delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
             )
-            return bool(result.rowcount)
+            if not result.rowcount:
+                return False
+            last = session.exec(
+                select(func.max(DecisionRow.seq)).where(
+                    DecisionRow.application_id == application_id
+                )
+            ).one()
+            now = datetime.now(UTC)
+            entry = _personal.erasure_entry(application_id, int(last or 0), now, reason)
+            seq, prev, own = _ledger.append(session, _ledger.ERASURES, entry)
+            session.add(
+                PersonalErasureRow(
+                    seq=seq,
+                    application_id=application_id,
+                    decision_seq=int(last or 0),
+                    erased_at=now,
+                    reason=reason,
+                    prev_hash=prev,
+                    record_hash=own,
+                )
+            )
+            return True
+
+    def verify_personal_data(
+        self, expected_erasures: str | None = None
+    ) -> tuple[list[Finding], int, int, str]:
+        """Check each application's personal payload against the salted digest in its latest
+        record holding one, and walk the erasure ledger (to `expected_erasures`, a head kept
+        elsewhere, if given). A changed or swapped payload, a missing one without a recorded
+        erasure, and a payload of no decision are findings. Returns the findings, the number
+        of payloads checked, the number erased, and the erasure head reached."""
+        with self._uow.unit("verify_personal_data", snapshot=True) as session:
+            check = _personal.check_payloads(session)
+            report = _personal.walk_erasures(session, expected_erasures)
+        findings = list(check.findings)
+        if report.finding is not None:
+            findings.append(report.finding)
+        return findings, check.payloads, check.erased, report.head

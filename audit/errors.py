@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AuditError(Exception):
     """Base class of every error raised by the `audit` package."""
@@ -35,3 +37,34 @@ class InvalidRecord(AuditError):  # noqa: N818  (named like its siblings)
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class SnapshotMismatch(AuditError):  # noqa: N818  (named like its siblings)
+    """A stored ruleset snapshot does not hash to the hash it is stored under: it was changed."""
+
+    def __init__(self, ruleset_hash: str, actual_hash: str) -> None:
+        self.ruleset_hash = ruleset_hash
+        self.actual_hash = actual_hash
+        super().__init__(
+            f"the snapshot stored for ruleset {ruleset_hash} was changed: it hashes to "
+            f"{actual_hash}"
+        )
+
+
+class CheckpointError(AuditError):
+    """A checkpoint file cannot be written or read, or it is refused (a forged signature);
+    `path` names it."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"checkpoint {path}: {message}")
+
+
+class CheckpointKeyError(AuditError):
+    """A checkpoint key (`kind`: private key or public key) is not an Ed25519 key in base64."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        self.message = message
+        super().__init__(f"the checkpoint {kind} {message}")

@@ -2,8 +2,10 @@
 
 `decision` is the append-only, hash-chained log; `personal_data` holds what can be erased;
 `chain_head` is the single row that serialises appends; `ruleset_version` and
-`ruleset_activation` keep every ruleset snapshot and when it became active; `api_key` holds
-hashed keys.
+`ruleset_activation` keep every ruleset snapshot and when it became active;
+`personal_erasure` records each erasure of a personal payload (when and why); the
+activations and the erasures are hash-chained ledgers (`audit._ledger`) whose heads are the
+rows of `ledger_head`; `api_key` holds hashed keys.
 """
 
 from __future__ import annotations
@@ -97,6 +99,34 @@ class RulesetActivationRow(SQLModel, table=True):
         sa_column=Column(String(DIGEST_LENGTH), ForeignKey("ruleset_version.hash"), nullable=False)
     )
     activated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class PersonalErasureRow(SQLModel, table=True):
+    """One erasure of an application's personal payload: when, why, and up to which of its
+    decision records (the payload those records' digests describe is gone on purpose)."""
+
+    __tablename__ = "personal_erasure"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    application_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    decision_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    erased_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class LedgerHeadRow(SQLModel, table=True):
+    """The head of one ledger (`ruleset_activation`, `personal_erasure`); locked by appends."""
+
+    __tablename__ = "ledger_head"
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
 
 
 class ApiKeyRow(SQLModel, table=True):

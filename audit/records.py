@@ -90,3 +90,40 @@ class RulesetVersion:
     created_at: datetime
     activated_at: datetime | None  # the latest activation; None if never activated
     active: bool
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing `verify` found wrong: where (a record, snapshot, activation, payload,
+    erasure or checkpoint, named so a person can find it) and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The heads of every chain of the store, each `<seq>:<hash>`: what a checkpoint keeps."""
+
+    decisions: str
+    activations: str
+    erasures: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """Everything `Store.verify` checked: the decision chain (`chain`, the first bad record),
+    and every other problem found (`findings`: snapshots, activations, personal payloads,
+    erasures). `heads` are the heads verified, ready to be kept in a checkpoint."""
+
+    chain: VerifyReport
+    findings: tuple[Finding, ...]
+    heads: Heads
+    snapshots: int
+    activations: int
+    payloads: int
+    erased: int
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.findings

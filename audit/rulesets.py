@@ -5,6 +5,10 @@ any decision can later be explained and reproduced under the rules it was made w
 activation is a row of its own: the active ruleset is the latest activated one, and the
 activation history keeps a hash activated twice twice. Activating the active ruleset again
 changes nothing.
+
+Both are tamper-evident: a snapshot is checked against its hash whenever it is handed out
+(`SnapshotMismatch`), and the activations are a hash-chained ledger (`audit._ledger`), so
+`verify` names a changed snapshot and a changed, removed or reordered activation.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from audit import _chain
+from audit import _chain, _ledger
 from audit._unit import UnitOfWork
-from audit.errors import InvalidRecord
+from audit.errors import InvalidRecord, SnapshotMismatch
 from audit.models import RulesetActivationRow, RulesetVersionRow
-from audit.records import RulesetLike, RulesetVersion
+from audit.records import Finding, RulesetLike, RulesetVersion
 from lender_rules.canonical import sha256_hex
 
 
@@ -30,6 +34,11 @@ def _checked_snapshot(ruleset: RulesetLike) -> str:
     if sha256_hex(snapshot) != ruleset.hash:
         raise InvalidRecord("ruleset.hash", "is not the sha256 of the ruleset's snapshot")
     return snapshot
+
+
+def _activation_entry(ruleset_hash: str, activated_at: datetime) -> dict[str, str]:
+    """What an activation's ledger hash covers."""
+    return {"ruleset_hash": ruleset_hash, "activated_at": _chain.utc_text(activated_at)}
 
 
 def _latest_activation(session: Session) -> RulesetActivationRow | None:
@@ -83,7 +92,17 @@ class RulesetStore:
             latest = _latest_activation(session)
             if latest is not None and latest.ruleset_hash == ruleset.hash:
                 return _version(row, latest.activated_at, active=True)
-            session.add(RulesetActivationRow(ruleset_hash=ruleset.hash, activated_at=now))
+            entry = _activation_entry(ruleset.hash, now)
+            seq, prev, own = _ledger.append(session, _ledger.ACTIVATIONS, entry)
+            session.add(
+                RulesetActivationRow(
+                    ruleset_hash=ruleset.hash,
+                    activated_at=now,
+                    seq=seq,
+                    prev_hash=prev,
+                    record_hash=own,
+                )
+            )
             session.flush()
             return _version(row, now, active=True)
 
@@ -117,12 +136,18 @@ class RulesetStore:
             return _version(row, latest.activated_at, active=True)
 
     def snapshot(self, ruleset_hash: str) -> str | None:
-        """The canonical snapshot stored for a ruleset hash."""
+        """The canonical snapshot stored for a ruleset hash (None if none is stored), checked
+        against that hash: `SnapshotMismatch` if it was changed."""
         with self._uow.unit("ruleset_snapshot") as session:
             row = session.exec(
                 select(RulesetVersionRow).where(RulesetVersionRow.hash == ruleset_hash)
             ).first()
-            return None if row is None else row.snapshot
+        if row is None:
+            return None
+        actual = sha256_hex(row.snapshot)
+        if actual != ruleset_hash:
+            raise SnapshotMismatch(ruleset_hash, actual)
+        return row.snapshot
 
     def versions(self) -> list[RulesetVersion]:
         """Every stored ruleset version, oldest first, with its latest activation."""
@@ -149,3 +174,42 @@ class RulesetStore:
                 )
                 for row in rows
             ]
+
+    def verify(self, expected_activations: str | None = None) -> tuple[list[Finding], int, str]:
+        """Check every stored snapshot against its hash and walk the activation ledger (to
+        `expected_activations`, a head kept elsewhere, if given): the problems found, the
+        number of snapshots, and the activation head reached (`<seq>:<hash>`)."""
+        findings: list[Finding] = []
+        snapshots = 0
+        with self._uow.unit("verify_rulesets", snapshot=True) as session:
+            for ruleset_hash, snapshot in session.exec(
+                select(RulesetVersionRow.hash, RulesetVersionRow.snapshot).order_by(
+                    col(RulesetVersionRow.created_at), col(RulesetVersionRow.hash)
+                )
+            ):
+                snapshots += 1
+                actual = sha256_hex(snapshot)
+                if actual != ruleset_hash:
+                    findings.append(
+                        Finding(
+                            f"ruleset snapshot {ruleset_hash}",
+                            f"the snapshot was changed: it hashes to {actual}",
+                        )
+                    )
+            head = _ledger.read_head(session, _ledger.ACTIVATIONS)
+            rows = session.exec(
+                select(RulesetActivationRow).order_by(col(RulesetActivationRow.seq))
+            )
+            entries = (
+                _ledger.Entry(
+                    seq=int(row.seq),
+                    fields=_activation_entry(row.ruleset_hash, row.activated_at),
+                    prev_hash=row.prev_hash,
+                    record_hash=row.record_hash,
+                )
+                for row in rows
+            )
+            report = _ledger.walk(_ledger.ACTIVATIONS, entries, head, expected_activations)
+        if report.finding is not None:
+            findings.append(report.finding)
+        return findings, snapshots, report.head

@@ -4,7 +4,8 @@
 (`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
 (`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`). They share one
 `UnitOfWork` (`audit._unit`): every call is one transaction on that engine, and any database
-failure is `StoreUnavailable`. `open_store` builds the engine and migrates the schema first.
+failure is `StoreUnavailable`. `verify` checks all of them: everything a decision depends
+on. `open_store` builds the engine and migrates the schema first.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from audit.api_keys import ApiKeyStore
 from audit.database import make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
+from audit.records import AuditReport, Heads
 from audit.rulesets import RulesetStore
 
 
@@ -35,6 +37,33 @@ class Store:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    def verify(self, expected: Heads | None = None) -> AuditReport:
+        """Check everything a decision depends on: the decision chain, every ruleset
+        snapshot against its hash, the activation ledger, every personal payload against its
+        record's digest, and the erasure ledger. With `expected` (the heads of a checkpoint
+        kept outside the database) each chain must still hold its head unchanged: a log cut
+        back behind it, or rewritten, fails."""
+        chain = self.decisions.verify(None if expected is None else expected.decisions)
+        ruleset_findings, snapshots, activations = self.rulesets.verify(
+            None if expected is None else expected.activations
+        )
+        payload_findings, payloads, erased, erasures = self.decisions.verify_personal_data(
+            None if expected is None else expected.erasures
+        )
+        return AuditReport(
+            chain=chain,
+            findings=(*ruleset_findings, *payload_findings),
+            heads=Heads(
+                decisions=chain.head or self.decisions.head(),
+                activations=activations,
+                erasures=erasures,
+            ),
+            snapshots=snapshots,
+            activations=int(activations.partition(":")[0]),
+            payloads=payloads,
+            erased=erased,
+        )
 
     def ping(self) -> bool:
         """True if the database answers."""

@@ -21,6 +21,7 @@ from broker.errors import (
     DecisionNotFoundError,
     NoActiveRulesetError,
     SnapshotMissingError,
+    SnapshotTamperedError,
 )
 from broker.reproduction import Reproduction, reproduce
 from broker.rulesets import CompiledRulesets, RulesInForce
@@ -39,6 +40,7 @@ __all__ = [
     "RulesInForce",
     "Settings",
     "SnapshotMissingError",
+    "SnapshotTamperedError",
     "count_rows",
     "decide_and_record",
     "explain_stored",

@@ -30,6 +30,18 @@ class SnapshotMissingError(BrokerError):
         self.ruleset_hash = ruleset_hash
 
 
+class SnapshotTamperedError(BrokerError):
+    """The snapshot stored for a ruleset does not hash to that ruleset's hash: it was changed
+    in the store, so nothing is decided or explained with it."""
+
+    def __init__(self, ruleset_hash: str) -> None:
+        super().__init__(
+            f"The stored snapshot of ruleset {ruleset_hash} does not match its hash: it was "
+            "changed in the store and is not used. Run `lendmatch audit verify`."
+        )
+        self.ruleset_hash = ruleset_hash
+
+
 class DecisionNotFoundError(BrokerError):
     """No decision is stored for an application."""
 

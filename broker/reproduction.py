@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from audit import Store, StoredDecision
-from broker.errors import SnapshotMissingError
+from broker.errors import SnapshotMissingError, SnapshotTamperedError
 from broker.rulesets import CompiledRulesets
 from lender_rules.errors import RulesetError
 from matcher import Ruleset, evaluate
@@ -37,6 +37,10 @@ def reproduce(store: Store, compiled: CompiledRulesets | None = None) -> Iterato
                 problem = difference(stored, compiled.get(stored.ruleset_hash))
             except SnapshotMissingError:
                 problem = broken[stored.ruleset_hash] = "its ruleset snapshot is not stored"
+            except SnapshotTamperedError:
+                problem = broken[stored.ruleset_hash] = (
+                    "its stored ruleset snapshot was changed (it does not match its hash)"
+                )
             except RulesetError as error:
                 problem = broken[stored.ruleset_hash] = f"its ruleset does not load: {error}"
         yield Reproduction(stored, problem)

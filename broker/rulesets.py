@@ -16,8 +16,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from audit import Store
-from broker.errors import NoActiveRulesetError, SnapshotMissingError
+from audit import SnapshotMismatch, Store
+from broker.errors import NoActiveRulesetError, SnapshotMissingError, SnapshotTamperedError
 from matcher import Ruleset, in_force, ruleset_from_snapshot
 
 
@@ -38,16 +38,22 @@ class CompiledRulesets:
 
     def get(self, ruleset_hash: str) -> Ruleset:
         """The ruleset with this hash: `SnapshotMissingError` if the store has no snapshot of it,
-        `RulesetError` if its snapshot no longer compiles."""
+        `SnapshotTamperedError` if its stored snapshot no longer hashes to it, `RulesetError`
+        if its snapshot no longer compiles."""
         with self._lock:
             ruleset = self._by_hash.get(ruleset_hash)
             if ruleset is not None:
                 self._by_hash.move_to_end(ruleset_hash)
                 return ruleset
-        snapshot = self._store.rulesets.snapshot(ruleset_hash)
+        try:
+            snapshot = self._store.rulesets.snapshot(ruleset_hash)
+        except SnapshotMismatch as error:
+            raise SnapshotTamperedError(ruleset_hash) from error
         if snapshot is None:
             raise SnapshotMissingError(ruleset_hash)
         ruleset = ruleset_from_snapshot(snapshot)
+        if ruleset.hash != ruleset_hash:  # the text hashed right but is not canonical
+            raise SnapshotTamperedError(ruleset_hash)
         self.remember(ruleset)
         return ruleset
 

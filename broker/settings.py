@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lender_rules import SHIPPED_LENDERS_DIR
@@ -56,6 +56,28 @@ class Settings(BaseSettings):
         description=(
             "How long a worker remembers the role of an API key it has checked, so a request "
             "costs no key lookup in the database; a revoked key stops working within this time."
+        ),
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of signed checkpoints of the log's heads, outside the database (another "
+            "disk or machine): `lendmatch audit checkpoint` writes one there, "
+            "`lendmatch audit verify` checks the log against the newest."
+        ),
+    )
+    checkpoint_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Private Ed25519 key (base64, from `lendmatch audit keygen`) that signs checkpoints; "
+            "only on the machine that writes them."
+        ),
+    )
+    checkpoint_public_key: str | None = Field(
+        default=None,
+        description=(
+            "Public key (base64, from `lendmatch audit keygen`) that `lendmatch audit verify` "
+            "trusts for checkpoints; keep it where the database's users cannot change it."
         ),
     )
 

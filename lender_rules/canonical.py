@@ -10,14 +10,21 @@ makes idempotent retries safe. Equal data gives equal text, byte for byte:
   the JSON escapes `\\"`, `\\\\`, `\\n`, `\\r`, `\\t`, `\\b`, `\\f` and `\\u00XX` for other
   control characters;
 - numbers: integers in decimal; floats in Python's shortest round-trip form (`0.1`, `1e+16`,
-  `5.0`); +inf and -inf as `Infinity` and `-Infinity` (the feature debt_to_income is +inf
-  for an applicant without income); NaN is refused (`ValueError`);
+  `5.0`); NaN is refused (`ValueError`);
+- +inf and -inf, which JSON has no number for, as the strings `"Infinity"` and `"-Infinity"`
+  (the form of the Protocol Buffers JSON mapping, and the one the API's reason values use):
+  the feature debt_to_income is +inf for an applicant without income. So canonical text is
+  always valid JSON (PostgreSQL's jsonb reads it). A reader that knows a value is a number
+  turns those two strings back into floats with `restore_infinities`;
 - `true`, `false`, `null`; tuples are written as arrays.
 
 `canonical_bytes` is the UTF-8 encoding of that text and `digest` its SHA-256 in hex.
 Records hashed by lendmatch 0.1 used `\\uXXXX` escapes in the chain payload; every field of
 that payload is ASCII (ids, hashes, dates, enum values and the feature and outcome texts), so
-both forms give the same bytes there and old logs still verify.
+both forms give the same bytes there and old logs still verify. Releases up to 0.1 also wrote
++inf in stored feature rows as the bare `Infinity` of Python's `json` (not JSON): those rows
+are hashed as the text they are stored as, so they keep verifying, and Python's `json.loads`
+still reads them.
 """
 
 from __future__ import annotations
@@ -27,12 +34,29 @@ import json
 import math
 from typing import Any
 
+INFINITIES: dict[str, float] = {"Infinity": math.inf, "-Infinity": -math.inf}
+"""The canonical text of the two infinite floats, as JSON strings."""
+
 
 def canonical_json(value: Any) -> str:
     """`value` as canonical JSON text (see the module doc); `ValueError` on NaN."""
-    if _has_nan(value):
-        raise ValueError("NaN has no canonical JSON form")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(
+        _json_numbers(value),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+def restore_infinities(row: dict[str, Any]) -> dict[str, Any]:
+    """A flat row read from canonical JSON whose text values are never `"Infinity"` or
+    `"-Infinity"` (a feature row: its texts are codes of closed lists), with those two strings
+    turned back into the floats they stand for."""
+    return {
+        name: INFINITIES[value] if isinstance(value, str) and value in INFINITIES else value
+        for name, value in row.items()
+    }
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -50,11 +74,16 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _has_nan(value: Any) -> bool:
+def _json_numbers(value: Any) -> Any:
+    """`value` with every infinite float as its string; `ValueError` on NaN."""
     if isinstance(value, float):
-        return math.isnan(value)
+        if math.isfinite(value):
+            return value
+        if math.isnan(value):
+            raise ValueError("NaN has no canonical JSON form")
+        return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dict):
-        return any(_has_nan(v) for v in value.values())
+        return {k: _json_numbers(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return any(_has_nan(v) for v in value)
-    return False
+        return [_json_numbers(v) for v in value]
+    return value

@@ -27,6 +27,8 @@ TABLES = (
     "chain_head",
     "ruleset_version",
     "ruleset_activation",
+    "personal_erasure",
+    "ledger_head",
     "api_key",
 )
 

@@ -61,10 +61,29 @@ def test_the_feature_row_is_stored_as_canonical_json(store: Store, sql: Sql) -> 
         application_id="app-1", channel="manual", decision=a_decision(0), personal={}
     )
     ((features, outcomes),) = sql("SELECT features_json, outcomes_json FROM decision")
-    assert '"debt_to_income":Infinity' in features
+    assert '"debt_to_income":"Infinity"' in features
     assert " " not in features
-    assert json.loads(features) == a_decision(0).features
+    assert json.loads(features) == {**a_decision(0).features, "debt_to_income": "Infinity"}
     assert json.loads(outcomes)[1] == ["fjordkreditt", 2**63, 0]
+
+
+def test_a_stored_infinity_is_valid_json_the_database_can_parse(store: Store, sql: Sql) -> None:
+    """+inf (debt_to_income without income) is stored as the string "Infinity": strict JSON
+    parsers (and PostgreSQL's jsonb) read the stored row, and it reads back as +inf."""
+    store.decisions.record(
+        application_id="app-1", channel="api", decision=a_decision(0), personal={}
+    )
+    ((features,),) = sql("SELECT features_json FROM decision")
+    json.loads(features, parse_constant=_not_json)
+    if store.engine.dialect.name == "postgresql":
+        ((parsed,),) = sql("SELECT CAST(features_json AS jsonb) ->> 'debt_to_income' FROM decision")
+        assert parsed == "Infinity"
+    (stored,) = store.decisions.stream()
+    assert stored.features["debt_to_income"] == float("inf")
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 @pytest.mark.parametrize(
@@ -141,14 +160,39 @@ def test_erasure_removes_the_personal_payload_and_the_chain_still_verifies(
     store: Store, record: Record, sql: Sql
 ) -> None:
     stored = record(3)
-    assert store.decisions.erase_personal_data("app-2") is True
+    assert store.decisions.erase_personal_data("app-2", reason="GDPR art. 17 request") is True
     assert store.decisions.personal_data("app-2") is None
     assert sql("SELECT count(*) FROM personal_data WHERE application_id = 'app-2'")[0][0] == 0
     assert store.decisions.personal_data("app-1") == a_person(1)
     assert store.decisions.latest("app-2") == stored[1]  # the decision and its digests stay
     report = store.decisions.verify()
     assert report.ok, report.reason
-    assert store.decisions.erase_personal_data("app-2") is False
+    assert store.decisions.erase_personal_data("app-2", reason="again") is False
+
+
+def test_an_erasure_is_recorded_with_when_why_and_up_to_which_record(
+    store: Store, record: Record, sql: Sql
+) -> None:
+    record(3)
+    store.decisions.erase_personal_data("app-2", reason="GDPR art. 17 request")
+    ((application_id, decision_seq, reason, erased_at),) = sql(
+        "SELECT application_id, decision_seq, reason, erased_at FROM personal_erasure"
+    )
+    assert (application_id, decision_seq, reason) == ("app-2", 2, "GDPR art. 17 request")
+    assert erased_at is not None
+    report = store.verify()
+    assert report.ok, (report.chain.reason, report.findings)
+    assert (report.payloads, report.erased) == (2, 1)
+    assert report.heads.erasures.startswith("1:")
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_erasure_needs_a_reason(store: Store, record: Record, reason: str) -> None:
+    record(1)
+    with pytest.raises(InvalidRecord) as raised:
+        store.decisions.erase_personal_data("app-1", reason=reason)
+    assert raised.value.field == "reason"
+    assert store.decisions.personal_data("app-1") == a_person(1)
 
 
 def test_the_same_idempotency_key_and_body_return_the_stored_decision(

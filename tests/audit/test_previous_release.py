@@ -83,3 +83,32 @@ def test_a_tampered_previous_release_record_is_found_at_that_record(copy: Path) 
         assert (report.first_bad_seq, report.first_bad_decision_id) == (4, RECORD_4)
         assert report.checked == 3
         assert not store.decisions.verify(HEAD).ok
+
+
+def test_the_previous_release_activations_are_chained_on_upgrade(old_store: Store) -> None:
+    report = old_store.verify()
+    assert report.ok, (report.chain.reason, report.findings)
+    assert (report.snapshots, report.activations) == (2, 2)
+    assert report.heads.decisions == HEAD
+    assert report.heads.erasures == "0:" + "0" * 64
+
+
+def test_a_changed_previous_release_activation_is_named(copy: Path) -> None:
+    connection = sqlite3.connect(copy)
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE ruleset_activation SET activated_at = '2020-01-01 00:00:00.000000' "
+                "WHERE id = 1"
+            )
+    finally:
+        connection.close()
+    with open_store(f"sqlite:///{copy}") as store:  # migrated now: chained as it is
+        assert store.verify().ok
+    with open_store(f"sqlite:///{copy}") as store:
+        with store.engine.begin() as tamper:
+            tamper.exec_driver_sql(
+                f"UPDATE ruleset_activation SET ruleset_hash = '{SECOND_RULESET}' WHERE seq = 1"
+            )
+        findings = store.verify().findings
+    assert [f.where for f in findings] == ["activation 1"]

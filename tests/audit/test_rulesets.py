@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from audit import InvalidRecord, Store
+from audit import InvalidRecord, SnapshotMismatch, Store
 from tests.audit.audit_testkit import Ruleset, count
 
 Sql = Callable[..., list[Any]]
@@ -58,6 +58,17 @@ def test_a_ruleset_whose_hash_is_not_its_snapshots_is_refused(store: Store, sql:
     with pytest.raises(InvalidRecord):
         store.rulesets.activate(Forged(ONE.documents))
     assert count(sql, "ruleset_version") == 0
+
+
+def test_a_snapshot_changed_in_the_database_is_never_handed_out(store: Store, sql: Sql) -> None:
+    store.rulesets.activate(ONE)
+    sql(
+        "UPDATE ruleset_version SET snapshot = replace(snapshot, 'nordbank', 'forgedbank')",
+    )
+    with pytest.raises(SnapshotMismatch) as raised:
+        store.rulesets.snapshot(ONE.hash)
+    assert raised.value.ruleset_hash == ONE.hash
+    assert ONE.hash in str(raised.value)
 
 
 def test_a_real_ruleset_snapshot_round_trips(store: Store) -> None:

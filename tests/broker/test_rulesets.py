@@ -8,13 +8,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 import matcher
 from audit import Store, open_store
-from broker import CompiledRulesets, NoActiveRulesetError, RulesInForce, SnapshotMissingError
+from broker import (
+    CompiledRulesets,
+    NoActiveRulesetError,
+    RulesInForce,
+    SnapshotMissingError,
+    SnapshotTamperedError,
+)
 from lender_rules import SHIPPED_LENDERS_DIR
 
 SHIPPED = matcher.load_ruleset(SHIPPED_LENDERS_DIR)
+SHIPPED_REASON = next(iter(SHIPPED.documents.values()))["requirements"][0]["reason"]["en"]
 
 
 @pytest.fixture
@@ -79,3 +87,29 @@ def test_an_activation_elsewhere_is_picked_up(store: Store) -> None:
     other = _variant(2)
     store.rulesets.activate(other)  # the CLI or another worker
     assert rules.now().hash == other.hash
+
+
+def _tamper(store: Store, ruleset_hash: str, old: str, new: str) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE ruleset_version SET snapshot = replace(snapshot, :old, :new) WHERE hash = :h"
+            ),
+            {"old": old, "new": new, "h": ruleset_hash},
+        )
+
+
+def test_a_snapshot_changed_in_the_store_is_refused_naming_its_hash(store: Store) -> None:
+    store.rulesets.save(SHIPPED)
+    _tamper(store, SHIPPED.hash, SHIPPED_REASON, "Forged reason.")
+    with pytest.raises(SnapshotTamperedError) as raised:
+        CompiledRulesets(store).get(SHIPPED.hash)
+    assert raised.value.ruleset_hash == SHIPPED.hash
+    assert SHIPPED.hash in str(raised.value)
+
+
+def test_the_rules_in_force_refuse_a_changed_active_snapshot(store: Store) -> None:
+    store.rulesets.activate(SHIPPED)
+    _tamper(store, SHIPPED.hash, SHIPPED_REASON, "Forged reason.")
+    with pytest.raises(SnapshotTamperedError):
+        RulesInForce(store, refresh_seconds=0).now()

@@ -17,10 +17,10 @@ __all__ = ["record", "run", "sql", "store"]
 
 @pytest.fixture
 def run(database_url: str) -> Callable[..., Result]:
-    """`lendmatch ARGS...` in process, on the test's database."""
+    """`lendmatch ARGS...` in process, on the test's database (more environment as keywords)."""
     runner = CliRunner()
 
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url})
+    def invoke(*args: str, **env: str) -> Result:
+        return runner.invoke(app, list(args), env={"DATABASE_URL": database_url, **env})
 
     return invoke

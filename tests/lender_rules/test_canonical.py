@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from lender_rules import SHIPPED_LENDERS_DIR
-from lender_rules.canonical import canonical_bytes, canonical_json, digest, sha256_hex
+from lender_rules.canonical import (
+    canonical_bytes,
+    canonical_json,
+    digest,
+    restore_infinities,
+    sha256_hex,
+)
 from matcher import load_ruleset
 
 PINNED: list[tuple[Any, str, str]] = [
@@ -23,8 +30,8 @@ PINNED: list[tuple[Any, str, str]] = [
     ),
     (
         {"y": 0.1, "x": 1e16, "dti": float("inf")},
-        '{"dti":Infinity,"x":1e+16,"y":0.1}',
-        "285f7a7ac54ae37eceff2c89d22b82645b7f9366909d3fed6555114d477a31ba",
+        '{"dti":"Infinity","x":1e+16,"y":0.1}',
+        "f8f8996bb8ee88369f95068588516f7073f3d4dc1a47dbc6b75ef92b16aa9d6a",
     ),
     ([], "[]", "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
 ]
@@ -47,6 +54,21 @@ def test_key_order_and_tuples_do_not_change_the_text() -> None:
 def test_nan_has_no_canonical_form() -> None:
     with pytest.raises(ValueError, match="NaN"):
         canonical_json({"x": [1.0, float("nan")]})
+
+
+def test_infinities_are_written_as_strings_and_read_back_as_floats() -> None:
+    text = canonical_json({"debt_to_income": float("inf"), "low": -float("inf"), "x": 1.5})
+    assert text == '{"debt_to_income":"Infinity","low":"-Infinity","x":1.5}'
+    json.loads(text, parse_constant=_not_json)  # valid JSON: no bare Infinity
+    assert restore_infinities(json.loads(text)) == {
+        "debt_to_income": float("inf"),
+        "low": -float("inf"),
+        "x": 1.5,
+    }
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def test_the_shipped_ruleset_hash_is_unchanged() -> None:

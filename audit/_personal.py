@@ -1,0 +1,143 @@
+"""Checking the personal payloads against the decision records, and the erasure ledger.
+
+Each decision record with a personal payload holds `personal_digest = sha256(salt|payload)`.
+An application's payload is replaced when it is decided again, so the payload stored now is
+the one described by the application's latest record that holds a digest; `check_payloads`
+compares the two for every application in one query (streamed, in record order):
+
+- payload and digest differ: the payload was changed, or swapped with another application's;
+- no payload: an error, unless the erasure ledger records an erasure of that application up
+  to that record or later (then it counts as erased);
+- a payload that no record describes was put there by hand.
+
+The erasure ledger (`personal_erasure`, an `audit._ledger` chain) is walked by
+`walk_erasures`, so an erasure record cannot be added, changed or removed unnoticed either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from audit import _chain, _ledger
+from audit.models import PersonalErasureRow
+from audit.records import Finding
+
+_BATCH = 1000
+
+
+def erasure_entry(
+    application_id: str, decision_seq: int, erased_at: datetime, reason: str
+) -> dict[str, Any]:
+    """What an erasure's ledger hash covers."""
+    return {
+        "application_id": application_id,
+        "decision_seq": decision_seq,
+        "erased_at": _chain.utc_text(erased_at),
+        "reason": reason,
+    }
+
+
+# The latest record holding a digest, per application, with the payload and the furthest
+# record an erasure of that application covers. Plain SQL: the same on SQLite and PostgreSQL.
+_LATEST_WITH_PAYLOAD = text(
+    """
+    SELECT d.seq, d.decision_id, d.application_id, d.personal_digest,
+           p.salt, p.payload_json, e.covered
+    FROM decision d
+    LEFT JOIN personal_data p ON p.application_id = d.application_id
+    LEFT JOIN (
+        SELECT application_id, max(decision_seq) AS covered
+        FROM personal_erasure GROUP BY application_id
+    ) e ON e.application_id = d.application_id
+    WHERE d.personal_digest IS NOT NULL
+      AND NOT EXISTS (
+        SELECT 1 FROM decision later
+        WHERE later.application_id = d.application_id
+          AND later.personal_digest IS NOT NULL
+          AND later.seq > d.seq
+      )
+    ORDER BY d.seq
+    """
+)
+
+_UNDESCRIBED = text(
+    """
+    SELECT p.application_id FROM personal_data p
+    WHERE NOT EXISTS (
+        SELECT 1 FROM decision d
+        WHERE d.application_id = p.application_id AND d.personal_digest IS NOT NULL
+    )
+    ORDER BY p.application_id
+    """
+)
+
+
+@dataclass
+class PayloadCheck:
+    """What `check_payloads` found."""
+
+    payloads: int = 0
+    erased: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+def check_payloads(session: Session) -> PayloadCheck:
+    """Every application's payload against its latest digest (see the module doc)."""
+    check = PayloadCheck()
+    result = session.connection().execute(_LATEST_WITH_PAYLOAD.execution_options(yield_per=_BATCH))
+    try:
+        for row in result:
+            where = (
+                f"personal payload of application {row.application_id} "
+                f"(record {row.seq}, decision {row.decision_id})"
+            )
+            if row.payload_json is None:
+                if row.covered is not None and int(row.covered) >= int(row.seq):
+                    check.erased += 1
+                else:
+                    check.findings.append(
+                        Finding(where, "the payload is missing and no erasure of it is recorded")
+                    )
+                continue
+            check.payloads += 1
+            if _chain.personal_digest(row.salt, row.payload_json) != row.personal_digest:
+                check.findings.append(
+                    Finding(
+                        where,
+                        "the payload does not match the record's digest: it was changed, or "
+                        "swapped with another application's",
+                    )
+                )
+    finally:
+        result.close()
+    for (application_id,) in session.connection().execute(_UNDESCRIBED):
+        check.findings.append(
+            Finding(
+                f"personal payload of application {application_id}",
+                "no decision record describes this payload: it was added outside lendmatch",
+            )
+        )
+    return check
+
+
+def walk_erasures(session: Session, expected: str | None) -> _ledger.LedgerReport:
+    """The erasure ledger walked to its stored head (and to `expected`, if given)."""
+    head = _ledger.read_head(session, _ledger.ERASURES)
+    rows = session.exec(select(PersonalErasureRow).order_by(col(PersonalErasureRow.seq)))
+    entries = (
+        _ledger.Entry(
+            seq=int(row.seq),
+            fields=erasure_entry(
+                row.application_id, int(row.decision_seq), row.erased_at, row.reason
+            ),
+            prev_hash=row.prev_hash,
+            record_hash=row.record_hash,
+        )
+        for row in rows
+    )
+    return _ledger.walk(_ledger.ERASURES, entries, head, expected)
