@@ -1,4 +1,4 @@
-"""`lendmatch serve`: run the HTTP API under uvicorn."""
+"""`lendmatch serve`: run the HTTP API under uvicorn, in one process or several workers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ from broker import get_settings
 def serve(
     host: str | None = typer.Option(None, help="Interface to bind (LENDMATCH_HOST; 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port to bind (LENDMATCH_PORT; 8000)."),
+    workers: int | None = typer.Option(
+        None,
+        min=1,
+        help="Worker processes (LENDMATCH_WORKERS; 1). Several workers need PostgreSQL to "
+        "scale writes; every guarantee holds across them (the chain lock is in the database).",
+    ),
     reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
 ) -> None:
     """Serve the API (OpenAPI page at /docs). On first start the database (DATABASE_URL, an
@@ -22,5 +28,6 @@ def serve(
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
+        workers=workers or settings.workers,
         reload=reload,
     )
