@@ -7,6 +7,12 @@ import uvicorn
 
 from broker import get_settings
 
+# How long uvicorn's supervisor waits for a worker to answer its health check before taking it
+# for hung and killing it. A new worker first imports the whole app (Polars included): on a
+# busy machine that alone takes longer than uvicorn's default of 5 s, and every worker would
+# be killed before it started.
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def serve(
     host: str | None = typer.Option(None, help="Interface to bind (LENDMATCH_HOST; 127.0.0.1)."),
@@ -29,5 +35,6 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         reload=reload,
     )
