@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 import matcher
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
@@ -29,12 +30,17 @@ DESCRIPTION = """\
 Decides for every partner lender whether a loan application meets its base requirements,
 stores every decision in a tamper-evident log before answering, and explains each "no".
 
-**Keys.** Send an API key in `X-API-Key` (`lendmatch keys add --role frontend|admin`): a
-frontend or admin key for applications and decisions, an admin key for rulesets. The lender
-pages (the logic an applicant is owed), `/healthz`, `/readyz` and `/metrics` are public.
+**Keys.** Send an API key in `X-API-Key` (`lendmatch keys add --client NAME --role
+frontend|admin`): a frontend or admin key for applications and decisions, an admin key for
+rulesets. Every key belongs to a client: a decision belongs to the client whose key asked for
+it, and a frontend key reads only its own client's decisions (another client's application
+is 404); an admin key reads all. Without a valid key the answer is 401, whatever the body.
+The lender pages (the logic an applicant is owed), `/healthz`, `/readyz` and `/metrics` are
+public.
 
-**Idempotency.** `Idempotency-Key` is optional and recommended on `POST /v1/applications`.
-The same key with the same body (compared as data) makes no second decision and answers 201
+**Idempotency.** `Idempotency-Key` is optional and recommended on `POST /v1/applications`;
+keys are per client (another client's use of the same key is another request). The same key
+with the same body (compared as data) makes no second decision and answers 201
 with the first decision again (header `Idempotent-Replayed: true`; the reasons in the language
 asked for now); the same key with another body is 409.
 
@@ -86,7 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # `api.docs` serves the page with its assets from the package
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLatency, metrics=metrics)

@@ -1,7 +1,11 @@
-"""Who is calling: the API key in `X-API-Key` and its role (cached briefly, `api.service`).
+"""Who is calling: the API key in `X-API-Key`, its client and its role (cached briefly,
+`api.service`).
 
-Handlers declare `CallerRole` (any valid key) or `AdminRole` (an admin key) as a parameter
-type; FastAPI resolves them per request.
+Handlers declare `Caller` (any valid key: its client and role), `CallerRole` (its role) or
+`AdminRole` (an admin key) as a parameter type; FastAPI resolves them per request, once.
+A router whose routes all need a key lists `authenticated` in its `dependencies`: FastAPI
+resolves a router's dependencies before the route's own parameters, so a request without a
+valid key is answered 401 before its body is read or validated.
 """
 
 from __future__ import annotations
@@ -14,27 +18,44 @@ from fastapi.security import APIKeyHeader
 
 from api.deps import ServiceDep
 from api.errors import ForbiddenError, UnauthenticatedError
+from audit import ApiKey
 from lender_rules.vocabulary import Role
 
 api_key_header = APIKeyHeader(
     name="X-API-Key",
     auto_error=False,
-    description="An API key made with `lendmatch keys add --role frontend|admin`.",
+    description=(
+        "An API key made with `lendmatch keys add --client NAME --role frontend|admin`. A "
+        "frontend key reads its own client's applications only; an admin key reads all."
+    ),
 )
 
 
-async def caller_role(
+async def caller(
     service: ServiceDep, api_key: Annotated[str | None, Security(api_key_header)]
-) -> Role:
-    """The role of the request's API key; 401 without a key or with one the store lacks."""
+) -> ApiKey:
+    """The request's API key (client and role); 401 without a key or with one the store
+    lacks."""
     if not api_key:
         raise UnauthenticatedError("An API key is required in the X-API-Key header.")
-    role = service.api_keys.cached_role(api_key)
-    if role is None:
-        role = await anyio.to_thread.run_sync(service.api_keys.role, api_key)
-    if role is None:
+    key = service.api_keys.cached(api_key)
+    if key is None:
+        key = await anyio.to_thread.run_sync(service.api_keys.find, api_key)
+    if key is None:
         raise UnauthenticatedError("The API key is not known.")
-    return role
+    return key
+
+
+Caller = Annotated[ApiKey, Depends(caller)]
+
+authenticated = Depends(caller)
+"""For a router's `dependencies`: every route needs a valid key, checked before anything
+else of the request."""
+
+
+async def caller_role(key: Caller) -> Role:
+    """The role of the request's API key."""
+    return key.role
 
 
 CallerRole = Annotated[Role, Depends(caller_role)]

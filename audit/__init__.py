@@ -1,12 +1,19 @@
 """audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
 `open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
-(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`) on one engine; `store.verify()` checks
-everything a decision depends on. Signed checkpoints of the chains' heads, kept outside the
-database, are written and read by `write_checkpoint` and `newest_checkpoint`.
+(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`, keys of named clients) on one engine;
+`store.verify()` checks everything a decision depends on. Signed checkpoints of the chains'
+heads, kept outside the database, are written and read by `write_checkpoint` and
+`newest_checkpoint`.
 """
 
-from audit.api_keys import ApiKeyStore
+from audit.api_keys import (
+    CLIENT_PATTERN,
+    DEFAULT_CLIENT,
+    DEMO_CLIENT,
+    ApiKey,
+    ApiKeyStore,
+)
 from audit.checkpoints import (
     Checkpoint,
     checkpoint_public_key,
@@ -14,7 +21,7 @@ from audit.checkpoints import (
     newest_checkpoint,
     write_checkpoint,
 )
-from audit.database import make_engine, migrate
+from audit.database import Timeouts, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import (
     AuditError,
@@ -40,6 +47,10 @@ from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
 
 __all__ = [
+    "CLIENT_PATTERN",
+    "DEFAULT_CLIENT",
+    "DEMO_CLIENT",
+    "ApiKey",
     "ApiKeyStore",
     "AuditError",
     "AuditReport",
@@ -60,6 +71,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "StoredDecision",
+    "Timeouts",
     "VerifyReport",
     "checkpoint_public_key",
     "make_engine",

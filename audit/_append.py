@@ -9,6 +9,9 @@ leader and pays no extra wait.
 Inside the batch transaction the chain lock is taken first, so checking idempotency keys,
 upserting the personal payloads (one statement), inserting the records (one statement) and
 moving the head cost a fixed number of round trips, however many records the batch holds.
+
+Idempotency keys are scoped per client: a key is looked up, and unique, together with the
+client that sent it, so another client's use of the same key is a different request.
 """
 
 from __future__ import annotations
@@ -38,17 +41,19 @@ MAX_BATCH = 64
 class Append:
     """One record waiting to be appended, and, once done, what became of it."""
 
-    fields: dict[str, Any]  # the decision columns, without personal_digest and chain fields
+    fields: dict[str, Any]  # the chained decision columns, without personal_digest and chain fields
     personal_json: str | None
+    client: str | None = None  # stored beside the chained columns, not in the payload
     done: bool = False
     result: StoredDecision | None = None
     error: BaseException | None = None
     follows: Append | None = field(default=None, repr=False)  # same key earlier in the batch
 
     @property
-    def key(self) -> str | None:
+    def key(self) -> tuple[str | None, str] | None:
+        """The idempotency key with its client (keys are unique per client), or None."""
         key: str | None = self.fields["idempotency_key"]
-        return key
+        return None if key is None else (self.client, key)
 
     def outcome(self) -> StoredDecision:
         if self.error is not None:
@@ -119,11 +124,16 @@ def _put_personal(session: Session, payloads: dict[str, str], sqlite: bool) -> d
     return {str(row[0]): str(row[1]) for row in session.connection().execute(upsert)}
 
 
-def _stored_by_key(session: Session, keys: set[str]) -> dict[str, StoredDecision]:
+def _stored_by_key(
+    session: Session, keys: set[tuple[str | None, str]]
+) -> dict[tuple[str | None, str], StoredDecision]:
     if not keys:
         return {}
-    rows = session.exec(select(DecisionRow).where(col(DecisionRow.idempotency_key).in_(keys)))
-    return {row.idempotency_key: _rows.to_stored(row) for row in rows if row.idempotency_key}
+    rows = session.exec(
+        select(DecisionRow).where(col(DecisionRow.idempotency_key).in_({k for _, k in keys}))
+    )
+    found = {(row.client, row.idempotency_key): row for row in rows if row.idempotency_key}
+    return {key: _rows.to_stored(found[key]) for key in keys if key in found}
 
 
 def _resolve_duplicate(item: Append, earlier: StoredDecision) -> StoredDecision | BaseException:
@@ -156,7 +166,7 @@ def write_batch(
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[Append] = []
-    first_with_key: dict[str, Append] = {}
+    first_with_key: dict[tuple[str | None, str], Append] = {}
     for index, item in enumerate(items):
         item.follows = None
         if item.key is not None and item.key in stored:
@@ -188,6 +198,7 @@ def write_batch(
         rows.append(
             {
                 **item.fields,
+                "client": item.client,
                 "seq": seq,
                 "payload_digest": digest,
                 "prev_hash": prev,

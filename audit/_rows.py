@@ -61,4 +61,5 @@ def to_stored(row: Any) -> StoredDecision:
         payload_digest=row.payload_digest,
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
+        client=row.client,
     )

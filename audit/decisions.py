@@ -20,7 +20,13 @@ payload is reported as erased, not as missing.
 
 Idempotency keys are checked under the chain lock, so two requests with one key never make
 two decisions: the second gets the first's stored decision back (or `IdempotencyConflict`
-when its request digest differs).
+when its request digest differs). Keys are scoped per client: the same key from another
+client is another request.
+
+Each decision records the client that asked (the API key's client; none for batch
+re-scoring). Lookups may be limited to one client's decisions (`latest(..., client=...)`).
+The client is a column beside the chained payload: it says who may read a decision, not
+what was decided.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from sqlmodel import col, select
 
 from audit import _append, _chain, _ledger, _personal, _rows
 from audit._unit import UnitOfWork
+from audit.api_keys import DEFAULT_CLIENT, check_client
 from audit.errors import InvalidRecord, StoreUnavailable
 from audit.models import (
     DIGEST_LENGTH,
@@ -91,9 +98,12 @@ def _prepare(
     personal: Mapping[str, Any],
     idempotency_key: str | None,
     request_digest: str | None,
+    client: str | None,
 ) -> _append.Append:
     """Check a decision and turn it into the columns to append."""
     _check_text("application_id", application_id, _ID_LENGTH)
+    if client is not None:
+        check_client(client)
     if channel not in CHANNELS:
         raise InvalidRecord("channel", f"must be one of {', '.join(CHANNELS)}")
     if decision.decided_at.tzinfo is None:
@@ -117,7 +127,7 @@ def _prepare(
         "idempotency_key": idempotency_key,
         "request_digest": request_digest,
     }
-    return _append.Append(fields, personal_json)
+    return _append.Append(fields, personal_json, client)
 
 
 class DecisionLog:
@@ -138,15 +148,17 @@ class DecisionLog:
         personal: Mapping[str, Any],
         idempotency_key: str | None = None,
         request_digest: str | None = None,
+        client: str = DEFAULT_CLIENT,
     ) -> StoredDecision:
-        """Store one decision durably (personal payload, decision, chain head: one commit).
+        """Store one decision of `client` durably (personal payload, decision, chain head:
+        one commit).
 
-        With an idempotency key already used for the same `request_digest`, nothing is
-        written and the stored decision is returned; with a different digest this raises
-        `IdempotencyConflict`.
+        With an idempotency key this client already used for the same `request_digest`,
+        nothing is written and the stored decision is returned; with a different digest this
+        raises `IdempotencyConflict`.
         """
         item = _prepare(
-            application_id, channel, decision, personal, idempotency_key, request_digest
+            application_id, channel, decision, personal, idempotency_key, request_digest, client
         )
         return self._appends.submit(item)
 
@@ -161,7 +173,7 @@ class DecisionLog:
         stored = 0
         pending: list[_append.Append] = []
         for application_id, decision in decisions:
-            pending.append(_prepare(application_id, channel, decision, {}, None, None))
+            pending.append(_prepare(application_id, channel, decision, {}, None, None, None))
             if len(pending) >= chunk:
                 stored += len(self._commit_appends(pending))
                 pending = []
@@ -197,15 +209,14 @@ class DecisionLog:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def latest(self, application_id: str) -> StoredDecision | None:
-        """The latest decision on an application, if any."""
+    def latest(self, application_id: str, *, client: str | None = None) -> StoredDecision | None:
+        """The latest decision on an application, if any; with `client`, only a decision
+        that client asked for (another client's is as good as none)."""
+        query = select(DecisionRow).where(DecisionRow.application_id == application_id)
+        if client is not None:
+            query = query.where(DecisionRow.client == client)
         with self._uow.unit("latest_decision") as session:
-            row = session.exec(
-                select(DecisionRow)
-                .where(DecisionRow.application_id == application_id)
-                .order_by(col(DecisionRow.seq).desc())
-                .limit(1)
-            ).first()
+            row = session.exec(query.order_by(col(DecisionRow.seq).desc()).limit(1)).first()
             return None if row is None else _rows.to_stored(row)
 
     def stream(self) -> Iterator[StoredDecision]:

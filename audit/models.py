@@ -5,7 +5,12 @@
 `ruleset_activation` keep every ruleset snapshot and when it became active;
 `personal_erasure` records each erasure of a personal payload (when and why); the
 activations and the erasures are hash-chained ledgers (`audit._ledger`) whose heads are the
-rows of `ledger_head`; `api_key` holds hashed keys.
+rows of `ledger_head`; `api_key` holds hashed keys, each of one client.
+
+Clients: every API key belongs to a named client (`api_key.client`), and every decision made
+through the API records the client of the key that asked (`decision.client`; NULL for
+decisions made without one, as batch re-scoring). Idempotency keys are unique per client.
+Keys and decisions from before clients existed belong to `DEFAULT_CLIENT`.
 """
 
 from __future__ import annotations
@@ -21,17 +26,23 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
 
 DIGEST_LENGTH = 64  # sha256, lower-case hex
 GENESIS_HASH = "0" * DIGEST_LENGTH
+CLIENT_LENGTH = 64
+DEFAULT_CLIENT = "default"  # the client of keys and decisions from before clients existed
 
 
 class DecisionRow(SQLModel, table=True):
     """One automated decision: a link of the chain. Never updated, never deleted."""
 
     __tablename__ = "decision"
+    __table_args__ = (
+        UniqueConstraint("client", "idempotency_key", name="uq_decision_client_idempotency_key"),
+    )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     decision_id: str = Field(sa_column=Column(String(36), nullable=False, unique=True))
@@ -44,9 +55,10 @@ class DecisionRow(SQLModel, table=True):
     personal_digest: str | None = Field(
         default=None, sa_column=Column(String(DIGEST_LENGTH), nullable=True)
     )
-    idempotency_key: str | None = Field(
-        default=None, sa_column=Column(String(255), nullable=True, unique=True)
-    )
+    client: str | None = Field(
+        default=None, sa_column=Column(String(CLIENT_LENGTH), nullable=True)
+    )  # not part of the chained payload: who may read the decision, not what was decided
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     request_digest: str | None = Field(
         default=None, sa_column=Column(String(DIGEST_LENGTH), nullable=True)
     )
@@ -136,6 +148,9 @@ class ApiKeyRow(SQLModel, table=True):
 
     key_id: str = Field(sa_column=Column(String(32), primary_key=True))
     secret_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False, unique=True))
+    client: str = Field(
+        default=DEFAULT_CLIENT, sa_column=Column(String(CLIENT_LENGTH), nullable=False)
+    )
     role: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     revoked_at: datetime | None = Field(

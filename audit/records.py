@@ -68,6 +68,7 @@ class StoredDecision:
     payload_digest: str
     prev_hash: str
     record_hash: str
+    client: str | None = None  # who asked (the API key's client); None without a client
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit._unit import UnitOfWork, describe
 from audit.api_keys import ApiKeyStore
-from audit.database import make_engine, migrate
+from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
 from audit.records import AuditReport, Heads
@@ -74,6 +74,10 @@ class Store:
             return False
         return True
 
+    def writable(self) -> bool:
+        """True if a decision could be appended now (its locks are free); writes nothing."""
+        return can_write(self._engine)
+
     def dispose(self) -> None:
         """Close every pooled connection."""
         self._engine.dispose()
@@ -90,10 +94,11 @@ class Store:
         self.dispose()
 
 
-def open_store(url: str) -> Store:
-    """An engine for `url`, the schema migrated to the newest revision, and a store on it;
-    `StoreUnavailable` if the database cannot be reached or migrated."""
-    engine = make_engine(url)
+def open_store(url: str, timeouts: Timeouts | None = None) -> Store:
+    """An engine for `url` (PostgreSQL sessions bounded by `timeouts`), the schema migrated
+    to the newest revision, and a store on it; `StoreUnavailable` if the database cannot be
+    reached or migrated."""
+    engine = make_engine(url, timeouts)
     try:
         migrate(engine)
     except SQLAlchemyError as error:

@@ -70,7 +70,7 @@ def write_batch_unchained(
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _append._stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[_append.Append] = []
-    first_with_key: dict[str, _append.Append] = {}
+    first_with_key: dict[tuple[str | None, str], _append.Append] = {}
     for index, item in enumerate(items):
         item.follows = None
         if item.key is not None and item.key in stored:
@@ -101,6 +101,7 @@ def write_batch_unchained(
             rows.append(
                 {
                     **item.fields,
+                    "client": item.client,
                     "seq": seq,
                     "payload_digest": PLACEHOLDER_DIGEST,
                     "prev_hash": PLACEHOLDER_DIGEST,

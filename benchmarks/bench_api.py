@@ -1,6 +1,7 @@
 """HTTP API benchmark: POST /v1/applications over real HTTP with real, durable writes.
 
-The server is `uvicorn --factory api.app:create_app` in a process of its own (one worker);
+The server is `uvicorn --factory api.app:create_app` in a process of its own (one worker, or
+several with `--workers 1 2`: each count is measured on a fresh database, side by side);
 the load generator is another process: a small asyncio HTTP/1.1 client with keep-alive
 connections, one per unit of concurrency, on the loopback interface only. Every request is a
 new application (distinct synthetic applications, `matcher.generate`), decided and committed
@@ -19,6 +20,7 @@ records all carry the placeholder digests (so it really ran without the chain).
     uv run python benchmarks/bench_api.py                 # both databases, both variants
     uv run python benchmarks/bench_api.py --seconds 3 --databases sqlite --no-record
     uv run python benchmarks/bench_api.py --variants chained   # the shipped server only
+    uv run python benchmarks/bench_api.py --workers 1 2 --variants chained --databases postgresql
 
 The table is printed with the machine and versions, and appended to benchmarks/RESULTS.md
 under "HTTP API (bench_api.py)" unless --no-record. Bounded: each point runs for --seconds
@@ -72,6 +74,7 @@ class Point:
 
     database: str
     variant: str  # "chained" (as shipped) or "unchained" (benchmarks/_unchained.py)
+    workers: int  # uvicorn worker processes of the server
     concurrency: int
     requests: int
     errors: int
@@ -164,7 +167,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(database_url: str, variant: str) -> Iterator[int]:
+def _server(database_url: str, variant: str, workers: int = 1) -> Iterator[int]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
     # Same interpreter, same uvicorn options; the unchained launcher only patches the store's
@@ -175,6 +178,7 @@ def _server(database_url: str, variant: str) -> Iterator[int]:
             sys.executable, *launcher, "--factory", "api.app:create_app",
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
+            "--workers", str(workers), "--timeout-worker-healthcheck", "60",
         ],
         cwd=ROOT,
         env=env,
@@ -195,7 +199,7 @@ def _server(database_url: str, variant: str) -> Iterator[int]:
         yield port
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.wait(timeout=60)
 
 
 @contextlib.contextmanager
@@ -250,18 +254,26 @@ class Plan:
 
     concurrencies: tuple[int, ...]
     variants: tuple[str, ...]
+    workers: tuple[int, ...]
     warmup: float
     seconds: float
     rounds: int
 
 
 def _point(
-    kind: str, variant: str, concurrency: int, latencies: list[float], errors: int, seconds: float
+    kind: str,
+    variant: str,
+    workers: int,
+    concurrency: int,
+    latencies: list[float],
+    errors: int,
+    seconds: float,
 ) -> Point:
     latencies = sorted(latencies)
     return Point(
         database=kind,
         variant=variant,
+        workers=workers,
         concurrency=concurrency,
         requests=len(latencies),
         errors=errors,
@@ -294,7 +306,7 @@ def _check_log(url: str, variant: str) -> str:
 
 
 def _alternate(
-    kind: str, plan: Plan, ports: dict[str, int], requests: dict[str, list[bytes]]
+    kind: str, plan: Plan, workers: int, ports: dict[str, int], requests: dict[str, list[bytes]]
 ) -> list[Point]:
     """Every concurrency, the variants in alternation (A B, B A, ...), rounds pooled."""
     points = []
@@ -312,7 +324,7 @@ def _alternate(
         for variant in plan.variants:
             measured = plan.seconds * plan.rounds
             point = _point(
-                kind, variant, concurrency, latencies[variant], errors[variant], measured
+                kind, variant, workers, concurrency, latencies[variant], errors[variant], measured
             )
             points.append(point)
             print(_row(point), flush=True)
@@ -320,8 +332,20 @@ def _alternate(
 
 
 def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
-    """`plan` on `kind`: a fresh database and a server of its own per variant, all started
-    before the first point; the logs are checked once the servers have stopped."""
+    """`plan` on `kind`, once per worker count."""
+    points: list[Point] = []
+    checks: list[str] = []
+    for workers in plan.workers:
+        measured, checked = measure_workers(kind, plan, workers)
+        points += measured
+        checks += checked
+    return points, checks
+
+
+def measure_workers(kind: str, plan: Plan, workers: int) -> tuple[list[Point], list[str]]:
+    """`plan` on `kind` with `workers` worker processes: a fresh database and a server of its
+    own per variant, all started before the first point; the logs are checked once the
+    servers have stopped."""
     with contextlib.ExitStack() as databases:
         tmp = Path(databases.enter_context(tempfile.TemporaryDirectory()))
         urls: dict[str, str] = {}
@@ -334,11 +358,14 @@ def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
             requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
         with contextlib.ExitStack() as servers:
             ports = {
-                variant: servers.enter_context(_server(urls[variant], variant))
+                variant: servers.enter_context(_server(urls[variant], variant, workers))
                 for variant in plan.variants
             }
-            points = _alternate(kind, plan, ports, requests)
-        checks = [f"{kind} {_check_log(urls[variant], variant)}" for variant in plan.variants]
+            points = _alternate(kind, plan, workers, ports, requests)
+        checks = [
+            f"{kind}, {workers} worker(s), {_check_log(urls[variant], variant)}"
+            for variant in plan.variants
+        ]
     return points, checks
 
 
@@ -346,21 +373,23 @@ def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
 
 
 HEADER = (
-    "| database | chain | concurrency | requests/s | p50 ms | p99 ms | answered 201 | errors |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|"
+    "| database | chain | workers | concurrency | requests/s | p50 ms | p99 ms "
+    "| answered 201 | errors |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def _row(point: Point) -> str:
     return (
-        f"| {point.database} | {point.variant} | {point.concurrency} | {point.rate:,.0f} "
+        f"| {point.database} | {point.variant} | {point.workers} | {point.concurrency} "
+        f"| {point.rate:,.0f} "
         f"| {point.p50_ms:.1f} | {point.p99_ms:.1f} | {point.requests} | {point.errors} |"
     )
 
 
 def overhead_table(points: list[Point]) -> list[str]:
     """The chain's cost on the p50 where both variants were measured, against the target."""
-    found = {(p.database, p.variant, p.concurrency): p for p in points}
+    found = {(p.database, p.variant, p.workers, p.concurrency): p for p in points}
     lines = [
         "| database | concurrency | p50 chained ms | p50 unchained ms | chain adds to p50 "
         f"| target <= {P50_OVERHEAD_TARGET:g} % | requests/s chained / unchained |",
@@ -369,7 +398,7 @@ def overhead_table(points: list[Point]) -> list[str]:
     for point in points:
         if point.variant != "chained":
             continue
-        other = found.get((point.database, "unchained", point.concurrency))
+        other = found.get((point.database, "unchained", point.workers, point.concurrency))
         if other is None:
             continue
         added = 100 * (point.p50_ms / other.p50_ms - 1)
@@ -379,6 +408,26 @@ def overhead_table(points: list[Point]) -> list[str]:
             f"| {added:+.1f} % | {verdict} | {point.rate:,.0f} / {other.rate:,.0f} |"
         )
     return lines if len(lines) > 2 else []
+
+
+def workers_table(points: list[Point]) -> list[str]:
+    """Requests/s at each worker count side by side, per database, chain and concurrency."""
+    counts = sorted({p.workers for p in points})
+    if len(counts) < 2:
+        return []
+    found = {(p.database, p.variant, p.concurrency, p.workers): p for p in points}
+    rows = dict.fromkeys((p.database, p.variant, p.concurrency) for p in points)
+    lines = [
+        "| database | chain | concurrency | "
+        + " | ".join(f"requests/s, {n} worker(s)" for n in counts)
+        + " |",
+        "|---|---|---:|" + "---:|" * len(counts),
+    ]
+    for database, variant, concurrency in rows:
+        rates = [found.get((database, variant, concurrency, n)) for n in counts]
+        cells = " | ".join("-" if p is None else f"{p.rate:,.0f}" for p in rates)
+        lines.append(f"| {database} | {variant} | {concurrency} | {cells} |")
+    return lines
 
 
 def _load_average() -> str:
@@ -431,13 +480,15 @@ def report(
     points: list[Point], plan: Plan, checks: list[str], load_before: str, load_after: str
 ) -> str:
     overhead = overhead_table(points)
+    by_workers = workers_table(points)
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         *machine(),
         f"- load average (1, 5, 15 min) before the run {load_before}, after {load_after} "
         f"({os.cpu_count()} CPUs; other work on the machine inflates p50s and p99s)",
-        f"- one uvicorn worker ({_uvicorn_stack()}); load: asyncio HTTP/1.1 keep-alive client in "
+        f"- uvicorn workers {', '.join(map(str, plan.workers))} ({_uvicorn_stack()}), each "
+        "count on fresh databases; load: asyncio HTTP/1.1 keep-alive client in "
         f"another process; per row {plan.rounds} x ({plan.warmup:g} s warm-up + "
         f"{plan.seconds:g} s measured), latencies pooled; every request a new application, "
         "stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: default fsync)",
@@ -454,6 +505,8 @@ def report(
     ]
     if overhead:
         lines += [*overhead, ""]
+    if by_workers:
+        lines += [*by_workers, ""]
     return "\n".join(lines)
 
 
@@ -473,6 +526,9 @@ def main() -> None:
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument(
+        "--workers", nargs="+", type=int, default=[1, 2], help="uvicorn worker counts to compare."
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="Seconds before each point.")
     parser.add_argument("--seconds", type=float, default=3.0, help="Seconds measured per point.")
     parser.add_argument(
@@ -483,6 +539,7 @@ def main() -> None:
     plan = Plan(
         concurrencies=tuple(args.concurrency),
         variants=tuple(dict.fromkeys(args.variants)),
+        workers=tuple(dict.fromkeys(args.workers)),
         warmup=args.warmup,
         seconds=args.seconds,
         rounds=args.rounds,

@@ -8,7 +8,11 @@ it was made with (not the one active then).
 Idempotency: a caller may give an idempotency key with the request. The store compares the
 request digests under its chain lock: the same key with the same application (equal as data)
 makes no second decision and returns the stored one (`replayed`); the same key with another
-application raises `audit.IdempotencyConflict`.
+application raises `audit.IdempotencyConflict`. Keys are scoped per client: the same key
+from another client is another request.
+
+Clients: each decision records the client that asked; `stored_decision` with a client finds
+only that client's decisions (another client's application is not found).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 
 import matcher
-from audit import Store, StoredDecision
+from audit import DEFAULT_CLIENT, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
 from broker.rulesets import CompiledRulesets, RulesInForce
 from lender_rules.canonical import digest
@@ -65,8 +69,10 @@ def decide_and_record(
     *,
     channel: Channel = "api",
     idempotency_key: str | None = None,
+    client: str = DEFAULT_CLIENT,
 ) -> RecordedDecision:
-    """Decide `application` for every lender of its market and store it durably.
+    """Decide `application` for every lender of its market and store it durably as a
+    decision of `client` (an idempotency key is `client`'s own).
 
     Raises `NoActiveRulesetError`, `audit.StoreUnavailable` (nothing decided), or
     `audit.IdempotencyConflict` (the key was used with another application).
@@ -81,6 +87,7 @@ def decide_and_record(
         personal=application.model_dump(mode="json"),
         idempotency_key=idempotency_key,
         request_digest=request_digest(application),
+        client=client,
     )
     if stored.application_id != application_id:
         # The key was used before with this application: the first decision stands.
@@ -89,11 +96,12 @@ def decide_and_record(
 
 
 def stored_decision(
-    store: Store, compiled: CompiledRulesets, application_id: str
+    store: Store, compiled: CompiledRulesets, application_id: str, *, client: str | None = None
 ) -> RecordedDecision:
     """The latest stored decision on an application, with the ruleset it was made under;
-    `DecisionNotFoundError` if there is none."""
-    stored = store.decisions.latest(application_id)
+    with `client`, only a decision that client asked for. `DecisionNotFoundError` if there is
+    none (also when the application is another client's: its existence is not disclosed)."""
+    stored = store.decisions.latest(application_id, client=client)
     if stored is None:
         raise DecisionNotFoundError(application_id)
     return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None)

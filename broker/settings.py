@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface `lendmatch serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `lendmatch serve` binds to.")
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Worker processes of `lendmatch serve` (each a copy of the app).",
+    )
     rules_dir: Path = Field(
         default=SHIPPED_LENDERS_DIR,
         description="Lender rule files activated at start when no ruleset is active yet.",
@@ -35,8 +40,26 @@ class Settings(BaseSettings):
     demo_keys: bool = Field(
         default=False,
         description=(
-            "Demo only: at start create one frontend and one admin API key and print them. "
-            "In production create keys with `lendmatch keys add --role frontend|admin`."
+            "Demo only: create a frontend and an admin API key of the client `demo` once per "
+            "database and print their secrets when they are created (later starts reuse "
+            "them and print only their ids). In production create keys with "
+            "`lendmatch keys add --client NAME --role frontend|admin`."
+        ),
+    )
+    db_statement_timeout_ms: int = Field(
+        default=5_000,
+        ge=0,
+        description=(
+            "PostgreSQL: the service cancels a statement running longer than this (0: no "
+            "limit); the request answers 503. Commands (batch, verify) are not limited."
+        ),
+    )
+    db_lock_timeout_ms: int = Field(
+        default=2_000,
+        ge=0,
+        description=(
+            "PostgreSQL: the service gives up waiting for a lock after this (0: no limit), "
+            "so a request meeting a locked table answers 503 instead of hanging."
         ),
     )
     max_body_bytes: int = Field(

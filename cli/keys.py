@@ -1,6 +1,8 @@
-"""`lendmatch keys ...`: create and revoke API keys in the decision store (DATABASE_URL).
+"""`lendmatch keys ...`: create, list and revoke API keys in the decision store (DATABASE_URL).
 
-Exit codes: 0 done, 1 no such active key, 3 the store could not be reached.
+Every key belongs to a client (`--client`): a frontend key reads only its client's
+applications. Exit codes: 0 done, 1 no such active key or an invalid client name, 3 the
+store could not be reached.
 """
 
 from __future__ import annotations
@@ -9,10 +11,11 @@ import enum
 
 import typer
 
+from audit import DEFAULT_CLIENT, InvalidRecord
 from cli.options import EXIT_PROBLEM, opened_store
 from lender_rules.vocabulary import ROLES
 
-app = typer.Typer(help="Create and revoke API keys.", no_args_is_help=True)
+app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
 KeyRole = enum.StrEnum("KeyRole", {role: role for role in ROLES})  # type: ignore[misc]
 """What an API key may do (the roles of the vocabulary), as a choice of `--role`."""
@@ -24,16 +27,40 @@ def add_key(
         ...,
         "--role",
         help="frontend: post applications and read "
-        "decisions; admin: also activate and list rulesets.",
+        "its client's decisions; admin: read every client's, activate and list rulesets.",
+    ),
+    client: str = typer.Option(
+        DEFAULT_CLIENT,
+        "--client",
+        help="The client (front end, partner) the key belongs to: lower-case letters, digits, "
+        "'_', '.', '-'. Keys made before clients existed belong to 'default'.",
     ),
 ) -> None:
     """Create an API key and print its secret (shown once; only its hash is stored)."""
     with opened_store() as store:
-        key_id, secret = store.api_keys.add(role.value)
+        try:
+            key_id, secret = store.api_keys.add(role.value, client=client)
+        except InvalidRecord as error:
+            typer.echo(f"--{error.field}: {error.message}", err=True)
+            raise typer.Exit(EXIT_PROBLEM) from error
     typer.echo(f"key id: {key_id}", err=True)
+    typer.echo(f"client: {client}", err=True)
     typer.echo(f"role:   {role.value}", err=True)
     typer.echo("secret (shown once; send it as the X-API-Key header):", err=True)
     typer.echo(secret)
+
+
+@app.command("list")
+def list_keys() -> None:
+    """Every API key: id, client, role, created, revoked (never a secret: none is stored)."""
+    with opened_store() as store:
+        keys = store.api_keys.list_keys()
+    typer.echo("key_id\tclient\trole\tcreated\trevoked")  # tab-separated, for cut and awk
+    for key in keys:
+        revoked = "-" if key.revoked_at is None else key.revoked_at.isoformat()
+        typer.echo(
+            f"{key.key_id}\t{key.client}\t{key.role}\t{key.created_at.isoformat()}\t{revoked}"
+        )
 
 
 @app.command("revoke")

@@ -11,6 +11,12 @@ this holds for concurrent retries too, across processes.
 Every answer is built from what the store holds after the commit (ids, decided_at, features,
 per-lender bitmasks, ruleset hash), so the answer to a retry is the answer to the first call,
 and `GET .../decision` gives it again later, also after another ruleset has become active.
+Access: every route needs an API key, checked before the body is read (a request without a
+valid key is 401 whatever its body). A decision belongs to the client of the key that asked
+for it; idempotency keys are the client's own (the same key from another client is another
+request); a frontend key reads only its client's decisions (another client's application is
+404, as an unknown one), an admin key reads every client's.
+
 The workflow itself is `broker.decide_and_record`; this module is its HTTP face.
 """
 
@@ -25,7 +31,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from api.auth import CallerRole
+from api.auth import Caller, authenticated
 from api.deps import ServiceDep
 from api.errors import UnsupportedMediaTypeError, error_responses
 from api.language import LanguageDep
@@ -33,7 +39,7 @@ from broker import RecordedDecision, decide_and_record, stored_decision
 from lender_rules.vocabulary import LANGUAGES, Language
 from matcher import Application, LenderExplanation
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(prefix="/v1/applications", tags=["applications"], dependencies=[authenticated])
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
@@ -130,7 +136,7 @@ def answer(recorded: RecordedDecision, language: Language) -> DecisionAnswer:
 def submit_application(
     application: ApplicationBody,
     service: ServiceDep,
-    role: CallerRole,
+    caller: Caller,
     language: LanguageDep,
     response: Response,
     idempotency_key: Annotated[
@@ -151,7 +157,12 @@ def submit_application(
     """
     response.headers["Content-Language"] = language
     recorded = decide_and_record(
-        service.store, service.rules, application, channel="api", idempotency_key=idempotency_key
+        service.store,
+        service.rules,
+        application,
+        channel="api",
+        idempotency_key=idempotency_key,
+        client=caller.client,
     )
     if recorded.decision is not None:
         service.metrics.observe_decision(recorded.decision.outcomes)
@@ -170,12 +181,17 @@ def submit_application(
 def get_decision(
     application_id: uuid.UUID,
     service: ServiceDep,
-    role: CallerRole,
+    caller: Caller,
     language: LanguageDep,
     response: Response,
 ) -> DecisionAnswer:
     """The stored decision, explained from its stored features and its stored ruleset snapshot
-    (not the ruleset active now)."""
-    recorded = stored_decision(service.store, service.rules.compiled, str(application_id))
+    (not the ruleset active now). A frontend key finds only its own client's applications."""
+    recorded = stored_decision(
+        service.store,
+        service.rules.compiled,
+        str(application_id),
+        client=caller.readable_client,
+    )
     response.headers["Content-Language"] = language
     return answer(recorded, language)

@@ -22,10 +22,12 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Whether the service can decide: the database answers and a ruleset is active."""
+    """Whether the service can decide: the database answers, could take a decision now (no
+    lock blocks an append), and a ruleset is active."""
 
     status: str
     database: bool
+    writable: bool
     ruleset_hash: str | None
 
 
@@ -44,17 +46,23 @@ async def healthz() -> Health:
     },
 )
 def readyz(service: ServiceDep) -> JSONResponse:
-    """200 when the database answers and a ruleset is active, else 503."""
+    """200 when the database answers, can take a write now and a ruleset is active, else
+    503."""
     ruleset_hash = None
+    writable = False
     try:
         database = bool(service.store.ping())
         if database:
+            writable = service.store.writable()
             ruleset_hash = service.rules.active_hash()
     except StoreUnavailable:
         database = False
-    ready = database and ruleset_hash is not None
+    ready = database and writable and ruleset_hash is not None
     body = Readiness(
-        status="ready" if ready else "not_ready", database=database, ruleset_hash=ruleset_hash
+        status="ready" if ready else "not_ready",
+        database=database,
+        writable=writable,
+        ruleset_hash=ruleset_hash,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200 if ready else 503)
 

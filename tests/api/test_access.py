@@ -51,19 +51,20 @@ def test_a_revoked_key_is_401(sqlite_url: str) -> None:
         assert api.post_application(application(), key=secret).status_code == 401
 
 
-def test_a_key_role_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> None:
+def test_a_key_is_remembered_for_the_cache_time_only(sqlite_api: Api) -> None:
     now = [100.0]
     store = sqlite_api.service.store
     cache = ApiKeyCache(store.api_keys, ttl_seconds=5, clock=lambda: now[0])
-    key_id, secret = store.api_keys.add(role="admin")
+    key_id, secret = store.api_keys.add(role="admin", client="acme")
 
-    assert cache.role(secret) == "admin"
+    found = cache.find(secret)
+    assert found is not None and (found.role, found.client) == ("admin", "acme")
     store.api_keys.revoke(key_id)
     now[0] += 4.9
-    assert cache.role(secret) == "admin"
+    assert cache.find(secret) == found
     now[0] += 0.1
-    assert cache.role(secret) is None
-    assert cache.role("lmk_0.unknown") is None
+    assert cache.find(secret) is None
+    assert cache.find("lmk_0.unknown") is None
 
 
 def test_a_frontend_key_cannot_activate_or_list_rulesets(api: Api) -> None:
@@ -185,7 +186,12 @@ def test_healthz_and_readyz(api: Api) -> None:
     active = api.service.store.rulesets.active()
     assert ready.status_code == 200
     assert active is not None
-    assert ready.json() == {"status": "ready", "database": True, "ruleset_hash": active.hash}
+    assert ready.json() == {
+        "status": "ready",
+        "database": True,
+        "writable": True,
+        "ruleset_hash": active.hash,
+    }
 
 
 def test_readyz_is_503_when_the_database_does_not_answer(sqlite_api: Api) -> None:

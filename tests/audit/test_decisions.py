@@ -279,3 +279,66 @@ def test_many_decisions_are_checked_like_one(store: Store, sql: Sql) -> None:
     with pytest.raises(InvalidRecord):
         store.decisions.record_many(channel="batch", decisions=[("app-1", bad)])
     assert count(sql, "decision") == 0
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+def test_a_decision_records_its_client_and_lookups_can_be_limited_to_it(store: Store) -> None:
+    mine = store.decisions.record(
+        application_id="app-1",
+        channel="api",
+        decision=a_decision(1),
+        personal=a_person(1),
+        client="acme",
+    )
+    assert mine.client == "acme"
+    assert store.decisions.latest("app-1", client="acme") == mine
+    assert store.decisions.latest("app-1", client="other") is None
+    assert store.decisions.latest("app-1") == mine
+
+
+def test_batch_decisions_belong_to_no_client(store: Store) -> None:
+    store.decisions.record_many(channel="batch", decisions=[("app-1", a_decision(1))])
+    assert store.decisions.latest("app-1", client="default") is None
+    found = store.decisions.latest("app-1")
+    assert found is not None and found.client is None
+
+
+def test_idempotency_keys_are_scoped_per_client(store: Store, sql: Sql) -> None:
+    def record(client: str, digest: str, i: int) -> StoredDecision:
+        return store.decisions.record(
+            application_id=f"app-{client}-{i}",
+            channel="api",
+            decision=a_decision(i),
+            personal=a_person(i),
+            idempotency_key="retry-1",
+            request_digest=digest * 64,
+            client=client,
+        )
+
+    first = record("acme", "a", 1)
+    other = record("zenith", "b", 2)  # same key, another client, another body: no conflict
+    replay = record("acme", "a", 3)
+    assert other.decision_id != first.decision_id
+    assert replay == first
+    with pytest.raises(IdempotencyConflict):
+        record("zenith", "c", 4)
+    assert count(sql, "decision") == 2
+    assert store.decisions.verify().ok
+
+
+@pytest.mark.parametrize("client", ["", "Acme", "a b", "-acme", "x" * 65, "acme\n"])
+def test_an_invalid_client_name_is_refused_and_nothing_is_stored(
+    store: Store, sql: Sql, client: str
+) -> None:
+    with pytest.raises(InvalidRecord) as raised:
+        store.decisions.record(
+            application_id="app-1",
+            channel="api",
+            decision=a_decision(1),
+            personal=a_person(1),
+            client=client,
+        )
+    assert raised.value.field == "client"
+    assert count(sql, "decision") == count(sql, "personal_data") == 0

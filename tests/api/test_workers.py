@@ -1,0 +1,157 @@
+"""`lendmatch serve --workers 4` on PostgreSQL keeps every guarantee across processes: 200
+concurrent POSTs (20 idempotency keys sent twice at once) are each answered 201, each
+decision stored once, and the chain verifies. A real `lendmatch serve` subprocess on a free
+port; the test sees through PostgreSQL which worker processes took requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from audit import Store, open_store
+from tests.api.support import application, postgres_schema
+from tests.databases import POSTGRES_URL
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+WORKERS = 4
+LENDMATCH = Path(sys.executable).with_name("lendmatch")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def lendmatch_serve(database_url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
+    """`lendmatch serve --workers N` in a process group of its own; yields the base URL and
+    its process id once /readyz answers 200; stopped with SIGTERM (then SIGKILL) after."""
+    port = free_port()
+    log_file = log.open("wb")
+    process = subprocess.Popen(
+        [str(LENDMATCH), "serve", "--workers", str(workers), "--port", str(port)],
+        env={**os.environ, "DATABASE_URL": database_url, "LENDMATCH_DEMO_KEYS": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=log_file,
+        start_new_session=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"lendmatch serve exited: {log.read_text()}")
+            assert time.monotonic() < deadline, "lendmatch serve did not become ready"
+            time.sleep(0.2)
+        yield base_url, process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log_file.close()
+
+
+def workers_of(pid: int) -> set[int]:
+    """The process ids of the uvicorn workers of the server `pid` (from /proc): its children
+    started by multiprocessing's spawn (not its resource tracker)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in command:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def sessions_active_since(since: datetime, pids: set[int]) -> set[str]:
+    """Which of the processes `pids` ran something on PostgreSQL after `since`, by the
+    application name each gives its sessions (`lendmatch[<pid>]`)."""
+    names = [f"lendmatch[{pid}]" for pid in pids]
+    engine = create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT DISTINCT application_name FROM pg_stat_activity "
+                    "WHERE application_name = ANY(:names) AND state_change > :since"
+                ),
+                {"names": names, "since": since},
+            ).all()
+    finally:
+        engine.dispose()
+    return {str(row[0]) for row in rows}
+
+
+def test_200_concurrent_posts_over_4_worker_processes_are_each_stored_once(tmp_path: Path) -> None:
+    with postgres_schema() as url:
+        with open_store(url) as store:
+            _, key = store.api_keys.add(role="frontend", client="acme")
+        with lendmatch_serve(url, WORKERS, tmp_path / "serve.log") as (base_url, server_pid):
+            workers = workers_of(server_pid)
+            assert len(workers) == WORKERS
+            bodies = [application("NO" if i % 2 else "SE") for i in range(180)]
+            requests: list[tuple[dict[str, Any], str | None]] = [(b, None) for b in bodies[:160]]
+            for i, body in enumerate(bodies[160:]):
+                requests += [(body, f"twice-{i}"), (body, f"twice-{i}")]
+            assert len(requests) == 200
+
+            def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
+                body, idempotency_key = request
+                headers = {"X-API-Key": key}
+                if idempotency_key:
+                    headers["Idempotency-Key"] = idempotency_key
+                with httpx.Client(base_url=base_url, timeout=60) as client:
+                    return client.post("/v1/applications", json=body, headers=headers)
+
+            started = datetime.now(UTC)
+            with ThreadPoolExecutor(max_workers=50) as pool:
+                responses = list(pool.map(post, requests))
+            active = sessions_active_since(started, workers)
+
+        assert [r.status_code for r in responses] == [201] * 200
+        answers = [r.json() for r in responses]
+        for first, second in zip(answers[160::2], answers[161::2], strict=True):
+            assert first == second
+        decision_ids = {a["decision_id"] for a in answers}
+        assert len(decision_ids) == 180
+        with open_store(url) as store:
+            check(store, decision_ids)
+        assert len(active) >= 2, f"requests reached only {sorted(active)}"
+
+
+def check(store: Store, decision_ids: set[str]) -> None:
+    stored = list(store.decisions.stream())
+    assert len(stored) == 180
+    assert {d.decision_id for d in stored} == decision_ids
+    assert {d.client for d in stored} == {"acme"}
+    report = store.decisions.verify()
+    assert report.ok, report.reason
+    assert report.checked == 180
