@@ -15,6 +15,15 @@ class OperatorTypeError(MatcherError):
     """Operands of the wrong type for an operator; the compiler adds file, id and path."""
 
 
+class ExpressionRangeError(MatcherError):
+    """A number expression of a rule can leave the numbers both lowerings compute alike
+    (`matcher.ranges`); the compiler adds file, id and path."""
+
+    def __init__(self, operator: str, message: str) -> None:
+        self.operator = operator
+        super().__init__(message)
+
+
 class NothingActivatedError(MatcherError):
     """The rules in force were asked for, but no ruleset has been activated."""
 

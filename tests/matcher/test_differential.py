@@ -7,12 +7,14 @@ null (unknown) in lendmatch. With nulls, the two lowerings agree with each other
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from json_logic.apply import apply as reference
+from json_logic.apply import apply
+from json_logic.builtins import BUILTINS, to_number
 
 from matcher.compiler import compile_rule
 from matcher.lower_polars import lower
@@ -31,6 +33,23 @@ def _both(rule: Any, rows: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
     # lazy: Polars 2.1 eager with_columns mis-sizes some when/then results (a Polars bug)
     by_polars = frame.lazy().with_columns(lower(node).alias("v")).collect()["v"].to_list()
     return by_python, by_polars
+
+
+def _js_remainder(data: Any = None, a: Any = None, b: Any = None, *_: Any) -> Any:
+    x, y = to_number(a), to_number(b)
+    if y == 0:
+        raise ZeroDivisionError
+    if isinstance(x, int) and isinstance(y, int):
+        rest = abs(x) % abs(y)
+        return -rest if x < 0 else rest
+    return math.fmod(x, y)
+
+
+OPERATIONS = {**BUILTINS, "%": _js_remainder}
+
+
+def reference(rule: Any, row: dict[str, Any]) -> Any:
+    return apply(rule, row, OPERATIONS)
 
 
 def _reference(rule: Any, row: dict[str, Any]) -> bool | None:
