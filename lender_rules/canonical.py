@@ -12,6 +12,8 @@ makes idempotent retries safe. Equal data gives equal text, byte for byte:
 - numbers: integers in decimal; floats in Python's shortest round-trip form (`0.1`, `1e+16`,
   `5.0`); +inf and -inf as `Infinity` and `-Infinity` (the feature debt_to_income is +inf
   for an applicant without income); NaN is refused (`ValueError`);
+- a string (or key) with a lone surrogate (`"\\ud800"`) is refused (`ValueError`): it is not
+  Unicode text and has no UTF-8 form;
 - `true`, `false`, `null`; tuples are written as arrays.
 
 `canonical_bytes` is the UTF-8 encoding of that text and `digest` its SHA-256 in hex.
@@ -29,9 +31,11 @@ from typing import Any
 
 
 def canonical_json(value: Any) -> str:
-    """`value` as canonical JSON text (see the module doc); `ValueError` on NaN."""
-    if _has_nan(value):
-        raise ValueError("NaN has no canonical JSON form")
+    """`value` as canonical JSON text (see the module doc); `ValueError` on NaN or a lone
+    surrogate."""
+    refused = _refused(value)
+    if refused is not None:
+        raise ValueError(f"{refused} has no canonical JSON form")
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -50,11 +54,30 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _has_nan(value: Any) -> bool:
+def _refused(value: Any) -> str | None:
+    """What in `value` has no canonical form (NaN, a lone surrogate), or None."""
     if isinstance(value, float):
-        return math.isnan(value)
+        return "NaN" if math.isnan(value) else None
+    if isinstance(value, str):
+        return None if _is_text(value) else f"the string {value!r} (a lone surrogate)"
     if isinstance(value, dict):
-        return any(_has_nan(v) for v in value.values())
+        for k, v in value.items():
+            found = _refused(k) or _refused(v)
+            if found is not None:
+                return found
     if isinstance(value, list | tuple):
-        return any(_has_nan(v) for v in value)
-    return False
+        for v in value:
+            found = _refused(v)
+            if found is not None:
+                return found
+    return None
+
+
+def _is_text(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
