@@ -181,18 +181,13 @@ def call_interval(
 
 
 def _fold(name: str, intervals: list[Interval], types: list[Type], result: Type) -> Interval:
-    if name == "+":
-        out = intervals[0]
-        for i in intervals[1:]:
-            out = _plus(out, i)
-            if result is Type.INT:
-                _check_int(name, out)
-        return out
-    if name == "*":
-        out = intervals[0]
-        for i in intervals[1:]:
-            out = _times(out, i)
-            if result is Type.INT:
+    if name in ("+", "*"):
+        step = _plus if name == "+" else _times
+        out, integer = intervals[0], types[0] is Type.INT
+        for interval, kind in zip(intervals[1:], types[1:], strict=True):
+            out = step(out, interval)
+            integer = integer and kind is Type.INT
+            if integer:  # a partial result of integers is an Int64 in Polars
                 _check_int(name, out)
         return out
     if name == "-":
