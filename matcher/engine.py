@@ -24,7 +24,13 @@ import polars as pl
 from lender_rules.vocabulary import MARKETS
 from matcher.application import Application
 from matcher.errors import FeatureFrameError
-from matcher.feature_checks import BAD_BITS, check_row, frame_check, report
+from matcher.feature_checks import (
+    BAD_BITS,
+    check_decision_date_features,
+    check_row,
+    frame_check,
+    report,
+)
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
@@ -62,6 +68,10 @@ def evaluate(features: Mapping[str, Any], ruleset: Ruleset) -> tuple[LenderOutco
     is not one the feature contract allows."""
     row = features if isinstance(features, dict) else dict(features)
     check_row(row)
+    return _outcomes(row, ruleset)
+
+
+def _outcomes(row: dict[str, Any], ruleset: Ruleset) -> tuple[LenderOutcome, ...]:
     return tuple(
         LenderOutcome(lender.lender_id, *lender.evaluate(row))
         for lender in ruleset.for_market(row["market"])
@@ -74,7 +84,8 @@ def decide(
     """Decide one application: features at the decision date, then every lender's outcome."""
     when = decided_at or dt.datetime.now(dt.UTC)
     features = features_of(application, when.date())
-    return Decision(ruleset.hash, when, features, evaluate(features, ruleset))
+    check_decision_date_features(features)  # the application model bounds the others
+    return Decision(ruleset.hash, when, features, _outcomes(features, ruleset))
 
 
 def failed_column(lender_id: str) -> str:

@@ -54,11 +54,23 @@ def _value_check(feature: Feature) -> _Check:
 _ROW_CHECKS: tuple[tuple[str, bool, _Check], ...] = tuple(
     (f.name, f.nullable, _value_check(f)) for f in FEATURES
 )
+_DATED_CHECKS = tuple(c for c in _ROW_CHECKS if c[0] in ("age", "co_age"))
 
 
 def check_row(row: Mapping[str, Any]) -> None:
     """`FeatureRowError` naming the first feature of `row` the contract does not allow."""
-    for name, nullable, check in _ROW_CHECKS:
+    _check(row, _ROW_CHECKS)
+
+
+def check_decision_date_features(row: Mapping[str, Any]) -> None:
+    """`check_row` for a row computed from a validated `Application` (`features_of`): the
+    model bounds every feature but those that depend on the decision date (the ages: a
+    decision dated before a birth gives a negative one), so only those are checked."""
+    _check(row, _DATED_CHECKS)
+
+
+def _check(row: Mapping[str, Any], checks: tuple[tuple[str, bool, _Check], ...]) -> None:
+    for name, nullable, check in checks:
         value = row.get(name, _MISSING)
         if value is None:
             if not nullable:

@@ -124,3 +124,22 @@ def test_narrower_and_all_null_columns_are_cast_to_the_contract() -> None:
         pl.col("children").cast(pl.Int8), pl.lit(None).alias("co_age")
     )
     assert match(frame, RULESET)[failed_column("bank")].to_list() == [0b010, 0b010]
+
+
+def test_decide_refuses_ages_beyond_the_contract_from_its_decision_date() -> None:
+    # the application model bounds every feature but the ages, which depend on the date
+    import datetime as dt
+
+    from hypothesis import given
+
+    from matcher import decide
+    from tests.strategies import applications
+
+    @given(applications("NO", on=dt.date(2026, 11, 25)))  # fødselsnummer: fixed centuries
+    def check(app: Any) -> None:
+        far = dt.datetime(2300, 1, 1, tzinfo=dt.UTC)  # over 250 years after every birth
+        with pytest.raises(FeatureRowError) as caught:
+            decide(app, RULESET, decided_at=far)
+        assert (caught.value.feature, caught.value.reason) == ("age", "outside 0..250")
+
+    check()
