@@ -58,7 +58,7 @@ def parse_document(text: str, file: str) -> tuple[dict[str, Any] | None, list[Pr
         return None, [Problem(file, f"malformed JSON: {e}")]
     except RecursionError:
         line, column = _too_deep_at(text)
-        message = f"JSON nested deeper than {MAX_NESTING} levels"
+        message = f"nested deeper than {MAX_NESTING} levels"
         return None, [Problem(file, message, None, "$", line, column)]
     if not isinstance(document, dict):
         return None, [Problem(file, "a lender file holds one JSON object")]
