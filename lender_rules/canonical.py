@@ -16,6 +16,8 @@ makes idempotent retries safe. Equal data gives equal text, byte for byte:
   the feature debt_to_income is +inf for an applicant without income. So canonical text is
   always valid JSON (PostgreSQL's jsonb reads it). A reader that knows a value is a number
   turns those two strings back into floats with `restore_infinities`;
+- a string (or key) with a lone surrogate (`"\\ud800"`) is refused (`ValueError`): it is not
+  Unicode text and has no UTF-8 form;
 - `true`, `false`, `null`; tuples are written as arrays.
 
 `canonical_bytes` is the UTF-8 encoding of that text and `digest` its SHA-256 in hex.
@@ -39,9 +41,10 @@ INFINITIES: dict[str, float] = {"Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def canonical_json(value: Any) -> str:
-    """`value` as canonical JSON text (see the module doc); `ValueError` on NaN."""
+    """`value` as canonical JSON text (see the module doc); `ValueError` on NaN or a lone
+    surrogate."""
     return json.dumps(
-        _json_numbers(value),
+        _canonical(value),
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -74,16 +77,30 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _json_numbers(value: Any) -> Any:
-    """`value` with every infinite float as its string; `ValueError` on NaN."""
+def _canonical(value: Any) -> Any:
+    """`value` with every infinite float as its string; `ValueError` on NaN or on a string
+    (or key) with a lone surrogate."""
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         if math.isnan(value):
             raise ValueError("NaN has no canonical JSON form")
         return "Infinity" if value > 0 else "-Infinity"
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, dict):
-        return {k: _json_numbers(v) for k, v in value.items()}
+        return {_text(k) if isinstance(k, str) else k: _canonical(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_numbers(v) for v in value]
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _text(value: str) -> str:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"the string {value!r} (a lone surrogate) has no canonical JSON form"
+            ) from None
     return value

@@ -2,6 +2,11 @@
 
 The loader reads; it does not compile rules (that is the matcher's job). It returns each
 lender's document as parsed JSON, keyed by lender id, and the problems found in all files.
+
+What no tool downstream could handle is refused here, located: JSON nested deeper than
+`MAX_NESTING` arrays and objects (Python's JSON reader, the model and the canonical form all
+recurse once per level), and strings with a lone surrogate such as "\\ud800" (valid JSON
+escapes, but no Unicode text: they cannot be encoded as UTF-8, so not hashed).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ def lender_files(path: Path) -> list[Path]:
     return sorted(path.glob("*.json"))
 
 
+MAX_NESTING = 100  # arrays and objects inside each other; a rule is refused well before
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -48,6 +56,10 @@ def parse_document(text: str, file: str) -> tuple[dict[str, Any] | None, list[Pr
         return None, [Problem(file, f"malformed JSON: {e.msg}", None, "$", e.lineno, e.colno)]
     except ValueError as e:
         return None, [Problem(file, f"malformed JSON: {e}")]
+    except RecursionError:
+        line, column = _too_deep_at(text)
+        message = f"nested deeper than {MAX_NESTING} levels"
+        return None, [Problem(file, message, None, "$", line, column)]
     if not isinstance(document, dict):
         return None, [Problem(file, "a lender file holds one JSON object")]
     return document, []
@@ -58,7 +70,9 @@ def check_document(
 ) -> tuple[LenderDocument | None, list[Problem]]:
     """The document with its model when its shape is right (its rules are not checked here),
     else the problems."""
-    problems: list[Problem] = []
+    problems = _unreadable(document, file)
+    if problems:
+        return None, problems
     try:
         model = LenderFile.model_validate(document)
     except ValidationError as e:
@@ -99,6 +113,85 @@ def check_document(
             )
         seen.add(requirement.id)
     return (None if problems else LenderDocument(file, document, model)), problems
+
+
+def _unreadable(document: dict[str, Any], file: str) -> list[Problem]:
+    """Nesting deeper than `MAX_NESTING` and strings that are not Unicode text, located by
+    JSON path (and requirement id). Iterative: it must not recurse as deep as the data."""
+    problems: list[Problem] = []
+    stack: list[tuple[Any, str, int]] = [(document, "$", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if not _is_text(value):
+                message = f"the string {value!r} holds a lone surrogate, which is not text"
+                problems.append(Problem(file, message, _requirement_at(document, path), path))
+            continue
+        if not isinstance(value, dict | list):
+            continue
+        if depth > MAX_NESTING:
+            message = f"nested deeper than {MAX_NESTING} levels"
+            problems.append(Problem(file, message, _requirement_at(document, path), path))
+            continue
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and not _is_text(key):
+                message = f"the key {key!r} holds a lone surrogate, which is not text"
+                problems.append(Problem(file, message, _requirement_at(document, path), path))
+                continue
+            where = f"{path}[{key}]" if isinstance(key, int) else f"{path}[{json.dumps(key)}]"
+            # the file's fields as `.name`, a rule's operators as `["name"]` (as the compiler)
+            in_rule = ".rule" in path
+            if isinstance(key, str) and key.isidentifier() and not in_rule:
+                where = f"{path}.{key}"
+            stack.append((item, where, depth + 1))
+    return sorted(problems)
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _requirement_at(document: dict[str, Any], path: str) -> str | None:
+    prefix = "$.requirements["
+    if not path.startswith(prefix):
+        return None
+    index = path[len(prefix) :].split("]", 1)[0]
+    requirements = document.get("requirements")
+    if not index.isdigit() or not isinstance(requirements, list):
+        return None
+    item = requirements[int(index)] if int(index) < len(requirements) else None
+    found = item.get("id") if isinstance(item, dict) else None
+    return found if isinstance(found, str) and _is_text(found) else None
+
+
+def _too_deep_at(text: str) -> tuple[int, int]:
+    """Line and column where `text` opens its (MAX_NESTING + 1)th nested array or object."""
+    depth, line, column, in_string, escaped = 0, 1, 0, False, False
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, column
+        elif char in "]}":
+            depth -= 1
+    return 1, 1  # pragma: no cover - only called on text nested that deep
 
 
 def _problem_of(error: Any, document: dict[str, Any], file: str) -> Problem:

@@ -7,8 +7,16 @@ matcher only through the names listed here (`__all__`); its modules are internal
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application
 from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
-from matcher.errors import InvalidNationalIdError, MatcherError, NothingActivatedError
+from matcher.errors import (
+    BadColumn,
+    FeatureFrameError,
+    FeatureRowError,
+    InvalidNationalIdError,
+    MatcherError,
+    NothingActivatedError,
+)
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
+from matcher.feature_checks import valid_rows
 from matcher.features import feature_frame, features_of
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.ruleset import (
@@ -28,10 +36,13 @@ __all__ = [
     "FEATURE_NAMES",
     "LATEST_DECISION_YEAR",
     "Application",
+    "BadColumn",
     "CompiledLender",
     "CompiledRequirement",
     "Decision",
     "Feature",
+    "FeatureFrameError",
+    "FeatureRowError",
     "Hint",
     "InvalidNationalIdError",
     "LenderExplanation",
@@ -55,4 +66,5 @@ __all__ = [
     "ruleset_from_documents",
     "ruleset_from_snapshot",
     "to_long",
+    "valid_rows",
 ]

@@ -9,24 +9,35 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from lender_rules.errors import Problem
-from matcher.errors import OperatorTypeError
+from matcher.errors import ExpressionRangeError, OperatorTypeError
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.operators import OPERATORS
-from matcher.schema import FEATURE_NAMES, FEATURES_BY_NAME, Type
+from matcher.ranges import Interval, call_interval, constant
+from matcher.schema import FEATURES_BY_NAME, Feature, Type
 
 # Integers beyond this are refused: both lowerings must compute the same, and Polars works in
-# 64-bit integers and doubles, Python in unbounded integers.
+# 64-bit integers and doubles, Python in unbounded integers. (`matcher.ranges` checks what
+# expressions compute from them.)
 MAX_ABS_CONSTANT = 10**15
+
+# Operations nested deeper than this are refused: the lowerings (and the tools reading rules)
+# recurse once per level. The shipped lenders nest 5 deep; an `if` with many branches is one
+# level, however many branches it has.
+MAX_DEPTH = 32
 
 
 class _Compiler:
-    def __init__(self, file: str, requirement_id: str | None) -> None:
+    def __init__(self, file: str, requirement_id: str | None, features: Mapping[str, Feature]):
         self.file = file
         self.requirement_id = requirement_id
+        self.features = features
         self.problems: list[Problem] = []
+        # each number node's interval, for this compilation only (`matcher.ranges`)
+        self.intervals: dict[int, Interval] = {}
 
     def problem(self, path: str, message: str) -> None:
         self.problems.append(Problem(self.file, message, self.requirement_id, path))
@@ -40,12 +51,12 @@ class _Compiler:
                     path, f"number {rule} is out of range (at most {MAX_ABS_CONSTANT:.0e})"
                 )
                 return None
-            return Const(rule, Type.INT, path)
+            return self.number(Const(rule, Type.INT, path), constant(rule))
         if isinstance(rule, float):
             if not math.isfinite(rule) or abs(rule) > MAX_ABS_CONSTANT:
                 self.problem(path, f"number {rule} is out of range")
                 return None
-            return Const(rule, Type.FLOAT, path)
+            return self.number(Const(rule, Type.FLOAT, path), constant(rule))
         if isinstance(rule, str):
             return Const(rule, Type.STR, path)
         if rule is None:
@@ -76,6 +87,11 @@ class _Compiler:
             self.problem(
                 path, f"'{name}' takes {_arity(op.min_args, op.max_args)}, got {len(args)}"
             )
+            # what is wrong inside the operands too (`{"<=": {"preserve": [1, 2]}}` is one
+            # operand, an unsupported operation): the user fixes everything in one pass
+            for i, arg in enumerate(args):
+                if isinstance(arg, dict):
+                    self.node(arg, path if wrapped else f"{path}[{i}]")
             return None
         if name == "if":
             return self.if_(args, path)
@@ -103,7 +119,25 @@ class _Compiler:
         by_literal = isinstance(checked[-1], Const) and checked[-1].value != 0
         yields_null = op.yields_null and not by_literal  # `/` and `%` by zero only
         nullable = yields_null or nan_to_null or any(o.nullable for o in checked)
-        return Call(op, tuple(checked), result, path, nullable, _features(checked), nan_to_null)
+        call = Call(op, tuple(checked), result, path, nullable, _features(checked), nan_to_null)
+        return self.ranged(call)
+
+    def number(self, node: Node, interval: Interval | None) -> Node:
+        if interval is not None:
+            self.intervals[id(node)] = interval
+        return node
+
+    def ranged(self, call: Call) -> Call | None:
+        """The call with its interval noted, or None (and a problem) when it can leave the
+        numbers both lowerings compute alike (`matcher.ranges`)."""
+        operands = [(a.type, self.intervals.get(id(a))) for a in call.args]
+        try:
+            interval = call_interval(call.op.name, operands, call.type)
+        except ExpressionRangeError as e:
+            self.problem(call.path, str(e))
+            return None
+        self.number(call, interval)
+        return call
 
     def var(self, args: Any, path: str) -> Node | None:
         if isinstance(args, list):
@@ -119,14 +153,19 @@ class _Compiler:
         if not isinstance(name, str):
             self.problem(path, f"'var' needs a feature name, got {name!r}")
             return None
-        feature = FEATURES_BY_NAME.get(name)
+        feature = self.features.get(name)
         if feature is None:
-            close = difflib.get_close_matches(name, FEATURE_NAMES, n=1)
+            close = difflib.get_close_matches(name, list(self.features), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             self.problem(path, f"unknown feature {name!r}{hint}")
             return None
+        bounds = (
+            Interval(feature.low, feature.high)
+            if feature.low is not None and feature.high is not None
+            else None
+        )
         if not has_default:
-            return Var(name, feature.type, path, None, feature.nullable)
+            return self.number(Var(name, feature.type, path, None, feature.nullable), bounds)
         const = self.node(default, f"{path}[1]")
         if const is None:
             return None
@@ -136,7 +175,10 @@ class _Compiler:
                 f"default of {name!r} must be a literal {feature.type.value}, got {default!r}",
             )
             return None
-        return Var(name, feature.type, path, const, False)
+        with_default = self.intervals.get(id(const))
+        if bounds is not None and with_default is not None:
+            bounds = bounds.union(with_default)
+        return self.number(Var(name, feature.type, path, const, False), bounds)
 
     def if_(self, args: list[Any], path: str) -> Node | None:
         if len(args) % 2 == 0:
@@ -163,7 +205,9 @@ class _Compiler:
             self.problem(path, f"'if' branches must have one type, got {names}")
             return None
         nullable = any(o.nullable for o in checked)
-        return Call(OPERATORS["if"], tuple(checked), result, path, nullable, _features(checked))
+        return self.ranged(
+            Call(OPERATORS["if"], tuple(checked), result, path, nullable, _features(checked))
+        )
 
     def membership(self, args: list[Any], path: str) -> Node | None:
         needle = self.node(args[0], f"{path}[0]")
@@ -194,8 +238,13 @@ class _Compiler:
             )
             return None
         values = ListConst(tuple(c.value for c in items), element, f"{path}[1]")
-        return Call(
-            OPERATORS["in"], (needle, values), Type.BOOL, path, needle.nullable, needle.features
+        if element.is_numeric:
+            numbers = [float(c.value) for c in items]  # bools are not numbers here
+            self.number(values, Interval(min(numbers), max(numbers)))
+        return self.ranged(
+            Call(
+                OPERATORS["in"], (needle, values), Type.BOOL, path, needle.nullable, needle.features
+            )
         )
 
 
@@ -218,13 +267,44 @@ def _features(nodes: list[Node]) -> frozenset[str]:
     return out
 
 
+def too_deep(rule: Any, path: str, limit: int = MAX_DEPTH) -> str | None:
+    """The JSON path of the first operation nested deeper than `limit` levels in `rule`, or
+    None. Iterative: it must not itself recurse as deep as the rule goes."""
+    stack: list[tuple[Any, str, int]] = [(rule, path, 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, dict):
+            depth += 1
+            if depth > limit:
+                return where
+            for key, item in value.items():
+                stack.append((item, f"{where}[{json.dumps(key, ensure_ascii=False)}]", depth))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                stack.append((item, f"{where}[{i}]", depth))
+    return None
+
+
 def compile_rule(
-    rule: Any, *, file: str, requirement_id: str | None, path: str = "$.rule"
+    rule: Any,
+    *,
+    file: str,
+    requirement_id: str | None,
+    path: str = "$.rule",
+    features: Mapping[str, Feature] = FEATURES_BY_NAME,
+    result: Type | None = Type.BOOL,
 ) -> tuple[Node | None, list[Problem]]:
-    """Compile one requirement's rule; a requirement's rule must yield a boolean."""
-    compiler = _Compiler(file, requirement_id)
+    """Compile one requirement's rule; a requirement's rule must yield a boolean.
+
+    `features` is the feature schema rules read (the application's unless told); `result`
+    the type the rule must have (None: any, for expressions)."""
+    compiler = _Compiler(file, requirement_id, features)
+    deep = too_deep(rule, path)
+    if deep is not None:
+        compiler.problem(deep, f"operations nested deeper than {MAX_DEPTH} levels")
+        return None, compiler.problems
     node = compiler.node(rule, path)
-    if node is not None and node.type is not Type.BOOL:
+    if node is not None and result is not None and node.type is not result:
         compiler.problem(path, f"a requirement's rule must be a bool, got {node.type.value}")
         node = None
     return node, compiler.problems

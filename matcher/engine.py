@@ -5,7 +5,10 @@ i of that lender). Eligible means both are zero. A lender applies only to applic
 markets: for others there is no outcome (in frames: null bitmasks).
 
 Two paths, identical outcomes: `decide`/`evaluate` for one application (compiled Python, no
-Polars), `match` for frames (Polars expressions, all rows at once).
+Polars), `match` for frames (Polars expressions, all rows at once). Both evaluate only rows the
+feature contract allows (`matcher.feature_checks`): `evaluate` refuses a row with
+`FeatureRowError`, `match` a frame with `FeatureFrameError` naming each bad column and its
+count of bad rows (checked in the same pass; `valid_rows` sets bad rows aside instead).
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ import polars as pl
 
 from lender_rules.vocabulary import MARKETS
 from matcher.application import Application
+from matcher.errors import FeatureFrameError
+from matcher.feature_checks import (
+    BAD_BITS,
+    check_decision_date_features,
+    check_row,
+    frame_check,
+    report,
+)
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
@@ -53,8 +64,14 @@ class Decision:
 
 
 def evaluate(features: Mapping[str, Any], ruleset: Ruleset) -> tuple[LenderOutcome, ...]:
-    """Every applicable lender's outcome for one feature row."""
+    """Every applicable lender's outcome for one feature row; `FeatureRowError` when the row
+    is not one the feature contract allows."""
     row = features if isinstance(features, dict) else dict(features)
+    check_row(row)
+    return _outcomes(row, ruleset)
+
+
+def _outcomes(row: dict[str, Any], ruleset: Ruleset) -> tuple[LenderOutcome, ...]:
     return tuple(
         LenderOutcome(lender.lender_id, *lender.evaluate(row))
         for lender in ruleset.for_market(row["market"])
@@ -67,7 +84,8 @@ def decide(
     """Decide one application: features at the decision date, then every lender's outcome."""
     when = decided_at or dt.datetime.now(dt.UTC)
     features = features_of(application, when.date())
-    return Decision(ruleset.hash, when, features, evaluate(features, ruleset))
+    check_decision_date_features(features)  # the application model bounds the others
+    return Decision(ruleset.hash, when, features, _outcomes(features, ruleset))
 
 
 def failed_column(lender_id: str) -> str:
@@ -88,6 +106,9 @@ def match(
     `application_id` when the input has it, then `<lender>.failed` and `<lender>.unknown`
     (the narrowest unsigned type with a bit per requirement of the lender; null where the
     lender does not serve the row's market). `to_long` gives them as UInt64.
+
+    A frame with rows the feature contract does not allow is refused (`FeatureFrameError`,
+    each bad column with its count of bad rows); `valid_rows` finds them to set aside.
     """
     lazy = frame.lazy()
     names = lazy.collect_schema().names()
@@ -95,10 +116,20 @@ def match(
         lazy = feature_frame(lazy, on or dt.date.today())
         names = lazy.collect_schema().names()
     keep = [pl.col("application_id")] if "application_id" in names else []
+    check = frame_check(lazy.collect_schema())
+    if check.wrong_types:
+        raise check.refused(lazy.select(pl.len()).collect().item())
+    if check.casts:
+        lazy = lazy.with_columns(*check.casts)
     computed, outputs = _frame_plan(ruleset)
     # Two stages: each distinct rule and market gate once (with_columns: a literal rule is
-    # broadcast to every row), then every lender's bits from those columns.
-    return lazy.with_columns(computed).select(*keep, *outputs).collect()
+    # broadcast to every row), then every lender's bits from those columns; the rows' check
+    # in the same pass.
+    out = lazy.with_columns(*computed, check.bad_bits).select(*keep, *outputs, BAD_BITS).collect()
+    bad = out[BAD_BITS]
+    if bad.max():
+        raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
+    return out.drop(BAD_BITS)
 
 
 FramePlan = tuple[list[pl.Expr], list[pl.Expr]]

@@ -6,6 +6,9 @@ its file, requirement id and JSON path); the errors here are the matcher's own.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 
 class MatcherError(Exception):
     """Base of the matcher's errors."""
@@ -13,6 +16,47 @@ class MatcherError(Exception):
 
 class OperatorTypeError(MatcherError):
     """Operands of the wrong type for an operator; the compiler adds file, id and path."""
+
+
+class ExpressionRangeError(MatcherError):
+    """A number expression of a rule can leave the numbers both lowerings compute alike
+    (`matcher.ranges`); the compiler adds file, id and path."""
+
+    def __init__(self, operator: str, message: str) -> None:
+        self.operator = operator
+        super().__init__(message)
+
+
+class FeatureRowError(MatcherError, ValueError):
+    """A feature row to evaluate is not one the feature contract allows (`matcher.schema`)."""
+
+    def __init__(self, feature: str, value: Any, reason: str) -> None:
+        self.feature = feature
+        self.value = value
+        self.reason = reason
+        super().__init__(f"feature {feature!r}: {reason} (got {value!r})")
+
+
+@dataclass(frozen=True)
+class BadColumn:
+    """One column of a feature frame and how many of its rows the contract does not allow."""
+
+    column: str
+    bad_rows: int
+    reason: str
+
+
+class FeatureFrameError(MatcherError, ValueError):
+    """A feature frame to match holds rows the feature contract does not allow; `columns`
+    names each bad column with its count of bad rows (`matcher.valid_rows` sets them
+    aside instead)."""
+
+    def __init__(self, columns: tuple[BadColumn, ...], rows: int, bad_rows: int) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.bad_rows = bad_rows
+        listed = "; ".join(f"{c.column}: {c.bad_rows} row(s) {c.reason}" for c in columns)
+        super().__init__(f"{bad_rows} of {rows} feature row(s) are not valid: {listed}")
 
 
 class NothingActivatedError(MatcherError):

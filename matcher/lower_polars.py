@@ -7,6 +7,7 @@ sums of its requirements' bits, computed for all rows at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -66,14 +67,19 @@ def _null_if_any_null(
 
 
 def _conditional(node: Call) -> pl.Expr:
+    # One flat when/then chain, however many branches; an unknown condition gives null.
     args = node.args
-    out = lower(args[-1])
-    for i in range(len(args) - 3, -1, -2):
-        c, t = lower(args[i]), lower(args[i + 1])
-        branch = pl.when(c).then(t).otherwise(out)
-        if args[i].nullable:  # an unknown condition makes the result unknown
-            branch = pl.when(c.is_null()).then(pl.lit(None)).otherwise(branch)
-        out = branch
+    steps: list[tuple[pl.Expr, pl.Expr]] = []
+    for i in range(0, len(args) - 1, 2):
+        cond = lower(args[i])
+        if args[i].nullable:
+            steps.append((cond.is_null(), pl.lit(None)))
+        steps.append((cond, lower(args[i + 1])))
+    (first, value), *rest = steps
+    chain: Any = pl.when(first).then(value)  # When, Then and ChainedThen: one chain
+    for condition, value in rest:
+        chain = chain.when(condition).then(value)
+    out: pl.Expr = chain.otherwise(lower(args[-1]))
     return out
 
 

@@ -5,17 +5,18 @@ feature row (a dict) that returns the (failed, unknown) bitmasks. No Polars, no 
 evaluation time: one application against fifty lenders takes microseconds.
 
 Safety: the source is generated from the checked tree only. Feature names come from the
-schema, constants are written with repr(), and nothing from a rule file is spliced in as code.
+schema and are read with repr() keys, constants are written with repr(), and nothing from a
+rule file is spliced in as code.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.operators import Nulls
-from matcher.schema import FEATURES_BY_NAME
 
 Row = dict[str, Any]
 Bits = tuple[int, int]
@@ -45,7 +46,26 @@ def _nan_to_null(value: float) -> float | None:
     return None if value != value else value
 
 
-_RUNTIME: dict[str, Any] = {"_and3": _and3, "_or3": _or3, "_nn": _nan_to_null}
+def _imod(a: int, b: int) -> int:
+    """JsonLogic's `%` on integers: the sign of the dividend (Python's takes the divisor's)."""
+    rest = abs(a) % abs(b)
+    return -rest if a < 0 else rest
+
+
+def _fmod(a: float, b: float) -> float:
+    """JsonLogic's `%` on floats: C's fmod, NaN (so null) for an infinite dividend."""
+    if math.isinf(a):
+        return math.nan
+    return math.fmod(a, b)
+
+
+_RUNTIME: dict[str, Any] = {
+    "_and3": _and3,
+    "_or3": _or3,
+    "_nn": _nan_to_null,
+    "_imod": _imod,
+    "_fmod": _fmod,
+}
 
 
 class _Source:
@@ -53,7 +73,15 @@ class _Source:
 
     def __init__(self) -> None:
         self.count = 0
-        self.features: set[str] = set()
+        self.features: dict[str, str] = {}  # feature name -> its local variable
+
+    def local(self, feature: str) -> str:
+        """The local variable a feature is read into once (`f_<name>`; names that are not
+        identifiers, in schemas other than the application's, get a number)."""
+        if feature not in self.features:
+            safe = feature.isidentifier() and feature.isascii()
+            self.features[feature] = f"f_{feature}" if safe else f"f__{len(self.features)}"
+        return self.features[feature]
 
     def fresh(self) -> str:
         self.count += 1
@@ -65,9 +93,7 @@ class _Source:
         if isinstance(node, ListConst):
             return repr(tuple(node.values))
         if isinstance(node, Var):
-            assert node.name in FEATURES_BY_NAME  # checked by the compiler
-            self.features.add(node.name)
-            local = f"f_{node.name}"
+            local = self.local(node.name)
             if node.default is None:
                 return local
             return f"({local} if {local} is not None else {node.default.value!r})"
@@ -110,18 +136,20 @@ class _Source:
         return f"(None if ({name} := {core}) is None or {name} != {name} else {name})"
 
     def conditional(self, node: Call) -> str:
+        # One flat chain, `a if c1 else b if c2 else e`, however many branches: Python's
+        # parser refuses more than 200 nested parentheses. An unknown condition stops the
+        # chain with None.
         args = node.args
-        out = self.expr(args[-1])
-        for i in range(len(args) - 3, -1, -2):
+        parts: list[str] = []
+        for i in range(0, len(args) - 1, 2):
             cond, then = args[i], args[i + 1]
             cond_src, then_src = self.expr(cond), self.expr(then)
             if cond.nullable:
                 name = self.fresh()
-                chosen = f"({then_src} if {name} else {out})"
-                out = f"(None if ({name} := {cond_src}) is None else {chosen})"
+                parts.append(f"None if ({name} := {cond_src}) is None else {then_src} if {name}")
             else:
-                out = f"({then_src} if {cond_src} else {out})"
-        return out
+                parts.append(f"{then_src} if {cond_src}")
+        return "(" + " else ".join([*parts, self.expr(args[-1])]) + ")"
 
 
 def _compile(source: str, name: str) -> Callable[..., Any]:
@@ -131,8 +159,8 @@ def _compile(source: str, name: str) -> Callable[..., Any]:
     return fn
 
 
-def _preamble(features: set[str]) -> list[str]:
-    return [f"    f_{f} = r[{f!r}]" for f in sorted(features)]
+def _preamble(features: dict[str, str]) -> list[str]:
+    return [f"    {local} = r[{name!r}]" for name, local in sorted(features.items())]
 
 
 def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[[Row], Bits]:

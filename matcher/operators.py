@@ -8,6 +8,10 @@ in plain words. Adding an operator means adding one entry here.
 Null semantics (three-valued, as SQL and Polars): a STRICT operator is null when any operand
 is null; `and`/`or` follow Kleene logic; `if` is null when the condition it stops at is null.
 `/` and `%` by zero are null, and so is a float result that is NaN.
+
+`%` is JsonLogic's (JavaScript's) remainder: it takes the sign of the dividend
+(`{"%": [-1, 2]}` is -1), a finite number modulo an infinite one is that number, and an
+infinite number modulo anything is NaN, so null. On floats it is exact (C's `fmod`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from lender_rules.vocabulary import Language
@@ -226,6 +231,12 @@ def _py_by_nonzero(symbol: str) -> PyLowering:
     return lower
 
 
+def _py_modulo(args: Sequence[str], types: Sequence[Type]) -> str:
+    # the helpers are the Python lowering's runtime (`matcher.lower_python`)
+    helper = "_imod" if all(t is Type.INT for t in types) else "_fmod"
+    return f"(None if {args[1]} == 0 else {helper}({args[0]}, {args[1]}))"
+
+
 def _py_call(name: str) -> PyLowering:
     def lower(args: Sequence[str], types: Sequence[Type]) -> str:
         return f"{name}({', '.join(args)})" if len(args) > 1 else args[0]
@@ -291,7 +302,26 @@ def _pl_divide(args: Sequence[pl.Expr], types: Sequence[Type]) -> pl.Expr:
 
 def _pl_modulo(args: Sequence[pl.Expr], types: Sequence[Type]) -> pl.Expr:
     a, b = args
-    return pl.when(b != 0).then(a % b)
+    if all(t is Type.INT for t in types):
+        # Polars' `%` takes the sign of the divisor; on magnitudes both conventions agree
+        rest = a.abs() % b.abs()
+        return pl.when(b != 0).then(pl.when(a < 0).then(-rest).otherwise(rest))
+    # Polars' float `%` is a - b * floor(a / b), inexact and NaN for 5 % inf: C's fmod instead
+    known = a.is_not_null() & b.is_not_null() & (b != 0)
+    return pl.when(known).then(
+        pl.map_batches(
+            [a.cast(pl.Float64), b.cast(pl.Float64)],
+            _fmod_batches,
+            return_dtype=pl.Float64,
+            is_elementwise=True,
+        )
+    )
+
+
+def _fmod_batches(columns: Sequence[pl.Series]) -> pl.Series:
+    a, b = (c.to_numpy() for c in columns)
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf % x and x % 0 are NaN, as meant
+        return pl.Series(np.fmod(a, b))
 
 
 def _pl_in(args: Sequence[pl.Expr], types: Sequence[Type]) -> pl.Expr:
@@ -508,7 +538,7 @@ OPERATORS: dict[str, Operator] = {
             2,
             2,
             _numeric_result,
-            _py_by_nonzero("%"),
+            _py_modulo,
             _pl_modulo,
             _infix("%"),
             6,

@@ -24,7 +24,7 @@ from matcher.national_id import (
     fodselsnummer_check_digits,
     make_personnummer,
 )
-from matcher.schema import FEATURES, Type
+from matcher.schema import FEATURES, Feature, Type
 
 # --- dates and national identity numbers -------------------------------------------------
 
@@ -206,27 +206,28 @@ def dated_applications(draw: st.DrawFn) -> tuple[Application, date]:
 
 # --- feature rows ------------------------------------------------------------------------
 
-FEATURE_INT_MAX = 10_000_000
 FEATURE_FLOAT_MAX = 100.0
 
 
-def _feature_value(feature_type: Type, values: tuple[str, ...]) -> st.SearchStrategy[Any]:
-    if feature_type is Type.BOOL:
+def _feature_value(feature: Feature) -> st.SearchStrategy[Any]:
+    if feature.type is Type.BOOL:
         return st.booleans()
-    if feature_type is Type.INT:
-        return st.integers(0, FEATURE_INT_MAX)
-    if feature_type is Type.FLOAT:
+    if feature.type is Type.INT:
+        assert feature.low is not None and feature.high is not None
+        low, high = int(feature.low), int(feature.high)
+        return st.integers(low, high) | st.sampled_from([low, high])  # the bounds themselves
+    if feature.type is Type.FLOAT:
         return st.floats(0.0, FEATURE_FLOAT_MAX, allow_nan=False, allow_infinity=False)
-    if values:
-        return st.sampled_from(values)
+    if feature.values:
+        return st.sampled_from(feature.values)
     return st.sampled_from(COUNTRY_CODES)
 
 
 @st.composite
 def feature_rows(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
-    """Well-typed feature rows (matcher.schema order), not necessarily consistent numbers
-    (debt_to_income need not match the amounts), all finite: ints in 0..10_000_000, floats in
-    0..100. With `nulls`, rows without a co-applicant have null co_* features (and other
+    """Feature rows within the feature contract (matcher.schema order, every number within
+    its bounds, the bounds themselves often), not necessarily consistent numbers
+    (debt_to_income need not match the amounts), all finite: floats in 0..100. With `nulls`, rows without a co-applicant have null co_* features (and other
     nullable features may be null); without, every feature is set and has_co_applicant is
     True."""
     has_co = draw(st.booleans()) if nulls else True
@@ -237,9 +238,9 @@ def feature_rows(draw: st.DrawFn, nulls: bool = True) -> dict[str, Any]:
         elif feature.nullable and nulls and feature.name.startswith("co_") and not has_co:
             row[feature.name] = None
         elif feature.nullable and nulls and not feature.name.startswith("co_"):
-            row[feature.name] = draw(st.none() | _feature_value(feature.type, feature.values))
+            row[feature.name] = draw(st.none() | _feature_value(feature))
         else:
-            row[feature.name] = draw(_feature_value(feature.type, feature.values))
+            row[feature.name] = draw(_feature_value(feature))
     return row
 
 

@@ -89,3 +89,30 @@ def test_activate_stores_and_activates_and_refuses_invalid_rules(
         assert active is not None and active.hash == shipped
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ('{"!": [' * 40 + "true" + "]}" * 40, "operations nested deeper than 32 levels"),
+        ('{"!": [' * 5000 + "true" + "]}" * 5000, "nested deeper than 100 levels"),
+        ('{"==": [{"var": "citizenship"}, "\\ud800"]}', "lone surrogate"),
+        ('{">": [{"*": [1000000000000000, 1000000000000000]}, {"var": "amount"}]}', "64-bit"),
+        ('{"<=": {"preserve": [1, 2, 3]}}', "unsupported operator 'preserve'"),
+    ],
+)
+def test_check_reports_rules_at_the_edges_without_a_traceback(
+    tmp_path: Path, rule: str, words: str
+) -> None:
+    doc = {
+        "lender_id": "bank",
+        "name": "Bank",
+        "markets": ["NO"],
+        "requirements": [{"id": "a", "rule": "RULE", "reason": REASON}],
+    }
+    (tmp_path / "bank.json").write_text(json.dumps(doc).replace('"RULE"', rule))
+    result = run("rules", "check", str(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert any("bank.json" in line and words in line for line in result.output.splitlines())

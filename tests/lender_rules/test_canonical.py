@@ -76,3 +76,9 @@ def test_the_shipped_ruleset_hash_is_unchanged() -> None:
     ruleset = load_ruleset(SHIPPED_LENDERS_DIR)
     assert ruleset.hash == "2400a62e8e1a725c5e73fdf2d11f8d2a5f62a2ddf76a38ca527ae5ba921b9771"
     assert sha256_hex(ruleset.snapshot()) == ruleset.hash
+
+
+@pytest.mark.parametrize("value", ["\ud800", {"a": ["ok", "x\udfff"]}, {"\udc00": 1}])
+def test_a_lone_surrogate_has_no_canonical_form(value: Any) -> None:
+    with pytest.raises(ValueError, match="lone surrogate"):
+        canonical_json(value)

@@ -139,3 +139,44 @@ def test_the_hash_depends_on_content_not_on_formatting(tmp_path: Path) -> None:
 def test_committed_json_schema_matches_the_model() -> None:
     committed = json.loads((RULES / "schema.json").read_text())
     assert committed == LenderFile.model_json_schema()
+
+
+@pytest.mark.parametrize("depth", [200, 500, 5000])
+def test_json_nested_too_deep_to_read_is_a_located_problem(tmp_path: Path, depth: int) -> None:
+    # 500 and 5000 levels (1000 and 10000 arrays and objects): Python's JSON reader itself
+    # gives up (RecursionError), located by line and column; 200: read, then refused by the
+    # document's walk before anything recurses over it, located by JSON path
+    rule = '{"!": [' * depth + "true" + "]}" * depth
+    text = json.dumps(good()).replace('{">=": [{"var": "age"}, 18]}', rule)  # one line
+    write(tmp_path, "bank", text)
+    with pytest.raises(RulesetError) as caught:
+        load_ruleset(tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.message == "nested deeper than 100 levels"
+    if depth >= 500:
+        # the 101st array or object: 3 around the rule, then 2 per level
+        column = text.index('{"!"') + 1 + len('{"!": [') * 48 + len('{"!": ')
+        assert (problem.line, problem.column, problem.path) == (1, column, "$")
+    else:
+        assert problem.requirement_id == "min_age"
+        assert problem.path == "$.requirements[0].rule" + '["!"][0]' * 48 + '["!"]'
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ('{"<": [{"var": "citizenship"}, "\\ud800"]}', '$.requirements[0].rule["<"][1]'),
+        (
+            '{"in": [{"var": "citizenship"}, ["NO", "\\udc00x"]]}',
+            '$.requirements[0].rule["in"][1][1]',
+        ),
+    ],
+)
+def test_a_lone_surrogate_in_a_rule_is_a_located_problem(
+    tmp_path: Path, text: str, path: str
+) -> None:
+    doc = json.dumps(good()).replace('{">=": [{"var": "age"}, 18]}', text)
+    write(tmp_path, "bank", doc)
+    ((file, requirement, where, message),) = problems(tmp_path)
+    assert (file, requirement, where) == ("bank.json", "min_age", path)
+    assert "lone surrogate" in message

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 
 from lender_rules.errors import Problem, RulesetError
-from matcher.compiler import compile_rule
+from matcher.compiler import MAX_DEPTH, compile_rule, too_deep
 from matcher.ir import Call, Var
 from matcher.operators import OPERATORS
 from matcher.ruleset import ruleset_from_documents
 from matcher.schema import Type
+from tests.matcher.lowerings import both, compiled
+from tests.matcher.test_ranges import _row_at
 
 REASON = {"en": "r", "nb": "r", "sv": "r"}
 
@@ -266,3 +268,74 @@ def test_var_shorthand_and_list_forms_are_the_same_feature() -> None:
     assert isinstance(a, Call) and isinstance(b, Call)
     assert isinstance(a.args[0], Var) and isinstance(b.args[0], Var)
     assert a.args[0].name == b.args[0].name == "age"
+
+
+# --- the edges: deep nesting, long if chains, what an arity problem hides ------------------
+
+
+def _nested(depth: int) -> Any:
+    """A bool rule of `depth` nested operations, each a different operator (so the lowerings
+    nest every kind of guard they have): a worst case for generated source."""
+    rule: Any = {">": [{"var": "co_age"}, 18]}  # nullable: every level guards null
+    for level in range(depth - 1):
+        kind = level % 4
+        if kind == 0:
+            rule = {"!": [rule]}
+        elif kind == 1:
+            rule = {"and": [rule, {"<": [{"%": [{"var": "amount"}, 7]}, 5]}]}
+        elif kind == 2:
+            rule = {"if": [rule, {"var": "has_co_applicant"}, rule]}
+        else:
+            rule = {"or": [{"==": [{"/": [{"var": "income"}, {"var": "co_income"}]}, 1]}, rule]}
+    return rule
+
+
+def test_rules_nested_up_to_the_limit_compile_and_both_lowerings_agree() -> None:
+    # the deepest such rule the limit allows, with every kind of guard at every level
+    depth = next(d for d in range(MAX_DEPTH, 0, -1) if too_deep(_nested(d), "$") is None)
+    rule = _nested(depth)
+    assert too_deep(rule, "$", MAX_DEPTH - 1) is not None  # it does reach the limit
+    row = _row_at("high")
+    rows = [row, {**row, "co_age": None}, {**row, "co_income": 0, "amount": 1003}]
+    by_python, by_polars = both(compiled(rule), rows)
+    assert by_python == by_polars
+
+
+@pytest.mark.parametrize(
+    ("depth", "message", "where"),
+    [
+        # deeper than the compiler's limit: the 33rd operation
+        (33, "operations nested deeper than 32 levels", '["!"][0]' * 32),
+        # deeper than any document is read (100 arrays and objects, from the top)
+        (200, "nested deeper than 100 levels", '["!"][0]' * 48 + '["!"]'),
+        (500, "nested deeper than 100 levels", '["!"][0]' * 48 + '["!"]'),
+    ],
+)
+def test_rules_nested_deeper_than_the_limit_are_a_located_problem(
+    depth: int, message: str, where: str
+) -> None:
+    rule: Any = True
+    for _ in range(depth):
+        rule = {"!": [rule]}
+    problems = problems_of(rule)
+    assert [(p.requirement_id, p.message, p.path) for p in problems] == [
+        ("req_1", message, "$.requirements[1].rule" + where)
+    ]
+
+
+def test_an_if_with_hundreds_of_branches_compiles_and_both_lowerings_pick_the_same() -> None:
+    branches: list[Any] = []
+    for k in range(300):
+        branches += [{"==": [{"var": "children"}, k % 20]}, {">": [{"var": "age"}, k]}]
+    rule = {"if": [*branches, {"var": "has_co_applicant"}]}
+    rows = [{**_row_at("high"), "children": c, "age": a} for c in (0, 7, 19) for a in (5, 12)]
+    by_python, by_polars = both(compiled(rule), rows)
+    assert by_python == by_polars == [True, True, False, True, False, False]
+
+
+def test_an_arity_problem_also_names_what_is_wrong_inside_the_operand() -> None:
+    problems = problems_of({"<=": {"preserve": [1, 2, 3]}})
+    assert [(p.path, p.message) for p in problems] == [
+        ('$.requirements[1].rule["<="]', "'<=' takes 2 to 3 operands, got 1"),
+        ('$.requirements[1].rule["<="]["preserve"]', "unsupported operator 'preserve'"),
+    ]
