@@ -39,6 +39,7 @@ from broker import (
     SnapshotTamperedError,
 )
 from lender_rules.errors import Problem, RulesetError
+from matcher import FeatureRowError
 
 # --- what an error looks like on the wire -------------------------------------------------
 
@@ -266,6 +267,19 @@ async def _on_invalid_record(request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_input", str(record_error), problems=[problem])
 
 
+async def _on_feature_row_error(request: Request, exc: Exception) -> JSONResponse:
+    feature_error = cast(FeatureRowError, exc)
+    problem = InputProblem(
+        field=f"features.{feature_error.feature}",
+        loc=["features", feature_error.feature],
+        message=feature_error.reason,
+        type="feature_out_of_contract",
+    )
+    return error_response(
+        422, "invalid_input", f"Invalid input: {feature_error}.", problems=[problem]
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every exception handler of the API on `app`."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
@@ -276,3 +290,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
     app.add_exception_handler(RulesetError, _on_ruleset_error)
     app.add_exception_handler(InvalidRecord, _on_invalid_record)
+    app.add_exception_handler(FeatureRowError, _on_feature_row_error)

@@ -18,7 +18,7 @@ import polars as pl
 
 from broker.errors import BatchInputError, BatchOutputError
 from lender_rules.vocabulary import Language
-from matcher import Ruleset, explain_frame, match, to_long
+from matcher import FeatureFrameError, Ruleset, explain_frame, match, to_long
 
 CHUNK_ROWS = 250_000
 
@@ -53,7 +53,7 @@ def match_file(
         chunk = pl.scan_parquet(applications).slice(start, chunk_rows)
         try:
             wide = match(chunk, ruleset, on=on)
-        except pl.exceptions.PolarsError as error:
+        except (pl.exceptions.PolarsError, FeatureFrameError) as error:
             raise BatchInputError(
                 applications, f"rows {start}..{start + chunk_rows}: {error}"
             ) from None

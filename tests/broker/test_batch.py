@@ -44,3 +44,17 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
         write_atomically(pl.DataFrame({"a": [1]}), out)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_outside_the_feature_contract_are_refused_naming_the_column(tmp_path: Path) -> None:
+    apps = tmp_path / "apps.parquet"
+    frame = matcher.generate(20, 5, ON)
+    applicant = frame["applicant"].struct.unnest()
+    income = applicant["income"].scatter(3, -5)  # no income is negative
+    frame = frame.with_columns(
+        applicant=applicant.with_columns(income=income).to_struct("applicant")
+    )
+    frame.write_parquet(apps)
+    with pytest.raises(BatchInputError, match="income") as refused:
+        match_file(apps, RULESET, on=ON)
+    assert "1 of 20" in str(refused.value)
