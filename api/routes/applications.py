@@ -27,6 +27,7 @@ from api.auth import CallerRole
 from api.body import json_body, validated
 from api.deps import ServiceDep
 from api.errors import error_responses
+from api.examples import openapi_examples
 from api.language import LanguageDep
 from broker import RecordedDecision, decide_and_record, stored_decision
 from lender_rules.vocabulary import LANGUAGES, Language
@@ -71,7 +72,12 @@ ApplicationBody = Annotated[Application, Depends(application_body)]
 APPLICATION_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Application"}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Application"},
+                "examples": openapi_examples(),
+            }
+        },
     }
 }
 
