@@ -11,8 +11,9 @@ setup:  ## install uv if missing, then the locked dependencies into .venv
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
-serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders, demo keys)
-	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} $(UV) run lendmatch serve
+serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders, demo keys, test ids)
+	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} \
+	LENDMATCH_SYNTHETIC_IDS=$${LENDMATCH_SYNTHETIC_IDS:-1} $(UV) run lendmatch serve
 
 test: setup postgres lint typecheck pytest  ## everything CI checks
 

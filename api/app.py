@@ -15,6 +15,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import matcher
@@ -22,7 +23,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
-from api.routes import ROUTERS
+from api.routes import ROUTERS, rulesets
 from api.service import start_service
 from broker import Settings, get_settings
 
@@ -52,8 +53,12 @@ input at fault (`body.applicant.national_id`, `header.idempotency-key`).
 """
 
 
+BODY_MODELS: tuple[type[BaseModel], ...] = (matcher.Application, rulesets.RulesetUpload)
+"""The request bodies read by `api.body` rather than by FastAPI: their schemas are added."""
+
+
 class LendmatchAPI(FastAPI):
-    """FastAPI with the `Application` schema (validated by hand, from raw JSON) in OpenAPI."""
+    """FastAPI with the schemas of the bodies read by hand (`BODY_MODELS`) in OpenAPI."""
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -64,7 +69,7 @@ class LendmatchAPI(FastAPI):
                 routes=self.routes,
             )
             _, definitions = models_json_schema(
-                [(matcher.Application, "validation")],
+                [(model, "validation") for model in BODY_MODELS],
                 ref_template="#/components/schemas/{model}",
             )
             components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -97,7 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        path_limits={rulesets.router.prefix: settings.max_ruleset_body_bytes},
+    )
     app.add_middleware(RequestLatency, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)

@@ -4,10 +4,13 @@ Each error is answered as JSON of the shape `ErrorBody`: a stable `error` code, 
 people, and where the input was at fault the `problems`, each naming the field (`field`, as a
 dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, never a 500:
 
-- malformed JSON: 400 `malformed_json`; a body that is not JSON: 415 `unsupported_media_type`;
-- a field that does not validate: 422 `invalid_input`, one problem per field;
+- malformed JSON (or not UTF-8): 400 `malformed_json`; a body not declared as JSON in UTF-8
+  (no Content-Type, another media type or charset): 415 `unsupported_media_type`;
+- a field that does not validate, or a key given twice: 422 `invalid_input`, one problem per
+  field;
 - a ruleset that does not load: 422 `invalid_ruleset`, every problem in `rule_problems`;
-- a body over the limit (64 KB by default, chunked bodies too): 413 `body_too_large`;
+- a body over the limit (64 KiB by default, a ruleset 16 MiB; chunked bodies too): 413
+  `body_too_large`;
 - no or an unknown `X-API-Key`: 401; a key whose role may not do this: 403;
 - no ruleset active yet: 503 `not_ready`; a decision needs a ruleset whose stored snapshot
   no longer matches its hash (changed in the store): 503 `ruleset_tampered`, never the
@@ -114,7 +117,7 @@ class IdempotencyKeyReusedError(ApiError):
 
 
 class UnsupportedMediaTypeError(ApiError):
-    """The request body is not declared as JSON."""
+    """The request body is not declared as JSON in UTF-8."""
 
     status_code = 415
     code = "unsupported_media_type"
@@ -157,9 +160,9 @@ def input_problems(errors: Sequence[Any]) -> list[InputProblem]:
     for error in errors:
         loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
         message = str(error.get("msg", "invalid"))
-        ctx = error.get("ctx") or {}
-        if error.get("type") == "json_invalid" and "error" in ctx:
-            message = f"{message}: {ctx['error']}"
+        detail = str((error.get("ctx") or {}).get("error", ""))
+        if error.get("type") == "json_invalid" and detail not in message:
+            message = f"{message}: {detail}"  # FastAPI's own "JSON decode error" says no more
         problems.append(
             InputProblem(
                 field=_field_name(loc),

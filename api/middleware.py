@@ -4,6 +4,7 @@ latency (into the app's metrics)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,23 +14,36 @@ from api.metrics import Metrics
 
 
 class BodySizeLimit:
-    """Answer 413 to a request whose body exceeds `max_bytes`, declared or chunked.
+    """Answer 413 to a request whose body exceeds its limit, declared or chunked.
 
-    The body is read (at most `max_bytes` + one chunk) before the application sees it and then
-    replayed, so the limit holds whatever the client declares in `Content-Length`.
+    The limit is `max_bytes`, or for a path under one of `path_limits` (a path prefix such as
+    "/v1/rulesets") that prefix's own. The body is read (at most the limit + one chunk) before
+    the application sees it and then replayed, so the limit holds whatever the client declares
+    in `Content-Length`.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = dict(path_limits or {})
+
+    def limit(self, path: str) -> int:
+        """The largest body accepted for a request to `path`."""
+        for prefix, limit in self.path_limits.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(limit, scope, receive, send)
             return
         chunks: list[bytes] = []
         size = 0
@@ -40,8 +54,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._too_large(scope, receive, send)
+            if size > limit:
+                await self._too_large(limit, scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -49,11 +63,11 @@ class BodySizeLimit:
         body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
         await self.app(scope, _replay([body], receive), send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
             413,
             "body_too_large",
-            f"The request body is larger than {self.max_bytes} bytes.",
+            f"The request body is larger than {limit} bytes.",
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)

@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1, description="Largest request body accepted; larger gets 413."
     )
+    max_ruleset_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1,
+        description=(
+            "Largest body of `POST /v1/rulesets` (a whole ruleset); larger gets 413. Every "
+            "other request has `max_body_bytes`."
+        ),
+    )
+    synthetic_ids: bool = Field(
+        default=False,
+        description=(
+            "Demo and tests only: accept synthetic test national ids (fødselsnummer with month "
+            "+ 80), as in the example applications. Off, such an id is refused with 422."
+        ),
+    )
     ruleset_refresh_seconds: float = Field(
         default=2.0,
         ge=0.0,

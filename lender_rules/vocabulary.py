@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+import pycountry
+
 Market = Literal["NO", "SE"]
 """The markets the broker serves (ISO 3166-1 alpha-2 of the country)."""
 MARKETS: tuple[Market, ...] = get_args(Market)
@@ -35,6 +37,8 @@ Employment = Literal[
 ]
 """Employment types of an applicant or co-applicant (the features employment, co_employment)."""
 EMPLOYMENT_TYPES: tuple[Employment, ...] = get_args(Employment)
+WITHOUT_EMPLOYER: tuple[Employment, ...] = ("student", "unemployed")
+"""Employment types with no current employer: their employed_months is 0."""
 
 Purpose = Literal["refinance", "consumer", "car", "renovation", "other"]
 """Purposes of a loan (the feature purpose)."""
@@ -44,8 +48,13 @@ Housing = Literal["own", "rent", "parents", "other"]
 """Housing situations of a household (the feature housing)."""
 HOUSING_TYPES: tuple[Housing, ...] = get_args(Housing)
 
+COUNTRIES: tuple[str, ...] = tuple(sorted(country.alpha_2 for country in pycountry.countries))
+"""ISO 3166-1 alpha-2 country codes (citizenship): the 249 officially assigned codes, from the
+ISO 3166 data that pycountry ships (a list too long for a `Literal`)."""
+
 __all__ = [
     "CHANNELS",
+    "COUNTRIES",
     "DEFAULT_LANGUAGE",
     "EMPLOYMENT_TYPES",
     "HOUSING_TYPES",
@@ -53,6 +62,7 @@ __all__ = [
     "MARKETS",
     "PURPOSES",
     "ROLES",
+    "WITHOUT_EMPLOYER",
     "Channel",
     "Employment",
     "Housing",

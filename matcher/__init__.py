@@ -5,7 +5,7 @@ matcher only through the names listed here (`__all__`); its modules are internal
 """
 
 from lender_rules.errors import Problem, RulesetError
-from matcher.application import Application
+from matcher.application import Application, validation_context
 from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
 from matcher.errors import (
     BadColumn,
@@ -67,4 +67,5 @@ __all__ = [
     "ruleset_from_snapshot",
     "to_long",
     "valid_rows",
+    "validation_context",
 ]

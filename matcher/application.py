@@ -1,30 +1,64 @@
 """The loan application as the HTTP API accepts it: strict pydantic models.
 
 The shape is a contract (other modules code against it); the bounds are module constants so
-that tests, the generator and the API documentation use the same numbers. The model holds only
-what the applicant stated: derived values such as age are computed at decision time by
+that tests, the generator and the API documentation use the same numbers, and every field's
+JSON Schema states its bounds (the OpenAPI page publishes them). The model holds only what
+the applicant stated: derived values such as age are computed at decision time by
 `matcher.features`.
 
-National identity numbers are checked against the application's market (fødselsnummer for
-NO, personnummer for SE) for the applicant and the co-applicant; an invalid one is a
-validation error located at its field path, e.g. ``applicant.national_id``. The check needs a
-reference date for 10-digit personnummer and for "born in the future": it is
-``context={"on": date}`` when given to `model_validate`, else today.
+Beyond each field's own bounds, an application is refused when it describes no possible
+person or household, each problem located at its field path (e.g. ``applicant.national_id``):
+
+- a national id invalid for the application's market (fødselsnummer for NO, personnummer for
+  SE), for the applicant and the co-applicant;
+- a person aged under `MIN_AGE` (no credit agreement with a minor) or over `MAX_AGE` on the
+  reference date;
+- a synthetic test number (fødselsnummer month + 80), unless the context accepts them
+  (demo and test mode);
+- a co-applicant with the applicant's national id (in any written form);
+- `years_in_country` greater than the person's age; `employed_months` longer than the months
+  since the person's `WORKING_AGE`th birthday, or above 0 for an employment without an
+  employer (`WITHOUT_EMPLOYER`: student, unemployed);
+- an e-mail that is not an address (syntax only, no DNS), a phone that is not a phone number
+  (international, or national in the market's country), a name that is only whitespace or
+  holds control or format characters, a citizenship that is not an ISO 3166-1 alpha-2 code.
+
+The validation context (``model_validate(..., context=...)``): ``"on"``, the reference date
+(default today), and ``"synthetic_ids"``, true to accept synthetic test numbers (default
+false); `validation_context` builds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Iterator
 from datetime import date
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
+import email_validator
+import phonenumbers
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from lender_rules.vocabulary import Employment, Housing, Market, Purpose
+from lender_rules.vocabulary import (
+    COUNTRIES,
+    WITHOUT_EMPLOYER,
+    Employment,
+    Housing,
+    Market,
+    Purpose,
+)
 from matcher.errors import InvalidNationalIdError
-from matcher.national_id import parse
+from matcher.national_id import ParsedId, age_on, months_since_birthday, parse
 
 AMOUNT_MIN = 1_000
 AMOUNT_MAX = 5_000_000
@@ -48,8 +82,80 @@ NAME_MIN_LENGTH = 1
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 320
 PHONE_MAX_LENGTH = 32
+NATIONAL_ID_MAX_LENGTH = 13
+MIN_AGE = 18
+"""No credit agreement with a minor: applicants and co-applicants are at least 18."""
+MAX_AGE = 120
+"""No living person is older."""
+WORKING_AGE = 15
+"""Working life starts at 15: employed_months is at most the months since that birthday."""
+
+NATIONAL_ID_FORMATS = (
+    "NO: fødselsnummer, 11 digits DDMMYYIIIKK (D-numbers and H-numbers too); "
+    "SE: personnummer or samordningsnummer, YYMMDD-NNNC, YYMMDD+NNNC (aged 100 or more), "
+    "YYMMDDNNNC, YYYYMMDDNNNC or YYYYMMDD-NNNC. Check digits are checked; the holder must be "
+    f"{MIN_AGE}-{MAX_AGE} years old. Synthetic test numbers (fødselsnummer month + 80) are "
+    "accepted only in demo and test mode."
+)
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+_NOT_IN_TEXT = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories a name may not hold: control, format (bidi overrides, zero-width),
+surrogate, private-use and unassigned characters, line and paragraph separators."""
+_COUNTRY_CODES = frozenset(COUNTRIES)
+
+
+def _name(value: str) -> str:
+    if value.isspace():
+        raise PydanticCustomError("name", "a name is not only whitespace")
+    if any(unicodedata.category(ch) in _NOT_IN_TEXT for ch in value):
+        raise PydanticCustomError("name", "a name holds no control or format characters")
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise PydanticCustomError(
+            "email", "not an e-mail address: {reason}", {"reason": str(exc)}
+        ) from None
+    return value
+
+
+def _country(value: str) -> str:
+    if value not in _COUNTRY_CODES:
+        raise PydanticCustomError("country_code", "not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=NAME_MIN_LENGTH,
+        max_length=NAME_MAX_LENGTH,
+        description="Not only whitespace; no control or format characters.",
+    ),
+    AfterValidator(_name),
+]
+Email = Annotated[
+    str,
+    Field(
+        max_length=EMAIL_MAX_LENGTH,
+        json_schema_extra={"format": "email"},
+        description="An e-mail address (its syntax is checked; no DNS look-up).",
+    ),
+    AfterValidator(_email),
+]
+Country = Annotated[
+    str,
+    Field(
+        json_schema_extra={"enum": list(COUNTRIES)},
+        description="ISO 3166-1 alpha-2 country code, e.g. NO, SE, PL.",
+    ),
+    AfterValidator(_country),
+]
 
 
 class Person(BaseModel):
@@ -57,14 +163,43 @@ class Person(BaseModel):
 
     model_config = _STRICT
 
-    national_id: Annotated[str, Field(min_length=1, max_length=13)]
-    name: Annotated[str, Field(min_length=NAME_MIN_LENGTH, max_length=NAME_MAX_LENGTH)]
-    email: Annotated[str | None, Field(max_length=EMAIL_MAX_LENGTH)] = None
-    phone: Annotated[str | None, Field(max_length=PHONE_MAX_LENGTH)] = None
-    citizenship: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]  # ISO 3166-1 alpha-2
-    years_in_country: Annotated[int, Field(ge=YEARS_IN_COUNTRY_MIN, le=YEARS_IN_COUNTRY_MAX)]
+    national_id: Annotated[
+        str, Field(min_length=1, max_length=NATIONAL_ID_MAX_LENGTH, description=NATIONAL_ID_FORMATS)
+    ]
+    name: Name
+    email: Email | None = None
+    phone: Annotated[
+        str | None,
+        Field(
+            max_length=PHONE_MAX_LENGTH,
+            description=(
+                "A phone number: international (+47 912 34 567) or national in the "
+                "application's market (912 34 567, 070-123 45 67)."
+            ),
+        ),
+    ] = None
+    citizenship: Country
+    years_in_country: Annotated[
+        int,
+        Field(
+            ge=YEARS_IN_COUNTRY_MIN,
+            le=YEARS_IN_COUNTRY_MAX,
+            description="Years resident in the market's country; at most the person's age.",
+        ),
+    ]
     employment: Employment
-    employed_months: Annotated[int, Field(ge=EMPLOYED_MONTHS_MIN, le=EMPLOYED_MONTHS_MAX)]
+    employed_months: Annotated[
+        int,
+        Field(
+            ge=EMPLOYED_MONTHS_MIN,
+            le=EMPLOYED_MONTHS_MAX,
+            description=(
+                "Months with the current employer: at most the months since the person's "
+                f"{WORKING_AGE}th birthday, and 0 for {' and '.join(WITHOUT_EMPLOYER)} "
+                "(no employer)."
+            ),
+        ),
+    ]
     income: Annotated[int, Field(ge=INCOME_MIN, le=INCOME_MAX)]  # gross yearly
     unsecured_debt: Annotated[int, Field(ge=DEBT_MIN, le=DEBT_MAX)]
     secured_debt: Annotated[int, Field(ge=DEBT_MIN, le=DEBT_MAX)]
@@ -103,29 +238,115 @@ class Application(BaseModel):
     household: Household
 
     @model_validator(mode="after")
-    def _check_national_ids(self, info: ValidationInfo) -> Self:
+    def _check_people(self, info: ValidationInfo) -> Self:
         on = reference_date(info.context)
+        synthetic_ids = synthetic_ids_accepted(info.context)
         errors: list[InitErrorDetails] = []
+        numbers: list[str] = []
         for role, person in (("applicant", self.applicant), ("co_applicant", self.co_applicant)):
             if person is None:
                 continue
-            try:
-                parse(person.national_id, self.market, on=on)
-            except InvalidNationalIdError as exc:
+            for field, kind, message, context in _person_problems(
+                person, self.market, on, synthetic_ids=synthetic_ids, others=numbers
+            ):
                 errors.append(
                     InitErrorDetails(
-                        type=PydanticCustomError(
-                            "national_id",
-                            "invalid {kind}: {reason}",
-                            {"kind": exc.kind, "reason": exc.reason},
-                        ),
-                        loc=(role, "national_id"),
-                        input=person.national_id,
+                        type=PydanticCustomError(kind, message, context),
+                        loc=(role, field),
+                        input=getattr(person, field),
                     )
                 )
         if errors:
             raise ValidationError.from_exception_data(type(self).__name__, errors)
         return self
+
+
+_Problem = tuple[str, str, str, dict[str, Any]]
+"""(field, error type, message template, its context) of one person's field."""
+
+
+def _person_problems(
+    person: Person, market: Market, on: date, *, synthetic_ids: bool, others: list[str]
+) -> Iterator[_Problem]:
+    """What is impossible about one person; `others` holds the numbers of the people before
+    (this person's is added)."""
+    try:
+        parsed: ParsedId | None = parse(person.national_id, market, on=on)
+    except InvalidNationalIdError as exc:
+        parsed = None
+        yield (
+            "national_id",
+            "national_id",
+            "invalid {kind}: {reason}",
+            {"kind": exc.kind, "reason": exc.reason},
+        )
+    if parsed is not None:
+        yield from _identity_problems(parsed, on, synthetic_ids=synthetic_ids, others=others)
+        others.append(parsed.number)
+        age = age_on(parsed.birth_date, on)
+        if person.years_in_country > age:
+            yield (
+                "years_in_country",
+                "more_than_age",
+                "{years} years in the country is more than the person's age ({age})",
+                {"years": person.years_in_country, "age": age},
+            )
+        working = months_since_birthday(parsed.birth_date, WORKING_AGE, on)
+        if person.employed_months > working:
+            yield (
+                "employed_months",
+                "longer_than_working_life",
+                "{months} months is longer than the person's working life (at most {working} "
+                "months since age {working_age})",
+                {"months": person.employed_months, "working": working, "working_age": WORKING_AGE},
+            )
+    if person.employment in WITHOUT_EMPLOYER and person.employed_months > 0:
+        yield (
+            "employed_months",
+            "no_employer",
+            "must be 0 when the employment is {employment} (no employer)",
+            {"employment": person.employment},
+        )
+    if person.phone is not None and not _is_phone_number(person.phone, market):
+        yield ("phone", "phone_number", "not a phone number", {})
+
+
+def _identity_problems(
+    parsed: ParsedId, on: date, *, synthetic_ids: bool, others: list[str]
+) -> Iterator[_Problem]:
+    if parsed.synthetic and not synthetic_ids:
+        yield (
+            "national_id",
+            "synthetic_national_id",
+            "a synthetic test number (month + 80) is accepted only in demo and test mode",
+            {},
+        )
+    age = age_on(parsed.birth_date, on)
+    if age < MIN_AGE:
+        yield (
+            "national_id",
+            "age",
+            "the holder is under {min_age}: no credit agreement with a minor",
+            {"min_age": MIN_AGE},
+        )
+    elif age > MAX_AGE:
+        yield ("national_id", "age", "the holder is over {max_age}", {"max_age": MAX_AGE})
+    if parsed.number in others:
+        yield (
+            "national_id",
+            "same_person",
+            "the co-applicant has the applicant's national id",
+            {},
+        )
+
+
+def _is_phone_number(text: str, market: Market) -> bool:
+    """A valid number of its numbering plan: international (+CC ...) or national in `market`."""
+    try:
+        number = phonenumbers.parse(text, market)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
 
 
 def _person_frame_type() -> pl.Struct:
@@ -173,6 +394,12 @@ def applications_frame(
     return frame
 
 
+def validation_context(*, on: date | None = None, synthetic_ids: bool = False) -> dict[str, Any]:
+    """The context of `Application.model_validate`: the reference date (None: today) and
+    whether synthetic test national ids are accepted (demo and test mode only)."""
+    return {"on": on, "synthetic_ids": synthetic_ids}
+
+
 def reference_date(context: object) -> date:
     """The date national ids are checked against: ``context["on"]`` if given, else today."""
     if isinstance(context, dict):
@@ -180,3 +407,8 @@ def reference_date(context: object) -> date:
         if isinstance(on, date):
             return on
     return date.today()
+
+
+def synthetic_ids_accepted(context: object) -> bool:
+    """Whether the context accepts synthetic test national ids (``context["synthetic_ids"]``)."""
+    return isinstance(context, dict) and context.get("synthetic_ids") is True

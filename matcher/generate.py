@@ -281,8 +281,16 @@ def _people(
         .then(pl.col("email_n").cast(pl.String))
         .otherwise(pl.lit(""))
     )
-    # Norwegian mobiles: +47 9XXXXXXX (8 digits); Swedish: +46 7XXXXXXXX (9 digits).
-    country_code = pl.when("is_no").then(pl.lit("+47 9")).otherwise(pl.lit("+46 7"))
+    # Norwegian mobiles: +47 9XXXXXXX (8 digits); Swedish: +46 7NXXXXXXX (9 digits) with N in
+    # the mobile series 70, 72, 73, 76, 79 (taken from the first random digit).
+    se_series = (
+        pl.col("phone")
+        .str.slice(0, 1)
+        .replace_strict({str(d): "7" + "02369"[d % 5] for d in range(10)})
+    )
+    country_code = (
+        pl.when("is_no").then(pl.lit("+47 9")).otherwise(pl.concat_str(pl.lit("+46 "), se_series))
+    )
     return frame.select(
         pl.when("is_no").then("fnr").otherwise("pnr").alias("national_id"),
         pl.concat_str("first", pl.lit(" "), "last").alias("name"),
@@ -290,11 +298,7 @@ def _people(
         .then(pl.concat_str(slug, number, pl.lit("@"), "domain"))
         .alias("email"),
         pl.when("has_phone")
-        .then(
-            pl.concat_str(
-                country_code, pl.when("is_no").then(pl.col("phone").str.slice(1)).otherwise("phone")
-            )
-        )
+        .then(pl.concat_str(country_code, pl.col("phone").str.slice(1)))
         .alias("phone"),
         pl.when("foreign")
         .then("foreign_citizenship")

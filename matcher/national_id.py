@@ -48,6 +48,7 @@ class ParsedId:
 
     market: Market
     birth_date: date
+    number: str  # one written form per holder: NO the 11 digits, SE YYYYMMDDNNNC
     d_number: bool = False  # NO: day + 40
     h_number: bool = False  # NO: month + 40
     synthetic: bool = False  # NO: month + 80 (test numbers)
@@ -124,7 +125,7 @@ def parse_fodselsnummer(number: str, *, on: date) -> ParsedId:
             "NO", f"individual number {individual:03d} is not used for YY={yy:02d}"
         )
     born = _birth("NO", century + yy, month, day, on)
-    return ParsedId("NO", born, d_number=d_number, h_number=h_number, synthetic=synthetic)
+    return ParsedId("NO", born, number, d_number=d_number, h_number=h_number, synthetic=synthetic)
 
 
 def _personnummer_parts(number: str) -> tuple[str, int | None, bool]:
@@ -167,7 +168,7 @@ def parse_personnummer(number: str, *, on: date) -> ParsedId:
     if year is None:
         year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
     born = _birth("SE", year, month, day, on)
-    return ParsedId("SE", born, samordningsnummer=samordning)
+    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", samordningsnummer=samordning)
 
 
 def parse(national_id: str, market: Market, *, on: date) -> ParsedId:
@@ -213,6 +214,12 @@ def age_on(birth: date, on: date) -> int:
 def age_on_ymd(year: int, month: int, day: int, on: date) -> int:
     """`age_on` for a birth date given as (year, month, day)."""
     return on.year - year - ((on.month, on.day) < (month, day))
+
+
+def months_since_birthday(birth: date, years: int, on: date) -> int:
+    """Whole months from the `years`th birthday to `on`, 0 before it."""
+    months = (on.year - birth.year - years) * 12 + on.month - birth.month - (on.day < birth.day)
+    return max(months, 0)
 
 
 # --- making valid numbers (tests and the synthetic data generator) -----------------------

@@ -208,14 +208,22 @@ def load_ruleset(path: str | Path) -> Ruleset:
 
 def ruleset_from_documents(
     documents: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]],
+    *,
+    listed_as: str | None = None,
 ) -> Ruleset:
-    """Build a ruleset from lender documents (for example the body of an upload)."""
+    """Build a ruleset from lender documents (for example the body of an upload).
+
+    A problem names its document as `<lender_id>.json`; with `listed_as` (the list's name in
+    an upload, e.g. "lenders"), by its place in that list: `lenders[2]`. A document without a
+    lender id is always named by its place.
+    """
     items = list(documents.values()) if isinstance(documents, Mapping) else list(documents)
     problems: list[Problem] = []
     checked: list[LenderDocument] = []
     for i, document in enumerate(items):
         lender_id = document.get("lender_id") if isinstance(document, Mapping) else None
-        file = f"lenders[{i}]" if not isinstance(lender_id, str) else f"{lender_id}.json"
+        by_place = listed_as is not None or not isinstance(lender_id, str)
+        file = f"{listed_as or 'lenders'}[{i}]" if by_place else f"{lender_id}.json"
         if not isinstance(document, Mapping):
             problems.append(Problem(file, "a lender document is a JSON object"))
             continue

@@ -14,7 +14,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from lender_rules.vocabulary import EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES, Market
+from lender_rules.vocabulary import (
+    COUNTRIES,
+    EMPLOYMENT_TYPES,
+    HOUSING_TYPES,
+    MARKETS,
+    PURPOSES,
+    WITHOUT_EMPLOYER,
+    Market,
+)
 from matcher import application as appmod
 from matcher.application import Application
 from matcher.national_id import (
@@ -23,6 +31,8 @@ from matcher.national_id import (
     fodselsnummer_century,
     fodselsnummer_check_digits,
     make_personnummer,
+    months_since_birthday,
+    parse,
 )
 from matcher.schema import FEATURES, Feature, Type
 
@@ -45,23 +55,28 @@ def decision_dates() -> st.SearchStrategy[date]:
 
 
 @st.composite
-def birth_dates(draw: st.DrawFn, on: date, *, max_age: int = 110) -> date:
-    """Birth dates not after `on`, at most about `max_age` years before it; often on the
-    decision day's month and day (a birthday on the decision date) or on 29 February."""
+def birth_dates(draw: st.DrawFn, on: date, *, max_age: int = 110, min_age: int = 0) -> date:
+    """Birth dates of people aged `min_age` or more on `on`, at most about `max_age` years
+    before it; often on the decision day's month and day (a birthday on the decision date) or
+    on 29 February."""
     earliest = max(date(1900, 1, 1), date(on.year - max_age, 1, 1))
+    latest = _years_before(on, min_age)
     kind = draw(st.sampled_from(["any", "birthday", "leap"]))
     if kind == "birthday":
-        years = draw(st.integers(0, on.year - earliest.year))
-        try:
-            return on.replace(year=on.year - years)
-        except ValueError:  # 29 February in a non-leap year
-            return date(on.year - years, 2, 28)
+        return _years_before(on, draw(st.integers(min_age, on.year - earliest.year)))
     if kind == "leap":
         leap_years = [y for y in range(earliest.year, on.year + 1) if y % 4 == 0 and y != 1900]
-        candidates = [date(y, 2, 29) for y in leap_years if date(y, 2, 29) <= on]
+        candidates = [date(y, 2, 29) for y in leap_years if date(y, 2, 29) <= latest]
         if candidates:
             return draw(st.sampled_from(candidates))
-    return draw(st.dates(min_value=earliest, max_value=on))
+    return draw(st.dates(min_value=earliest, max_value=latest))
+
+
+def _years_before(on: date, years: int) -> date:
+    try:
+        return on.replace(year=on.year - years)
+    except ValueError:  # 29 February in a non-leap year
+        return date(on.year - years, 2, 28)
 
 
 def _fodselsnummer_individuals(year: int) -> range:
@@ -73,8 +88,15 @@ def _fodselsnummer_individuals(year: int) -> range:
 
 
 @st.composite
-def fodselsnummers(draw: st.DrawFn, on: date = REFERENCE_DATE, *, birth: date | None = None) -> str:
-    """Valid fødselsnummer (also D-, H- and synthetic numbers) of people born by `on`."""
+def fodselsnummers(
+    draw: st.DrawFn,
+    on: date = REFERENCE_DATE,
+    *,
+    birth: date | None = None,
+    synthetic: bool = True,
+) -> str:
+    """Valid fødselsnummer (also D-, H- and, with `synthetic`, synthetic test numbers) of
+    people born by `on`."""
     born = birth if birth is not None else draw(birth_dates(on))
     individuals = [
         i
@@ -82,7 +104,7 @@ def fodselsnummers(draw: st.DrawFn, on: date = REFERENCE_DATE, *, birth: date | 
         if fodselsnummer_century(i, born.year % 100) == born.year - born.year % 100
     ]
     d_number = draw(st.booleans())
-    month_offset = draw(st.sampled_from([0, 0, 40, 80]))
+    month_offset = draw(st.sampled_from([0, 0, 40, 80] if synthetic else [0, 0, 40]))
     start = draw(st.integers(0, len(individuals) - 1))
     day = born.day + (40 if d_number else 0)
     month = born.month + month_offset
@@ -116,9 +138,11 @@ def personnummers(draw: st.DrawFn, on: date = REFERENCE_DATE, *, birth: date | N
     return number
 
 
-def national_ids(market: Market, on: date = REFERENCE_DATE) -> st.SearchStrategy[str]:
-    """Valid national ids of `market` for people born by `on`."""
-    return fodselsnummers(on) if market == "NO" else personnummers(on)
+def national_ids(market: Market, on: date, birth: date) -> st.SearchStrategy[str]:
+    """Valid national ids of `market` (no synthetic test numbers) for people born on `birth`."""
+    if market == "NO":
+        return fodselsnummers(on, birth=birth, synthetic=False)
+    return personnummers(on, birth=birth)
 
 
 # --- applications ------------------------------------------------------------------------
@@ -136,26 +160,30 @@ def _bounded(low: int, high: int, *, typical: int | None = None) -> st.SearchStr
 
 _names = st.text(
     alphabet=string.ascii_letters + "æøåÆØÅäöÄÖ -'", min_size=appmod.NAME_MIN_LENGTH, max_size=40
-)
+).filter(lambda name: not name.isspace())
+_citizenships = st.sampled_from(COUNTRY_CODES) | st.sampled_from(COUNTRIES)
 
 
 @st.composite
 def person_dicts(draw: st.DrawFn, market: Market, on: date = REFERENCE_DATE) -> dict[str, Any]:
-    """A valid `Person` as a dict, with a national id of `market`."""
-    name = draw(_names)
+    """A valid `Person` as a dict, with a national id of `market` (an adult, no synthetic
+    test number) and years in the country and months employed that fit the age."""
+    born = draw(birth_dates(on, min_age=appmod.MIN_AGE))
+    age = age_on(born, on)
+    employment = draw(st.sampled_from(EMPLOYMENT_TYPES))
+    working = months_since_birthday(born, appmod.WORKING_AGE, on)
+    employed_max = 0 if employment in WITHOUT_EMPLOYER else min(appmod.EMPLOYED_MONTHS_MAX, working)
     return {
-        "national_id": draw(national_ids(market, on)),
-        "name": name,
+        "national_id": draw(national_ids(market, on, born)),
+        "name": draw(_names),
         "email": draw(st.none() | st.just("kari.nordmann@example.no")),
         "phone": draw(st.none() | st.just("+47 912 34 567")),
-        "citizenship": draw(
-            st.sampled_from(COUNTRY_CODES) | st.text(string.ascii_uppercase, min_size=2, max_size=2)
-        ),
+        "citizenship": draw(_citizenships),
         "years_in_country": draw(
-            _bounded(appmod.YEARS_IN_COUNTRY_MIN, appmod.YEARS_IN_COUNTRY_MAX)
+            _bounded(appmod.YEARS_IN_COUNTRY_MIN, min(appmod.YEARS_IN_COUNTRY_MAX, age))
         ),
-        "employment": draw(st.sampled_from(EMPLOYMENT_TYPES)),
-        "employed_months": draw(_bounded(appmod.EMPLOYED_MONTHS_MIN, appmod.EMPLOYED_MONTHS_MAX)),
+        "employment": employment,
+        "employed_months": draw(_bounded(appmod.EMPLOYED_MONTHS_MIN, employed_max)),
         "income": draw(_bounded(appmod.INCOME_MIN, appmod.INCOME_MAX, typical=450_000)),
         "unsecured_debt": draw(_bounded(appmod.DEBT_MIN, appmod.DEBT_MAX, typical=50_000)),
         "secured_debt": draw(_bounded(appmod.DEBT_MIN, appmod.DEBT_MAX, typical=2_000_000)),
@@ -171,10 +199,15 @@ def application_dicts(
     `on` (validate with ``context={"on": on}``); about a third have a co-applicant."""
     chosen: Market = market if market is not None else draw(st.sampled_from(MARKETS))
     has_co = draw(st.integers(0, 2)) == 0
+    applicant = draw(person_dicts(chosen, on))
+    number = parse(applicant["national_id"], chosen, on=on).number
+    others = person_dicts(chosen, on).filter(
+        lambda co: parse(co["national_id"], chosen, on=on).number != number
+    )
     return {
         "market": chosen,
-        "applicant": draw(person_dicts(chosen, on)),
-        "co_applicant": draw(person_dicts(chosen, on)) if has_co else None,
+        "applicant": applicant,
+        "co_applicant": draw(others) if has_co else None,
         "loan": {
             "amount": draw(_bounded(appmod.AMOUNT_MIN, appmod.AMOUNT_MAX, typical=150_000)),
             "term_months": draw(_bounded(appmod.TERM_MIN, appmod.TERM_MAX, typical=60)),

@@ -24,20 +24,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from email.message import Message
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from api.auth import Caller, authenticated
+from api.body import json_body, validated
 from api.deps import ServiceDep
-from api.errors import UnsupportedMediaTypeError, error_responses
+from api.errors import error_responses
+from api.examples import openapi_examples
 from api.language import LanguageDep
 from broker import RecordedDecision, decide_and_record, stored_decision
 from lender_rules.vocabulary import LANGUAGES, Language
-from matcher import Application, LenderExplanation
+from matcher import Application, LenderExplanation, validation_context
 
 router = APIRouter(prefix="/v1/applications", tags=["applications"], dependencies=[authenticated])
 
@@ -65,26 +65,12 @@ class DecisionAnswer(BaseModel):
     )
 
 
-async def application_body(request: Request) -> Application:
-    """The request body validated as an `Application` (strict, straight from the JSON)."""
-    content_type = request.headers.get("content-type")
-    if content_type:
-        parsed = Message()
-        parsed["content-type"] = content_type
-        subtype = parsed.get_content_subtype()
-        if parsed.get_content_maintype() != "application" or not (
-            subtype == "json" or subtype.endswith("+json")
-        ):
-            raise UnsupportedMediaTypeError(
-                "The body must be JSON (Content-Type: application/json)."
-            )
-    try:
-        return Application.model_validate_json(await request.body())
-    except ValidationError as exc:
-        errors = exc.errors(include_input=False, include_url=False)
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in errors]
-        ) from None
+async def application_body(request: Request, service: ServiceDep) -> Application:
+    """The request body validated as an `Application` (strict; JSON read by `api.body`);
+    synthetic test national ids only when the service accepts them (demo and test mode)."""
+    data = await json_body(request)
+    context = validation_context(synthetic_ids=service.settings.synthetic_ids)
+    return validated(Application, data, context)
 
 
 ApplicationBody = Annotated[Application, Depends(application_body)]
@@ -92,7 +78,12 @@ ApplicationBody = Annotated[Application, Depends(application_body)]
 APPLICATION_REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Application"}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Application"},
+                "examples": openapi_examples(),
+            }
+        },
     }
 }
 

@@ -2,25 +2,30 @@
 
 A ruleset that does not load changes nothing: the answer is 422 with every problem (file,
 requirement id, JSON path), and the active ruleset stays active. In the problems, `file` names
-the lender document as `<lender_id>.json`, or by its place in the body (`lenders[2]`) when it
-has no lender id.
+the lender document by its place in the body (`lenders[2]`). The body is read as every JSON
+body is (`api.body`: JSON in UTF-8, no key twice), within its own size limit
+(`LENDMATCH_MAX_RULESET_BODY_BYTES`, megabytes: a ruleset is larger than an application).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 import matcher
-from api.auth import AdminRole
+from api.auth import AdminRole, authenticated
+from api.body import json_body, validated
 from api.deps import ServiceDep
 from api.errors import error_responses
 from audit import RulesetVersion
 
-router = APIRouter(prefix="/v1/rulesets", tags=["rulesets"])
+router = APIRouter(prefix="/v1/rulesets", tags=["rulesets"], dependencies=[authenticated])
+
+
+MAX_LENDERS = 1000
 
 
 class RulesetUpload(BaseModel):
@@ -28,7 +33,22 @@ class RulesetUpload(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    lenders: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+    lenders: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_LENDERS)
+
+
+async def ruleset_body(request: Request) -> RulesetUpload:
+    """The request body validated as a `RulesetUpload` (JSON read by `api.body`)."""
+    return validated(RulesetUpload, await json_body(request))
+
+
+RulesetBody = Annotated[RulesetUpload, Depends(ruleset_body)]
+
+RULESET_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RulesetUpload"}}},
+    }
+}
 
 
 class RulesetVersionInfo(BaseModel):
@@ -51,13 +71,14 @@ class RulesetVersions(BaseModel):
     "",
     status_code=201,
     summary="Validate, snapshot and activate a ruleset (admin)",
-    responses=error_responses(400, 401, 403, 413, 422, 503),
+    openapi_extra=RULESET_REQUEST_BODY,
+    responses=error_responses(400, 401, 403, 413, 415, 422, 503),
 )
 def activate_ruleset(
-    upload: RulesetUpload, service: ServiceDep, role: AdminRole
+    upload: RulesetBody, service: ServiceDep, role: AdminRole
 ) -> RulesetVersionInfo:
     """Compile the lender documents; if every one loads, store a snapshot and make it active."""
-    ruleset = matcher.ruleset_from_documents(upload.lenders)
+    ruleset = matcher.ruleset_from_documents(upload.lenders, listed_as="lenders")
     service.rules.activate(ruleset)
     return _version_of(service, ruleset.hash)
 

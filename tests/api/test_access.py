@@ -122,8 +122,8 @@ def test_an_invalid_ruleset_is_422_with_every_problem_and_changes_nothing(api: A
     body = response.json()
     assert body["error"] == "invalid_ruleset"
     located = {(p["file"], p["requirement_id"]) for p in body["rule_problems"]}
-    assert (f"{documents[0]['lender_id']}.json", documents[0]["requirements"][0]["id"]) in located
-    assert (f"{documents[2]['lender_id']}.json", documents[2]["requirements"][0]["id"]) in located
+    assert ("lenders[0]", documents[0]["requirements"][0]["id"]) in located
+    assert ("lenders[2]", documents[2]["requirements"][0]["id"]) in located
     assert api.service.store.rulesets.active() == before
     assert api.post_application(application()).json()["ruleset_hash"] == before.hash  # type: ignore[union-attr]
 

@@ -129,3 +129,21 @@ def test_demo_keys_are_made_once_per_database_and_their_secrets_shown_once(
             assert shown_again == []
             assert sorted(k.key_id for k in demo) == ["lmk_demo_admin", "lmk_demo_frontend"]
             assert second.post_application(application(), key=secrets[0]).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("what", "content", "content_type"),
+    [
+        ("malformed JSON", b'{"lenders": ', "application/json"),
+        ("not JSON", b"lenders=1", "text/plain"),
+        ("a wrong shape", b'{"lenders": 5}', "application/json"),
+    ],
+)
+def test_a_ruleset_upload_without_a_valid_key_is_401_before_its_body_is_read(
+    sqlite_api: Api, what: str, content: bytes, content_type: str
+) -> None:
+    response = sqlite_api.client.post(
+        "/v1/rulesets", content=content, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 401, what
+    assert response.json()["problems"] == []

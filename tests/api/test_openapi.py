@@ -1,16 +1,21 @@
 """A schemathesis run over the app's OpenAPI spec (the app in-process, bounded examples):
-no request makes a 500, and every response conforms to the spec (status, content type,
-headers, body schema)."""
+no request makes a 500, every response conforms to the spec (status, content type, headers,
+body schema), and the spec's examples and formats lead schemathesis to decisions (201).
+
+The app runs as in the demo (`make serve`): synthetic test national ids accepted, as the
+spec's Norwegian examples carry them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis import Case
 from schemathesis.checks import positive_data_acceptance
 from starlette.types import Receive, Scope, Send
@@ -75,7 +80,7 @@ schema.app = CURRENT_APP
 
 @pytest.fixture
 def served_api(sqlite_url: str) -> Iterator[Api]:
-    with running_api(sqlite_url) as api:
+    with running_api(sqlite_url, synthetic_ids=True) as api:
         CURRENT_APP.target = api.app
         try:
             yield api
@@ -96,3 +101,24 @@ def test_no_500_and_every_response_conforms_to_the_spec(case: Case[Any], served_
         # meaning of a lender rule, so schema-valid input may rightly be refused with 422.
         excluded_checks=[positive_data_acceptance],
     )
+
+
+def test_schemathesis_reaches_the_decision_path(served_api: Api) -> None:
+    """Cases of `POST /v1/applications` from the spec's examples and from its schema: some are
+    decided and stored (201), none is a 500, every answer conforms to the spec."""
+    operation = schema["/v1/applications"]["POST"]
+    cases = st.one_of(*schema.get_strategies_from_examples(operation), operation.as_strategy())
+    statuses: Counter[int] = Counter()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=cases)
+    def call(case: Case[Any]) -> None:
+        response = case.call(headers={"X-API-Key": served_api.frontend_key})
+        statuses[response.status_code] += 1
+        case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+    call()
+    assert statuses[201] > 0, statuses
+    assert not any(status >= 500 for status in statuses), statuses
+    stored = list(served_api.service.store.decisions.stream())
+    assert 0 < len(stored) <= statuses[201]

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from pydantic import ValidationError
 
-from lender_rules.vocabulary import EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES
+from lender_rules.vocabulary import COUNTRIES, EMPLOYMENT_TYPES, HOUSING_TYPES, MARKETS, PURPOSES
 from matcher import application as appmod
 from matcher.application import (
     APPLICATION_FRAME_SCHEMA,
@@ -38,7 +38,7 @@ def person(national_id: str = FNR, **changes: Any) -> dict[str, Any]:
         "email": "kari@example.no",
         "phone": None,
         "citizenship": "NO",
-        "years_in_country": 41,
+        "years_in_country": 30,
         "employment": "permanent",
         "employed_months": 60,
         "income": 550_000,
@@ -114,8 +114,11 @@ BOUNDS = [
 ]
 
 
+OLDEST = make_fodselsnummer(date(1906, 1, 1), 123)  # aged 120 on ON: every bound is possible
+
+
 def with_value(path: tuple[str, str], value: object) -> dict[str, Any]:
-    data = copy.deepcopy(application())
+    data = copy.deepcopy(application(applicant=person(OLDEST)))
     data[path[0]][path[1]] = value
     return data
 
@@ -165,10 +168,15 @@ def test_an_unknown_market_is_refused() -> None:
     assert errors_of(application(market="DK")) == [(("market",), "literal_error")]
 
 
-@pytest.mark.parametrize("code", ["no", "NOR", "N", "1A", ""])
-def test_citizenship_is_two_uppercase_letters(code: str) -> None:
+@pytest.mark.parametrize("code", ["no", "NOR", "N", "1A", "", "XX", "EU", "UK"])
+def test_citizenship_is_an_iso_3166_alpha_2_code(code: str) -> None:
     path = ("applicant", "citizenship")
-    assert errors_of(with_value(path, code)) == [(path, "string_pattern_mismatch")]
+    assert errors_of(with_value(path, code)) == [(path, "country_code")]
+
+
+@pytest.mark.parametrize("code", ["NO", "SE", "GB", "PS", "AX"])
+def test_assigned_country_codes_are_citizenships(code: str) -> None:
+    Application.model_validate(with_value(("applicant", "citizenship"), code), context=CONTEXT)
 
 
 @pytest.mark.parametrize(
@@ -225,9 +233,10 @@ def test_a_swedish_application_takes_personnummer() -> None:
 
 
 def test_national_ids_are_checked_against_the_context_date() -> None:
-    data = application(applicant=person(make_fodselsnummer(date(2030, 1, 1), 601)))
-    assert errors_of(data) == [(("applicant", "national_id"), "national_id")]
-    Application.model_validate(data, context={"on": date(2030, 1, 1)})
+    newborn = make_fodselsnummer(date(2030, 1, 1), 601)
+    data = application(applicant=person(newborn, years_in_country=18, employed_months=24))
+    assert errors_of(data) == [(("applicant", "national_id"), "national_id")]  # not born yet
+    Application.model_validate(data, context={"on": date(2048, 1, 1)})
 
 
 def test_without_a_context_the_reference_date_is_today() -> None:
@@ -268,3 +277,159 @@ def test_applications_frame_of_nothing_is_empty_with_the_schema() -> None:
     assert frame.height == 0
     assert frame.schema == APPLICATION_FRAME_SCHEMA
     assert isinstance(frame, pl.DataFrame)
+
+
+# --- impossible applications: each refused at its field ---------------------------------
+
+
+def born(birth: date) -> str:
+    """A fødselsnummer of someone born on `birth` (the first usable individual number)."""
+    for individual in range(123, 1000):
+        try:
+            return make_fodselsnummer(birth, individual)
+        except ValueError:
+            continue
+    raise LookupError(birth)
+
+
+def test_a_co_applicant_with_the_applicants_national_id_is_refused() -> None:
+    data = application(co_applicant=person())
+    assert errors_of(data) == [(("co_applicant", "national_id"), "same_person")]
+
+
+def test_the_same_personnummer_in_another_written_form_is_the_same_person() -> None:
+    data = application(
+        market="SE",
+        applicant=person(PNR, citizenship="SE"),
+        co_applicant=person("199007141238", citizenship="SE"),
+    )
+    assert errors_of(data) == [(("co_applicant", "national_id"), "same_person")]
+
+
+@pytest.mark.parametrize("role", ["applicant", "co_applicant"])
+def test_a_person_under_18_is_refused_at_the_national_id(role: str) -> None:
+    minor = person(born(date(2008, 11, 26)), years_in_country=17, employed_months=0)
+    data = application(co_applicant=person(make_second_fnr(), years_in_country=30)) | {role: minor}
+    assert errors_of(data) == [((role, "national_id"), "age")]
+
+
+def test_18_on_the_decision_day_is_old_enough() -> None:
+    adult = person(born(date(2008, 11, 25)), years_in_country=18, employed_months=36)
+    Application.model_validate(application(applicant=adult), context=CONTEXT)
+
+
+def test_a_person_over_120_is_refused_at_the_national_id() -> None:
+    old = person(born(date(1905, 11, 24)), employment="retired", employed_months=0)
+    assert errors_of(application(applicant=old)) == [(("applicant", "national_id"), "age")]
+    Application.model_validate(application(applicant=person(OLDEST)), context=CONTEXT)
+
+
+def test_a_synthetic_test_number_is_refused_unless_the_context_accepts_it() -> None:
+    synthetic = make_fodselsnummer(date(1985, 3, 15), 123, synthetic=True)
+    data = application(applicant=person(synthetic))
+    assert errors_of(data) == [(("applicant", "national_id"), "synthetic_national_id")]
+    accepted = appmod.validation_context(on=ON, synthetic_ids=True)
+    assert Application.model_validate(data, context=accepted).applicant.national_id == synthetic
+
+
+def test_more_years_in_the_country_than_the_age_is_refused() -> None:
+    data = application(applicant=person(years_in_country=42))  # aged 41
+    assert errors_of(data) == [(("applicant", "years_in_country"), "more_than_age")]
+    Application.model_validate(application(applicant=person(years_in_country=41)), context=CONTEXT)
+
+
+def test_employment_longer_than_the_working_life_is_refused() -> None:
+    # Born 1985-03-15: 15 on 2000-03-15; on 2026-11-25 that is 26 years 8 months = 320 months.
+    assert errors_of(application(applicant=person(employed_months=321))) == [
+        (("applicant", "employed_months"), "longer_than_working_life")
+    ]
+    Application.model_validate(application(applicant=person(employed_months=320)), context=CONTEXT)
+
+
+@pytest.mark.parametrize("employment", ["student", "unemployed"])
+def test_no_employer_means_no_months_with_one(employment: str) -> None:
+    data = application(applicant=person(employment=employment, employed_months=1))
+    assert errors_of(data) == [(("applicant", "employed_months"), "no_employer")]
+    idle = person(employment=employment, employed_months=0)
+    Application.model_validate(application(applicant=idle), context=CONTEXT)
+
+
+@pytest.mark.parametrize("employment", ["retired", "other", "temporary"])
+def test_other_employments_may_state_months_with_an_employer(employment: str) -> None:
+    data = application(applicant=person(employment=employment, employed_months=12))
+    Application.model_validate(data, context=CONTEXT)
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["kari", "kari@", "@example.no", "kari@example", "kari nordmann@example.no", "a@b@c.no"],
+)
+def test_an_email_that_is_not_an_address_is_refused(email: str) -> None:
+    path = ("applicant", "email")
+    assert errors_of(with_value(path, email)) == [(path, "email")]
+
+
+@pytest.mark.parametrize(
+    "email", ["kari@example.no", "kari.nordmann+lån@example.com", "æøå@döm.se"]
+)
+def test_email_addresses_are_kept_as_stated(email: str) -> None:
+    app = Application.model_validate(with_value(("applicant", "email"), email), context=CONTEXT)
+    assert app.applicant.email == email
+
+
+@pytest.mark.parametrize("phone", ["123", "abc", "+47 123", "+46 71 234 5678", "00000000", "+"])
+def test_a_phone_that_is_not_a_phone_number_is_refused(phone: str) -> None:
+    path = ("applicant", "phone")
+    assert errors_of(with_value(path, phone)) == [(path, "phone_number")]
+
+
+@pytest.mark.parametrize(
+    ("market", "phone"),
+    [
+        ("NO", "+47 912 34 567"),
+        ("NO", "912 34 567"),
+        ("NO", "+46 70 123 45 67"),
+        ("SE", "070-123 45 67"),
+    ],
+)
+def test_phone_numbers_are_international_or_national_in_the_market(market: str, phone: str) -> None:
+    national_id = FNR if market == "NO" else PNR
+    data = application(market=market, applicant=person(national_id, phone=phone))
+    assert Application.model_validate(data, context=CONTEXT).applicant.phone == phone
+
+
+@pytest.mark.parametrize(
+    "name", [" ", "\t\n ", "Kari\x00", "Kari\nNordmann", "Kari\u202eNordmann", "\u200b", "Kari\x7f"]
+)
+def test_a_name_of_whitespace_or_with_control_characters_is_refused(name: str) -> None:
+    path = ("applicant", "name")
+    assert errors_of(with_value(path, name)) == [(path, "name")]
+
+
+@pytest.mark.parametrize("name", ["Kari Nordmann", "Åse Sørensen-Ødegård", "O'Brien", "李 伟"])
+def test_real_names_are_accepted(name: str) -> None:
+    app = Application.model_validate(with_value(("applicant", "name"), name), context=CONTEXT)
+    assert app.applicant.name == name
+
+
+def test_every_impossibility_of_both_people_is_reported_at_once() -> None:
+    applicant = person(years_in_country=99, employment="student", employed_months=3, phone="1")
+    data = application(applicant=applicant, co_applicant=person(born(date(2010, 1, 1))))
+    assert sorted(errors_of(data)) == [
+        (("applicant", "employed_months"), "no_employer"),
+        (("applicant", "phone"), "phone_number"),
+        (("applicant", "years_in_country"), "more_than_age"),
+        (("co_applicant", "employed_months"), "longer_than_working_life"),
+        (("co_applicant", "national_id"), "age"),
+        (("co_applicant", "years_in_country"), "more_than_age"),
+    ]
+
+
+def test_the_published_schema_states_the_rules_and_bounds() -> None:
+    schema = Application.model_json_schema()["$defs"]["Person"]["properties"]
+    assert schema["citizenship"]["enum"] == list(COUNTRIES)
+    assert schema["email"]["anyOf"][0]["format"] == "email"
+    assert schema["years_in_country"]["maximum"] == appmod.YEARS_IN_COUNTRY_MAX
+    assert "18-120 years old" in schema["national_id"]["description"]
+    assert "YYYYMMDD-NNNC" in schema["national_id"]["description"]
+    assert "15th birthday" in schema["employed_months"]["description"]

@@ -197,7 +197,9 @@ def test_features_of_equals_feature_frame_on_the_applications_own_date(
 
 @pytest.mark.parametrize("on", [date(2028, 2, 28), date(2028, 2, 29), date(2028, 3, 1)])
 def test_leap_day_birthdays_agree_around_29_february(on: date) -> None:
-    app = make_app(applicant=person(make_fodselsnummer(date(2000, 2, 29), 556)))
+    app = make_app(
+        applicant=person(make_fodselsnummer(date(2000, 2, 29), 556), years_in_country=20)
+    )
     expected = {date(2028, 2, 28): 27, date(2028, 2, 29): 28, date(2028, 3, 1): 28}[on]
     assert features_of(app, on)["age"] == expected
     assert frame_row(app, on)["age"] == expected

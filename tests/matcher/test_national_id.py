@@ -26,6 +26,7 @@ from matcher.national_id import (
     luhn_check_digit,
     make_fodselsnummer,
     make_personnummer,
+    months_since_birthday,
     parse,
 )
 from tests.strategies import birth_dates, decision_dates, fodselsnummers, personnummers
@@ -189,6 +190,20 @@ def test_hand_computed_personnummer_parse_in_every_form(number: str) -> None:
     assert not parsed.samordningsnummer
 
 
+@pytest.mark.parametrize("number", [PNR_1990, "9007141238", "199007141238", "19900714-1238"])
+def test_every_written_form_of_a_personnummer_is_one_number(number: str) -> None:
+    assert parse(number, "SE", on=ON).number == "199007141238"
+
+
+def test_a_personnummer_of_someone_aged_100_is_one_number_too() -> None:
+    assert parse("900714+1238", "SE", on=ON).number == "189007141238"
+    assert parse("189007141238", "SE", on=ON).number == "189007141238"
+
+
+def test_a_fodselsnummer_is_its_own_written_form() -> None:
+    assert parse(FNR_1985, "NO", on=ON).number == FNR_1985
+
+
 def test_samordningsnummer_has_day_plus_60() -> None:
     parsed = parse(SNR_1990, "SE", on=ON)
     assert parsed.birth_date == date(1990, 7, 14)
@@ -293,6 +308,22 @@ def test_a_number_of_the_other_market_is_refused() -> None:
 )
 def test_age_in_whole_years(born: date, on: date, age: int) -> None:
     assert age_on(born, on) == age
+
+
+@pytest.mark.parametrize(
+    ("born", "on", "months"),
+    [
+        (date(1985, 3, 15), date(2000, 3, 14), 0),  # the day before the 15th birthday
+        (date(1985, 3, 15), date(2000, 3, 15), 0),
+        (date(1985, 3, 15), date(2000, 4, 14), 0),
+        (date(1985, 3, 15), date(2000, 4, 15), 1),
+        (date(1985, 3, 15), date(2026, 11, 25), 320),
+        (date(2000, 2, 29), date(2015, 3, 29), 1),
+        (date(2020, 1, 1), date(2026, 11, 25), 0),  # not 15 yet
+    ],
+)
+def test_whole_months_since_the_15th_birthday(born: date, on: date, months: int) -> None:
+    assert months_since_birthday(born, 15, on) == months
 
 
 # --- properties --------------------------------------------------------------------------
