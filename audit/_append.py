@@ -43,7 +43,7 @@ class Append:
 
     fields: dict[str, Any]  # the chained decision columns, without personal_digest and chain fields
     personal_json: str | None
-    client: str | None = None  # stored beside the chained columns, not in the payload
+    client: str | None = None  # chained: part of the payload (version 2)
     done: bool = False
     result: StoredDecision | None = None
     error: BaseException | None = None
@@ -193,7 +193,7 @@ def write_batch(
     rows: list[dict[str, Any]] = []
     for item in fresh:
         seq += 1
-        digest = _chain.payload_digest(**item.fields)
+        digest = _chain.payload_digest(**item.fields, client=item.client)
         own = _chain.record_hash(seq, prev, digest)
         rows.append(
             {

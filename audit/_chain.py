@@ -20,11 +20,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from audit.models import GENESIS_HASH
+from audit.models import DEFAULT_CLIENT, GENESIS_HASH
 from audit.records import VerifyReport
 from lender_rules.canonical import canonical_json, sha256_hex
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
+"""2: the payload names the decision's client (who may read it). 1: records written before
+clients existed (lendmatch 0.1); they verify as version 1 while their client is the default
+one (or none), so moving such a record to another client is found too."""
 _CHAIN_TAG = "lendmatch-chain-v1"
 
 
@@ -56,9 +59,11 @@ def payload_digest(
     personal_digest: str | None,
     idempotency_key: str | None,
     request_digest: str | None,
+    client: str | None = None,
+    version: int = PAYLOAD_VERSION,
 ) -> str:
-    payload = {
-        "v": PAYLOAD_VERSION,
+    payload: dict[str, object] = {
+        "v": version,
         "decision_id": decision_id,
         "application_id": application_id,
         "channel": channel,
@@ -70,6 +75,8 @@ def payload_digest(
         "idempotency_key": idempotency_key,
         "request_digest": request_digest,
     }
+    if version >= 2:
+        payload["client"] = client
     return sha256_hex(canonical_json(payload))
 
 
@@ -108,8 +115,18 @@ class ChainRow:
     payload_digest: str
     prev_hash: str
     record_hash: str
+    client: str | None = None
 
     def computed_payload_digest(self) -> str:
+        """The digest of the stored payload, in the version it was written in."""
+        digest = self._digest(PAYLOAD_VERSION)
+        if digest != self.payload_digest and self.client in (None, DEFAULT_CLIENT):
+            before_clients = self._digest(1)
+            if before_clients == self.payload_digest:
+                return before_clients
+        return digest
+
+    def _digest(self, version: int) -> str:
         return payload_digest(
             decision_id=self.decision_id,
             application_id=self.application_id,
@@ -121,6 +138,8 @@ class ChainRow:
             personal_digest=self.personal_digest,
             idempotency_key=self.idempotency_key,
             request_digest=self.request_digest,
+            client=self.client,
+            version=version,
         )
 
 

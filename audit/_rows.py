@@ -34,6 +34,7 @@ def to_chain_row(row: Any) -> _chain.ChainRow:
         payload_digest=row.payload_digest,
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
+        client=row.client,
     )
 
 

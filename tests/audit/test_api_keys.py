@@ -125,7 +125,7 @@ def test_keys_and_decisions_from_before_clients_belong_to_the_default_client(
         "idempotency_key": "old-key",
         "request_digest": "d" * 64,
     }
-    digest = _chain.payload_digest(**fields)
+    digest = _chain.payload_digest(**fields, version=1)  # as written before clients
     own = _chain.record_hash(1, GENESIS_HASH, digest)
     with engine.begin() as connection:
         connection.execute(

@@ -82,6 +82,7 @@ def _rewrite(sql: Sql, seq: int, features: dict[str, Any]) -> None:
                 "personal_digest",
                 "idempotency_key",
                 "request_digest",
+                "client",
             )
         }
     )
@@ -246,3 +247,20 @@ def test_a_tampered_chain_head_is_found(store: Store, record: Record, sql: Sql) 
 
 def _decision() -> Decision:
     return a_decision(99)
+
+
+def test_a_decision_moved_to_another_client_is_found(store: Store, sql: Sql) -> None:
+    """The client is chained: who may read a decision cannot be changed unnoticed."""
+    for n, client in enumerate(("acme", "zenith"), start=1):
+        store.decisions.record(
+            application_id=f"app-{n}",
+            channel="api",
+            decision=a_decision(n),
+            personal={},
+            client=client,
+        )
+    assert store.decisions.verify().ok
+    sql("UPDATE decision SET client = 'zenith' WHERE seq = 1")
+    report = store.decisions.verify()
+    assert not report.ok
+    assert report.first_bad_seq == 1

@@ -112,3 +112,16 @@ def test_a_changed_previous_release_activation_is_named(copy: Path) -> None:
             )
         findings = store.verify().findings
     assert [f.where for f in findings] == ["activation 1"]
+
+
+def test_an_old_record_moved_to_another_client_is_found(tmp_path: Path) -> None:
+    """Records from before clients verify as the default client's, and only as that."""
+    copy = tmp_path / "store.sqlite"
+    shutil.copyfile(FIXTURE, copy)
+    with open_store(f"sqlite:///{copy}") as store:
+        assert store.decisions.verify().ok
+        with store.engine.begin() as connection:
+            connection.exec_driver_sql("UPDATE decision SET client = 'acme' WHERE seq = 2")
+        report = store.decisions.verify()
+    assert not report.ok
+    assert report.first_bad_seq == 2
