@@ -23,29 +23,36 @@ from broker.errors import (
     SnapshotMissingError,
 )
 from broker.reproduction import Reproduction, reproduce
-from broker.rulesets import CompiledRulesets, RulesInForce
+from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
+from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings
 
 __all__ = [
+    "ACTIVE",
     "CHUNK_ROWS",
     "BatchInputError",
     "BatchOutputError",
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "LenderChange",
     "NoActiveRulesetError",
     "RecordedDecision",
     "Reproduction",
+    "RequirementChange",
     "RulesInForce",
+    "RulesetDiff",
     "Settings",
     "SnapshotMissingError",
     "count_rows",
     "decide_and_record",
+    "diff_rulesets",
     "explain_stored",
     "get_settings",
     "match_file",
     "reproduce",
     "request_digest",
     "stored_decision",
+    "stored_ruleset",
     "write_atomically",
 ]
