@@ -1,0 +1,320 @@
+"""Re-scoring: what a rule change does to a file of applications, before or after activation.
+
+Each chunk of the input (`broker.batch.chunks`, the shared streaming loop) gets its features
+computed once and evaluated under the baseline and the new ruleset (`matcher.match`, the
+Polars lowering). Per (application, lender) each side has an outcome (`Outcome`: eligible,
+rejected, missing data, not served); `compare` keeps the pairs whose outcome changed, with the
+failed and unknown requirement ids on both sides, and counts per lender what is eligible
+before and after. It is a pure function of one frame, so another engine (Ray) can run it on
+its own blocks and the results add up the same.
+
+`rescore_file` writes, into the output folder: `changes.parquet` (one row per changed pair;
+written per chunk and joined by a streaming sink, so memory stays bounded by the chunk), and
+`impact.json` (per lender: eligible before and after, newly eligible, newly rejected, the
+requirements behind the change; both ruleset hashes; the rule change in words), which follows
+`broker/schemas/impact.schema.json`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from broker.batch import CHUNK_ROWS, chunks
+from broker.errors import BatchInputError, BatchOutputError
+from broker.ruleset_diff import diff_rulesets
+from lender_rules.vocabulary import OUTCOMES
+from matcher import CompiledLender, Ruleset, feature_frame, match
+
+CHANGES_FILE = "changes.parquet"
+IMPACT_FILE = "impact.json"
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
+"""The published JSON Schema of `impact.json`."""
+TOP_REASONS = 5
+"""How many requirements `impact.json` names per lender and direction."""
+
+OUTCOME = pl.Enum(OUTCOMES)
+IDS = pl.List(pl.String)
+CHANGES_SCHEMA = pl.Schema(
+    {
+        "application_id": pl.String(),
+        "lender_id": pl.String(),
+        "before": OUTCOME,
+        "after": OUTCOME,
+        "failed_before": IDS,
+        "unknown_before": IDS,
+        "failed_after": IDS,
+        "unknown_after": IDS,
+    }
+)
+"""The columns of `changes.parquet`: the requirement ids are those of each side's ruleset."""
+
+
+@dataclass(slots=True)
+class LenderCounts:
+    """Per lender: applications eligible before and after, newly eligible, newly rejected
+    (eligible before and not after, whatever the new outcome)."""
+
+    eligible_before: int = 0
+    eligible_after: int = 0
+    newly_eligible: int = 0
+    newly_rejected: int = 0
+
+    def add(self, other: LenderCounts) -> None:
+        self.eligible_before += other.eligible_before
+        self.eligible_after += other.eligible_after
+        self.newly_eligible += other.newly_eligible
+        self.newly_rejected += other.newly_rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One frame's comparison: counts per lender and the changed (application, lender) pairs."""
+
+    counts: dict[str, LenderCounts]
+    changes: pl.DataFrame
+
+
+@dataclass(slots=True)
+class Impact:
+    """What a rule change does, summed over everything scored."""
+
+    baseline_hash: str
+    new_hash: str
+    decision_date: dt.date
+    rules_diff: list[str]
+    applications: int = 0
+    rejected_rows: int = 0
+    changes: int = 0
+    counts: dict[str, LenderCounts] = field(default_factory=dict)
+    newly_rejected_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    newly_eligible_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def add(self, comparison: Comparison, rows: int) -> None:
+        self.applications += rows
+        self.changes += comparison.changes.height
+        for lender_id, counts in comparison.counts.items():
+            self.counts.setdefault(lender_id, LenderCounts()).add(counts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as `impact.json` holds them (`SCHEMA_PATH`), lenders in id order."""
+
+        def reasons(found: list[tuple[str, int]]) -> list[dict[str, Any]]:
+            return [{"requirement_id": r, "applications": n} for r, n in found]
+
+        return {
+            "baseline_ruleset": self.baseline_hash,
+            "new_ruleset": self.new_hash,
+            "decision_date": self.decision_date.isoformat(),
+            "applications": self.applications,
+            "rejected_rows": self.rejected_rows,
+            "changes": self.changes,
+            "rules_diff": self.rules_diff,
+            "lenders": [
+                {
+                    "lender_id": lender_id,
+                    "eligible_before": counts.eligible_before,
+                    "eligible_after": counts.eligible_after,
+                    "newly_eligible": counts.newly_eligible,
+                    "newly_rejected": counts.newly_rejected,
+                    "newly_rejected_by": reasons(self.newly_rejected_by.get(lender_id, [])),
+                    "newly_eligible_by": reasons(self.newly_eligible_by.get(lender_id, [])),
+                }
+                for lender_id, counts in sorted(self.counts.items())
+            ],
+        }
+
+
+def features(frame: pl.LazyFrame, on: dt.date) -> pl.LazyFrame:
+    """The feature frame of a chunk: computed at `on` from nested applications, or as given."""
+    if "applicant" in frame.collect_schema().names():
+        return feature_frame(frame, on)
+    return frame
+
+
+def compare(features: pl.DataFrame, new: Ruleset, baseline: Ruleset) -> Comparison:
+    """Evaluate a feature frame (with `application_id`) under both rulesets and compare."""
+    baseline_bits = match(features, baseline)
+    new_bits = match(features, new).drop("application_id")
+    wide = pl.concat(
+        [
+            baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
+            new_bits.rename("a:{}".format),
+        ],
+        how="horizontal",
+    )
+    old = {lender.lender_id: lender for lender in baseline.lenders}
+    now = {lender.lender_id: lender for lender in new.lenders}
+    sides = {
+        lender_id: (_Side("b:", old.get(lender_id)), _Side("a:", now.get(lender_id)))
+        for lender_id in sorted(old.keys() | now.keys())
+    }
+    # each side's outcome once per lender, then counts in one pass, then the changed rows of
+    # the lenders that have any (usually few)
+    wide = wide.with_columns(
+        expr.alias(f"{lender_id}:{i}")
+        for lender_id, pair in sides.items()
+        for i, expr in enumerate(side.outcome() for side in pair)
+    )
+    sums: list[pl.Expr] = []
+    for lender_id in sides:
+        was, is_ = pl.col(f"{lender_id}:0") == "eligible", pl.col(f"{lender_id}:1") == "eligible"
+        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
+        sums.append((pl.col(f"{lender_id}:0") != pl.col(f"{lender_id}:1")).sum())
+    totals = wide.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ()
+    counts: dict[str, LenderCounts] = {}
+    parts: list[pl.DataFrame] = []
+    for i, (lender_id, (b, a)) in enumerate(sides.items()):
+        counts[lender_id] = LenderCounts(*(int(n or 0) for n in totals[5 * i : 5 * i + 4]))
+        if not totals[5 * i + 4]:
+            continue
+        before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        parts.append(
+            wide.filter(before != after).select(
+                "application_id",
+                pl.lit(lender_id).alias("lender_id"),
+                before.alias("before"),
+                after.alias("after"),
+                b.ids("failed").alias("failed_before"),
+                b.ids("unknown").alias("unknown_before"),
+                a.ids("failed").alias("failed_after"),
+                a.ids("unknown").alias("unknown_after"),
+            )
+        )
+    changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
+    return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One lender's columns on one side of the comparison (`lender` None: not in that ruleset)."""
+
+    prefix: str
+    lender: CompiledLender | None
+
+    def bits(self, kind: str) -> pl.Expr:
+        if self.lender is None:
+            return pl.lit(None, dtype=pl.UInt64)
+        return pl.col(f"{self.prefix}{self.lender.lender_id}.{kind}").cast(pl.UInt64)
+
+    def outcome(self) -> pl.Expr:
+        failed, unknown = self.bits("failed"), self.bits("unknown")
+        return (
+            pl.when(failed.is_null())
+            .then(pl.lit("not_served"))
+            .when(failed != 0)
+            .then(pl.lit("rejected"))
+            .when(unknown != 0)
+            .then(pl.lit("missing_data"))
+            .otherwise(pl.lit("eligible"))
+            .cast(OUTCOME)
+        )
+
+    def ids(self, kind: str) -> pl.Expr:
+        """The ids of the requirements whose bit is set, in the lender's order."""
+        if self.lender is None or not self.lender.requirements:
+            return pl.lit([], dtype=IDS)
+        bits = self.bits(kind)
+        named = [
+            pl.when((bits & pl.lit(r.bit, dtype=pl.UInt64)) != 0).then(pl.lit(r.id))
+            for r in self.lender.requirements
+        ]
+        return pl.concat_list(named).list.drop_nulls()
+
+
+def rescore_file(
+    applications: Path,
+    new: Ruleset,
+    baseline: Ruleset,
+    *,
+    on: dt.date,
+    out: Path,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] = lambda rows: None,
+) -> Impact:
+    """Re-score every application of the file under `new` against `baseline`; write
+    `changes.parquet` and `impact.json` into the folder `out` (created if missing).
+
+    `progress(rows)` is called after each chunk with the rows it held."""
+    impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
+    parts = _parts_folder(out)
+    try:
+        for chunk in chunks(applications, chunk_rows=chunk_rows):
+            try:
+                frame = features(chunk.frame, on).collect()
+                comparison = compare(frame, new, baseline)
+            except (pl.exceptions.PolarsError, BatchInputError) as error:
+                raise chunk.error(error) from None
+            if comparison.changes.height:
+                comparison.changes.write_parquet(parts / f"{chunk.start:012d}.parquet")
+            impact.add(comparison, chunk.rows)
+            progress(chunk.rows)
+        finish(impact, sorted(parts.glob("*.parquet")), out)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    return impact
+
+
+def finish(impact: Impact, parts: Iterable[Path], out: Path) -> None:
+    """Join the changes written per chunk into `changes.parquet`, rank the requirements
+    behind the changes, and write `impact.json`."""
+    files = list(parts)
+    changes = pl.scan_parquet(files) if files else CHANGES_SCHEMA.to_frame().lazy()
+    impact.newly_rejected_by = _top(changes, "eligible", "after")
+    impact.newly_eligible_by = _top(changes, "eligible", "before")
+    target = out / CHANGES_FILE
+    temporary = out / f".{CHANGES_FILE}.tmp"
+    try:
+        changes.sink_parquet(temporary)
+        temporary.replace(target)
+        _write_text(out / IMPACT_FILE, json.dumps(impact.to_json(), indent=2, ensure_ascii=False))
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+
+
+def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:
+    """Per lender, the requirements most often failed or unknown on `side` among the pairs
+    whose other side is eligible: for newly rejected, what the new rules refuse them for
+    (`side="after"`); for newly eligible, what the old rules refused them for."""
+    other = "before" if side == "after" else "after"
+    ranked = (
+        changes.filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
+        .select("lender_id", pl.concat_list(f"failed_{side}", f"unknown_{side}").alias("id"))
+        .explode("id")
+        .drop_nulls("id")
+        .group_by("lender_id", "id")
+        .agg(pl.len().alias("n"))
+        .sort(["lender_id", "n", "id"], descending=[False, True, False])
+        .group_by("lender_id", maintain_order=True)
+        .head(TOP_REASONS)
+        .collect()
+    )
+    top: dict[str, list[tuple[str, int]]] = {}
+    for lender_id, requirement_id, n in ranked.iter_rows():
+        top.setdefault(lender_id, []).append((requirement_id, int(n)))
+    return top
+
+
+def _parts_folder(out: Path) -> Path:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        parts = out / ".changes-parts"
+        shutil.rmtree(parts, ignore_errors=True)
+        parts.mkdir()
+    except OSError as error:
+        raise BatchOutputError(out, f"could not create: {error.strerror or error}") from None
+    return parts
+
+
+def _write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    temporary.replace(path)
