@@ -23,6 +23,7 @@ from broker.errors import (
     SnapshotMissingError,
 )
 from broker.reproduction import Reproduction, reproduce
+from broker.rescoring import Impact, LenderCounts, rescore_file
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings
@@ -35,7 +36,9 @@ __all__ = [
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "Impact",
     "LenderChange",
+    "LenderCounts",
     "NoActiveRulesetError",
     "RecordedDecision",
     "Reproduction",
@@ -52,6 +55,7 @@ __all__ = [
     "match_file",
     "reproduce",
     "request_digest",
+    "rescore_file",
     "stored_decision",
     "stored_ruleset",
     "write_atomically",
