@@ -15,8 +15,10 @@ from broker.decisions import (
     stored_decision,
 )
 from broker.errors import (
+    BatchColumnError,
     BatchInputError,
     BatchOutputError,
+    BatchRowError,
     BrokerError,
     DecisionNotFoundError,
     NoActiveRulesetError,
@@ -31,8 +33,10 @@ from broker.settings import Settings, get_settings
 __all__ = [
     "ACTIVE",
     "CHUNK_ROWS",
+    "BatchColumnError",
     "BatchInputError",
     "BatchOutputError",
+    "BatchRowError",
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",

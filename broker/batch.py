@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,47 @@ def write_atomically(frame: pl.DataFrame, out: Path) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+
+
+class ChunkParts:
+    """A result written chunk by chunk into a hidden folder next to `out`, then joined into
+    `out` by a streaming sink (memory bounded by a chunk) and renamed into place."""
+
+    def __init__(self, out: Path, schema: pl.Schema) -> None:
+        self._out = out
+        self._schema = schema
+        self._folder = out.with_name(f".{out.name}.parts")
+        self.rows = 0
+        try:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder.mkdir(parents=True)
+        except OSError as error:
+            raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+
+    def add(self, chunk: Chunk, frame: pl.DataFrame) -> None:
+        """Keep the rows `chunk` gave (none: nothing written)."""
+        if frame.height:
+            frame.write_parquet(self._folder / f"{chunk.start:015d}.parquet")
+            self.rows += frame.height
+
+    def scan(self) -> pl.LazyFrame:
+        """Everything added so far, in chunk order."""
+        files = sorted(self._folder.glob("*.parquet"))
+        return pl.scan_parquet(files) if files else self._schema.to_frame().lazy()
+
+    def finish(self) -> None:
+        """Write `out` from the parts (atomically) and remove them."""
+        temporary = self._out.with_name(f".{self._out.name}.{os.getpid()}.tmp")
+        try:
+            self.scan().sink_parquet(temporary)
+            os.replace(temporary, self._out)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise BatchOutputError(
+                self._out, f"could not write: {error.strerror or error}"
+            ) from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)

@@ -19,22 +19,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from broker.batch import CHUNK_ROWS, chunks
-from broker.errors import BatchInputError, BatchOutputError
+from broker.batch import CHUNK_ROWS, ChunkParts, chunks
+from broker.batch_input import REJECTS_SCHEMA, ROW, input_shape, validate_rows
+from broker.errors import BatchOutputError, BatchRowError
 from broker.ruleset_diff import diff_rulesets
 from lender_rules.vocabulary import OUTCOMES
 from matcher import CompiledLender, Ruleset, feature_frame, match
 
 CHANGES_FILE = "changes.parquet"
 IMPACT_FILE = "impact.json"
+REJECTS_FILE = "rejects.parquet"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
 """The published JSON Schema of `impact.json`."""
 TOP_REASONS = 5
@@ -236,48 +237,48 @@ def rescore_file(
     *,
     on: dt.date,
     out: Path,
+    strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
-    `changes.parquet` and `impact.json` into the folder `out` (created if missing).
+    `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason) and
+    `impact.json` into the folder `out` (created if missing).
 
-    `progress(rows)` is called after each chunk with the rows it held."""
+    The file's columns are checked before any work (`BatchColumnError`). With `strict`, the
+    first row that fails validation stops the run (`BatchRowError`). `progress(rows)` is called
+    after each chunk with the rows it held."""
+    shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
-    parts = _parts_folder(out)
+    _make_folder(out)
+    changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
+    rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
     try:
         for chunk in chunks(applications, chunk_rows=chunk_rows):
             try:
-                frame = features(chunk.frame, on).collect()
+                rows = chunk.frame.collect().with_row_index(ROW, offset=chunk.start)
+                checked = validate_rows(rows, shape, on)
+                if strict and checked.rejects.height:
+                    first = checked.rejects.row(0, named=True)
+                    raise BatchRowError(applications, first[ROW], first["reason"])
+                frame = features(checked.valid.drop(ROW).lazy(), on).collect()
                 comparison = compare(frame, new, baseline)
-            except (pl.exceptions.PolarsError, BatchInputError) as error:
+            except pl.exceptions.PolarsError as error:
                 raise chunk.error(error) from None
-            if comparison.changes.height:
-                comparison.changes.write_parquet(parts / f"{chunk.start:012d}.parquet")
-            impact.add(comparison, chunk.rows)
+            changes.add(chunk, comparison.changes)
+            rejects.add(chunk, checked.rejects)
+            impact.add(comparison, frame.height)
             progress(chunk.rows)
-        finish(impact, sorted(parts.glob("*.parquet")), out)
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
-    return impact
-
-
-def finish(impact: Impact, parts: Iterable[Path], out: Path) -> None:
-    """Join the changes written per chunk into `changes.parquet`, rank the requirements
-    behind the changes, and write `impact.json`."""
-    files = list(parts)
-    changes = pl.scan_parquet(files) if files else CHANGES_SCHEMA.to_frame().lazy()
-    impact.newly_rejected_by = _top(changes, "eligible", "after")
-    impact.newly_eligible_by = _top(changes, "eligible", "before")
-    target = out / CHANGES_FILE
-    temporary = out / f".{CHANGES_FILE}.tmp"
-    try:
-        changes.sink_parquet(temporary)
-        temporary.replace(target)
+        impact.rejected_rows = rejects.rows
+        impact.newly_rejected_by = _top(changes.scan(), "eligible", "after")
+        impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")
+        changes.finish()
+        rejects.finish()
         _write_text(out / IMPACT_FILE, json.dumps(impact.to_json(), indent=2, ensure_ascii=False))
-    except OSError as error:
-        temporary.unlink(missing_ok=True)
-        raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+    finally:
+        changes.discard()
+        rejects.discard()
+    return impact
 
 
 def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:
@@ -303,18 +304,18 @@ def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tupl
     return top
 
 
-def _parts_folder(out: Path) -> Path:
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
-        parts = out / ".changes-parts"
-        shutil.rmtree(parts, ignore_errors=True)
-        parts.mkdir()
     except OSError as error:
         raise BatchOutputError(out, f"could not create: {error.strerror or error}") from None
-    return parts
 
 
 def _write_text(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text + "\n", encoding="utf-8")
-    temporary.replace(path)
+    try:
+        temporary.write_text(text + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise BatchOutputError(path, f"could not write: {error.strerror or error}") from None

@@ -52,13 +52,18 @@ def rescore_command(
         ..., "--out", "-o", help="Folder for changes.parquet and impact.json (created)."
     ),
     on: str = typer.Option(None, "--on", help="Decision date YYYY-MM-DD (default today)."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Stop at the first row that fails validation (default: reject it)."
+    ),
 ) -> None:
     """Score every application under the new rules and the baseline, and write what changed:
     changes.parquet (per application and lender whose outcome changed: before, after, the
-    failed and unknown requirements on both sides) and impact.json (per lender: eligible
-    before and after, newly eligible, newly rejected, the requirements behind the change).
-    A dry run: nothing is recorded. Exit 1 on a bad input or rules, 3 if the baseline is
-    stored and the store cannot be reached."""
+    failed and unknown requirements on both sides), rejects.parquet (rows that fail
+    validation, with the reason) and impact.json (per lender: eligible before and after,
+    newly eligible, newly rejected, the requirements behind the change). A file with a
+    missing or mistyped column is refused before any work. A dry run: nothing is recorded.
+    Exit 1 on a bad input or rules, 3 if the baseline is stored and the store cannot be
+    reached."""
     err = stderr()
     try:
         when = dt.date.fromisoformat(on) if on else dt.date.today()
@@ -70,7 +75,9 @@ def rescore_command(
     try:
         total = count_rows(applications)
         with _progress(err, total) as advance:
-            impact = rescore_file(applications, new, old, on=when, out=out, progress=advance)
+            impact = rescore_file(
+                applications, new, old, on=when, out=out, strict=strict, progress=advance
+            )
     except (BatchInputError, BatchOutputError) as error:
         err.print(str(error), markup=False, highlight=False)
         raise typer.Exit(EXIT_PROBLEM) from None

@@ -11,6 +11,7 @@ from matcher.errors import InvalidNationalIdError, MatcherError, NothingActivate
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
 from matcher.features import feature_frame, features_of
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
+from matcher.national_id import parse as parse_national_id
 from matcher.ruleset import (
     CompiledLender,
     CompiledRequirement,
@@ -52,6 +53,7 @@ __all__ = [
     "in_force",
     "load_ruleset",
     "match",
+    "parse_national_id",
     "ruleset_from_documents",
     "ruleset_from_snapshot",
     "to_long",

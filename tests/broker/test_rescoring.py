@@ -17,7 +17,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import matcher
-from broker.rescoring import CHANGES_FILE, IMPACT_FILE, SCHEMA_PATH, compare, rescore_file
+from broker.rescoring import (
+    CHANGES_FILE,
+    IMPACT_FILE,
+    REJECTS_FILE,
+    SCHEMA_PATH,
+    compare,
+    rescore_file,
+)
 from lender_rules import SHIPPED_LENDERS_DIR
 from lender_rules.errors import RulesetError
 from tests.strategies import bool_rules
@@ -97,7 +104,11 @@ def test_one_threshold_moved_flips_exactly_the_applications_between_old_and_new(
     assert (report["baseline_ruleset"], report["new_ruleset"]) == (old.hash, new.hash)
     assert report["rules_diff"] == ["moving.min_age changed: age >= 25 -> age >= 30"]
     assert impact.changes == 3
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [CHANGES_FILE, IMPACT_FILE]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        CHANGES_FILE,
+        IMPACT_FILE,
+        REJECTS_FILE,
+    ]
 
 
 def outcome(found: matcher.LenderOutcome | None) -> str:

@@ -84,3 +84,27 @@ def test_rules_that_do_not_load_stop_the_run_before_any_work(
         assert "bank.json:2:3" in result.output
         assert "rescoring:" not in result.output
         assert not out.exists()
+
+
+def test_bad_input_is_named_and_rejected_rows_are_counted(
+    run: Callable[..., Result], tmp_path: Path
+) -> None:
+    apps = tmp_path / "apps.parquet"
+    rows = matcher.generate(30, 2, ON).to_dicts()
+    rows[4]["loan"]["term_months"] = 999
+    pl.DataFrame(rows, schema=matcher.generate(1, 2, ON).schema).write_parquet(apps)
+    common = ("--input", str(apps), "--baseline", str(SHIPPED_LENDERS_DIR), "--on", ON.isoformat())
+    result = run("rescore", *common, "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("29 applications, 1 rejected rows, ")
+    strict = run("rescore", *common, "--out", str(tmp_path / "strict"), "--strict")
+    assert strict.exit_code == 1
+    assert "row 4: loan.term_months: 999 is above the maximum 360" in strict.output
+    missing = tmp_path / "missing.parquet"
+    matcher.generate(3, 2, ON).drop("household").write_parquet(missing)
+    refused = run("rescore", "--input", str(missing), "--baseline", str(SHIPPED_LENDERS_DIR),
+                  "--out", str(tmp_path / "never"))  # fmt: skip
+    assert refused.exit_code == 1
+    assert "column household missing; expected a struct" in refused.output
+    assert "rescoring:" not in refused.output
+    assert not (tmp_path / "never").exists()
