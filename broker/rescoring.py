@@ -12,7 +12,8 @@ its own blocks and the results add up the same.
 written per chunk and joined by a streaming sink, so memory stays bounded by the chunk), and
 `impact.json` (per lender: eligible before and after, newly eligible, newly rejected, the
 requirements behind the change; both ruleset hashes; the rule change in words), which follows
-`broker/schemas/impact.schema.json`.
+`broker/schemas/impact.schema.json`, and `impact.html` (the same figures as a page with
+charts, `broker.impact_report`).
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import polars as pl
 from broker.batch import CHUNK_ROWS, ChunkParts, chunks
 from broker.batch_input import REJECTS_SCHEMA, ROW, input_shape, validate_rows
 from broker.errors import BatchOutputError, BatchRowError
+from broker.impact_report import render_html
 from broker.ruleset_diff import diff_rulesets
 from lender_rules.vocabulary import OUTCOMES
 from matcher import CompiledLender, Ruleset, feature_frame, match
 
 CHANGES_FILE = "changes.parquet"
 IMPACT_FILE = "impact.json"
+REPORT_FILE = "impact.html"
 REJECTS_FILE = "rejects.parquet"
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
 """The published JSON Schema of `impact.json`."""
@@ -242,8 +245,8 @@ def rescore_file(
     progress: Callable[[int], None] = lambda rows: None,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
-    `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason) and
-    `impact.json` into the folder `out` (created if missing).
+    `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason),
+    `impact.json` and `impact.html` into the folder `out` (created if missing).
 
     The file's columns are checked before any work (`BatchColumnError`). With `strict`, the
     first row that fails validation stops the run (`BatchRowError`). `progress(rows)` is called
@@ -274,7 +277,9 @@ def rescore_file(
         impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")
         changes.finish()
         rejects.finish()
-        _write_text(out / IMPACT_FILE, json.dumps(impact.to_json(), indent=2, ensure_ascii=False))
+        report = impact.to_json()
+        _write_text(out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
+        _write_text(out / REPORT_FILE, render_html(report))
     finally:
         changes.discard()
         rejects.discard()

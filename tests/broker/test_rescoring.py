@@ -21,6 +21,7 @@ from broker.rescoring import (
     CHANGES_FILE,
     IMPACT_FILE,
     REJECTS_FILE,
+    REPORT_FILE,
     SCHEMA_PATH,
     compare,
     rescore_file,
@@ -106,6 +107,7 @@ def test_one_threshold_moved_flips_exactly_the_applications_between_old_and_new(
     assert impact.changes == 3
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         CHANGES_FILE,
+        REPORT_FILE,
         IMPACT_FILE,
         REJECTS_FILE,
     ]
