@@ -7,6 +7,7 @@ them into answers.
 """
 
 from broker.batch import CHUNK_ROWS, count_rows, match_file, write_atomically
+from broker.batch_decisions import BatchRecorder
 from broker.decisions import (
     RecordedDecision,
     decide_and_record,
@@ -36,6 +37,7 @@ __all__ = [
     "BatchColumnError",
     "BatchInputError",
     "BatchOutputError",
+    "BatchRecorder",
     "BatchRowError",
     "BrokerError",
     "CompiledRulesets",

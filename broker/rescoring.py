@@ -243,6 +243,7 @@ def rescore_file(
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
+    record: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
     `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason),
@@ -250,7 +251,9 @@ def rescore_file(
 
     The file's columns are checked before any work (`BatchColumnError`). With `strict`, the
     first row that fails validation stops the run (`BatchRowError`). `progress(rows)` is called
-    after each chunk with the rows it held."""
+    after each chunk with the rows it held. `record(features, changes)`, when given, is called
+    with each chunk's scored feature rows and its changes before its progress
+    (`broker.batch_decisions.BatchRecorder` records them as decisions)."""
     shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
     _make_folder(out)
@@ -268,6 +271,8 @@ def rescore_file(
                 comparison = compare(frame, new, baseline)
             except pl.exceptions.PolarsError as error:
                 raise chunk.error(error) from None
+            if record is not None:
+                record(frame, comparison.changes)
             changes.add(chunk, comparison.changes)
             rejects.add(chunk, checked.rejects)
             impact.add(comparison, frame.height)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -20,7 +21,16 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from broker import ACTIVE, BatchInputError, BatchOutputError, Impact, count_rows, rescore_file
+from broker import (
+    ACTIVE,
+    CHUNK_ROWS,
+    BatchInputError,
+    BatchOutputError,
+    BatchRecorder,
+    Impact,
+    count_rows,
+    rescore_file,
+)
 from cli.options import (
     DEFAULT_RULES,
     EXIT_PROBLEM,
@@ -28,6 +38,7 @@ from cli.options import (
     RULES_HELP,
     RULESET_REFERENCE_HELP,
     load_or_exit,
+    opened_store,
     ruleset_or_exit,
     stderr,
     stdout,
@@ -55,15 +66,29 @@ def rescore_command(
     strict: bool = typer.Option(
         False, "--strict", help="Stop at the first row that fails validation (default: reject it)."
     ),
+    apply: bool = typer.Option(
+        False,
+        "--apply/--dry-run",
+        help="Record a batch decision under the new rules for each application whose outcome "
+        "changed (DATABASE_URL); an interrupted run started again resumes.",
+    ),
+    everything: bool = typer.Option(
+        False, "--all", help="With --apply: record every application, changed or not."
+    ),
+    chunk_rows: int = typer.Option(
+        CHUNK_ROWS, "--chunk-rows", min=1, help="Applications read and scored at a time."
+    ),
 ) -> None:
     """Score every application under the new rules and the baseline, and write what changed:
     changes.parquet (per application and lender whose outcome changed: before, after, the
     failed and unknown requirements on both sides), rejects.parquet (rows that fail
     validation, with the reason) and impact.json (per lender: eligible before and after,
     newly eligible, newly rejected, the requirements behind the change). A file with a
-    missing or mistyped column is refused before any work. A dry run: nothing is recorded.
-    Exit 1 on a bad input or rules, 3 if the baseline is stored and the store cannot be
-    reached."""
+    missing or mistyped column is refused before any work. By default a dry run; with
+    --apply each changed application (with --all, each application) gets a batch decision
+    under the new rules, committed in chunks, so a run killed midway and started again
+    records each application once. Exit 1 on a bad input or rules, 3 if the store is needed
+    and cannot be reached."""
     err = stderr()
     try:
         when = dt.date.fromisoformat(on) if on else dt.date.today()
@@ -72,16 +97,38 @@ def rescore_command(
         raise typer.Exit(EXIT_USAGE) from None
     new = load_or_exit(rules, err)
     old = ruleset_or_exit(baseline, err)
-    try:
-        total = count_rows(applications)
-        with _progress(err, total) as advance:
-            impact = rescore_file(
-                applications, new, old, on=when, out=out, strict=strict, progress=advance
-            )
-    except (BatchInputError, BatchOutputError) as error:
-        err.print(str(error), markup=False, highlight=False)
-        raise typer.Exit(EXIT_PROBLEM) from None
+    if everything and not apply:
+        err.print("--all records decisions: it needs --apply", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    with ExitStack() as stack:
+        recorder = None
+        if apply:
+            store = stack.enter_context(opened_store())
+            recorder = BatchRecorder(store, new, everything=everything)
+        try:
+            total = count_rows(applications)
+            with _progress(err, total) as advance:
+                impact = rescore_file(
+                    applications,
+                    new,
+                    old,
+                    on=when,
+                    out=out,
+                    strict=strict,
+                    chunk_rows=chunk_rows,
+                    progress=advance,
+                    record=recorder,
+                )
+        except (BatchInputError, BatchOutputError) as error:
+            err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(EXIT_PROBLEM) from None
     _summary(stdout(), impact, out)
+    if recorder is not None:
+        stdout().print(
+            f"recorded {recorder.recorded} batch decisions under {new.hash[:12]} "
+            f"({recorder.skipped} already recorded by an earlier run)",
+            highlight=False,
+        )
 
 
 class _RowsPerSecond(ProgressColumn):
