@@ -22,11 +22,13 @@ from broker.errors import (
     BatchRowError,
     BrokerError,
     DecisionNotFoundError,
+    EngineUnavailableError,
     NoActiveRulesetError,
     SnapshotMissingError,
 )
 from broker.reproduction import Reproduction, reproduce
-from broker.rescoring import Impact, LenderCounts, rescore_file
+from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
+from broker.rescoring_ray import ray_engine
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings
@@ -42,6 +44,8 @@ __all__ = [
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "Engine",
+    "EngineUnavailableError",
     "Impact",
     "LenderChange",
     "LenderCounts",
@@ -58,7 +62,9 @@ __all__ = [
     "diff_rulesets",
     "explain_stored",
     "get_settings",
+    "local_engine",
     "match_file",
+    "ray_engine",
     "reproduce",
     "request_digest",
     "rescore_file",

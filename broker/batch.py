@@ -112,10 +112,10 @@ class ChunkParts:
         except OSError as error:
             raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
 
-    def add(self, chunk: Chunk, frame: pl.DataFrame) -> None:
-        """Keep the rows `chunk` gave (none: nothing written)."""
+    def add(self, start: int, frame: pl.DataFrame) -> None:
+        """Keep the rows the chunk starting at row `start` gave (none: nothing written)."""
         if frame.height:
-            frame.write_parquet(self._folder / f"{chunk.start:015d}.parquet")
+            frame.write_parquet(self._folder / f"{start:015d}.parquet")
             self.rows += frame.height
 
     def scan(self) -> pl.LazyFrame:

@@ -74,3 +74,12 @@ class BatchRowError(BatchInputError):
         super().__init__(path, f"row {row}: {reason}")
         self.row = row
         self.reason = reason
+
+
+class EngineUnavailableError(BrokerError):
+    """A batch engine cannot be used here (its optional dependency is not installed)."""
+
+    def __init__(self, engine: str, install: str) -> None:
+        super().__init__(f"The {engine} engine is not installed; install it with: {install}")
+        self.engine = engine
+        self.install = install

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from typing import Any
 import polars as pl
 
 from broker.batch import CHUNK_ROWS, ChunkParts, chunks
-from broker.batch_input import REJECTS_SCHEMA, ROW, input_shape, validate_rows
+from broker.batch_input import REJECTS_SCHEMA, ROW, InputShape, input_shape, validate_rows
 from broker.errors import BatchOutputError, BatchRowError
 from broker.impact_report import render_html
 from broker.ruleset_diff import diff_rulesets
@@ -233,6 +233,45 @@ class _Side:
         return pl.concat_list(named).list.drop_nulls()
 
 
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """One chunk scored: where it starts in the file, its rows, its valid feature rows (None
+    when an engine does not send them back), the comparison and the rejected rows."""
+
+    start: int
+    rows: int
+    features: pl.DataFrame | None
+    comparison: Comparison
+    rejects: pl.DataFrame
+
+
+Engine = Callable[[Path, InputShape, Ruleset, Ruleset, dt.date, int], Iterator[ScoredChunk]]
+"""Scores a file chunk by chunk, in file order: (path, shape, new, baseline, on, chunk_rows)."""
+
+
+def score_rows(
+    rows: pl.DataFrame, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date
+) -> tuple[pl.DataFrame, Comparison, pl.DataFrame]:
+    """One chunk's rows (with their `ROW` index) validated, their features computed, scored
+    under both rulesets: (valid feature rows, comparison, rejects). Every engine runs this."""
+    checked = validate_rows(rows, shape, on)
+    frame = features(checked.valid.drop(ROW).lazy(), on).collect()
+    return frame, compare(frame, new, baseline), checked.rejects
+
+
+def local_engine(
+    path: Path, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date, chunk_rows: int
+) -> Iterator[ScoredChunk]:
+    """This process, one chunk after the other (the shared batch loop)."""
+    for chunk in chunks(path, chunk_rows=chunk_rows):
+        try:
+            rows = chunk.frame.collect().with_row_index(ROW, offset=chunk.start)
+            frame, comparison, rejects = score_rows(rows, shape, new, baseline, on)
+        except pl.exceptions.PolarsError as error:
+            raise chunk.error(error) from None
+        yield ScoredChunk(chunk.start, chunk.rows, frame, comparison, rejects)
+
+
 def rescore_file(
     applications: Path,
     new: Ruleset,
@@ -244,6 +283,7 @@ def rescore_file(
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
     record: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
+    engine: Engine = local_engine,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
     `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason),
@@ -253,30 +293,25 @@ def rescore_file(
     first row that fails validation stops the run (`BatchRowError`). `progress(rows)` is called
     after each chunk with the rows it held. `record(features, changes)`, when given, is called
     with each chunk's scored feature rows and its changes before its progress
-    (`broker.batch_decisions.BatchRecorder` records them as decisions)."""
+    (`broker.batch_decisions.BatchRecorder` records them as decisions); it needs an engine
+    that sends feature rows back (the local one). `engine` scores the chunks (default: this
+    process; `broker.rescoring_ray` on Ray)."""
     shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
     _make_folder(out)
     changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
     rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
     try:
-        for chunk in chunks(applications, chunk_rows=chunk_rows):
-            try:
-                rows = chunk.frame.collect().with_row_index(ROW, offset=chunk.start)
-                checked = validate_rows(rows, shape, on)
-                if strict and checked.rejects.height:
-                    first = checked.rejects.row(0, named=True)
-                    raise BatchRowError(applications, first[ROW], first["reason"])
-                frame = features(checked.valid.drop(ROW).lazy(), on).collect()
-                comparison = compare(frame, new, baseline)
-            except pl.exceptions.PolarsError as error:
-                raise chunk.error(error) from None
-            if record is not None:
-                record(frame, comparison.changes)
-            changes.add(chunk, comparison.changes)
-            rejects.add(chunk, checked.rejects)
-            impact.add(comparison, frame.height)
-            progress(chunk.rows)
+        for scored in engine(applications, shape, new, baseline, on, chunk_rows):
+            if strict and scored.rejects.height:
+                first = scored.rejects.row(0, named=True)
+                raise BatchRowError(applications, first[ROW], first["reason"])
+            if record is not None and scored.features is not None:
+                record(scored.features, scored.comparison.changes)
+            changes.add(scored.start, scored.comparison.changes)
+            rejects.add(scored.start, scored.rejects)
+            impact.add(scored.comparison, scored.rows - scored.rejects.height)
+            progress(scored.rows)
         impact.rejected_rows = rejects.rows
         impact.newly_rejected_by = _top(changes.scan(), "eligible", "after")
         impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")

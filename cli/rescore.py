@@ -27,8 +27,12 @@ from broker import (
     BatchInputError,
     BatchOutputError,
     BatchRecorder,
+    Engine,
+    EngineUnavailableError,
     Impact,
     count_rows,
+    local_engine,
+    ray_engine,
     rescore_file,
 )
 from cli.options import (
@@ -78,6 +82,17 @@ def rescore_command(
     chunk_rows: int = typer.Option(
         CHUNK_ROWS, "--chunk-rows", min=1, help="Applications read and scored at a time."
     ),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process) or ray (Ray Data; the ray extra)."
+    ),
+    ray_address: str = typer.Option(
+        None,
+        "--ray-address",
+        help="With --engine ray: the cluster to join (default: a local Ray for the run).",
+    ),
+    ray_cpus: int = typer.Option(
+        2, "--ray-cpus", min=1, help="With --engine ray and no address: CPUs of the local Ray."
+    ),
 ) -> None:
     """Score every application under the new rules and the baseline, and write what changed:
     changes.parquet (per application and lender whose outcome changed: before, after, the
@@ -100,6 +115,19 @@ def rescore_command(
     if everything and not apply:
         err.print("--all records decisions: it needs --apply", highlight=False)
         raise typer.Exit(EXIT_USAGE)
+    if engine not in ("local", "ray"):
+        err.print(f"--engine must be local or ray, got {engine!r}", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if engine == "ray" and apply:
+        err.print("--apply runs on the local engine only (not with --engine ray)", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    scorer: Engine = local_engine
+    if engine == "ray":
+        try:
+            scorer = ray_engine(ray_address, num_cpus=ray_cpus)
+        except EngineUnavailableError as error:
+            err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(EXIT_PROBLEM) from None
     with ExitStack() as stack:
         recorder = None
         if apply:
@@ -118,6 +146,7 @@ def rescore_command(
                     chunk_rows=chunk_rows,
                     progress=advance,
                     record=recorder,
+                    engine=scorer,
                 )
         except (BatchInputError, BatchOutputError) as error:
             err.print(str(error), markup=False, highlight=False)
