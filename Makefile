@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 setup:  ## install uv if missing, then the locked dependencies into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 
 serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders, demo keys, test ids)
 	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} \

@@ -232,6 +232,26 @@ class DecisionLog:
             finally:
                 result.close()
 
+    def decided_under(
+        self, ruleset_hash: str, channel: str, application_ids: Iterable[str]
+    ) -> set[str]:
+        """Which of `application_ids` already have a decision of `channel` under
+        `ruleset_hash` (a batch run that resumes skips them). Asked `_BATCH` ids at a time."""
+        ids = list(application_ids)
+        found: set[str] = set()
+        with self._uow.unit("decided_under") as session:
+            for start in range(0, len(ids), _BATCH):
+                found.update(
+                    session.exec(
+                        select(DecisionRow.application_id).where(
+                            DecisionRow.ruleset_hash == ruleset_hash,
+                            DecisionRow.channel == channel,
+                            col(DecisionRow.application_id).in_(ids[start : start + _BATCH]),
+                        )
+                    ).all()
+                )
+        return found
+
     # -- the chain ---------------------------------------------------------------------------
 
     def head(self) -> str:

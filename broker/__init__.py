@@ -7,6 +7,7 @@ them into answers.
 """
 
 from broker.batch import CHUNK_ROWS, count_rows, match_file, write_atomically
+from broker.batch_decisions import BatchRecorder
 from broker.decisions import (
     RecordedDecision,
     decide_and_record,
@@ -15,39 +16,61 @@ from broker.decisions import (
     stored_decision,
 )
 from broker.errors import (
+    BatchColumnError,
     BatchInputError,
     BatchOutputError,
+    BatchRowError,
     BrokerError,
     DecisionNotFoundError,
+    EngineUnavailableError,
     NoActiveRulesetError,
     SnapshotMissingError,
     SnapshotTamperedError,
 )
 from broker.reproduction import Reproduction, reproduce
-from broker.rulesets import CompiledRulesets, RulesInForce
+from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
+from broker.rescoring_ray import ray_engine
+from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
+from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings
 
 __all__ = [
+    "ACTIVE",
     "CHUNK_ROWS",
+    "BatchColumnError",
     "BatchInputError",
     "BatchOutputError",
+    "BatchRecorder",
+    "BatchRowError",
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "Engine",
+    "EngineUnavailableError",
+    "Impact",
+    "LenderChange",
+    "LenderCounts",
     "NoActiveRulesetError",
     "RecordedDecision",
     "Reproduction",
+    "RequirementChange",
     "RulesInForce",
+    "RulesetDiff",
     "Settings",
     "SnapshotMissingError",
     "SnapshotTamperedError",
     "count_rows",
     "decide_and_record",
+    "diff_rulesets",
     "explain_stored",
     "get_settings",
+    "local_engine",
     "match_file",
+    "ray_engine",
     "reproduce",
     "request_digest",
+    "rescore_file",
     "stored_decision",
+    "stored_ruleset",
     "write_atomically",
 ]

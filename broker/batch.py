@@ -1,17 +1,21 @@
-"""The streaming batch loop: a Parquet file of applications matched chunk by chunk.
+"""The streaming batch loop: a Parquet file of applications worked through chunk by chunk.
 
-Each chunk of `chunk_rows` applications is scanned lazily from the file, matched against every
-lender of its market (`matcher.match`), and turned into one row per (application, lender):
-eligible, the failed and unknown bitmasks and, when a language is given, the reasons. The
-caller sees progress after each chunk; the result is written next to its destination and
-renamed into place, so a failure leaves no half-written file.
+`chunks` is the loop every batch workflow shares: each chunk of `chunk_rows` applications is
+scanned lazily from the file (only its row groups are read), so memory is bounded by the chunk
+whatever the file's size; an error in a chunk names the file and the rows. `match_file` matches
+each chunk against every lender of its market (`matcher.match`), one row per (application,
+lender): eligible, the failed and unknown bitmasks and, when a language is given, the reasons;
+re-scoring (`broker.rescoring`) evaluates each chunk under two rulesets. Results are written
+next to their destination and renamed into place, so a failure leaves no half-written file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -33,6 +37,28 @@ def count_rows(applications: Path) -> int:
         raise BatchInputError(applications, f"not a readable Parquet file ({error})") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Rows `start` .. `start + rows` of a Parquet file, scanned lazily."""
+
+    path: Path
+    start: int
+    rows: int
+    frame: pl.LazyFrame
+
+    def error(self, error: Exception) -> BatchInputError:
+        """`error` met while working on this chunk, as an input error naming file and rows."""
+        return BatchInputError(self.path, f"rows {self.start}..{self.start + self.rows}: {error}")
+
+
+def chunks(applications: Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[Chunk]:
+    """The file's rows in chunks of at most `chunk_rows`, in file order."""
+    total = count_rows(applications)
+    for start in range(0, total, chunk_rows):
+        rows = min(chunk_rows, total - start)
+        yield Chunk(applications, start, rows, pl.scan_parquet(applications).slice(start, rows))
+
+
 def match_file(
     applications: Path,
     ruleset: Ruleset,
@@ -47,20 +73,16 @@ def match_file(
 
     `progress(rows)` is called after each chunk with the rows it held.
     """
-    total = count_rows(applications)
     results: list[pl.DataFrame] = []
-    for start in range(0, total, chunk_rows):
-        chunk = pl.scan_parquet(applications).slice(start, chunk_rows)
+    for chunk in chunks(applications, chunk_rows=chunk_rows):
         try:
-            wide = match(chunk, ruleset, on=on)
+            wide = match(chunk.frame, ruleset, on=on)
         except (pl.exceptions.PolarsError, FeatureFrameError) as error:
-            raise BatchInputError(
-                applications, f"rows {start}..{start + chunk_rows}: {error}"
-            ) from None
+            raise chunk.error(error) from None
         results.append(
             explain_frame(wide, ruleset, language) if language else to_long(wide, ruleset)
         )
-        progress(min(chunk_rows, total - start))
+        progress(chunk.rows)
     return pl.concat(results) if results else pl.DataFrame()
 
 
@@ -73,3 +95,47 @@ def write_atomically(frame: pl.DataFrame, out: Path) -> None:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+
+
+class ChunkParts:
+    """A result written chunk by chunk into a hidden folder next to `out`, then joined into
+    `out` by a streaming sink (memory bounded by a chunk) and renamed into place."""
+
+    def __init__(self, out: Path, schema: pl.Schema) -> None:
+        self._out = out
+        self._schema = schema
+        self._folder = out.with_name(f".{out.name}.parts")
+        self.rows = 0
+        try:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder.mkdir(parents=True)
+        except OSError as error:
+            raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+
+    def add(self, start: int, frame: pl.DataFrame) -> None:
+        """Keep the rows the chunk starting at row `start` gave (none: nothing written)."""
+        if frame.height:
+            frame.write_parquet(self._folder / f"{start:015d}.parquet")
+            self.rows += frame.height
+
+    def scan(self) -> pl.LazyFrame:
+        """Everything added so far, in chunk order."""
+        files = sorted(self._folder.glob("*.parquet"))
+        return pl.scan_parquet(files) if files else self._schema.to_frame().lazy()
+
+    def finish(self) -> None:
+        """Write `out` from the parts (atomically) and remove them."""
+        temporary = self._out.with_name(f".{self._out.name}.{os.getpid()}.tmp")
+        try:
+            self.scan().sink_parquet(temporary)
+            os.replace(temporary, self._out)
+        except OSError as error:
+            temporary.unlink(missing_ok=True)
+            raise BatchOutputError(
+                self._out, f"could not write: {error.strerror or error}"
+            ) from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)

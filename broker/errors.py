@@ -66,3 +66,32 @@ class BatchOutputError(BrokerError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+class BatchColumnError(BatchInputError):
+    """A batch input file lacks a column (or struct field) or has it with the wrong type."""
+
+    def __init__(self, path: Path, column: str, expected: str, found: str | None) -> None:
+        what = "missing" if found is None else f"is {found}"
+        super().__init__(path, f"column {column} {what}; expected {expected}")
+        self.column = column
+        self.expected = expected
+        self.found = found
+
+
+class BatchRowError(BatchInputError):
+    """A row of a batch input fails validation (raised in strict mode, at the first)."""
+
+    def __init__(self, path: Path, row: int, reason: str) -> None:
+        super().__init__(path, f"row {row}: {reason}")
+        self.row = row
+        self.reason = reason
+
+
+class EngineUnavailableError(BrokerError):
+    """A batch engine cannot be used here (its optional dependency is not installed)."""
+
+    def __init__(self, engine: str, install: str) -> None:
+        super().__init__(f"The {engine} engine is not installed; install it with: {install}")
+        self.engine = engine
+        self.install = install

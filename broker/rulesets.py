@@ -146,3 +146,23 @@ class RulesInForce:
         with self._lock:
             self._active_hash = None if version is None else version.hash
             self._checked_at = time.monotonic()
+
+
+ACTIVE = "active"
+"""The reference to the active ruleset in `stored_ruleset`."""
+
+
+def stored_ruleset(store: Store, reference: str) -> Ruleset:
+    """The stored ruleset `reference` names: `ACTIVE`, a hash, or a prefix of exactly one hash.
+
+    `NoActiveRulesetError` when `ACTIVE` is asked and none is; `SnapshotMissingError` when no
+    stored ruleset (or more than one) matches."""
+    if reference == ACTIVE:
+        version = store.rulesets.active()
+        if version is None:
+            raise NoActiveRulesetError()
+        reference = version.hash
+    matches = [v.hash for v in store.rulesets.versions() if v.hash.startswith(reference)]
+    if len(matches) != 1:
+        raise SnapshotMissingError(reference)
+    return CompiledRulesets(store).get(matches[0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, generate, keys, match, rules, serve
+from cli import audit, generate, keys, match, rescore, rules, serve
 
 app = typer.Typer(
     name="lendmatch",
@@ -12,8 +12,8 @@ app = typer.Typer(
         "Loan-brokerage eligibility matcher with explainable automated decisions.\n\n"
         "A tour: `lendmatch rules check` (the shipped demo lenders, or a folder of your own "
         "LENDER.json files), `lendmatch rules show LENDER`, `lendmatch generate`, "
-        "`lendmatch match`, `lendmatch serve`. README.md has the rule language and the "
-        "settings (environment variables)."
+        "`lendmatch match`, `lendmatch rescore`, `lendmatch serve`. README.md has the rule "
+        "language and the settings (environment variables)."
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -26,6 +26,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.command("generate")(generate.generate)
 app.command("match")(match.match_command)
+app.command("rescore")(rescore.rescore_command)
 app.command("serve")(serve.serve)
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from audit import Store, StoreUnavailable, open_store
-from broker import get_settings
+from broker import NoActiveRulesetError, SnapshotMissingError, get_settings, stored_ruleset
 from lender_rules import SHIPPED_LENDERS_DIR
 from lender_rules.errors import RulesetError
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
@@ -62,6 +62,32 @@ def load_or_exit(path: Path, err: Console) -> Ruleset:
         raise typer.Exit(EXIT_PROBLEM) from e
 
 
+RULESET_REFERENCE_HELP = (
+    "A rules folder or file, or a ruleset stored in the decision store: `active`, a hash, "
+    "or a unique prefix of one."
+)
+
+
+def ruleset_or_exit(reference: str, err: Console) -> Ruleset:
+    """The ruleset `reference` names: a path to rule files if one exists there, else a ruleset
+    of the decision store (`broker.stored_ruleset`). Exit 1 naming what is missing."""
+    if Path(reference).exists():
+        return load_or_exit(Path(reference), err)
+    with opened_store() as store:
+        try:
+            return stored_ruleset(store, reference)
+        except (NoActiveRulesetError, SnapshotMissingError) as error:
+            err.print(
+                f"{error} ({reference!r} is neither a path nor a single stored ruleset)",
+                markup=False,
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_PROBLEM) from None
+        except RulesetError as error:
+            err.print(f"stored ruleset {reference!r} does not load: {error}", markup=False)
+            raise typer.Exit(EXIT_PROBLEM) from None
+
+
 @contextmanager
 def opened_store() -> Iterator[Store]:
     """The decision store at DATABASE_URL (schema migrated), closed when the command ends.
@@ -90,10 +116,12 @@ __all__ = [
     "EXIT_STORE_UNAVAILABLE",
     "EXIT_USAGE",
     "LANGUAGE_HELP",
+    "RULESET_REFERENCE_HELP",
     "RULES_HELP",
     "language_or_exit",
     "load_or_exit",
     "opened_store",
+    "ruleset_or_exit",
     "stderr",
     "stdout",
 ]

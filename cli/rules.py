@@ -1,4 +1,4 @@
-"""`lendmatch rules ...`: check, show and activate lender rule files."""
+"""`lendmatch rules ...`: check, show, compare and activate lender rule files."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from broker import diff_rulesets
 from cli.options import (
     DEFAULT_RULES,
     LANGUAGE_HELP,
     RULES_HELP,
+    RULESET_REFERENCE_HELP,
     language_or_exit,
     load_or_exit,
     opened_store,
+    ruleset_or_exit,
     stderr,
     stdout,
 )
@@ -71,6 +74,25 @@ def show(
     for requirement in lender.requirements:
         table.add_row(requirement.id, requirement.plain(language), requirement.reason[language])
     out.print(table)
+
+
+@app.command("diff")
+def diff(
+    old: str = typer.Argument(..., help=f"The old ruleset. {RULESET_REFERENCE_HELP}"),
+    new: str = typer.Argument(..., help=f"The new ruleset. {RULESET_REFERENCE_HELP}"),
+    lang: str = typer.Option(DEFAULT_LANGUAGE, "--lang", "-l", help=LANGUAGE_HELP),
+) -> None:
+    """Print what changed from OLD to NEW in plain words: lenders added or removed, a
+    lender's name, markets or date in force, and requirements added, removed, changed (old
+    and new rule in words) or reworded. Exit 3 if a stored ruleset is named and the store
+    cannot be reached."""
+    out, err = stdout(), stderr()
+    language = language_or_exit(lang, err)
+    before, after = ruleset_or_exit(old, err), ruleset_or_exit(new, err)
+    changes = diff_rulesets(before, after, language)
+    out.print(f"{before.hash} -> {after.hash}", highlight=False)
+    for line in changes.sentences():
+        out.print(line, markup=False, highlight=False)
 
 
 @app.command("activate")

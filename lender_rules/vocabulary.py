@@ -32,6 +32,12 @@ Channel = Literal["api", "batch", "manual"]
 """How a decision was made: one application over HTTP, a batch re-scoring, a caseworker."""
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
+Outcome = Literal["eligible", "rejected", "missing_data", "not_served"]
+"""A lender's outcome for one application: eligible; rejected (a requirement failed); missing
+data (none failed, some unknown); not served (the lender does not serve the market, or is not
+in the ruleset). Batch re-scoring compares outcomes before and after a rule change."""
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
 Employment = Literal[
     "permanent", "temporary", "self_employed", "retired", "student", "unemployed", "other"
 ]
@@ -60,6 +66,7 @@ __all__ = [
     "HOUSING_TYPES",
     "LANGUAGES",
     "MARKETS",
+    "OUTCOMES",
     "PURPOSES",
     "ROLES",
     "WITHOUT_EMPLOYER",
@@ -68,6 +75,7 @@ __all__ = [
     "Housing",
     "Language",
     "Market",
+    "Outcome",
     "Purpose",
     "Role",
 ]

@@ -19,6 +19,7 @@ from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_fr
 from matcher.feature_checks import valid_rows
 from matcher.features import feature_frame, features_of
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
+from matcher.national_id import parse as parse_national_id
 from matcher.ruleset import (
     CompiledLender,
     CompiledRequirement,
@@ -63,6 +64,7 @@ __all__ = [
     "in_force",
     "load_ruleset",
     "match",
+    "parse_national_id",
     "ruleset_from_documents",
     "ruleset_from_snapshot",
     "to_long",

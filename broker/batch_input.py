@@ -1,0 +1,211 @@
+"""What a batch input file must hold, checked before any work, and its rows validated.
+
+A file holds either applications in the nested shape of `matcher.Application` (struct columns
+`applicant`, `co_applicant`, `loan`, `household`; `market`) or feature rows (the columns of
+`matcher.FEATURES`); either with an `application_id` column. `input_shape` reads only the
+file's schema: a missing column or struct field, or one of the wrong type, is refused naming
+it (`BatchColumnError`) before anything is computed.
+
+`validate_rows` splits a chunk into valid rows and rejects with their reasons. For
+applications the bounds, closed lists, patterns and lengths come from the application model
+itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
+checked as the API checks them (`matcher.parse_national_id`, one row at a time: the one slow
+check). For feature rows: nulls where a feature is not nullable, NaN, values outside a closed
+list. This is the one place batch input is validated; when the matcher offers a validator for
+frames, this function is where it plugs in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+
+from broker.errors import BatchColumnError, BatchInputError
+from matcher import FEATURES, Application, InvalidNationalIdError, parse_national_id
+
+InputShape = Literal["applications", "features"]
+APPLICATION_ID = "application_id"
+ROW = "row"
+"""The row's position in the input file (from 0), in rejects."""
+REJECTS_SCHEMA = pl.Schema({ROW: pl.UInt64(), APPLICATION_ID: pl.String(), "reason": pl.String()})
+
+_MODEL_SCHEMA = Application.model_json_schema()
+_JSON_TYPES = {"integer": "an integer", "string": "a string", "number": "a number"}
+
+
+def input_shape(path: Path) -> InputShape:
+    """Which shape the file holds; `BatchColumnError` naming the first column or struct field
+    that is missing or of the wrong type."""
+    try:
+        schema = pl.scan_parquet(path).collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise BatchInputError(path, f"not a readable Parquet file ({error})") from None
+    _expect(path, APPLICATION_ID, schema.get(APPLICATION_ID), "string")
+    if "applicant" in schema:
+        for name, spec, _ in _properties(_MODEL_SCHEMA):
+            _check_type(path, name, schema.get(name), spec)
+        return "applications"
+    for feature in FEATURES:
+        _expect(
+            path, feature.name, schema.get(feature.name), _FEATURE_JSON_TYPES[feature.type.value]
+        )
+    return "features"
+
+
+_FEATURE_JSON_TYPES = {"int": "integer", "float": "number", "str": "string", "bool": "boolean"}
+
+
+def _check_type(path: Path, column: str, found: object, spec: Mapping[str, Any]) -> None:
+    dtype = _data_type(found)
+    if spec.get("type") == "object":
+        if dtype is None or not isinstance(dtype, pl.Struct):
+            raise BatchColumnError(path, column, "a struct", None if dtype is None else str(dtype))
+        fields = dtype.to_schema()
+        for name, sub, _ in _properties(spec):
+            _check_type(path, f"{column}.{name}", fields.get(name), sub)
+        return
+    _expect(path, column, dtype, spec.get("type", "string"))
+
+
+def _expect(path: Path, column: str, found: object, json_type: str) -> None:
+    dtype = _data_type(found)
+    if dtype is None:
+        raise BatchColumnError(path, column, _JSON_TYPES.get(json_type, json_type), None)
+    fits = {
+        "integer": dtype.is_integer(),
+        "number": dtype.is_numeric(),
+        "string": dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum),
+        "boolean": dtype == pl.Boolean,
+    }[json_type]
+    if not fits:
+        raise BatchColumnError(path, column, _JSON_TYPES.get(json_type, json_type), str(dtype))
+
+
+def _data_type(found: object) -> pl.DataType | None:
+    """A Polars data type as an instance (schemas may hold classes), or None."""
+    if isinstance(found, pl.DataType):
+        return found
+    if isinstance(found, type) and issubclass(found, pl.DataType):
+        return found()
+    return None
+
+
+def _properties(spec: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any], bool]]:
+    """(name, resolved schema, nullable) of each property of an object schema."""
+    required = set(spec.get("required", ()))
+    for name, sub in spec["properties"].items():
+        nullable = name not in required
+        options = sub.get("anyOf", [sub])
+        concrete = [o for o in options if o.get("type") != "null"]
+        nullable = nullable or len(concrete) < len(options)
+        resolved = concrete[0]
+        if "$ref" in resolved:
+            resolved = _MODEL_SCHEMA["$defs"][resolved["$ref"].rsplit("/", 1)[1]]
+        yield name, resolved, nullable
+
+
+@dataclass(frozen=True, slots=True)
+class Validated:
+    """A chunk split into rows to score and rejects (`REJECTS_SCHEMA`) with their reasons."""
+
+    valid: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Validated:
+    """Split `frame` (with a `ROW` column) into valid rows and rejects, every reason of a row
+    joined by "; "."""
+    checks = _application_checks() if shape == "applications" else _feature_checks()
+    checks.append(
+        pl.when(pl.col(APPLICATION_ID).is_null()).then(pl.lit(f"{APPLICATION_ID}: missing"))
+    )
+    reasons = pl.concat_list(checks).list.drop_nulls().list.join("; ")
+    marked = frame.with_columns(reasons.alias("__reason"))
+    if shape == "applications":
+        marked = _check_national_ids(marked, on)
+    bad = pl.col("__reason") != ""
+    rejects = marked.filter(bad).select(
+        pl.col(ROW).cast(pl.UInt64),
+        pl.col(APPLICATION_ID).cast(pl.String),
+        pl.col("__reason").alias("reason"),
+    )
+    return Validated(marked.filter(~bad).drop("__reason"), rejects)
+
+
+def _application_checks() -> list[pl.Expr]:
+    return list(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
+
+
+def _object_checks(
+    spec: Mapping[str, Any], prefix: str, parent: pl.Expr | None, present: pl.Expr
+) -> Iterator[pl.Expr]:
+    """Checks of every property of an object: a reason where it fails, else null. `present`
+    says where the object itself is there (a null co-applicant has no fields to check)."""
+    for name, sub, nullable in _properties(spec):
+        value = pl.col(name) if parent is None else parent.struct.field(name)
+        path = f"{prefix}{name}"
+        if not nullable:
+            yield pl.when(present & value.is_null()).then(pl.lit(f"{path}: missing"))
+        if sub.get("type") == "object":
+            yield from _object_checks(sub, f"{path}.", value, present & value.is_not_null())
+            continue
+        yield from _value_checks(value, path, sub)
+
+
+def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterator[pl.Expr]:
+    def reason(failed: pl.Expr, text: str) -> pl.Expr:
+        return pl.when(failed).then(pl.format(f"{path}: {{}} {text}", value.cast(pl.String)))
+
+    if "minimum" in spec:
+        yield reason(value < spec["minimum"], f"is below the minimum {spec['minimum']}")
+    if "maximum" in spec:
+        yield reason(value > spec["maximum"], f"is above the maximum {spec['maximum']}")
+    if spec.get("type") == "number":
+        yield reason(value.is_nan(), "is not a number")
+    if "enum" in spec:
+        allowed = pl.Series(spec["enum"], dtype=pl.String).implode()
+        text = f"is not one of {', '.join(spec['enum'])}"
+        yield reason(~value.cast(pl.String).is_in(allowed), text)
+    if "pattern" in spec:
+        yield reason(~value.cast(pl.String).str.contains(spec["pattern"]), "has the wrong form")
+    if "minLength" in spec:
+        text = f"is shorter than {spec['minLength']} characters"
+        yield reason(value.cast(pl.String).str.len_chars() < spec["minLength"], text)
+    if "maxLength" in spec:
+        text = f"is longer than {spec['maxLength']} characters"
+        yield reason(value.cast(pl.String).str.len_chars() > spec["maxLength"], text)
+
+
+def _feature_checks() -> list[pl.Expr]:
+    checks: list[pl.Expr] = []
+    for feature in FEATURES:
+        value = pl.col(feature.name)
+        if not feature.nullable:
+            checks.append(pl.when(value.is_null()).then(pl.lit(f"{feature.name}: missing")))
+        spec: dict[str, Any] = {"type": _FEATURE_JSON_TYPES[feature.type.value]}
+        if feature.values:
+            spec["enum"] = list(feature.values)
+        checks += _value_checks(value, feature.name, spec)
+    return checks
+
+
+def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    """Add a reason to each row whose applicant's or co-applicant's national id is invalid
+    for its market (only rows with no other reason: their market and ids are well-formed)."""
+    reasons = marked["__reason"].to_list()
+    markets = marked["market"].cast(pl.String).to_list()
+    for role in ("applicant", "co_applicant"):
+        ids = marked[role].struct.field("national_id").to_list()
+        for i, (national_id, market) in enumerate(zip(ids, markets, strict=True)):
+            if national_id is None or reasons[i]:
+                continue
+            try:
+                parse_national_id(national_id, market, on=on)
+            except InvalidNationalIdError as error:
+                reasons[i] = f"{role}.national_id: invalid {error.kind}: {error.reason}"
+    return marked.with_columns(pl.Series("__reason", reasons, dtype=pl.String))

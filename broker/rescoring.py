@@ -1,0 +1,366 @@
+"""Re-scoring: what a rule change does to a file of applications, before or after activation.
+
+Each chunk of the input (`broker.batch.chunks`, the shared streaming loop) gets its features
+computed once and evaluated under the baseline and the new ruleset (`matcher.match`, the
+Polars lowering). Per (application, lender) each side has an outcome (`Outcome`: eligible,
+rejected, missing data, not served); `compare` keeps the pairs whose outcome changed, with the
+failed and unknown requirement ids on both sides, and counts per lender what is eligible
+before and after. It is a pure function of one frame, so another engine (Ray) can run it on
+its own blocks and the results add up the same.
+
+`rescore_file` writes, into the output folder: `changes.parquet` (one row per changed pair;
+written per chunk and joined by a streaming sink, so memory stays bounded by the chunk), and
+`impact.json` (per lender: eligible before and after, newly eligible, newly rejected, the
+requirements behind the change; both ruleset hashes; the rule change in words), which follows
+`broker/schemas/impact.schema.json`, and `impact.html` (the same figures as a page with
+charts, `broker.impact_report`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from broker.batch import CHUNK_ROWS, ChunkParts, chunks
+from broker.batch_input import REJECTS_SCHEMA, ROW, InputShape, input_shape, validate_rows
+from broker.errors import BatchOutputError, BatchRowError
+from broker.impact_report import render_html
+from broker.ruleset_diff import diff_rulesets
+from lender_rules.vocabulary import OUTCOMES
+from matcher import CompiledLender, FeatureFrameError, Ruleset, feature_frame, match
+
+CHANGES_FILE = "changes.parquet"
+IMPACT_FILE = "impact.json"
+REPORT_FILE = "impact.html"
+REJECTS_FILE = "rejects.parquet"
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
+"""The published JSON Schema of `impact.json`."""
+TOP_REASONS = 5
+"""How many requirements `impact.json` names per lender and direction."""
+
+OUTCOME = pl.Enum(OUTCOMES)
+IDS = pl.List(pl.String)
+CHANGES_SCHEMA = pl.Schema(
+    {
+        "application_id": pl.String(),
+        "lender_id": pl.String(),
+        "before": OUTCOME,
+        "after": OUTCOME,
+        "failed_before": IDS,
+        "unknown_before": IDS,
+        "failed_after": IDS,
+        "unknown_after": IDS,
+    }
+)
+"""The columns of `changes.parquet`: the requirement ids are those of each side's ruleset."""
+
+
+@dataclass(slots=True)
+class LenderCounts:
+    """Per lender: applications eligible before and after, newly eligible, newly rejected
+    (eligible before and not after, whatever the new outcome)."""
+
+    eligible_before: int = 0
+    eligible_after: int = 0
+    newly_eligible: int = 0
+    newly_rejected: int = 0
+
+    def add(self, other: LenderCounts) -> None:
+        self.eligible_before += other.eligible_before
+        self.eligible_after += other.eligible_after
+        self.newly_eligible += other.newly_eligible
+        self.newly_rejected += other.newly_rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One frame's comparison: counts per lender and the changed (application, lender) pairs."""
+
+    counts: dict[str, LenderCounts]
+    changes: pl.DataFrame
+
+
+@dataclass(slots=True)
+class Impact:
+    """What a rule change does, summed over everything scored."""
+
+    baseline_hash: str
+    new_hash: str
+    decision_date: dt.date
+    rules_diff: list[str]
+    applications: int = 0
+    rejected_rows: int = 0
+    changes: int = 0
+    counts: dict[str, LenderCounts] = field(default_factory=dict)
+    newly_rejected_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    newly_eligible_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def add(self, comparison: Comparison, rows: int) -> None:
+        self.applications += rows
+        self.changes += comparison.changes.height
+        for lender_id, counts in comparison.counts.items():
+            self.counts.setdefault(lender_id, LenderCounts()).add(counts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures as `impact.json` holds them (`SCHEMA_PATH`), lenders in id order."""
+
+        def reasons(found: list[tuple[str, int]]) -> list[dict[str, Any]]:
+            return [{"requirement_id": r, "applications": n} for r, n in found]
+
+        return {
+            "baseline_ruleset": self.baseline_hash,
+            "new_ruleset": self.new_hash,
+            "decision_date": self.decision_date.isoformat(),
+            "applications": self.applications,
+            "rejected_rows": self.rejected_rows,
+            "changes": self.changes,
+            "rules_diff": self.rules_diff,
+            "lenders": [
+                {
+                    "lender_id": lender_id,
+                    "eligible_before": counts.eligible_before,
+                    "eligible_after": counts.eligible_after,
+                    "newly_eligible": counts.newly_eligible,
+                    "newly_rejected": counts.newly_rejected,
+                    "newly_rejected_by": reasons(self.newly_rejected_by.get(lender_id, [])),
+                    "newly_eligible_by": reasons(self.newly_eligible_by.get(lender_id, [])),
+                }
+                for lender_id, counts in sorted(self.counts.items())
+            ],
+        }
+
+
+def features(frame: pl.LazyFrame, on: dt.date) -> pl.LazyFrame:
+    """The feature frame of a chunk: computed at `on` from nested applications, or as given."""
+    if "applicant" in frame.collect_schema().names():
+        return feature_frame(frame, on)
+    return frame
+
+
+def compare(features: pl.DataFrame, new: Ruleset, baseline: Ruleset) -> Comparison:
+    """Evaluate a feature frame (with `application_id`) under both rulesets and compare."""
+    baseline_bits = match(features, baseline)
+    new_bits = match(features, new).drop("application_id")
+    wide = pl.concat(
+        [
+            baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
+            new_bits.rename("a:{}".format),
+        ],
+        how="horizontal",
+    )
+    old = {lender.lender_id: lender for lender in baseline.lenders}
+    now = {lender.lender_id: lender for lender in new.lenders}
+    sides = {
+        lender_id: (_Side("b:", old.get(lender_id)), _Side("a:", now.get(lender_id)))
+        for lender_id in sorted(old.keys() | now.keys())
+    }
+    # each side's outcome once per lender, then counts in one pass, then the changed rows of
+    # the lenders that have any (usually few)
+    wide = wide.with_columns(
+        expr.alias(f"{lender_id}:{i}")
+        for lender_id, pair in sides.items()
+        for i, expr in enumerate(side.outcome() for side in pair)
+    )
+    sums: list[pl.Expr] = []
+    for lender_id in sides:
+        was, is_ = pl.col(f"{lender_id}:0") == "eligible", pl.col(f"{lender_id}:1") == "eligible"
+        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
+        sums.append((pl.col(f"{lender_id}:0") != pl.col(f"{lender_id}:1")).sum())
+    totals = wide.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ()
+    counts: dict[str, LenderCounts] = {}
+    parts: list[pl.DataFrame] = []
+    for i, (lender_id, (b, a)) in enumerate(sides.items()):
+        counts[lender_id] = LenderCounts(*(int(n or 0) for n in totals[5 * i : 5 * i + 4]))
+        if not totals[5 * i + 4]:
+            continue
+        before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        parts.append(
+            wide.filter(before != after).select(
+                "application_id",
+                pl.lit(lender_id).alias("lender_id"),
+                before.alias("before"),
+                after.alias("after"),
+                b.ids("failed").alias("failed_before"),
+                b.ids("unknown").alias("unknown_before"),
+                a.ids("failed").alias("failed_after"),
+                a.ids("unknown").alias("unknown_after"),
+            )
+        )
+    changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
+    return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """One lender's columns on one side of the comparison (`lender` None: not in that ruleset)."""
+
+    prefix: str
+    lender: CompiledLender | None
+
+    def bits(self, kind: str) -> pl.Expr:
+        if self.lender is None:
+            return pl.lit(None, dtype=pl.UInt64)
+        return pl.col(f"{self.prefix}{self.lender.lender_id}.{kind}").cast(pl.UInt64)
+
+    def outcome(self) -> pl.Expr:
+        failed, unknown = self.bits("failed"), self.bits("unknown")
+        return (
+            pl.when(failed.is_null())
+            .then(pl.lit("not_served"))
+            .when(failed != 0)
+            .then(pl.lit("rejected"))
+            .when(unknown != 0)
+            .then(pl.lit("missing_data"))
+            .otherwise(pl.lit("eligible"))
+            .cast(OUTCOME)
+        )
+
+    def ids(self, kind: str) -> pl.Expr:
+        """The ids of the requirements whose bit is set, in the lender's order."""
+        if self.lender is None or not self.lender.requirements:
+            return pl.lit([], dtype=IDS)
+        bits = self.bits(kind)
+        named = [
+            pl.when((bits & pl.lit(r.bit, dtype=pl.UInt64)) != 0).then(pl.lit(r.id))
+            for r in self.lender.requirements
+        ]
+        return pl.concat_list(named).list.drop_nulls()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredChunk:
+    """One chunk scored: where it starts in the file, its rows, its valid feature rows (None
+    when an engine does not send them back), the comparison and the rejected rows."""
+
+    start: int
+    rows: int
+    features: pl.DataFrame | None
+    comparison: Comparison
+    rejects: pl.DataFrame
+
+
+Engine = Callable[[Path, InputShape, Ruleset, Ruleset, dt.date, int], Iterator[ScoredChunk]]
+"""Scores a file chunk by chunk, in file order: (path, shape, new, baseline, on, chunk_rows)."""
+
+
+def score_rows(
+    rows: pl.DataFrame, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date
+) -> tuple[pl.DataFrame, Comparison, pl.DataFrame]:
+    """One chunk's rows (with their `ROW` index) validated, their features computed, scored
+    under both rulesets: (valid feature rows, comparison, rejects). Every engine runs this."""
+    checked = validate_rows(rows, shape, on)
+    frame = features(checked.valid.drop(ROW).lazy(), on).collect()
+    return frame, compare(frame, new, baseline), checked.rejects
+
+
+def local_engine(
+    path: Path, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date, chunk_rows: int
+) -> Iterator[ScoredChunk]:
+    """This process, one chunk after the other (the shared batch loop)."""
+    for chunk in chunks(path, chunk_rows=chunk_rows):
+        try:
+            rows = chunk.frame.collect().with_row_index(ROW, offset=chunk.start)
+            frame, comparison, rejects = score_rows(rows, shape, new, baseline, on)
+        except (pl.exceptions.PolarsError, FeatureFrameError) as error:
+            raise chunk.error(error) from None
+        yield ScoredChunk(chunk.start, chunk.rows, frame, comparison, rejects)
+
+
+def rescore_file(
+    applications: Path,
+    new: Ruleset,
+    baseline: Ruleset,
+    *,
+    on: dt.date,
+    out: Path,
+    strict: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] = lambda rows: None,
+    record: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
+    engine: Engine = local_engine,
+) -> Impact:
+    """Re-score every application of the file under `new` against `baseline`; write
+    `changes.parquet`, `rejects.parquet` (rows that fail validation, with the reason),
+    `impact.json` and `impact.html` into the folder `out` (created if missing).
+
+    The file's columns are checked before any work (`BatchColumnError`). With `strict`, the
+    first row that fails validation stops the run (`BatchRowError`). `progress(rows)` is called
+    after each chunk with the rows it held. `record(features, changes)`, when given, is called
+    with each chunk's scored feature rows and its changes before its progress
+    (`broker.batch_decisions.BatchRecorder` records them as decisions); it needs an engine
+    that sends feature rows back (the local one). `engine` scores the chunks (default: this
+    process; `broker.rescoring_ray` on Ray)."""
+    shape = input_shape(applications)
+    impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
+    _make_folder(out)
+    changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
+    rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
+    try:
+        for scored in engine(applications, shape, new, baseline, on, chunk_rows):
+            if strict and scored.rejects.height:
+                first = scored.rejects.row(0, named=True)
+                raise BatchRowError(applications, first[ROW], first["reason"])
+            if record is not None and scored.features is not None:
+                record(scored.features, scored.comparison.changes)
+            changes.add(scored.start, scored.comparison.changes)
+            rejects.add(scored.start, scored.rejects)
+            impact.add(scored.comparison, scored.rows - scored.rejects.height)
+            progress(scored.rows)
+        impact.rejected_rows = rejects.rows
+        impact.newly_rejected_by = _top(changes.scan(), "eligible", "after")
+        impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")
+        changes.finish()
+        rejects.finish()
+        report = impact.to_json()
+        _write_text(out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
+        _write_text(out / REPORT_FILE, render_html(report))
+    finally:
+        changes.discard()
+        rejects.discard()
+    return impact
+
+
+def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:
+    """Per lender, the requirements most often failed or unknown on `side` among the pairs
+    whose other side is eligible: for newly rejected, what the new rules refuse them for
+    (`side="after"`); for newly eligible, what the old rules refused them for."""
+    other = "before" if side == "after" else "after"
+    ranked = (
+        changes.filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
+        .select("lender_id", pl.concat_list(f"failed_{side}", f"unknown_{side}").alias("id"))
+        .explode("id")
+        .drop_nulls("id")
+        .group_by("lender_id", "id")
+        .agg(pl.len().alias("n"))
+        .sort(["lender_id", "n", "id"], descending=[False, True, False])
+        .group_by("lender_id", maintain_order=True)
+        .head(TOP_REASONS)
+        .collect()
+    )
+    top: dict[str, list[tuple[str, int]]] = {}
+    for lender_id, requirement_id, n in ranked.iter_rows():
+        top.setdefault(lender_id, []).append((requirement_id, int(n)))
+    return top
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BatchOutputError(out, f"could not create: {error.strerror or error}") from None
+
+
+def _write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise BatchOutputError(path, f"could not write: {error.strerror or error}") from None

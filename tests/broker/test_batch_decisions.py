@@ -1,0 +1,92 @@
+"""Recording a re-scoring run: one batch decision per changed application (or every one),
+under the new ruleset, made on the single path; a second run records nothing again."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+import matcher
+from audit import Store
+from broker import BatchRecorder, reproduce
+from broker.rescoring import CHANGES_FILE, rescore_file
+from lender_rules import SHIPPED_LENDERS_DIR
+from tests.audit.conftest import sql, store
+
+__all__ = ["sql", "store"]
+
+ON = dt.date(2026, 11, 25)
+SHIPPED = matcher.load_ruleset(SHIPPED_LENDERS_DIR)
+
+
+def stricter() -> matcher.Ruleset:
+    """The shipped lenders with every minimum age raised to 30."""
+    documents = [dict(d) for d in SHIPPED.documents.values()]
+    for document in documents:
+        document["requirements"] = [
+            r | {"rule": {">=": [{"var": "age"}, 30]}} if r["id"] == "min_age" else r
+            for r in document["requirements"]
+        ]
+    return matcher.ruleset_from_documents(documents)
+
+
+def batch_decisions(sql: Callable[..., list[Any]], ruleset_hash: str) -> list[tuple[str, int]]:
+    return [
+        (row[0], row[1])
+        for row in sql(
+            "SELECT application_id, count(*) FROM decision "
+            "WHERE channel = 'batch' AND ruleset_hash = :h GROUP BY application_id",
+            h=ruleset_hash,
+        )
+    ]
+
+
+def test_apply_records_each_changed_application_once_and_a_rerun_records_none(
+    store: Store, sql: Callable[..., list[Any]], tmp_path: Path
+) -> None:
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(1_500, 8, ON).write_parquet(apps)
+    new = stricter()
+    recorder = BatchRecorder(store, new, per_transaction=100)
+    rescore_file(apps, new, SHIPPED, on=ON, out=tmp_path, chunk_rows=400, record=recorder)
+
+    changed = set(pl.read_parquet(tmp_path / CHANGES_FILE)["application_id"])
+    assert len(changed) > 50
+    recorded = batch_decisions(sql, new.hash)
+    assert {app for app, _ in recorded} == changed
+    assert {n for _, n in recorded} == {1}
+    assert recorder.recorded == len(changed)
+
+    again = BatchRecorder(store, new)
+    rescore_file(apps, new, SHIPPED, on=ON, out=tmp_path, chunk_rows=400, record=again)
+    assert (again.recorded, again.skipped) == (0, len(changed))
+    assert batch_decisions(sql, new.hash) == recorded
+
+    assert store.decisions.verify().ok
+    assert store.rulesets.snapshot(new.hash) == new.snapshot()
+    reproduced = list(reproduce(store))
+    assert len(reproduced) == len(changed)
+    assert all(r.ok for r in reproduced)
+    one = store.decisions.latest(sorted(changed)[0])
+    assert one is not None
+    features = pl.read_parquet(apps).filter(pl.col("application_id") == one.application_id)
+    row = matcher.feature_frame(features, ON).collect().drop("application_id").row(0, named=True)
+    assert one.features == row
+    assert one.outcomes == tuple(
+        (o.lender_id, o.failed, o.unknown) for o in matcher.evaluate(row, new)
+    )
+
+
+def test_all_records_every_scored_application(
+    store: Store, sql: Callable[..., list[Any]], tmp_path: Path
+) -> None:
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(300, 8, ON).write_parquet(apps)
+    recorder = BatchRecorder(store, SHIPPED, everything=True)
+    rescore_file(apps, SHIPPED, SHIPPED, on=ON, out=tmp_path, record=recorder)
+    assert recorder.recorded == 300
+    assert len(batch_decisions(sql, SHIPPED.hash)) == 300
