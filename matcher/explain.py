@@ -18,7 +18,9 @@ from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
 from matcher.features import set_loan
 from matcher.hints import LOAN_FEATURES, Interval, accepted
-from matcher.lower_python import Row
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.lower_python import Row, expression_function
+from matcher.operators import COMPARISONS
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 
@@ -51,6 +53,9 @@ class Reason(BaseModel):
     rule: str
     values: dict[str, Value]
     threshold: Value | list[Value] = None
+    """What the applicant's value was measured against, for this applicant: a limit that
+    depends on other values ("200,000 + 40,000 per child") or on a condition ("12 months
+    when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
 class LenderExplanation(BaseModel):
@@ -80,8 +85,47 @@ def _reason(
         message=requirement.reason[lang],
         rule=requirement.plain(lang),
         values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
-        threshold=requirement.threshold,
+        threshold=threshold(requirement.node, row),
     )
+
+
+def threshold(node: Node, row: Row) -> Value | list[Value]:
+    """The value this applicant was measured against, evaluated from the rule and the row:
+    the other side of a comparison (its right-hand side when neither side is one feature
+    read as it is), [low, high] of a "between", the list of an `in`; through an `if`, that of
+    the branch the row's values choose ("temporary employment needs 12 months": 12 for a
+    temporary employee). None where there is no one such value (`and`, `or`, a branch that
+    is a constant, a condition that is unknown)."""
+    while isinstance(node, Call) and node.op.name == "if":
+        args = node.args
+        for i in range(0, len(args) - 1, 2):
+            chosen = expression_function(args[i])(row)
+            if chosen is None:
+                return None
+            if chosen:
+                node = args[i + 1]
+                break
+        else:
+            node = args[-1]
+    if not isinstance(node, Call):
+        return None
+    name, args = node.op.name, node.args
+    if name == "in" and isinstance(args[1], ListConst):
+        return list(args[1].values)
+    if name not in COMPARISONS:
+        return None
+    if len(args) == 3:
+        return [_evaluated(args[0], row), _evaluated(args[2], row)]
+    subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
+    if isinstance(args[0], Const):
+        subject = 1
+    return _evaluated(args[1 - subject], row)
+
+
+def _evaluated(node: Node, row: Row) -> Value:
+    if isinstance(node, Const):
+        return node.value
+    return _json_value(expression_function(node)(row))
 
 
 def _trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
