@@ -7,7 +7,7 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import polars as pl
@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.features import set_loan
-from matcher.hints import LOAN_FEATURES, Interval, accepted
+from matcher.hints import LOAN_FEATURES, Interval, Pair, options
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
@@ -27,11 +26,28 @@ from matcher.texts import HINTS
 Value = bool | int | float | str | None
 
 
+class Combination(BaseModel):
+    """Terms, and the amounts a lender would accept over each of them (intervals with steps,
+    as in `Hint`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    term_months: list[tuple[int, int]]
+    term_months_step: int = 1
+    amount: list[tuple[int, int]]
+    amount_step: int = 1
+
+
 class Hint(BaseModel):
     """The amounts (at the applied term) and terms (at the applied amount) a lender would
     accept with everything else unchanged; computed exactly, as intervals [low, high] of
     whole units. Where a lender takes only every k-th value ("a whole multiple of 1,000"),
-    the step is k and low and high are such values; otherwise the step is 1."""
+    the step is k and low and high are such values; otherwise the step is 1.
+
+    When neither the amount nor the term alone can make the lender accept, `combinations`
+    are exactly the (amount, term) pairs that would; when none would, `combinations` is
+    empty and `blocking` names the requirements in the way (codes). `combinations` is None
+    when the one-variable answers suffice (or pairs cannot be computed exactly)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -39,6 +55,8 @@ class Hint(BaseModel):
     amount_step: int = 1
     term_months: list[tuple[int, int]] | None = None
     term_months_step: int = 1
+    combinations: list[Combination] | None = None
+    blocking: list[str] = []
     message: str
 
 
@@ -128,16 +146,6 @@ def _evaluated(node: Node, row: Row) -> Value:
     return _json_value(expression_function(node)(row))
 
 
-def _trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
-    """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
-    place for each value tried (the search keeps no row between two tries)."""
-    scratch = dict(row)
-    amount, term = row["amount"], row["term_months"]
-    if variable == "amount":
-        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
-    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
-
-
 def _number(value: int, lang: Language) -> str:
     return f"{value:,}".replace(",", HINTS[lang]["thousands"])
 
@@ -148,9 +156,24 @@ def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
         for a, b in intervals
     ]
     text = f" {HINTS[lang]['or']} ".join(parts)
-    if step > 1:
+    if step > 1 and any(a != b for a, b in intervals):
         text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
     return text
+
+
+MESSAGE_COMBINATIONS = 4
+"""At most this many (amount, term) combinations are written out in a hint's message (the
+shortest terms, the longest, and evenly between); `Hint.combinations` has every one."""
+
+
+def _shown(pairs: list[Pair]) -> list[Pair]:
+    if len(pairs) <= MESSAGE_COMBINATIONS:
+        return pairs
+    last = len(pairs) - 1
+    picks = sorted(
+        {round(i * last / (MESSAGE_COMBINATIONS - 1)) for i in range(MESSAGE_COMBINATIONS)}
+    )
+    return [pairs[i] for i in picks]
 
 
 def hint_for(
@@ -163,35 +186,47 @@ def hint_for(
     if not failing or any(not (r.reads & LOAN_FEATURES) for r in failing):
         return None
     reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
+    bits = (sum(r.bit for r in failing), 0)
+    found = options(lender, row, bits, reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX))
+    amounts, terms = found.amounts, found.terms
     text = HINTS[lang]
-    amounts = terms = None
-    messages: list[str] = []
-    if reads & {"amount", "debt_to_income"}:
-        amounts = accepted(lender, row, "amount", (AMOUNT_MIN, AMOUNT_MAX), _trial(row, "amount"))
-    if "term_months" in reads:
-        terms = accepted(
-            lender, row, "term_months", (TERM_MIN, TERM_MAX), _trial(row, "term_months")
-        )
-    if amounts is None and terms is None:
-        return None
     fill = {
         "lender": lender.name,
         "term": row["term_months"],
         "amount": _number(row["amount"], lang),
     }
-    for key, found in (("amount", amounts), ("term_months", terms)):
-        if found is None:
-            continue
-        if found[0]:
-            messages.append(text[key].format(ranges=_ranges(*found, lang), **fill))
-        else:
-            messages.append(text[f"no_{key}"].format(**fill))
+    if found.pairs:
+        either = f", {text['or']} "
+        combinations = either.join(
+            text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
+            for t, t_step, a, a_step in _shown(found.pairs)
+        )
+        message = text["pairs"].format(combinations=combinations, **fill)
+    elif found.pairs is not None:
+        blocking = [r for r in lender.requirements if found.blocking & r.bit]
+        message = text["no_pair"].format(reasons=" ".join(r.reason[lang] for r in blocking), **fill)
+    else:
+        messages: list[str] = []
+        for key, one in (("amount", amounts), ("term_months", terms)):
+            if one is not None:
+                ranges = _ranges(one[0], one[1], lang) if one[0] else ""
+                messages.append(text[key if one[0] else f"no_{key}"].format(ranges=ranges, **fill))
+        if not messages:
+            return None
+        message = " ".join(messages)
     return Hint(
         amount=None if amounts is None else amounts[0],
         amount_step=1 if amounts is None else amounts[1],
         term_months=None if terms is None else terms[0],
         term_months_step=1 if terms is None else terms[1],
-        message=" ".join(messages),
+        combinations=None
+        if found.pairs is None
+        else [
+            Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
+            for t, t_step, a, a_step in found.pairs
+        ],
+        blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+        message=message,
     )
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from matcher.features import set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
@@ -150,13 +151,18 @@ Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
 Shape = tuple[list[Comparison], Congruence | None]
 
 
+Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
+Split = tuple[int, int, int]
+
+
 @dataclass
 class Analysis:
     """What the search works out once per lender and variable, from the lender's rules alone:
     kept on the lender (`CompiledLender.analysis`), so it lives exactly as long as the lender."""
 
     shapes: dict[str, Shape | None] = field(default_factory=dict)
-    moving: dict[str, tuple[int, Callable[[Row], Bits]]] = field(default_factory=dict)
+    moving: dict[str, Moving] = field(default_factory=dict)
+    split: Split | None = None
 
 
 def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
@@ -333,22 +339,29 @@ def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
     return hi
 
 
-def _moving(lender: CompiledLender, variable: str) -> tuple[int, Callable[[Row], Bits]]:
-    """The bits of the requirements that depend on `variable`, and a function evaluating just
-    those (compiled once per lender): between two tries only they can change."""
+def _moving(lender: CompiledLender, variable: str) -> Moving:
+    """The bits of the requirements that depend on `variable`, a function evaluating just
+    those (compiled once per lender; between two tries only they can change), and the
+    lender's bit of each of them (the function's bit i is the i-th of these)."""
     known = lender.analysis.moving.get(variable)
     if known is None:
         moving = [r for r in lender.requirements if _depends(r.node, variable)]
         mask = sum(r.bit for r in moving)
-        known = (mask, lower_requirements([r.node for r in moving], name="moving"))
+        function = lower_requirements([r.node for r in moving], name="moving")
+        known = (mask, function, tuple(r.bit for r in moving))
         lender.analysis.moving[variable] = known
     return known
 
 
-Accepted = tuple[list[Interval], int]
-"""Intervals [low, high] of accepted values, and the step between accepted values within
-them (1, or k when a requirement says `variable % k == r`: then low and high are such values).
-"""
+def _lender_bits(bits: int, of: tuple[int, ...]) -> int:
+    return sum(bit for i, bit in enumerate(of) if bits >> i & 1)
+
+
+Accepted = tuple[list[Interval], int, int]
+"""Intervals [low, high] of accepted values; the step between accepted values within them
+(1, or k when a requirement says `variable % k == r`: then low and high are such values);
+and, when no value is accepted, the lender's bits of the requirements in the way: those that
+failed at every value tried, or where no one did, each that failed at some value."""
 
 
 def accepted(
@@ -357,18 +370,27 @@ def accepted(
     variable: str,
     domain: Interval,
     with_value: Callable[[Row, int], Row],
+    *,
+    bits: Bits | None = None,
+    ignore: int = 0,
 ) -> Accepted | None:
     """The values of `variable` within `domain` at which the lender accepts, or None when
-    that cannot be computed exactly."""
+    that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
+    already known; requirements in `ignore` are left out (they read another variable, which
+    the caller varies on its own)."""
+    shape = _comparisons(lender, variable)
+    if shape is None:
+        return None
+    step, residue = shape[1] or (1, 0)
+    moving, evaluate, moving_bits = _moving(lender, variable)
+    failed, unknown = lender.evaluate(row) if bits is None else bits
+    fixed = (failed | unknown) & ~moving & ~ignore
+    if fixed:
+        return [], step, fixed  # a requirement the variable does not touch fails whatever it is
     analysed = _atoms(lender, variable, row)
     if analysed is None:
         return None
-    atoms, congruence = analysed
-    step, residue = congruence or (1, 0)
-    moving, evaluate = _moving(lender, variable)
-    failed, unknown = lender.evaluate(row)
-    if (failed | unknown) & ~moving:
-        return [], step  # a requirement the variable does not touch fails whatever its value
+    atoms = analysed[0]
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
@@ -394,15 +416,195 @@ def accepted(
                 start = min(found, high)
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
+    always, seen = -1, 0
     for start, end in itertools.pairwise(bounds):
         # every requirement but the congruence is constant on [start, end - 1]: try the
         # segment's first value that meets the congruence
         first = start + (residue - start) % step
         last = end - 1 - (end - 1 - residue) % step
-        if first > last or evaluate(with_value(row, first)) != (0, 0):
+        if first > last:
+            continue
+        f, u = evaluate(with_value(row, first))
+        if f | u:
+            always &= f | u
+            seen |= f | u
             continue
         if intervals and first - intervals[-1][1] == step:
             intervals[-1] = (intervals[-1][0], last)
         else:
             intervals.append((first, last))
-    return intervals, step
+    if intervals:
+        return intervals, step, 0
+    return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+# --- amount and term together ---------------------------------------------------------------
+
+
+def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
+    """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
+    place for each value tried (the search keeps no row between two tries)."""
+    scratch = dict(row)
+    amount, term = row["amount"], row["term_months"]
+    if variable == "amount":
+        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
+    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
+
+
+def _split(lender: CompiledLender) -> Split:
+    """The bits of the requirements that read the amount (or debt_to_income) and not the
+    term, the term and not the amount, and both: worked out once per lender."""
+    if lender.analysis.split is None:
+        amount = term = both = 0
+        for r in lender.requirements:
+            a, t = _depends(r.node, "amount"), _depends(r.node, "term_months")
+            both |= r.bit if a and t else 0
+            amount |= r.bit if a and not t else 0
+            term |= r.bit if t and not a else 0
+        lender.analysis.split = (amount, term, both)
+    return lender.analysis.split
+
+
+Pair = tuple[list[Interval], int, list[Interval], int]
+"""Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
+
+
+@dataclass
+class Options:
+    """What would pass for one lender and application: amounts at the applied term and terms
+    at the applied amount (None: not asked, or not computable exactly); and when neither
+    alone can pass, the (amount, term) combinations that would, or none and the bits of the
+    requirements in the way (`pairs` None: not computable exactly)."""
+
+    amounts: Accepted | None = None
+    terms: Accepted | None = None
+    pairs: list[Pair] | None = None
+    blocking: int = 0
+
+
+def options(
+    lender: CompiledLender,
+    row: Row,
+    bits: Bits,
+    reads: frozenset[str],
+    amounts: Interval,
+    terms: Interval,
+) -> Options:
+    """What would pass, for a lender whose failing requirements read `reads` (each of them
+    the amount, the term or debt_to_income).
+
+    When no requirement reads both the amount and the term (every shipped lender), the
+    accepted pairs are exactly the amounts accepted by the amount's requirements times the
+    terms accepted by the term's: one search each, shared with the one-variable answers.
+    Otherwise the amounts are searched at every term of the domain, and equal neighbours
+    grouped."""
+    amount_bits, term_bits, both = _split(lender)
+    failing = bits[0] | bits[1]
+    out = Options()
+    ask_amount, ask_term = bool(reads & {"amount", "debt_to_income"}), "term_months" in reads
+    if both:
+        if ask_amount:
+            out.amounts = accepted(lender, row, "amount", amounts, trial(row, "amount"), bits=bits)
+        if ask_term:
+            out.terms = accepted(
+                lender, row, "term_months", terms, trial(row, "term_months"), bits=bits
+            )
+        if not _any(out):
+            out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
+        return out
+    found_a: Accepted | None = None
+    found_t: Accepted | None = None
+    if ask_amount:
+        found_a = accepted(
+            lender, row, "amount", amounts, trial(row, "amount"), bits=bits, ignore=term_bits
+        )
+        out.amounts = _alone(found_a, failing & term_bits)
+    if ask_term:
+        found_t = accepted(
+            lender,
+            row,
+            "term_months",
+            terms,
+            trial(row, "term_months"),
+            bits=bits,
+            ignore=amount_bits,
+        )
+        out.terms = _alone(found_t, failing & amount_bits)
+    if _any(out):
+        return out
+    if found_a is None and not ask_amount:
+        found_a = accepted(
+            lender, row, "amount", amounts, trial(row, "amount"), bits=bits, ignore=term_bits
+        )
+    if found_t is None and not ask_term:
+        found_t = accepted(
+            lender,
+            row,
+            "term_months",
+            terms,
+            trial(row, "term_months"),
+            bits=bits,
+            ignore=amount_bits,
+        )
+    if found_a is None or found_t is None:
+        return out
+    if found_a[0] and found_t[0]:
+        out.pairs = [(found_t[0], found_t[1], found_a[0], found_a[1])]
+    else:
+        out.pairs = []
+        out.blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
+    return out
+
+
+def _alone(found: Accepted | None, other: int) -> Accepted | None:
+    """The one-variable answer from a search that left the other variable's requirements
+    out: none when one of those fails at the applied value."""
+    if found is None or not other:
+        return found
+    return [], found[1], other
+
+
+def _any(out: Options) -> bool:
+    return bool((out.amounts and out.amounts[0]) or (out.terms and out.terms[0]))
+
+
+def _every_term(
+    lender: CompiledLender, row: Row, amounts: Interval, terms: Interval
+) -> tuple[list[Pair] | None, int]:
+    """The accepted amounts at each term of the domain, neighbouring terms with the same
+    amounts grouped (a requirement reads both, so the amounts may change with the term)."""
+    shape = _comparisons(lender, "term_months")
+    term_step = shape[1][0] if shape is not None and shape[1] is not None else 1
+    moving = _moving(lender, "amount")[0]
+    scratch = dict(row)
+    out: list[Pair] = []
+    # what is in the way at every term where only amounts were the matter, else at every term
+    always, outside, seen, searched = -1, -1, 0, False
+    for term in range(terms[0], terms[1] + 1):
+        set_loan(scratch, amount=row["amount"], term_months=term)
+        f, u = lender.evaluate(scratch)
+        if (f | u) & ~moving:
+            outside &= (f | u) & ~moving
+            seen |= (f | u) & ~moving
+            continue
+        found = accepted(lender, scratch, "amount", amounts, trial(scratch, "amount"), bits=(f, u))
+        if found is None:
+            return None, 0
+        if found[0]:
+            last = out[-1] if out else None
+            if (
+                last
+                and (last[2], last[3]) == (found[0], found[1])
+                and term - last[0][-1][1] == term_step
+            ):
+                last[0][-1] = (last[0][-1][0], term)
+            else:
+                out.append(([(term, term)], term_step, found[0], found[1]))
+            continue
+        always &= found[2]
+        seen |= found[2]
+        searched = True
+    if out:
+        return out, 0
+    common = always if searched else outside
+    return out, common if common > 0 else seen

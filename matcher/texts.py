@@ -214,6 +214,9 @@ HINTS: Mapping[Language, Texts] = {
         "term_months": "{lender} would accept a term of {ranges} months for {amount}.",
         "no_amount": "{lender} would accept no amount over {term} months.",
         "no_term_months": "{lender} would accept no term for {amount}.",
+        "pairs": "{lender} would accept an amount of {combinations}.",
+        "pair": "{amounts} over {terms} months",
+        "no_pair": "{lender} would accept no amount with any term. In the way: {reasons}",
         "or": "or",
         "step": "(in steps of {step})",
         "thousands": ",",
@@ -225,6 +228,12 @@ HINTS: Mapping[Language, Texts] = {
         ),
         "no_amount": "{lender} ville ikke godtatt noe lånebeløp over {term} måneder.",
         "no_term_months": "{lender} ville ikke godtatt noen nedbetalingstid for {amount}.",
+        "pairs": "{lender} ville godtatt et lånebeløp på {combinations}.",
+        "pair": "{amounts} over {terms} måneder",
+        "no_pair": (
+            "{lender} ville ikke godtatt noe lånebeløp med noen nedbetalingstid."
+            " Dette står i veien: {reasons}"
+        ),
         "or": "eller",
         "step": "(i trinn på {step})",
         "thousands": "\u00a0",
@@ -236,6 +245,12 @@ HINTS: Mapping[Language, Texts] = {
         ),
         "no_amount": "{lender} skulle inte godta något lånebelopp över {term} månader.",
         "no_term_months": "{lender} skulle inte godta någon återbetalningstid för {amount}.",
+        "pairs": "{lender} skulle godta ett lånebelopp på {combinations}.",
+        "pair": "{amounts} över {terms} månader",
+        "no_pair": (
+            "{lender} skulle inte godta något lånebelopp med någon återbetalningstid."
+            " Detta står i vägen: {reasons}"
+        ),
         "or": "eller",
         "step": "(i steg om {step})",
         "thousands": "\u00a0",

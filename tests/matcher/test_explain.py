@@ -108,12 +108,13 @@ def test_a_whole_multiple_rule_gives_a_stepped_hint() -> None:
     )
 
 
-def test_an_empty_hint_says_no_amount_would_do() -> None:
+def test_an_empty_hint_says_no_amount_and_term_would_do_and_what_is_in_the_way() -> None:
     ruleset = bank({"<=": [{"var": "amount"}, 500]})  # below the smallest amount applied for
     row = loan_row(amount=100_000)
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
     assert explanation.hint is not None and explanation.hint.amount == []
-    assert explanation.hint.message == "Bank would accept no amount over 60 months."
+    assert explanation.hint.message == "Bank would accept no amount with any term. In the way: r"
+    assert (explanation.hint.combinations, explanation.hint.blocking) == ([], ["bank.r0"])
 
 
 def test_infinite_values_are_reported_as_json_safe_text() -> None:
