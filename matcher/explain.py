@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import LOAN_FEATURES, Interval, Pair, options
+from matcher.hints import Interval, Pair, loan_reads, options
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
@@ -94,17 +94,39 @@ def _json_value(value: Any) -> Value:
     return value  # type: ignore[no-any-return]
 
 
-def _reason(
-    lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Language
-) -> Reason:
+_DYNAMIC = object()  # a threshold that depends on the row
+
+
+def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
         message=requirement.reason[lang],
         rule=requirement.plain(lang),
         values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
-        threshold=threshold(requirement.node, row),
+        threshold=_threshold_of(requirement, row),
     )
+
+
+def _threshold_of(requirement: CompiledRequirement, row: Row) -> Value | list[Value]:
+    """`threshold`, worked out once for rules where it does not depend on the row."""
+    known = requirement.node.derived.threshold
+    if known is None:
+        static = _static_threshold(requirement.node)
+        known = requirement.node.derived.threshold = (static,)
+    return threshold(requirement.node, row) if known[0] is _DYNAMIC else known[0]
+
+
+def _static_threshold(node: Node) -> Any:
+    if isinstance(node, Call) and node.op.name == "if":
+        return _DYNAMIC
+    if isinstance(node, Call) and node.op.name in COMPARISONS:
+        args = node.args
+        limits = (args[0], args[2]) if len(args) == 3 else args
+        static = all if len(args) == 3 else any
+        if not static(isinstance(a, Const) for a in limits):
+            return _DYNAMIC
+    return threshold(node, {})
 
 
 def threshold(node: Node, row: Row) -> Value | list[Value]:
@@ -176,18 +198,16 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
-def hint_for(
-    lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Language
-) -> Hint | None:
-    """A hint when every requirement that did not pass depends on the amount or the term
-    (directly or through debt_to_income; other features it reads, such as the age in "age
-    at the end of the term", stay as they are); None otherwise."""
-    failing = list(failing)
-    if not failing or any(not (r.reads & LOAN_FEATURES) for r in failing):
+def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
+    """A hint when every requirement that did not pass (the bits of `failing`) depends on
+    the amount or the term (directly or through debt_to_income; other features it reads,
+    such as the age in "age at the end of the term", stay as they are); None otherwise."""
+    reads = loan_reads(lender, failing)
+    if reads is None:
         return None
-    reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
-    bits = (sum(r.bit for r in failing), 0)
-    found = options(lender, row, bits, reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX))
+    found = options(
+        lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
+    )
     amounts, terms = found.amounts, found.terms
     text = HINTS[lang]
     fill = {
@@ -234,19 +254,19 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
+    failing = outcome.failed | outcome.unknown
     reasons: list[Reason] = []
-    failing: list[CompiledRequirement] = []
-    for requirement in lender.requirements:
-        if outcome.failed & requirement.bit:
-            reasons.append(_reason(lender, requirement, row, "failed", lang))
-            failing.append(requirement)
-        elif outcome.unknown & requirement.bit:
-            reasons.append(_reason(lender, requirement, row, "missing", lang))
-            failing.append(requirement)
+    requirements = lender.requirements
+    bits = failing
+    while bits:  # the requirements whose bit is set, in order
+        bit = bits & -bits
+        kind = "failed" if outcome.failed & bit else "missing"
+        reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+        bits ^= bit
     return LenderExplanation(
         lender_id=lender.lender_id,
         name=lender.name,
-        eligible=outcome.eligible,
+        eligible=not failing,
         reasons=reasons,
         hint=hint_for(lender, row, failing, lang) if failing else None,
     )

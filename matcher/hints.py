@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from matcher.features import set_loan
+from matcher.features import debt_to_income, set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
@@ -163,6 +163,18 @@ class Analysis:
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
     split: Split | None = None
+    # per variable: the features the search's answer depends on, and answers already found
+    # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
+        default_factory=dict
+    )
+
+
+MEMO_SIZE = 512
+"""Answers kept per lender, variable and left-out requirements: applicants share ages,
+purposes and markets, so the terms a lender takes are mostly found once."""
 
 
 def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
@@ -281,13 +293,20 @@ class _Operand:
     """A monotone operand as a function of the variable, evaluated at most once per point."""
 
     def __init__(self, operand: Node, row: Row, with_value: Callable[[Row, int], Row]) -> None:
-        self.operand, self.row, self.with_value = operand, row, with_value
         self.seen: dict[int, Any] = {}
+        function = expression_function(operand)
+        if isinstance(operand, Var) and operand.name == "debt_to_income":
+            # as the row's own debt_to_income is computed (features.set_loan), without the row
+            debt, income = row["existing_debt"], row["total_income"]
+            self.at: Callable[[int], Any] = lambda x: debt_to_income(debt, x, income)
+        else:
+            self.at = lambda x: function(with_value(row, x))
 
     def __call__(self, x: int) -> Any:
-        if x not in self.seen:
-            self.seen[x] = _value(self.operand, self.with_value(self.row, x))
-        return self.seen[x]
+        seen = self.seen
+        if x not in seen:
+            seen[x] = self.at(x)
+        return seen[x]
 
 
 def _reached(value: Any, c: Any, how: str) -> bool:
@@ -369,7 +388,7 @@ def accepted(
     row: Row,
     variable: str,
     domain: Interval,
-    with_value: Callable[[Row, int], Row],
+    with_value: Callable[[Row, int], Row] | None = None,
     *,
     bits: Bits | None = None,
     ignore: int = 0,
@@ -382,11 +401,52 @@ def accepted(
     if shape is None:
         return None
     step, residue = shape[1] or (1, 0)
-    moving, evaluate, moving_bits = _moving(lender, variable)
+    moving = _moving(lender, variable)[0]
     failed, unknown = lender.evaluate(row) if bits is None else bits
     fixed = (failed | unknown) & ~moving & ~ignore
     if fixed:
         return [], step, fixed  # a requirement the variable does not touch fails whatever it is
+    # What follows depends only on the values of the features the moving requirements read
+    # (the variable aside): an answer found for the same values is the answer.
+    key = (*[row[name] for name in _key(lender, variable)], domain)
+    memo = lender.analysis.memo.setdefault((variable, ignore), {})
+    if key in memo:
+        return memo[key]
+    found = _search(
+        lender, row, variable, domain, with_value or trial(row, variable), step, residue
+    )
+    if len(memo) >= MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = found
+    return found
+
+
+def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
+    """The features whose values decide the search for `variable`: those the requirements
+    that move with it read, debt_to_income standing for what it is computed from."""
+    known = lender.analysis.keys.get(variable)
+    if known is None:
+        reads: set[str] = set()
+        for r in lender.requirements:
+            if _depends(r.node, variable):
+                reads |= r.reads
+        if "debt_to_income" in reads:
+            reads |= {"existing_debt", "total_income", "amount"}
+        known = tuple(sorted(reads - {variable, "debt_to_income"}))
+        lender.analysis.keys[variable] = known
+    return known
+
+
+def _search(
+    lender: CompiledLender,
+    row: Row,
+    variable: str,
+    domain: Interval,
+    with_value: Callable[[Row, int], Row],
+    step: int,
+    residue: int,
+) -> Accepted | None:
+    _, evaluate, moving_bits = _moving(lender, variable)
     analysed = _atoms(lender, variable, row)
     if analysed is None:
         return None
@@ -436,6 +496,20 @@ def accepted(
     if intervals:
         return intervals, step, 0
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
+    """The features the requirements of `failing` (bits) read, when each of them reads the
+    amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
+    set of bits, worked out once."""
+    memo = lender.analysis.reads
+    if failing not in memo:
+        chosen = [r for r in lender.requirements if failing & r.bit]
+        ok = all(r.reads & LOAN_FEATURES for r in chosen)
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[failing] = frozenset().union(*(r.reads for r in chosen)) if ok else None
+    return memo[failing]
 
 
 # --- amount and term together ---------------------------------------------------------------
@@ -504,20 +578,16 @@ def options(
     ask_amount, ask_term = bool(reads & {"amount", "debt_to_income"}), "term_months" in reads
     if both:
         if ask_amount:
-            out.amounts = accepted(lender, row, "amount", amounts, trial(row, "amount"), bits=bits)
+            out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
         if ask_term:
-            out.terms = accepted(
-                lender, row, "term_months", terms, trial(row, "term_months"), bits=bits
-            )
+            out.terms = accepted(lender, row, "term_months", terms, bits=bits)
         if not _any(out):
             out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
         return out
     found_a: Accepted | None = None
     found_t: Accepted | None = None
     if ask_amount:
-        found_a = accepted(
-            lender, row, "amount", amounts, trial(row, "amount"), bits=bits, ignore=term_bits
-        )
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
         out.amounts = _alone(found_a, failing & term_bits)
     if ask_term:
         found_t = accepted(
@@ -525,7 +595,6 @@ def options(
             row,
             "term_months",
             terms,
-            trial(row, "term_months"),
             bits=bits,
             ignore=amount_bits,
         )
@@ -533,16 +602,13 @@ def options(
     if _any(out):
         return out
     if found_a is None and not ask_amount:
-        found_a = accepted(
-            lender, row, "amount", amounts, trial(row, "amount"), bits=bits, ignore=term_bits
-        )
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
     if found_t is None and not ask_term:
         found_t = accepted(
             lender,
             row,
             "term_months",
             terms,
-            trial(row, "term_months"),
             bits=bits,
             ignore=amount_bits,
         )
@@ -587,7 +653,7 @@ def _every_term(
             outside &= (f | u) & ~moving
             seen |= (f | u) & ~moving
             continue
-        found = accepted(lender, scratch, "amount", amounts, trial(scratch, "amount"), bits=(f, u))
+        found = accepted(lender, scratch, "amount", amounts, bits=(f, u))
         if found is None:
             return None, 0
         if found[0]:

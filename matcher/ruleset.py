@@ -100,10 +100,11 @@ class Ruleset:
         return canonical_snapshot(self.documents)
 
     def lender(self, lender_id: str) -> CompiledLender:
-        for lender in self.lenders:
-            if lender.lender_id == lender_id:
-                return lender
-        raise KeyError(lender_id)
+        return self._by_id[lender_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, CompiledLender]:
+        return {lender.lender_id: lender for lender in self.lenders}
 
     def for_market(self, market: str) -> tuple[CompiledLender, ...]:
         return self._by_market.get(market, ())
