@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import Interval, Pair, loan_reads, options
+from matcher.hints import Interval, loan_reads
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
+from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 

@@ -51,7 +51,7 @@ def prepare(node: Node) -> None:
                     expression_function(arg)
 
 
-def _depends(node: Node, variable: str) -> bool:
+def depends(node: Node, variable: str) -> bool:
     reads = node.features
     return variable in reads or (variable == "amount" and "debt_to_income" in reads)
 
@@ -95,7 +95,7 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
-    if not _depends(node, variable):
+    if not depends(node, variable):
         return 0
     if isinstance(node, Var):
         if node.name == variable:
@@ -177,7 +177,7 @@ MEMO_SIZE = 512
 purposes and markets, so the terms a lender takes are mostly found once."""
 
 
-def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
+def comparisons(lender: CompiledLender, variable: str) -> Shape | None:
     """The comparisons of a lender's rules that depend on `variable`, and the congruence a
     requirement may impose on it ("amount % 1000 == 0"); the rules' shape only, so it is
     worked out once per lender. None when a rule depends on the variable in a way the search
@@ -218,7 +218,7 @@ def _congruence(rule: Node, variable: str) -> Congruence | None:
 
 
 def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
-    if not _depends(node, variable):
+    if not depends(node, variable):
         return True
     if not isinstance(node, Call):
         return False
@@ -234,7 +234,7 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
         out.append((args[0], tuple((None, v, "both") for v in args[1].values)))
         return True
     if name in COMPARISONS:
-        moving = [i for i, a in enumerate(args) if _depends(a, variable)]
+        moving = [i for i, a in enumerate(args) if depends(a, variable)]
         if len(moving) != 1:
             return False
         (i,) = moving
@@ -261,7 +261,7 @@ def _atoms(
     """(monotone operand, its direction, the values it is compared with and how) for `row`,
     and the congruence a rule imposes; None when a rule depends on `variable` in a way the
     search cannot handle."""
-    shape = _comparisons(lender, variable)
+    shape = comparisons(lender, variable)
     if shape is None:
         return None
     out: list[Atom] = []
@@ -358,13 +358,13 @@ def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
     return hi
 
 
-def _moving(lender: CompiledLender, variable: str) -> Moving:
+def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
     """The bits of the requirements that depend on `variable`, a function evaluating just
     those (compiled once per lender; between two tries only they can change), and the
     lender's bit of each of them (the function's bit i is the i-th of these)."""
     known = lender.analysis.moving.get(variable)
     if known is None:
-        moving = [r for r in lender.requirements if _depends(r.node, variable)]
+        moving = [r for r in lender.requirements if depends(r.node, variable)]
         mask = sum(r.bit for r in moving)
         function = lower_requirements([r.node for r in moving], name="moving")
         known = (mask, function, tuple(r.bit for r in moving))
@@ -397,11 +397,11 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
-    shape = _comparisons(lender, variable)
+    shape = comparisons(lender, variable)
     if shape is None:
         return None
     step, residue = shape[1] or (1, 0)
-    moving = _moving(lender, variable)[0]
+    moving = moving_requirements(lender, variable)[0]
     failed, unknown = lender.evaluate(row) if bits is None else bits
     fixed = (failed | unknown) & ~moving & ~ignore
     if fixed:
@@ -428,7 +428,7 @@ def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
     if known is None:
         reads: set[str] = set()
         for r in lender.requirements:
-            if _depends(r.node, variable):
+            if depends(r.node, variable):
                 reads |= r.reads
         if "debt_to_income" in reads:
             reads |= {"existing_debt", "total_income", "amount"}
@@ -446,7 +446,7 @@ def _search(
     step: int,
     residue: int,
 ) -> Accepted | None:
-    _, evaluate, moving_bits = _moving(lender, variable)
+    _, evaluate, moving_bits = moving_requirements(lender, variable)
     analysed = _atoms(lender, variable, row)
     if analysed is None:
         return None
@@ -512,9 +512,6 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     return memo[failing]
 
 
-# --- amount and term together ---------------------------------------------------------------
-
-
 def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
     """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
     place for each value tried (the search keeps no row between two tries)."""
@@ -523,154 +520,3 @@ def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
     if variable == "amount":
         return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
     return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
-
-
-def _split(lender: CompiledLender) -> Split:
-    """The bits of the requirements that read the amount (or debt_to_income) and not the
-    term, the term and not the amount, and both: worked out once per lender."""
-    if lender.analysis.split is None:
-        amount = term = both = 0
-        for r in lender.requirements:
-            a, t = _depends(r.node, "amount"), _depends(r.node, "term_months")
-            both |= r.bit if a and t else 0
-            amount |= r.bit if a and not t else 0
-            term |= r.bit if t and not a else 0
-        lender.analysis.split = (amount, term, both)
-    return lender.analysis.split
-
-
-Pair = tuple[list[Interval], int, list[Interval], int]
-"""Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
-
-
-@dataclass
-class Options:
-    """What would pass for one lender and application: amounts at the applied term and terms
-    at the applied amount (None: not asked, or not computable exactly); and when neither
-    alone can pass, the (amount, term) combinations that would, or none and the bits of the
-    requirements in the way (`pairs` None: not computable exactly)."""
-
-    amounts: Accepted | None = None
-    terms: Accepted | None = None
-    pairs: list[Pair] | None = None
-    blocking: int = 0
-
-
-def options(
-    lender: CompiledLender,
-    row: Row,
-    bits: Bits,
-    reads: frozenset[str],
-    amounts: Interval,
-    terms: Interval,
-) -> Options:
-    """What would pass, for a lender whose failing requirements read `reads` (each of them
-    the amount, the term or debt_to_income).
-
-    When no requirement reads both the amount and the term (every shipped lender), the
-    accepted pairs are exactly the amounts accepted by the amount's requirements times the
-    terms accepted by the term's: one search each, shared with the one-variable answers.
-    Otherwise the amounts are searched at every term of the domain, and equal neighbours
-    grouped."""
-    amount_bits, term_bits, both = _split(lender)
-    failing = bits[0] | bits[1]
-    out = Options()
-    ask_amount, ask_term = bool(reads & {"amount", "debt_to_income"}), "term_months" in reads
-    if both:
-        if ask_amount:
-            out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
-        if ask_term:
-            out.terms = accepted(lender, row, "term_months", terms, bits=bits)
-        if not _any(out):
-            out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
-        return out
-    found_a: Accepted | None = None
-    found_t: Accepted | None = None
-    if ask_amount:
-        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-        out.amounts = _alone(found_a, failing & term_bits)
-    if ask_term:
-        found_t = accepted(
-            lender,
-            row,
-            "term_months",
-            terms,
-            bits=bits,
-            ignore=amount_bits,
-        )
-        out.terms = _alone(found_t, failing & amount_bits)
-    if _any(out):
-        return out
-    if found_a is None and not ask_amount:
-        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-    if found_t is None and not ask_term:
-        found_t = accepted(
-            lender,
-            row,
-            "term_months",
-            terms,
-            bits=bits,
-            ignore=amount_bits,
-        )
-    if found_a is None or found_t is None:
-        return out
-    if found_a[0] and found_t[0]:
-        out.pairs = [(found_t[0], found_t[1], found_a[0], found_a[1])]
-    else:
-        out.pairs = []
-        out.blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
-    return out
-
-
-def _alone(found: Accepted | None, other: int) -> Accepted | None:
-    """The one-variable answer from a search that left the other variable's requirements
-    out: none when one of those fails at the applied value."""
-    if found is None or not other:
-        return found
-    return [], found[1], other
-
-
-def _any(out: Options) -> bool:
-    return bool((out.amounts and out.amounts[0]) or (out.terms and out.terms[0]))
-
-
-def _every_term(
-    lender: CompiledLender, row: Row, amounts: Interval, terms: Interval
-) -> tuple[list[Pair] | None, int]:
-    """The accepted amounts at each term of the domain, neighbouring terms with the same
-    amounts grouped (a requirement reads both, so the amounts may change with the term)."""
-    shape = _comparisons(lender, "term_months")
-    term_step = shape[1][0] if shape is not None and shape[1] is not None else 1
-    moving = _moving(lender, "amount")[0]
-    scratch = dict(row)
-    out: list[Pair] = []
-    # what is in the way at every term where only amounts were the matter, else at every term
-    always, outside, seen, searched = -1, -1, 0, False
-    for term in range(terms[0], terms[1] + 1):
-        set_loan(scratch, amount=row["amount"], term_months=term)
-        f, u = lender.evaluate(scratch)
-        if (f | u) & ~moving:
-            outside &= (f | u) & ~moving
-            seen |= (f | u) & ~moving
-            continue
-        found = accepted(lender, scratch, "amount", amounts, bits=(f, u))
-        if found is None:
-            return None, 0
-        if found[0]:
-            last = out[-1] if out else None
-            if (
-                last
-                and (last[2], last[3]) == (found[0], found[1])
-                and term - last[0][-1][1] == term_step
-            ):
-                last[0][-1] = (last[0][-1][0], term)
-            else:
-                out.append(([(term, term)], term_step, found[0], found[1]))
-            continue
-        always &= found[2]
-        seen |= found[2]
-        searched = True
-    if out:
-        return out, 0
-    common = always if searched else outside
-    return out, common if common > 0 else seen

@@ -10,6 +10,7 @@ from hypothesis import given
 from matcher import CompiledLender, Hint, evaluate, explain
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.features import with_loan
+from matcher.hints import MEMO_SIZE
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from tests.matcher.test_engine import SHIPPED, _row
 from tests.strategies import loan_feature_rows, loan_lender_documents
@@ -168,3 +169,17 @@ def test_when_no_amount_and_term_would_do_the_hint_says_so_and_what_stands_in_th
     assert hint.message == (
         "Fjordkreditt AS would accept no amount with any term. In the way: Rule debt."
     )
+
+
+def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
+    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    (lender,) = ruleset.lenders
+    for debt in range(MEMO_SIZE + 50):  # each a different answer
+        row = with_loan(_row(existing_debt=2_400_000 + debt * 100), amount=300_000, term_months=60)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.amount
+    assert all(len(answers) <= MEMO_SIZE for answers in lender.analysis.memo.values())
+    # the same values again: the answer kept is the answer computed
+    again = explain(row, evaluate(row, ruleset), ruleset)[0].hint
+    lender.analysis.memo.clear()
+    assert explain(row, evaluate(row, ruleset), ruleset)[0].hint == again
