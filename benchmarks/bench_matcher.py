@@ -688,10 +688,12 @@ def render(report: Report, m: Measured) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_single(shipped: Single, shipped_lenders: int, every: Single, lenders: int) -> list[str]:
+def render_single(
+    shipped: Single, shipped_lenders: int, every: Single, lenders: int, level: str = "###"
+) -> list[str]:
     """The single-application table: the whole answer and its parts, shipped and all lenders."""
     out = [
-        "### Single application (microseconds per call)",
+        f"{level} Single application (microseconds per call)",
         "",
         _cells("call", "lenders", "p50", "p99", "target", ""),
         "|---|---:|---:|---:|---:|---|",
@@ -853,7 +855,7 @@ def main_single(args: argparse.Namespace) -> int:
         f"on others); {lenders} lenders derived from the {len(shipped.lenders)} shipped ones "
         f"(seed {args.seed}); datalogic-py on {len(sample):,} of the same applications.",
         "",
-        *render_single(single_shipped, len(shipped.lenders), single_all, lenders),
+        *render_single(single_shipped, len(shipped.lenders), single_all, lenders, "####"),
         *_single_rows(single_all, evaluate_all, lenders, bare),
     ]
     body = "\n".join(lines) + "\n"
