@@ -7,7 +7,7 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import polars as pl
@@ -16,20 +16,39 @@ from pydantic import BaseModel, ConfigDict
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.features import set_loan
-from matcher.hints import LOAN_FEATURES, Interval, accepted
-from matcher.lower_python import Row
+from matcher.hints import Interval, loan_reads
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.lower_python import Row, expression_function
+from matcher.operators import COMPARISONS
+from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
 
 
+class Combination(BaseModel):
+    """Terms, and the amounts a lender would accept over each of them (intervals with steps,
+    as in `Hint`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    term_months: list[tuple[int, int]]
+    term_months_step: int = 1
+    amount: list[tuple[int, int]]
+    amount_step: int = 1
+
+
 class Hint(BaseModel):
     """The amounts (at the applied term) and terms (at the applied amount) a lender would
     accept with everything else unchanged; computed exactly, as intervals [low, high] of
     whole units. Where a lender takes only every k-th value ("a whole multiple of 1,000"),
-    the step is k and low and high are such values; otherwise the step is 1."""
+    the step is k and low and high are such values; otherwise the step is 1.
+
+    When neither the amount nor the term alone can make the lender accept, `combinations`
+    are exactly the (amount, term) pairs that would; when none would, `combinations` is
+    empty and `blocking` names the requirements in the way (codes). `combinations` is None
+    when the one-variable answers suffice (or pairs cannot be computed exactly)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -37,6 +56,8 @@ class Hint(BaseModel):
     amount_step: int = 1
     term_months: list[tuple[int, int]] | None = None
     term_months_step: int = 1
+    combinations: list[Combination] | None = None
+    blocking: list[str] = []
     message: str
 
 
@@ -51,6 +72,9 @@ class Reason(BaseModel):
     rule: str
     values: dict[str, Value]
     threshold: Value | list[Value] = None
+    """What the applicant's value was measured against, for this applicant: a limit that
+    depends on other values ("200,000 + 40,000 per child") or on a condition ("12 months
+    when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
 class LenderExplanation(BaseModel):
@@ -71,27 +95,78 @@ def _json_value(value: Any) -> Value:
     return value  # type: ignore[no-any-return]
 
 
-def _reason(
-    lender: CompiledLender, requirement: CompiledRequirement, row: Row, kind: str, lang: Language
-) -> Reason:
+_DYNAMIC = object()  # a threshold that depends on the row
+
+
+def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
         message=requirement.reason[lang],
         rule=requirement.plain(lang),
         values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
-        threshold=requirement.threshold,
+        threshold=_threshold_of(requirement, row),
     )
 
 
-def _trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
-    """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
-    place for each value tried (the search keeps no row between two tries)."""
-    scratch = dict(row)
-    amount, term = row["amount"], row["term_months"]
-    if variable == "amount":
-        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
-    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
+def _threshold_of(requirement: CompiledRequirement, row: Row) -> Value | list[Value]:
+    """`threshold`, worked out once for rules where it does not depend on the row."""
+    known = requirement.node.derived.threshold
+    if known is None:
+        static = _static_threshold(requirement.node)
+        known = requirement.node.derived.threshold = (static,)
+    return threshold(requirement.node, row) if known[0] is _DYNAMIC else known[0]
+
+
+def _static_threshold(node: Node) -> Any:
+    if isinstance(node, Call) and node.op.name == "if":
+        return _DYNAMIC
+    if isinstance(node, Call) and node.op.name in COMPARISONS:
+        args = node.args
+        limits = (args[0], args[2]) if len(args) == 3 else args
+        static = all if len(args) == 3 else any
+        if not static(isinstance(a, Const) for a in limits):
+            return _DYNAMIC
+    return threshold(node, {})
+
+
+def threshold(node: Node, row: Row) -> Value | list[Value]:
+    """The value this applicant was measured against, evaluated from the rule and the row:
+    the other side of a comparison (its right-hand side when neither side is one feature
+    read as it is), [low, high] of a "between", the list of an `in`; through an `if`, that of
+    the branch the row's values choose ("temporary employment needs 12 months": 12 for a
+    temporary employee). None where there is no one such value (`and`, `or`, a branch that
+    is a constant, a condition that is unknown)."""
+    while isinstance(node, Call) and node.op.name == "if":
+        args = node.args
+        for i in range(0, len(args) - 1, 2):
+            chosen = expression_function(args[i])(row)
+            if chosen is None:
+                return None
+            if chosen:
+                node = args[i + 1]
+                break
+        else:
+            node = args[-1]
+    if not isinstance(node, Call):
+        return None
+    name, args = node.op.name, node.args
+    if name == "in" and isinstance(args[1], ListConst):
+        return list(args[1].values)
+    if name not in COMPARISONS:
+        return None
+    if len(args) == 3:
+        return [_evaluated(args[0], row), _evaluated(args[2], row)]
+    subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
+    if isinstance(args[0], Const):
+        subject = 1
+    return _evaluated(args[1 - subject], row)
+
+
+def _evaluated(node: Node, row: Row) -> Value:
+    if isinstance(node, Const):
+        return node.value
+    return _json_value(expression_function(node)(row))
 
 
 def _number(value: int, lang: Language) -> str:
@@ -104,50 +179,75 @@ def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
         for a, b in intervals
     ]
     text = f" {HINTS[lang]['or']} ".join(parts)
-    if step > 1:
+    if step > 1 and any(a != b for a, b in intervals):
         text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
     return text
 
 
-def hint_for(
-    lender: CompiledLender, row: Row, failing: Iterable[CompiledRequirement], lang: Language
-) -> Hint | None:
-    """A hint when every requirement that did not pass depends on the amount or the term
-    (directly or through debt_to_income; other features it reads, such as the age in "age
-    at the end of the term", stay as they are); None otherwise."""
-    failing = list(failing)
-    if not failing or any(not (r.reads & LOAN_FEATURES) for r in failing):
+MESSAGE_COMBINATIONS = 4
+"""At most this many (amount, term) combinations are written out in a hint's message (the
+shortest terms, the longest, and evenly between); `Hint.combinations` has every one."""
+
+
+def _shown(pairs: list[Pair]) -> list[Pair]:
+    if len(pairs) <= MESSAGE_COMBINATIONS:
+        return pairs
+    last = len(pairs) - 1
+    picks = sorted(
+        {round(i * last / (MESSAGE_COMBINATIONS - 1)) for i in range(MESSAGE_COMBINATIONS)}
+    )
+    return [pairs[i] for i in picks]
+
+
+def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
+    """A hint when every requirement that did not pass (the bits of `failing`) depends on
+    the amount or the term (directly or through debt_to_income; other features it reads,
+    such as the age in "age at the end of the term", stay as they are); None otherwise."""
+    reads = loan_reads(lender, failing)
+    if reads is None:
         return None
-    reads: frozenset[str] = frozenset().union(*(r.reads for r in failing))
+    found = options(
+        lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
+    )
+    amounts, terms = found.amounts, found.terms
     text = HINTS[lang]
-    amounts = terms = None
-    messages: list[str] = []
-    if reads & {"amount", "debt_to_income"}:
-        amounts = accepted(lender, row, "amount", (AMOUNT_MIN, AMOUNT_MAX), _trial(row, "amount"))
-    if "term_months" in reads:
-        terms = accepted(
-            lender, row, "term_months", (TERM_MIN, TERM_MAX), _trial(row, "term_months")
-        )
-    if amounts is None and terms is None:
-        return None
     fill = {
         "lender": lender.name,
         "term": row["term_months"],
         "amount": _number(row["amount"], lang),
     }
-    for key, found in (("amount", amounts), ("term_months", terms)):
-        if found is None:
-            continue
-        if found[0]:
-            messages.append(text[key].format(ranges=_ranges(*found, lang), **fill))
-        else:
-            messages.append(text[f"no_{key}"].format(**fill))
+    if found.pairs:
+        either = f", {text['or']} "
+        combinations = either.join(
+            text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
+            for t, t_step, a, a_step in _shown(found.pairs)
+        )
+        message = text["pairs"].format(combinations=combinations, **fill)
+    elif found.pairs is not None:
+        blocking = [r for r in lender.requirements if found.blocking & r.bit]
+        message = text["no_pair"].format(reasons=" ".join(r.reason[lang] for r in blocking), **fill)
+    else:
+        messages: list[str] = []
+        for key, one in (("amount", amounts), ("term_months", terms)):
+            if one is not None:
+                ranges = _ranges(one[0], one[1], lang) if one[0] else ""
+                messages.append(text[key if one[0] else f"no_{key}"].format(ranges=ranges, **fill))
+        if not messages:
+            return None
+        message = " ".join(messages)
     return Hint(
         amount=None if amounts is None else amounts[0],
         amount_step=1 if amounts is None else amounts[1],
         term_months=None if terms is None else terms[0],
         term_months_step=1 if terms is None else terms[1],
-        message=" ".join(messages),
+        combinations=None
+        if found.pairs is None
+        else [
+            Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
+            for t, t_step, a, a_step in found.pairs
+        ],
+        blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+        message=message,
     )
 
 
@@ -155,19 +255,19 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
+    failing = outcome.failed | outcome.unknown
     reasons: list[Reason] = []
-    failing: list[CompiledRequirement] = []
-    for requirement in lender.requirements:
-        if outcome.failed & requirement.bit:
-            reasons.append(_reason(lender, requirement, row, "failed", lang))
-            failing.append(requirement)
-        elif outcome.unknown & requirement.bit:
-            reasons.append(_reason(lender, requirement, row, "missing", lang))
-            failing.append(requirement)
+    requirements = lender.requirements
+    bits = failing
+    while bits:  # the requirements whose bit is set, in order
+        bit = bits & -bits
+        kind = "failed" if outcome.failed & bit else "missing"
+        reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+        bits ^= bit
     return LenderExplanation(
         lender_id=lender.lender_id,
         name=lender.name,
-        eligible=outcome.eligible,
+        eligible=not failing,
         reasons=reasons,
         hint=hint_for(lender, row, failing, lang) if failing else None,
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from matcher.features import debt_to_income, set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
@@ -50,7 +51,7 @@ def prepare(node: Node) -> None:
                     expression_function(arg)
 
 
-def _depends(node: Node, variable: str) -> bool:
+def depends(node: Node, variable: str) -> bool:
     reads = node.features
     return variable in reads or (variable == "amount" and "debt_to_income" in reads)
 
@@ -94,7 +95,7 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
-    if not _depends(node, variable):
+    if not depends(node, variable):
         return 0
     if isinstance(node, Var):
         if node.name == variable:
@@ -150,16 +151,33 @@ Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
 Shape = tuple[list[Comparison], Congruence | None]
 
 
+Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
+Split = tuple[int, int, int]
+
+
 @dataclass
 class Analysis:
     """What the search works out once per lender and variable, from the lender's rules alone:
     kept on the lender (`CompiledLender.analysis`), so it lives exactly as long as the lender."""
 
     shapes: dict[str, Shape | None] = field(default_factory=dict)
-    moving: dict[str, tuple[int, Callable[[Row], Bits]]] = field(default_factory=dict)
+    moving: dict[str, Moving] = field(default_factory=dict)
+    split: Split | None = None
+    # per variable: the features the search's answer depends on, and answers already found
+    # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
+        default_factory=dict
+    )
 
 
-def _comparisons(lender: CompiledLender, variable: str) -> Shape | None:
+MEMO_SIZE = 512
+"""Answers kept per lender, variable and left-out requirements: applicants share ages,
+purposes and markets, so the terms a lender takes are mostly found once."""
+
+
+def comparisons(lender: CompiledLender, variable: str) -> Shape | None:
     """The comparisons of a lender's rules that depend on `variable`, and the congruence a
     requirement may impose on it ("amount % 1000 == 0"); the rules' shape only, so it is
     worked out once per lender. None when a rule depends on the variable in a way the search
@@ -200,7 +218,7 @@ def _congruence(rule: Node, variable: str) -> Congruence | None:
 
 
 def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
-    if not _depends(node, variable):
+    if not depends(node, variable):
         return True
     if not isinstance(node, Call):
         return False
@@ -216,7 +234,7 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
         out.append((args[0], tuple((None, v, "both") for v in args[1].values)))
         return True
     if name in COMPARISONS:
-        moving = [i for i, a in enumerate(args) if _depends(a, variable)]
+        moving = [i for i, a in enumerate(args) if depends(a, variable)]
         if len(moving) != 1:
             return False
         (i,) = moving
@@ -243,7 +261,7 @@ def _atoms(
     """(monotone operand, its direction, the values it is compared with and how) for `row`,
     and the congruence a rule imposes; None when a rule depends on `variable` in a way the
     search cannot handle."""
-    shape = _comparisons(lender, variable)
+    shape = comparisons(lender, variable)
     if shape is None:
         return None
     out: list[Atom] = []
@@ -275,13 +293,20 @@ class _Operand:
     """A monotone operand as a function of the variable, evaluated at most once per point."""
 
     def __init__(self, operand: Node, row: Row, with_value: Callable[[Row, int], Row]) -> None:
-        self.operand, self.row, self.with_value = operand, row, with_value
         self.seen: dict[int, Any] = {}
+        function = expression_function(operand)
+        if isinstance(operand, Var) and operand.name == "debt_to_income":
+            # as the row's own debt_to_income is computed (features.set_loan), without the row
+            debt, income = row["existing_debt"], row["total_income"]
+            self.at: Callable[[int], Any] = lambda x: debt_to_income(debt, x, income)
+        else:
+            self.at = lambda x: function(with_value(row, x))
 
     def __call__(self, x: int) -> Any:
-        if x not in self.seen:
-            self.seen[x] = _value(self.operand, self.with_value(self.row, x))
-        return self.seen[x]
+        seen = self.seen
+        if x not in seen:
+            seen[x] = self.at(x)
+        return seen[x]
 
 
 def _reached(value: Any, c: Any, how: str) -> bool:
@@ -333,22 +358,29 @@ def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
     return hi
 
 
-def _moving(lender: CompiledLender, variable: str) -> tuple[int, Callable[[Row], Bits]]:
-    """The bits of the requirements that depend on `variable`, and a function evaluating just
-    those (compiled once per lender): between two tries only they can change."""
+def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
+    """The bits of the requirements that depend on `variable`, a function evaluating just
+    those (compiled once per lender; between two tries only they can change), and the
+    lender's bit of each of them (the function's bit i is the i-th of these)."""
     known = lender.analysis.moving.get(variable)
     if known is None:
-        moving = [r for r in lender.requirements if _depends(r.node, variable)]
+        moving = [r for r in lender.requirements if depends(r.node, variable)]
         mask = sum(r.bit for r in moving)
-        known = (mask, lower_requirements([r.node for r in moving], name="moving"))
+        function = lower_requirements([r.node for r in moving], name="moving")
+        known = (mask, function, tuple(r.bit for r in moving))
         lender.analysis.moving[variable] = known
     return known
 
 
-Accepted = tuple[list[Interval], int]
-"""Intervals [low, high] of accepted values, and the step between accepted values within
-them (1, or k when a requirement says `variable % k == r`: then low and high are such values).
-"""
+def _lender_bits(bits: int, of: tuple[int, ...]) -> int:
+    return sum(bit for i, bit in enumerate(of) if bits >> i & 1)
+
+
+Accepted = tuple[list[Interval], int, int]
+"""Intervals [low, high] of accepted values; the step between accepted values within them
+(1, or k when a requirement says `variable % k == r`: then low and high are such values);
+and, when no value is accepted, the lender's bits of the requirements in the way: those that
+failed at every value tried, or where no one did, each that failed at some value."""
 
 
 def accepted(
@@ -356,19 +388,69 @@ def accepted(
     row: Row,
     variable: str,
     domain: Interval,
-    with_value: Callable[[Row, int], Row],
+    with_value: Callable[[Row, int], Row] | None = None,
+    *,
+    bits: Bits | None = None,
+    ignore: int = 0,
 ) -> Accepted | None:
     """The values of `variable` within `domain` at which the lender accepts, or None when
-    that cannot be computed exactly."""
+    that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
+    already known; requirements in `ignore` are left out (they read another variable, which
+    the caller varies on its own)."""
+    shape = comparisons(lender, variable)
+    if shape is None:
+        return None
+    step, residue = shape[1] or (1, 0)
+    moving = moving_requirements(lender, variable)[0]
+    failed, unknown = lender.evaluate(row) if bits is None else bits
+    fixed = (failed | unknown) & ~moving & ~ignore
+    if fixed:
+        return [], step, fixed  # a requirement the variable does not touch fails whatever it is
+    # What follows depends only on the values of the features the moving requirements read
+    # (the variable aside): an answer found for the same values is the answer.
+    key = (*[row[name] for name in _key(lender, variable)], domain)
+    memo = lender.analysis.memo.setdefault((variable, ignore), {})
+    if key in memo:
+        return memo[key]
+    found = _search(
+        lender, row, variable, domain, with_value or trial(row, variable), step, residue
+    )
+    if len(memo) >= MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = found
+    return found
+
+
+def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
+    """The features whose values decide the search for `variable`: those the requirements
+    that move with it read, debt_to_income standing for what it is computed from."""
+    known = lender.analysis.keys.get(variable)
+    if known is None:
+        reads: set[str] = set()
+        for r in lender.requirements:
+            if depends(r.node, variable):
+                reads |= r.reads
+        if "debt_to_income" in reads:
+            reads |= {"existing_debt", "total_income", "amount"}
+        known = tuple(sorted(reads - {variable, "debt_to_income"}))
+        lender.analysis.keys[variable] = known
+    return known
+
+
+def _search(
+    lender: CompiledLender,
+    row: Row,
+    variable: str,
+    domain: Interval,
+    with_value: Callable[[Row, int], Row],
+    step: int,
+    residue: int,
+) -> Accepted | None:
+    _, evaluate, moving_bits = moving_requirements(lender, variable)
     analysed = _atoms(lender, variable, row)
     if analysed is None:
         return None
-    atoms, congruence = analysed
-    step, residue = congruence or (1, 0)
-    moving, evaluate = _moving(lender, variable)
-    failed, unknown = lender.evaluate(row)
-    if (failed | unknown) & ~moving:
-        return [], step  # a requirement the variable does not touch fails whatever its value
+    atoms = analysed[0]
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
@@ -394,15 +476,47 @@ def accepted(
                 start = min(found, high)
     bounds = sorted(p for p in points if low <= p <= high + 1)
     intervals: list[Interval] = []
+    always, seen = -1, 0
     for start, end in itertools.pairwise(bounds):
         # every requirement but the congruence is constant on [start, end - 1]: try the
         # segment's first value that meets the congruence
         first = start + (residue - start) % step
         last = end - 1 - (end - 1 - residue) % step
-        if first > last or evaluate(with_value(row, first)) != (0, 0):
+        if first > last:
+            continue
+        f, u = evaluate(with_value(row, first))
+        if f | u:
+            always &= f | u
+            seen |= f | u
             continue
         if intervals and first - intervals[-1][1] == step:
             intervals[-1] = (intervals[-1][0], last)
         else:
             intervals.append((first, last))
-    return intervals, step
+    if intervals:
+        return intervals, step, 0
+    return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
+    """The features the requirements of `failing` (bits) read, when each of them reads the
+    amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
+    set of bits, worked out once."""
+    memo = lender.analysis.reads
+    if failing not in memo:
+        chosen = [r for r in lender.requirements if failing & r.bit]
+        ok = all(r.reads & LOAN_FEATURES for r in chosen)
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[failing] = frozenset().union(*(r.reads for r in chosen)) if ok else None
+    return memo[failing]
+
+
+def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
+    """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
+    place for each value tried (the search keeps no row between two tries)."""
+    scratch = dict(row)
+    amount, term = row["amount"], row["term_months"]
+    if variable == "amount":
+        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
+    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)

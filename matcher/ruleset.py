@@ -23,9 +23,8 @@ from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
 from matcher.hints import Analysis, prepare
-from matcher.ir import Call, Const, ListConst, Node
+from matcher.ir import Node
 from matcher.lower_python import Bits, Row, lower_requirements
-from matcher.operators import COMPARISONS
 from matcher.words import render
 
 
@@ -67,21 +66,6 @@ class CompiledRequirement:
         `str`, not `Language`, while callers (the CLI's `--lang`) hold a language as a `str`."""
         return self.plain_words[lang]
 
-    @cached_property
-    def threshold(self) -> Any:
-        """The constant a comparison compares against: a value, [low, high], or a list."""
-        node = self.node
-        if not isinstance(node, Call):
-            return None
-        if node.op.name == "in" and isinstance(node.args[1], ListConst):
-            return list(node.args[1].values)
-        if node.op.name not in COMPARISONS:
-            return None
-        consts = [a.value for a in node.args if isinstance(a, Const)]
-        if len(node.args) == 3 and len(consts) == 2:
-            return consts
-        return consts[0] if len(consts) == 1 else None
-
 
 @dataclass(frozen=True, eq=False)
 class CompiledLender:
@@ -116,10 +100,11 @@ class Ruleset:
         return canonical_snapshot(self.documents)
 
     def lender(self, lender_id: str) -> CompiledLender:
-        for lender in self.lenders:
-            if lender.lender_id == lender_id:
-                return lender
-        raise KeyError(lender_id)
+        return self._by_id[lender_id]
+
+    @cached_property
+    def _by_id(self) -> dict[str, CompiledLender]:
+        return {lender.lender_id: lender for lender in self.lenders}
 
     def for_market(self, market: str) -> tuple[CompiledLender, ...]:
         return self._by_market.get(market, ())

@@ -1,12 +1,17 @@
 """Rules in plain words, generated from the rule itself: `age >= 23`,
-`employment is one of permanent, retired`, `if employment is temporary then ...`."""
+`employment is one of permanent, retired`, `if employment is temporary then ...`.
+
+Features and the values of the vocabulary's closed lists are written in the reader's
+language (`FEATURE_WORDS`, `VALUE_WORDS` of `matcher.texts`): in bokmål the last one reads
+`hvis ansettelsesform er midlertidig ansatt så måneder hos arbeidsgiver >= 12, ellers sann`.
+Other strings (a market code, a list of country codes) are shown as written in the rule."""
 
 from __future__ import annotations
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.schema import Type
-from matcher.texts import WORDS
+from matcher.texts import FEATURE_WORDS, VALUE_WORDS, WORDS
 
 
 def render(node: Node, lang: Language = DEFAULT_LANGUAGE) -> str:
@@ -17,6 +22,8 @@ def render(node: Node, lang: Language = DEFAULT_LANGUAGE) -> str:
 def _value(value: object, type_: Type, lang: Language) -> str:
     if type_ is Type.BOOL:
         return WORDS[lang]["true" if value else "false"]
+    if type_ is Type.STR:
+        return VALUE_WORDS[lang].get(str(value), str(value))
     return str(value)
 
 
@@ -26,10 +33,11 @@ def _render(node: Node, lang: Language, parent_precedence: int) -> str:
     if isinstance(node, ListConst):
         return ", ".join(_value(v, node.type, lang) for v in node.values)
     if isinstance(node, Var):
+        name = FEATURE_WORDS[lang][node.name]
         if node.default is None:
-            return node.name
+            return name
         default = _value(node.default.value, node.default.type, lang)
-        return f"{node.name} ({WORDS[lang]['if_missing'].format(value=default)})"
+        return f"{name} ({WORDS[lang]['if_missing'].format(value=default)})"
     return _call(node, lang, parent_precedence)
 
 

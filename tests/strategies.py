@@ -359,3 +359,80 @@ def bool_rules(depth: int = 3) -> st.SearchStrategy[Any]:
             lambda a: {"in": [a[0], a[1]]}
         ),
     )
+
+
+# --- loans: applicants and lenders for hints -----------------------------------------------
+
+
+@st.composite
+def loan_feature_rows(draw: st.DrawFn) -> dict[str, Any]:
+    """Consistent feature rows of applicants who meet the usual requirements that do not
+    read the loan (age, income, employment, remarks, residence), applying for any amount and
+    term of the application's bounds, often far more or far longer than lenders take."""
+    from matcher.features import with_loan
+
+    market = draw(st.sampled_from(MARKETS))
+    income = draw(st.integers(250_000, 1_500_000))
+    row: dict[str, Any] = {
+        "market": market,
+        "age": draw(st.integers(25, 74)),
+        "has_co_applicant": False,
+        "co_age": None,
+        "income": income,
+        "co_income": 0,
+        "total_income": income,
+        "employment": "permanent",
+        "employed_months": draw(st.integers(12, 240)),
+        "co_employment": None,
+        "purpose": draw(st.sampled_from(["refinance", "car", "consumer"])),
+        "existing_debt": draw(st.integers(0, 3_000_000)),
+        "payment_remarks": 0,
+        "housing": "own",
+        "housing_cost": draw(st.integers(2000, 6000)),
+        "children": 0,
+        "years_in_country": draw(st.integers(5, 50)),
+        "citizenship": market,
+    }
+    amount = draw(
+        st.integers(appmod.AMOUNT_MIN, appmod.AMOUNT_MAX) | st.integers(appmod.AMOUNT_MIN, 900_000)
+    )
+    term = draw(st.integers(appmod.TERM_MIN, appmod.TERM_MAX) | st.sampled_from([60, 96, 240]))
+    return with_loan(row, amount=amount, term_months=term)
+
+
+@st.composite
+def loan_lender_documents(draw: st.DrawFn, lender_id: str = "loans") -> dict[str, Any]:
+    """A lender document (both markets) whose requirements read the amount and the term,
+    some both at once: amount and term ranges, a debt ceiling, the age at the end of the
+    term, whole thousands, whole years, and a ceiling on amount per month of term."""
+    amount_var, term_var = {"var": "amount"}, {"var": "term_months"}
+    low = draw(st.integers(1_000, 50_000))
+    high = draw(st.integers(low, 1_000_000))
+    shortest = draw(st.integers(1, 24))
+    longest = draw(st.integers(shortest, 240))
+    choices = {
+        "amount_range": {"<=": [low, amount_var, high]},
+        "term_range": {"<=": [shortest, term_var, longest]},
+        "debt_ceiling": {"<=": [{"var": "debt_to_income"}, draw(st.integers(2, 8))]},
+        "age_at_end": {
+            "<=": [{"+": [{"var": "age"}, {"/": [term_var, 12]}]}, draw(st.integers(60, 80))]
+        },
+        "whole_thousands": {"==": [{"%": [amount_var, 1000]}, 0]},
+        "whole_years": {"==": [{"%": [term_var, 12]}, 0]},
+        "per_month": {"<=": [{"/": [amount_var, term_var]}, draw(st.integers(1_000, 20_000))]},
+        "per_month_scaled": {
+            "<=": [amount_var, {"*": [term_var, draw(st.integers(1_000, 10_000))]}]
+        },
+    }
+    chosen = draw(
+        st.lists(st.sampled_from(sorted(choices)), min_size=1, max_size=len(choices), unique=True)
+    )
+    reason = {"en": "r", "nb": "r", "sv": "r"}
+    return {
+        "lender_id": lender_id,
+        "name": lender_id.title(),
+        "markets": list(MARKETS),
+        "requirements": [
+            {"id": name, "rule": choices[name], "reason": reason} for name in sorted(chosen)
+        ],
+    }

@@ -44,7 +44,7 @@ def test_reasons_name_code_kind_message_rule_values_and_threshold() -> None:
             "code": "bank.r0",
             "kind": "failed",
             "message": "r",
-            "rule": "10000 <= amount <= 400000",
+            "rule": "10000 <= lånebeløp <= 400000",
             "values": {"amount": 500_000},
             "threshold": [10_000, 400_000],
         },
@@ -52,7 +52,7 @@ def test_reasons_name_code_kind_message_rule_values_and_threshold() -> None:
             "code": "bank.r1",
             "kind": "missing",
             "message": "r",
-            "rule": "co_age >= 18",
+            "rule": "medsøkers alder >= 18",
             "values": {"co_age": None},
             "threshold": 18,
         },
@@ -108,12 +108,13 @@ def test_a_whole_multiple_rule_gives_a_stepped_hint() -> None:
     )
 
 
-def test_an_empty_hint_says_no_amount_would_do() -> None:
+def test_an_empty_hint_says_no_amount_and_term_would_do_and_what_is_in_the_way() -> None:
     ruleset = bank({"<=": [{"var": "amount"}, 500]})  # below the smallest amount applied for
     row = loan_row(amount=100_000)
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
     assert explanation.hint is not None and explanation.hint.amount == []
-    assert explanation.hint.message == "Bank would accept no amount over 60 months."
+    assert explanation.hint.message == "Bank would accept no amount with any term. In the way: r"
+    assert (explanation.hint.combinations, explanation.hint.blocking) == ([], ["bank.r0"])
 
 
 def test_infinite_values_are_reported_as_json_safe_text() -> None:
@@ -227,3 +228,38 @@ def test_batch_reasons_equal_single_reasons(apps: list[Application]) -> None:
         for e in explain(features, evaluate(features, SHIPPED), SHIPPED, "sv"):
             single[(str(i), e.lender_id)] = [(r.code, r.kind, r.message) for r in e.reasons]
     assert batch == single
+
+
+def _shipped_reason(lender_id: str, requirement_id: str, row: dict[str, Any]) -> Any:
+    (outcome,) = [o for o in evaluate(row, SHIPPED) if o.lender_id == lender_id]
+    (explanation,) = explain(row, [outcome], SHIPPED)
+    code = f"{lender_id}.{requirement_id}"
+    (reason,) = [r for r in explanation.reasons if r.code == code]
+    return reason
+
+
+def test_a_conditional_rule_gives_the_threshold_of_the_branch_the_applicant_is_in() -> None:
+    temporary = _row(employment="temporary", employed_months=5)
+    assert _shipped_reason("fjordkreditt", "temporary_tenure", temporary).threshold == 12
+    # a chain of conditions: self-employed applicants need 24 months at Granskog
+    self_employed = _row(market="SE", employment="self_employed", employed_months=10)
+    assert _shipped_reason("granskog_bank", "employment_tenure", self_employed).threshold == 24
+    # the market chooses the income floor at Kjølen
+    low = {"income": 150_000, "total_income": 150_000, "debt_to_income": 100_000 / 150_000}
+    assert _shipped_reason("kjolen_kreditt", "min_income", _row(**low)).threshold == 200_000
+    sweden = _row(market="SE", **low)
+    assert _shipped_reason("kjolen_kreditt", "min_income", sweden).threshold == 160_000
+
+
+def test_a_computed_limit_is_evaluated_with_the_applicants_values() -> None:
+    two_children = _row(income=230_000, total_income=230_000, children=2)
+    reason = _shipped_reason("havbris_kreditt", "household_income_children", two_children)
+    assert (reason.threshold, reason.values) == (280_000, {"children": 2, "total_income": 230_000})
+    # amount <= min(500 000, 3 * total_income)
+    small = _row(income=180_000, total_income=180_000, amount=600_000, debt_to_income=600 / 180)
+    assert _shipped_reason("tindebank", "amount_max", small).threshold == 500_000
+    smaller = _row(income=190_000, total_income=100_000, amount=400_000, debt_to_income=4.0)
+    assert _shipped_reason("tindebank", "amount_max", smaller).threshold == 300_000
+    # with a co-applicant and three children: 20 000 + 4 500 * 3 left to live on each month
+    co = _row(market="SE", has_co_applicant=True, co_age=30, children=3, housing_cost=30_000)
+    assert _shipped_reason("ekhagen_kredit", "left_to_live_on", co).threshold == 33_500

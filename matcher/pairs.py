@@ -1,0 +1,181 @@
+"""What would pass when the amount and the term move together: the (amount, term)
+combinations a lender would accept when neither alone would do, or none and what stands in
+the way.
+
+Built on the one-variable search of `matcher.hints`. When no requirement reads both the
+amount and the term (every shipped lender), the accepted pairs are exactly the amounts the
+amount's requirements accept times the terms the term's accept: one search each, shared with
+the one-variable answers. Otherwise the amounts are searched at every term of the domain and
+neighbouring terms with the same amounts are grouped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from matcher.features import set_loan
+from matcher.hints import (
+    Accepted,
+    Interval,
+    Split,
+    accepted,
+    comparisons,
+    depends,
+    moving_requirements,
+)
+from matcher.lower_python import Bits, Row
+
+if TYPE_CHECKING:
+    from matcher.ruleset import CompiledLender
+
+
+def _split(lender: CompiledLender) -> Split:
+    """The bits of the requirements that read the amount (or debt_to_income) and not the
+    term, the term and not the amount, and both: worked out once per lender."""
+    if lender.analysis.split is None:
+        amount = term = both = 0
+        for r in lender.requirements:
+            a, t = depends(r.node, "amount"), depends(r.node, "term_months")
+            both |= r.bit if a and t else 0
+            amount |= r.bit if a and not t else 0
+            term |= r.bit if t and not a else 0
+        lender.analysis.split = (amount, term, both)
+    return lender.analysis.split
+
+
+Pair = tuple[list[Interval], int, list[Interval], int]
+"""Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
+
+
+@dataclass
+class Options:
+    """What would pass for one lender and application: amounts at the applied term and terms
+    at the applied amount (None: not asked, or not computable exactly); and when neither
+    alone can pass, the (amount, term) combinations that would, or none and the bits of the
+    requirements in the way (`pairs` None: not computable exactly)."""
+
+    amounts: Accepted | None = None
+    terms: Accepted | None = None
+    pairs: list[Pair] | None = None
+    blocking: int = 0
+
+
+def options(
+    lender: CompiledLender,
+    row: Row,
+    bits: Bits,
+    reads: frozenset[str],
+    amounts: Interval,
+    terms: Interval,
+) -> Options:
+    """What would pass, for a lender whose failing requirements read `reads` (each of them
+    the amount, the term or debt_to_income).
+
+    When no requirement reads both the amount and the term (every shipped lender), the
+    accepted pairs are exactly the amounts accepted by the amount's requirements times the
+    terms accepted by the term's: one search each, shared with the one-variable answers.
+    Otherwise the amounts are searched at every term of the domain, and equal neighbours
+    grouped."""
+    amount_bits, term_bits, both = _split(lender)
+    failing = bits[0] | bits[1]
+    out = Options()
+    ask_amount, ask_term = bool(reads & {"amount", "debt_to_income"}), "term_months" in reads
+    if both:
+        if ask_amount:
+            out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
+        if ask_term:
+            out.terms = accepted(lender, row, "term_months", terms, bits=bits)
+        if not _any(out):
+            out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
+        return out
+    found_a: Accepted | None = None
+    found_t: Accepted | None = None
+    if ask_amount:
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        out.amounts = _alone(found_a, failing & term_bits)
+    if ask_term:
+        found_t = accepted(
+            lender,
+            row,
+            "term_months",
+            terms,
+            bits=bits,
+            ignore=amount_bits,
+        )
+        out.terms = _alone(found_t, failing & amount_bits)
+    if _any(out):
+        return out
+    if found_a is None and not ask_amount:
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+    if found_t is None and not ask_term:
+        found_t = accepted(
+            lender,
+            row,
+            "term_months",
+            terms,
+            bits=bits,
+            ignore=amount_bits,
+        )
+    if found_a is None or found_t is None:
+        return out
+    if found_a[0] and found_t[0]:
+        out.pairs = [(found_t[0], found_t[1], found_a[0], found_a[1])]
+    else:
+        out.pairs = []
+        out.blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
+    return out
+
+
+def _alone(found: Accepted | None, other: int) -> Accepted | None:
+    """The one-variable answer from a search that left the other variable's requirements
+    out: none when one of those fails at the applied value."""
+    if found is None or not other:
+        return found
+    return [], found[1], other
+
+
+def _any(out: Options) -> bool:
+    return bool((out.amounts and out.amounts[0]) or (out.terms and out.terms[0]))
+
+
+def _every_term(
+    lender: CompiledLender, row: Row, amounts: Interval, terms: Interval
+) -> tuple[list[Pair] | None, int]:
+    """The accepted amounts at each term of the domain, neighbouring terms with the same
+    amounts grouped (a requirement reads both, so the amounts may change with the term)."""
+    shape = comparisons(lender, "term_months")
+    term_step = shape[1][0] if shape is not None and shape[1] is not None else 1
+    moving = moving_requirements(lender, "amount")[0]
+    scratch = dict(row)
+    out: list[Pair] = []
+    # what is in the way at every term where only amounts were the matter, else at every term
+    always, outside, seen, searched = -1, -1, 0, False
+    for term in range(terms[0], terms[1] + 1):
+        set_loan(scratch, amount=row["amount"], term_months=term)
+        f, u = lender.evaluate(scratch)
+        if (f | u) & ~moving:
+            outside &= (f | u) & ~moving
+            seen |= (f | u) & ~moving
+            continue
+        found = accepted(lender, scratch, "amount", amounts, bits=(f, u))
+        if found is None:
+            return None, 0
+        if found[0]:
+            last = out[-1] if out else None
+            if (
+                last
+                and (last[2], last[3]) == (found[0], found[1])
+                and term - last[0][-1][1] == term_step
+            ):
+                last[0][-1] = (last[0][-1][0], term)
+            else:
+                out.append(([(term, term)], term_step, found[0], found[1]))
+            continue
+        always &= found[2]
+        seen |= found[2]
+        searched = True
+    if out:
+        return out, 0
+    common = always if searched else outside
+    return out, common if common > 0 else seen

@@ -1,0 +1,185 @@
+"""Hints that move the amount and the term together: sound, complete, and plain when nothing
+would do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+
+from matcher import CompiledLender, Hint, evaluate, explain
+from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
+from matcher.features import with_loan
+from matcher.hints import MEMO_SIZE
+from matcher.ruleset import Ruleset, ruleset_from_documents
+from tests.matcher.test_engine import SHIPPED, _row
+from tests.strategies import loan_feature_rows, loan_lender_documents
+
+REASON = {"en": "r", "nb": "r", "sv": "r"}
+
+
+def _lender(*requirements: tuple[str, Any]) -> Ruleset:
+    return ruleset_from_documents(
+        [
+            {
+                "lender_id": "fjord",
+                "name": "Fjordkreditt AS",
+                "markets": ["NO", "SE"],
+                "requirements": [
+                    {"id": rid, "rule": rule, "reason": {"en": text, "nb": text, "sv": text}}
+                    for rid, rule, text in ((r[0], r[1], f"Rule {r[0]}.") for r in requirements)
+                ],
+            }
+        ]
+    )
+
+
+def _accepts(lender: CompiledLender, row: dict[str, Any], amount: int, term: int) -> bool:
+    return lender.evaluate(with_loan(row, amount=amount, term_months=term)) == (0, 0)
+
+
+def _values(intervals: list[tuple[int, int]], step: int) -> set[int]:
+    """The first, last and a middle value of each interval (on the step)."""
+    out: set[int] = set()
+    for low, high in intervals:
+        out |= {low, high, low + (high - low) // 2 // step * step}
+    return out
+
+
+def _hinted(hint: Hint, amount: int, term: int) -> bool:
+    def within(value: int, intervals: list[tuple[int, int]], step: int) -> bool:
+        return any(a <= value <= b and (value - a) % step == 0 for a, b in intervals)
+
+    return any(
+        within(term, c.term_months, c.term_months_step) and within(amount, c.amount, c.amount_step)
+        for c in hint.combinations or []
+    )
+
+
+def _grid(hint: Hint, row: dict[str, Any]) -> tuple[set[int], set[int]]:
+    """Amounts and terms to try: a coarse grid of the whole domain, and every hinted
+    boundary, one value and one step either side."""
+    amounts = set(range(AMOUNT_MIN, 1_200_001, 9_973)) | {AMOUNT_MAX, row["amount"]}
+    terms = set(range(TERM_MIN, TERM_MAX + 1, 7)) | {TERM_MAX, row["term_months"]}
+    for c in hint.combinations or []:
+        for values, intervals, step in (
+            (amounts, c.amount, c.amount_step),
+            (terms, c.term_months, c.term_months_step),
+        ):
+            for low, high in intervals:
+                values |= {low - step, low - 1, low, high, high + 1, high + step}
+    return (
+        {a for a in amounts if AMOUNT_MIN <= a <= AMOUNT_MAX},
+        {t for t in terms if TERM_MIN <= t <= TERM_MAX},
+    )
+
+
+def _check_pairs(ruleset: Ruleset, row: dict[str, Any]) -> int:
+    """Every two-variable hint for `row` is sound and complete on a grid; how many there were."""
+    checked = 0
+    rejected = [o for o in evaluate(row, ruleset) if not o.eligible]
+    for explanation in explain(row, rejected, ruleset):
+        hint = explanation.hint
+        if hint is None or hint.combinations is None:
+            continue
+        checked += 1
+        lender = ruleset.lender(explanation.lender_id)
+        # neither alone would do
+        assert not hint.amount and not hint.term_months
+        for c in hint.combinations:  # sound
+            for term in _values(c.term_months, c.term_months_step):
+                for amount in _values(c.amount, c.amount_step):
+                    assert _accepts(lender, row, amount, term), (lender.lender_id, amount, term)
+        amounts, terms = _grid(hint, row)
+        passing = {(a, t) for t in terms for a in amounts if _accepts(lender, row, a, t)}
+        assert {p for p in passing if not _hinted(hint, *p)} == set(), lender.lender_id  # complete
+        assert bool(hint.combinations) == bool(passing) or not hint.combinations
+        if not hint.combinations:
+            assert hint.blocking and not passing
+    return checked
+
+
+@given(loan_feature_rows())
+def test_pair_hints_of_shipped_lenders_are_sound_and_complete(row: dict[str, Any]) -> None:
+    _check_pairs(SHIPPED, row)
+
+
+@given(loan_lender_documents(), loan_feature_rows())
+def test_pair_hints_are_sound_and_complete_when_a_rule_reads_amount_and_term(
+    document: dict[str, Any], row: dict[str, Any]
+) -> None:
+    _check_pairs(ruleset_from_documents([document]), row)
+
+
+PER_MONTH = ("per_month", {"<=": [{"var": "amount"}, {"*": [{"var": "term_months"}, 3_000]}]})
+AMOUNT_RANGE = ("amount_range", {"<=": [10_000, {"var": "amount"}, 250_000]})
+TERM_RANGE = ("term_range", {"<=": [12, {"var": "term_months"}, 96]})
+WHOLE_YEARS = ("whole_years", {"==": [{"%": [{"var": "term_months"}, 12]}, 0]})
+
+
+def test_when_neither_alone_would_do_the_hint_names_amounts_over_terms() -> None:
+    ruleset = _lender(PER_MONTH, AMOUNT_RANGE, TERM_RANGE, WHOLE_YEARS)
+    row = with_loan(_row(), amount=650_500, term_months=120)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    hint = explanation.hint
+    assert hint is not None and (hint.amount, hint.term_months) == ([], [])
+    assert [(c.term_months, c.amount) for c in hint.combinations or []] == [
+        ([(12, 12)], [(10_000, 36_000)]),
+        ([(24, 24)], [(10_000, 72_000)]),
+        ([(36, 36)], [(10_000, 108_000)]),
+        ([(48, 48)], [(10_000, 144_000)]),
+        ([(60, 60)], [(10_000, 180_000)]),
+        ([(72, 72)], [(10_000, 216_000)]),
+        ([(84, 96)], [(10_000, 250_000)]),
+    ]
+    # the message writes out the shortest terms, the longest, and evenly between
+    assert hint.message == (
+        "Fjordkreditt AS would accept an amount of 10,000–36,000 over 12 months, "
+        "or 10,000–108,000 over 36 months, or 10,000–180,000 over 60 months, "
+        "or 10,000–250,000 over 84–96 (in steps of 12) months."
+    )
+
+
+def test_when_each_requirement_moves_one_of_them_the_hint_is_amounts_times_terms() -> None:
+    ruleset = SHIPPED
+    row = with_loan(
+        _row(age=40, income=300_000, total_income=300_000, existing_debt=400_000),
+        amount=1_200_000,
+        term_months=96,
+    )
+    (explanation,) = explain(
+        row, [o for o in evaluate(row, ruleset) if o.lender_id == "fjordkreditt"], ruleset
+    )
+    assert explanation.hint is not None
+    assert explanation.hint.message == (
+        "Fjordkreditt AS would accept an amount of 10,000–500,000 over 12–60 months."
+    )
+
+
+def test_when_no_amount_and_term_would_do_the_hint_says_so_and_what_stands_in_the_way() -> None:
+    ruleset = _lender(PER_MONTH, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}), TERM_RANGE)
+    row = with_loan(
+        _row(income=300_000, total_income=300_000, existing_debt=1_600_000),
+        amount=100_000,
+        term_months=120,
+    )
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    hint = explanation.hint
+    assert hint is not None and hint.combinations == [] and hint.blocking == ["fjord.debt"]
+    assert hint.message == (
+        "Fjordkreditt AS would accept no amount with any term. In the way: Rule debt."
+    )
+
+
+def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
+    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    (lender,) = ruleset.lenders
+    for debt in range(MEMO_SIZE + 50):  # each a different answer
+        row = with_loan(_row(existing_debt=2_400_000 + debt * 100), amount=300_000, term_months=60)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.amount
+    assert all(len(answers) <= MEMO_SIZE for answers in lender.analysis.memo.values())
+    # the same values again: the answer kept is the answer computed
+    again = explain(row, evaluate(row, ruleset), ruleset)[0].hint
+    lender.analysis.memo.clear()
+    assert explain(row, evaluate(row, ruleset), ruleset)[0].hint == again
