@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
@@ -70,7 +70,13 @@ class Reason(BaseModel):
     kind: Literal["failed", "missing"]
     message: str
     rule: str
-    values: dict[str, Value]
+    values: dict[str, Value] = Field(
+        description=(
+            "The applicant's values of the features the rule reads, by feature name; null is "
+            'unknown (missing data); +inf and -inf are the strings "Infinity" and "-Infinity" '
+            "(debt_to_income of an applicant without income), as in the stored feature row."
+        )
+    )
     threshold: Value | list[Value] = None
     """What the applicant's value was measured against, for this applicant: a limit that
     depends on other values ("200,000 + 40,000 per child") or on a condition ("12 months

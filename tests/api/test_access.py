@@ -252,3 +252,9 @@ def test_the_openapi_page_and_spec_are_served(sqlite_api: Api) -> None:
     assert application_schema["additionalProperties"] is False
     assert set(application_schema["required"]) == {"market", "applicant", "loan", "household"}
     assert spec["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+
+
+def test_the_schema_says_how_an_infinite_value_is_written(sqlite_api: Api) -> None:
+    spec = sqlite_api.client.get("/openapi.json").json()
+    values = spec["components"]["schemas"]["Reason"]["properties"]["values"]
+    assert '"Infinity"' in values["description"]
