@@ -17,6 +17,7 @@ by every worker (a shared file system or an object store URI). Ray is an optiona
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib.util
 import json
 import os
@@ -41,17 +42,7 @@ def ray_engine(address: str | None = None, *, num_cpus: int = 2) -> Engine:
     if importlib.util.find_spec("ray") is None:
         raise EngineUnavailableError("ray", INSTALL)
 
-    def run(
-        path: Path,
-        shape: InputShape,
-        new: Ruleset,
-        baseline: Ruleset,
-        on: dt.date,
-        chunk_rows: int,
-    ) -> Iterator[ScoredChunk]:
-        return _run(address, num_cpus, path, shape, new, baseline, on, chunk_rows)
-
-    return run
+    return functools.partial(_run, address, num_cpus)
 
 
 def _run(

@@ -7,6 +7,8 @@ checkpoint was refused), 2 a bad option or a missing key, 3 the store could not 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +39,19 @@ app = typer.Typer(
 DIR_HELP = "Folder of checkpoints (default: LENDMATCH_CHECKPOINT_DIR)."
 
 
+@contextmanager
+def _checkpoint_errors() -> Iterator[None]:
+    """A bad key is a usage error (exit 2); a checkpoint that is wrong is a problem (exit 1)."""
+    try:
+        yield
+    except CheckpointKeyError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_USAGE) from error
+    except CheckpointError as error:
+        typer.echo(f"FAILED: {error}", err=True)
+        raise typer.Exit(EXIT_PROBLEM) from error
+
+
 def _trusted_public_key(given: str | None) -> str | None:
     """The public key to trust: the option, the setting, or the private key's own."""
     settings = broker.get_settings()
@@ -54,7 +69,7 @@ def _newest(directory: Path | None, public_key: str | None) -> Checkpoint | None
     2 when there is no key to check it with."""
     if directory is None:
         return None
-    try:
+    with _checkpoint_errors():
         key = _trusted_public_key(public_key)
         if key is None:
             typer.echo(
@@ -64,12 +79,6 @@ def _newest(directory: Path | None, public_key: str | None) -> Checkpoint | None
             )
             raise typer.Exit(EXIT_USAGE)
         return newest_checkpoint(directory, key)
-    except CheckpointKeyError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_USAGE) from error
-    except CheckpointError as error:
-        typer.echo(f"FAILED: {error}", err=True)
-        raise typer.Exit(EXIT_PROBLEM) from error
 
 
 def _verify(store: Store, checkpoint: Checkpoint | None) -> AuditReport:
@@ -172,14 +181,8 @@ def checkpoint(
     previous = _newest(directory, None) if directory.is_dir() else None
     with opened_store() as store:
         report = _verify(store, previous)
-    try:
+    with _checkpoint_errors():
         written = write_checkpoint(directory, report.heads, private_key, now=datetime.now(UTC))
-    except CheckpointKeyError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(EXIT_USAGE) from error
-    except CheckpointError as error:
-        typer.echo(f"FAILED: {error}", err=True)
-        raise typer.Exit(EXIT_PROBLEM) from error
     typer.echo(f"checkpoint {written.path}: record {written.decision_seq}")
 
 

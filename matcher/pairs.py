@@ -89,34 +89,25 @@ def options(
         if not _any(out):
             out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
         return out
-    found_a: Accepted | None = None
-    found_t: Accepted | None = None
-    if ask_amount:
-        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+
+    def by_amount() -> Accepted | None:
+        return accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+
+    def by_term() -> Accepted | None:
+        return accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+
+    found_a = by_amount() if ask_amount else None
+    found_t = by_term() if ask_term else None
+    if found_a is not None:
         out.amounts = _alone(found_a, failing & term_bits)
-    if ask_term:
-        found_t = accepted(
-            lender,
-            row,
-            "term_months",
-            terms,
-            bits=bits,
-            ignore=amount_bits,
-        )
+    if found_t is not None:
         out.terms = _alone(found_t, failing & amount_bits)
     if _any(out):
         return out
-    if found_a is None and not ask_amount:
-        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-    if found_t is None and not ask_term:
-        found_t = accepted(
-            lender,
-            row,
-            "term_months",
-            terms,
-            bits=bits,
-            ignore=amount_bits,
-        )
+    if not ask_amount:
+        found_a = by_amount()
+    if not ask_term:
+        found_t = by_term()
     if found_a is None or found_t is None:
         return out
     if found_a[0] and found_t[0]:

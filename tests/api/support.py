@@ -14,11 +14,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -223,3 +225,35 @@ class TcpProxy:
             for connection in connections:
                 self._sockets.discard(connection)
                 connection.close()
+
+
+# --- a burst of concurrent requests ----------------------------------------------------------
+
+
+def burst_of_200() -> list[tuple[dict[str, Any], str | None]]:
+    """200 POSTs: 160 distinct applications, and 20 idempotency keys sent twice each (the
+    pairs at the end, at 160+2i and 161+2i)."""
+    bodies = [application("NO" if i % 2 else "SE") for i in range(180)]
+    requests: list[tuple[dict[str, Any], str | None]] = [(b, None) for b in bodies[:160]]
+    for i, body in enumerate(bodies[160:]):
+        requests += [(body, f"twice-{i}"), (body, f"twice-{i}")]
+    return requests
+
+
+def post_concurrently(
+    base_url: str, key: str, requests: list[tuple[dict[str, Any], str | None]]
+) -> list[httpx.Response]:
+    """POST every (body, idempotency key) from 50 threads at once; answers in request order."""
+
+    def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
+        body, idempotency_key = request
+        headers = {"X-API-Key": key}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        # a connection of its own per request: httpx's pool shared by 50 threads now
+        # and then hands a thread a connection another thread has just closed
+        with httpx.Client(base_url=base_url, timeout=60) as client:
+            return client.post("/v1/applications", json=body, headers=headers)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        return list(pool.map(post, requests))

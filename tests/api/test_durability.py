@@ -8,10 +8,8 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +18,14 @@ from sqlalchemy import make_url, text
 from api.app import create_app
 from api.service import Service
 from broker import Settings
-from tests.api.support import TcpProxy, application, postgres_schema, serving
+from tests.api.support import (
+    TcpProxy,
+    application,
+    burst_of_200,
+    post_concurrently,
+    postgres_schema,
+    serving,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,25 +52,9 @@ def stored_count(service: Service) -> int:
 
 def test_200_concurrent_posts_are_all_answered_and_each_stored_once(database_url: str) -> None:
     with served(database_url) as (base_url, service, key):
-        # 160 distinct applications, and 20 idempotency keys sent twice each at once.
-        bodies = [application("NO" if i % 2 else "SE") for i in range(180)]
-        requests: list[tuple[dict[str, Any], str | None]] = [(b, None) for b in bodies[:160]]
-        for i, body in enumerate(bodies[160:]):
-            requests += [(body, f"twice-{i}"), (body, f"twice-{i}")]
+        requests = burst_of_200()
         assert len(requests) == 200
-
-        def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
-            body, idempotency_key = request
-            headers = {"X-API-Key": key}
-            if idempotency_key:
-                headers["Idempotency-Key"] = idempotency_key
-            # a connection of its own per request: httpx's pool shared by 50 threads now
-            # and then hands a thread a connection another thread has just closed
-            with httpx.Client(base_url=base_url, timeout=60) as client:
-                return client.post("/v1/applications", json=body, headers=headers)
-
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            responses = list(pool.map(post, requests))
+        responses = post_concurrently(base_url, key, requests)
 
         assert [r.status_code for r in responses] == [201] * 200
         answers = [r.json() for r in responses]

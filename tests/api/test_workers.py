@@ -12,18 +12,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from audit import Store, open_store
-from tests.api.support import application, postgres_schema
+from tests.api.support import burst_of_200, post_concurrently, postgres_schema
 from tests.databases import POSTGRES_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -117,23 +115,10 @@ def test_200_concurrent_posts_over_4_worker_processes_are_each_stored_once(tmp_p
         with lendmatch_serve(url, WORKERS, tmp_path / "serve.log") as (base_url, server_pid):
             workers = workers_of(server_pid)
             assert len(workers) == WORKERS
-            bodies = [application("NO" if i % 2 else "SE") for i in range(180)]
-            requests: list[tuple[dict[str, Any], str | None]] = [(b, None) for b in bodies[:160]]
-            for i, body in enumerate(bodies[160:]):
-                requests += [(body, f"twice-{i}"), (body, f"twice-{i}")]
+            requests = burst_of_200()
             assert len(requests) == 200
-
-            def post(request: tuple[dict[str, Any], str | None]) -> httpx.Response:
-                body, idempotency_key = request
-                headers = {"X-API-Key": key}
-                if idempotency_key:
-                    headers["Idempotency-Key"] = idempotency_key
-                with httpx.Client(base_url=base_url, timeout=60) as client:
-                    return client.post("/v1/applications", json=body, headers=headers)
-
             started = datetime.now(UTC)
-            with ThreadPoolExecutor(max_workers=50) as pool:
-                responses = list(pool.map(post, requests))
+            responses = post_concurrently(base_url, key, requests)
             active = sessions_active_since(started, workers)
 
         assert [r.status_code for r in responses] == [201] * 200
