@@ -6,10 +6,15 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup serve test check lint typecheck pytest postgres bench
 
-setup:  ## install uv if missing, then the locked dependencies into .venv
+setup:  ## install uv if missing, the locked dependencies into .venv, and Chromium (as root)
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen --all-extras
+	@# the browser tests drive Debian's Chromium (Playwright cannot download browsers here)
+	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] \
+		|| { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@test -x /usr/bin/chromium \
+		|| echo "note: /usr/bin/chromium is missing; the browser tests need it (apt-get install chromium)" >&2
 
 serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders, demo keys, test ids)
 	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} \
