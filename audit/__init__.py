@@ -1,7 +1,8 @@
 """audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
 `open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
-(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`, keys of named clients) on one engine;
+(`RulesetStore`), `store.api_keys` (`ApiKeyStore`, keys of named clients) and
+`store.caseworkers` (`CaseworkerStore`, users of the review screen);
 `store.verify()` checks everything a decision depends on. Signed checkpoints of the chains'
 heads, kept outside the database, are written and read by `write_checkpoint` and
 `newest_checkpoint`.
@@ -14,6 +15,7 @@ from audit.api_keys import (
     ApiKey,
     ApiKeyStore,
 )
+from audit.caseworkers import MIN_PASSWORD_LENGTH, USER_NAME_PATTERN, Caseworker, CaseworkerStore
 from audit.checkpoints import (
     Checkpoint,
     checkpoint_public_key,
@@ -50,10 +52,14 @@ __all__ = [
     "CLIENT_PATTERN",
     "DEFAULT_CLIENT",
     "DEMO_CLIENT",
+    "MIN_PASSWORD_LENGTH",
+    "USER_NAME_PATTERN",
     "ApiKey",
     "ApiKeyStore",
     "AuditError",
     "AuditReport",
+    "Caseworker",
+    "CaseworkerStore",
     "Checkpoint",
     "CheckpointError",
     "CheckpointKeyError",

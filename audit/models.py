@@ -5,7 +5,8 @@
 `ruleset_activation` keep every ruleset snapshot and when it became active;
 `personal_erasure` records each erasure of a personal payload (when and why); the
 activations and the erasures are hash-chained ledgers (`audit._ledger`) whose heads are the
-rows of `ledger_head`; `api_key` holds hashed keys, each of one client.
+rows of `ledger_head`; `api_key` holds hashed keys, each of one client; `caseworker` holds
+the people who sign in to the review screen (a password hash, never a password).
 
 Clients: every API key belongs to a named client (`api_key.client`), and every decision made
 through the API records the client of the key that asked (`decision.client`; NULL for
@@ -154,5 +155,22 @@ class ApiKeyRow(SQLModel, table=True):
     role: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     revoked_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+USER_NAME_LENGTH = 64
+
+
+class CaseworkerRow(SQLModel, table=True):
+    """A person who signs in to the review screen: only an Argon2 hash of the password."""
+
+    __tablename__ = "caseworker"
+
+    name: str = Field(sa_column=Column(String(USER_NAME_LENGTH), primary_key=True))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    disabled_at: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

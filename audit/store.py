@@ -2,7 +2,8 @@
 
 `store.decisions` is the hash-chained decision log with the personal payloads
 (`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
-(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`). They share one
+(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`),
+`store.caseworkers` the users of the review screen (`audit.caseworkers`). They share one
 `UnitOfWork` (`audit._unit`): every call is one transaction on that engine, and any database
 failure is `StoreUnavailable`. `verify` checks all of them: everything a decision depends
 on. `open_store` builds the engine and migrates the schema first.
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audit._unit import UnitOfWork, describe
 from audit.api_keys import ApiKeyStore
+from audit.caseworkers import CaseworkerStore
 from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
@@ -33,6 +35,7 @@ class Store:
         self.decisions = DecisionLog(uow)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
+        self.caseworkers = CaseworkerStore(uow)
 
     @property
     def engine(self) -> Engine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, generate, keys, match, rescore, rules, serve
+from cli import audit, generate, keys, match, rescore, rules, serve, users
 
 app = typer.Typer(
     name="lendmatch",
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(rules.app, name="rules")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
+app.add_typer(users.app, name="users")
 app.command("generate")(generate.generate)
 app.command("match")(match.match_command)
 app.command("rescore")(rescore.rescore_command)

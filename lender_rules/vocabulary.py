@@ -28,6 +28,10 @@ Role = Literal["frontend", "admin"]
 """What an API key may do: frontend posts and reads decisions; admin also manages rulesets."""
 ROLES: tuple[Role, ...] = get_args(Role)
 
+CaseworkerRole = Literal["caseworker", "supervisor"]
+"""Who signs in to the review screen: a caseworker reviews cases; a supervisor also reassigns."""
+CASEWORKER_ROLES: tuple[CaseworkerRole, ...] = get_args(CaseworkerRole)
+
 Channel = Literal["api", "batch", "manual"]
 """How a decision was made: one application over HTTP, a batch re-scoring, a caseworker."""
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
@@ -59,6 +63,7 @@ COUNTRIES: tuple[str, ...] = tuple(sorted(country.alpha_2 for country in pycount
 ISO 3166 data that pycountry ships (a list too long for a `Literal`)."""
 
 __all__ = [
+    "CASEWORKER_ROLES",
     "CHANNELS",
     "COUNTRIES",
     "DEFAULT_LANGUAGE",
@@ -70,6 +75,7 @@ __all__ = [
     "PURPOSES",
     "ROLES",
     "WITHOUT_EMPLOYER",
+    "CaseworkerRole",
     "Channel",
     "Employment",
     "Housing",
