@@ -24,6 +24,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
 from api.routes import ROUTERS, rulesets
+from api.screens import install_screens
 from api.service import start_service
 from broker import Settings, get_settings
 
@@ -110,4 +111,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLatency, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)
+    install_screens(app, settings)
     return app

@@ -8,6 +8,7 @@ are: `audit.StoreUnavailable`, `audit.IdempotencyConflict`, `audit.InvalidRecord
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 
@@ -95,3 +96,35 @@ class EngineUnavailableError(BrokerError):
         super().__init__(f"The {engine} engine is not installed; install it with: {install}")
         self.engine = engine
         self.install = install
+
+
+# TEMPORARY in engineer 9b's branch: the review errors as fixed in issue 9's interface; the
+# merge of engineer 9a's branch replaces them with 9a's (same names and fields).
+class ReviewNotFoundError(BrokerError):
+    """No review request has this id."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"No review request {request_id}.")
+        self.request_id = request_id
+
+
+class ReviewConflictError(BrokerError):
+    """The review request is not in a state that allows this; the message says why."""
+
+
+class AlreadyDecidedError(BrokerError):
+    """The review request was already decided (by whom, when)."""
+
+    def __init__(self, by: str, at: datetime) -> None:
+        super().__init__(f"The review request was already decided by {by} at {at.isoformat()}.")
+        self.by = by
+        self.at = at
+
+
+class ReviewInputError(BrokerError):
+    """A value of a review (a correction, a verdict) is not valid; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

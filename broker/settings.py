@@ -118,6 +118,30 @@ class Settings(BaseSettings):
             "trusts for checkpoints; keep it where the database's users cannot change it."
         ),
     )
+    review_session_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Secret that signs the review screen's session cookie (at least 32 characters). "
+            "Unset: a random secret per start, so sessions end when the service restarts; set "
+            "it when running several workers."
+        ),
+        min_length=32,
+    )
+    review_idle_seconds: int = Field(
+        default=1800,
+        ge=1,
+        description=(
+            "A review screen session ends after this long without a request; the caseworker "
+            "signs in again."
+        ),
+    )
+    review_secure_cookie: bool = Field(
+        default=False,
+        description=(
+            "Send the review screen's session cookie only over HTTPS (the cookie's Secure "
+            "flag). Turn it on whenever the service is served over HTTPS."
+        ),
+    )
 
 
 def get_settings() -> Settings:
