@@ -57,15 +57,16 @@ Answer = TypeVar("Answer", HTMLResponse, HTMLResponse | RedirectResponse)
 
 _FEATURES = {feature.name: feature for feature in FEATURES}
 CORRECTION_PREFIX = "correct."
+CORRECTIONS_FIELD = "corrections"  # how the workflows name a correction: corrections.income
 VERDICTS = ("uphold", "override")
 
 
 class CorrectionError(Exception):
     """A corrected value typed on the page is not of its feature's type."""
 
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
+    def __init__(self, feature: str) -> None:
+        self.field = f"{CORRECTIONS_FIELD}.{feature}"
+        super().__init__(self.field)
 
 
 def corrections_of(form: FormData) -> dict[str, Any]:
@@ -75,12 +76,18 @@ def corrections_of(form: FormData) -> dict[str, Any]:
         raw = form.get(CORRECTION_PREFIX + name)
         if not isinstance(raw, str) or not raw.strip():
             continue
+        raw = raw.strip()
         feature = _FEATURES[name]
-        if feature.type.value == "int":
+        kind = feature.type.value
+        if kind in ("int", "float"):
             try:
-                corrections[name] = int(raw.strip())
+                corrections[name] = int(raw) if kind == "int" else float(raw)
             except ValueError:
                 raise CorrectionError(name) from None
+        elif kind == "bool":
+            if raw not in ("true", "false"):
+                raise CorrectionError(name)
+            corrections[name] = raw == "true"
         elif feature.values and raw not in feature.values:
             raise CorrectionError(name)
         else:
@@ -192,9 +199,9 @@ def _what_if(
             language=language,
         )
     except CorrectionError as bad:
-        error = f"{CORRECTION_PREFIX}{bad.field}"
+        error = bad.field
     except broker.ReviewInputError as bad:
-        error = f"{CORRECTION_PREFIX}{bad.field}: {bad.message}"
+        error = f"{bad.field}: {bad.message}"
     status = HTTPStatus.UNPROCESSABLE_ENTITY if error else HTTPStatus.OK
     if fragment:
         return render(
@@ -266,7 +273,7 @@ def _review(
             case,
             user,
             drafts=drafts,
-            error=f"{CORRECTION_PREFIX}{bad.field}",
+            error=bad.field,
             status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
         )
     missing = _missing(drafts)
@@ -318,7 +325,7 @@ def _confirm(
             case,
             user,
             drafts=drafts,
-            error=f"{CORRECTION_PREFIX}{bad.field}",
+            error=bad.field,
             status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
         )
     missing = _missing(drafts)

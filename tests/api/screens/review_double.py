@@ -166,7 +166,7 @@ class ReviewDouble:
             if (statuses is None or case.summary.status in statuses)
             and (lender is None or lender in case.summary.lenders)
             and (market is None or case.summary.market == market)
-            and (due_before is None or case.summary.due_at.date() < due_before)
+            and (due_before is None or case.summary.due_at.date() <= due_before)
         ]
         found.sort(key=lambda summary: summary.due_at)
         start = (page - 1) * page_size
@@ -200,7 +200,7 @@ class ReviewDouble:
         case = self._case(request_id)
         income = corrections.get("income", case.features["income"])
         if not 0 <= int(income) <= 100_000_000:
-            raise ReviewInputError("income", "must be between 0 and 100000000")
+            raise ReviewInputError("corrections.income", "must be between 0 and 100000000")
         return _outcomes({**case.features, **corrections})
 
     def assign(

@@ -179,7 +179,7 @@ def test_what_if_without_script_answers_the_whole_page_with_the_values_kept(
 
 
 @pytest.mark.parametrize(
-    ("value", "field"), [("lots", "correct.income"), ("-5", "correct.income: must be")]
+    ("value", "field"), [("lots", "corrections.income"), ("-5", "corrections.income: must be")]
 )
 def test_a_bad_corrected_value_is_422_naming_the_field(
     sign_in: Signer, value: str, field: str
