@@ -197,7 +197,8 @@ def machine() -> list[str]:
         f"{platform.release()}",
         f"- Python {platform.python_version()}; {packages}",
         f"- SQLite {sqlite3.sqlite_version}; PostgreSQL {postgres}",
-        f"- load average (1, 5, 15 min) at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        "- load average (1, 5, 15 min) at the end: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
     ]
 
 
