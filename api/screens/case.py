@@ -95,6 +95,18 @@ def corrections_of(form: FormData) -> dict[str, Any]:
     return corrections
 
 
+def flattened(values: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested personal data as rows of dotted keys (`applicant.name`), in their order."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows += flattened(value, f"{name}.")
+        else:
+            rows.append((name, value))
+    return rows
+
+
 def _prefill(case: Case, corrections: Mapping[str, Any] | None) -> dict[str, Any]:
     chosen = case.claimed_corrections if corrections is None else corrections
     return {name: chosen.get(name, "") for name in CORRECTABLE}
@@ -123,6 +135,10 @@ def case_page(
         {
             "user": user,
             "case": case,
+            "personal": None if case.personal is None else flattened(case.personal),
+            "lender_views": sorted(
+                case.outcomes, key=lambda view: view.lender_id not in case.summary.lenders
+            ),
             "correctable": [_FEATURES[name] for name in CORRECTABLE],
             "prefill": _prefill(case, corrections),
             "what_if": what_if,

@@ -127,7 +127,11 @@ class ReviewDouble:
             claimed_corrections={"income": 640_000},
             applicant_language="nb",
             extension_reason=None,
-            personal={"name": "Kari Nordmann", "national_id": "01018512345"},
+            personal={
+                "name": "Kari Nordmann",
+                "national_id": "01018512345",
+                "address": {"city": "Bergen"},
+            },
             features=features,
             ruleset_hash="a" * 64,
             automated_decision_id=f"dec-{request_id}",

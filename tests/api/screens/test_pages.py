@@ -124,7 +124,14 @@ def test_the_case_page_explains_every_lender_and_records_the_view(
     features = {row[0]: row[1:] for row in page.table(".//table[@class='features']")}
     assert features["income"] == ["550000", "640000"]
     personal = [text(e) for e in page.by_id("personal")]
-    assert personal == ["name", "Kari Nordmann", "national_id", "01018512345"]
+    assert personal == [
+        "name",
+        "Kari Nordmann",
+        "national_id",
+        "01018512345",
+        "address.city",
+        "Bergen",
+    ]
     assert page.field("correct.income").get("value") == "640000"  # the claim, prefilled
     assert page.label_of("correct.income") == "income"
     assert page.label_of("explanation.nordbank").startswith("Explanation for the applicant")
