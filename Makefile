@@ -42,3 +42,4 @@ postgres:  ## start the local PostgreSQL if it is not answering (store tests nee
 bench: setup  ## the benchmarks; they write benchmarks/RESULTS.md
 	$(UV) run python benchmarks/bench_matcher.py
 	$(UV) run python benchmarks/bench_api.py
+	$(UV) run python benchmarks/bench_review.py
