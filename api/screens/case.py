@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import partial
 from http import HTTPStatus
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 import broker
@@ -52,8 +52,6 @@ CORRECTABLE: tuple[str, ...] = (
     "term_months",
 )
 """The features a caseworker may correct: the applicant's facts (what they can claim)."""
-
-Answer = TypeVar("Answer", HTMLResponse, HTMLResponse | RedirectResponse)
 
 _FEATURES = {feature.name: feature for feature in FEATURES}
 CORRECTION_PREFIX = "correct."
@@ -112,9 +110,20 @@ def _prefill(case: Case, corrections: Mapping[str, Any] | None) -> dict[str, Any
     return {name: chosen.get(name, "") for name in CORRECTABLE}
 
 
-async def _run_in_thread(work: Callable[..., Answer], *args: Any) -> Answer:
-    """`work(*args)` in a worker thread (the store and the matcher block)."""
-    return await anyio.to_thread.run_sync(partial(work, *args))
+def not_found(request: Request, user: Caseworker) -> HTMLResponse:
+    """The page saying there is no such review request (404)."""
+    return render(request, "not_found.html", {"user": user}, status_code=HTTPStatus.NOT_FOUND)
+
+
+async def _run_in_thread(
+    work: Callable[..., Response], request: Request, user: Caseworker, *args: Any
+) -> Response:
+    """`work(request, *args)` in a worker thread (the store and the matcher block); the 404
+    page for an unknown review request."""
+    try:
+        return await anyio.to_thread.run_sync(partial(work, request, *args))
+    except broker.ReviewNotFoundError:
+        return not_found(request, user)
 
 
 def case_page(
@@ -172,24 +181,24 @@ def show_case(
     try:
         case = _open(service, request_id, user, language)
     except broker.ReviewNotFoundError:
-        return render(request, "not_found.html", {"user": user}, status_code=HTTPStatus.NOT_FOUND)
+        return not_found(request, user)
     return case_page(request, case, user)
 
 
-@router.post("/{request_id}/what-if", dependencies=[CsrfChecked], response_class=HTMLResponse)
+@router.post("/{request_id}/what-if", dependencies=[CsrfChecked], response_model=None)
 async def try_values(
     request: Request,
     request_id: str,
     service: ServiceDep,
     user: SignedIn,
     language: ScreenLanguage,
-) -> HTMLResponse:
+) -> Response:
     """Every lender's outcome with the corrected values: the fragment for a script, the
     page otherwise."""
     form = await request.form()
     fragment = request.headers.get("x-requested-with") == "fetch"
     return await _run_in_thread(
-        _what_if, request, request_id, service, user, language, form, fragment
+        _what_if, request, user, request_id, service, user, language, form, fragment
     )
 
 
@@ -257,18 +266,18 @@ def _missing(drafts: Mapping[str, Mapping[str, str]]) -> str:
     return ""
 
 
-@router.post("/{request_id}/decision", dependencies=[CsrfChecked], response_class=HTMLResponse)
+@router.post("/{request_id}/decision", dependencies=[CsrfChecked], response_model=None)
 async def review_decision(
     request: Request,
     request_id: str,
     service: ServiceDep,
     user: SignedIn,
     language: ScreenLanguage,
-) -> HTMLResponse:
+) -> Response:
     """The decision shown back read-only with a confirm button (or the page with what is
     missing)."""
     form = await request.form()
-    return await _run_in_thread(_review, request, request_id, service, user, language, form)
+    return await _run_in_thread(_review, request, user, request_id, service, user, language, form)
 
 
 def _review(
@@ -317,10 +326,10 @@ async def confirm_decision(
     service: ServiceDep,
     user: SignedIn,
     language: ScreenLanguage,
-) -> HTMLResponse | RedirectResponse:
+) -> Response:
     """Record the manual decision; final. Someone else's decision first: told by whom."""
     form = await request.form()
-    return await _run_in_thread(_confirm, request, request_id, service, user, language, form)
+    return await _run_in_thread(_confirm, request, user, request_id, service, user, language, form)
 
 
 def _confirm(
@@ -393,18 +402,21 @@ def _confirm(
     return RedirectResponse(f"/review/cases/{request_id}", status_code=HTTPStatus.SEE_OTHER)
 
 
-@router.post("/{request_id}/extend", dependencies=[CsrfChecked])
+@router.post("/{request_id}/extend", dependencies=[CsrfChecked], response_model=None)
 def extend_deadline(
+    request: Request,
     request_id: str,
     service: ServiceDep,
     user: SignedIn,
     months: Annotated[int, Form(ge=1, le=2)],
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
-) -> RedirectResponse:
+) -> Response:
     """Extend the deadline once by 1 or 2 months, with a reason the applicant sees."""
     target = f"/review/cases/{request_id}"
     try:
         broker.extend(service.store, request_id, months=months, reason=reason.strip(), by=user.name)
+    except broker.ReviewNotFoundError:
+        return not_found(request, user)
     except (broker.ReviewConflictError, broker.ReviewInputError):
         return RedirectResponse(f"{target}?error=extend", status_code=HTTPStatus.SEE_OTHER)
     return RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)

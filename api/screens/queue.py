@@ -15,12 +15,13 @@ from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 import broker
 from api.deps import ServiceDep
 from api.screens.rendering import render
 from api.screens.session import CsrfChecked, SignedIn, Supervisor
+from audit import Caseworker
 from broker import REVIEW_STATUSES, CaseSummary, ReviewStatus
 from lender_rules.vocabulary import MARKETS
 
@@ -118,36 +119,45 @@ def queue_page(
     )
 
 
-@router.post("/cases/{request_id}/assign", dependencies=[CsrfChecked])
+@router.post("/cases/{request_id}/assign", dependencies=[CsrfChecked], response_model=None)
 def assign_to_me(
-    request_id: str, service: ServiceDep, user: SignedIn, back: Annotated[str, Form()] = ""
-) -> RedirectResponse:
+    request: Request, request_id: str, service: ServiceDep, user: SignedIn
+) -> Response:
     """Assign the case to the signed-in caseworker (a case of someone else: supervisors
     only, via reassign)."""
-    return _assign(service, request_id, assignee=user.name, by=user.name, may_reassign=False)
+    return _assign(request, service, request_id, user, assignee=user.name, may_reassign=False)
 
 
-@router.post("/cases/{request_id}/reassign", dependencies=[CsrfChecked])
+@router.post("/cases/{request_id}/reassign", dependencies=[CsrfChecked], response_model=None)
 def reassign(
+    request: Request,
     request_id: str,
     service: ServiceDep,
     user: Supervisor,
     assignee: Annotated[str, Form(max_length=64)],
-) -> RedirectResponse:
+) -> Response:
     """A supervisor assigns the case to another caseworker (403 for a caseworker)."""
-    return _assign(service, request_id, assignee=assignee, by=user.name, may_reassign=True)
+    return _assign(request, service, request_id, user, assignee=assignee, may_reassign=True)
 
 
 def _assign(
-    service: ServiceDep, request_id: str, *, assignee: str, by: str, may_reassign: bool
-) -> RedirectResponse:
+    request: Request,
+    service: ServiceDep,
+    request_id: str,
+    user: Caseworker,
+    *,
+    assignee: str,
+    may_reassign: bool,
+) -> Response:
     target = f"/review/cases/{request_id}"
     if service.store.caseworkers.find(assignee) is None:
         return RedirectResponse(f"{target}?error=unknown_user", status_code=HTTPStatus.SEE_OTHER)
     try:
         broker.assign(
-            service.store, request_id, assignee=assignee, by=by, may_reassign=may_reassign
+            service.store, request_id, assignee=assignee, by=user.name, may_reassign=may_reassign
         )
+    except broker.ReviewNotFoundError:
+        return render(request, "not_found.html", {"user": user}, status_code=HTTPStatus.NOT_FOUND)
     except broker.ReviewConflictError:
         return RedirectResponse(f"{target}?error=assigned", status_code=HTTPStatus.SEE_OTHER)
     return RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)

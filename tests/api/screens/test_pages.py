@@ -142,8 +142,16 @@ def test_the_case_page_explains_every_lender_and_records_the_view(
     assert [v.viewer for v in review.cases["r-late"].views] == ["kari", "kari"]
 
 
-def test_an_unknown_case_is_404(sign_in: Signer) -> None:
-    assert sign_in().get("/review/cases/nope").status_code == 404
+def test_an_unknown_case_is_404_on_every_route(sign_in: Signer) -> None:
+    client = sign_in()
+    assert client.get("/review/cases/nope").status_code == 404
+    token = csrf_of(client, "/review")
+    for action in ("what-if", "decision", "decision/confirm", "assign"):
+        answer = client.post(f"/review/cases/nope/{action}", data={"csrf_token": token})
+        assert answer.status_code == 404, action
+        assert text(parse(answer.text).one(".//h1")) == "404"
+    extend = {"csrf_token": token, "months": "1", "reason": "r"}
+    assert client.post("/review/cases/nope/extend", data=extend).status_code == 404
 
 
 def test_what_if_answers_the_outcomes_fragment_to_a_script(sign_in: Signer) -> None:
