@@ -15,9 +15,14 @@ from api.service import Service
 from broker import Settings
 
 
-async def get_service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     """The service of the app that received `request`."""
     return cast(Service, request.app.state.service)
+
+
+async def get_service(request: Request) -> Service:
+    """The service of the app that received `request` (as a dependency)."""
+    return service_of(request)
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 import broker
-from api.deps import ServiceDep
+from api.deps import ServiceDep, service_of
 from api.screens.rendering import render
 from api.screens.session import CsrfChecked, ScreenLanguage, SignedIn
 from audit import Caseworker
@@ -154,6 +154,15 @@ def case_page(
             "drafts": drafts or {},
             "error": error or request.query_params.get("error", ""),
             "verdicts": VERDICTS,
+            "caseworkers": (
+                [
+                    u.name
+                    for u in service_of(request).store.caseworkers.list_users()
+                    if u.disabled_at is None
+                ]
+                if user.is_supervisor
+                else []
+            ),
         },
         status_code=status_code,
     )
@@ -242,6 +251,7 @@ def _what_if(
         user,
         corrections=corrections,
         what_if=outcomes,
+        drafts=_drafts(form, case),  # what was typed of the decision is kept
         error=error,
         status_code=status,
     )

@@ -316,3 +316,28 @@ def test_the_caseworker_picks_the_screens_language(
     assert page.root.get("lang") == language
     assert text(page.one(".//h1")) == title
     assert text(page.one(".//form[@action='/review/sign-out']//button")) == sign_out
+
+
+def test_change_on_the_confirmation_brings_back_the_form_as_typed(sign_in: Signer) -> None:
+    client = sign_in()
+    form = _decision_form(csrf_of(client, "/review/cases/r-late"))
+    page = parse(client.post("/review/cases/r-late/decision", data=form).text)
+    hidden = {
+        e.get("name"): e.get("value")
+        for e in page.all(".//form[@action='/review/cases/r-late/what-if']//input")
+    }
+    back = parse(client.post("/review/cases/r-late/what-if", data=hidden).text)
+    assert back.field("explanation.nordbank").text == form["explanation.nordbank"]
+    assert back.one(".//input[@id='verdict-fjord-uphold']").get("checked") is not None
+    assert back.field("correct.income").get("value") == "640000"
+
+
+def test_only_a_supervisor_gets_the_reassign_form_listing_active_users(
+    sign_in: Signer,
+) -> None:
+    caseworker = parse(sign_in("kari").get("/review/cases/r-late").text)
+    assert caseworker.all(".//form[@action='/review/cases/r-late/reassign']") == []
+    supervisor = parse(sign_in("sam").get("/review/cases/r-late").text)
+    options = supervisor.field("assignee").findall("./option")
+    assert [o.get("value") for o in options] == ["kari", "sam"]
+    assert supervisor.label_of("assignee") == "Reassign to"
