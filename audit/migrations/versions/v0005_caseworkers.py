@@ -3,8 +3,8 @@
 - `caseworker`: a user name, an Argon2 hash of the password (never the password), a role
   (`caseworker` or `supervisor`), when the user was added and, once disabled, when.
 
-Revision ID: 0005
-Revises: 0004 (0003 until the review tables are merged)
+Revision ID: 0005_caseworkers
+Revises: 0004_reviews (0003 until the review tables are merged)
 Create Date: 2026-11-30
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-# 0004 (the review tables) is written beside this one; until it is merged this revision
-# follows 0003 directly, and the merge re-points it at "0004".
+revision: str = "0005_caseworkers"
+# 0004_reviews (the review tables) is written beside this one; until it is merged this
+# revision follows 0003 directly, and the merge re-points it at "0004_reviews".
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
