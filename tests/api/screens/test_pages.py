@@ -341,3 +341,15 @@ def test_only_a_supervisor_gets_the_reassign_form_listing_active_users(
     options = supervisor.field("assignee").findall("./option")
     assert [o.get("value") for o in options] == ["kari", "sam"]
     assert supervisor.label_of("assignee") == "Reassign to"
+
+
+def test_the_pages_load_only_their_own_static_files_which_are_served(sign_in: Signer) -> None:
+    client = sign_in()
+    for path in ("/review/sign-in", "/review", "/review/cases/r-late"):
+        page = parse(client.get(path).text)
+        sources = [e.get("src") for e in page.all(".//script")] + [
+            e.get("href") for e in page.all(".//link")
+        ]
+        assert sources and all(s and s.startswith("/review/static/") for s in sources), path
+        for source in sources:
+            assert client.get(source or "").status_code == 200, source
