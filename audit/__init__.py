@@ -1,7 +1,8 @@
 """audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
 `open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
-(`RulesetStore`) and `store.api_keys` (`ApiKeyStore`, keys of named clients) on one engine;
+(`RulesetStore`), `store.api_keys` (`ApiKeyStore`, keys of named clients) and
+`store.reviews` (`ReviewStore`, review requests and manual decisions) on one engine;
 `store.verify()` checks everything a decision depends on. Signed checkpoints of the chains'
 heads, kept outside the database, are written and read by `write_checkpoint` and
 `newest_checkpoint`.
@@ -29,6 +30,10 @@ from audit.errors import (
     CheckpointKeyError,
     IdempotencyConflict,
     InvalidRecord,
+    ReviewAlreadyDecided,
+    ReviewAlreadyOpen,
+    ReviewNotFound,
+    ReviewStateConflict,
     SnapshotMismatch,
     StoreUnavailable,
 )
@@ -43,6 +48,7 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
+from audit.reviews import ContestedLender, ReviewEvent, ReviewStore, ReviewView, StoredReview
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
 
@@ -57,6 +63,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointKeyError",
+    "ContestedLender",
     "DecisionLike",
     "DecisionLog",
     "Finding",
@@ -64,6 +71,13 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidRecord",
     "OutcomeLike",
+    "ReviewAlreadyDecided",
+    "ReviewAlreadyOpen",
+    "ReviewEvent",
+    "ReviewNotFound",
+    "ReviewStateConflict",
+    "ReviewStore",
+    "ReviewView",
     "RulesetLike",
     "RulesetStore",
     "RulesetVersion",
@@ -71,6 +85,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "StoredDecision",
+    "StoredReview",
     "Timeouts",
     "VerifyReport",
     "checkpoint_public_key",

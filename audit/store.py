@@ -2,7 +2,9 @@
 
 `store.decisions` is the hash-chained decision log with the personal payloads
 (`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
-(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`). They share one
+(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`),
+`store.reviews` the applicants' review requests and their manual decisions
+(`audit.reviews`). They share one
 `UnitOfWork` (`audit._unit`): every call is one transaction on that engine, and any database
 failure is `StoreUnavailable`. `verify` checks all of them: everything a decision depends
 on. `open_store` builds the engine and migrates the schema first.
@@ -21,6 +23,7 @@ from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
 from audit.records import AuditReport, Heads
+from audit.reviews import ReviewStore
 from audit.rulesets import RulesetStore
 
 
@@ -33,6 +36,7 @@ class Store:
         self.decisions = DecisionLog(uow)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
+        self.reviews = ReviewStore(uow)
 
     @property
     def engine(self) -> Engine:
