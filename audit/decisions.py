@@ -227,6 +227,14 @@ class DecisionLog:
             row = session.exec(query.order_by(col(DecisionRow.seq).desc()).limit(1)).first()
             return None if row is None else _rows.to_stored(row)
 
+    def find(self, decision_id: str) -> StoredDecision | None:
+        """The decision with this id, if any."""
+        with self._uow.unit("find_decision") as session:
+            row = session.exec(
+                select(DecisionRow).where(DecisionRow.decision_id == decision_id)
+            ).first()
+            return None if row is None else _rows.to_stored(row)
+
     def stream(self) -> Iterator[StoredDecision]:
         """Every stored decision in chain order, streamed (one transaction while it runs)."""
         table = _rows.decision_table()

@@ -8,6 +8,7 @@ are: `audit.StoreUnavailable`, `audit.IdempotencyConflict`, `audit.InvalidRecord
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 
@@ -95,3 +96,62 @@ class EngineUnavailableError(BrokerError):
         super().__init__(f"The {engine} engine is not installed; install it with: {install}")
         self.engine = engine
         self.install = install
+
+
+class ReviewNotFoundError(BrokerError):
+    """No review request has this id (or it is another client's: not disclosed)."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(f"No review request {request_id}.")
+        self.request_id = request_id
+
+
+class ReviewConflictError(BrokerError):
+    """A review request cannot do this in its present state; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ReviewAlreadyOpenError(ReviewConflictError):
+    """The application already has an open review request (one at a time)."""
+
+    def __init__(self, application_id: str, request_id: str | None) -> None:
+        known = f" ({request_id})" if request_id else ""
+        super().__init__(
+            f"Application {application_id} already has an open review request{known}; "
+            "a new one can be made once it is decided."
+        )
+        self.application_id = application_id
+        self.request_id = request_id
+
+
+class NothingToReviewError(ReviewConflictError):
+    """The decision on an application rejected no lender (or every rejection was overridden
+    already): there is nothing for a person to review."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            f"The decision on application {application_id} rejected no lender (or every "
+            "rejection was already overridden): there is nothing to review."
+        )
+        self.application_id = application_id
+
+
+class AlreadyDecidedError(ReviewConflictError):
+    """The review request was decided already: by whom and when."""
+
+    def __init__(self, by: str, at: datetime) -> None:
+        super().__init__(f"This case was already decided by {by} at {at.isoformat()}.")
+        self.by = by
+        self.at = at
+
+
+class ReviewInputError(BrokerError):
+    """Something given to a review workflow is not valid; `field` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
