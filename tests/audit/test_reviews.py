@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from audit import (
     ContestedLender,
@@ -236,3 +237,27 @@ def test_two_deciders_at_once_record_exactly_one_manual_decision(database_url: s
         assert refused[0].by == winner
         assert len(first.reviews.manual_decisions("app-1")) == 1
         assert first.verify().ok
+
+
+def test_a_queue_page_takes_the_same_few_queries_however_many_cases_it_shows(
+    store: Store, record: Callable[[int], list[StoredDecision]]
+) -> None:
+    """No query per case: the page, the count and the page's lenders."""
+    for decision in record(30):
+        open_request(store, decision)
+    selects: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        small, _ = store.reviews.page(limit=2)
+        small_queries = len(selects)
+        selects.clear()
+        large, total = store.reviews.page(limit=30, lender="kvartalbank", market="NO")
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert (len(small), len(large), total) == (2, 30, 30)
+    assert small_queries == len(selects) == 3

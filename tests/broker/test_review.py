@@ -3,10 +3,12 @@ what-if, assign, extend and decide; the manual decision in the chain; overrides 
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -311,3 +313,36 @@ def test_two_caseworkers_deciding_at_once_record_one_decision(database_url: str)
         manuals = first.reviews.manual_decisions(recorded.stored.application_id)
         assert [m.decision_id for m in manuals] == [made[0].decision_id]
         assert first.verify().ok
+
+
+def test_a_decision_written_by_0_1_can_be_reviewed_and_the_store_still_verifies(
+    tmp_path: Path,
+) -> None:
+    copy = tmp_path / "store.sqlite"
+    shutil.copyfile(Path(__file__).parents[1] / "fixtures" / "store_v0_1.sqlite", copy)
+    with open_store(f"sqlite:///{copy}") as store:
+        compiled = CompiledRulesets(store)
+        old = next(d for d in store.decisions.stream() if any(f or u for _, f, u in d.outcomes))
+        status = request_review(
+            store,
+            compiled,
+            old.application_id,
+            client=None,
+            statement="Please look again.",
+            lenders=None,
+            corrections={},
+            language="en",
+        )
+        decide(
+            store,
+            compiled,
+            status.request_id,
+            reviewer="kari",
+            verdicts=[
+                LenderVerdict(r.lender_id, "uphold", "The requirement stands.", "")
+                for r in status.lenders
+            ],
+            corrections={},
+        )
+        assert store.verify().ok
+        assert all(r.ok for r in reproduce(store, compiled))
