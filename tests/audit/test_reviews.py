@@ -261,3 +261,28 @@ def test_a_queue_page_takes_the_same_few_queries_however_many_cases_it_shows(
         event.remove(store.engine, "before_cursor_execute", count)
     assert (len(small), len(large), total) == (2, 30, 30)
     assert small_queries == len(selects) == 3
+
+
+def test_two_requests_opened_at_once_leave_one_open(database_url: str) -> None:
+    """Two stores (as two processes) open a request on one application at the same moment."""
+    with open_store(database_url) as first, open_store(database_url) as second:
+        decision = first.decisions.record(
+            application_id="app-1", channel="api", decision=a_decision(1), personal={}
+        )
+        start = threading.Barrier(2)
+        results: list[StoredReview | ReviewAlreadyOpen] = []
+
+        def run(store: Store) -> None:
+            start.wait()
+            try:
+                results.append(open_request(store, decision))
+            except ReviewAlreadyOpen as error:
+                results.append(error)
+
+        threads = [threading.Thread(target=run, args=(s,)) for s in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(type(r).__name__ for r in results) == ["ReviewAlreadyOpen", "StoredReview"]
+        assert first.reviews.page()[1] == 1
