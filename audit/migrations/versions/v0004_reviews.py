@@ -10,7 +10,7 @@ the manual decision's review part on the chain.
   (lender_id, request_id) for the queue's lender filter) with each verdict once decided.
 - `review_event`, `case_view`: a request's history and every view of its case.
 
-Revision ID: 0004
+Revision ID: 0004_reviews
 Revises: 0003
 Create Date: 2026-11-30
 """
@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
+revision: str = "0004_reviews"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
