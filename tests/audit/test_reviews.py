@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -286,3 +287,32 @@ def test_two_requests_opened_at_once_leave_one_open(database_url: str) -> None:
             thread.join()
         assert sorted(type(r).__name__ for r in results) == ["ReviewAlreadyOpen", "StoredReview"]
         assert first.reviews.page()[1] == 1
+
+
+def test_the_queue_filters_search_an_index_on_sqlite(tmp_path: Path) -> None:
+    """Each filter of the queue is answered from an index, not by scanning every request."""
+    with open_store(f"sqlite:///{tmp_path / 'plan.sqlite'}") as store:
+        captured: list[tuple[str, Any]] = []
+
+        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if "FROM review_request" in statement and "count(" not in statement:
+                captured.append((statement, parameters))
+
+        event.listen(store.engine, "before_cursor_execute", capture)
+        try:
+            store.reviews.page(statuses=["received"])
+            store.reviews.page(lender="fjordkreditt")
+            store.reviews.page(market="NO")
+            store.reviews.page(due_before=T0)
+        finally:
+            event.remove(store.engine, "before_cursor_execute", capture)
+        plans = []
+        with store.engine.connect() as connection:
+            for statement, parameters in captured:
+                rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                plans.append(" / ".join(str(row[-1]) for row in rows))
+    assert len(plans) == 4
+    assert "USING INDEX ix_review_request_status_due" in plans[0]
+    assert "USING COVERING INDEX ix_review_lender_lender" in plans[1]
+    assert "USING INDEX ix_review_request_market_due" in plans[2]
+    assert "ix_review_request_due" in plans[3]
