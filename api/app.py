@@ -23,7 +23,7 @@ from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
-from api.routes import ROUTERS, rulesets
+from api.routes import ROUTERS, reviews, rulesets
 from api.screens import install_screens
 from api.service import start_service
 from broker import Settings, get_settings
@@ -54,7 +54,11 @@ input at fault (`body.applicant.national_id`, `header.idempotency-key`).
 """
 
 
-BODY_MODELS: tuple[type[BaseModel], ...] = (matcher.Application, rulesets.RulesetUpload)
+BODY_MODELS: tuple[type[BaseModel], ...] = (
+    matcher.Application,
+    rulesets.RulesetUpload,
+    reviews.ReviewRequestBody,
+)
 """The request bodies read by `api.body` rather than by FastAPI: their schemas are added."""
 
 

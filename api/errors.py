@@ -16,6 +16,11 @@ dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, ne
   no longer matches its hash (changed in the store): 503 `ruleset_tampered`, never the
   changed rules or reasons;
 - an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
+- review requests: an unknown one 404; a second open request on an application 409
+  `review_already_open`; a decision that rejected no lender 409 `nothing_to_review`; a case
+  decided already 409 `already_decided` (who, when); another state conflict 409
+  `review_conflict`; a contested lender that did not reject, or a bad correction, 422
+  `invalid_input` naming the field (`body.lenders[1]`, `body.corrections.income`);
 - the decision store cannot answer: 503 `store_unavailable` (and no decision is reported).
 """
 
@@ -35,9 +40,15 @@ from starlette.routing import Match
 
 from audit import IdempotencyConflict, InvalidRecord, StoreUnavailable
 from broker import (
+    AlreadyDecidedError,
     BrokerError,
     DecisionNotFoundError,
     NoActiveRulesetError,
+    NothingToReviewError,
+    ReviewAlreadyOpenError,
+    ReviewConflictError,
+    ReviewInputError,
+    ReviewNotFoundError,
     SnapshotMissingError,
     SnapshotTamperedError,
 )
@@ -218,6 +229,11 @@ BROKER_ERRORS: dict[type[BrokerError], tuple[int, str]] = {
     DecisionNotFoundError: (404, NotFoundError.code),
     SnapshotMissingError: (404, NotFoundError.code),
     SnapshotTamperedError: (503, "ruleset_tampered"),
+    ReviewNotFoundError: (404, NotFoundError.code),
+    ReviewAlreadyOpenError: (409, "review_already_open"),
+    NothingToReviewError: (409, "nothing_to_review"),
+    AlreadyDecidedError: (409, "already_decided"),
+    ReviewConflictError: (409, "review_conflict"),
 }
 
 
@@ -283,11 +299,35 @@ async def _on_feature_row_error(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+def _location(field: str) -> list[str | int]:
+    """`lenders[1].name` as `["lenders", 1, "name"]`."""
+    loc: list[str | int] = []
+    for part in field.split("."):
+        name, _, rest = part.partition("[")
+        loc.append(name)
+        for index in rest.rstrip("]").split("]["):
+            if index.isdigit():
+                loc.append(int(index))
+    return loc
+
+
+async def _on_review_input_error(request: Request, exc: Exception) -> JSONResponse:
+    review_error = cast(ReviewInputError, exc)
+    loc: list[str | int] = ["body", *_location(review_error.field)]
+    problem = InputProblem(
+        field=_field_name(loc), loc=loc, message=review_error.message, type="invalid_review_input"
+    )
+    return error_response(
+        422, "invalid_input", f"Invalid input: {problem.field}.", problems=[problem]
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every exception handler of the API on `app`."""
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(BrokerError, _on_broker_error)
+    app.add_exception_handler(ReviewInputError, _on_review_input_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(StoreUnavailable, _on_store_unavailable)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)

@@ -1,7 +1,8 @@
 """audit: the durable, hash-chained decision log and its store (SQLite or PostgreSQL).
 
 `open_store(url)` gives a `Store`: `store.decisions` (`DecisionLog`), `store.rulesets`
-(`RulesetStore`), `store.api_keys` (`ApiKeyStore`, keys of named clients) and
+(`RulesetStore`), `store.api_keys` (`ApiKeyStore`, keys of named clients),
+`store.reviews` (`ReviewStore`, review requests and manual decisions) and
 `store.caseworkers` (`CaseworkerStore`, users of the review screen);
 `store.verify()` checks everything a decision depends on. Signed checkpoints of the chains'
 heads, kept outside the database, are written and read by `write_checkpoint` and
@@ -31,6 +32,10 @@ from audit.errors import (
     CheckpointKeyError,
     IdempotencyConflict,
     InvalidRecord,
+    ReviewAlreadyDecided,
+    ReviewAlreadyOpen,
+    ReviewNotFound,
+    ReviewStateConflict,
     SnapshotMismatch,
     StoreUnavailable,
 )
@@ -45,6 +50,7 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
+from audit.reviews import ContestedLender, ReviewEvent, ReviewStore, ReviewView, StoredReview
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
 
@@ -63,6 +69,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointKeyError",
+    "ContestedLender",
     "DecisionLike",
     "DecisionLog",
     "Finding",
@@ -70,6 +77,13 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidRecord",
     "OutcomeLike",
+    "ReviewAlreadyDecided",
+    "ReviewAlreadyOpen",
+    "ReviewEvent",
+    "ReviewNotFound",
+    "ReviewStateConflict",
+    "ReviewStore",
+    "ReviewView",
     "RulesetLike",
     "RulesetStore",
     "RulesetVersion",
@@ -77,6 +91,7 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "StoredDecision",
+    "StoredReview",
     "Timeouts",
     "VerifyReport",
     "checkpoint_public_key",

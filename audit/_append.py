@@ -197,6 +197,7 @@ def write_batch(
         own = _chain.record_hash(seq, prev, digest)
         rows.append(
             {
+                "review_json": None,  # only a manual decision has a review part
                 **item.fields,
                 "client": item.client,
                 "seq": seq,

@@ -12,6 +12,11 @@ moved record no longer matches either its position or its predecessor.
 lendmatch 0.1 wrote the payload JSON with `\\uXXXX` escapes; every field of a 0.1 payload is
 ASCII, so its digests are the same in today's canonical form and old logs still verify
 (`tests/audit/test_previous_release.py` checks a store written by 0.1).
+
+A manual decision (channel `manual`) carries a review part (`review_json`: the automated
+decision it reviews, who, each contested lender's verdict and the explanation the applicant
+got, the corrections used). It is chained only when present, as payload version 3, so every
+record without one keeps its digest.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ PAYLOAD_VERSION = 2
 """2: the payload names the decision's client (who may read it). 1: records written before
 clients existed (lendmatch 0.1); they verify as version 1 while their client is the default
 one (or none), so moving such a record to another client is found too."""
+REVIEW_PAYLOAD_VERSION = 3
+"""3: version 2 with the review part of a manual decision; only records holding one."""
 _CHAIN_TAG = "lendmatch-chain-v1"
 
 
@@ -61,6 +68,7 @@ def payload_digest(
     request_digest: str | None,
     client: str | None = None,
     version: int = PAYLOAD_VERSION,
+    review_json: str | None = None,
 ) -> str:
     payload: dict[str, object] = {
         "v": version,
@@ -77,6 +85,9 @@ def payload_digest(
     }
     if version >= 2:
         payload["client"] = client
+    if review_json is not None:
+        payload["v"] = REVIEW_PAYLOAD_VERSION
+        payload["review"] = review_json
     return sha256_hex(canonical_json(payload))
 
 
@@ -116,6 +127,7 @@ class ChainRow:
     prev_hash: str
     record_hash: str
     client: str | None = None
+    review_json: str | None = None
 
     def computed_payload_digest(self) -> str:
         """The digest of the stored payload, in the version it was written in."""
@@ -140,6 +152,7 @@ class ChainRow:
             request_digest=self.request_digest,
             client=self.client,
             version=version,
+            review_json=self.review_json,
         )
 
 

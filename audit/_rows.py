@@ -35,6 +35,7 @@ def to_chain_row(row: Any) -> _chain.ChainRow:
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
         client=row.client,
+        review_json=row.review_json,
     )
 
 
@@ -63,4 +64,5 @@ def to_stored(row: Any) -> StoredDecision:
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
         client=row.client,
+        review=None if row.review_json is None else json.loads(row.review_json),
     )

@@ -21,10 +21,10 @@ from sqlmodel import col, select
 
 from audit._unit import UnitOfWork
 from audit.errors import InvalidRecord
-from audit.models import USER_NAME_LENGTH, CaseworkerRow
+from audit.models import USER_LENGTH, CaseworkerRow
 from lender_rules.vocabulary import CASEWORKER_ROLES, CaseworkerRole
 
-USER_NAME_PATTERN = rf"^[a-z0-9][a-z0-9_.-]{{0,{USER_NAME_LENGTH - 1}}}$"
+USER_NAME_PATTERN = rf"^[a-z0-9][a-z0-9_.-]{{0,{USER_LENGTH - 1}}}$"
 """A user name: lower-case letters, digits, `_`, `.`, `-`; at most 64, not starting with
 punctuation."""
 MIN_PASSWORD_LENGTH = 12
@@ -58,7 +58,7 @@ def _check_name(name: str) -> str:
     if not re.fullmatch(USER_NAME_PATTERN, name):
         raise InvalidRecord(
             "name",
-            f"must be 1-{USER_NAME_LENGTH} lower-case letters, digits, '_', '.' or '-', "
+            f"must be 1-{USER_LENGTH} lower-case letters, digits, '_', '.' or '-', "
             "starting with a letter or digit",
         )
     return name

@@ -99,8 +99,10 @@ def _prepare(
     idempotency_key: str | None,
     request_digest: str | None,
     client: str | None,
+    review: Mapping[str, Any] | None = None,
 ) -> _append.Append:
-    """Check a decision and turn it into the columns to append."""
+    """Check a decision and turn it into the columns to append (`review`: the review part of
+    a manual decision, see `audit.reviews`)."""
     _check_text("application_id", application_id, _ID_LENGTH)
     if client is not None:
         check_client(client)
@@ -126,6 +128,7 @@ def _prepare(
         "outcomes_json": outcomes_json,
         "idempotency_key": idempotency_key,
         "request_digest": request_digest,
+        "review_json": None if review is None else _json_field("review", dict(review)),
     }
     return _append.Append(fields, personal_json, client)
 
@@ -209,14 +212,27 @@ class DecisionLog:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def latest(self, application_id: str, *, client: str | None = None) -> StoredDecision | None:
+    def latest(
+        self, application_id: str, *, client: str | None = None, automated: bool = False
+    ) -> StoredDecision | None:
         """The latest decision on an application, if any; with `client`, only a decision
-        that client asked for (another client's is as good as none)."""
+        that client asked for (another client's is as good as none); with `automated`, only
+        an automated one (a manual decision of a review is left out)."""
         query = select(DecisionRow).where(DecisionRow.application_id == application_id)
         if client is not None:
             query = query.where(DecisionRow.client == client)
+        if automated:
+            query = query.where(DecisionRow.channel != "manual")
         with self._uow.unit("latest_decision") as session:
             row = session.exec(query.order_by(col(DecisionRow.seq).desc()).limit(1)).first()
+            return None if row is None else _rows.to_stored(row)
+
+    def find(self, decision_id: str) -> StoredDecision | None:
+        """The decision with this id, if any."""
+        with self._uow.unit("find_decision") as session:
+            row = session.exec(
+                select(DecisionRow).where(DecisionRow.decision_id == decision_id)
+            ).first()
             return None if row is None else _rows.to_stored(row)
 
     def stream(self) -> Iterator[StoredDecision]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 
@@ -68,3 +69,42 @@ class CheckpointKeyError(AuditError):
         self.kind = kind
         self.message = message
         super().__init__(f"the checkpoint {kind} {message}")
+
+
+class ReviewNotFound(AuditError):  # noqa: N818  (named like its siblings)
+    """No review request has this id."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"no review request {request_id}")
+
+
+class ReviewAlreadyOpen(AuditError):  # noqa: N818  (named like its siblings)
+    """The application already has an open review request (one at a time)."""
+
+    def __init__(self, application_id: str, request_id: str | None) -> None:
+        self.application_id = application_id
+        self.request_id = request_id
+        super().__init__(
+            f"application {application_id} already has an open review request"
+            + (f" ({request_id})" if request_id else "")
+        )
+
+
+class ReviewStateConflict(AuditError):  # noqa: N818  (named like its siblings)
+    """A review request is not in a state that allows this (`message` says why)."""
+
+    def __init__(self, request_id: str, message: str) -> None:
+        self.request_id = request_id
+        self.message = message
+        super().__init__(f"review request {request_id}: {message}")
+
+
+class ReviewAlreadyDecided(AuditError):  # noqa: N818  (named like its siblings)
+    """A review request was already decided: by whom and when."""
+
+    def __init__(self, request_id: str, by: str, at: datetime) -> None:
+        self.request_id = request_id
+        self.by = by
+        self.at = at
+        super().__init__(f"review request {request_id} was decided by {by} at {at.isoformat()}")

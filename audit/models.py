@@ -8,6 +8,14 @@ activations and the erasures are hash-chained ledgers (`audit._ledger`) whose he
 rows of `ledger_head`; `api_key` holds hashed keys, each of one client; `caseworker` holds
 the people who sign in to the review screen (a password hash, never a password).
 
+Reviews (`audit.reviews`): `review_request` is an applicant's request for a person to look at
+an automated decision (one open per application: `open_for` holds the application id while
+the request is open, NULL once decided, and is unique); `review_lender` the lenders it
+contests (and, once decided, each one's verdict, the explanation for the applicant and the
+internal note); `review_event` its history; `case_view` every view of the case by a
+caseworker. The manual decision itself is a record of the chain (`decision`, channel
+`manual`, with its `review_json`).
+
 Clients: every API key belongs to a named client (`api_key.client`), and every decision made
 through the API records the client of the key that asked (`decision.client`; NULL for
 decisions made without one, as batch re-scoring). Idempotency keys are unique per client.
@@ -24,6 +32,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -63,6 +72,9 @@ class DecisionRow(SQLModel, table=True):
     request_digest: str | None = Field(
         default=None, sa_column=Column(String(DIGEST_LENGTH), nullable=True)
     )
+    review_json: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True)
+    )  # a manual decision's review (channel `manual`): chained when present (`audit._chain`)
     payload_digest: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
     prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
     record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
@@ -159,7 +171,97 @@ class ApiKeyRow(SQLModel, table=True):
     )
 
 
-USER_NAME_LENGTH = 64
+REVIEW_STATUS_LENGTH = 16
+USER_LENGTH = 64  # a caseworker's user name
+
+
+class ReviewRequestRow(SQLModel, table=True):
+    """An applicant's request for human review of an automated decision."""
+
+    __tablename__ = "review_request"
+    __table_args__ = (
+        Index("ix_review_request_status_due", "status", "due_at"),
+        Index("ix_review_request_market_due", "market", "due_at"),
+        Index("ix_review_request_due", "due_at"),
+        UniqueConstraint("open_for", name="uq_review_request_open_for"),
+        UniqueConstraint("manual_decision_id", name="uq_review_request_manual_decision"),
+    )
+
+    request_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    application_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    open_for: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True)
+    )  # the application id while the request is open: one open request per application
+    client: str = Field(sa_column=Column(String(CLIENT_LENGTH), nullable=False))
+    automated_decision_id: str = Field(sa_column=Column(String(36), nullable=False))
+    market: str = Field(sa_column=Column(String(2), nullable=False))
+    status: str = Field(sa_column=Column(String(REVIEW_STATUS_LENGTH), nullable=False))
+    language: str = Field(sa_column=Column(String(8), nullable=False))
+    statement: str = Field(sa_column=Column(Text, nullable=False))
+    corrections_json: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    extension_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    assignee: str | None = Field(default=None, sa_column=Column(String(USER_LENGTH), nullable=True))
+    decided_by: str | None = Field(
+        default=None, sa_column=Column(String(USER_LENGTH), nullable=True)
+    )
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    manual_decision_id: str | None = Field(
+        default=None, sa_column=Column(String(36), nullable=True)
+    )
+
+
+class ReviewLenderRow(SQLModel, table=True):
+    """A lender a review request contests, and once decided its verdict."""
+
+    __tablename__ = "review_lender"
+    __table_args__ = (Index("ix_review_lender_lender", "lender_id", "request_id"),)
+
+    request_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("review_request.request_id"), primary_key=True)
+    )
+    lender_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    verdict: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    explanation: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ReviewEventRow(SQLModel, table=True):
+    """One step of a review request's history: received, assigned, extended, decided."""
+
+    __tablename__ = "review_event"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    request_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("review_request.request_id"), nullable=False, index=True
+        )
+    )
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(sa_column=Column(String(USER_LENGTH), nullable=False))
+    what: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class CaseViewRow(SQLModel, table=True):
+    """One view of a review case by a caseworker: who saw whose data, when."""
+
+    __tablename__ = "case_view"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    request_id: str = Field(
+        sa_column=Column(
+            String(36), ForeignKey("review_request.request_id"), nullable=False, index=True
+        )
+    )
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    viewer: str = Field(sa_column=Column(String(USER_LENGTH), nullable=False))
 
 
 class CaseworkerRow(SQLModel, table=True):
@@ -167,7 +269,7 @@ class CaseworkerRow(SQLModel, table=True):
 
     __tablename__ = "caseworker"
 
-    name: str = Field(sa_column=Column(String(USER_NAME_LENGTH), primary_key=True))
+    name: str = Field(sa_column=Column(String(USER_LENGTH), primary_key=True))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
     role: str = Field(sa_column=Column(String(16), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -69,6 +69,7 @@ class StoredDecision:
     prev_hash: str
     record_hash: str
     client: str | None = None  # who asked (the API key's client); None without a client
+    review: dict[str, Any] | None = None  # a manual decision's review part (`audit.reviews`)
 
 
 @dataclass(frozen=True)

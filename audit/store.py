@@ -3,6 +3,8 @@
 `store.decisions` is the hash-chained decision log with the personal payloads
 (`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
 (`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`),
+`store.reviews` the applicants' review requests and their manual decisions
+(`audit.reviews`),
 `store.caseworkers` the users of the review screen (`audit.caseworkers`). They share one
 `UnitOfWork` (`audit._unit`): every call is one transaction on that engine, and any database
 failure is `StoreUnavailable`. `verify` checks all of them: everything a decision depends
@@ -23,6 +25,7 @@ from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
 from audit.records import AuditReport, Heads
+from audit.reviews import ReviewStore
 from audit.rulesets import RulesetStore
 
 
@@ -35,6 +38,7 @@ class Store:
         self.decisions = DecisionLog(uow)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
+        self.reviews = ReviewStore(uow)
         self.caseworkers = CaseworkerStore(uow)
 
     @property

@@ -1,7 +1,8 @@
 """The broker's workflows, between the ways in (`api`, `cli`) and the core (`matcher`, `audit`).
 
 The rules in force and compiled rulesets by hash, decide-and-record, reproduce, the streaming
-batch loop; later review, re-scoring, subject rights and forwarding. Never imports FastAPI,
+batch loop, re-scoring, manual review (`review`: the caseworker's side; `review_requests`:
+the applicant's); later subject rights and forwarding. Never imports FastAPI,
 Starlette, Typer or rich: it raises its own errors (`broker.errors`), and the ways in turn
 them into answers.
 """
@@ -25,12 +26,15 @@ from broker.errors import (
     DecisionNotFoundError,
     EngineUnavailableError,
     NoActiveRulesetError,
+    NothingToReviewError,
+    ReviewAlreadyOpenError,
     ReviewConflictError,
     ReviewInputError,
     ReviewNotFoundError,
     SnapshotMissingError,
     SnapshotTamperedError,
 )
+from broker.manual_decisions import VERDICTS, Verdict, overridden_lenders
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
@@ -45,13 +49,19 @@ from broker.review import (
     ManualDecision,
     QueuePage,
     ReviewStatus,
-    Verdict,
     assign,
     decide,
     extend,
     open_case,
     queue,
     what_if,
+)
+from broker.review_deadlines import MAX_EXTENSION_MONTHS, add_months, due_date
+from broker.review_requests import (
+    LenderRuling,
+    ReviewRequestStatus,
+    request_review,
+    review_status,
 )
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
@@ -60,7 +70,9 @@ from broker.settings import Settings, get_settings
 __all__ = [
     "ACTIVE",
     "CHUNK_ROWS",
+    "MAX_EXTENSION_MONTHS",
     "REVIEW_STATUSES",
+    "VERDICTS",
     "AlreadyDecidedError",
     "BatchColumnError",
     "BatchInputError",
@@ -79,17 +91,21 @@ __all__ = [
     "Impact",
     "LenderChange",
     "LenderCounts",
+    "LenderRuling",
     "LenderVerdict",
     "LenderView",
     "ManualDecision",
     "NoActiveRulesetError",
+    "NothingToReviewError",
     "QueuePage",
     "RecordedDecision",
     "Reproduction",
     "RequirementChange",
+    "ReviewAlreadyOpenError",
     "ReviewConflictError",
     "ReviewInputError",
     "ReviewNotFoundError",
+    "ReviewRequestStatus",
     "ReviewStatus",
     "RulesInForce",
     "RulesetDiff",
@@ -97,22 +113,27 @@ __all__ = [
     "SnapshotMissingError",
     "SnapshotTamperedError",
     "Verdict",
+    "add_months",
     "assign",
     "count_rows",
     "decide",
     "decide_and_record",
     "diff_rulesets",
+    "due_date",
     "explain_stored",
     "extend",
     "get_settings",
     "local_engine",
     "match_file",
     "open_case",
+    "overridden_lenders",
     "queue",
     "ray_engine",
     "reproduce",
     "request_digest",
+    "request_review",
     "rescore_file",
+    "review_status",
     "stored_decision",
     "stored_ruleset",
     "what_if",

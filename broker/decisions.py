@@ -13,6 +13,11 @@ from another client is another request.
 
 Clients: each decision records the client that asked; `stored_decision` with a client finds
 only that client's decisions (another client's application is not found).
+
+Reviews: `stored_decision` reads the latest automated decision and the lenders manual
+reviews overrode since (`overridden`, from the manual decisions in the log,
+`broker.manual_decisions`): an overridden lender counts as eligible from then on. The
+automated decision itself is never changed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 import matcher
 from audit import DEFAULT_CLIENT, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
+from broker.manual_decisions import overridden_lenders
 from broker.rulesets import CompiledRulesets, RulesInForce
 from lender_rules.canonical import digest
 from lender_rules.vocabulary import Channel, Language
@@ -47,6 +53,7 @@ class RecordedDecision:
     stored: StoredDecision
     ruleset: Ruleset
     decision: Decision | None
+    overridden: frozenset[str] = frozenset()  # lenders a manual review made eligible
 
     @property
     def replayed(self) -> bool:
@@ -98,13 +105,15 @@ def decide_and_record(
 def stored_decision(
     store: Store, compiled: CompiledRulesets, application_id: str, *, client: str | None = None
 ) -> RecordedDecision:
-    """The latest stored decision on an application, with the ruleset it was made under;
-    with `client`, only a decision that client asked for. `DecisionNotFoundError` if there is
-    none (also when the application is another client's: its existence is not disclosed)."""
-    stored = store.decisions.latest(application_id, client=client)
+    """The latest stored automated decision on an application, with the ruleset it was made
+    under and the lenders manual reviews overrode; with `client`, only a decision that client
+    asked for. `DecisionNotFoundError` if there is none (also when the application is another
+    client's: its existence is not disclosed)."""
+    stored = store.decisions.latest(application_id, client=client, automated=True)
     if stored is None:
         raise DecisionNotFoundError(application_id)
-    return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None)
+    overridden = overridden_lenders(store.reviews.manual_decisions(application_id))
+    return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None, overridden)
 
 
 def explain_stored(

@@ -98,10 +98,8 @@ class EngineUnavailableError(BrokerError):
         self.install = install
 
 
-# TEMPORARY in engineer 9b's branch: the review errors as fixed in issue 9's interface; the
-# merge of engineer 9a's branch replaces them with 9a's (same names and fields).
 class ReviewNotFoundError(BrokerError):
-    """No review request has this id."""
+    """No review request has this id (or it is another client's: not disclosed)."""
 
     def __init__(self, request_id: str) -> None:
         super().__init__(f"No review request {request_id}.")
@@ -109,20 +107,49 @@ class ReviewNotFoundError(BrokerError):
 
 
 class ReviewConflictError(BrokerError):
-    """The review request is not in a state that allows this; the message says why."""
+    """A review request cannot do this in its present state; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-class AlreadyDecidedError(BrokerError):
-    """The review request was already decided (by whom, when)."""
+class ReviewAlreadyOpenError(ReviewConflictError):
+    """The application already has an open review request (one at a time)."""
+
+    def __init__(self, application_id: str, request_id: str | None) -> None:
+        known = f" ({request_id})" if request_id else ""
+        super().__init__(
+            f"Application {application_id} already has an open review request{known}; "
+            "a new one can be made once it is decided."
+        )
+        self.application_id = application_id
+        self.request_id = request_id
+
+
+class NothingToReviewError(ReviewConflictError):
+    """The decision on an application rejected no lender (or every rejection was overridden
+    already): there is nothing for a person to review."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            f"The decision on application {application_id} rejected no lender (or every "
+            "rejection was already overridden): there is nothing to review."
+        )
+        self.application_id = application_id
+
+
+class AlreadyDecidedError(ReviewConflictError):
+    """The review request was decided already: by whom and when."""
 
     def __init__(self, by: str, at: datetime) -> None:
-        super().__init__(f"The review request was already decided by {by} at {at.isoformat()}.")
+        super().__init__(f"This case was already decided by {by} at {at.isoformat()}.")
         self.by = by
         self.at = at
 
 
 class ReviewInputError(BrokerError):
-    """A value of a review (a correction, a verdict) is not valid; `field` names it."""
+    """Something given to a review workflow is not valid; `field` names it."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")

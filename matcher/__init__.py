@@ -17,7 +17,12 @@ from matcher.errors import (
 )
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
 from matcher.feature_checks import valid_rows
-from matcher.features import feature_frame, features_of
+from matcher.features import (
+    CORRECTABLE_FEATURES,
+    feature_frame,
+    features_of,
+    with_corrections,
+)
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.national_id import parse as parse_national_id
 from matcher.ruleset import (
@@ -32,6 +37,7 @@ from matcher.ruleset import (
 from matcher.schema import FEATURE_NAMES, FEATURES, Feature
 
 __all__ = [
+    "CORRECTABLE_FEATURES",
     "EARLIEST_DECISION_YEAR",
     "FEATURES",
     "FEATURE_NAMES",
@@ -70,4 +76,5 @@ __all__ = [
     "to_long",
     "valid_rows",
     "validation_context",
+    "with_corrections",
 ]

@@ -19,6 +19,8 @@ from typing import Any
 import polars as pl
 
 from matcher.application import APPLICATION_FRAME_SCHEMA, Application
+from matcher.errors import FeatureRowError
+from matcher.feature_checks import check_row
 from matcher.national_id import (
     age_expr,
     age_on_ymd,
@@ -98,6 +100,32 @@ def set_loan(row: dict[str, Any], *, amount: int, term_months: int) -> dict[str,
     row["amount"] = amount
     row["term_months"] = term_months
     row["debt_to_income"] = debt_to_income(row["existing_debt"], amount, row["total_income"])
+    return row
+
+
+CORRECTABLE_FEATURES: tuple[str, ...] = tuple(
+    name for name in FEATURE_NAMES if name not in ("market", "total_income", "debt_to_income")
+)
+"""The features a reviewer may correct: every one but the market (it chooses the lenders)
+and those computed from others (total_income, debt_to_income: correct their inputs)."""
+
+
+def with_corrections(features: Mapping[str, Any], corrections: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a feature row with `corrections` (feature name -> value) applied and the
+    computed features (total_income, debt_to_income) worked out again from them.
+
+    `FeatureRowError` naming the first correction that is not a correctable feature, or whose
+    value the feature contract does not allow (the row is checked as any row evaluated)."""
+    row = dict(features)
+    for name, value in corrections.items():
+        if name not in CORRECTABLE_FEATURES:
+            reason = "not a feature" if name not in FEATURE_NAMES else "cannot be corrected"
+            raise FeatureRowError(name, value, reason)
+        row[name] = value
+    check_row(row)  # the corrected values have their types and bounds before they are used
+    row["total_income"] = row["income"] + row["co_income"]
+    row["debt_to_income"] = debt_to_income(row["existing_debt"], row["amount"], row["total_income"])
+    check_row(row)
     return row
 
 

@@ -6,10 +6,11 @@ caseworker's screens will sit beside these as their own routers.
 
 from fastapi import APIRouter
 
-from api.routes import applications, health, lenders, rulesets
+from api.routes import applications, health, lenders, reviews, rulesets
 
 ROUTERS: tuple[APIRouter, ...] = (
     applications.router,
+    reviews.router,
     lenders.router,
     rulesets.router,
     health.router,

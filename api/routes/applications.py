@@ -11,6 +11,11 @@ this holds for concurrent retries too, across processes.
 Every answer is built from what the store holds after the commit (ids, decided_at, features,
 per-lender bitmasks, ruleset hash), so the answer to a retry is the answer to the first call,
 and `GET .../decision` gives it again later, also after another ruleset has become active.
+Reviews: `GET .../decision` answers the automated decision with every override of a manual
+review applied since: an overridden lender is listed among `eligible_lenders` with
+`by_review: true` (and no longer among `rejected`); the stored automated decision is not
+changed (`broker.stored_decision`).
+
 Access: every route needs an API key, checked before the body is read (a request without a
 valid key is 401 whatever its body). A decision belongs to the client of the key that asked
 for it; idempotency keys are the client's own (the same key from another client is another
@@ -49,6 +54,13 @@ class EligibleLender(BaseModel):
 
     lender_id: str
     name: str
+    by_review: bool = Field(
+        default=False,
+        description=(
+            "True when the automated decision rejected it and a caseworker's review "
+            "overrode that: the application counts as eligible for this lender."
+        ),
+    )
 
 
 class DecisionAnswer(BaseModel):
@@ -99,9 +111,15 @@ def answer(recorded: RecordedDecision, language: Language) -> DecisionAnswer:
         decided_at=stored.decided_at,
         language=language,
         eligible_lenders=[
-            EligibleLender(lender_id=e.lender_id, name=e.name) for e in explanations if e.eligible
+            EligibleLender(
+                lender_id=e.lender_id, name=e.name, by_review=e.lender_id in recorded.overridden
+            )
+            for e in explanations
+            if e.eligible or e.lender_id in recorded.overridden
         ],
-        rejected=[e for e in explanations if not e.eligible],
+        rejected=[
+            e for e in explanations if not e.eligible and e.lender_id not in recorded.overridden
+        ],
     )
 
 

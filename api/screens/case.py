@@ -31,32 +31,18 @@ from api.deps import ServiceDep, service_of
 from api.screens.rendering import render
 from api.screens.session import CsrfChecked, ScreenLanguage, SignedIn
 from audit import Caseworker
-from broker import Case, LenderVerdict, LenderView
+from broker import VERDICTS, Case, LenderVerdict, LenderView
 from lender_rules.vocabulary import Language
-from matcher import FEATURES
+from matcher import CORRECTABLE_FEATURES, FEATURES
 
 router = APIRouter(prefix="/review/cases", include_in_schema=False)
 
-CORRECTABLE: tuple[str, ...] = (
-    "income",
-    "co_income",
-    "employment",
-    "employed_months",
-    "existing_debt",
-    "payment_remarks",
-    "housing",
-    "housing_cost",
-    "children",
-    "years_in_country",
-    "amount",
-    "term_months",
-)
-"""The features a caseworker may correct: the applicant's facts (what they can claim)."""
+CORRECTABLE: tuple[str, ...] = CORRECTABLE_FEATURES
+"""The features a caseworker may correct (every one but the market and the computed ones)."""
 
 _FEATURES = {feature.name: feature for feature in FEATURES}
 CORRECTION_PREFIX = "correct."
 CORRECTIONS_FIELD = "corrections"  # how the workflows name a correction: corrections.income
-VERDICTS = ("uphold", "override")
 
 
 class CorrectionError(Exception):

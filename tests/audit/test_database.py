@@ -29,7 +29,12 @@ TABLES = (
     "ruleset_activation",
     "personal_erasure",
     "ledger_head",
+    "review_request",
+    "review_lender",
+    "review_event",
+    "case_view",
     "api_key",
+    "caseworker",
 )
 
 

@@ -4,7 +4,7 @@
   (`caseworker` or `supervisor`), when the user was added and, once disabled, when.
 
 Revision ID: 0005_caseworkers
-Revises: 0004_reviews (0003 until the review tables are merged)
+Revises: 0004_reviews
 Create Date: 2026-11-30
 """
 
@@ -16,9 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_caseworkers"
-# 0004_reviews (the review tables) is written beside this one; until it is merged this
-# revision follows 0003 directly, and the merge re-points it at "0004_reviews".
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_reviews"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,419 @@
+"""`ReviewStore`: applicants' requests for human review, their history, the views of their
+cases, and the manual decision that ends each one.
+
+A request contests some lenders of one automated decision (`review_lender`, one row per
+lender, so the queue's lender filter is one indexed query). An application has at most one
+open request: `review_request.open_for` holds the application id while the request is open
+and NULL once it is decided, under a unique constraint, so two concurrent requests cannot
+both be opened.
+
+Deciding is one transaction: a conditional update moves the request to `decided` only if it
+is not decided yet (on PostgreSQL the row lock makes a concurrent decider wait and then find
+no row to update; on SQLite the write unit already serialises writers), then the manual
+decision is appended to the chain (`audit._append.write_batch`, under the chain lock, like
+every other record), and the verdicts and the history are written. A second decider updates
+no row and gets `ReviewAlreadyDecided` naming who decided and when; nothing of theirs is
+written.
+
+The manual decision is a record of the decision log (channel `manual`) with a review part
+(`review_json`, chained: see `audit._chain`); it refers to the automated decision it reviews
+and never changes it. Internal notes stay in `review_lender`, outside the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from audit import _append, _chain, _rows
+from audit._unit import UnitOfWork
+from audit.decisions import _prepare as prepare
+from audit.errors import (
+    ReviewAlreadyDecided,
+    ReviewAlreadyOpen,
+    ReviewNotFound,
+    ReviewStateConflict,
+    StoreUnavailable,
+)
+from audit.models import (
+    CaseViewRow,
+    DecisionRow,
+    ReviewEventRow,
+    ReviewLenderRow,
+    ReviewRequestRow,
+)
+from audit.records import DecisionLike, StoredDecision
+
+DECIDED = "decided"
+
+
+@dataclass(frozen=True)
+class ContestedLender:
+    """A lender a request contests; verdict, explanation and note once decided."""
+
+    lender_id: str
+    verdict: str | None = None
+    explanation: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredReview:
+    """A review request as stored."""
+
+    request_id: str
+    application_id: str
+    client: str
+    automated_decision_id: str
+    market: str
+    status: str
+    language: str
+    statement: str
+    corrections: dict[str, Any]
+    received_at: datetime
+    due_at: datetime
+    extension_reason: str | None
+    assignee: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    manual_decision_id: str | None
+    lenders: tuple[ContestedLender, ...]
+
+
+@dataclass(frozen=True)
+class ReviewEvent:
+    """One step of a request's history."""
+
+    at: datetime
+    actor: str
+    what: str
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    """One view of a case: who saw it, when."""
+
+    at: datetime
+    viewer: str
+
+
+def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> StoredReview:
+    return StoredReview(
+        request_id=row.request_id,
+        application_id=row.application_id,
+        client=row.client,
+        automated_decision_id=row.automated_decision_id,
+        market=row.market,
+        status=row.status,
+        language=row.language,
+        statement=row.statement,
+        corrections=dict(json.loads(row.corrections_json)),
+        received_at=_chain.utc(row.received_at),
+        due_at=_chain.utc(row.due_at),
+        extension_reason=row.extension_reason,
+        assignee=row.assignee,
+        decided_by=row.decided_by,
+        decided_at=None if row.decided_at is None else _chain.utc(row.decided_at),
+        manual_decision_id=row.manual_decision_id,
+        lenders=tuple(
+            ContestedLender(lender.lender_id, lender.verdict, lender.explanation, lender.note)
+            for lender in sorted(lenders, key=lambda lender: lender.lender_id)
+        ),
+    )
+
+
+class ReviewStore:
+    """Review requests, their lenders, history and case views; the manual decisions."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        application_id: str,
+        client: str,
+        automated_decision_id: str,
+        market: str,
+        language: str,
+        statement: str,
+        corrections: Mapping[str, Any],
+        lenders: Sequence[str],
+        received_at: datetime,
+        due_at: datetime,
+    ) -> StoredReview:
+        """Open a request (status `received`); `ReviewAlreadyOpen` if the application has an
+        open one already (also when two are opened at once)."""
+        row = ReviewRequestRow(
+            request_id=str(uuid.uuid4()),
+            application_id=application_id,
+            open_for=application_id,
+            client=client,
+            automated_decision_id=automated_decision_id,
+            market=market,
+            status="received",
+            language=language,
+            statement=statement,
+            corrections_json=json.dumps(dict(corrections), sort_keys=True),
+            received_at=received_at,
+            due_at=due_at,
+        )
+        contested = [ReviewLenderRow(request_id=row.request_id, lender_id=x) for x in lenders]
+        try:
+            with self._uow.unit("open_review", write=True) as session:
+                existing = self._open_request(session, application_id)
+                if existing is not None:
+                    raise ReviewAlreadyOpen(application_id, existing)
+                session.add(row)
+                session.flush()
+                session.add_all(contested)
+                session.add(
+                    ReviewEventRow(
+                        request_id=row.request_id,
+                        at=received_at,
+                        actor="applicant",
+                        what="received",
+                    )
+                )
+                session.flush()
+                return _stored(row, contested)
+        except StoreUnavailable as error:
+            if isinstance(error.__cause__, IntegrityError):
+                raise ReviewAlreadyOpen(application_id, None) from error
+            raise
+
+    @staticmethod
+    def _open_request(session: Session, application_id: str) -> str | None:
+        return session.exec(
+            select(ReviewRequestRow.request_id).where(ReviewRequestRow.open_for == application_id)
+        ).first()
+
+    def assign(
+        self, request_id: str, *, assignee: str, by: str, may_reassign: bool, at: datetime
+    ) -> None:
+        """Assign the request to `assignee` (`received` becomes `in_review`). A decided
+        request, or one assigned to someone else without `may_reassign`, is a
+        `ReviewStateConflict`."""
+        with self._uow.unit("assign_review", write=True) as session:
+            row = self._locked(session, request_id)
+            if row.status == DECIDED:
+                raise ReviewStateConflict(request_id, "it is decided")
+            if row.assignee not in (None, assignee) and not may_reassign:
+                raise ReviewStateConflict(
+                    request_id, f"it is assigned to {row.assignee}; only a supervisor reassigns"
+                )
+            row.assignee = assignee
+            if row.status == "received":
+                row.status = "in_review"
+            session.add(row)
+            session.add(
+                ReviewEventRow(
+                    request_id=request_id, at=at, actor=by, what=f"assigned to {assignee}"
+                )
+            )
+
+    def extend(
+        self, request_id: str, *, due_at: datetime, reason: str, by: str, at: datetime
+    ) -> None:
+        """Move the due date once (status `extended`), with the reason the applicant sees;
+        `ReviewStateConflict` if it was extended before or is decided."""
+        with self._uow.unit("extend_review", write=True) as session:
+            row = self._locked(session, request_id)
+            if row.status == DECIDED:
+                raise ReviewStateConflict(request_id, "it is decided")
+            if row.extension_reason is not None:
+                raise ReviewStateConflict(request_id, "its deadline was extended once already")
+            row.due_at, row.extension_reason, row.status = due_at, reason, "extended"
+            session.add(row)
+            session.add(
+                ReviewEventRow(
+                    request_id=request_id,
+                    at=at,
+                    actor=by,
+                    what=f"extended to {_chain.utc(due_at).date().isoformat()}: {reason}",
+                )
+            )
+
+    def record_view(self, request_id: str, *, viewer: str, at: datetime) -> None:
+        """Record that `viewer` saw the case; `ReviewNotFound` if there is no such request."""
+        with self._uow.unit("record_case_view", write=True) as session:
+            if session.get(ReviewRequestRow, request_id) is None:
+                raise ReviewNotFound(request_id)
+            session.add(CaseViewRow(request_id=request_id, at=at, viewer=viewer))
+
+    def decide(
+        self,
+        request_id: str,
+        *,
+        reviewer: str,
+        at: datetime,
+        verdicts: Sequence[ContestedLender],
+        decision: DecisionLike,
+        review: Mapping[str, Any],
+    ) -> StoredDecision:
+        """Decide the request and append its manual decision (`decision`: the corrected
+        features and their bitmasks; `review`: the chained review part) in one transaction;
+        `ReviewAlreadyDecided` (by whom, when) if it was decided before, also by a
+        concurrent caller."""
+        with self._uow.unit("decide_review", write=True) as session:
+            request = session.get(ReviewRequestRow, request_id)
+            if request is None:
+                raise ReviewNotFound(request_id)
+            manual = prepare(
+                request.application_id, "manual", decision, {}, None, None, request.client, review
+            )
+            moved = session.exec(
+                update(ReviewRequestRow)
+                .where(
+                    col(ReviewRequestRow.request_id) == request_id,
+                    col(ReviewRequestRow.status) != DECIDED,
+                )
+                .values(status=DECIDED, decided_by=reviewer, decided_at=at, open_for=None)
+                .execution_options(synchronize_session=False)
+            )
+            if not moved.rowcount:
+                # Read as columns, not through the session's identity map: the other
+                # decider's committed values, not what this session last saw.
+                by, when = session.exec(
+                    select(ReviewRequestRow.decided_by, ReviewRequestRow.decided_at).where(
+                        ReviewRequestRow.request_id == request_id
+                    )
+                ).one()
+                raise ReviewAlreadyDecided(request_id, by or "", _chain.utc(when or at))
+            outcome = _append.write_batch(session, [manual], sqlite=self._uow.sqlite)[0]
+            if isinstance(outcome, BaseException):
+                raise outcome
+            session.exec(
+                update(ReviewRequestRow)
+                .where(col(ReviewRequestRow.request_id) == request_id)
+                .values(manual_decision_id=outcome.decision_id)
+            )
+            for verdict in verdicts:
+                session.exec(
+                    update(ReviewLenderRow)
+                    .where(
+                        col(ReviewLenderRow.request_id) == request_id,
+                        col(ReviewLenderRow.lender_id) == verdict.lender_id,
+                    )
+                    .values(
+                        verdict=verdict.verdict,
+                        explanation=verdict.explanation,
+                        note=verdict.note,
+                    )
+                )
+            session.add(
+                ReviewEventRow(request_id=request_id, at=at, actor=reviewer, what="decided")
+            )
+            return outcome
+
+    @staticmethod
+    def _locked(session: Session, request_id: str) -> ReviewRequestRow:
+        row = session.exec(
+            select(ReviewRequestRow)
+            .where(ReviewRequestRow.request_id == request_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise ReviewNotFound(request_id)
+        return row
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> StoredReview | None:
+        """A request with its lenders, or None."""
+        with self._uow.unit("get_review") as session:
+            row = session.get(ReviewRequestRow, request_id)
+            if row is None:
+                return None
+            lenders = session.exec(
+                select(ReviewLenderRow).where(ReviewLenderRow.request_id == request_id)
+            ).all()
+            return _stored(row, lenders)
+
+    def page(
+        self,
+        *,
+        statuses: Collection[str] | None = None,
+        lender: str | None = None,
+        market: str | None = None,
+        due_before: datetime | None = None,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> tuple[list[StoredReview], int]:
+        """One page of requests, oldest due first, and how many match in all: one query for
+        the page, one for the count, one for the page's lenders (indexed; no query per row).
+        `due_before`: due strictly before this moment."""
+        conditions: list[Any] = []
+        if statuses is not None:
+            conditions.append(col(ReviewRequestRow.status).in_(list(statuses)))
+        if market is not None:
+            conditions.append(col(ReviewRequestRow.market) == market)
+        if due_before is not None:
+            conditions.append(col(ReviewRequestRow.due_at) < due_before)
+        if lender is not None:
+            conditions.append(
+                col(ReviewRequestRow.request_id).in_(
+                    select(ReviewLenderRow.request_id).where(ReviewLenderRow.lender_id == lender)
+                )
+            )
+        with self._uow.unit("review_queue", snapshot=True) as session:
+            rows = session.exec(
+                select(ReviewRequestRow)
+                .where(*conditions)
+                .order_by(col(ReviewRequestRow.due_at), col(ReviewRequestRow.request_id))
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            total = session.exec(
+                select(func.count()).select_from(ReviewRequestRow).where(*conditions)
+            ).one()
+            by_request: dict[str, list[ReviewLenderRow]] = {row.request_id: [] for row in rows}
+            if rows:
+                for lender_row in session.exec(
+                    select(ReviewLenderRow).where(
+                        col(ReviewLenderRow.request_id).in_(list(by_request))
+                    )
+                ):
+                    by_request[lender_row.request_id].append(lender_row)
+            return [_stored(row, by_request[row.request_id]) for row in rows], int(total)
+
+    def history(self, request_id: str) -> list[ReviewEvent]:
+        """The request's history, oldest first."""
+        with self._uow.unit("review_history") as session:
+            rows = session.exec(
+                select(ReviewEventRow)
+                .where(ReviewEventRow.request_id == request_id)
+                .order_by(col(ReviewEventRow.id))
+            ).all()
+            return [ReviewEvent(_chain.utc(r.at), r.actor, r.what) for r in rows]
+
+    def views(self, request_id: str) -> list[ReviewView]:
+        """Every view of the case, newest first."""
+        with self._uow.unit("case_views") as session:
+            rows = session.exec(
+                select(CaseViewRow)
+                .where(CaseViewRow.request_id == request_id)
+                .order_by(col(CaseViewRow.id).desc())
+            ).all()
+            return [ReviewView(_chain.utc(r.at), r.viewer) for r in rows]
+
+    def manual_decisions(self, application_id: str) -> list[StoredDecision]:
+        """Every manual decision on an application, in chain order."""
+        with self._uow.unit("manual_decisions") as session:
+            rows = session.exec(
+                select(DecisionRow)
+                .where(DecisionRow.application_id == application_id)
+                .where(DecisionRow.channel == "manual")
+                .order_by(col(DecisionRow.seq))
+            ).all()
+            return [_rows.to_stored(row) for row in rows]
