@@ -3,7 +3,8 @@
 
 The screen's page and security tests put it in place of the workflows (`install`), so they
 test the screen (routes, templates, sessions, forms) on cases whose content they control;
-the browser test runs the screen on the real workflows and store.
+`test_real_backend.py` and the browser flow `test_review_flow.py` run the screen on the
+real workflows and store.
 """
 
 from __future__ import annotations
