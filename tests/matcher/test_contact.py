@@ -1,0 +1,84 @@
+"""Contact details: the e-mail fast path accepts only what email-validator accepts, and the
+check as a whole answers as email-validator does."""
+
+from __future__ import annotations
+
+import email_validator
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from matcher.contact import email_problem, is_phone_number, plain_address
+
+
+def library_accepts(text: str) -> bool:
+    try:
+        email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError:
+        return False
+    return True
+
+
+_ATOM = st.text("abcXYZ019_+-", min_size=1, max_size=70)
+_LABEL = st.text("abz09-", min_size=1, max_size=70)
+_TLD = st.sampled_from(["no", "se", "com", "NO", "test", "local", "arpa", "onion", "x1", "a"])
+_PLAIN_LIKE = st.builds(
+    lambda local, labels, tld: ".".join(local) + "@" + ".".join([*labels, tld]),
+    st.lists(_ATOM, min_size=1, max_size=3),
+    st.lists(_LABEL, min_size=0, max_size=4),
+    _TLD,
+)
+"""Addresses near the fast path's edges: long parts and labels, hyphens at the ends and
+doubled, special-use and numeric top-level domains, no dot at all."""
+
+
+@given(_PLAIN_LIKE)
+def test_the_fast_path_accepts_only_what_email_validator_accepts(text: str) -> None:
+    if plain_address(text):
+        assert library_accepts(text)
+    assert (email_problem(text) is None) == library_accepts(text)
+
+
+@given(st.text(max_size=40) | st.from_regex(r"[^@]{0,12}@[^@]{0,12}", fullmatch=True))
+def test_the_check_answers_as_email_validator_on_any_text(text: str) -> None:
+    assert (email_problem(text) is None) == library_accepts(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("kari.nordmann@example.no", True),
+        ("Kari_N+lan@Mail-1.Example.COM", True),
+        ("kari@localhost.localhost", False),  # special-use: email-validator refuses it
+        ("kari@x--y.no", False),
+        ("kari@example.n0", False),
+        ("kari..n@example.no", False),
+        ("a" * 65 + "@example.no", False),
+        ("æøå@döm.se", False),  # Unicode: not plain, but an address
+    ],
+)
+def test_plain_addresses(text: str, plain: bool) -> None:
+    assert plain_address(text) is plain
+
+
+def test_refused_addresses_keep_email_validators_reason() -> None:
+    assert email_problem("kari@localhost.localhost") == (
+        "The part after the @-sign is a special-use or reserved name that cannot be used "
+        "with email."
+    )
+    assert email_problem("æøå@döm.se") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "valid"),
+    [
+        ("+47 912 34 567", "SE", True),
+        ("912 34 567", "NO", True),
+        ("070-123 45 67", "SE", True),
+        ("070-123 45 67", "NO", False),
+        ("12", "NO", False),
+        ("not a number", "NO", False),
+    ],
+)
+def test_phone_numbers(text: str, region: str, valid: bool) -> None:
+    assert is_phone_number(text, region) is valid
