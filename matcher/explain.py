@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
@@ -26,12 +27,17 @@ from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
 
+# The explanation's records (`Combination`, `Hint`, `Reason`, `LenderExplanation`) are plain
+# slotted dataclasses, cheap to build on the single path, where a pydantic model would
+# validate what the matcher has just computed. Pydantic reads them as it reads models (their
+# docstrings and `Field` annotations give the same JSON Schema), so the API validates and
+# serialises them once, in its answer. They are values: nothing changes one once built.
 
-class Combination(BaseModel):
+
+@dataclass(slots=True, kw_only=True)
+class Combination:
     """Terms, and the amounts a lender would accept over each of them (intervals with steps,
     as in `Hint`)."""
-
-    model_config = ConfigDict(frozen=True)
 
     term_months: list[tuple[int, int]]
     term_months_step: int = 1
@@ -39,7 +45,8 @@ class Combination(BaseModel):
     amount_step: int = 1
 
 
-class Hint(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Hint:
     """The amounts (at the applied term) and terms (at the applied amount) a lender would
     accept with everything else unchanged; computed exactly, as intervals [low, high] of
     whole units. Where a lender takes only every k-th value ("a whole multiple of 1,000"),
@@ -50,43 +57,46 @@ class Hint(BaseModel):
     empty and `blocking` names the requirements in the way (codes). `combinations` is None
     when the one-variable answers suffice (or pairs cannot be computed exactly)."""
 
-    model_config = ConfigDict(frozen=True)
-
     amount: list[tuple[int, int]] | None = None
     amount_step: int = 1
     term_months: list[tuple[int, int]] | None = None
     term_months_step: int = 1
     combinations: list[Combination] | None = None
-    blocking: list[str] = []
+    # the default shown in the JSON Schema, as a model's `= []` shows it
+    blocking: Annotated[list[str], Field(json_schema_extra={"default": []})] = field(
+        default_factory=list
+    )
     message: str
 
 
-class Reason(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Reason:
     """Why one requirement of one lender did not pass."""
-
-    model_config = ConfigDict(frozen=True)
 
     code: str
     kind: Literal["failed", "missing"]
     message: str
     rule: str
-    values: dict[str, Value] = Field(
-        description=(
-            "The applicant's values of the features the rule reads, by feature name; null is "
-            'unknown (missing data); +inf and -inf are the strings "Infinity" and "-Infinity" '
-            "(debt_to_income of an applicant without income), as in the stored feature row."
-        )
-    )
+    values: Annotated[
+        dict[str, Value],
+        Field(
+            description=(
+                "The applicant's values of the features the rule reads, by feature name; null "
+                'is unknown (missing data); +inf and -inf are the strings "Infinity" and '
+                '"-Infinity" (debt_to_income of an applicant without income), as in the '
+                "stored feature row."
+            )
+        ),
+    ]
     threshold: Value | list[Value] = None
     """What the applicant's value was measured against, for this applicant: a limit that
     depends on other values ("200,000 + 40,000 per child") or on a condition ("12 months
     when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
-class LenderExplanation(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class LenderExplanation:
     """One lender's outcome for one application, with every reason it was not eligible."""
-
-    model_config = ConfigDict(frozen=True)
 
     lender_id: str
     name: str
