@@ -23,6 +23,7 @@ from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
 from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
+from matcher.schema import FEATURES_BY_NAME, Type
 from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
@@ -114,7 +115,45 @@ def _json_value(value: Any) -> Value:
 _DYNAMIC = object()  # a threshold that depends on the row
 
 
+REASONS_KEPT = 512
+"""Reasons kept per requirement (the oldest dropped first): applicants share ages, markets,
+purposes and round incomes, so most reasons have been given before, word for word."""
+
+
 def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+    """The reason for one requirement: a function of the requirement, the kind, the language
+    and the values the rule reads (the threshold included), so one given before for the same
+    values is given again."""
+    names = requirement.reads_in_order
+    if not _exact_keys(requirement):
+        return _new_reason(requirement, row, kind, lang)
+    key = (kind, lang, *[row.get(name) for name in names])
+    memo = requirement.reasons_given
+    found: Reason | None = memo.get(key)
+    if found is None:
+        found = _new_reason(requirement, row, kind, lang)
+        if len(memo) >= REASONS_KEPT:
+            del memo[next(iter(memo))]
+        memo[key] = found
+    return found
+
+
+_EXACT_KEYS = frozenset({Type.BOOL, Type.INT, Type.STR})
+
+
+def _exact_keys(requirement: CompiledRequirement) -> bool:
+    """Whether the values the rule reads tell its reasons apart as keys: not for a float
+    feature (0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently)."""
+    exact = requirement.node.derived.exact_keys
+    if exact is None:
+        exact = requirement.node.derived.exact_keys = all(
+            name in FEATURES_BY_NAME and FEATURES_BY_NAME[name].type in _EXACT_KEYS
+            for name in requirement.reads_in_order
+        )
+    return exact
+
+
+def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
