@@ -4,6 +4,7 @@ check as a whole answers as email-validator does."""
 from __future__ import annotations
 
 import email_validator
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -82,3 +83,57 @@ def test_refused_addresses_keep_email_validators_reason() -> None:
 )
 def test_phone_numbers(text: str, region: str, valid: bool) -> None:
     assert is_phone_number(text, region) is valid
+
+
+def library_validates(text: str, region: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_REGIONS = st.sampled_from(["NO", "SE", *sorted(phonenumbers.SUPPORTED_REGIONS)])
+_SEPARATOR = st.sampled_from(["", "", " ", "-", "."])
+_DIGITS = st.lists(st.text("0123456789", min_size=1, max_size=5), min_size=1, max_size=5)
+_PHONE_LIKE = st.one_of(
+    st.builds(  # international: +CC and groups of digits
+        lambda code, sep, groups: f"+{code}{sep}" + sep.join(groups),
+        st.sampled_from(_CODES) | st.integers(0, 999),
+        _SEPARATOR,
+        _DIGITS,
+    ),
+    st.builds(lambda sep, groups: sep.join(groups), _SEPARATOR, _DIGITS),  # national
+    st.builds(  # the shapes of the markets: +47 and 8 digits, +46 and 9, national with 0
+        lambda prefix, digits: prefix + digits,
+        st.sampled_from(["+47 ", "+46 ", "0", "", "+47", "0047 ", "+4779", "+358 18"]),
+        st.text("0123456789", min_size=6, max_size=10),
+    ),
+    st.text(max_size=20),
+)
+
+
+@given(_PHONE_LIKE, _REGIONS)
+def test_phone_numbers_are_valid_exactly_when_phonenumbers_says_so(text: str, region: str) -> None:
+    assert is_phone_number(text, region) is library_validates(text, region)
+
+
+def test_numbers_of_shared_country_codes_get_the_library_answer() -> None:
+    """+47 is Norway and Svalbard, +1 many regions, +7 Russia and Kazakhstan, +44 the UK and
+    the Crown dependencies, +800 a non-geographic entity."""
+    samples = [
+        "+47 79 02 12 34",
+        "+47 912 34 567",
+        "+1 684 733 1234",
+        "+1 202 555 0143",
+        "+1 876 123 4567",
+        "+7 701 123 4567",
+        "+7 912 345 6789",
+        "+44 1624 612345",
+        "+44 7700 900123",
+        "+800 1234 5678",
+        "+882 3456 7890",
+    ]
+    for text in samples:
+        for region in ("NO", "SE", "US"):
+            assert is_phone_number(text, region) is library_validates(text, region), text
