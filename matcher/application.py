@@ -108,7 +108,9 @@ _COUNTRY_CODES = frozenset(COUNTRIES)
 def _name(value: str) -> str:
     if value.isspace():
         raise PydanticCustomError("name", "a name is not only whitespace")
-    if any(unicodedata.category(ch) in _NOT_IN_TEXT for ch in value):
+    # printable text has no character of another category than letters, marks, numbers,
+    # punctuation, symbols and the ASCII space: the per-character look-up only for the rest
+    if not value.isprintable() and any(unicodedata.category(ch) in _NOT_IN_TEXT for ch in value):
         raise PydanticCustomError("name", "a name holds no control or format characters")
     return value
 
