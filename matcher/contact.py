@@ -27,7 +27,7 @@ LOCAL_PART_MAX_LENGTH = 64
 ADDRESS_MAX_LENGTH = 254
 DOMAIN_MAX_LENGTH = 253
 LABEL_MAX_LENGTH = 63
-_SPECIAL_USE = tuple(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
 
 
 def plain_address(text: str) -> bool:
@@ -37,11 +37,13 @@ def plain_address(text: str) -> bool:
     if found is None or len(text) > ADDRESS_MAX_LENGTH:
         return False
     domain = found["domain"].lower()
+    labels = domain.split(".")
     return (
         len(found["local"]) <= LOCAL_PART_MAX_LENGTH
         and len(domain) <= DOMAIN_MAX_LENGTH
-        and max(map(len, domain.split("."))) <= LABEL_MAX_LENGTH
-        and not any(domain == d or domain.endswith("." + d) for d in _SPECIAL_USE)
+        and max(map(len, labels)) <= LABEL_MAX_LENGTH
+        # neither a special-use name nor below one: no suffix of whole labels is one
+        and not any(".".join(labels[i:]) in _SPECIAL_USE for i in range(len(labels)))
     )
 
 
@@ -106,7 +108,11 @@ class _Plan:
         leading = metadata.leading_digits
         self.leading_digits = re.compile(leading) if leading is not None else None
         self.general = _kind(metadata.general_desc)
-        kinds = [
+        # the library tries these in its order to name the type; whether one matches does
+        # not depend on the order, so the usual kinds (mobile, fixed line) come first
+        kinds = [] if metadata.same_mobile_and_fixed_line_pattern else [metadata.mobile]
+        kinds += [
+            metadata.fixed_line,
             metadata.premium_rate,
             metadata.toll_free,
             metadata.shared_cost,
@@ -115,10 +121,7 @@ class _Plan:
             metadata.pager,
             metadata.uan,
             metadata.voicemail,
-            metadata.fixed_line,
         ]
-        if not metadata.same_mobile_and_fixed_line_pattern:
-            kinds.append(metadata.mobile)
         self.kinds = [k for k in map(_kind, kinds) if k is not None]
 
     def valid(self, national: str) -> bool:
