@@ -265,6 +265,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
     )
     amounts, terms = found.amounts, found.terms
+    in_the_way = (
+        [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
+    )
     text = HINTS[lang]
     fill = {
         "lender": lender.name,
@@ -279,8 +282,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         )
         message = text["pairs"].format(combinations=combinations, **fill)
     elif found.pairs is not None:
-        blocking = [r for r in lender.requirements if found.blocking & r.bit]
-        message = text["no_pair"].format(reasons=" ".join(r.reason[lang] for r in blocking), **fill)
+        message = text["no_pair"].format(
+            reasons=" ".join(r.reason[lang] for r in in_the_way), **fill
+        )
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
@@ -301,7 +305,7 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
             Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
             for t, t_step, a, a_step in found.pairs
         ],
-        blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+        blocking=[r.code for r in in_the_way],
         message=message,
     )
 
