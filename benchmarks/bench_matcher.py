@@ -99,6 +99,7 @@ TARGET_VS_PER_ROW = 100.0
 TARGET_SINGLE_P50_VS_BARE = 2.0
 TARGET_SINGLE_P99_VS_BARE = 4.0
 WARM_UP = 200  # single-path calls before measuring, on other applications
+BARE_BLOCK = 50  # --before: single-path calls between two blocks of the yardstick
 
 T = TypeVar("T")
 
@@ -458,8 +459,10 @@ def run_single(
     bare: tuple[Callable[[dict[str, Any]], object], Sequence[dict[str, Any]]] | None = None,
 ) -> Single:
     """JSON bytes -> validated Application -> decide -> explain the rejected lenders. With
-    `bare` (an evaluator and the feature rows of `payloads`), each call is followed by the
-    evaluator on the same application's row, so both see the same load."""
+    `bare` (an evaluator and the feature rows of `payloads`), every `BARE_BLOCK` calls are
+    followed by the evaluator on the same applications' rows: both see the same load on a
+    shared machine, and neither pays for the other's cache misses or garbage collections
+    call by call."""
     when = dt.datetime.combine(DECISION_DATE, dt.time(12), tzinfo=dt.UTC)
     context = {"on": DECISION_DATE}
     clock = time.perf_counter_ns
@@ -494,13 +497,14 @@ def run_single(
         c0 = cpu_clock()
         a, v, d, r = one(measured[k % len(measured)])
         cpu.append((cpu_clock() - c0) / 1e3)
-        if bare is not None:
+        if bare is not None and ((k + 1) % BARE_BLOCK == 0 or k + 1 == calls):
             evaluator, rows = bare
-            row = rows[warm + k % len(measured)]
-            b0, c0 = clock(), cpu_clock()
-            evaluator(row)
-            bare_wall.append((clock() - b0) / 1e3)
-            bare_cpu.append((cpu_clock() - c0) / 1e3)
+            for j in range(k + 1 - (k % BARE_BLOCK + 1), k + 1):
+                row = rows[warm + j % len(measured)]
+                b0, c0 = clock(), cpu_clock()
+                evaluator(row)
+                bare_wall.append((clock() - b0) / 1e3)
+                bare_cpu.append((cpu_clock() - c0) / 1e3)
         total.append(a / 1e3)
         validate.append(v / 1e3)
         decide.append(d / 1e3)
@@ -1006,8 +1010,8 @@ def main_compare(args: argparse.Namespace) -> int:
         f"{args.rounds} rounds, each a fresh process per code, alternating; per run "
         f"{args.calls:,} calls on different applications (after {WARM_UP} warm-up calls), "
         f"50 derived lenders (seed {args.seed}); datalogic-py's bare evaluation of the same "
-        "rules on the same application right after each call (its mean is the yardstick, "
-        "taken under the same load). Microseconds; the ratios are each run's own.",
+        f"rules on the same applications after every {BARE_BLOCK} calls (its mean is the "
+        "yardstick, taken under the same load). Microseconds; the ratios are each run's own.",
         "",
         *render_compare(runs),
     ]
