@@ -99,6 +99,7 @@ TARGET_VS_PER_ROW = 100.0
 TARGET_SINGLE_P50_VS_BARE = 2.0
 TARGET_SINGLE_P99_VS_BARE = 4.0
 WARM_UP = 200  # single-path calls before measuring, on other applications
+BARE_BLOCK = 50  # --before: single-path calls between two blocks of the yardstick
 
 T = TypeVar("T")
 
@@ -357,9 +358,10 @@ def _agreement(
     return agree, pairs, documented
 
 
-def run_datalogic(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, list[list[Bits]]]:
-    """Every requirement compiled once; per row one native call evaluates all requirements of
-    the lenders serving the row's market; bitmasks assembled in Python."""
+def datalogic_evaluator(ruleset: Ruleset) -> Callable[[dict[str, Any]], list[Bits]]:
+    """datalogic-py's bare evaluation of one feature row: every requirement compiled once;
+    one native call evaluates all requirements of the lenders serving the row's market;
+    bitmasks assembled in Python."""
     engine = datalogic_py.Engine()
     session = engine.session()
     lender_index = {lender.lender_id: i for i, lender in enumerate(ruleset.lenders)}
@@ -374,9 +376,8 @@ def run_datalogic(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, 
                 slots.append((lender_index[lender.lender_id], requirement.bit))
         plan[market] = (rules, slots)
     width = len(ruleset.lenders)
-    out: list[list[Bits]] = []
-    start = time.perf_counter()
-    for row in rows:
+
+    def evaluate(row: dict[str, Any]) -> list[Bits]:
         rules, slots = plan[row["market"]]
         results = session.evaluate_many(rules, datalogic_py.DataHandle(row))
         failed: list[int | None] = [None] * width
@@ -388,7 +389,16 @@ def run_datalogic(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, 
                 unknown[i] = (unknown[i] or 0) | bit
             elif value != "true":
                 failed[i] = (failed[i] or 0) | bit
-        out.append(list(zip(failed, unknown, strict=True)))
+        return list(zip(failed, unknown, strict=True))
+
+    return evaluate
+
+
+def run_datalogic(rows: list[dict[str, Any]], ruleset: Ruleset) -> tuple[float, list[list[Bits]]]:
+    """`datalogic_evaluator` on every row, timed."""
+    evaluate = datalogic_evaluator(ruleset)
+    start = time.perf_counter()
+    out = [evaluate(row) for row in rows]
     return time.perf_counter() - start, out
 
 
@@ -436,10 +446,23 @@ class Single:
     decide: Latency
     explain: Latency
     rejected_per_call: float
+    total_cpu: Latency  # the whole answer in this thread's CPU time: without preemptions
+    # with `bare`: datalogic-py on the same application right after each call (wall, CPU)
+    bare: Latency | None = None
+    bare_cpu: Latency | None = None
 
 
-def run_single(payloads: Sequence[bytes], ruleset: Ruleset, calls: int) -> Single:
-    """JSON bytes -> validated Application -> decide -> explain the rejected lenders."""
+def run_single(
+    payloads: Sequence[bytes],
+    ruleset: Ruleset,
+    calls: int,
+    bare: tuple[Callable[[dict[str, Any]], object], Sequence[dict[str, Any]]] | None = None,
+) -> Single:
+    """JSON bytes -> validated Application -> decide -> explain the rejected lenders. With
+    `bare` (an evaluator and the feature rows of `payloads`), every `BARE_BLOCK` calls are
+    followed by the evaluator on the same applications' rows: both see the same load on a
+    shared machine, and neither pays for the other's cache misses or garbage collections
+    call by call."""
     when = dt.datetime.combine(DECISION_DATE, dt.time(12), tzinfo=dt.UTC)
     context = {"on": DECISION_DATE}
     clock = time.perf_counter_ns
@@ -464,10 +487,24 @@ def run_single(payloads: Sequence[bytes], ruleset: Ruleset, calls: int) -> Singl
     decide: list[float] = []
     explain: list[float] = []
     rejected = 0
+    cpu: list[float] = []
+    bare_wall: list[float] = []
+    bare_cpu: list[float] = []
+    cpu_clock = time.thread_time_ns
     gc.collect()
     for k in range(calls):
         t0 = clock()
+        c0 = cpu_clock()
         a, v, d, r = one(measured[k % len(measured)])
+        cpu.append((cpu_clock() - c0) / 1e3)
+        if bare is not None and ((k + 1) % BARE_BLOCK == 0 or k + 1 == calls):
+            evaluator, rows = bare
+            for j in range(k + 1 - (k % BARE_BLOCK + 1), k + 1):
+                row = rows[warm + j % len(measured)]
+                b0, c0 = clock(), cpu_clock()
+                evaluator(row)
+                bare_wall.append((clock() - b0) / 1e3)
+                bare_cpu.append((cpu_clock() - c0) / 1e3)
         total.append(a / 1e3)
         validate.append(v / 1e3)
         decide.append(d / 1e3)
@@ -475,7 +512,14 @@ def run_single(payloads: Sequence[bytes], ruleset: Ruleset, calls: int) -> Singl
         rejected += r
         del t0
     return Single(
-        Latency(total), Latency(validate), Latency(decide), Latency(explain), rejected / calls
+        Latency(total),
+        Latency(validate),
+        Latency(decide),
+        Latency(explain),
+        rejected / calls,
+        Latency(cpu),
+        Latency(bare_wall) if bare is not None else None,
+        Latency(bare_cpu) if bare is not None else None,
     )
 
 
@@ -789,6 +833,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--label", default="", help="a few words naming the run's code (--only single)"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="with --only single: also run the single path of the code in this folder (a "
+        "checkout of main, say) in the same session, in alternating child processes, and "
+        "report both (before and after) with their own datalogic-py yardstick",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--before: rounds of each code")
+    parser.add_argument("--emit", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
     args.command = " ".join(["uv run python benchmarks/bench_matcher.py", *given]).strip()
@@ -815,6 +869,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main_single(args: argparse.Namespace) -> int:
     """`--only single`: the single path for the shipped and the derived lenders, and
     datalogic-py's bare evaluation of the derived lenders' rules, in one process."""
+    if args.before is not None:
+        return main_compare(args)
     info = machine()
     load_before = os.getloadavg()
     with step("rules"):
@@ -832,16 +888,31 @@ def main_single(args: argparse.Namespace) -> int:
         features = matcher.feature_frame(nested, DECISION_DATE).collect()
     sample = features.head(args.datalogic_sample).to_dicts()
     with step(f"datalogic-py on {len(sample):,} rows"):
+        cpu_start = time.thread_time()
         seconds, _ = run_datalogic(sample, ruleset)
+        bare_cpu_us = (time.thread_time() - cpu_start) / len(sample) * 1e6
     bare = PerRow("datalogic-py", len(sample), seconds)
     payloads = [json.dumps(d, separators=(",", ":")).encode() for d in nested.to_dicts()]
     rows = features.to_dicts()
     with step(f"single path, {args.calls:,} calls x 2 rulesets + evaluate"):
         single_shipped = run_single(payloads, shipped, args.calls)
-        single_all = run_single(payloads, ruleset, args.calls)
+        interleaved = (datalogic_evaluator(ruleset), rows) if args.emit is not None else None
+        single_all = run_single(payloads, ruleset, args.calls, interleaved)
         evaluate_all = run_evaluate(rows, ruleset, args.calls)
     load_after = os.getloadavg()
     lenders = len(ruleset.lenders)
+    if args.emit is not None:
+        # the yardstick measured call by call beside the whole answer (same load), and the
+        # separate sample's for reference
+        assert single_all.bare is not None and single_all.bare_cpu is not None
+        figures = _figures(single_all, evaluate_all, bare) | {
+            "bare_mean": statistics.fmean(single_all.bare.micros),
+            "bare_cpu_mean": statistics.fmean(single_all.bare_cpu.micros),
+            "bare_sample_mean": bare.per_application_us,
+            "bare_sample_cpu_mean": bare_cpu_us,
+        }
+        args.emit.write_text(json.dumps(figures))
+        return 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"### {stamp}{' — ' + args.label if args.label else ''}",
@@ -864,6 +935,191 @@ def main_single(args: argparse.Namespace) -> int:
         append_block(args.results, SINGLE_SECTION, body)
         print(f"added a block to the {SINGLE_SECTION!r} section of {args.results}", file=sys.stderr)
     return 0
+
+
+# --- before and after, in one session ------------------------------------------------------
+
+_FIGURES = ("total", "validate", "decide", "explain")
+
+
+def _figures(single: Single, evaluate: Latency, bare: PerRow) -> dict[str, Any]:
+    """What a child run reports to `main_compare` (microseconds; 50 lenders)."""
+    out: dict[str, Any] = {
+        f"{part}_{q}": getattr(getattr(single, part), q)
+        for part in _FIGURES
+        for q in ("p50", "p99")
+    }
+    out |= {
+        "total_cpu_p50": single.total_cpu.p50,
+        "total_cpu_p99": single.total_cpu.p99,
+        "evaluate_p50": evaluate.p50,
+        "bare_mean": bare.per_application_us,
+        "rejected": single.rejected_per_call,
+        "matcher": str(Path(matcher.__file__).resolve().parent),
+    }
+    return out
+
+
+def _commit(folder: Path) -> str:
+    found = subprocess.run(
+        ["git", "-C", str(folder), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or "?"
+
+
+def _child(code: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """One `--only single` run of this script with `matcher` imported from `code`."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    command = [sys.executable, __file__, "--only", "single", "--emit", str(out)]
+    command += ["--calls", str(args.calls), "--seed", str(args.seed)]
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    figures: dict[str, Any] = json.loads(out.read_text())
+    if Path(figures["matcher"]) != (code / "matcher").resolve():
+        raise RuntimeError(f"the run of {code} imported matcher from {figures['matcher']}")
+    return figures
+
+
+def main_compare(args: argparse.Namespace) -> int:
+    """`--only single --before DIR`: the single path of DIR's code ("before") and of this
+    checkout ("after"), `--rounds` child processes each, alternating (B A, A B, ...), so load
+    on the machine falls on both alike; each run has its own datalogic-py yardstick."""
+    info = machine()
+    load_before = os.getloadavg()
+    codes = {"before": args.before.resolve(), "after": ROOT}
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            order = ("before", "after") if i % 2 == 0 else ("after", "before")
+            for name in order:
+                with step(f"round {i + 1}: {name} ({codes[name]})"):
+                    runs[name].append(_child(codes[name], args, Path(tmp) / "figures.json"))
+    load_after = os.getloadavg()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"### {stamp} — before ({_commit(codes['before'])}) and after ({_commit(ROOT)})"
+        + (f": {args.label}" if args.label else ""),
+        "",
+        f"Command: `{args.command}`",
+        "",
+        "Machine and versions: " + "; ".join(f"{k} {v}" for k, v in info.items()) + ".",
+        f"Load average (1, 5, 15 min) before {_load(load_before)}, after {_load(load_after)} "
+        f"(2 CPUs shared with other work: it inflates medians and p99s).",
+        f"{args.rounds} rounds, each a fresh process per code, alternating; per run "
+        f"{args.calls:,} calls on different applications (after {WARM_UP} warm-up calls), "
+        f"50 derived lenders (seed {args.seed}); datalogic-py's bare evaluation of the same "
+        f"rules on the same applications after every {BARE_BLOCK} calls (its mean is the "
+        "yardstick, taken under the same load). Microseconds; the ratios are each run's own.",
+        "",
+        *render_compare(runs),
+    ]
+    body = "\n".join(lines) + "\n"
+    print(body)
+    if args.results is not None:
+        append_block(args.results, SINGLE_SECTION, body)
+        print(f"added a block to the {SINGLE_SECTION!r} section of {args.results}", file=sys.stderr)
+    return 0
+
+
+def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    """One row per run and a median row per code: the whole answer, its parts, the yardstick
+    and the ratios to it (issue 8: p50 <= 2x, p99 <= 4x)."""
+    out = [
+        _cells(
+            "code",
+            "run",
+            "whole p50",
+            "whole p99",
+            "validation p50",
+            "decide p50",
+            "explain p50",
+            "explain p99",
+            "evaluate p50",
+            "datalogic-py mean",
+            "p50 / datalogic",
+            "p99 / datalogic",
+        ),
+        "|---|---|" + "---:|" * 10,
+    ]
+
+    def row(name: str, run: str, f: Mapping[str, float]) -> str:
+        p50, p99 = f["total_p50"] / f["bare_mean"], f["total_p99"] / f["bare_mean"]
+        return _cells(
+            name,
+            run,
+            *(
+                _fmt_us(f[k])
+                for k in (
+                    "total_p50",
+                    "total_p99",
+                    "validate_p50",
+                    "decide_p50",
+                    "explain_p50",
+                    "explain_p99",
+                    "evaluate_p50",
+                    "bare_mean",
+                )
+            ),
+            f"{p50:.1f}x {_verdict(p50 <= TARGET_SINGLE_P50_VS_BARE)}",
+            f"{p99:.1f}x {_verdict(p99 <= TARGET_SINGLE_P99_VS_BARE)}",
+        )
+
+    medians: list[str] = []
+    for name, figures in runs.items():
+        for i, f in enumerate(figures):
+            out.append(row(name, str(i + 1), f))
+        ratios = {
+            k: statistics.median(f[k] / f["bare_mean"] for f in figures)
+            for k in ("total_p50", "total_p99")
+        }
+        middle = {k: statistics.median(f[k] for f in figures) for k in figures[0] if k != "matcher"}
+        medians.append(
+            f"- {name}: median whole answer p50 {_fmt_us(middle['total_p50'])} us, p99 "
+            f"{_fmt_us(middle['total_p99'])} us; median ratios to datalogic-py p50 "
+            f"**{ratios['total_p50']:.1f}x** (target <= {TARGET_SINGLE_P50_VS_BARE:.0f}x: "
+            f"{_verdict(ratios['total_p50'] <= TARGET_SINGLE_P50_VS_BARE)}), p99 "
+            f"**{ratios['total_p99']:.1f}x** (target <= {TARGET_SINGLE_P99_VS_BARE:.0f}x: "
+            f"{_verdict(ratios['total_p99'] <= TARGET_SINGLE_P99_VS_BARE)}); "
+            f"{middle['rejected']:.1f} rejected lenders per call."
+        )
+    cpu = [
+        _cells(
+            "code",
+            "run",
+            "whole p50 (CPU)",
+            "whole p99 (CPU)",
+            "datalogic-py mean (CPU)",
+            "p50 / datalogic (CPU)",
+            "p99 / datalogic (CPU)",
+        ),
+        "|---|---|" + "---:|" * 5,
+    ]
+    for name, figures in runs.items():
+        for i, f in enumerate(figures):
+            p50, p99 = (f[k] / f["bare_cpu_mean"] for k in ("total_cpu_p50", "total_cpu_p99"))
+            cpu.append(
+                _cells(
+                    name,
+                    str(i + 1),
+                    _fmt_us(f["total_cpu_p50"]),
+                    _fmt_us(f["total_cpu_p99"]),
+                    _fmt_us(f["bare_cpu_mean"]),
+                    f"{p50:.1f}x {_verdict(p50 <= TARGET_SINGLE_P50_VS_BARE)}",
+                    f"{p99:.1f}x {_verdict(p99 <= TARGET_SINGLE_P99_VS_BARE)}",
+                )
+            )
+        ratios = {
+            k: statistics.median(f[k] / f["bare_cpu_mean"] for f in figures)
+            for k in ("total_cpu_p50", "total_cpu_p99")
+        }
+        medians.append(
+            f"- {name}, in CPU time (this thread's: preemptions by other work left out): "
+            f"median ratios to datalogic-py p50 **{ratios['total_cpu_p50']:.1f}x**, p99 "
+            f"**{ratios['total_cpu_p99']:.1f}x**."
+        )
+    return [*out, "", *cpu, "", *medians]
 
 
 def append_block(path: Path, section: str, block: str) -> None:

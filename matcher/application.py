@@ -35,8 +35,6 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Annotated, Any, Self
 
-import email_validator
-import phonenumbers
 import polars as pl
 from pydantic import (
     AfterValidator,
@@ -57,6 +55,7 @@ from lender_rules.vocabulary import (
     Market,
     Purpose,
 )
+from matcher.contact import email_problem, is_phone_number
 from matcher.errors import InvalidNationalIdError
 from matcher.national_id import ParsedId, age_on, months_since_birthday, parse
 
@@ -109,18 +108,17 @@ _COUNTRY_CODES = frozenset(COUNTRIES)
 def _name(value: str) -> str:
     if value.isspace():
         raise PydanticCustomError("name", "a name is not only whitespace")
-    if any(unicodedata.category(ch) in _NOT_IN_TEXT for ch in value):
+    # printable text has no character of another category than letters, marks, numbers,
+    # punctuation, symbols and the ASCII space: the per-character look-up only for the rest
+    if not value.isprintable() and any(unicodedata.category(ch) in _NOT_IN_TEXT for ch in value):
         raise PydanticCustomError("name", "a name holds no control or format characters")
     return value
 
 
 def _email(value: str) -> str:
-    try:
-        email_validator.validate_email(value, check_deliverability=False)
-    except email_validator.EmailNotValidError as exc:
-        raise PydanticCustomError(
-            "email", "not an e-mail address: {reason}", {"reason": str(exc)}
-        ) from None
+    reason = email_problem(value)
+    if reason is not None:
+        raise PydanticCustomError("email", "not an e-mail address: {reason}", {"reason": reason})
     return value
 
 
@@ -307,7 +305,7 @@ def _person_problems(
             "must be 0 when the employment is {employment} (no employer)",
             {"employment": person.employment},
         )
-    if person.phone is not None and not _is_phone_number(person.phone, market):
+    if person.phone is not None and not is_phone_number(person.phone, market):
         yield ("phone", "phone_number", "not a phone number", {})
 
 
@@ -338,15 +336,6 @@ def _identity_problems(
             "the co-applicant has the applicant's national id",
             {},
         )
-
-
-def _is_phone_number(text: str, market: Market) -> bool:
-    """A valid number of its numbering plan: international (+CC ...) or national in `market`."""
-    try:
-        number = phonenumbers.parse(text, market)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.is_valid_number(number)
 
 
 def _person_frame_type() -> pl.Struct:

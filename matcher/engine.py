@@ -17,7 +17,7 @@ import datetime as dt
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -36,9 +36,9 @@ from matcher.lower_polars import lower, lower_bits
 from matcher.ruleset import Ruleset
 
 
-@dataclass(frozen=True, slots=True)
-class LenderOutcome:
-    """One lender's automated outcome for one application."""
+class LenderOutcome(NamedTuple):
+    """One lender's automated outcome for one application (a named tuple: immutable, and
+    built in a fraction of a frozen dataclass's time, fifty times per decision)."""
 
     lender_id: str
     failed: int

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
@@ -22,16 +23,22 @@ from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
 from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
+from matcher.schema import FEATURES_BY_NAME, Type
 from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
 
+# The explanation's records (`Combination`, `Hint`, `Reason`, `LenderExplanation`) are plain
+# slotted dataclasses, cheap to build on the single path, where a pydantic model would
+# validate what the matcher has just computed. Pydantic reads them as it reads models (their
+# docstrings and `Field` annotations give the same JSON Schema), so the API validates and
+# serialises them once, in its answer. They are values: nothing changes one once built.
 
-class Combination(BaseModel):
+
+@dataclass(slots=True, kw_only=True)
+class Combination:
     """Terms, and the amounts a lender would accept over each of them (intervals with steps,
     as in `Hint`)."""
-
-    model_config = ConfigDict(frozen=True)
 
     term_months: list[tuple[int, int]]
     term_months_step: int = 1
@@ -39,7 +46,8 @@ class Combination(BaseModel):
     amount_step: int = 1
 
 
-class Hint(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Hint:
     """The amounts (at the applied term) and terms (at the applied amount) a lender would
     accept with everything else unchanged; computed exactly, as intervals [low, high] of
     whole units. Where a lender takes only every k-th value ("a whole multiple of 1,000"),
@@ -50,43 +58,46 @@ class Hint(BaseModel):
     empty and `blocking` names the requirements in the way (codes). `combinations` is None
     when the one-variable answers suffice (or pairs cannot be computed exactly)."""
 
-    model_config = ConfigDict(frozen=True)
-
     amount: list[tuple[int, int]] | None = None
     amount_step: int = 1
     term_months: list[tuple[int, int]] | None = None
     term_months_step: int = 1
     combinations: list[Combination] | None = None
-    blocking: list[str] = []
+    # the default shown in the JSON Schema, as a model's `= []` shows it
+    blocking: Annotated[list[str], Field(json_schema_extra={"default": []})] = field(
+        default_factory=list
+    )
     message: str
 
 
-class Reason(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Reason:
     """Why one requirement of one lender did not pass."""
-
-    model_config = ConfigDict(frozen=True)
 
     code: str
     kind: Literal["failed", "missing"]
     message: str
     rule: str
-    values: dict[str, Value] = Field(
-        description=(
-            "The applicant's values of the features the rule reads, by feature name; null is "
-            'unknown (missing data); +inf and -inf are the strings "Infinity" and "-Infinity" '
-            "(debt_to_income of an applicant without income), as in the stored feature row."
-        )
-    )
+    values: Annotated[
+        dict[str, Value],
+        Field(
+            description=(
+                "The applicant's values of the features the rule reads, by feature name; null "
+                'is unknown (missing data); +inf and -inf are the strings "Infinity" and '
+                '"-Infinity" (debt_to_income of an applicant without income), as in the '
+                "stored feature row."
+            )
+        ),
+    ]
     threshold: Value | list[Value] = None
     """What the applicant's value was measured against, for this applicant: a limit that
     depends on other values ("200,000 + 40,000 per child") or on a condition ("12 months
     when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
-class LenderExplanation(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class LenderExplanation:
     """One lender's outcome for one application, with every reason it was not eligible."""
-
-    model_config = ConfigDict(frozen=True)
 
     lender_id: str
     name: str
@@ -104,7 +115,45 @@ def _json_value(value: Any) -> Value:
 _DYNAMIC = object()  # a threshold that depends on the row
 
 
+REASONS_KEPT = 512
+"""Reasons kept per requirement (the oldest dropped first): applicants share ages, markets,
+purposes and round incomes, so most reasons have been given before, word for word."""
+
+
 def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+    """The reason for one requirement: a function of the requirement, the kind, the language
+    and the values the rule reads (the threshold included), so one given before for the same
+    values is given again."""
+    names = requirement.reads_in_order
+    if not _exact_keys(requirement):
+        return _new_reason(requirement, row, kind, lang)
+    key = (kind, lang, *[row.get(name) for name in names])
+    memo = requirement.reasons_given
+    found: Reason | None = memo.get(key)
+    if found is None:
+        found = _new_reason(requirement, row, kind, lang)
+        if len(memo) >= REASONS_KEPT:
+            del memo[next(iter(memo))]
+        memo[key] = found
+    return found
+
+
+_EXACT_KEYS = frozenset({Type.BOOL, Type.INT, Type.STR})
+
+
+def _exact_keys(requirement: CompiledRequirement) -> bool:
+    """Whether the values the rule reads tell its reasons apart as keys: not for a float
+    feature (0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently)."""
+    exact = requirement.node.derived.exact_keys
+    if exact is None:
+        exact = requirement.node.derived.exact_keys = all(
+            name in FEATURES_BY_NAME and FEATURES_BY_NAME[name].type in _EXACT_KEYS
+            for name in requirement.reads_in_order
+        )
+    return exact
+
+
+def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
@@ -216,6 +265,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
     )
     amounts, terms = found.amounts, found.terms
+    in_the_way = (
+        [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
+    )
     text = HINTS[lang]
     fill = {
         "lender": lender.name,
@@ -230,8 +282,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         )
         message = text["pairs"].format(combinations=combinations, **fill)
     elif found.pairs is not None:
-        blocking = [r for r in lender.requirements if found.blocking & r.bit]
-        message = text["no_pair"].format(reasons=" ".join(r.reason[lang] for r in blocking), **fill)
+        message = text["no_pair"].format(
+            reasons=" ".join(r.reason[lang] for r in in_the_way), **fill
+        )
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
@@ -252,7 +305,7 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
             Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
             for t, t_step, a, a_step in found.pairs
         ],
-        blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+        blocking=[r.code for r in in_the_way],
         message=message,
     )
 

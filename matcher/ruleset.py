@@ -41,6 +41,9 @@ class CompiledRequirement:
     rule_key: str = field(
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
+    # reasons already given for it (`matcher.explain`), by kind, language and the values the
+    # rule reads: bounded, and kept exactly as long as the requirement
+    reasons_given: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def bit(self) -> int:

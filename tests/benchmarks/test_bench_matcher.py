@@ -39,3 +39,62 @@ def test_the_single_path_alone_runs_and_compares_with_the_bare_evaluation() -> N
     assert "| JSON -> validate -> decide -> explain rejected | 50 |" in result.stdout
     assert "Whole answer for 50 lenders / datalogic-py's mean bare evaluation: p50" in result.stdout
     assert "lendmatch frame" not in result.stdout  # the batch part did not run
+
+
+@pytest.mark.slow
+def test_before_and_after_run_in_alternating_processes_each_with_its_own_yardstick() -> None:
+    """`--before DIR` runs the single path of DIR's code and of this checkout (here both are
+    this checkout), each child importing `matcher` from its own folder (checked)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--only",
+            "single",
+            "--quick",
+            "--no-results",
+            "--before",
+            str(BENCH.parents[1]),
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| before", "| after"))]
+    assert [row.split("|")[1:3] for row in rows] == [
+        [" before ", " 1 "],
+        [" after ", " 1 "],
+        [" before ", " 1 "],
+        [" after ", " 1 "],
+    ]  # the wall-clock table and the CPU-time table
+    assert "- after, in CPU time" in result.stdout
+
+
+def test_the_comparison_divides_each_run_by_its_own_yardstick() -> None:
+    sys.path.insert(0, str(BENCH.parent))
+    import bench_matcher
+
+    def run(total: float, bare: float) -> dict[str, float]:
+        parts = {f"{p}_{q}": 1.0 for p in ("validate", "decide", "explain") for q in ("p50", "p99")}
+        return parts | {
+            "total_p50": total,
+            "total_p99": 4 * total,
+            "total_cpu_p50": total,
+            "total_cpu_p99": 4 * total,
+            "evaluate_p50": 1.0,
+            "bare_mean": bare,
+            "bare_cpu_mean": bare,
+            "rejected": 14.0,
+        }
+
+    lines = bench_matcher.render_compare(
+        {"before": [run(300.0, 100.0)], "after": [run(150.0, 100.0), run(300.0, 200.0)]}
+    )
+    rows = [line.split("|")[-3:-1] for line in lines if line.startswith("| after")]
+    assert rows[0] == [" 1.5x met ", " 6.0x **missed** "]
+    assert rows[1] == [" 1.5x met ", " 6.0x **missed** "]
+    assert any(line.startswith("- before: ") and "p50 **3.0x**" in line for line in lines)

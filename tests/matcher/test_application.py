@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+import unicodedata
 from datetime import date
 from typing import Any, get_args
 
@@ -433,3 +435,14 @@ def test_the_published_schema_states_the_rules_and_bounds() -> None:
     assert "18-120 years old" in schema["national_id"]["description"]
     assert "YYYYMMDD-NNNC" in schema["national_id"]["description"]
     assert "15th birthday" in schema["employed_months"]["description"]
+
+
+def test_printable_text_holds_no_character_a_name_may_not_hold() -> None:
+    """The name check skips its per-character look-up for printable text: sound only while no
+    printable character is of a refused category (every code point checked)."""
+    refused = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if chr(code).isprintable() and unicodedata.category(chr(code)) in appmod._NOT_IN_TEXT
+    ]
+    assert refused == []

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 
-from matcher import Application, evaluate, explain, features_of, match
+from matcher import Application, LenderExplanation, evaluate, explain, features_of, match
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN, applications_frame
-from matcher.explain import explain_frame
+from matcher.explain import REASONS_KEPT, explain_frame
 from matcher.features import with_loan
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from tests.matcher.test_engine import SHIPPED, _doc, _row
@@ -39,7 +42,7 @@ def test_reasons_name_code_kind_message_rule_values_and_threshold() -> None:
     row = loan_row(amount=500_000)
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
     assert not explanation.eligible
-    assert [r.model_dump() for r in explanation.reasons] == [
+    assert [dataclasses.asdict(r) for r in explanation.reasons] == [
         {
             "code": "bank.r0",
             "kind": "failed",
@@ -123,7 +126,8 @@ def test_infinite_values_are_reported_as_json_safe_text() -> None:
     row.update(income=0, total_income=0, debt_to_income=float("inf"))
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
     assert explanation.reasons[0].values == {"debt_to_income": "Infinity"}
-    assert explanation.model_dump_json()  # serialisable
+    as_json = json.loads(TypeAdapter(LenderExplanation).dump_json(explanation))
+    assert as_json["reasons"][0]["values"] == {"debt_to_income": "Infinity"}
 
 
 @st.composite
@@ -263,3 +267,49 @@ def test_a_computed_limit_is_evaluated_with_the_applicants_values() -> None:
     # with a co-applicant and three children: 20 000 + 4 500 * 3 left to live on each month
     co = _row(market="SE", has_co_applicant=True, co_age=30, children=3, housing_cost=30_000)
     assert _shipped_reason("ekhagen_kredit", "left_to_live_on", co).threshold == 33_500
+
+
+def _forget(ruleset: Ruleset) -> None:
+    """Empty every memo of the explanations: reasons given and hint searches' answers."""
+    for lender in ruleset.lenders:
+        lender.analysis.memo.clear()
+        for requirement in lender.requirements:
+            requirement.reasons_given.clear()
+
+
+@given(st.lists(applications(), min_size=1, max_size=8), st.sampled_from(["en", "nb", "sv"]))
+def test_explanations_given_from_memos_are_those_worked_out_afresh(
+    apps: list[Application], lang: str
+) -> None:
+    """Reasons and hints kept from earlier applications are the ones a cold ruleset gives."""
+    on = dt.date(2026, 11, 25)
+    rows = [features_of(app, on) for app in apps]
+    rows += rows  # the same values again: answered from the memos
+    warm = [explain(row, evaluate(row, SHIPPED), SHIPPED, lang) for row in rows]
+    for row, given_warm in zip(rows, warm, strict=True):
+        _forget(SHIPPED)
+        assert explain(row, evaluate(row, SHIPPED), SHIPPED, lang) == given_warm
+
+
+def test_a_reason_is_given_again_for_the_same_values_and_kept_bounded() -> None:
+    ruleset = bank({">=": [{"var": "income"}, 1_000_000]})
+    (requirement,) = ruleset.lenders[0].requirements
+    row = loan_row(income=1_000)
+    (first,) = explain(row, evaluate(row, ruleset), ruleset)
+    (again,) = explain(loan_row(income=1_000, age=20), evaluate(row, ruleset), ruleset)
+    assert again.reasons[0] is first.reasons[0]  # age is not read: the same reason
+    for income in range(REASONS_KEPT + 5):
+        changed = loan_row(income=income)
+        (explanation,) = explain(changed, evaluate(changed, ruleset), ruleset)
+        assert explanation.reasons[0].values == {"income": income}
+    kept = requirement.reasons_given
+    assert len(kept) == REASONS_KEPT
+    assert ("failed", "en", 0) not in kept and ("failed", "en", REASONS_KEPT + 4) in kept
+
+
+def test_reasons_reading_a_float_are_not_kept() -> None:
+    """0.0 and -0.0, 2 and 2.0 are equal keys written differently: no memo for them."""
+    ruleset = bank(DEBT_CEILING)
+    row = loan_row(amount=AMOUNT_MAX)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert explanation.reasons and not ruleset.lenders[0].requirements[0].reasons_given

@@ -1,0 +1,154 @@
+"""Contact details checked: an e-mail address (syntax only, no DNS) and a phone number.
+
+The checks are email-validator's and phonenumbers' own; the e-mail check first tries a fast
+path. Most addresses people give are plain ASCII (`kari.nordmann@example.no`), and for those
+email-validator's answer is known without running it: a local part of letters, digits, `_`,
+`+` and `-` between single dots, and a domain of letter-and-digit labels joined by single
+hyphens, ending in a letters-only top-level domain, within every length limit and outside
+the special-use names, is an address email-validator accepts. Everything else (Unicode,
+quoted local parts, other atext characters, anything unusual) goes to email-validator, so
+the fast path accepts a subset of what it accepts and refuses nothing itself
+(`tests/matcher/test_contact.py` checks both on generated addresses).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import email_validator
+import phonenumbers
+
+_PLAIN_ADDRESS = re.compile(
+    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
+    r"@(?P<domain>(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)+[A-Za-z]+)"
+)
+LOCAL_PART_MAX_LENGTH = 64
+ADDRESS_MAX_LENGTH = 254
+DOMAIN_MAX_LENGTH = 253
+LABEL_MAX_LENGTH = 63
+_SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+
+def plain_address(text: str) -> bool:
+    """Whether `text` is a plain ASCII address that email-validator accepts without a doubt
+    (see the module doc); False says only "ask email-validator"."""
+    found = _PLAIN_ADDRESS.fullmatch(text)
+    if found is None or len(text) > ADDRESS_MAX_LENGTH:
+        return False
+    domain = found["domain"].lower()
+    labels = domain.split(".")
+    return (
+        len(found["local"]) <= LOCAL_PART_MAX_LENGTH
+        and len(domain) <= DOMAIN_MAX_LENGTH
+        and max(map(len, labels)) <= LABEL_MAX_LENGTH
+        # neither a special-use name nor below one: no suffix of whole labels is one
+        and not any(".".join(labels[i:]) in _SPECIAL_USE for i in range(len(labels)))
+    )
+
+
+def email_problem(text: str) -> str | None:
+    """Why `text` is not an e-mail address (email-validator's reason), or None when it is
+    one: syntax only, no DNS."""
+    if plain_address(text):
+        return None
+    try:
+        email_validator.validate_email(text, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def is_phone_number(text: str, region: str) -> bool:
+    """A valid number of its numbering plan: international (+CC ...) or national in `region`.
+
+    `phonenumbers.parse`, then `phonenumbers.is_valid_number`'s decision, worked out as that
+    function does (the region a number of a shared country code belongs to, then the number
+    against that region's patterns) with each region's patterns compiled once: the library
+    asks the same question twice and compiles on each call (`tests/matcher/test_contact.py`
+    compares the two on generated numbers)."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return False
+    country_code = number.country_code
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0)
+    if country_code is None or regions is None:
+        return False
+    national = phonenumbers.national_significant_number(number)
+    home = regions[0] if len(regions) == 1 else _region_of(national, country_code, regions)
+    if home is None:
+        return False
+    plan = _plan(country_code, home)
+    return plan is not None and plan.country_code == country_code and plan.valid(national)
+
+
+def _region_of(national: str, country_code: int, regions: tuple[str, ...]) -> str | None:
+    """The region of a country code shared by several that a national number belongs to."""
+    for region in regions:
+        plan = _plan(country_code, region)
+        if plan is None:
+            continue
+        if plan.leading_digits is not None:
+            if plan.leading_digits.match(national):
+                return region
+        elif plan.valid(national):
+            return region
+    return None
+
+
+_NumberKind = tuple[frozenset[int], re.Pattern[str]]
+
+
+class _Plan:
+    """A region's numbering plan: the general pattern and that of each kind of number."""
+
+    def __init__(self, metadata: phonenumbers.PhoneMetadata) -> None:
+        self.country_code: int | None = metadata.country_code
+        leading = metadata.leading_digits
+        self.leading_digits = re.compile(leading) if leading is not None else None
+        self.general = _kind(metadata.general_desc)
+        # the library tries these in its order to name the type; whether one matches does
+        # not depend on the order, so the usual kinds (mobile, fixed line) come first
+        kinds = [] if metadata.same_mobile_and_fixed_line_pattern else [metadata.mobile]
+        kinds += [
+            metadata.fixed_line,
+            metadata.premium_rate,
+            metadata.toll_free,
+            metadata.shared_cost,
+            metadata.voip,
+            metadata.personal_number,
+            metadata.pager,
+            metadata.uan,
+            metadata.voicemail,
+        ]
+        self.kinds = [k for k in map(_kind, kinds) if k is not None]
+
+    def valid(self, national: str) -> bool:
+        """Whether the number is of the general pattern and of one kind (not UNKNOWN)."""
+        return _matches(national, self.general) and any(
+            _matches(national, kind) for kind in self.kinds
+        )
+
+
+def _kind(desc: phonenumbers.PhoneNumberDesc | None) -> _NumberKind | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)
+
+
+def _matches(national: str, kind: _NumberKind | None) -> bool:
+    if kind is None:
+        return False
+    lengths, pattern = kind
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+@functools.cache
+def _plan(country_code: int, region: str) -> _Plan | None:
+    """The plan of a region ("001", the non-geographic entity, by its country code); kept
+    for the process, as the library's own metadata is: a few hundred regions at most."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        country_code, region.upper()
+    )
+    return None if metadata is None else _Plan(metadata)
