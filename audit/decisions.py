@@ -232,6 +232,37 @@ class DecisionLog:
             finally:
                 result.close()
 
+    def latest_page(
+        self,
+        *,
+        after_seq: int = 0,
+        limit: int = _BATCH,
+        since: datetime | None = None,
+        lender_id: str | None = None,
+    ) -> list[StoredDecision]:
+        """The next page of applications' latest decisions, in chain order: the decisions
+        with `seq > after_seq` that no later decision of their application follows, at most
+        `limit`. Pass the last page's last `seq` as `after_seq` for the next page (keyset
+        pagination: each page is one indexed range read, whatever the page number). With
+        `since`, only latest decisions made at or after it; with `lender_id`, only those
+        that evaluated that lender."""
+        table = _rows.decision_table()
+        later = table.alias("later")
+        newer = (
+            sa_select(later.c.seq)
+            .where(later.c.application_id == table.c.application_id, later.c.seq > table.c.seq)
+            .exists()
+        )
+        query = sa_select(table).where(table.c.seq > after_seq, ~newer)
+        if since is not None:
+            query = query.where(table.c.decided_at >= _chain.utc(since))
+        if lender_id is not None:
+            # outcomes_json is canonical JSON: [["lender",failed,unknown],...]
+            query = query.where(table.c.outcomes_json.contains(f'["{lender_id}",', autoescape=True))
+        with self._uow.unit("latest_page") as session:
+            rows = session.connection().execute(query.order_by(table.c.seq).limit(limit))
+            return [_rows.to_stored(row) for row in rows]
+
     def decided_under(
         self, ruleset_hash: str, channel: str, application_ids: Iterable[str]
     ) -> set[str]:

@@ -28,7 +28,14 @@ from typing import Any
 import polars as pl
 
 from broker.batch import CHUNK_ROWS, ChunkParts, chunks
-from broker.batch_input import REJECTS_SCHEMA, ROW, InputShape, input_shape, validate_rows
+from broker.batch_input import (
+    REJECTS_SCHEMA,
+    ROW,
+    InputShape,
+    input_shape,
+    validate_features,
+    validate_rows,
+)
 from broker.errors import BatchOutputError, BatchRowError
 from broker.impact_report import render_html
 from broker.ruleset_diff import diff_rulesets
@@ -252,11 +259,17 @@ Engine = Callable[[Path, InputShape, Ruleset, Ruleset, dt.date, int], Iterator[S
 def score_rows(
     rows: pl.DataFrame, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date
 ) -> tuple[pl.DataFrame, Comparison, pl.DataFrame]:
-    """One chunk's rows (with their `ROW` index) validated, their features computed, scored
-    under both rulesets: (valid feature rows, comparison, rejects). Every engine runs this."""
+    """One chunk's rows (with their `ROW` index) validated, their features computed and
+    checked against the feature contract, scored under both rulesets: (valid feature rows,
+    comparison, rejects in row order). Every engine runs this."""
     checked = validate_rows(rows, shape, on)
-    frame = features(checked.valid.drop(ROW).lazy(), on).collect()
-    return frame, compare(frame, new, baseline), checked.rejects
+    frame = features(checked.valid.lazy(), on).collect()
+    if ROW not in frame.columns:  # computed from applications: same rows, same order
+        frame = frame.with_columns(checked.valid.get_column(ROW))
+    allowed = validate_features(frame)
+    rejects = pl.concat([checked.rejects, allowed.rejects]).sort(ROW)
+    frame = allowed.valid.drop(ROW)
+    return frame, compare(frame, new, baseline), rejects
 
 
 def local_engine(

@@ -16,7 +16,7 @@ from matcher.errors import (
     NothingActivatedError,
 )
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
-from matcher.feature_checks import valid_rows
+from matcher.feature_checks import row_problems, valid_rows
 from matcher.features import feature_frame, features_of
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.national_id import parse as parse_national_id
@@ -29,7 +29,7 @@ from matcher.ruleset import (
     ruleset_from_documents,
     ruleset_from_snapshot,
 )
-from matcher.schema import FEATURE_NAMES, FEATURES, Feature
+from matcher.schema import FEATURE_NAMES, FEATURES, Feature, polars_schema
 
 __all__ = [
     "EARLIEST_DECISION_YEAR",
@@ -65,6 +65,8 @@ __all__ = [
     "load_ruleset",
     "match",
     "parse_national_id",
+    "polars_schema",
+    "row_problems",
     "ruleset_from_documents",
     "ruleset_from_snapshot",
     "to_long",

@@ -164,3 +164,24 @@ def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
         3,
         "loan.amount: 10 is below the minimum 1000",
     )
+
+
+def test_feature_rows_outside_the_contract_are_the_rows_the_matcher_refuses(
+    tmp_path: Path,
+) -> None:
+    features = matcher.feature_frame(APPS, ON).collect()
+    broken = features.with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(-3).otherwise(pl.col("age")).alias("age"),
+        pl.when(pl.int_range(pl.len()) == 9)
+        .then(pl.lit("moon"))
+        .otherwise(pl.col("market"))
+        .alias("market"),
+    )
+    out = tmp_path / "out"
+    rescore_file(written(tmp_path, broken), SHIPPED, SHIPPED, on=ON, out=out)
+    rejects = pl.read_parquet(out / REJECTS_FILE)
+    mask, _ = matcher.valid_rows(broken)
+    assert rejects["row"].to_list() == [i for i, ok in enumerate(mask) if not ok] == [4, 9]
+    reasons = rejects["reason"].to_list()
+    assert reasons[0].startswith("age: -3 is outside ")
+    assert reasons[1] == "market: moon is not one of NO, SE"
