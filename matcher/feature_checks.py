@@ -125,12 +125,11 @@ def _bad(feature: Feature) -> pl.Expr:
 def _row_reason(feature: Feature) -> pl.Expr:
     """Where the column's value is not valid, why (naming the column); else null."""
     col = pl.col(feature.name)
-    chain = pl.when(col.is_null()).then(
-        pl.lit(None, pl.String) if feature.nullable else pl.lit(f"{feature.name}: missing")
-    )
-    for where, text in _violations(feature):
-        chain = chain.when(where).then(text)
-    return chain.otherwise(pl.lit(None, pl.String))
+    reason: pl.Expr = pl.lit(None, pl.String)
+    for where, text in reversed(_violations(feature)):  # the first that applies wins
+        reason = pl.when(where).then(text).otherwise(reason)
+    missing = pl.lit(None, pl.String) if feature.nullable else pl.lit(f"{feature.name}: missing")
+    return pl.when(col.is_null()).then(missing).otherwise(reason)
 
 
 @dataclass(frozen=True)
