@@ -30,6 +30,7 @@ from broker.errors import (
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
+from broker.rescoring_store import count_applications, rescore_store
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings
@@ -59,6 +60,7 @@ __all__ = [
     "Settings",
     "SnapshotMissingError",
     "SnapshotTamperedError",
+    "count_applications",
     "count_rows",
     "decide_and_record",
     "diff_rulesets",
@@ -70,6 +72,7 @@ __all__ = [
     "reproduce",
     "request_digest",
     "rescore_file",
+    "rescore_store",
     "stored_decision",
     "stored_ruleset",
     "write_atomically",

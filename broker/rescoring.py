@@ -107,6 +107,9 @@ class Impact:
     counts: dict[str, LenderCounts] = field(default_factory=dict)
     newly_rejected_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     newly_eligible_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    baseline_rulesets: dict[str, int] = field(default_factory=dict)
+    """With the stored decisions as baseline: each stored ruleset and its applications
+    (`baseline_hash` is then the one of the most)."""
 
     def add(self, comparison: Comparison, rows: int) -> None:
         self.applications += rows
@@ -120,7 +123,17 @@ class Impact:
         def reasons(found: list[tuple[str, int]]) -> list[dict[str, Any]]:
             return [{"requirement_id": r, "applications": n} for r, n in found]
 
-        return {
+        stored = (
+            {
+                "baseline_rulesets": [
+                    {"ruleset": h, "applications": n}
+                    for h, n in sorted(self.baseline_rulesets.items())
+                ]
+            }
+            if self.baseline_rulesets
+            else {}
+        )
+        return stored | {
             "baseline_ruleset": self.baseline_hash,
             "new_ruleset": self.new_hash,
             "decision_date": self.decision_date.isoformat(),
@@ -150,9 +163,18 @@ def features(frame: pl.LazyFrame, on: dt.date) -> pl.LazyFrame:
     return frame
 
 
-def compare(features: pl.DataFrame, new: Ruleset, baseline: Ruleset) -> Comparison:
-    """Evaluate a feature frame (with `application_id`) under both rulesets and compare."""
-    baseline_bits = match(features, baseline)
+def compare(
+    features: pl.DataFrame,
+    new: Ruleset,
+    baseline: Ruleset,
+    baseline_bits: pl.DataFrame | None = None,
+) -> Comparison:
+    """Evaluate a feature frame (with `application_id`) under both rulesets and compare.
+    `baseline_bits`, when given, are the baseline's bitmasks of these rows as `match` gives
+    them (`application_id`, `<lender>.failed`, `<lender>.unknown`; null: not served), e.g.
+    as stored, instead of evaluating the baseline again."""
+    if baseline_bits is None:
+        baseline_bits = match(features, baseline)
     new_bits = match(features, new).drop("application_id")
     wide = pl.concat(
         [
@@ -295,7 +317,7 @@ def rescore_file(
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
-    record: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
+    record: Recorder | None = None,
     engine: Engine = local_engine,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
@@ -311,32 +333,69 @@ def rescore_file(
     process; `broker.rescoring_ray` on Ray)."""
     shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
-    _make_folder(out)
-    changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
-    rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
-    try:
+    with Outputs(out, applications, strict=strict, progress=progress, record=record) as outputs:
         for scored in engine(applications, shape, new, baseline, on, chunk_rows):
-            if strict and scored.rejects.height:
-                first = scored.rejects.row(0, named=True)
-                raise BatchRowError(applications, first[ROW], first["reason"])
-            if record is not None and scored.features is not None:
-                record(scored.features, scored.comparison.changes)
-            changes.add(scored.start, scored.comparison.changes)
-            rejects.add(scored.start, scored.rejects)
-            impact.add(scored.comparison, scored.rows - scored.rejects.height)
-            progress(scored.rows)
-        impact.rejected_rows = rejects.rows
-        impact.newly_rejected_by = _top(changes.scan(), "eligible", "after")
-        impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")
-        changes.finish()
-        rejects.finish()
-        report = impact.to_json()
-        _write_text(out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
-        _write_text(out / REPORT_FILE, render_html(report))
-    finally:
-        changes.discard()
-        rejects.discard()
+            outputs.add(scored, impact)
+        outputs.finish(impact)
     return impact
+
+
+Recorder = Callable[[pl.DataFrame, pl.DataFrame], None]
+"""Records a chunk's scored feature rows and changes (`broker.batch_decisions`)."""
+
+
+class Outputs:
+    """The outputs of a re-scoring run in the folder `out`, fed chunk by chunk (`add`) and
+    written at the end (`finish`); used as a context manager, the parts of a run that failed
+    are removed. `source` names the input in errors (a file, or the decision store)."""
+
+    def __init__(
+        self,
+        out: Path,
+        source: Path | str,
+        *,
+        strict: bool = False,
+        progress: Callable[[int], None] = lambda rows: None,
+        record: Recorder | None = None,
+    ) -> None:
+        _make_folder(out)
+        self._out = out
+        self._source = source
+        self._strict = strict
+        self._progress = progress
+        self._record = record
+        self._changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
+        self._rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._changes.discard()
+        self._rejects.discard()
+
+    def add(self, scored: ScoredChunk, impact: Impact) -> None:
+        """One scored chunk: rejects checked (strict), recorded, kept, counted."""
+        if self._strict and scored.rejects.height:
+            first = scored.rejects.row(0, named=True)
+            raise BatchRowError(self._source, first[ROW], first["reason"])
+        if self._record is not None and scored.features is not None:
+            self._record(scored.features, scored.comparison.changes)
+        self._changes.add(scored.start, scored.comparison.changes)
+        self._rejects.add(scored.start, scored.rejects)
+        impact.add(scored.comparison, scored.rows - scored.rejects.height)
+        self._progress(scored.rows)
+
+    def finish(self, impact: Impact) -> None:
+        """Write `changes.parquet`, `rejects.parquet`, `impact.json` and `impact.html`."""
+        impact.rejected_rows = self._rejects.rows
+        impact.newly_rejected_by = _top(self._changes.scan(), "eligible", "after")
+        impact.newly_eligible_by = _top(self._changes.scan(), "eligible", "before")
+        self._changes.finish()
+        self._rejects.finish()
+        report = impact.to_json()
+        _write_text(self._out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
+        _write_text(self._out / REPORT_FILE, render_html(report))
 
 
 def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:
