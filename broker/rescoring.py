@@ -329,8 +329,8 @@ def rescore_file(
     after each chunk with the rows it held. `record(features, changes)`, when given, is called
     with each chunk's scored feature rows and its changes before its progress
     (`broker.batch_decisions.BatchRecorder` records them as decisions); it needs an engine
-    that sends feature rows back (the local one). `engine` scores the chunks (default: this
-    process; `broker.rescoring_ray` on Ray)."""
+    that sends feature rows back (the local one; the Ray one made with `send_features`).
+    `engine` scores the chunks (default: this process; `broker.rescoring_ray` on Ray)."""
     shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
     with Outputs(out, applications, strict=strict, progress=progress, record=record) as outputs:

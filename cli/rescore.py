@@ -157,17 +157,17 @@ def rescore_command(
     if engine not in ("local", "ray"):
         err.print(f"--engine must be local or ray, got {engine!r}", highlight=False)
         raise typer.Exit(EXIT_USAGE)
-    if engine == "ray" and (apply or from_db):
-        err.print(
-            "--engine ray scores files in dry runs: --apply and --from-db run on the local "
-            "engine (the decisions are recorded in order by this process)",
-            highlight=False,
-        )
+    if engine == "ray" and from_db:
+        err.print("--from-db runs on the local engine (not with --engine ray)", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     scorer: Engine = local_engine
     if engine == "ray":
         try:
-            scorer = ray_engine(ray_address, num_cpus=ray_cpus)
+            scorer = ray_engine(
+                ray_address,
+                num_cpus=ray_cpus,
+                send_features=("all" if everything else "changed") if apply else "none",
+            )
         except EngineUnavailableError as error:
             err.print(str(error), markup=False, highlight=False)
             raise typer.Exit(EXIT_PROBLEM) from None
