@@ -40,7 +40,14 @@ from broker.errors import BatchOutputError, BatchRowError
 from broker.impact_report import render_html
 from broker.ruleset_diff import diff_rulesets
 from lender_rules.vocabulary import OUTCOMES
-from matcher import CompiledLender, FeatureFrameError, Ruleset, feature_frame, match
+from matcher import (
+    CompiledLender,
+    FeatureFrameError,
+    Ruleset,
+    feature_frame,
+    match,
+    match_side_by_side,
+)
 
 CHANGES_FILE = "changes.parquet"
 IMPACT_FILE = "impact.json"
@@ -174,47 +181,67 @@ def compare(
     them (`application_id`, `<lender>.failed`, `<lender>.unknown`; null: not served), e.g.
     as stored, instead of evaluating the baseline again."""
     if baseline_bits is None:
-        baseline_bits = match(features, baseline)
-    new_bits = match(features, new).drop("application_id")
-    wide = pl.concat(
-        [
-            baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
-            new_bits.rename("a:{}".format),
-        ],
-        how="horizontal",
-    )
+        wide = match_side_by_side(features, {"b:": baseline, "a:": new})
+    else:
+        wide = pl.concat(
+            [
+                baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
+                match(features, new).drop("application_id").rename("a:{}".format),
+            ],
+            how="horizontal",
+        )
     old = {lender.lender_id: lender for lender in baseline.lenders}
     now = {lender.lender_id: lender for lender in new.lenders}
     sides = {
         lender_id: (_Side("b:", old.get(lender_id)), _Side("a:", now.get(lender_id)))
         for lender_id in sorted(old.keys() | now.keys())
     }
-    # each side's outcome once per lender, then counts in one pass, then the changed rows of
-    # the lenders that have any (usually few)
-    wide = wide.with_columns(
-        expr.alias(f"{lender_id}:{i}")
+    # A lender the change left alone, both sides evaluated: the same outcomes, counted once.
+    alike = {
+        lender_id
+        for lender_id, (b, a) in sides.items()
+        if baseline_bits is None and b.lender is not None and b.same_rules(a.lender)
+    }
+    # each side's outcome as a code once per lender, then counts in one pass, then the
+    # changed rows of the lenders that have any (usually few)
+    codes = wide.select(
+        side.code().alias(f"{lender_id}:{i}")
         for lender_id, pair in sides.items()
-        for i, expr in enumerate(side.outcome() for side in pair)
+        for i, side in enumerate(pair[1:] if lender_id in alike else pair)
     )
+    eligible = _CODES["eligible"]
     sums: list[pl.Expr] = []
     for lender_id in sides:
-        was, is_ = pl.col(f"{lender_id}:0") == "eligible", pl.col(f"{lender_id}:1") == "eligible"
-        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
-        sums.append((pl.col(f"{lender_id}:0") != pl.col(f"{lender_id}:1")).sum())
-    totals = wide.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ()
-    counts: dict[str, LenderCounts] = {}
-    parts: list[pl.DataFrame] = []
-    for i, (lender_id, (b, a)) in enumerate(sides.items()):
-        counts[lender_id] = LenderCounts(*(int(n or 0) for n in totals[5 * i : 5 * i + 4]))
-        if not totals[5 * i + 4]:
+        if lender_id in alike:
+            sums += [(pl.col(f"{lender_id}:0") == eligible).sum()]
             continue
         before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        was, is_ = before == eligible, after == eligible
+        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
+        sums.append((before != after).sum())
+    totals = iter(codes.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ())
+    counts: dict[str, LenderCounts] = {}
+    parts: list[pl.DataFrame] = []
+    for lender_id, (b, a) in sides.items():
+        if lender_id in alike:
+            both = int(next(totals) or 0)
+            counts[lender_id] = LenderCounts(both, both, 0, 0)
+            continue
+        counts[lender_id] = LenderCounts(*(int(next(totals) or 0) for _ in range(4)))
+        if not next(totals):
+            continue
+        before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        changed = before != after
+        rows = pl.concat(
+            [wide.filter(codes.select(changed).to_series()), codes.filter(changed)],
+            how="horizontal",
+        )
         parts.append(
-            wide.filter(before != after).select(
+            rows.select(
                 "application_id",
                 pl.lit(lender_id).alias("lender_id"),
-                before.alias("before"),
-                after.alias("after"),
+                _outcome(before).alias("before"),
+                _outcome(after).alias("after"),
                 b.ids("failed").alias("failed_before"),
                 b.ids("unknown").alias("unknown_before"),
                 a.ids("failed").alias("failed_after"),
@@ -223,6 +250,14 @@ def compare(
         )
     changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
     return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)))  # type: ignore[arg-type]
+
+
+_CODES = {outcome: i for i, outcome in enumerate(OUTCOMES)}
+"""Each outcome as a small integer while counting; named only in the changed rows."""
+
+
+def _outcome(code: pl.Expr) -> pl.Expr:
+    return code.replace_strict(list(_CODES.values()), list(_CODES), return_dtype=OUTCOME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,18 +272,30 @@ class _Side:
             return pl.lit(None, dtype=pl.UInt64)
         return pl.col(f"{self.prefix}{self.lender.lender_id}.{kind}").cast(pl.UInt64)
 
-    def outcome(self) -> pl.Expr:
+    def code(self) -> pl.Expr:
+        """The outcome's code (`_CODES`) per row."""
+        if self.lender is None:
+            return pl.lit(_CODES["not_served"], dtype=pl.UInt8)
         failed, unknown = self.bits("failed"), self.bits("unknown")
         return (
             pl.when(failed.is_null())
-            .then(pl.lit("not_served"))
+            .then(pl.lit(_CODES["not_served"], dtype=pl.UInt8))
             .when(failed != 0)
-            .then(pl.lit("rejected"))
+            .then(pl.lit(_CODES["rejected"], dtype=pl.UInt8))
             .when(unknown != 0)
-            .then(pl.lit("missing_data"))
-            .otherwise(pl.lit("eligible"))
-            .cast(OUTCOME)
+            .then(pl.lit(_CODES["missing_data"], dtype=pl.UInt8))
+            .otherwise(pl.lit(_CODES["eligible"], dtype=pl.UInt8))
         )
+
+    def same_rules(self, other: CompiledLender | None) -> bool:
+        """Whether `other` gives this side's lender the same bitmasks on every row: the same
+        markets and the same rules in the same order."""
+        mine = self.lender
+        if mine is None or other is None:
+            return False
+        return set(mine.markets) == set(other.markets) and [
+            r.rule_key for r in mine.requirements
+        ] == [r.rule_key for r in other.requirements]
 
     def ids(self, kind: str) -> pl.Expr:
         """The ids of the requirements whose bit is set, in the lender's order."""

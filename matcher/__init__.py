@@ -6,7 +6,15 @@ matcher only through the names listed here (`__all__`); its modules are internal
 
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application, validation_context
-from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
+from matcher.engine import (
+    Decision,
+    LenderOutcome,
+    decide,
+    evaluate,
+    match,
+    match_side_by_side,
+    to_long,
+)
 from matcher.errors import (
     BadColumn,
     FeatureFrameError,
@@ -64,6 +72,7 @@ __all__ = [
     "in_force",
     "load_ruleset",
     "match",
+    "match_side_by_side",
     "parse_national_id",
     "polars_schema",
     "row_problems",

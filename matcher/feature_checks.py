@@ -213,10 +213,14 @@ def row_problems(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
     check = frame_check(lazy.collect_schema())
     if check.wrong_types:
         raise check.refused(lazy.select(pl.len()).collect().item())
-    reasons = pl.concat_list([_row_reason(f) for f in FEATURES]).list.drop_nulls()
-    joined = pl.when(reasons.list.len() > 0).then(reasons.list.join("; "))
-    problems = lazy.with_columns(*check.casts).select(joined.alias("problems")).collect()
-    return problems.to_series()
+    checked = lazy.with_columns(*check.casts).with_columns(check.bad_bits).collect()
+    bad = checked.get_column(BAD_BITS) != 0
+    problems = pl.Series("problems", [None] * checked.height, dtype=pl.String)
+    if bad.any():  # the reasons only for the bad rows (usually few)
+        reasons = pl.concat_list([_row_reason(f) for f in FEATURES]).list.drop_nulls()
+        found = checked.filter(bad).select(reasons.list.join("; ")).to_series()
+        problems = problems.scatter(bad.arg_true(), found)
+    return problems
 
 
 def valid_rows(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, tuple[BadColumn, ...]]:
