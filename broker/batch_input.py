@@ -9,11 +9,12 @@ it (`BatchColumnError`) before anything is computed.
 `validate_rows` splits a chunk into valid rows and rejects with their reasons. For
 applications the bounds, closed lists, patterns and lengths come from the application model
 itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
-checked as the API checks them (`matcher.parse_national_id`, one row at a time: the one slow
-check). Feature rows, given or computed from applications, are checked by `validate_features`
-against the feature contract with the matcher's own check (`matcher.row_problems`, the
-definition `matcher.match` and `matcher.valid_rows` use): a null where a feature is not
-nullable, NaN, a value outside its bounds or its closed list.
+checked as the API checks them (`matcher.national_id_valid` over the frame, the same rules as
+`matcher.parse_national_id`, which words the reason of each invalid one). Feature rows,
+given or computed from applications, are checked by `validate_features` against the
+feature contract with the matcher's own check (`matcher.row_problems`, the definition
+`matcher.match` and `matcher.valid_rows` use): a null where a feature is not nullable, NaN,
+a value outside its bounds or its closed list.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from matcher import (
     FEATURES,
     Application,
     InvalidNationalIdError,
+    national_id_valid,
     parse_national_id,
     row_problems,
 )
@@ -205,16 +207,31 @@ def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterato
 
 def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     """Add a reason to each row whose applicant's or co-applicant's national id is invalid
-    for its market (only rows with no other reason: their market and ids are well-formed)."""
+    for its market (only rows with no other reason: their market and ids are well-formed).
+    The rows are checked in one pass over the frame (`matcher.national_id_valid`); only the
+    invalid ones (usually few) are parsed one at a time, for the reason in words."""
+    market = pl.col("market").cast(pl.String)
+    suspect = pl.lit(False)
+    for role in _ROLES:
+        national_id = pl.col(role).struct.field("national_id")
+        valid = national_id_valid(national_id, market, on=on).fill_null(True)
+        suspect = suspect | ~valid
+    flagged = marked.select((suspect & (pl.col(_REASON) == "")).fill_null(False)).to_series()
+    if not flagged.any():
+        return marked
     reasons = marked[_REASON].to_list()
     markets = marked["market"].cast(pl.String).to_list()
-    for role in ("applicant", "co_applicant"):
-        ids = marked[role].struct.field("national_id").to_list()
-        for i, (national_id, market) in enumerate(zip(ids, markets, strict=True)):
+    ids = {role: marked[role].struct.field("national_id").to_list() for role in _ROLES}
+    for i in flagged.arg_true().to_list():
+        for role in _ROLES:
+            national_id = ids[role][i]
             if national_id is None or reasons[i]:
                 continue
             try:
-                parse_national_id(national_id, market, on=on)
+                parse_national_id(national_id, markets[i], on=on)
             except InvalidNationalIdError as error:
                 reasons[i] = f"{role}.national_id: invalid {error.kind}: {error.reason}"
     return marked.with_columns(pl.Series(_REASON, reasons, dtype=pl.String))
+
+
+_ROLES = ("applicant", "co_applicant")

@@ -365,3 +365,109 @@ def age_expr(year: pl.Expr, month: pl.Expr, day: pl.Expr, *, on: date) -> pl.Exp
     return (
         pl.lit(on.year, pl.Int64) - year - pl.when(month * 100 + day > on_mmdd).then(1).otherwise(0)
     ).cast(pl.Int64)
+
+
+def valid_expr(national_id: pl.Expr, market: pl.Expr, *, on: date) -> pl.Expr:
+    """True where `parse(national_id, market, on=on)` succeeds, as one Boolean expression (for
+    frames: no Python per row); null where the id or the market is null. The same rules as
+    `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them equal."""
+    s = national_id
+    no_form = s.str.contains(r"^[0-9]{11}$")
+    compact, long12 = s.str.contains(r"^[0-9]{10}$"), s.str.contains(r"^[0-9]{12}$")
+    short, long13 = (
+        s.str.contains(r"^[0-9]{6}[-+][0-9]{4}$"),
+        s.str.contains(r"^[0-9]{8}-[0-9]{4}$"),
+    )
+    no = _fodselsnummer_valid(s, on)
+    ten = (
+        pl.when(compact)
+        .then(s)
+        .when(long12)
+        .then(s.str.slice(2))
+        .when(short)
+        .then(s.str.slice(0, 6) + s.str.slice(7))
+        .when(long13)
+        .then(s.str.slice(2, 6) + s.str.slice(9))
+    )
+    year = pl.when(long12 | long13).then(s.str.slice(0, 4).cast(pl.Int64, strict=False))
+    se = (compact | long12 | short | long13) & _personnummer_valid(
+        ten, year, short & (s.str.slice(6, 1) == "+"), on
+    )
+    return (
+        pl.when(market == "NO")
+        .then(no_form & no)
+        .when(market == "SE")
+        .then(se)
+        .otherwise(pl.when(market.is_not_null()).then(pl.lit(False)))
+    )
+
+
+def _digit(text: pl.Expr, i: int) -> pl.Expr:
+    return text.str.slice(i, 1).cast(pl.Int64, strict=False)
+
+
+def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
+    rest = pl.sum_horizontal([d * w for d, w in zip(digits, weights, strict=True)]) % 11
+    return pl.when(rest == 0).then(0).otherwise(11 - rest)
+
+
+def _fodselsnummer_valid(s: pl.Expr, on: date) -> pl.Expr:
+    d = [_digit(s, i) for i in range(11)]
+    k1 = _mod11_expr(d[:9], FODSELSNUMMER_K1_WEIGHTS)
+    k2 = _mod11_expr([*d[:9], k1], FODSELSNUMMER_K2_WEIGHTS)
+    checks = (k1 != 10) & (k2 != 10) & (k1 == d[9]) & (k2 == d[10])
+    dd, mm, yy = d[0] * 10 + d[1], d[2] * 10 + d[3], d[4] * 10 + d[5]
+    individual = d[6] * 100 + d[7] * 10 + d[8]
+    day = pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd)
+    h = (mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12)
+    synthetic = (mm > SYNTHETIC_MONTH_OFFSET) & (mm <= SYNTHETIC_MONTH_OFFSET + 12)
+    month = (
+        pl.when(h)
+        .then(mm - H_NUMBER_MONTH_OFFSET)
+        .when(synthetic)
+        .then(mm - SYNTHETIC_MONTH_OFFSET)
+        .otherwise(mm)
+    )
+    century = (
+        pl.when(individual <= 499)
+        .then(1900)
+        .when((individual >= 900) & (yy >= 40))
+        .then(1900)
+        .when(yy < 40)
+        .then(2000)
+        .when((individual <= 749) & (yy >= 54))
+        .then(1800)
+    )
+    return checks & _date_valid(century + yy, month, day, on)
+
+
+def _personnummer_valid(ten: pl.Expr, year: pl.Expr, plus: pl.Expr, on: date) -> pl.Expr:
+    d = [_digit(ten, i) for i in range(10)]
+    products = [x * (2 if i % 2 == 0 else 1) for i, x in enumerate(d[:9])]
+    total = pl.sum_horizontal([pl.when(p > 9).then(p - 9).otherwise(p) for p in products])
+    luhn = (10 - total % 10) % 10 == d[9]
+    yy, month, dd = d[0] * 10 + d[1], d[2] * 10 + d[3], d[4] * 10 + d[5]
+    samordning = dd > SAMORDNINGSNUMMER_DAY_OFFSET
+    day = pl.when(samordning).then(dd - SAMORDNINGSNUMMER_DAY_OFFSET).otherwise(dd)
+    this_century = on.year - on.year % 100 + yy
+    after_on = (this_century > on.year) | (
+        (this_century == on.year) & (month * 100 + day > on.month * 100 + on.day)
+    )
+    short_year = this_century - pl.when(after_on).then(100).otherwise(0)
+    short_year = short_year - pl.when(plus).then(100).otherwise(0)
+    return luhn & _date_valid(pl.coalesce(year, short_year), month, day, on)
+
+
+def _date_valid(year: pl.Expr, month: pl.Expr, day: pl.Expr, on: date) -> pl.Expr:
+    """A real date (proleptic Gregorian, year 1 or later) not after `on`."""
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = (
+        pl.when(month == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+    ymd = year * 10_000 + month * 100 + day
+    return (real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)).fill_null(False)
