@@ -9,7 +9,7 @@ it (`BatchColumnError`) before anything is computed.
 `validate_rows` splits a chunk into valid rows and rejects with their reasons. For
 applications the bounds, closed lists, patterns and lengths come from the application model
 itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
-checked as the API checks them (`matcher.national_id_valid` over the frame, the same rules as
+checked as the API checks them (`matcher.national_ids_valid` over the frame, the same rules as
 `matcher.parse_national_id`, which words the reason of each invalid one). Feature rows,
 given or computed from applications, are checked by `validate_features` against the
 feature contract with the matcher's own check (`matcher.row_problems`, the definition
@@ -32,7 +32,7 @@ from matcher import (
     FEATURES,
     Application,
     InvalidNationalIdError,
-    national_id_valid,
+    national_ids_valid,
     parse_national_id,
     row_problems,
 )
@@ -208,15 +208,14 @@ def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterato
 def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     """Add a reason to each row whose applicant's or co-applicant's national id is invalid
     for its market (only rows with no other reason: their market and ids are well-formed).
-    The rows are checked in one pass over the frame (`matcher.national_id_valid`); only the
+    The rows are checked in one pass over the frame (`matcher.national_ids_valid`); only the
     invalid ones (usually few) are parsed one at a time, for the reason in words."""
     market = pl.col("market").cast(pl.String)
-    suspect = pl.lit(False)
-    for role in _ROLES:
-        national_id = pl.col(role).struct.field("national_id")
-        valid = national_id_valid(national_id, market, on=on).fill_null(True)
-        suspect = suspect | ~valid
-    flagged = marked.select((suspect & (pl.col(_REASON) == "")).fill_null(False)).to_series()
+    invalid = [
+        ~national_ids_valid(marked, pl.col(role).struct.field("national_id"), market, on=on)
+        for role in _ROLES
+    ]
+    flagged = (marked.get_column(_REASON) == "") & (invalid[0] | invalid[1]).fill_null(False)
     if not flagged.any():
         return marked
     reasons = marked[_REASON].to_list()

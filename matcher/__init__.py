@@ -28,7 +28,7 @@ from matcher.feature_checks import row_problems, valid_rows
 from matcher.features import feature_frame, features_of
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.national_id import parse as parse_national_id
-from matcher.national_id import valid_expr as national_id_valid
+from matcher.national_id import valid_ids as national_ids_valid
 from matcher.ruleset import (
     CompiledLender,
     CompiledRequirement,
@@ -74,7 +74,7 @@ __all__ = [
     "load_ruleset",
     "match",
     "match_side_by_side",
-    "national_id_valid",
+    "national_ids_valid",
     "parse_national_id",
     "polars_schema",
     "row_problems",

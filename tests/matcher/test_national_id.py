@@ -28,7 +28,7 @@ from matcher.national_id import (
     make_personnummer,
     months_since_birthday,
     parse,
-    valid_expr,
+    valid_ids,
 )
 from tests.strategies import birth_dates, decision_dates, fodselsnummers, personnummers
 
@@ -426,11 +426,11 @@ def any_national_ids(draw: st.DrawFn, on: date) -> tuple[str, str]:
 @settings(max_examples=150)  # each example checks up to 40 numbers in one frame
 @given(on=decision_dates(), data=st.data())
 def test_the_frame_check_of_national_ids_is_parse(on: date, data: st.DataObject) -> None:
-    """`valid_expr` is true exactly where `parse` accepts the number (both markets, every
+    """`valid_ids` is true exactly where `parse` accepts the number (both markets, every
     form, mutated numbers, wrong markets, random digit strings)."""
     rows = data.draw(st.lists(any_national_ids(on), min_size=1, max_size=40))
     frame = pl.DataFrame(rows, schema=["market", "id"], orient="row")
-    found = frame.select(valid_expr(pl.col("id"), pl.col("market"), on=on)).to_series()
+    found = valid_ids(frame, pl.col("id"), pl.col("market"), on=on)
 
     def accepted(market: str, number: str) -> bool:
         try:
