@@ -231,9 +231,10 @@ def compare(
         if not next(totals):
             continue
         before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
-        changed = before != after
+        changed = codes.select(before != after).to_series()
+        columns = ["application_id", *(c for side in (b, a) for c in side.columns())]
         rows = pl.concat(
-            [wide.filter(codes.select(changed).to_series()), codes.filter(changed)],
+            [wide.select(columns).filter(changed), codes.select(before, after).filter(changed)],
             how="horizontal",
         )
         parts.append(
@@ -271,6 +272,12 @@ class _Side:
         if self.lender is None:
             return pl.lit(None, dtype=pl.UInt64)
         return pl.col(f"{self.prefix}{self.lender.lender_id}.{kind}").cast(pl.UInt64)
+
+    def columns(self) -> list[str]:
+        """The bitmask columns of this side's lender (none when it is not in the ruleset)."""
+        if self.lender is None:
+            return []
+        return [f"{self.prefix}{self.lender.lender_id}.{kind}" for kind in ("failed", "unknown")]
 
     def code(self) -> pl.Expr:
         """The outcome's code (`_CODES`) per row."""
