@@ -243,10 +243,11 @@ def compare(
                 pl.lit(lender_id).alias("lender_id"),
                 _outcome(before).alias("before"),
                 _outcome(after).alias("after"),
-                b.ids("failed").alias("failed_before"),
-                b.ids("unknown").alias("unknown_before"),
-                a.ids("failed").alias("failed_after"),
-                a.ids("unknown").alias("unknown_after"),
+            ).with_columns(
+                b.ids(rows, "failed").alias("failed_before"),
+                b.ids(rows, "unknown").alias("unknown_before"),
+                a.ids(rows, "failed").alias("failed_after"),
+                a.ids(rows, "unknown").alias("unknown_after"),
             )
         )
     changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
@@ -304,16 +305,21 @@ class _Side:
             r.rule_key for r in mine.requirements
         ] == [r.rule_key for r in other.requirements]
 
-    def ids(self, kind: str) -> pl.Expr:
-        """The ids of the requirements whose bit is set, in the lender's order."""
+    def ids(self, rows: pl.DataFrame, kind: str) -> pl.Series:
+        """Per row of `rows`, the ids of the requirements whose bit is set, in the lender's
+        order ([] where the lender does not serve the row or is not in this ruleset). Worked
+        out once per distinct bitmask (a lender's rows share few), then joined to the rows."""
         if self.lender is None or not self.lender.requirements:
-            return pl.lit([], dtype=IDS)
-        bits = self.bits(kind)
-        named = [
-            pl.when((bits & pl.lit(r.bit, dtype=pl.UInt64)) != 0).then(pl.lit(r.id))
-            for r in self.lender.requirements
-        ]
-        return pl.concat_list(named).list.drop_nulls()
+            return pl.Series([[]] * rows.height, dtype=IDS)
+        bits = rows.select(self.bits(kind).alias("bits"))
+        masks = bits.get_column("bits").unique().drop_nulls().to_list()
+        requirements = self.lender.requirements
+        table = pl.DataFrame(
+            {"bits": masks, "ids": [[r.id for r in requirements if m & r.bit] for m in masks]},
+            schema={"bits": pl.UInt64, "ids": IDS},
+        )
+        ids = bits.join(table, on="bits", how="left", maintain_order="left").get_column("ids")
+        return ids.fill_null(pl.lit([], dtype=IDS))
 
 
 @dataclass(frozen=True, slots=True)
