@@ -32,12 +32,13 @@ what was decided.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import Select, Table, delete, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
@@ -82,13 +83,21 @@ def _json_field(field: str, value: Any) -> str:
 
 def _outcomes_json(decision: DecisionLike) -> str:
     rows: list[list[Any]] = []
+    plain = True
     for index, outcome in enumerate(decision.outcomes):
         _check_text(f"outcomes[{index}].lender_id", outcome.lender_id, _ID_LENGTH)
         for name, mask in (("failed", outcome.failed), ("unknown", outcome.unknown)):
             if type(mask) is not int or not 0 <= mask < MAX_MASK:
                 raise InvalidRecord(f"outcomes[{index}].{name}", "must be an int in [0, 2**64)")
+        plain = plain and _PLAIN_ID.fullmatch(outcome.lender_id) is not None
         rows.append([outcome.lender_id, outcome.failed, outcome.unknown])
+    if plain:
+        # ids of [a-z0-9_] and ints: json.dumps writes exactly the canonical text, faster
+        return json.dumps(rows, separators=(",", ":"))
     return _json_field("outcomes", rows)
+
+
+_PLAIN_ID = re.compile(r"[a-z0-9_]+")
 
 
 def _prepare(
@@ -131,6 +140,31 @@ def _prepare(
         "review_json": None if review is None else _json_field("review", dict(review)),
     }
     return _append.Append(fields, personal_json, client)
+
+
+def _latest(
+    table: Table,
+    after_seq: int,
+    until_seq: int | None,
+    since: datetime | None,
+    lender_id: str | None,
+) -> Select[Any]:
+    """The latest decision of each application among those up to `until_seq`, after
+    `after_seq`, filtered (see `DecisionLog.latest_page`)."""
+    later = table.alias("later")
+    newer = later.c.seq > table.c.seq
+    query = sa_select(table).where(table.c.seq > after_seq)
+    if until_seq is not None:
+        newer = newer & (later.c.seq <= until_seq)
+        query = query.where(table.c.seq <= until_seq)
+    followed = sa_select(later.c.seq).where(later.c.application_id == table.c.application_id, newer)
+    query = query.where(~followed.exists())
+    if since is not None:
+        query = query.where(table.c.decided_at >= _chain.utc(since))
+    if lender_id is not None:
+        # outcomes_json is canonical JSON: [["lender",failed,unknown],...]
+        query = query.where(table.c.outcomes_json.contains(f'["{lender_id}",', autoescape=True))
+    return query
 
 
 class DecisionLog:
@@ -247,6 +281,43 @@ class DecisionLog:
                     yield _rows.to_stored(row)
             finally:
                 result.close()
+
+    def latest_page(
+        self,
+        *,
+        after_seq: int = 0,
+        until_seq: int | None = None,
+        limit: int = _BATCH,
+        since: datetime | None = None,
+        lender_id: str | None = None,
+    ) -> list[StoredDecision]:
+        """The next page of applications' latest decisions, in chain order: the decisions
+        with `after_seq < seq <= until_seq` that no later decision of their application up to
+        `until_seq` follows, at most `limit`. Pass the last page's last `seq` as `after_seq`
+        for the next page (keyset pagination: each page is one indexed range read, whatever
+        its position), and the same `until_seq` throughout (the head when the job started),
+        so decisions recorded while it runs change no page. With `since`, only latest
+        decisions made at or after it; with `lender_id`, only those that evaluated that
+        lender."""
+        table = _rows.decision_table()
+        query = _latest(table, after_seq, until_seq, since, lender_id)
+        with self._uow.unit("latest_page") as session:
+            rows = session.connection().execute(query.order_by(table.c.seq).limit(limit))
+            return [_rows.to_stored(row) for row in rows]
+
+    def count_latest(
+        self,
+        *,
+        until_seq: int | None = None,
+        since: datetime | None = None,
+        lender_id: str | None = None,
+    ) -> int:
+        """How many applications `latest_page` walks through with these arguments."""
+        table = _rows.decision_table()
+        query = _latest(table, 0, until_seq, since, lender_id).subquery()
+        with self._uow.unit("count_latest") as session:
+            counted = session.connection().execute(sa_select(func.count()).select_from(query))
+            return int(counted.scalar_one())
 
     def decided_under(
         self, ruleset_hash: str, channel: str, application_ids: Iterable[str]

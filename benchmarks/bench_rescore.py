@@ -9,7 +9,10 @@ What it measures, each in a fresh process (`lendmatch rescore`, wall time and it
 - DuckDB computing the same diff (changed (application, lender) outcomes, counted per lender)
   from the feature frame Parquet, with the SQL `benchmarks/_sql.py` translates from the typed
   IR; its counts are checked equal to lendmatch's;
-- with `--ray`, the Ray engine on a local 2-CPU Ray on the feature frame, as a ratio to local.
+- with `--ray`, the Ray engine on a local 2-CPU Ray on the feature frame, as a ratio to local;
+- `--apply` on PostgreSQL (`--apply-n` applications, each recorded: `--all`), in a schema of
+  its own: chained decision records per second, timed inside the recorder (evaluating each
+  recorded row on the single path, preparing and appending it), so scoring is not counted.
 
 The rulesets: `--lenders` lenders derived from the shipped ones (`bench_matcher.
 derive_documents`), and the same with the comparison thresholds of every fifth lender moved.
@@ -19,13 +22,18 @@ Inputs are cached in `--work` (default /tmp/lendmatch-bench-rescore) by size and
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
+import os
 import random
 import resource
 import shutil
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +41,18 @@ import duckdb
 import polars as pl
 from _sql import match_query
 from bench_matcher import _perturb, derive_documents
+from sqlalchemy import create_engine, make_url, text
 
 import matcher
+from audit import open_store
+from broker import BatchRecorder, rescore_file
 from lender_rules import SHIPPED_LENDERS_DIR
 
 ON = "2026-11-25"
 BLOCK = 1_000_000
+POSTGRES_URL = os.environ.get(
+    "LENDMATCH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 def write_rules(folder: Path, documents: list[dict[str, Any]]) -> Path:
@@ -110,12 +124,53 @@ def duckdb_diff(features: Path, old: matcher.Ruleset, new: matcher.Ruleset) -> t
     return seconds, dict(zip(lenders, row or (), strict=True))
 
 
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL on a new PostgreSQL schema, dropped after."""
+    schema = f"bench_rescore_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def apply_rate(work: Path, n: int, old: matcher.Ruleset, new: matcher.Ruleset) -> tuple[int, float]:
+    """`rescore --apply --all` of n applications on PostgreSQL: (records, seconds recording)."""
+    on = dt.date.fromisoformat(ON)
+    apps = work / f"apply-{n}.parquet"
+    matcher.generate(n, 3, on).write_parquet(apps)
+    with postgres_schema() as url:
+        store = open_store(url)
+        try:
+            recorder = BatchRecorder(store, new, everything=True)
+            spent = 0.0
+
+            def timed(features: pl.DataFrame, changes: pl.DataFrame) -> None:
+                nonlocal spent
+                started = time.perf_counter()
+                recorder(features, changes)
+                spent += time.perf_counter() - started
+
+            rescore_file(apps, new, old, on=on, out=work / "out-apply", record=timed)
+            assert store.decisions.verify().ok
+        finally:
+            store.dispose()
+    return recorder.recorded, spent
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000_000)
     parser.add_argument("--lenders", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ray", action="store_true")
+    parser.add_argument("--apply-n", type=int, default=50_000, help="0: no --apply run")
     parser.add_argument("--work", type=Path, default=Path("/tmp/lendmatch-bench-rescore"))
     args = parser.parse_args()
     work: Path = args.work
@@ -166,6 +221,12 @@ def main() -> None:
     )
     if args.ray:
         print(f"Ray (local, 2 CPUs) / local time: {results['ray'][0] / results['features'][0]:.2f}")
+    if args.apply_n:
+        records, seconds = apply_rate(work, args.apply_n, old, new)
+        print(
+            f"--apply on PostgreSQL: {records:,} chained decision records in {seconds:.1f} s "
+            f"recording: {records / seconds:,.0f} records/s"
+        )
 
 
 if __name__ == "__main__":

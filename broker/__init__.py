@@ -38,6 +38,7 @@ from broker.manual_decisions import VERDICTS, Verdict, overridden_lenders
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
+from broker.rescoring_store import count_applications, rescore_store
 from broker.review import (
     REVIEW_STATUSES,
     Case,
@@ -115,6 +116,7 @@ __all__ = [
     "Verdict",
     "add_months",
     "assign",
+    "count_applications",
     "count_rows",
     "decide",
     "decide_and_record",
@@ -133,6 +135,7 @@ __all__ = [
     "request_digest",
     "request_review",
     "rescore_file",
+    "rescore_store",
     "review_status",
     "stored_decision",
     "stored_ruleset",

@@ -2,10 +2,12 @@
 
 `rescore --apply` hands each chunk's feature rows and changes to a `BatchRecorder`, which
 records a decision under the new ruleset for each application whose outcome changed (or every
-application, with `everything`). A decision is made the way every decision is: the feature
-row evaluated on the single-application path (`matcher.evaluate`), so what is stored
-reproduces under the stored ruleset (`lendmatch audit reproduce`); the ruleset's snapshot is
-saved before the first record.
+application, with `everything`). The rows to record are matched together on the batch path
+(`matcher.match`, which gives the single-application path's bitmasks for every row the
+feature contract allows: an invariant with its property tests), so what is stored
+reproduces under the stored ruleset (`lendmatch audit reproduce`, which re-evaluates on the
+single path); each outcome lists the lenders of the row's market in ruleset order, as
+`matcher.evaluate` does. The ruleset's snapshot is saved before the first record.
 
 Resuming: records are committed `per_transaction` at a time (`DecisionLog.record_many`), each
 transaction a checkpoint. Before recording a chunk the recorder asks the store which of its
@@ -22,7 +24,7 @@ import polars as pl
 
 from audit import Store
 from lender_rules.vocabulary import Channel
-from matcher import FEATURE_NAMES, Decision, Ruleset, evaluate
+from matcher import FEATURE_NAMES, Decision, LenderOutcome, Ruleset, match
 
 CHANNEL: Channel = "batch"
 PER_TRANSACTION = 500
@@ -69,16 +71,35 @@ class BatchRecorder:
         ids = wanted.get_column("application_id").to_list()
         done = self._store.decisions.decided_under(self._ruleset.hash, CHANNEL, ids)
         self.skipped += len(done)
+        if done:
+            wanted = wanted.filter(~pl.col("application_id").is_in(pl.Series(list(done))))
         rows = wanted.select("application_id", *FEATURE_NAMES).to_dicts()
+        bits = match(wanted.select(FEATURE_NAMES), self._ruleset)
+        lenders = [
+            (
+                lender.lender_id,
+                bits.get_column(f"{lender.lender_id}.failed").to_list(),
+                bits.get_column(f"{lender.lender_id}.unknown").to_list(),
+            )
+            for lender in self._ruleset.lenders
+        ]
         decided_at = self._clock()
         decisions = (
-            (application_id, self._decision(row, decided_at))
-            for row in rows
-            if (application_id := row.pop("application_id")) not in done
+            (
+                row.pop("application_id"),
+                Decision(
+                    self._ruleset.hash,
+                    decided_at,
+                    row,
+                    tuple(
+                        LenderOutcome(lender_id, int(failed[i]), int(unknown[i]))
+                        for lender_id, failed, unknown in lenders
+                        if failed[i] is not None
+                    ),
+                ),
+            )
+            for i, row in enumerate(rows)
         )
         self.recorded += self._store.decisions.record_many(
             channel=CHANNEL, decisions=decisions, chunk=self._per_transaction
         )
-
-    def _decision(self, row: dict[str, object], decided_at: dt.datetime) -> Decision:
-        return Decision(self._ruleset.hash, decided_at, row, evaluate(row, self._ruleset))

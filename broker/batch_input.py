@@ -9,10 +9,12 @@ it (`BatchColumnError`) before anything is computed.
 `validate_rows` splits a chunk into valid rows and rejects with their reasons. For
 applications the bounds, closed lists, patterns and lengths come from the application model
 itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
-checked as the API checks them (`matcher.parse_national_id`, one row at a time: the one slow
-check). For feature rows: nulls where a feature is not nullable, NaN, values outside a closed
-list. This is the one place batch input is validated; when the matcher offers a validator for
-frames, this function is where it plugs in.
+checked as the API checks them (`matcher.national_ids_valid` over the frame, the same rules as
+`matcher.parse_national_id`, which words the reason of each invalid one). Feature rows,
+given or computed from applications, are checked by `validate_features` against the
+feature contract with the matcher's own check (`matcher.row_problems`, the definition
+`matcher.match` and `matcher.valid_rows` use): a null where a feature is not nullable, NaN,
+a value outside its bounds or its closed list.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from typing import Any, Literal
 import polars as pl
 
 from broker.errors import BatchColumnError, BatchInputError
-from matcher import FEATURES, Application, InvalidNationalIdError, parse_national_id
+from matcher import (
+    FEATURES,
+    Application,
+    InvalidNationalIdError,
+    national_ids_valid,
+    parse_national_id,
+    row_problems,
+)
 
 InputShape = Literal["applications", "features"]
 APPLICATION_ID = "application_id"
@@ -119,22 +128,37 @@ class Validated:
 
 def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Validated:
     """Split `frame` (with a `ROW` column) into valid rows and rejects, every reason of a row
-    joined by "; "."""
-    checks = _application_checks() if shape == "applications" else _feature_checks()
+    joined by "; ": applications against the application model, either shape for its
+    `application_id` (feature rows are checked by `validate_features` after this)."""
+    checks = _application_checks() if shape == "applications" else []
     checks.append(
         pl.when(pl.col(APPLICATION_ID).is_null()).then(pl.lit(f"{APPLICATION_ID}: missing"))
     )
     reasons = pl.concat_list(checks).list.drop_nulls().list.join("; ")
-    marked = frame.with_columns(reasons.alias("__reason"))
+    marked = frame.with_columns(reasons.alias(_REASON))
     if shape == "applications":
         marked = _check_national_ids(marked, on)
-    bad = pl.col("__reason") != ""
+    return _split(marked)
+
+
+def validate_features(frame: pl.DataFrame) -> Validated:
+    """Split a feature frame (with `ROW` and `APPLICATION_ID`) into the rows the feature
+    contract allows and rejects naming each bad feature (`matcher.row_problems`)."""
+    problems = row_problems(frame.select(f.name for f in FEATURES)).fill_null("")
+    return _split(frame.with_columns(problems.alias(_REASON)))
+
+
+_REASON = "__reason"
+
+
+def _split(marked: pl.DataFrame) -> Validated:
+    bad = pl.col(_REASON) != ""
     rejects = marked.filter(bad).select(
         pl.col(ROW).cast(pl.UInt64),
         pl.col(APPLICATION_ID).cast(pl.String),
-        pl.col("__reason").alias("reason"),
+        pl.col(_REASON).alias("reason"),
     )
-    return Validated(marked.filter(~bad).drop("__reason"), rejects)
+    return Validated(marked.filter(~bad).drop(_REASON), rejects)
 
 
 def _application_checks() -> list[pl.Expr]:
@@ -181,31 +205,32 @@ def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterato
         yield reason(value.cast(pl.String).str.len_chars() > spec["maxLength"], text)
 
 
-def _feature_checks() -> list[pl.Expr]:
-    checks: list[pl.Expr] = []
-    for feature in FEATURES:
-        value = pl.col(feature.name)
-        if not feature.nullable:
-            checks.append(pl.when(value.is_null()).then(pl.lit(f"{feature.name}: missing")))
-        spec: dict[str, Any] = {"type": _FEATURE_JSON_TYPES[feature.type.value]}
-        if feature.values:
-            spec["enum"] = list(feature.values)
-        checks += _value_checks(value, feature.name, spec)
-    return checks
-
-
 def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     """Add a reason to each row whose applicant's or co-applicant's national id is invalid
-    for its market (only rows with no other reason: their market and ids are well-formed)."""
-    reasons = marked["__reason"].to_list()
+    for its market (only rows with no other reason: their market and ids are well-formed).
+    The rows are checked in one pass over the frame (`matcher.national_ids_valid`); only the
+    invalid ones (usually few) are parsed one at a time, for the reason in words."""
+    market = pl.col("market").cast(pl.String)
+    invalid = [
+        ~national_ids_valid(marked, pl.col(role).struct.field("national_id"), market, on=on)
+        for role in _ROLES
+    ]
+    flagged = (marked.get_column(_REASON) == "") & (invalid[0] | invalid[1]).fill_null(False)
+    if not flagged.any():
+        return marked
+    reasons = marked[_REASON].to_list()
     markets = marked["market"].cast(pl.String).to_list()
-    for role in ("applicant", "co_applicant"):
-        ids = marked[role].struct.field("national_id").to_list()
-        for i, (national_id, market) in enumerate(zip(ids, markets, strict=True)):
+    ids = {role: marked[role].struct.field("national_id").to_list() for role in _ROLES}
+    for i in flagged.arg_true().to_list():
+        for role in _ROLES:
+            national_id = ids[role][i]
             if national_id is None or reasons[i]:
                 continue
             try:
-                parse_national_id(national_id, market, on=on)
+                parse_national_id(national_id, markets[i], on=on)
             except InvalidNationalIdError as error:
                 reasons[i] = f"{role}.national_id: invalid {error.kind}: {error.reason}"
-    return marked.with_columns(pl.Series("__reason", reasons, dtype=pl.String))
+    return marked.with_columns(pl.Series(_REASON, reasons, dtype=pl.String))
+
+
+_ROLES = ("applicant", "co_applicant")

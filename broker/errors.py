@@ -52,9 +52,10 @@ class DecisionNotFoundError(BrokerError):
 
 
 class BatchInputError(BrokerError):
-    """A batch input file cannot be read, or some of its rows cannot be matched."""
+    """A batch input (a file, or the decision store) cannot be read, or some of its rows
+    cannot be matched."""
 
-    def __init__(self, path: Path, message: str) -> None:
+    def __init__(self, path: Path | str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
@@ -83,7 +84,7 @@ class BatchColumnError(BatchInputError):
 class BatchRowError(BatchInputError):
     """A row of a batch input fails validation (raised in strict mode, at the first)."""
 
-    def __init__(self, path: Path, row: int, reason: str) -> None:
+    def __init__(self, path: Path | str, row: int, reason: str) -> None:
         super().__init__(path, f"row {row}: {reason}")
         self.row = row
         self.reason = reason

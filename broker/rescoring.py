@@ -28,12 +28,26 @@ from typing import Any
 import polars as pl
 
 from broker.batch import CHUNK_ROWS, ChunkParts, chunks
-from broker.batch_input import REJECTS_SCHEMA, ROW, InputShape, input_shape, validate_rows
+from broker.batch_input import (
+    REJECTS_SCHEMA,
+    ROW,
+    InputShape,
+    input_shape,
+    validate_features,
+    validate_rows,
+)
 from broker.errors import BatchOutputError, BatchRowError
 from broker.impact_report import render_html
 from broker.ruleset_diff import diff_rulesets
 from lender_rules.vocabulary import OUTCOMES
-from matcher import CompiledLender, FeatureFrameError, Ruleset, feature_frame, match
+from matcher import (
+    CompiledLender,
+    FeatureFrameError,
+    Ruleset,
+    feature_frame,
+    match,
+    match_side_by_side,
+)
 
 CHANGES_FILE = "changes.parquet"
 IMPACT_FILE = "impact.json"
@@ -100,6 +114,9 @@ class Impact:
     counts: dict[str, LenderCounts] = field(default_factory=dict)
     newly_rejected_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     newly_eligible_by: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    baseline_rulesets: dict[str, int] = field(default_factory=dict)
+    """With the stored decisions as baseline: each stored ruleset and its applications
+    (`baseline_hash` is then the one of the most)."""
 
     def add(self, comparison: Comparison, rows: int) -> None:
         self.applications += rows
@@ -113,7 +130,17 @@ class Impact:
         def reasons(found: list[tuple[str, int]]) -> list[dict[str, Any]]:
             return [{"requirement_id": r, "applications": n} for r, n in found]
 
-        return {
+        stored = (
+            {
+                "baseline_rulesets": [
+                    {"ruleset": h, "applications": n}
+                    for h, n in sorted(self.baseline_rulesets.items())
+                ]
+            }
+            if self.baseline_rulesets
+            else {}
+        )
+        return stored | {
             "baseline_ruleset": self.baseline_hash,
             "new_ruleset": self.new_hash,
             "decision_date": self.decision_date.isoformat(),
@@ -143,57 +170,96 @@ def features(frame: pl.LazyFrame, on: dt.date) -> pl.LazyFrame:
     return frame
 
 
-def compare(features: pl.DataFrame, new: Ruleset, baseline: Ruleset) -> Comparison:
-    """Evaluate a feature frame (with `application_id`) under both rulesets and compare."""
-    baseline_bits = match(features, baseline)
-    new_bits = match(features, new).drop("application_id")
-    wide = pl.concat(
-        [
-            baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
-            new_bits.rename("a:{}".format),
-        ],
-        how="horizontal",
-    )
+def compare(
+    features: pl.DataFrame,
+    new: Ruleset,
+    baseline: Ruleset,
+    baseline_bits: pl.DataFrame | None = None,
+) -> Comparison:
+    """Evaluate a feature frame (with `application_id`) under both rulesets and compare.
+    `baseline_bits`, when given, are the baseline's bitmasks of these rows as `match` gives
+    them (`application_id`, `<lender>.failed`, `<lender>.unknown`; null: not served), e.g.
+    as stored, instead of evaluating the baseline again."""
+    if baseline_bits is None:
+        wide = match_side_by_side(features, {"b:": baseline, "a:": new})
+    else:
+        wide = pl.concat(
+            [
+                baseline_bits.rename(lambda c: f"b:{c}" if c != "application_id" else c),
+                match(features, new).drop("application_id").rename("a:{}".format),
+            ],
+            how="horizontal",
+        )
     old = {lender.lender_id: lender for lender in baseline.lenders}
     now = {lender.lender_id: lender for lender in new.lenders}
     sides = {
         lender_id: (_Side("b:", old.get(lender_id)), _Side("a:", now.get(lender_id)))
         for lender_id in sorted(old.keys() | now.keys())
     }
-    # each side's outcome once per lender, then counts in one pass, then the changed rows of
-    # the lenders that have any (usually few)
-    wide = wide.with_columns(
-        expr.alias(f"{lender_id}:{i}")
+    # A lender the change left alone, both sides evaluated: the same outcomes, counted once.
+    alike = {
+        lender_id
+        for lender_id, (b, a) in sides.items()
+        if baseline_bits is None and b.lender is not None and b.same_rules(a.lender)
+    }
+    # each side's outcome as a code once per lender, then counts in one pass, then the
+    # changed rows of the lenders that have any (usually few)
+    codes = wide.select(
+        side.code().alias(f"{lender_id}:{i}")
         for lender_id, pair in sides.items()
-        for i, expr in enumerate(side.outcome() for side in pair)
+        for i, side in enumerate(pair[1:] if lender_id in alike else pair)
     )
+    eligible = _CODES["eligible"]
     sums: list[pl.Expr] = []
     for lender_id in sides:
-        was, is_ = pl.col(f"{lender_id}:0") == "eligible", pl.col(f"{lender_id}:1") == "eligible"
-        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
-        sums.append((pl.col(f"{lender_id}:0") != pl.col(f"{lender_id}:1")).sum())
-    totals = wide.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ()
-    counts: dict[str, LenderCounts] = {}
-    parts: list[pl.DataFrame] = []
-    for i, (lender_id, (b, a)) in enumerate(sides.items()):
-        counts[lender_id] = LenderCounts(*(int(n or 0) for n in totals[5 * i : 5 * i + 4]))
-        if not totals[5 * i + 4]:
+        if lender_id in alike:
+            sums += [(pl.col(f"{lender_id}:0") == eligible).sum()]
             continue
         before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        was, is_ = before == eligible, after == eligible
+        sums += [was.sum(), is_.sum(), (is_ & ~was).sum(), (was & ~is_).sum()]
+        sums.append((before != after).sum())
+    totals = iter(codes.select(e.alias(str(i)) for i, e in enumerate(sums)).row(0) if sums else ())
+    counts: dict[str, LenderCounts] = {}
+    parts: list[pl.DataFrame] = []
+    for lender_id, (b, a) in sides.items():
+        if lender_id in alike:
+            both = int(next(totals) or 0)
+            counts[lender_id] = LenderCounts(both, both, 0, 0)
+            continue
+        counts[lender_id] = LenderCounts(*(int(next(totals) or 0) for _ in range(4)))
+        if not next(totals):
+            continue
+        before, after = pl.col(f"{lender_id}:0"), pl.col(f"{lender_id}:1")
+        changed = codes.select(before != after).to_series()
+        columns = ["application_id", *(c for side in (b, a) for c in side.columns())]
+        rows = pl.concat(
+            [wide.select(columns).filter(changed), codes.select(before, after).filter(changed)],
+            how="horizontal",
+        )
         parts.append(
-            wide.filter(before != after).select(
+            rows.select(
                 "application_id",
                 pl.lit(lender_id).alias("lender_id"),
-                before.alias("before"),
-                after.alias("after"),
-                b.ids("failed").alias("failed_before"),
-                b.ids("unknown").alias("unknown_before"),
-                a.ids("failed").alias("failed_after"),
-                a.ids("unknown").alias("unknown_after"),
+                _outcome(before).alias("before"),
+                _outcome(after).alias("after"),
+            ).with_columns(
+                b.ids(rows, "failed").alias("failed_before"),
+                b.ids(rows, "unknown").alias("unknown_before"),
+                a.ids(rows, "failed").alias("failed_after"),
+                a.ids(rows, "unknown").alias("unknown_after"),
             )
         )
     changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
     return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)))  # type: ignore[arg-type]
+
+
+_CODES = {outcome: i for i, outcome in enumerate(OUTCOMES)}
+"""Each outcome as a small integer while counting; named only in the changed rows."""
+
+
+def _outcome(code: pl.Expr) -> pl.Expr:
+    return code.replace_strict(list(_CODES.values()), list(_CODES), return_dtype=OUTCOME)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,29 +274,52 @@ class _Side:
             return pl.lit(None, dtype=pl.UInt64)
         return pl.col(f"{self.prefix}{self.lender.lender_id}.{kind}").cast(pl.UInt64)
 
-    def outcome(self) -> pl.Expr:
+    def columns(self) -> list[str]:
+        """The bitmask columns of this side's lender (none when it is not in the ruleset)."""
+        if self.lender is None:
+            return []
+        return [f"{self.prefix}{self.lender.lender_id}.{kind}" for kind in ("failed", "unknown")]
+
+    def code(self) -> pl.Expr:
+        """The outcome's code (`_CODES`) per row."""
+        if self.lender is None:
+            return pl.lit(_CODES["not_served"], dtype=pl.UInt8)
         failed, unknown = self.bits("failed"), self.bits("unknown")
         return (
             pl.when(failed.is_null())
-            .then(pl.lit("not_served"))
+            .then(pl.lit(_CODES["not_served"], dtype=pl.UInt8))
             .when(failed != 0)
-            .then(pl.lit("rejected"))
+            .then(pl.lit(_CODES["rejected"], dtype=pl.UInt8))
             .when(unknown != 0)
-            .then(pl.lit("missing_data"))
-            .otherwise(pl.lit("eligible"))
-            .cast(OUTCOME)
+            .then(pl.lit(_CODES["missing_data"], dtype=pl.UInt8))
+            .otherwise(pl.lit(_CODES["eligible"], dtype=pl.UInt8))
         )
 
-    def ids(self, kind: str) -> pl.Expr:
-        """The ids of the requirements whose bit is set, in the lender's order."""
+    def same_rules(self, other: CompiledLender | None) -> bool:
+        """Whether `other` gives this side's lender the same bitmasks on every row: the same
+        markets and the same rules in the same order."""
+        mine = self.lender
+        if mine is None or other is None:
+            return False
+        return set(mine.markets) == set(other.markets) and [
+            r.rule_key for r in mine.requirements
+        ] == [r.rule_key for r in other.requirements]
+
+    def ids(self, rows: pl.DataFrame, kind: str) -> pl.Series:
+        """Per row of `rows`, the ids of the requirements whose bit is set, in the lender's
+        order ([] where the lender does not serve the row or is not in this ruleset). Worked
+        out once per distinct bitmask (a lender's rows share few), then joined to the rows."""
         if self.lender is None or not self.lender.requirements:
-            return pl.lit([], dtype=IDS)
-        bits = self.bits(kind)
-        named = [
-            pl.when((bits & pl.lit(r.bit, dtype=pl.UInt64)) != 0).then(pl.lit(r.id))
-            for r in self.lender.requirements
-        ]
-        return pl.concat_list(named).list.drop_nulls()
+            return pl.Series([[]] * rows.height, dtype=IDS)
+        bits = rows.select(self.bits(kind).alias("bits"))
+        masks = bits.get_column("bits").unique().drop_nulls().to_list()
+        requirements = self.lender.requirements
+        table = pl.DataFrame(
+            {"bits": masks, "ids": [[r.id for r in requirements if m & r.bit] for m in masks]},
+            schema={"bits": pl.UInt64, "ids": IDS},
+        )
+        ids = bits.join(table, on="bits", how="left", maintain_order="left").get_column("ids")
+        return ids.fill_null(pl.lit([], dtype=IDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +341,17 @@ Engine = Callable[[Path, InputShape, Ruleset, Ruleset, dt.date, int], Iterator[S
 def score_rows(
     rows: pl.DataFrame, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date
 ) -> tuple[pl.DataFrame, Comparison, pl.DataFrame]:
-    """One chunk's rows (with their `ROW` index) validated, their features computed, scored
-    under both rulesets: (valid feature rows, comparison, rejects). Every engine runs this."""
+    """One chunk's rows (with their `ROW` index) validated, their features computed and
+    checked against the feature contract, scored under both rulesets: (valid feature rows,
+    comparison, rejects in row order). Every engine runs this."""
     checked = validate_rows(rows, shape, on)
-    frame = features(checked.valid.drop(ROW).lazy(), on).collect()
-    return frame, compare(frame, new, baseline), checked.rejects
+    frame = features(checked.valid.lazy(), on).collect()
+    if ROW not in frame.columns:  # computed from applications: same rows, same order
+        frame = frame.with_columns(checked.valid.get_column(ROW))
+    allowed = validate_features(frame)
+    rejects = pl.concat([checked.rejects, allowed.rejects]).sort(ROW)
+    frame = allowed.valid.drop(ROW)
+    return frame, compare(frame, new, baseline), rejects
 
 
 def local_engine(
@@ -282,7 +377,7 @@ def rescore_file(
     strict: bool = False,
     chunk_rows: int = CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
-    record: Callable[[pl.DataFrame, pl.DataFrame], None] | None = None,
+    record: Recorder | None = None,
     engine: Engine = local_engine,
 ) -> Impact:
     """Re-score every application of the file under `new` against `baseline`; write
@@ -294,36 +389,73 @@ def rescore_file(
     after each chunk with the rows it held. `record(features, changes)`, when given, is called
     with each chunk's scored feature rows and its changes before its progress
     (`broker.batch_decisions.BatchRecorder` records them as decisions); it needs an engine
-    that sends feature rows back (the local one). `engine` scores the chunks (default: this
-    process; `broker.rescoring_ray` on Ray)."""
+    that sends feature rows back (the local one; the Ray one made with `send_features`).
+    `engine` scores the chunks (default: this process; `broker.rescoring_ray` on Ray)."""
     shape = input_shape(applications)
     impact = Impact(baseline.hash, new.hash, on, diff_rulesets(baseline, new).sentences())
-    _make_folder(out)
-    changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
-    rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
-    try:
+    with Outputs(out, applications, strict=strict, progress=progress, record=record) as outputs:
         for scored in engine(applications, shape, new, baseline, on, chunk_rows):
-            if strict and scored.rejects.height:
-                first = scored.rejects.row(0, named=True)
-                raise BatchRowError(applications, first[ROW], first["reason"])
-            if record is not None and scored.features is not None:
-                record(scored.features, scored.comparison.changes)
-            changes.add(scored.start, scored.comparison.changes)
-            rejects.add(scored.start, scored.rejects)
-            impact.add(scored.comparison, scored.rows - scored.rejects.height)
-            progress(scored.rows)
-        impact.rejected_rows = rejects.rows
-        impact.newly_rejected_by = _top(changes.scan(), "eligible", "after")
-        impact.newly_eligible_by = _top(changes.scan(), "eligible", "before")
-        changes.finish()
-        rejects.finish()
-        report = impact.to_json()
-        _write_text(out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
-        _write_text(out / REPORT_FILE, render_html(report))
-    finally:
-        changes.discard()
-        rejects.discard()
+            outputs.add(scored, impact)
+        outputs.finish(impact)
     return impact
+
+
+Recorder = Callable[[pl.DataFrame, pl.DataFrame], None]
+"""Records a chunk's scored feature rows and changes (`broker.batch_decisions`)."""
+
+
+class Outputs:
+    """The outputs of a re-scoring run in the folder `out`, fed chunk by chunk (`add`) and
+    written at the end (`finish`); used as a context manager, the parts of a run that failed
+    are removed. `source` names the input in errors (a file, or the decision store)."""
+
+    def __init__(
+        self,
+        out: Path,
+        source: Path | str,
+        *,
+        strict: bool = False,
+        progress: Callable[[int], None] = lambda rows: None,
+        record: Recorder | None = None,
+    ) -> None:
+        _make_folder(out)
+        self._out = out
+        self._source = source
+        self._strict = strict
+        self._progress = progress
+        self._record = record
+        self._changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
+        self._rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._changes.discard()
+        self._rejects.discard()
+
+    def add(self, scored: ScoredChunk, impact: Impact) -> None:
+        """One scored chunk: rejects checked (strict), recorded, kept, counted."""
+        if self._strict and scored.rejects.height:
+            first = scored.rejects.row(0, named=True)
+            raise BatchRowError(self._source, first[ROW], first["reason"])
+        if self._record is not None and scored.features is not None:
+            self._record(scored.features, scored.comparison.changes)
+        self._changes.add(scored.start, scored.comparison.changes)
+        self._rejects.add(scored.start, scored.rejects)
+        impact.add(scored.comparison, scored.rows - scored.rejects.height)
+        self._progress(scored.rows)
+
+    def finish(self, impact: Impact) -> None:
+        """Write `changes.parquet`, `rejects.parquet`, `impact.json` and `impact.html`."""
+        impact.rejected_rows = self._rejects.rows
+        impact.newly_rejected_by = _top(self._changes.scan(), "eligible", "after")
+        impact.newly_eligible_by = _top(self._changes.scan(), "eligible", "before")
+        self._changes.finish()
+        self._rejects.finish()
+        report = impact.to_json()
+        _write_text(self._out / IMPACT_FILE, json.dumps(report, indent=2, ensure_ascii=False))
+        _write_text(self._out / REPORT_FILE, render_html(report))
 
 
 def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:

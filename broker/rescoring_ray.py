@@ -8,6 +8,12 @@ reads its chunk of the Parquet file and runs the very function the local engine 
 counts. The driver writes the outputs exactly as the local engine does, so the results are
 the same, byte for byte after sorting.
 
+With `--apply` (`send_features`) the actors also send back the feature rows to record: those
+of the changed applications (`"changed"`) or all (`"all"`). The chunks come back in file
+order and the driver records them one after the other (`broker.batch_decisions`), so the
+chain is written by one process, in the same order as the local engine writes it, and an
+interrupted run resumes the same way.
+
 Without `address` a local Ray is started for the run (`num_cpus` CPUs) and stopped after;
 with one, the run joins that cluster and uses its CPUs; the input path must then be readable
 by every worker (a shared file system or an object store URI). Ray is an optional extra:
@@ -23,12 +29,12 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 
 from broker.batch import count_rows
-from broker.batch_input import ROW, InputShape
+from broker.batch_input import APPLICATION_ID, ROW, InputShape
 from broker.errors import BatchInputError, EngineUnavailableError
 from broker.rescoring import Comparison, Engine, LenderCounts, ScoredChunk, score_rows
 from matcher import Ruleset, ruleset_from_snapshot
@@ -36,18 +42,27 @@ from matcher import Ruleset, ruleset_from_snapshot
 INSTALL = "pip install 'lendmatch[ray]' (in a checkout: uv sync --extra ray)"
 
 
-def ray_engine(address: str | None = None, *, num_cpus: int = 2) -> Engine:
-    """An engine scoring on Ray: a local Ray of `num_cpus` CPUs, or the cluster at `address`.
+SendFeatures = Literal["none", "changed", "all"]
+"""Which scored feature rows the actors send back: none (a dry run), those of the changed
+applications, or all (to record every application)."""
+
+
+def ray_engine(
+    address: str | None = None, *, num_cpus: int = 2, send_features: SendFeatures = "none"
+) -> Engine:
+    """An engine scoring on Ray: a local Ray of `num_cpus` CPUs, or the cluster at `address`;
+    `send_features` says which feature rows come back for recording.
     `EngineUnavailableError` when Ray is not installed."""
     if importlib.util.find_spec("ray") is None:
         raise EngineUnavailableError("ray", INSTALL)
 
-    return functools.partial(_run, address, num_cpus)
+    return functools.partial(_run, address, num_cpus, send_features)
 
 
 def _run(
     address: str | None,
     num_cpus: int,
+    send_features: SendFeatures,
     path: Path,
     shape: InputShape,
     new: Ruleset,
@@ -98,6 +113,7 @@ def _run(
                 "new": new.snapshot(),
                 "baseline": baseline.snapshot(),
                 "on": on.isoformat(),
+                "send_features": send_features,
             },
         )
         try:
@@ -113,8 +129,17 @@ def _run(
 class _ScoreChunks:
     """A Ray actor: compiles both rulesets once, then scores the chunks it is given."""
 
-    def __init__(self, path: str, shape: InputShape, new: str, baseline: str, on: str) -> None:
+    def __init__(
+        self,
+        path: str,
+        shape: InputShape,
+        new: str,
+        baseline: str,
+        on: str,
+        send_features: SendFeatures,
+    ) -> None:
         self._path = path
+        self._send_features = send_features
         self._shape = shape
         self._new = ruleset_from_snapshot(new)
         self._baseline = ruleset_from_snapshot(baseline)
@@ -122,7 +147,7 @@ class _ScoreChunks:
 
     def __call__(self, batch: Any) -> Any:
         out: dict[str, list[Any]] = {
-            k: [] for k in ("start", "rows", "changes", "rejects", "counts")
+            k: [] for k in ("start", "rows", "changes", "rejects", "counts", "features")
         }
         for unit in batch.to_pylist():
             start, rows = unit["start"], unit["rows"]
@@ -132,9 +157,13 @@ class _ScoreChunks:
                 .collect()
                 .with_row_index(ROW, offset=start)
             )
-            _, comparison, rejects = score_rows(
+            scored, comparison, rejects = score_rows(
                 frame, self._shape, self._new, self._baseline, self._on
             )
+            if self._send_features == "changed":
+                changed = comparison.changes.get_column(APPLICATION_ID).unique().implode()
+                scored = scored.filter(pl.col(APPLICATION_ID).is_in(changed))
+            out["features"].append(None if self._send_features == "none" else _ipc(scored))
             out["start"].append(start)
             out["rows"].append(rows)
             out["changes"].append(_ipc(comparison.changes))
@@ -149,6 +178,7 @@ class _ScoreChunks:
                 "changes": pl.Binary,
                 "rejects": pl.Binary,
                 "counts": pl.String,
+                "features": pl.Binary,
             },
         ).to_arrow()
 
@@ -170,4 +200,5 @@ def _decode(row: dict[str, Any]) -> ScoredChunk:
     counts = {k: LenderCounts(*v) for k, v in json.loads(row["counts"]).items()}
     changes = pl.read_ipc(row["changes"])
     rejects = pl.read_ipc(row["rejects"])
-    return ScoredChunk(row["start"], row["rows"], None, Comparison(counts, changes), rejects)
+    features = None if row["features"] is None else pl.read_ipc(row["features"])
+    return ScoredChunk(row["start"], row["rows"], features, Comparison(counts, changes), rejects)

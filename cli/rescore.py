@@ -1,4 +1,5 @@
-"""`lendmatch rescore`: what a rule change does to a file of applications (a dry run)."""
+"""`lendmatch rescore`: what a rule change does to applications (a file, or the decision
+store), a dry run unless `--apply`."""
 
 from __future__ import annotations
 
@@ -30,10 +31,14 @@ from broker import (
     Engine,
     EngineUnavailableError,
     Impact,
+    SnapshotMissingError,
+    SnapshotTamperedError,
+    count_applications,
     count_rows,
     local_engine,
     ray_engine,
     rescore_file,
+    rescore_store,
 )
 from cli.options import (
     DEFAULT_RULES,
@@ -48,20 +53,45 @@ from cli.options import (
     stdout,
 )
 
+STORED = "stored"
+"""The `--baseline` of `--from-db` that takes each application's stored decision."""
+
 
 def rescore_command(
     rules: Path = typer.Option(
         DEFAULT_RULES, "--rules", "-r", help=f"The new rules. {RULES_HELP}", show_default=False
     ),
     applications: Path = typer.Option(
-        ...,
+        None,
         "--input",
         "-i",
         help="Parquet file of applications: nested as `lendmatch generate` writes them, or a "
         "feature frame; either with an application_id column.",
     ),
+    from_db: bool = typer.Option(
+        False,
+        "--from-db",
+        help="Instead of --input: the applications of the decision store (DATABASE_URL), each "
+        "with the features of its latest decision.",
+    ),
+    since: str = typer.Option(
+        None,
+        "--since",
+        help="With --from-db: only applications whose latest decision was made on or after "
+        "this day (YYYY-MM-DD, UTC).",
+    ),
+    lender: str = typer.Option(
+        None,
+        "--lender",
+        help="With --from-db: only applications whose latest decision evaluated this lender.",
+    ),
     baseline: str = typer.Option(
-        ACTIVE, "--baseline", "-b", help=f"The rules to compare with. {RULESET_REFERENCE_HELP}"
+        None,
+        "--baseline",
+        "-b",
+        help=f"The rules to compare with. {RULESET_REFERENCE_HELP} With --from-db also "
+        f"`{STORED}` (the default there): each application's stored decision. Default for "
+        f"--input: `{ACTIVE}`.",
     ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder for changes.parquet and impact.json (created)."
@@ -94,7 +124,9 @@ def rescore_command(
         2, "--ray-cpus", min=1, help="With --engine ray and no address: CPUs of the local Ray."
     ),
 ) -> None:
-    """Score every application under the new rules and the baseline, and write what changed:
+    """Score every application (of a Parquet file, or with --from-db the latest decision of
+    each application in the decision store) under the new rules and the baseline (with
+    --from-db by default the stored decisions themselves), and write what changed:
     changes.parquet (per application and lender whose outcome changed: before, after, the
     failed and unknown requirements on both sides), rejects.parquet (rows that fail
     validation, with the reason) and impact.json (per lender: eligible before and after,
@@ -105,50 +137,85 @@ def rescore_command(
     records each application once. Exit 1 on a bad input or rules, 3 if the store is needed
     and cannot be reached."""
     err = stderr()
-    try:
-        when = dt.date.fromisoformat(on) if on else dt.date.today()
-    except ValueError:
-        err.print(f"--on must be a date YYYY-MM-DD, got {on!r}", highlight=False)
-        raise typer.Exit(EXIT_USAGE) from None
+    when = _date_or_exit("--on", on, err) or dt.date.today()
+    since_day = _date_or_exit("--since", since, err)
+    if (applications is None) == (not from_db):
+        err.print("give either --input FILE or --from-db", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
+    if not from_db and (since_day is not None or lender is not None):
+        err.print("--since and --lender select stored applications: they need --from-db")
+        raise typer.Exit(EXIT_USAGE)
+    if baseline == STORED and not from_db:
+        err.print(f"--baseline {STORED} needs --from-db", highlight=False)
+        raise typer.Exit(EXIT_USAGE)
     new = load_or_exit(rules, err)
-    old = ruleset_or_exit(baseline, err)
+    reference = baseline or (STORED if from_db else ACTIVE)
+    old = None if reference == STORED else ruleset_or_exit(reference, err)
     if everything and not apply:
         err.print("--all records decisions: it needs --apply", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     if engine not in ("local", "ray"):
         err.print(f"--engine must be local or ray, got {engine!r}", highlight=False)
         raise typer.Exit(EXIT_USAGE)
-    if engine == "ray" and apply:
-        err.print("--apply runs on the local engine only (not with --engine ray)", highlight=False)
+    if engine == "ray" and from_db:
+        err.print("--from-db runs on the local engine (not with --engine ray)", highlight=False)
         raise typer.Exit(EXIT_USAGE)
     scorer: Engine = local_engine
     if engine == "ray":
         try:
-            scorer = ray_engine(ray_address, num_cpus=ray_cpus)
+            scorer = ray_engine(
+                ray_address,
+                num_cpus=ray_cpus,
+                send_features=("all" if everything else "changed") if apply else "none",
+            )
         except EngineUnavailableError as error:
             err.print(str(error), markup=False, highlight=False)
             raise typer.Exit(EXIT_PROBLEM) from None
     with ExitStack() as stack:
+        store = stack.enter_context(opened_store()) if apply or from_db else None
         recorder = None
-        if apply:
-            store = stack.enter_context(opened_store())
+        if apply and store is not None:
             recorder = BatchRecorder(store, new, everything=everything)
         try:
-            total = count_rows(applications)
-            with _progress(err, total) as advance:
-                impact = rescore_file(
-                    applications,
-                    new,
-                    old,
-                    on=when,
-                    out=out,
-                    strict=strict,
-                    chunk_rows=chunk_rows,
-                    progress=advance,
-                    record=recorder,
-                    engine=scorer,
-                )
-        except (BatchInputError, BatchOutputError) as error:
+            if store is not None and from_db:
+                total = count_applications(store, since=since_day, lender_id=lender)
+                with _progress(err, total) as advance:
+                    impact = rescore_store(
+                        store,
+                        new,
+                        old,
+                        on=when,
+                        out=out,
+                        since=since_day,
+                        lender_id=lender,
+                        strict=strict,
+                        chunk_rows=chunk_rows,
+                        progress=advance,
+                        record=recorder,
+                    )
+            elif applications is not None and old is not None:  # always, given the checks above
+                total = count_rows(applications)
+                with _progress(err, total) as advance:
+                    impact = rescore_file(
+                        applications,
+                        new,
+                        old,
+                        on=when,
+                        out=out,
+                        strict=strict,
+                        chunk_rows=chunk_rows,
+                        progress=advance,
+                        record=recorder,
+                        engine=scorer,
+                    )
+            else:
+                raise typer.Exit(EXIT_USAGE)
+        except (
+            BatchInputError,
+            BatchOutputError,
+            SnapshotMissingError,
+            SnapshotTamperedError,
+        ) as error:
             err.print(str(error), markup=False, highlight=False)
             raise typer.Exit(EXIT_PROBLEM) from None
     _summary(stdout(), impact, out)
@@ -158,6 +225,16 @@ def rescore_command(
             f"({recorder.skipped} already recorded by an earlier run)",
             highlight=False,
         )
+
+
+def _date_or_exit(option: str, value: str | None, err: Console) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        err.print(f"{option} must be a date YYYY-MM-DD, got {value!r}", highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 class _RowsPerSecond(ProgressColumn):

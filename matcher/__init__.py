@@ -6,7 +6,15 @@ matcher only through the names listed here (`__all__`); its modules are internal
 
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application, validation_context
-from matcher.engine import Decision, LenderOutcome, decide, evaluate, match, to_long
+from matcher.engine import (
+    Decision,
+    LenderOutcome,
+    decide,
+    evaluate,
+    match,
+    match_side_by_side,
+    to_long,
+)
 from matcher.errors import (
     BadColumn,
     FeatureFrameError,
@@ -16,7 +24,7 @@ from matcher.errors import (
     NothingActivatedError,
 )
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
-from matcher.feature_checks import valid_rows
+from matcher.feature_checks import row_problems, valid_rows
 from matcher.features import (
     CORRECTABLE_FEATURES,
     feature_frame,
@@ -25,6 +33,7 @@ from matcher.features import (
 )
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
 from matcher.national_id import parse as parse_national_id
+from matcher.national_id import valid_ids as national_ids_valid
 from matcher.ruleset import (
     CompiledLender,
     CompiledRequirement,
@@ -34,7 +43,7 @@ from matcher.ruleset import (
     ruleset_from_documents,
     ruleset_from_snapshot,
 )
-from matcher.schema import FEATURE_NAMES, FEATURES, Feature
+from matcher.schema import FEATURE_NAMES, FEATURES, Feature, polars_schema
 
 __all__ = [
     "CORRECTABLE_FEATURES",
@@ -70,7 +79,11 @@ __all__ = [
     "in_force",
     "load_ruleset",
     "match",
+    "match_side_by_side",
+    "national_ids_valid",
     "parse_national_id",
+    "polars_schema",
+    "row_problems",
     "ruleset_from_documents",
     "ruleset_from_snapshot",
     "to_long",

@@ -14,6 +14,7 @@ count of bad rows (checked in the same pass; `valid_rows` sets bad rows aside in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -110,6 +111,19 @@ def match(
     A frame with rows the feature contract does not allow is refused (`FeatureFrameError`,
     each bad column with its count of bad rows); `valid_rows` finds them to set aside.
     """
+    return match_side_by_side(frame, {"": ruleset}, on=on)
+
+
+def match_side_by_side(
+    frame: pl.DataFrame | pl.LazyFrame,
+    rulesets: Mapping[str, Ruleset],
+    *,
+    on: dt.date | None = None,
+) -> pl.DataFrame:
+    """`match` under several rulesets in one pass: for each (prefix, ruleset) of `rulesets`
+    the columns `<prefix><lender>.failed` and `<prefix><lender>.unknown`. A rule the rulesets
+    share (a lender a rule change left alone) is computed once for all of them, and the
+    rows are checked once (re-scoring compares a baseline and new rules this way)."""
     lazy = frame.lazy()
     names = lazy.collect_schema().names()
     if "applicant" in names:
@@ -121,18 +135,35 @@ def match(
         raise check.refused(lazy.select(pl.len()).collect().item())
     if check.casts:
         lazy = lazy.with_columns(*check.casts)
-    computed, outputs = _frame_plan(ruleset)
+    computed: dict[str, pl.Expr] = {}
+    outputs: list[pl.Expr] = []
+    for prefix, ruleset in rulesets.items():
+        plan = _frame_plan(ruleset)
+        computed |= plan.computed
+        outputs += [expr.alias(f"{prefix}{name}") for name, expr in plan.outputs]
     # Two stages: each distinct rule and market gate once (with_columns: a literal rule is
     # broadcast to every row), then every lender's bits from those columns; the rows' check
     # in the same pass.
-    out = lazy.with_columns(*computed, check.bad_bits).select(*keep, *outputs, BAD_BITS).collect()
+    out = (
+        lazy.with_columns(*(e.alias(n) for n, e in computed.items()), check.bad_bits)
+        .select(*keep, *outputs, BAD_BITS)
+        .collect()
+    )
     bad = out[BAD_BITS]
     if bad.max():
         raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
     return out.drop(BAD_BITS)
 
 
-FramePlan = tuple[list[pl.Expr], list[pl.Expr]]
+@dataclass(frozen=True)
+class FramePlan:
+    """A ruleset lowered for frames: the columns to compute, each distinct rule and market
+    gate once, named from its canonical key (so plans of several rulesets share the rules
+    they have in common), then each output column from those."""
+
+    computed: dict[str, pl.Expr]
+    outputs: tuple[tuple[str, pl.Expr], ...]
+
 
 # Each ruleset's frame plan, for as long as the ruleset is alive (rulesets compare by identity).
 _FRAME_PLANS: weakref.WeakKeyDictionary[Ruleset, FramePlan] = weakref.WeakKeyDictionary()
@@ -148,17 +179,14 @@ def _frame_plan(ruleset: Ruleset) -> FramePlan:
 
 def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     """Columns to compute (each distinct rule and market gate once), then the bitmasks."""
-    names: dict[str, pl.Expr] = {}  # rule key -> its column
-    computed: list[pl.Expr] = []
+    computed: dict[str, pl.Expr] = {}
 
     def column(key: str, expr: pl.Expr) -> pl.Expr:
-        if key not in names:
-            name = f"__lendmatch_{len(names)}"
-            computed.append(expr.alias(name))
-            names[key] = pl.col(name)
-        return names[key]
+        name = "__lendmatch_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+        computed.setdefault(name, expr)
+        return pl.col(name)
 
-    outputs: list[pl.Expr] = []
+    outputs: list[tuple[str, pl.Expr]] = []
     for lender in ruleset.lenders:
         failed, unknown = lower_bits(
             [r.node for r in lender.requirements],
@@ -170,9 +198,9 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
             serves = column("markets:" + ",".join(markets), gate)
             failed = pl.when(serves).then(failed)
             unknown = pl.when(serves).then(unknown)
-        outputs.append(failed.alias(failed_column(lender.lender_id)))
-        outputs.append(unknown.alias(unknown_column(lender.lender_id)))
-    return computed, outputs
+        outputs.append((failed_column(lender.lender_id), failed))
+        outputs.append((unknown_column(lender.lender_id), unknown))
+    return FramePlan(computed, tuple(outputs))
 
 
 def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:

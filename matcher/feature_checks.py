@@ -89,19 +89,47 @@ _MISSING = object()
 # --- a frame ------------------------------------------------------------------------------
 
 
+def _violations(feature: Feature) -> list[tuple[pl.Expr, pl.Expr]]:
+    """The ways a (non-null) value of the feature's column is not valid, each as (where it
+    is, the reason naming the column and the value): the one definition of a valid value,
+    shared by the bad-bits column and the rows' reasons."""
+    col = pl.col(feature.name)
+
+    def reason(text: str) -> pl.Expr:
+        return pl.format(f"{feature.name}: {{}} {text}", col.cast(pl.String))
+
+    found: list[tuple[pl.Expr, pl.Expr]] = []
+    if feature.type is Type.FLOAT:
+        found.append((col.is_nan(), pl.lit(f"{feature.name}: NaN is not a number")))
+    if feature.type.is_numeric and feature.low is not None and feature.high is not None:
+        outside = (col < feature.low) | (col > feature.high)
+        found.append((outside, reason(f"is outside {feature.low}..{feature.high}")))
+    elif feature.values:
+        allowed = pl.Series(feature.values, dtype=pl.String).implode()
+        found.append(
+            (col.is_in(allowed).not_(), reason(f"is not one of {', '.join(feature.values)}"))
+        )
+    return found
+
+
 def _bad(feature: Feature) -> pl.Expr:
     """True where the column's value is not valid (null-safe: false where it is null)."""
-    col = pl.col(feature.name)
     bad = pl.lit(False)
-    if feature.type.is_numeric and feature.low is not None and feature.high is not None:
-        bad = (col < feature.low) | (col > feature.high)
-        if feature.type is Type.FLOAT:
-            bad = bad | col.is_nan()
-    elif feature.values:
-        bad = col.is_in(pl.Series(feature.values, dtype=pl.String).implode()).not_()
+    for where, _ in _violations(feature):
+        bad = bad | where
     if not feature.nullable:
-        bad = bad | col.is_null()
+        bad = bad | pl.col(feature.name).is_null()
     return bad.fill_null(False)
+
+
+def _row_reason(feature: Feature) -> pl.Expr:
+    """Where the column's value is not valid, why (naming the column); else null."""
+    col = pl.col(feature.name)
+    reason: pl.Expr = pl.lit(None, pl.String)
+    for where, text in reversed(_violations(feature)):  # the first that applies wins
+        reason = pl.when(where).then(text).otherwise(reason)
+    missing = pl.lit(None, pl.String) if feature.nullable else pl.lit(f"{feature.name}: missing")
+    return pl.when(col.is_null()).then(missing).otherwise(reason)
 
 
 @dataclass(frozen=True)
@@ -174,6 +202,25 @@ def _reason(feature: Feature) -> str:
     if feature.values:
         parts.append("not one of its values")
     return " or ".join(parts) or "not valid"
+
+
+def row_problems(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
+    """Per row of a feature frame, why the contract does not allow it (every bad feature,
+    named with its value, joined by "; "), or null for a valid row; the same definition as
+    `valid_rows` and `match`'s check. `FeatureFrameError` when a column is missing or of a
+    type that cannot hold its feature."""
+    lazy = frame.lazy()
+    check = frame_check(lazy.collect_schema())
+    if check.wrong_types:
+        raise check.refused(lazy.select(pl.len()).collect().item())
+    checked = lazy.with_columns(*check.casts).with_columns(check.bad_bits).collect()
+    bad = checked.get_column(BAD_BITS) != 0
+    problems = pl.Series("problems", [None] * checked.height, dtype=pl.String)
+    if bad.any():  # the reasons only for the bad rows (usually few)
+        reasons = pl.concat_list([_row_reason(f) for f in FEATURES]).list.drop_nulls()
+        found = checked.filter(bad).select(reasons.list.join("; ")).to_series()
+        problems = problems.scatter(bad.arg_true(), found)
+    return problems
 
 
 def valid_rows(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, tuple[BadColumn, ...]]:

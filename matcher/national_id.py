@@ -365,3 +365,134 @@ def age_expr(year: pl.Expr, month: pl.Expr, day: pl.Expr, *, on: date) -> pl.Exp
     return (
         pl.lit(on.year, pl.Int64) - year - pl.when(month * 100 + day > on_mmdd).then(1).otherwise(0)
     ).cast(pl.Int64)
+
+
+def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on: date) -> pl.Series:
+    """Per row of `frame`: whether `parse(national_id, market, on=on)` succeeds (null where
+    the id or the market is null), computed over the frame in stages of columns, so every
+    part (digits, check digits, date) is computed once, with no Python per row. The same
+    rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
+    equal."""
+    s, c = pl.col("s"), pl.col
+    short = s.str.contains(r"^[0-9]{6}[-+][0-9]{4}$")
+    long13 = s.str.contains(r"^[0-9]{8}-[0-9]{4}$")
+    compact, long12 = s.str.contains(r"^[0-9]{10}$"), s.str.contains(r"^[0-9]{12}$")
+    forms = {
+        "no_form": s.str.contains(r"^[0-9]{11}$"),
+        "se_form": compact | long12 | short | long13,
+        "ten": pl.when(compact)
+        .then(s)
+        .when(long12)
+        .then(s.str.slice(2))
+        .when(short)
+        .then(s.str.slice(0, 6) + s.str.slice(7))
+        .when(long13)
+        .then(s.str.slice(2, 6) + s.str.slice(9)),
+        "year4": pl.when(long12 | long13).then(s.str.slice(0, 4).cast(pl.Int64, strict=False)),
+        "plus": short & (s.str.slice(6, 1) == "+"),
+    }
+    n = [c(f"n{i}") for i in range(11)]
+    t = [c(f"t{i}") for i in range(10)]
+    digits = [_digit(s, i).alias(f"n{i}") for i in range(11)]
+    digits += [_digit(c("ten"), i).alias(f"t{i}") for i in range(10)]
+    # Norway: two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets.
+    mm = n[2] * 10 + n[3]
+    dd = n[0] * 10 + n[1]
+    no_parts = {
+        "k1": _mod11_expr(n[:9], FODSELSNUMMER_K1_WEIGHTS),
+        "no_yy": n[4] * 10 + n[5],
+        "no_ind": n[6] * 100 + n[7] * 10 + n[8],
+        "no_day": pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd),
+        "no_month": pl.when((mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12))
+        .then(mm - H_NUMBER_MONTH_OFFSET)
+        .when((mm > SYNTHETIC_MONTH_OFFSET) & (mm <= SYNTHETIC_MONTH_OFFSET + 12))
+        .then(mm - SYNTHETIC_MONTH_OFFSET)
+        .otherwise(mm),
+    }
+    yy, individual = c("no_yy"), c("no_ind")
+    century = (
+        pl.when(individual <= 499)
+        .then(1900)
+        .when((individual >= 900) & (yy >= 40))
+        .then(1900)
+        .when(yy < 40)
+        .then(2000)
+        .when((individual <= 749) & (yy >= 54))
+        .then(1800)
+    )
+    k2 = _mod11_expr([*n[:9], c("k1")], FODSELSNUMMER_K2_WEIGHTS)
+    no_checks = (c("k1") != 10) & (k2 != 10) & (c("k1") == n[9]) & (k2 == n[10])
+    # Sweden: Luhn over the 10-digit form; samordningsnummer day + 60; the century.
+    products = [x * (2 if i % 2 == 0 else 1) for i, x in enumerate(t[:9])]
+    total = pl.sum_horizontal([pl.when(p > 9).then(p - 9).otherwise(p) for p in products])
+    se_dd = t[4] * 10 + t[5]
+    samordning = se_dd > SAMORDNINGSNUMMER_DAY_OFFSET
+    se_parts = {
+        "luhn": (10 - total % 10) % 10 == t[9],
+        "se_yy": t[0] * 10 + t[1],
+        "se_month": t[2] * 10 + t[3],
+        "se_day": pl.when(samordning).then(se_dd - SAMORDNINGSNUMMER_DAY_OFFSET).otherwise(se_dd),
+    }
+    this_century = on.year - on.year % 100 + c("se_yy")
+    after_on = (this_century > on.year) | (
+        (this_century == on.year) & (c("se_month") * 100 + c("se_day") > on.month * 100 + on.day)
+    )
+    short_year = (
+        this_century
+        - pl.when(after_on).then(100).otherwise(0)
+        - pl.when(c("plus")).then(100).otherwise(0)
+    )
+    years = {
+        "no_year": century + yy,
+        "no_checks": no_checks,
+        "se_year": pl.coalesce(c("year4"), short_year),
+    }
+    no_valid = c("no_form") & c("no_checks") & _date_valid("no", on)
+    se_valid = c("se_form") & c("luhn").fill_null(False) & _date_valid("se", on)
+    m = c("m")
+    valid = (
+        pl.when(s.is_null() | m.is_null())
+        .then(pl.lit(None, pl.Boolean))
+        .when(m == "NO")
+        .then(no_valid)
+        .when(m == "SE")
+        .then(se_valid)
+        .otherwise(pl.lit(False))
+    )
+    return (
+        frame.lazy()
+        .select(national_id.alias("s"), market.alias("m"))
+        .with_columns(**forms)
+        .with_columns(digits)
+        .with_columns(**no_parts, **se_parts)
+        .with_columns(**years)
+        .select(valid.alias("valid"))
+        .collect()
+        .to_series()
+    )
+
+
+def _digit(text: pl.Expr, i: int) -> pl.Expr:
+    return text.str.slice(i, 1).cast(pl.Int64, strict=False)
+
+
+def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
+    rest = pl.sum_horizontal([d * w for d, w in zip(digits, weights, strict=True)]) % 11
+    return pl.when(rest == 0).then(0).otherwise(11 - rest)
+
+
+def _date_valid(prefix: str, on: date) -> pl.Expr:
+    """The columns `<prefix>_year`, `_month`, `_day` make a real date (proleptic Gregorian,
+    year 1 or later) not after `on`; false where any is null."""
+    year, month, day = (pl.col(f"{prefix}_{part}") for part in ("year", "month", "day"))
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = (
+        pl.when(month == 2)
+        .then(pl.when(leap).then(29).otherwise(28))
+        .when(month.is_in([4, 6, 9, 11]))
+        .then(30)
+        .otherwise(31)
+    )
+    real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
+    ymd = year * 10_000 + month * 100 + day
+    return (real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)).fill_null(False)

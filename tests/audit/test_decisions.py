@@ -9,9 +9,13 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from audit import IdempotencyConflict, InvalidRecord, Store, StoredDecision
 from audit._chain import personal_digest
+from audit.decisions import _outcomes_json
+from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import Decision, Outcome, a_decision, a_person, count
 
 Record = Callable[[int], list[StoredDecision]]
@@ -342,3 +346,21 @@ def test_an_invalid_client_name_is_refused_and_nothing_is_stored(
         )
     assert raised.value.field == "client"
     assert count(sql, "decision") == count(sql, "personal_data") == 0
+
+
+LENDER_IDS = st.one_of(
+    st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True),
+    st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(LENDER_IDS, st.integers(0, 2**64 - 1), st.integers(0, 2**64 - 1)), max_size=6
+    )
+)
+def test_the_outcome_column_is_canonical_json_on_its_fast_path_and_off_it(
+    outcomes: list[tuple[str, int, int]],
+) -> None:
+    decision = replace(a_decision(1), outcomes=tuple(Outcome(*o) for o in outcomes))
+    assert _outcomes_json(decision) == canonical_json([list(o) for o in outcomes])

@@ -164,3 +164,40 @@ def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
         3,
         "loan.amount: 10 is below the minimum 1000",
     )
+
+
+def test_feature_rows_outside_the_contract_are_the_rows_the_matcher_refuses(
+    tmp_path: Path,
+) -> None:
+    features = matcher.feature_frame(APPS, ON).collect()
+    broken = features.with_columns(
+        pl.when(pl.int_range(pl.len()) == 4).then(-3).otherwise(pl.col("age")).alias("age"),
+        pl.when(pl.int_range(pl.len()) == 9)
+        .then(pl.lit("moon"))
+        .otherwise(pl.col("market"))
+        .alias("market"),
+    )
+    out = tmp_path / "out"
+    rescore_file(written(tmp_path, broken), SHIPPED, SHIPPED, on=ON, out=out)
+    rejects = pl.read_parquet(out / REJECTS_FILE)
+    mask, _ = matcher.valid_rows(broken)
+    assert rejects["row"].to_list() == [i for i, ok in enumerate(mask) if not ok] == [4, 9]
+    reasons = rejects["reason"].to_list()
+    assert reasons[0].startswith("age: -3 is outside ")
+    assert reasons[1] == "market: moon is not one of NO, SE"
+
+
+def test_a_bad_co_applicant_national_id_is_a_reject_naming_the_co_applicant(
+    tmp_path: Path,
+) -> None:
+    rows = APPS.to_dicts()
+    with_co = [i for i, row in enumerate(rows) if row["co_applicant"] is not None]
+    i = with_co[0]
+    number = rows[i]["co_applicant"]["national_id"]
+    rows[i]["co_applicant"]["national_id"] = number[:-1] + ("0" if number[-1] != "0" else "1")
+    out = tmp_path / "out"
+    frame = pl.DataFrame(rows, schema=APPS.schema)
+    rescore_file(written(tmp_path, frame), SHIPPED, SHIPPED, on=ON, out=out)
+    rejects = pl.read_parquet(out / REJECTS_FILE)
+    assert rejects["row"].to_list() == [i]
+    assert rejects["reason"][0].startswith("co_applicant.national_id: invalid ")

@@ -108,3 +108,70 @@ def test_bad_input_is_named_and_rejected_rows_are_counted(
     assert "column household missing; expected a struct" in refused.output
     assert "rescoring:" not in refused.output
     assert not (tmp_path / "never").exists()
+
+
+def test_from_db_rescores_the_stored_decisions_against_their_stored_outcomes(
+    run: Callable[..., Result], store: Store, tmp_path: Path
+) -> None:
+    shipped = matcher.load_ruleset(SHIPPED_LENDERS_DIR)
+    store.rulesets.save(shipped)
+    frame = matcher.feature_frame(matcher.generate(200, 4, ON), ON).collect()
+    decided_at = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    for row in frame.iter_rows(named=True):
+        application_id = row.pop("application_id")
+        decision = matcher.Decision(shipped.hash, decided_at, row, matcher.evaluate(row, shipped))
+        store.decisions.record(
+            application_id=application_id, channel="api", decision=decision, personal={}
+        )
+    new = moved_threshold(tmp_path)
+    out = tmp_path / "out"
+    result = run("rescore", "--rules", str(new), "--from-db", "--out", str(out),
+                 "--chunk-rows", "64", "--lender", "nordlys_bank")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / IMPACT_FILE).read_text(encoding="utf-8"))
+    assert report["baseline_ruleset"] == shipped.hash
+    changes = pl.read_parquet(out / CHANGES_FILE)
+    assert sorted(changes["application_id"]) == flipped(frame, shipped, matcher.load_ruleset(new))
+    assert set(changes["lender_id"]) == {"nordlys_bank"}
+    assert report["applications"] == count_lender(frame, shipped, "nordlys_bank")
+    later = run("rescore", "--rules", str(new), "--from-db", "--since", "2026-11-21",
+                "--out", str(tmp_path / "none"))  # fmt: skip
+    assert later.exit_code == 0, later.output
+    assert later.output.splitlines()[-1].startswith("0 applications, 0 rejected rows, 0 changed")
+
+
+def count_lender(frame: pl.DataFrame, ruleset: matcher.Ruleset, lender_id: str) -> int:
+    """How many rows of `frame` the ruleset evaluates `lender_id` for (its markets)."""
+    markets = next(lender.markets for lender in ruleset.lenders if lender.lender_id == lender_id)
+    return frame.filter(pl.col("market").is_in(list(markets))).height
+
+
+def test_from_db_options_are_checked(run: Callable[..., Result], tmp_path: Path) -> None:
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(3, 2, ON).write_parquet(apps)
+    out = ("--out", str(tmp_path / "out"))
+    neither = run("rescore", *out)
+    both = run("rescore", "--input", str(apps), "--from-db", *out)
+    since = run("rescore", "--input", str(apps), "--since", "2026-01-01", *out)
+    stored = run("rescore", "--input", str(apps), "--baseline", "stored", *out)
+    bad_day = run("rescore", "--from-db", "--since", "yesterday", *out)
+    ray = run("rescore", "--from-db", "--engine", "ray", *out)
+    for result in (neither, both, since, stored, bad_day, ray):
+        assert result.exit_code == 2, result.output
+    assert "--since must be a date YYYY-MM-DD, got 'yesterday'" in bad_day.output
+    assert "--baseline stored needs --from-db" in stored.output
+
+
+def flipped(frame: pl.DataFrame, old: matcher.Ruleset, new: matcher.Ruleset) -> list[str]:
+    """The applications whose nordlys_bank outcome differs, each row evaluated alone."""
+
+    def outcome(row: dict[str, object], ruleset: matcher.Ruleset) -> tuple[bool, bool] | None:
+        found = [o for o in matcher.evaluate(row, ruleset) if o.lender_id == "nordlys_bank"]
+        return (bool(found[0].failed), bool(found[0].unknown)) if found else None
+
+    ids = []
+    for row in frame.iter_rows(named=True):
+        application_id = row.pop("application_id")
+        if outcome(row, old) != outcome(row, new):
+            ids.append(application_id)
+    return sorted(ids)

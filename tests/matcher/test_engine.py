@@ -17,9 +17,12 @@ from matcher import (
     LenderOutcome,
     decide,
     evaluate,
+    feature_frame,
     features_of,
+    generate,
     load_ruleset,
     match,
+    match_side_by_side,
     to_long,
 )
 from matcher.application import applications_frame
@@ -190,3 +193,34 @@ def test_shipped_lenders_have_plain_words_and_reasons_in_every_language(lang: st
         for requirement in lender.requirements:
             assert requirement.plain(lang)
             assert requirement.reason[lang]
+
+
+def test_match_side_by_side_equals_match_under_each_ruleset() -> None:
+    """Rulesets sharing most rules (one threshold moved) matched in one pass give, column for
+    column, what each gives alone."""
+    on = dt.date(2026, 11, 25)
+    frame = feature_frame(generate(500, 3, on), on).collect()
+    documents = [dict(d) for d in SHIPPED.documents.values()]
+    moved = [
+        d | {"requirements": [r | {"rule": {">=": [{"var": "age"}, 33]}} for r in d["requirements"][:1]]
+             + d["requirements"][1:]}
+        for d in documents
+    ]  # fmt: skip
+    other = ruleset_from_documents(moved[:5] + documents[5:])
+    both = match_side_by_side(frame, {"old/": SHIPPED, "new/": other})
+    alone = [match(frame, SHIPPED).drop("application_id"), match(frame, other)]
+    assert both.columns == [
+        "application_id",
+        *(f"old/{c}" for c in alone[0].columns),
+        *(f"new/{c}" for c in alone[1].columns if c != "application_id"),
+    ]
+    assert (
+        both.select(pl.exclude("^new/.*$"))
+        .rename(lambda c: c.removeprefix("old/"))
+        .equals(match(frame, SHIPPED))
+    )
+    assert (
+        both.select("application_id", pl.col("^new/.*$"))
+        .rename(lambda c: c.removeprefix("new/"))
+        .equals(alone[1])
+    )

@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.national_id import (
@@ -28,6 +28,7 @@ from matcher.national_id import (
     make_personnummer,
     months_since_birthday,
     parse,
+    valid_ids,
 )
 from tests.strategies import birth_dates, decision_dates, fodselsnummers, personnummers
 
@@ -395,3 +396,47 @@ def test_polars_birth_date_expressions_agree_with_the_python_parser(
         born = birth_date(number, market, on=on)  # type: ignore[arg-type]
         expected.append((born.year, born.month, born.day))
     assert got == expected
+
+
+def _mutated(draw: st.DrawFn, number: str) -> str:
+    """`number` with one character replaced, dropped or doubled (often still well-formed)."""
+    i = draw(st.integers(0, len(number) - 1))
+    how = draw(st.sampled_from(["digit", "drop", "double", "sign"]))
+    if how == "digit":
+        return number[:i] + str(draw(st.integers(0, 9))) + number[i + 1 :]
+    if how == "drop":
+        return number[:i] + number[i + 1 :]
+    if how == "double":
+        return number[:i] + number[i] + number[i:]
+    return number[:i] + draw(st.sampled_from("-+ x")) + number[i + 1 :]
+
+
+@st.composite
+def any_national_ids(draw: st.DrawFn, on: date) -> tuple[str, str]:
+    """(market, id): valid numbers of either market, given to either market, mutated or not,
+    and digit strings of every length."""
+    market = draw(st.sampled_from(["NO", "SE"]))
+    kind = draw(st.sampled_from(["valid", "mutated", "digits"]))
+    if kind == "digits":
+        return market, draw(st.text("0123456789-+", min_size=0, max_size=14))
+    number = draw(st.one_of(fodselsnummers(on), personnummers(on)))
+    return market, number if kind == "valid" else _mutated(draw, number)
+
+
+@settings(max_examples=150)  # each example checks up to 40 numbers in one frame
+@given(on=decision_dates(), data=st.data())
+def test_the_frame_check_of_national_ids_is_parse(on: date, data: st.DataObject) -> None:
+    """`valid_ids` is true exactly where `parse` accepts the number (both markets, every
+    form, mutated numbers, wrong markets, random digit strings)."""
+    rows = data.draw(st.lists(any_national_ids(on), min_size=1, max_size=40))
+    frame = pl.DataFrame(rows, schema=["market", "id"], orient="row")
+    found = valid_ids(frame, pl.col("id"), pl.col("market"), on=on)
+
+    def accepted(market: str, number: str) -> bool:
+        try:
+            parse(number, market, on=on)  # type: ignore[arg-type]
+        except ValueError:
+            return False
+        return True
+
+    assert found.to_list() == [accepted(m, n) for m, n in rows]
