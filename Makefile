@@ -4,12 +4,14 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup serve test check lint typecheck pytest postgres bench
+.PHONY: setup browser serve test check lint typecheck pytest postgres bench
 
-setup:  ## install uv if missing, the locked dependencies into .venv, and Chromium (as root)
+setup:  ## install uv if missing, then the locked dependencies into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen --all-extras
+
+browser:  ## Debian's Chromium for the browser tests (installed when missing and run as root)
 	@# the browser tests drive Debian's Chromium (Playwright cannot download browsers here)
 	@test -x /usr/bin/chromium || [ "$$(id -u)" != 0 ] \
 		|| { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
@@ -20,7 +22,7 @@ serve: setup  ## the API on http://127.0.0.1:8000 (SQLite, shipped demo lenders,
 	LENDMATCH_DEMO_KEYS=$${LENDMATCH_DEMO_KEYS:-1} \
 	LENDMATCH_SYNTHETIC_IDS=$${LENDMATCH_SYNTHETIC_IDS:-1} $(UV) run lendmatch serve
 
-test: setup postgres lint typecheck pytest  ## everything CI checks
+test: setup browser postgres lint typecheck pytest  ## everything CI checks
 
 lint:  ## ruff, and the import-linter contracts of pyproject.toml (the layers of ARCHITECTURE.md)
 	$(UV) run ruff check .
