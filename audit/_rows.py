@@ -47,6 +47,7 @@ def to_stored(row: Any) -> StoredDecision:
         (str(lender), int(failed), int(unknown))
         for lender, failed, unknown in json.loads(row.outcomes_json)
     )
+    redacted = row.features_json == _chain.REDACTED_FEATURES
     return StoredDecision(
         seq=int(row.seq),
         decision_id=row.decision_id,
@@ -54,7 +55,7 @@ def to_stored(row: Any) -> StoredDecision:
         channel=row.channel,
         decided_at=_chain.utc(row.decided_at),
         ruleset_hash=row.ruleset_hash,
-        features=restore_infinities(json.loads(row.features_json)),
+        features={} if redacted else restore_infinities(json.loads(row.features_json)),
         outcomes=outcomes,
         personal_digest=row.personal_digest,
         idempotency_key=row.idempotency_key,
@@ -63,4 +64,5 @@ def to_stored(row: Any) -> StoredDecision:
         prev_hash=row.prev_hash,
         record_hash=row.record_hash,
         client=row.client,
+        redacted=redacted,
     )

@@ -42,7 +42,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 
-from audit import _append, _chain, _ledger, _personal, _rows
+from audit import _append, _chain, _ledger, _personal, _redaction, _rows
 from audit._unit import UnitOfWork
 from audit.api_keys import DEFAULT_CLIENT, check_client
 from audit.errors import InvalidRecord, StoreUnavailable
@@ -53,7 +53,13 @@ from audit.models import (
     PersonalDataRow,
     PersonalErasureRow,
 )
-from audit.records import DecisionLike, Finding, StoredDecision, VerifyReport
+from audit.records import (
+    DecisionLike,
+    Finding,
+    RedactionSummary,
+    StoredDecision,
+    VerifyReport,
+)
 from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import CHANNELS
 
@@ -269,14 +275,47 @@ class DecisionLog:
         table = _rows.decision_table()
         with self._uow.unit("verify", snapshot=True) as session:
             head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
+            judge = _redaction.Judge(_redaction.load(session))
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
             try:
                 rows = (_rows.to_chain_row(row) for row in result)
-                return _chain.walk(rows, head.seq, head.hash, expected_head)
+                return _chain.walk(rows, head.seq, head.hash, expected_head, judge)
             finally:
                 result.close()
+
+    def redact(self, application_id: str, *, reason: str, now: datetime) -> int:
+        """Redact the personal columns (features, request digest) of every record of an
+        application not redacted yet, recording each redaction (when, why) in the redaction
+        ledger, in one commit; return how many records were redacted. The chain keeps
+        verifying (`audit._redaction`). A record that does not verify is not redacted:
+        `InvalidRecord` names it and nothing is redacted."""
+        _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
+        table = _rows.decision_table()
+        with self._uow.unit("redact", write=True) as session:
+            found = session.connection().execute(
+                sa_select(table)
+                .where(
+                    table.c.application_id == application_id,
+                    table.c.features_json != _chain.REDACTED_FEATURES,
+                )
+                .order_by(table.c.seq)
+            )
+            rows = [_rows.to_chain_row(row) for row in found]
+            for row in rows:
+                if row.computed_payload_digest() != row.payload_digest:
+                    raise InvalidRecord(
+                        f"record {row.seq}",
+                        "does not match its payload digest; it is not redacted (run "
+                        "`lendmatch audit verify`)",
+                    )
+            return _redaction.redact(session, rows, _chain.utc(now), reason)
+
+    def redactions(self) -> tuple[RedactionSummary, ...]:
+        """The recorded redactions per day and reason."""
+        with self._uow.unit("redactions") as session:
+            return _redaction.summarise(_redaction.load(session))
 
     # -- personal data -----------------------------------------------------------------------
 
@@ -329,7 +368,9 @@ class DecisionLog:
         with self._uow.unit("verify_personal_data", snapshot=True) as session:
             check = _personal.check_payloads(session)
             report = _personal.walk_erasures(session, expected_erasures)
+            redactions = _redaction.walk_ledger(session)
         findings = list(check.findings)
-        if report.finding is not None:
-            findings.append(report.finding)
+        for walked in (report, redactions):
+            if walked.finding is not None:
+                findings.append(walked.finding)
         return findings, check.payloads, check.erased, report.head

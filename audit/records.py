@@ -69,6 +69,7 @@ class StoredDecision:
     prev_hash: str
     record_hash: str
     client: str | None = None  # who asked (the API key's client); None without a client
+    redacted: bool = False  # its features were redacted (erasure, retention): `features` is {}
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class VerifyReport:
     reason: str
     first_bad_decision_id: str | None = None
     head: str | None = None  # the chain head the walk ended at, as `DecisionLog.head()`
+    redacted: int = 0  # records whose personal columns were redacted, as recorded
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,15 @@ class Finding:
 
     where: str
     reason: str
+
+
+@dataclass(frozen=True)
+class RedactionSummary:
+    """Redacted records grouped by day and reason: how many, when, why."""
+
+    day: str  # ISO date (UTC)
+    reason: str
+    records: int
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,12 @@ class AuditReport:
     activations: int
     payloads: int
     erased: int
+    redactions: tuple[RedactionSummary, ...] = ()  # redacted records per day and reason
+
+    @property
+    def redacted(self) -> int:
+        """How many records are redacted (erasure, retention), each recorded."""
+        return self.chain.redacted
 
     @property
     def ok(self) -> bool:

@@ -63,6 +63,7 @@ class Store:
             activations=int(activations.partition(":")[0]),
             payloads=payloads,
             erased=erased,
+            redactions=self.decisions.redactions(),
         )
 
     def ping(self) -> bool:

@@ -15,10 +15,15 @@ from matcher import Ruleset, evaluate
 
 @dataclass(frozen=True)
 class Reproduction:
-    """One stored decision re-evaluated: `problem` is None when it reproduces."""
+    """One stored decision re-evaluated: `problem` is None when it reproduces (or when it is
+    redacted: its features were erased, so it is skipped)."""
 
     stored: StoredDecision
     problem: str | None
+
+    @property
+    def redacted(self) -> bool:
+        return self.stored.redacted
 
     @property
     def ok(self) -> bool:
@@ -31,6 +36,9 @@ def reproduce(store: Store, compiled: CompiledRulesets | None = None) -> Iterato
     compiled = compiled if compiled is not None else CompiledRulesets(store)
     broken: dict[str, str] = {}  # ruleset hash -> why it cannot be used
     for stored in store.decisions.stream():
+        if stored.redacted:
+            yield Reproduction(stored, None)
+            continue
         problem = broken.get(stored.ruleset_hash)
         if problem is None:
             try:

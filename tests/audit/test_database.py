@@ -30,6 +30,11 @@ TABLES = (
     "personal_erasure",
     "ledger_head",
     "api_key",
+    "decision_redaction",
+    "subject_link",
+    "subject_restriction",
+    "subject_correction",
+    "subject_request",
 )
 
 
