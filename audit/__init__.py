@@ -27,11 +27,13 @@ from audit.errors import (
     AuditError,
     CheckpointError,
     CheckpointKeyError,
+    DataKeyError,
     IdempotencyConflict,
     InvalidRecord,
     SnapshotMismatch,
     StoreUnavailable,
 )
+from audit.personal_keys import DEVELOPMENT_DATA_KEYS, DEVELOPMENT_SUBJECT_KEY, PersonalKeys
 from audit.records import (
     AuditReport,
     DecisionLike,
@@ -51,6 +53,8 @@ __all__ = [
     "CLIENT_PATTERN",
     "DEFAULT_CLIENT",
     "DEMO_CLIENT",
+    "DEVELOPMENT_DATA_KEYS",
+    "DEVELOPMENT_SUBJECT_KEY",
     "ApiKey",
     "ApiKeyStore",
     "AuditError",
@@ -58,6 +62,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointKeyError",
+    "DataKeyError",
     "DecisionLike",
     "DecisionLog",
     "Finding",
@@ -65,6 +70,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidRecord",
     "OutcomeLike",
+    "PersonalKeys",
     "RedactionSummary",
     "RulesetLike",
     "RulesetStore",

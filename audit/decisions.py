@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ from audit.models import (
     PersonalDataRow,
     PersonalErasureRow,
 )
+from audit.personal_keys import PersonalKeys
 from audit.records import (
     DecisionLike,
     Finding,
@@ -67,6 +68,7 @@ MAX_MASK = 2**64
 _ID_LENGTH = 64
 _KEY_LENGTH = 255
 _BATCH = 1000  # rows fetched per round trip when streaming the log
+_ROLES = ("applicant", "co_applicant")
 
 
 def _check_text(field: str, value: str, limit: int) -> None:
@@ -105,6 +107,8 @@ def _prepare(
     idempotency_key: str | None,
     request_digest: str | None,
     client: str | None,
+    keys: PersonalKeys,
+    subjects: Sequence[tuple[str, str]] = (),
 ) -> _append.Append:
     """Check a decision and turn it into the columns to append."""
     _check_text("application_id", application_id, _ID_LENGTH)
@@ -133,14 +137,25 @@ def _prepare(
         "idempotency_key": idempotency_key,
         "request_digest": request_digest,
     }
-    return _append.Append(fields, personal_json, client)
+    for index, (role, national_id) in enumerate(subjects):
+        if role not in _ROLES:
+            raise InvalidRecord(f"subjects[{index}].role", f"must be one of {', '.join(_ROLES)}")
+        _check_text(f"subjects[{index}].national_id", national_id, _ID_LENGTH)
+    return _append.Append(
+        fields,
+        personal_json,
+        client,
+        sealed=None if personal_json is None else keys.seal(personal_json, application_id),
+        subjects=tuple((role, keys.subject_hash(national_id)) for role, national_id in subjects),
+    )
 
 
 class DecisionLog:
     """Decisions, the chain over them, and the applications' personal payloads."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, keys: PersonalKeys) -> None:
         self._uow = uow
+        self._keys = keys
         self._appends = _append.GroupCommit(self._write_appends)
 
     # -- appending ---------------------------------------------------------------------------
@@ -155,16 +170,29 @@ class DecisionLog:
         idempotency_key: str | None = None,
         request_digest: str | None = None,
         client: str = DEFAULT_CLIENT,
+        subjects: Sequence[tuple[str, str]] = (),
     ) -> StoredDecision:
         """Store one decision of `client` durably (personal payload, decision, chain head:
         one commit).
+
+        The personal payload is sealed (AES-GCM, `audit.personal_keys`); `subjects` are the
+        application's people as (role, normalised national id), stored only as keyed hashes
+        (`subject_link`) so that a person's applications can be found.
 
         With an idempotency key this client already used for the same `request_digest`,
         nothing is written and the stored decision is returned; with a different digest this
         raises `IdempotencyConflict`.
         """
         item = _prepare(
-            application_id, channel, decision, personal, idempotency_key, request_digest, client
+            application_id,
+            channel,
+            decision,
+            personal,
+            idempotency_key,
+            request_digest,
+            client,
+            self._keys,
+            subjects,
         )
         return self._appends.submit(item)
 
@@ -179,7 +207,9 @@ class DecisionLog:
         stored = 0
         pending: list[_append.Append] = []
         for application_id, decision in decisions:
-            pending.append(_prepare(application_id, channel, decision, {}, None, None, None))
+            pending.append(
+                _prepare(application_id, channel, decision, {}, None, None, None, self._keys)
+            )
             if len(pending) >= chunk:
                 stored += len(self._commit_appends(pending))
                 pending = []
@@ -323,7 +353,9 @@ class DecisionLog:
         """The stored personal payload of an application (None if never stored or erased)."""
         with self._uow.unit("personal_data") as session:
             row = session.get(PersonalDataRow, application_id)
-            return None if row is None else dict(json.loads(row.payload_json))
+        if row is None:
+            return None
+        return dict(json.loads(_personal.clear_payload(self._keys, row)))
 
     def erase_personal_data(self, application_id: str, *, reason: str) -> bool:
         """Delete the personal payload (and its salt) and record the erasure (when, why, up
@@ -357,6 +389,37 @@ class DecisionLog:
             )
             return True
 
+    def rotate_data_key(self, *, batch: int = 500) -> Iterator[tuple[int, int]]:
+        """Re-seal every personal payload and correction not sealed under the current data
+        key (clear payloads from before encryption included), `batch` per commit; yield
+        (done so far, left) after each commit. Resumable: a stopped run leaves every payload
+        sealed under one configured key, and the next run starts with what is left."""
+        current = self._keys.current_key_id
+        done = 0
+        while True:
+            with self._uow.unit("rotate_data_key", write=True) as session:
+                stale = (col(PersonalDataRow.key_id).is_(None)) | (
+                    col(PersonalDataRow.key_id) != current
+                )
+                rows = session.exec(
+                    select(PersonalDataRow)
+                    .where(stale)
+                    .order_by(col(PersonalDataRow.application_id))
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    clear = _personal.clear_payload(self._keys, row)
+                    row.key_id, row.payload_json = self._keys.seal(clear, row.application_id)
+                    session.add(row)
+                session.flush()
+                left = session.exec(
+                    select(func.count()).select_from(PersonalDataRow).where(stale)
+                ).one()
+            done += len(rows)
+            yield done, int(left)
+            if not rows or not left:
+                return
+
     def verify_personal_data(
         self, expected_erasures: str | None = None
     ) -> tuple[list[Finding], int, int, str]:
@@ -366,7 +429,7 @@ class DecisionLog:
         erasure, and a payload of no decision are findings. Returns the findings, the number
         of payloads checked, the number erased, and the erasure head reached."""
         with self._uow.unit("verify_personal_data", snapshot=True) as session:
-            check = _personal.check_payloads(session)
+            check = _personal.check_payloads(session, self._keys)
             report = _personal.walk_erasures(session, expected_erasures)
             redactions = _redaction.walk_ledger(session)
         findings = list(check.findings)

@@ -68,3 +68,13 @@ class CheckpointKeyError(AuditError):
         self.kind = kind
         self.message = message
         super().__init__(f"the checkpoint {kind} {message}")
+
+
+class DataKeyError(AuditError):
+    """A key protecting personal data is malformed or missing, or a sealed value does not open
+    with it; `setting` names where the key comes from."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        self.message = message
+        super().__init__(f"{setting} {message}")

@@ -20,6 +20,7 @@ from audit.api_keys import ApiKeyStore
 from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
 from audit.errors import StoreUnavailable
+from audit.personal_keys import PersonalKeys
 from audit.records import AuditReport, Heads
 from audit.rulesets import RulesetStore
 
@@ -27,10 +28,11 @@ from audit.rulesets import RulesetStore
 class Store:
     """The decision store: one engine, one concern per attribute."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: PersonalKeys | None = None) -> None:
         uow = UnitOfWork(engine)
         self._engine = engine
-        self.decisions = DecisionLog(uow)
+        self.keys = keys if keys is not None else PersonalKeys.development()
+        self.decisions = DecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
 
@@ -95,14 +97,17 @@ class Store:
         self.dispose()
 
 
-def open_store(url: str, timeouts: Timeouts | None = None) -> Store:
+def open_store(
+    url: str, timeouts: Timeouts | None = None, keys: PersonalKeys | None = None
+) -> Store:
     """An engine for `url` (PostgreSQL sessions bounded by `timeouts`), the schema migrated
-    to the newest revision, and a store on it; `StoreUnavailable` if the database cannot be
-    reached or migrated."""
+    to the newest revision, and a store on it whose personal data is protected by `keys`
+    (the public development keys when None: tests and demos); `StoreUnavailable` if the
+    database cannot be reached or migrated."""
     engine = make_engine(url, timeouts)
     try:
         migrate(engine)
     except SQLAlchemyError as error:
         engine.dispose()
         raise StoreUnavailable("migrate", describe(error)) from error
-    return Store(engine)
+    return Store(engine, keys)

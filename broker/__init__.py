@@ -22,17 +22,19 @@ from broker.errors import (
     BatchRowError,
     BrokerError,
     DecisionNotFoundError,
+    DevelopmentKeysError,
     EngineUnavailableError,
     NoActiveRulesetError,
     SnapshotMissingError,
     SnapshotTamperedError,
+    SubjectNotFoundError,
 )
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
-from broker.settings import Settings, get_settings
+from broker.settings import Settings, get_settings, personal_keys
 
 __all__ = [
     "ACTIVE",
@@ -45,6 +47,7 @@ __all__ = [
     "BrokerError",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "DevelopmentKeysError",
     "Engine",
     "EngineUnavailableError",
     "Impact",
@@ -59,6 +62,7 @@ __all__ = [
     "Settings",
     "SnapshotMissingError",
     "SnapshotTamperedError",
+    "SubjectNotFoundError",
     "count_rows",
     "decide_and_record",
     "diff_rulesets",
@@ -66,6 +70,7 @@ __all__ = [
     "get_settings",
     "local_engine",
     "match_file",
+    "personal_keys",
     "ray_engine",
     "reproduce",
     "request_digest",

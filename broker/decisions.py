@@ -24,6 +24,7 @@ import matcher
 from audit import DEFAULT_CLIENT, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
 from broker.rulesets import CompiledRulesets, RulesInForce
+from broker.subject_ids import people
 from lender_rules.canonical import digest
 from lender_rules.vocabulary import Channel, Language
 from matcher import (
@@ -88,6 +89,7 @@ def decide_and_record(
         idempotency_key=idempotency_key,
         request_digest=request_digest(application),
         client=client,
+        subjects=people(application, decision.decided_at.date()),
     )
     if stored.application_id != application_id:
         # The key was used before with this application: the first decision stands.

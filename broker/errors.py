@@ -95,3 +95,22 @@ class EngineUnavailableError(BrokerError):
         super().__init__(f"The {engine} engine is not installed; install it with: {install}")
         self.engine = engine
         self.install = install
+
+
+class DevelopmentKeysError(BrokerError):
+    """Production mode with a public development key of personal data: refused."""
+
+    def __init__(self, settings: list[str]) -> None:
+        super().__init__(
+            f"LENDMATCH_MODE=production but {' and '.join(settings)} still hold the public "
+            "development keys, which anyone can read in lendmatch's source: personal data "
+            "would not be protected. Set your own keys (see README, Configuration)."
+        )
+        self.settings = settings
+
+
+class SubjectNotFoundError(BrokerError):
+    """No application of the person is held (or the id is no national id)."""
+
+    def __init__(self) -> None:
+        super().__init__("No data is held about this person.")

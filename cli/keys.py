@@ -72,3 +72,19 @@ def revoke_key(key_id: str = typer.Argument(..., help="The key id printed by `ke
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(EXIT_PROBLEM)
     typer.echo(f"revoked {key_id}")
+
+
+@app.command("rotate-data-key")
+def rotate_data_key(
+    batch: int = typer.Option(500, "--batch", min=1, help="Payloads re-sealed per commit."),
+) -> None:
+    """Re-seal every personal payload under the first key of LENDMATCH_DATA_KEYS (clear
+    payloads from before encryption included), committing every `--batch`; progress on
+    stderr. Resumable: run it again after an interruption. Keep the old key listed until
+    it reports 0 left."""
+    with opened_store() as store:
+        done = left = 0
+        for done, left in store.decisions.rotate_data_key(batch=batch):
+            typer.echo(f"re-sealed {done}, {left} left", err=True)
+        key_id = store.keys.current_key_id
+    typer.echo(f"ok: {done} personal payloads re-sealed under key {key_id}; {left} left")

@@ -269,16 +269,32 @@ def test_verify_names_a_removed_latest_activation(
 
 
 def test_verify_names_a_changed_personal_payload(
-    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql
+    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql, store: Store
 ) -> None:
-    sql(
-        "UPDATE personal_data SET payload_json = replace(payload_json, 'ase2@', 'eve2@') "
-        "WHERE application_id = 'app-2'"
+    """Changed by someone holding the data key: sealed again, it opens, the digest differs."""
+    ((key_id, sealed),) = sql(
+        "SELECT key_id, payload_json FROM personal_data WHERE application_id = 'app-2'"
     )
+    changed = store.keys.open(key_id, sealed, "app-2").replace("ase2@", "eve2@")
+    _, resealed = store.keys.seal(changed, "app-2")
+    sql("UPDATE personal_data SET payload_json = :p WHERE application_id = 'app-2'", p=resealed)
     (line,) = _failed(run("audit", "verify"))
     assert line.startswith(
         f"FAILED at personal payload of application app-2 (record 2, decision "
         f"{evidence[1].decision_id}): the payload does not match the record's digest"
+    )
+
+
+def test_verify_names_a_changed_ciphertext(
+    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql
+) -> None:
+    ((sealed,),) = sql("SELECT payload_json FROM personal_data WHERE application_id = 'app-2'")
+    flipped = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    sql("UPDATE personal_data SET payload_json = :p WHERE application_id = 'app-2'", p=flipped)
+    (line,) = _failed(run("audit", "verify"))
+    assert line.startswith(
+        f"FAILED at personal payload of application app-2 (record 2, decision "
+        f"{evidence[1].decision_id}): the payload does not open"
     )
 
 
