@@ -15,7 +15,10 @@ dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, ne
 - no ruleset active yet: 503 `not_ready`; a decision needs a ruleset whose stored snapshot
   no longer matches its hash (changed in the store): 503 `ruleset_tampered`, never the
   changed rules or reasons;
-- an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
+- an unknown application or lender, a person of whom nothing is held (admins only: any other
+  key is 403 on every subject route first): 404; an application whose processing a person on
+  it has restricted, read with a frontend key: 403 `processing_restricted`;
+- an `Idempotency-Key` reused with another body: 409;
 - the decision store cannot answer: 503 `store_unavailable` (and no decision is reported).
 """
 
@@ -38,8 +41,10 @@ from broker import (
     BrokerError,
     DecisionNotFoundError,
     NoActiveRulesetError,
+    ProcessingRestrictedError,
     SnapshotMissingError,
     SnapshotTamperedError,
+    SubjectNotFoundError,
 )
 from lender_rules.errors import Problem, RulesetError
 from matcher import FeatureRowError
@@ -218,6 +223,8 @@ BROKER_ERRORS: dict[type[BrokerError], tuple[int, str]] = {
     DecisionNotFoundError: (404, NotFoundError.code),
     SnapshotMissingError: (404, NotFoundError.code),
     SnapshotTamperedError: (503, "ruleset_tampered"),
+    SubjectNotFoundError: (404, NotFoundError.code),
+    ProcessingRestrictedError: (403, "processing_restricted"),
 }
 
 

@@ -22,7 +22,7 @@ from audit.checkpoints import (
     write_checkpoint,
 )
 from audit.database import Timeouts, make_engine, migrate
-from audit.decisions import DecisionLog
+from audit.decisions import DecisionLog, HeldApplication
 from audit.errors import (
     AuditError,
     CheckpointError,
@@ -48,6 +48,14 @@ from audit.records import (
 )
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
+from audit.subjects import (
+    ApplicationErased,
+    Correction,
+    IdentityCheck,
+    Restriction,
+    SubjectLink,
+    SubjectStore,
+)
 
 __all__ = [
     "CLIENT_PATTERN",
@@ -57,21 +65,26 @@ __all__ = [
     "DEVELOPMENT_SUBJECT_KEY",
     "ApiKey",
     "ApiKeyStore",
+    "ApplicationErased",
     "AuditError",
     "AuditReport",
     "Checkpoint",
     "CheckpointError",
     "CheckpointKeyError",
+    "Correction",
     "DataKeyError",
     "DecisionLike",
     "DecisionLog",
     "Finding",
     "Heads",
+    "HeldApplication",
     "IdempotencyConflict",
+    "IdentityCheck",
     "InvalidRecord",
     "OutcomeLike",
     "PersonalKeys",
     "RedactionSummary",
+    "Restriction",
     "RulesetLike",
     "RulesetStore",
     "RulesetVersion",
@@ -79,6 +92,8 @@ __all__ = [
     "Store",
     "StoreUnavailable",
     "StoredDecision",
+    "SubjectLink",
+    "SubjectStore",
     "Timeouts",
     "VerifyReport",
     "checkpoint_public_key",

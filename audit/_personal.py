@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
 from audit import _chain, _ledger
 from audit.errors import DataKeyError
-from audit.models import PersonalErasureRow
+from audit.models import DecisionRow, PersonalDataRow, PersonalErasureRow
 from audit.personal_keys import PersonalKeys
 from audit.records import Finding
 
@@ -144,6 +144,35 @@ def check_payloads(session: Session, keys: PersonalKeys) -> PayloadCheck:
             )
         )
     return check
+
+
+def erase(session: Session, application_id: str, now: datetime, reason: str) -> bool:
+    """Delete an application's payload (and its salt) and record the erasure (when, why, up
+    to which decision record) in the erasure ledger, in the caller's transaction; False if
+    there was nothing to erase."""
+    result = session.exec(
+        delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
+    )
+    if not result.rowcount:
+        return False
+    last = session.exec(
+        select(func.max(DecisionRow.seq)).where(DecisionRow.application_id == application_id)
+    ).one()
+    entry = erasure_entry(application_id, int(last or 0), now, reason)
+    seq, prev, own = _ledger.append(session, _ledger.ERASURES, entry)
+    session.add(
+        PersonalErasureRow(
+            seq=seq,
+            application_id=application_id,
+            decision_seq=int(last or 0),
+            erased_at=now,
+            reason=reason,
+            prev_hash=prev,
+            record_hash=own,
+        )
+    )
+    session.flush()
+    return True
 
 
 def walk_erasures(session: Session, expected: str | None) -> _ledger.LedgerReport:

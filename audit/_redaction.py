@@ -24,9 +24,11 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from audit import _chain, _ledger, _rows
+from audit.errors import InvalidRecord
 from audit.models import DecisionRedactionRow
 from audit.records import RedactionSummary
 from lender_rules.canonical import canonical_json, sha256_hex
@@ -104,6 +106,29 @@ def redact(session: Session, rows: list[_chain.ChainRow], now: datetime, reason:
         )
     session.flush()
     return len(rows)
+
+
+def redact_application(session: Session, application_id: str, now: datetime, reason: str) -> int:
+    """Redact every record of an application not redacted yet (see `redact`); a record that
+    does not verify is not redacted: `InvalidRecord` names it and nothing is redacted."""
+    table = _rows.decision_table()
+    found = session.connection().execute(
+        sa_select(table)
+        .where(
+            table.c.application_id == application_id,
+            table.c.features_json != _chain.REDACTED_FEATURES,
+        )
+        .order_by(table.c.seq)
+    )
+    rows = [_rows.to_chain_row(row) for row in found]
+    for row in rows:
+        if row.computed_payload_digest() != row.payload_digest:
+            raise InvalidRecord(
+                f"record {row.seq}",
+                "does not match its payload digest; it is not redacted (run "
+                "`lendmatch audit verify`)",
+            )
+    return redact(session, rows, now, reason)
 
 
 def load(session: Session) -> dict[int, Redaction]:

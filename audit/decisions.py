@@ -34,15 +34,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 
-from audit import _append, _chain, _ledger, _personal, _redaction, _rows
+from audit import _append, _chain, _personal, _redaction, _rows
 from audit._unit import UnitOfWork
 from audit.api_keys import DEFAULT_CLIENT, check_client
 from audit.errors import InvalidRecord, StoreUnavailable
@@ -51,7 +52,6 @@ from audit.models import (
     ChainHeadRow,
     DecisionRow,
     PersonalDataRow,
-    PersonalErasureRow,
 )
 from audit.personal_keys import PersonalKeys
 from audit.records import (
@@ -148,6 +148,35 @@ def _prepare(
         sealed=None if personal_json is None else keys.seal(personal_json, application_id),
         subjects=tuple((role, keys.subject_hash(national_id)) for role, national_id in subjects),
     )
+
+
+@dataclass(frozen=True)
+class HeldApplication:
+    """An application of which personal data is held, as retention sees it."""
+
+    application_id: str
+    first_decided_at: datetime
+    last_decided_at: datetime
+    accepted: bool  # its last decision found some lender's requirements met
+
+
+# The latest record of each application still holding personal data. Plain SQL: the same on
+# SQLite and PostgreSQL.
+_HELD = text(
+    """
+    SELECT d.application_id, d.decided_at, d.outcomes_json, f.first_at
+    FROM decision d
+    JOIN (
+        SELECT application_id, max(seq) AS last_seq, min(decided_at) AS first_at
+        FROM decision GROUP BY application_id
+    ) f ON d.seq = f.last_seq
+    WHERE EXISTS (
+        SELECT 1 FROM decision r
+        WHERE r.application_id = d.application_id AND r.features_json <> :marker
+    ) OR EXISTS (SELECT 1 FROM personal_data p WHERE p.application_id = d.application_id)
+    ORDER BY d.application_id
+    """
+)
 
 
 class DecisionLog:
@@ -255,6 +284,38 @@ class DecisionLog:
             row = session.exec(query.order_by(col(DecisionRow.seq).desc()).limit(1)).first()
             return None if row is None else _rows.to_stored(row)
 
+    def history(self, application_id: str) -> list[StoredDecision]:
+        """Every decision on an application, oldest first."""
+        with self._uow.unit("decision_history") as session:
+            rows = session.exec(
+                select(DecisionRow)
+                .where(DecisionRow.application_id == application_id)
+                .order_by(col(DecisionRow.seq))
+            ).all()
+            return [_rows.to_stored(row) for row in rows]
+
+    def held(self) -> Iterator[HeldApplication]:
+        """Every application of which personal data is still held (a payload, or a record
+        not redacted), with its first and last decision times and whether its last decision
+        made it eligible for some lender (streamed)."""
+        with self._uow.unit("held_applications") as session:
+            result = session.connection().execute(
+                _HELD.execution_options(yield_per=_BATCH), {"marker": _chain.REDACTED_FEATURES}
+            )
+            try:
+                for row in result:
+                    outcomes = json.loads(row.outcomes_json)
+                    yield HeldApplication(
+                        application_id=row.application_id,
+                        first_decided_at=_chain.utc(row.first_at),
+                        last_decided_at=_chain.utc(row.decided_at),
+                        accepted=any(
+                            failed == 0 and unknown == 0 for _, failed, unknown in outcomes
+                        ),
+                    )
+            finally:
+                result.close()
+
     def stream(self) -> Iterator[StoredDecision]:
         """Every stored decision in chain order, streamed (one transaction while it runs)."""
         table = _rows.decision_table()
@@ -322,25 +383,8 @@ class DecisionLog:
         verifying (`audit._redaction`). A record that does not verify is not redacted:
         `InvalidRecord` names it and nothing is redacted."""
         _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
-        table = _rows.decision_table()
         with self._uow.unit("redact", write=True) as session:
-            found = session.connection().execute(
-                sa_select(table)
-                .where(
-                    table.c.application_id == application_id,
-                    table.c.features_json != _chain.REDACTED_FEATURES,
-                )
-                .order_by(table.c.seq)
-            )
-            rows = [_rows.to_chain_row(row) for row in found]
-            for row in rows:
-                if row.computed_payload_digest() != row.payload_digest:
-                    raise InvalidRecord(
-                        f"record {row.seq}",
-                        "does not match its payload digest; it is not redacted (run "
-                        "`lendmatch audit verify`)",
-                    )
-            return _redaction.redact(session, rows, _chain.utc(now), reason)
+            return _redaction.redact_application(session, application_id, _chain.utc(now), reason)
 
     def redactions(self) -> tuple[RedactionSummary, ...]:
         """The recorded redactions per day and reason."""
@@ -363,31 +407,7 @@ class DecisionLog:
         chain stay intact and keep verifying. False if there was nothing to erase."""
         _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
         with self._uow.unit("erase_personal_data", write=True) as session:
-            result = session.exec(
-                delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
-            )
-            if not result.rowcount:
-                return False
-            last = session.exec(
-                select(func.max(DecisionRow.seq)).where(
-                    DecisionRow.application_id == application_id
-                )
-            ).one()
-            now = datetime.now(UTC)
-            entry = _personal.erasure_entry(application_id, int(last or 0), now, reason)
-            seq, prev, own = _ledger.append(session, _ledger.ERASURES, entry)
-            session.add(
-                PersonalErasureRow(
-                    seq=seq,
-                    application_id=application_id,
-                    decision_seq=int(last or 0),
-                    erased_at=now,
-                    reason=reason,
-                    prev_hash=prev,
-                    record_hash=own,
-                )
-            )
-            return True
+            return _personal.erase(session, application_id, datetime.now(UTC), reason)
 
     def rotate_data_key(self, *, batch: int = 500) -> Iterator[tuple[int, int]]:
         """Re-seal every personal payload and correction not sealed under the current data

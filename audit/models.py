@@ -10,7 +10,9 @@ rows of `ledger_head`; `api_key` holds hashed keys, each of one client.
 Data-subject rights (migration 0004): `personal_data` is encrypted (AES-GCM, `key_id` names
 the data key); `decision_redaction` is the ledger of redacted records (`audit._redaction`);
 `subject_link` finds a person's applications by the keyed hash of their national id;
-`subject_restriction` holds restrictions of processing; `subject_request` records what each
+`subject_restriction` holds restrictions of processing; `subject_correction` rectifications;
+`identity_check` the identity checks kept under anti-money-laundering law after their
+application's data is gone; `subject_request` records what each
 export, erasure, rectification, restriction and retention purge did.
 
 Clients: every API key belongs to a named client (`api_key.client`), and every decision made
@@ -190,6 +192,22 @@ class SubjectCorrectionRow(SQLModel, table=True):
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     key_id: str = Field(sa_column=Column(String(32), nullable=False))
     corrections: str = Field(sa_column=Column(Text, nullable=False))  # ciphertext (base64)
+
+
+class IdentityCheckRow(SQLModel, table=True):
+    """The identity check of one person on one application (name and national id, sealed),
+    kept under anti-money-laundering law until `keep_until`, also after an erasure."""
+
+    __tablename__ = "identity_check"
+
+    application_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    role: str = Field(sa_column=Column(String(16), primary_key=True))
+    checked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    keep_until: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    key_id: str = Field(sa_column=Column(String(32), nullable=False))
+    identity: str = Field(sa_column=Column(Text, nullable=False))  # ciphertext (base64)
 
 
 class SubjectRequestRow(SQLModel, table=True):

@@ -2,7 +2,8 @@
 
 `store.decisions` is the hash-chained decision log with the personal payloads
 (`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
-(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`). They share one
+(`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`),
+`store.subjects` what is held per person (`audit.subjects`). They share one
 `UnitOfWork` (`audit._unit`): every call is one transaction on that engine, and any database
 failure is `StoreUnavailable`. `verify` checks all of them: everything a decision depends
 on. `open_store` builds the engine and migrates the schema first.
@@ -23,6 +24,7 @@ from audit.errors import StoreUnavailable
 from audit.personal_keys import PersonalKeys
 from audit.records import AuditReport, Heads
 from audit.rulesets import RulesetStore
+from audit.subjects import SubjectStore
 
 
 class Store:
@@ -35,6 +37,7 @@ class Store:
         self.decisions = DecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
+        self.subjects = SubjectStore(uow, self.keys)
 
     @property
     def engine(self) -> Engine:

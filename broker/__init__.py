@@ -25,6 +25,7 @@ from broker.errors import (
     DevelopmentKeysError,
     EngineUnavailableError,
     NoActiveRulesetError,
+    ProcessingRestrictedError,
     SnapshotMissingError,
     SnapshotTamperedError,
     SubjectNotFoundError,
@@ -32,13 +33,29 @@ from broker.errors import (
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
+from broker.restrictions import ensure_unrestricted, restricted
+from broker.retention import PurgeReport, RetentionPeriods, purge
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings, personal_keys
+from broker.subject_ids import normalised as normalised_national_id
+from broker.subjects import (
+    CATEGORY_PROVIDERS,
+    EXPORT_SCHEMA_FILE,
+    EXPORT_SCHEMA_URL,
+    erase,
+    export,
+    lift_restriction,
+    rectify,
+    restrict,
+)
 
 __all__ = [
     "ACTIVE",
+    "CATEGORY_PROVIDERS",
     "CHUNK_ROWS",
+    "EXPORT_SCHEMA_FILE",
+    "EXPORT_SCHEMA_URL",
     "BatchColumnError",
     "BatchInputError",
     "BatchOutputError",
@@ -54,9 +71,12 @@ __all__ = [
     "LenderChange",
     "LenderCounts",
     "NoActiveRulesetError",
+    "ProcessingRestrictedError",
+    "PurgeReport",
     "RecordedDecision",
     "Reproduction",
     "RequirementChange",
+    "RetentionPeriods",
     "RulesInForce",
     "RulesetDiff",
     "Settings",
@@ -66,15 +86,24 @@ __all__ = [
     "count_rows",
     "decide_and_record",
     "diff_rulesets",
+    "ensure_unrestricted",
+    "erase",
     "explain_stored",
+    "export",
     "get_settings",
+    "lift_restriction",
     "local_engine",
     "match_file",
+    "normalised_national_id",
     "personal_keys",
+    "purge",
     "ray_engine",
+    "rectify",
     "reproduce",
     "request_digest",
     "rescore_file",
+    "restrict",
+    "restricted",
     "stored_decision",
     "stored_ruleset",
     "write_atomically",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import matcher
 from audit import DEFAULT_CLIENT, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
+from broker.restrictions import ensure_unrestricted
 from broker.rulesets import CompiledRulesets, RulesInForce
 from broker.subject_ids import people
 from lender_rules.canonical import digest
@@ -102,10 +103,14 @@ def stored_decision(
 ) -> RecordedDecision:
     """The latest stored decision on an application, with the ruleset it was made under;
     with `client`, only a decision that client asked for. `DecisionNotFoundError` if there is
-    none (also when the application is another client's: its existence is not disclosed)."""
+    none (also when the application is another client's: its existence is not disclosed).
+    Asked for a client (outside the case), `ProcessingRestrictedError` while a person on the
+    application has restricted its processing (`broker.restrictions`)."""
     stored = store.decisions.latest(application_id, client=client)
     if stored is None:
         raise DecisionNotFoundError(application_id)
+    if client is not None:
+        ensure_unrestricted(store, application_id)
     return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None)
 
 

@@ -114,3 +114,14 @@ class SubjectNotFoundError(BrokerError):
 
     def __init__(self) -> None:
         super().__init__("No data is held about this person.")
+
+
+class ProcessingRestrictedError(BrokerError):
+    """A person on the application has restricted its processing (GDPR art. 18)."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            f"Processing of application {application_id} is restricted at the request of a "
+            "person on it."
+        )
+        self.application_id = application_id

@@ -6,12 +6,14 @@ caseworker's screens will sit beside these as their own routers.
 
 from fastapi import APIRouter
 
-from api.routes import applications, health, lenders, rulesets
+from api.routes import applications, health, lenders, rulesets, subjects
 
 ROUTERS: tuple[APIRouter, ...] = (
     applications.router,
     lenders.router,
     rulesets.router,
+    subjects.router,
+    subjects.schemas,
     health.router,
 )
 

@@ -35,6 +35,7 @@ TABLES = (
     "subject_restriction",
     "subject_correction",
     "subject_request",
+    "identity_check",
 )
 
 

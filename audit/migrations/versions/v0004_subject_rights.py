@@ -7,8 +7,9 @@ restrictions, corrections and the record of requests.
 - `decision_redaction`: the ledger (`audit._ledger`) of decision records whose personal
   columns were redacted; its head is a new row of `ledger_head`.
 - `subject_link`: each application's people by the keyed hash of their national id.
-- `subject_restriction`, `subject_correction`, `subject_request`: restrictions of
-  processing, rectifications (encrypted), and what each request or purge did.
+- `subject_restriction`, `subject_correction`, `identity_check`, `subject_request`:
+  restrictions of processing, rectifications (sealed), identity checks kept under
+  anti-money-laundering law (sealed), and what each request or purge did.
 
 Revision ID: 0004
 Revises: 0003
@@ -81,6 +82,17 @@ def upgrade() -> None:
         "ix_subject_correction_application_id", "subject_correction", ["application_id"]
     )
     op.create_table(
+        "identity_check",
+        sa.Column("application_id", sa.String(length=64), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("keep_until", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("key_id", sa.String(length=32), nullable=False),
+        sa.Column("identity", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("application_id", "role", name="pk_identity_check"),
+    )
+    op.create_index("ix_identity_check_keep_until", "identity_check", ["keep_until"])
+    op.create_table(
         "subject_request",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -92,6 +104,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("subject_request")
+    op.drop_index("ix_identity_check_keep_until", table_name="identity_check")
+    op.drop_table("identity_check")
     op.drop_index("ix_subject_correction_application_id", table_name="subject_correction")
     op.drop_table("subject_correction")
     op.drop_table("subject_restriction")
