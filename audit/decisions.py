@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, text
+from sqlalchemy import DateTime, String, Text, column, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
@@ -176,6 +176,11 @@ _HELD = text(
     ) OR EXISTS (SELECT 1 FROM personal_data p WHERE p.application_id = d.application_id)
     ORDER BY d.application_id
     """
+).columns(
+    column("application_id", String),
+    column("decided_at", DateTime(timezone=True)),
+    column("outcomes_json", Text),
+    column("first_at", DateTime(timezone=True)),
 )
 
 

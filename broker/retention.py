@@ -36,8 +36,8 @@ class RetentionPeriods:
     """How long each category is kept."""
 
     not_accepted: timedelta = timedelta(days=730)
-    customer: timedelta = timedelta(days=1826)
-    aml: timedelta = timedelta(days=1826)
+    customer: timedelta = timedelta(days=1827)
+    aml: timedelta = timedelta(days=1827)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPeriods:

@@ -142,16 +142,16 @@ class Settings(BaseSettings):
         description="Days the data of an application no lender accepted is kept (2 years).",
     )
     retention_customer_days: int = Field(
-        default=1826,
+        default=1827,
         ge=1,
         description=(
             "Days the data of an application some lender accepted is kept after its decision "
-            "(5 years after the customer's obligations; the broker learns no repayment, so "
+            "(5 years, leap days included, after the customer's obligations; the broker learns no repayment, so "
             "counted from the decision)."
         ),
     )
     retention_aml_days: int = Field(
-        default=1826,
+        default=1827,
         ge=1,
         description=(
             "Days the identity check of an application (anti-money-laundering law, at least "
