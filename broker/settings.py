@@ -145,9 +145,9 @@ class Settings(BaseSettings):
         default=1827,
         ge=1,
         description=(
-            "Days the data of an application some lender accepted is kept after its decision "
-            "(5 years, leap days included, after the customer's obligations; the broker learns no repayment, so "
-            "counted from the decision)."
+            "Days the data of an application some lender accepted is kept after its last "
+            "decision (5 years, leap days included; the broker is not told when the "
+            "customer's obligations end, so it counts from the decision)."
         ),
     )
     retention_aml_days: int = Field(
