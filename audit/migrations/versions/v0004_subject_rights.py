@@ -11,7 +11,7 @@ restrictions, corrections and the record of requests.
   restrictions of processing, rectifications (sealed), identity checks kept under
   anti-money-laundering law (sealed), and what each request or purge did.
 
-Revision ID: 0004
+Revision ID: 0004_subject_rights
 Revises: 0003
 Create Date: 2026-11-30
 """
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
+revision: str = "0004_subject_rights"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
