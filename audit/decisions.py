@@ -456,9 +456,14 @@ class DecisionLog:
         with self._uow.unit("verify_personal_data", snapshot=True) as session:
             check = _personal.check_payloads(session, self._keys)
             report = _personal.walk_erasures(session, expected_erasures)
-            redactions = _redaction.walk_ledger(session)
         findings = list(check.findings)
-        for walked in (report, redactions):
-            if walked.finding is not None:
-                findings.append(walked.finding)
+        if report.finding is not None:
+            findings.append(report.finding)
         return findings, check.payloads, check.erased, report.head
+
+    def verify_redactions(self, expected: str | None = None) -> tuple[Finding | None, str]:
+        """Walk the redaction ledger (to `expected`, a head kept elsewhere, if given): the
+        first problem found, if any, and the head reached."""
+        with self._uow.unit("verify_redactions", snapshot=True) as session:
+            report = _redaction.walk_ledger(session, expected)
+        return report.finding, report.head

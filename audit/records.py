@@ -120,6 +120,7 @@ class Heads:
     decisions: str
     activations: str
     erasures: str
+    redactions: str | None = None  # None in checkpoints written before redactions existed
 
 
 @dataclass(frozen=True)

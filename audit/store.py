@@ -46,9 +46,9 @@ class Store:
     def verify(self, expected: Heads | None = None) -> AuditReport:
         """Check everything a decision depends on: the decision chain, every ruleset
         snapshot against its hash, the activation ledger, every personal payload against its
-        record's digest, and the erasure ledger. With `expected` (the heads of a checkpoint
-        kept outside the database) each chain must still hold its head unchanged: a log cut
-        back behind it, or rewritten, fails."""
+        record's digest, the erasure ledger and the redaction ledger. With `expected` (the
+        heads of a checkpoint kept outside the database) each chain must still hold its head
+        unchanged: a log cut back behind it, or rewritten, fails."""
         chain = self.decisions.verify(None if expected is None else expected.decisions)
         ruleset_findings, snapshots, activations = self.rulesets.verify(
             None if expected is None else expected.activations
@@ -56,6 +56,11 @@ class Store:
         payload_findings, payloads, erased, erasures = self.decisions.verify_personal_data(
             None if expected is None else expected.erasures
         )
+        redaction_finding, redactions = self.decisions.verify_redactions(
+            None if expected is None else expected.redactions
+        )
+        if redaction_finding is not None:
+            payload_findings.append(redaction_finding)
         return AuditReport(
             chain=chain,
             findings=(*ruleset_findings, *payload_findings),
@@ -63,6 +68,7 @@ class Store:
                 decisions=chain.head or self.decisions.head(),
                 activations=activations,
                 erasures=erasures,
+                redactions=redactions,
             ),
             snapshots=snapshots,
             activations=int(activations.partition(":")[0]),

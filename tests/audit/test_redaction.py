@@ -86,3 +86,20 @@ def test_a_changed_record_is_not_redacted(store: Store, record: Record, sql: Sql
         store.decisions.redact("app-1", reason="erasure request", now=WHEN)
     assert store.decisions.latest("app-1") is not None
     assert not store.decisions.latest("app-1").redacted  # type: ignore[union-attr]
+
+
+def test_a_checkpoint_holds_the_redaction_head_and_catches_a_cut_ledger(
+    store: Store, record: Record, sql: Sql
+) -> None:
+    record(3)
+    store.decisions.redact("app-1", reason="erasure request", now=WHEN)
+    store.decisions.redact("app-2", reason="erasure request", now=WHEN)
+    heads = store.verify().heads
+    assert heads.redactions is not None and heads.redactions.startswith("2:")
+    assert store.verify(heads).ok
+    ((hash_1,),) = sql("SELECT record_hash FROM decision_redaction WHERE seq = 1")
+    sql("DELETE FROM decision_redaction WHERE seq = 2")
+    sql("UPDATE ledger_head SET seq = 1, hash = :h WHERE name = 'decision_redaction'", h=hash_1)
+    findings = store.verify(heads).findings
+    assert [f.where for f in findings] == ["the redaction log"]
+    assert "redactions were cut" in findings[0].reason
