@@ -51,6 +51,7 @@ from audit.store import Store, open_store
 from audit.subjects import (
     ApplicationErased,
     Correction,
+    ErasureItem,
     IdentityCheck,
     Restriction,
     SubjectLink,
@@ -75,6 +76,7 @@ __all__ = [
     "DataKeyError",
     "DecisionLike",
     "DecisionLog",
+    "ErasureItem",
     "Finding",
     "Heads",
     "HeldApplication",

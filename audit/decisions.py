@@ -406,6 +406,19 @@ class DecisionLog:
             return None
         return dict(json.loads(_personal.clear_payload(self._keys, row)))
 
+    def personal_data_many(self, application_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored personal payloads of `application_ids` that have one (one query)."""
+        with self._uow.unit("personal_data_many") as session:
+            rows = session.exec(
+                select(PersonalDataRow).where(
+                    col(PersonalDataRow.application_id).in_(list(application_ids))
+                )
+            ).all()
+        return {
+            row.application_id: dict(json.loads(_personal.clear_payload(self._keys, row)))
+            for row in rows
+        }
+
     def erase_personal_data(self, application_id: str, *, reason: str) -> bool:
         """Delete the personal payload (and its salt) and record the erasure (when, why, up
         to which decision record) in the erasure ledger, in one commit; decisions and the

@@ -8,7 +8,7 @@ The workflows of data-subject rights (`broker.subjects`) go through here:
   (`restricted_among`) so that every later use of an application can ask in one query;
 - rectifications (`subject_correction`, sealed like the payload);
 - identity checks kept under anti-money-laundering law (`identity_check`, sealed);
-- `erase_application`: an application's personal data erased in one commit (payload with
+- `erase_applications`: applications' personal data erased in one commit (payload with
   its erasure recorded, records redacted, corrections, links), keeping the identity checks
   the caller names;
 - the record of each request carried out (`subject_request`: counts and ids, no personal
@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from audit import _chain, _personal, _redaction
 from audit._unit import UnitOfWork
@@ -89,6 +89,15 @@ class ApplicationErased:
     records_redacted: int
     corrections: int
     identity_checks_kept: int
+
+
+@dataclass(frozen=True)
+class ErasureItem:
+    """One application to erase, and the identity checks to keep of its people: role ->
+    (identity, checked at, keep until)."""
+
+    application_id: str
+    keep_identities: Mapping[str, tuple[dict[str, Any], datetime, datetime]]
 
 
 class SubjectStore:
@@ -236,59 +245,58 @@ class SubjectStore:
 
     # -- erasure -----------------------------------------------------------------------------
 
-    def erase_application(
-        self,
-        application_id: str,
-        *,
-        reason: str,
-        now: datetime,
-        keep_identities: Mapping[str, tuple[dict[str, Any], datetime, datetime]],
+    def erase_applications(
+        self, items: Sequence[ErasureItem], *, reason: str, now: datetime
+    ) -> list[ApplicationErased]:
+        """Erase the personal data of each application of `items`, all in one commit: its
+        payload (the erasure recorded in the erasure ledger), the personal columns of its
+        records (redacted, recorded in the redaction ledger), its corrections, and the links
+        of its people, except the people of its `keep_identities`, whose identity checks are
+        kept sealed, and their links with them."""
+        with self._uow.unit("erase_applications", write=True) as session:
+            return [self._erase(session, item, reason, now) for item in items]
+
+    def _erase(
+        self, session: Session, item: ErasureItem, reason: str, now: datetime
     ) -> ApplicationErased:
-        """Erase an application's personal data in one commit: its payload (the erasure
-        recorded in the erasure ledger), the personal columns of its records (redacted,
-        recorded in the redaction ledger), its corrections, and the links of its people,
-        except the people of `keep_identities` (role -> identity, checked at, keep until),
-        whose identity checks are kept sealed, and their links with them."""
-        with self._uow.unit("erase_application", write=True) as session:
-            payload = _personal.erase(session, application_id, now, reason)
-            redacted = _redaction.redact_application(session, application_id, now, reason)
-            corrections = session.exec(
-                delete(SubjectCorrectionRow).where(
-                    col(SubjectCorrectionRow.application_id) == application_id
-                )
-            ).rowcount
-            kept = 0
-            for role, (identity, checked_at, keep_until) in keep_identities.items():
-                if session.get(IdentityCheckRow, (application_id, role)) is not None:
-                    continue
-                key_id, sealed = self._keys.seal(
-                    canonical_json(identity), f"{application_id}|{role}"
-                )
-                session.add(
-                    IdentityCheckRow(
-                        application_id=application_id,
-                        role=role,
-                        checked_at=checked_at,
-                        keep_until=keep_until,
-                        key_id=key_id,
-                        identity=sealed,
-                    )
-                )
-                kept += 1
-            kept_roles = set(keep_identities) | {
-                row.role
-                for row in session.exec(
-                    select(IdentityCheckRow).where(
-                        IdentityCheckRow.application_id == application_id
-                    )
-                )
-            }
-            session.exec(
-                delete(SubjectLinkRow).where(
-                    col(SubjectLinkRow.application_id) == application_id,
-                    col(SubjectLinkRow.role).not_in(list(kept_roles)),
+        application_id = item.application_id
+        payload = _personal.erase(session, application_id, now, reason)
+        redacted = _redaction.redact_application(session, application_id, now, reason)
+        corrections = session.exec(
+            delete(SubjectCorrectionRow).where(
+                col(SubjectCorrectionRow.application_id) == application_id
+            )
+        ).rowcount
+        kept = 0
+        for role, (identity, checked_at, keep_until) in item.keep_identities.items():
+            if session.get(IdentityCheckRow, (application_id, role)) is not None:
+                continue
+            key_id, sealed = self._keys.seal(canonical_json(identity), f"{application_id}|{role}")
+            session.add(
+                IdentityCheckRow(
+                    application_id=application_id,
+                    role=role,
+                    checked_at=checked_at,
+                    keep_until=keep_until,
+                    key_id=key_id,
+                    identity=sealed,
                 )
             )
+            kept += 1
+        session.flush()
+        kept_roles = set(
+            session.exec(
+                select(IdentityCheckRow.role).where(
+                    IdentityCheckRow.application_id == application_id
+                )
+            ).all()
+        )
+        session.exec(
+            delete(SubjectLinkRow).where(
+                col(SubjectLinkRow.application_id) == application_id,
+                col(SubjectLinkRow.role).not_in(sorted(kept_roles)),
+            )
+        )
         return ApplicationErased(application_id, payload, redacted, int(corrections or 0), kept)
 
     # -- the record of requests --------------------------------------------------------------

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit import ApplicationErased, HeldApplication, Store
+from audit import ApplicationErased, ErasureItem, HeldApplication, Store
 
 if TYPE_CHECKING:
     from broker.retention import RetentionPeriods
 
 ROLES = ("applicant", "co_applicant")
 IDENTITY_FIELDS = ("name", "national_id")
+PER_TRANSACTION = 200
 
 
 def identities(payload: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -42,24 +43,28 @@ def erase_applications(
     reason: str,
     now: datetime,
     periods: RetentionPeriods,
+    per_transaction: int = PER_TRANSACTION,
 ) -> list[ApplicationErased]:
-    """Erase each application (one commit each), keeping the identity checks still due."""
+    """Erase each application, keeping the identity checks still due; `per_transaction`
+    applications per commit (a purge stopped half-way leaves whole applications erased or
+    not, and the next run finds the rest)."""
     erased: list[ApplicationErased] = []
-    for held in applications:
-        keep_until = periods.identity_until(held.first_decided_at)
-        keep = (
-            {
-                role: (identity, held.first_decided_at, keep_until)
-                for role, identity in identities(
-                    store.decisions.personal_data(held.application_id)
-                ).items()
-            }
-            if keep_until > now
-            else {}
-        )
-        erased.append(
-            store.subjects.erase_application(
-                held.application_id, reason=reason, now=now, keep_identities=keep
+    pending = list(applications)
+    for start in range(0, len(pending), per_transaction):
+        chunk = pending[start : start + per_transaction]
+        payloads = store.decisions.personal_data_many([held.application_id for held in chunk])
+        items = []
+        for held in chunk:
+            keep_until = periods.identity_until(held.first_decided_at)
+            people = identities(payloads.get(held.application_id)) if keep_until > now else {}
+            items.append(
+                ErasureItem(
+                    held.application_id,
+                    {
+                        role: (identity, held.first_decided_at, keep_until)
+                        for role, identity in people.items()
+                    },
+                )
             )
-        )
+        erased += store.subjects.erase_applications(items, reason=reason, now=now)
     return erased
