@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, Text, column, func, text
+from sqlalchemy import DateTime, String, Text, column, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
@@ -426,37 +426,6 @@ class DecisionLog:
         _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
         with self._uow.unit("erase_personal_data", write=True) as session:
             return _personal.erase(session, application_id, datetime.now(UTC), reason)
-
-    def rotate_data_key(self, *, batch: int = 500) -> Iterator[tuple[int, int]]:
-        """Re-seal every personal payload and correction not sealed under the current data
-        key (clear payloads from before encryption included), `batch` per commit; yield
-        (done so far, left) after each commit. Resumable: a stopped run leaves every payload
-        sealed under one configured key, and the next run starts with what is left."""
-        current = self._keys.current_key_id
-        done = 0
-        while True:
-            with self._uow.unit("rotate_data_key", write=True) as session:
-                stale = (col(PersonalDataRow.key_id).is_(None)) | (
-                    col(PersonalDataRow.key_id) != current
-                )
-                rows = session.exec(
-                    select(PersonalDataRow)
-                    .where(stale)
-                    .order_by(col(PersonalDataRow.application_id))
-                    .limit(batch)
-                ).all()
-                for row in rows:
-                    clear = _personal.clear_payload(self._keys, row)
-                    row.key_id, row.payload_json = self._keys.seal(clear, row.application_id)
-                    session.add(row)
-                session.flush()
-                left = session.exec(
-                    select(func.count()).select_from(PersonalDataRow).where(stale)
-                ).one()
-            done += len(rows)
-            yield done, int(left)
-            if not rows or not left:
-                return
 
     def verify_personal_data(
         self, expected_erasures: str | None = None

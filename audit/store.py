@@ -11,11 +11,14 @@ on. `open_store` builds the engine and migrates the schema first.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import TracebackType
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from audit import _rotation
+from audit._rotation import People
 from audit._unit import UnitOfWork, describe
 from audit.api_keys import ApiKeyStore
 from audit.database import Timeouts, can_write, make_engine, migrate
@@ -32,6 +35,7 @@ class Store:
 
     def __init__(self, engine: Engine, keys: PersonalKeys | None = None) -> None:
         uow = UnitOfWork(engine)
+        self._uow = uow
         self._engine = engine
         self.keys = keys if keys is not None else PersonalKeys.development()
         self.decisions = DecisionLog(uow, self.keys)
@@ -76,6 +80,15 @@ class Store:
             erased=erased,
             redactions=self.decisions.redactions(),
         )
+
+    def rotate_data_key(
+        self, *, batch: int = 500, people: People | None = None
+    ) -> Iterator[tuple[int, int]]:
+        """Re-seal every personal payload, correction and identity check not sealed under
+        the current data key (payloads stored clear before encryption included; `people`
+        names the people of such a payload, who are linked to it as it is sealed), `batch`
+        per commit; yield (done so far, left) after each. Resumable (`audit._rotation`)."""
+        return _rotation.rotate(self._uow, self.keys, batch=batch, people=people)
 
     def ping(self) -> bool:
         """True if the database answers."""

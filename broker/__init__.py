@@ -39,6 +39,7 @@ from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, di
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
 from broker.settings import Settings, get_settings, personal_keys
 from broker.subject_ids import normalised as normalised_national_id
+from broker.subject_ids import people_in_payload
 from broker.subjects import (
     CATEGORY_PROVIDERS,
     EXPORT_SCHEMA_FILE,
@@ -95,6 +96,7 @@ __all__ = [
     "local_engine",
     "match_file",
     "normalised_national_id",
+    "people_in_payload",
     "personal_keys",
     "purge",
     "ray_engine",

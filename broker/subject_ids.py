@@ -8,6 +8,7 @@ The same person may be written `010190 12345` or `01019012345` (Norway), `199001
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from lender_rules.vocabulary import MARKETS, Market
 from matcher import Application, InvalidNationalIdError, parse_national_id
@@ -39,4 +40,18 @@ def people(application: Application, on: date) -> list[tuple[str, str]]:
             continue
         number = normalised(person.national_id, application.market, on)
         found.append((role, number if number is not None else person.national_id))
+    return found
+
+
+def people_in_payload(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, normalised national id) of the people in a stored personal payload (an
+    application as JSON): how payloads stored before subject links existed are linked."""
+    market = payload.get("market")
+    found: list[tuple[str, str]] = []
+    for role in ("applicant", "co_applicant"):
+        person = payload.get(role)
+        if not isinstance(person, dict) or not isinstance(person.get("national_id"), str):
+            continue
+        number = normalised(person["national_id"], market if market in MARKETS else None)
+        found.append((role, number if number is not None else person["national_id"]))
     return found

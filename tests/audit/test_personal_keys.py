@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from audit import DataKeyError, PersonalKeys, Store, open_store
+from audit import DataKeyError, ErasureItem, PersonalKeys, Store, open_store
 from tests.audit.audit_testkit import a_decision, a_person
 
 Sql = Callable[..., list[Any]]
@@ -85,9 +86,9 @@ def test_rotation_reseals_every_payload_under_the_new_key_and_resumes(
     old = PersonalKeys.development()
     rotated = PersonalKeys(old.subject_key, (("k2", bytes(range(32))), *old.data_keys))
     with open_store(database_url, keys=rotated) as new_store:
-        progress = list(new_store.decisions.rotate_data_key(batch=2))
+        progress = list(new_store.rotate_data_key(batch=2))
         assert progress == [(2, 3), (4, 1), (5, 0)]
-        assert list(new_store.decisions.rotate_data_key(batch=2)) == [(0, 0)]
+        assert list(new_store.rotate_data_key(batch=2)) == [(0, 0)]
         assert {key for (key,) in sql("SELECT key_id FROM personal_data")} == {"k2"}
         after = dict(sql("SELECT application_id, payload_json FROM personal_data"))
         assert all(after[app] != before[app] for app in before)
@@ -97,3 +98,35 @@ def test_rotation_reseals_every_payload_under_the_new_key_and_resumes(
         assert report.payloads == 5
     with open_store(database_url, keys=PersonalKeys(old.subject_key, (("k2", bytes(32)),))) as bad:
         assert [f.reason[:25] for f in bad.verify().findings] == ["the payload does not open"] * 5
+
+
+def test_rotation_reseals_corrections_and_identity_checks_too(
+    database_url: str, sql: Sql, store: Store
+) -> None:
+    store.decisions.record(
+        application_id="app-1",
+        channel="api",
+        decision=a_decision(1),
+        personal=a_person(1),
+        subjects=[("applicant", "01019000001")],
+    )
+    now = datetime.now(UTC)
+    store.subjects.correct("app-1", {"applicant": {"email": "new@example.no"}}, now)
+    store.subjects.erase_applications(
+        [ErasureItem("app-2", {"applicant": ({"name": "Åse"}, now, now + timedelta(days=9))})],
+        reason="test",
+        now=now,
+    )
+    old = PersonalKeys.development()
+    rotated = PersonalKeys(old.subject_key, (("k2", bytes(range(32))), *old.data_keys))
+    with open_store(database_url, keys=rotated) as new_store:
+        assert list(new_store.rotate_data_key(batch=10)) == [(1, 2), (2, 1), (3, 0)]
+        only_new = PersonalKeys(old.subject_key, (("k2", bytes(range(32))),))
+    with open_store(database_url, keys=only_new) as new_store:
+        (correction,) = new_store.subjects.corrections(["app-1"])
+        assert correction.corrections == {"applicant": {"email": "new@example.no"}}
+        (check,) = new_store.subjects.identity_checks(["app-2"])
+        assert check.identity == {"name": "Åse"}
+        assert new_store.decisions.personal_data("app-1") == a_person(1)
+    for table in ("personal_data", "subject_correction", "identity_check"):
+        assert sql(f"SELECT DISTINCT key_id FROM {table}") == [("k2",)]

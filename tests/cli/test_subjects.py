@@ -4,14 +4,18 @@ PostgreSQL), and `lendmatch keys rotate-data-key`."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from typer.testing import Result
+from typer.testing import CliRunner, Result
 
 import matcher
 from audit import DEVELOPMENT_DATA_KEYS, Store
 from cli import options
+from cli.main import app
+from tests.audit.test_previous_release import FIXTURE
 from tests.cli.test_audit import LENDER, _features
 
 KARI = "21858641206"
@@ -82,8 +86,39 @@ def test_rotate_data_key_reseals_under_the_first_key(
         "keys", "rotate-data-key", LENDMATCH_DATA_KEYS=f"{new_key},{DEVELOPMENT_DATA_KEYS}"
     )
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "ok: 1 personal payloads re-sealed under key k2; 0 left"
+    assert result.stdout.strip() == "ok: 1 sealed values re-sealed under key k2; 0 left"
     assert sql("SELECT key_id FROM personal_data") == [("k2",)]
     bad = run("keys", "rotate-data-key", LENDMATCH_DATA_KEYS="k2:short")
     assert bad.exit_code == options.EXIT_USAGE
     assert "LENDMATCH_DATA_KEYS" in bad.stderr
+
+
+def test_rotation_seals_a_previous_release_store_and_links_its_people(tmp_path: Path) -> None:
+    """0.1 stored payloads clear and no subject links: after `keys rotate-data-key` every
+    payload is sealed, the log verifies, and a person is found by their national id."""
+    copy = tmp_path / "store_v0_1.sqlite"
+    shutil.copyfile(FIXTURE, copy)
+    runner = CliRunner()
+    env = {"DATABASE_URL": f"sqlite:///{copy}"}
+    assert runner.invoke(app, ["subject", "export", "12048590185"], env=env).exit_code == 1
+    rotated = runner.invoke(app, ["keys", "rotate-data-key", "--batch", "4"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert rotated.stdout.strip() == "ok: 9 sealed values re-sealed under key dev1; 0 left"
+    assert rotated.stderr.splitlines() == [
+        "re-sealed 4, 5 left",
+        "re-sealed 8, 1 left",
+        "re-sealed 9, 0 left",
+    ]
+    for trace in (b"Kari Nordmann", b"12048590185", b"kari@example.no", b"912 34 567"):
+        assert trace in FIXTURE.read_bytes()
+        assert trace not in copy.read_bytes()  # overwritten, not left in free pages
+    verified = runner.invoke(app, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
+    exported = runner.invoke(app, ["subject", "export", "12048590185"], env=env)
+    assert exported.exit_code == 0, exported.output
+    (data,) = [
+        c for c in json.loads(exported.stdout)["categories"] if c["category"] == "application_data"
+    ]
+    assert data["items"] and all(
+        i["data"].get("applicant", i["data"].get("co_applicant")) for i in data["items"]
+    )
