@@ -38,6 +38,7 @@ from broker import (
     rectify,
     restrict,
 )
+from matcher import Email, Name, Phone
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"], dependencies=[authenticated])
 schemas = APIRouter(prefix="/v1/schemas", tags=["subjects"])
@@ -57,9 +58,9 @@ class Rectification(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    email: str | None = Field(default=None, min_length=3, max_length=254)
-    phone: str | None = Field(default=None, min_length=3, max_length=40)
+    name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:

@@ -261,10 +261,17 @@ def test_rectification_is_recorded_and_decisions_are_not_rewritten(
         ("applicant", "kari@nytt.example.no"),
     }
     assert _category(document, "automated_decisions") == before
-    empty = api.client.post(
-        f"/v1/subjects/{KARI['national_id']}/rectification", headers=_admin(api), json={}
-    )
-    assert empty.status_code == 422
+    for wrong, field in (
+        ({}, "body"),
+        ({"email": "not an address"}, "body.email"),
+        ({"phone": "12"}, "body.phone"),
+        ({"name": "Kari", "national_id": "x"}, "body.national_id"),
+    ):
+        refused = api.client.post(
+            f"/v1/subjects/{KARI['national_id']}/rectification", headers=_admin(api), json=wrong
+        )
+        assert refused.status_code == 422, wrong
+        assert [p["field"] for p in refused.json()["problems"]] == [field], refused.json()
     corrected = copy.deepcopy(APPLICATIONS["no-applicant"])
     corrected["applicant"]["email"] = "kari@nytt.example.no"
     assert api.post_application(corrected).status_code == 201  # a new decision, corrected
