@@ -35,10 +35,11 @@ from typing import Any
 from audit import HeldApplication, Store, StoredDecision, SubjectLink
 from broker.decisions import explain_stored
 from broker.erasure import erase_applications
-from broker.errors import SubjectNotFoundError
+from broker.errors import SnapshotMissingError, SnapshotTamperedError, SubjectNotFoundError
 from broker.retention import RetentionPeriods
 from broker.rulesets import CompiledRulesets
 from broker.subject_ids import normalised
+from lender_rules.errors import RulesetError
 from lender_rules.vocabulary import Language
 
 EXPORT_SCHEMA_URL = "/v1/schemas/subject-export.json"
@@ -114,20 +115,29 @@ def _application_data(context: SubjectContext) -> dict[str, Any]:
     }
 
 
+def _explained(context: SubjectContext, stored: StoredDecision, role: str) -> list[Any]:
+    """Every lender's outcome with its reasons, the other person's values left out; none if
+    the decision's ruleset cannot be used (its outcomes are given all the same)."""
+    try:
+        ruleset = context.compiled.get(stored.ruleset_hash)
+    except (SnapshotMissingError, SnapshotTamperedError, RulesetError):
+        return []
+    lenders = [
+        explanation.model_dump(mode="json")
+        for explanation in explain_stored(stored, ruleset, context.language)
+    ]
+    for lender in lenders:
+        for reason in lender["reasons"]:
+            reason["values"] = visible_features(reason["values"], role)
+    return lenders
+
+
 def _decisions(context: SubjectContext) -> dict[str, Any]:
     items = []
     for link in context.links:
         held = context.held(link.application_id)
         for stored in context.histories[link.application_id]:
-            lenders = [
-                explanation.model_dump(mode="json")
-                for explanation in explain_stored(
-                    stored, context.compiled.get(stored.ruleset_hash), context.language
-                )
-            ]
-            for lender in lenders:
-                for reason in lender["reasons"]:
-                    reason["values"] = visible_features(reason["values"], link.role)
+            lenders = [] if stored.redacted else _explained(context, stored, link.role)
             items.append(
                 {
                     "application_id": link.application_id,
@@ -138,7 +148,7 @@ def _decisions(context: SubjectContext) -> dict[str, Any]:
                     "ruleset_hash": stored.ruleset_hash,
                     "redacted": stored.redacted,
                     "features": visible_features(stored.features, link.role),
-                    "lenders": [] if stored.redacted else lenders,
+                    "lenders": lenders,
                     "outcomes": [
                         {"lender_id": lender, "eligible": not failed and not unknown}
                         for lender, failed, unknown in stored.outcomes

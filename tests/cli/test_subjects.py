@@ -15,6 +15,7 @@ import matcher
 from audit import DEVELOPMENT_DATA_KEYS, Store
 from cli import options
 from cli.main import app
+from tests.audit.audit_testkit import a_decision
 from tests.audit.test_previous_release import FIXTURE
 from tests.cli.test_audit import LENDER, _features
 
@@ -122,3 +123,23 @@ def test_rotation_seals_a_previous_release_store_and_links_its_people(tmp_path: 
     assert data["items"] and all(
         i["data"].get("applicant", i["data"].get("co_applicant")) for i in data["items"]
     )
+
+
+def test_export_gives_outcomes_without_reasons_when_a_ruleset_is_not_stored(
+    run: Callable[..., Result], store: Store
+) -> None:
+    store.decisions.record(
+        application_id="app-1",
+        channel="api",
+        decision=a_decision(1),  # under a ruleset whose snapshot the store does not hold
+        personal={"applicant": {"name": "Kari Nordmann", "national_id": KARI}},
+        subjects=[("applicant", KARI)],
+    )
+    result = run("subject", "export", KARI)
+    assert result.exit_code == 0, result.output
+    (decisions,) = [
+        c for c in json.loads(result.stdout)["categories"] if c["category"] == "automated_decisions"
+    ]
+    (item,) = decisions["items"]
+    assert item["lenders"] == []
+    assert [o["lender_id"] for o in item["outcomes"]] == ["nordbank", "fjordkreditt", "kvartalbank"]
