@@ -5,7 +5,8 @@ not re-scored (`broker.batch_decisions` skips them and counts them), not shown o
 case (reading a decision with a frontend key is refused), not forwarded. Every such use asks
 here, with the application ids it is about, and the store answers in one query
 (`audit.SubjectStore.restricted_among`). Restrictions are set and lifted by
-`broker.subjects`.
+`broker.subjects`. A new application by the person is decided as usual: applying again is
+their own request. Forwarding to lenders does not exist yet; when it does, it asks here.
 """
 
 from __future__ import annotations
