@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import matcher
+from api import log_redaction
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import Metrics
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_docs(app)
     install_error_handlers(app)
+    log_redaction.install()
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

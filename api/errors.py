@@ -15,7 +15,10 @@ dotted path such as `body.applicant.national_id`). Bad input is always a 4xx, ne
 - no ruleset active yet: 503 `not_ready`; a decision needs a ruleset whose stored snapshot
   no longer matches its hash (changed in the store): 503 `ruleset_tampered`, never the
   changed rules or reasons;
-- an unknown application or lender: 404; an `Idempotency-Key` reused with another body: 409;
+- an unknown application or lender, a person of whom nothing is held (admins only: any other
+  key is 403 on every subject route first): 404; an application whose processing a person on
+  it has restricted, read with a frontend key: 403 `processing_restricted`;
+- an `Idempotency-Key` reused with another body: 409;
 - review requests: an unknown one 404; a second open request on an application 409
   `review_already_open`; a decision that rejected no lender 409 `nothing_to_review`; a case
   decided already 409 `already_decided` (who, when); another state conflict 409
@@ -45,12 +48,14 @@ from broker import (
     DecisionNotFoundError,
     NoActiveRulesetError,
     NothingToReviewError,
+    ProcessingRestrictedError,
     ReviewAlreadyOpenError,
     ReviewConflictError,
     ReviewInputError,
     ReviewNotFoundError,
     SnapshotMissingError,
     SnapshotTamperedError,
+    SubjectNotFoundError,
 )
 from lender_rules.errors import Problem, RulesetError
 from matcher import FeatureRowError
@@ -234,6 +239,8 @@ BROKER_ERRORS: dict[type[BrokerError], tuple[int, str]] = {
     NothingToReviewError: (409, "nothing_to_review"),
     AlreadyDecidedError: (409, "already_decided"),
     ReviewConflictError: (409, "review_conflict"),
+    SubjectNotFoundError: (404, NotFoundError.code),
+    ProcessingRestrictedError: (403, "processing_restricted"),
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from api.metrics import Metrics
 from audit import DEMO_CLIENT, ApiKey, ApiKeyStore, Store, Timeouts, open_store
-from broker import RulesInForce, Settings
+from broker import RulesInForce, Settings, personal_keys
 from matcher import load_ruleset
 
 log = logging.getLogger("uvicorn.error")
@@ -86,7 +86,8 @@ def start_service(settings: Settings, metrics: Metrics) -> Service:
     timeouts = Timeouts(
         statement_ms=settings.db_statement_timeout_ms, lock_ms=settings.db_lock_timeout_ms
     )
-    store = open_store(settings.database_url, timeouts)
+    keys = personal_keys(settings)  # refuses the development keys in production mode
+    store = open_store(settings.database_url, timeouts, keys)
     rules = RulesInForce(store, refresh_seconds=settings.ruleset_refresh_seconds)
     if rules.active_hash() is None:
         ruleset = load_ruleset(settings.rules_dir)

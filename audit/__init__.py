@@ -25,11 +25,12 @@ from audit.checkpoints import (
     write_checkpoint,
 )
 from audit.database import Timeouts, make_engine, migrate
-from audit.decisions import DecisionLog
+from audit.decisions import DecisionLog, HeldApplication
 from audit.errors import (
     AuditError,
     CheckpointError,
     CheckpointKeyError,
+    DataKeyError,
     IdempotencyConflict,
     InvalidRecord,
     ReviewAlreadyDecided,
@@ -39,12 +40,14 @@ from audit.errors import (
     SnapshotMismatch,
     StoreUnavailable,
 )
+from audit.personal_keys import DEVELOPMENT_DATA_KEYS, DEVELOPMENT_SUBJECT_KEY, PersonalKeys
 from audit.records import (
     AuditReport,
     DecisionLike,
     Finding,
     Heads,
     OutcomeLike,
+    RedactionSummary,
     RulesetLike,
     RulesetVersion,
     StoredDecision,
@@ -53,15 +56,27 @@ from audit.records import (
 from audit.reviews import ContestedLender, ReviewEvent, ReviewStore, ReviewView, StoredReview
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
+from audit.subjects import (
+    ApplicationErased,
+    Correction,
+    ErasureItem,
+    IdentityCheck,
+    Restriction,
+    SubjectLink,
+    SubjectStore,
+)
 
 __all__ = [
     "CLIENT_PATTERN",
     "DEFAULT_CLIENT",
     "DEMO_CLIENT",
+    "DEVELOPMENT_DATA_KEYS",
+    "DEVELOPMENT_SUBJECT_KEY",
     "MIN_PASSWORD_LENGTH",
     "USER_NAME_PATTERN",
     "ApiKey",
     "ApiKeyStore",
+    "ApplicationErased",
     "AuditError",
     "AuditReport",
     "Caseworker",
@@ -70,13 +85,21 @@ __all__ = [
     "CheckpointError",
     "CheckpointKeyError",
     "ContestedLender",
+    "Correction",
+    "DataKeyError",
     "DecisionLike",
     "DecisionLog",
+    "ErasureItem",
     "Finding",
     "Heads",
+    "HeldApplication",
     "IdempotencyConflict",
+    "IdentityCheck",
     "InvalidRecord",
     "OutcomeLike",
+    "PersonalKeys",
+    "RedactionSummary",
+    "Restriction",
     "ReviewAlreadyDecided",
     "ReviewAlreadyOpen",
     "ReviewEvent",
@@ -92,6 +115,8 @@ __all__ = [
     "StoreUnavailable",
     "StoredDecision",
     "StoredReview",
+    "SubjectLink",
+    "SubjectStore",
     "Timeouts",
     "VerifyReport",
     "checkpoint_public_key",

@@ -31,7 +31,7 @@ from sqlmodel import Session, col, select
 
 from audit import _chain, _rows
 from audit.errors import IdempotencyConflict
-from audit.models import ChainHeadRow, DecisionRow, PersonalDataRow
+from audit.models import ChainHeadRow, DecisionRow, PersonalDataRow, SubjectLinkRow
 from audit.records import StoredDecision
 
 MAX_BATCH = 64
@@ -42,8 +42,10 @@ class Append:
     """One record waiting to be appended, and, once done, what became of it."""
 
     fields: dict[str, Any]  # the chained decision columns, without personal_digest and chain fields
-    personal_json: str | None
+    personal_json: str | None  # clear: the personal digest is over it
     client: str | None = None  # chained: part of the payload (version 2)
+    sealed: tuple[str, str] | None = None  # personal_json sealed: (data key id, ciphertext)
+    subjects: tuple[tuple[str, str], ...] = ()  # (role, subject hash) of its people
     done: bool = False
     result: StoredDecision | None = None
     error: BaseException | None = None
@@ -99,25 +101,51 @@ class GroupCommit:
                     self._condition.notify_all()
 
 
-def _put_personal(session: Session, payloads: dict[str, str], sqlite: bool) -> dict[str, str]:
-    """Insert or replace the personal payloads (application id -> JSON) in one statement,
-    keeping an application's salt if it has one; return each application's salt."""
+def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> dict[str, str]:
+    """Insert or replace the sealed personal payloads of `items` in one statement (the last
+    of an application wins), keeping an application's salt if it has one, and link each
+    application to its people (subject hashes, one statement); return each application's
+    salt."""
     now = datetime.now(UTC)
-    statement = (sqlite_insert if sqlite else pg_insert)(PersonalDataRow).values(
+    insert_into = sqlite_insert if sqlite else pg_insert
+    sealed = {
+        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
+    }
+    links = {
+        (subject_hash, item.fields["application_id"], role)
+        for item in items
+        for role, subject_hash in item.subjects
+    }
+    if links:
+        session.connection().execute(
+            insert_into(SubjectLinkRow)
+            .values(
+                [
+                    {"subject_hash": subject, "application_id": application, "role": role}
+                    for subject, application, role in sorted(links)
+                ]
+            )
+            .on_conflict_do_nothing()
+        )
+    if not sealed:
+        return {}
+    statement = insert_into(PersonalDataRow).values(
         [
             {
                 "application_id": application_id,
                 "salt": secrets.token_hex(16),
-                "payload_json": payload_json,
+                "payload_json": ciphertext,
+                "key_id": key_id,
                 "recorded_at": now,
             }
-            for application_id, payload_json in payloads.items()
+            for application_id, (key_id, ciphertext) in sealed.items()
         ]
     )
     upsert = statement.on_conflict_do_update(
         index_elements=["application_id"],
         set_={
             "payload_json": statement.excluded.payload_json,
+            "key_id": statement.excluded.key_id,
             "recorded_at": statement.excluded.recorded_at,
         },
     ).returning(col(PersonalDataRow.application_id), col(PersonalDataRow.salt))
@@ -177,12 +205,7 @@ def write_batch(
             if item.key is not None:
                 first_with_key[item.key] = item
             fresh.append(item)
-    payloads = {
-        item.fields["application_id"]: item.personal_json
-        for item in fresh
-        if item.personal_json is not None
-    }  # the last payload of an application in the batch is the one kept
-    salts = _put_personal(session, payloads, sqlite) if payloads else {}
+    salts = _put_personal(session, fresh, sqlite)  # an application's last payload is kept
     for item in fresh:
         item.fields["personal_digest"] = (
             None

@@ -17,11 +17,17 @@ A manual decision (channel `manual`) carries a review part (`review_json`: the a
 decision it reviews, who, each contested lender's verdict and the explanation the applicant
 got, the corrections used). It is chained only when present, as payload version 3, so every
 record without one keeps its digest.
+Redaction (erasure, retention): a record's personal columns (its features and request
+digest) may be replaced by `REDACTED_FEATURES` and NULL. Its payload digest can then no
+longer be recomputed, so `walk` asks `redacted` (given by the caller, `audit._redaction`)
+whether the redaction is recorded in the redaction ledger with this record's payload digest
+and kept columns; if so the stored payload digest is taken as it is and the link checked as
+always. A record redacted without a recorded redaction fails like any changed record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,6 +42,8 @@ one (or none), so moving such a record to another client is found too."""
 REVIEW_PAYLOAD_VERSION = 3
 """3: version 2 with the review part of a manual decision; only records holding one."""
 _CHAIN_TAG = "lendmatch-chain-v1"
+REDACTED_FEATURES = '{"redacted":true}'
+"""The `features_json` of a redacted record (no feature row is ever this)."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -129,6 +137,10 @@ class ChainRow:
     client: str | None = None
     review_json: str | None = None
 
+    @property
+    def redacted(self) -> bool:
+        return self.features_json == REDACTED_FEATURES
+
     def computed_payload_digest(self) -> str:
         """The digest of the stored payload, in the version it was written in."""
         digest = self._digest(PAYLOAD_VERSION)
@@ -171,8 +183,12 @@ def walk(
     head_seq: int,
     head_hash: str,
     expected_head: str | None = None,
+    redacted: Callable[[ChainRow], str | None] | None = None,
 ) -> VerifyReport:
     """Check every link of the chain in `seq` order, then the stored and the expected head.
+
+    `redacted(row)` judges a redacted record: None if its redaction is recorded and matches
+    (its stored payload digest then stands), else why not. Without it, a redacted record fails.
 
     The first wrong record is named: a changed record by its own digests, a removed one by
     the gap it leaves, a record whose successor no longer links to it by that broken link.
@@ -188,7 +204,7 @@ def walk(
 
     prev = GENESIS_HASH
     prev_row: ChainRow | None = None
-    checked = 0
+    checked = redactions = 0
     for row in rows:
         want_seq = checked + 1
         if row.seq != want_seq:
@@ -200,7 +216,19 @@ def walk(
                     f"to record {row.seq} (decision {row.decision_id})",
                 )
             return _bad(checked, row.seq, f"record {row.seq} is out of order", row.decision_id)
-        digest = row.computed_payload_digest()
+        if row.redacted:
+            problem = "no redaction is recorded" if redacted is None else redacted(row)
+            if problem is not None:
+                return _bad(
+                    checked,
+                    row.seq,
+                    f"record {row.seq} was redacted but {problem}",
+                    row.decision_id,
+                )
+            digest = row.payload_digest
+            redactions += 1
+        else:
+            digest = row.computed_payload_digest()
         own = record_hash(row.seq, row.prev_hash, digest)
         if row.prev_hash != prev:
             if own == row.record_hash and prev_row is not None:
@@ -291,4 +319,5 @@ def walk(
         first_bad_seq=None,
         reason=f"{checked} records verified",
         head=format_head(last_seq, prev),
+        redacted=redactions,
     )

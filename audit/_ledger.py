@@ -1,8 +1,9 @@
 """Ledgers: the small hash chains beside the decision log, for what a decision depends on.
 
-Two things change what a stored decision means without touching its record: which ruleset
-was active from when (`ruleset_activation`), and whether its personal payload was erased on
-purpose (`personal_erasure`). Each is a table whose rows are chained like decisions:
+Three things change what a stored decision means or holds without breaking its link: which
+ruleset was active from when (`ruleset_activation`), whether its personal payload was erased
+on purpose (`personal_erasure`), and whether its personal columns were redacted on purpose
+(`decision_redaction`, `audit._redaction`). Each is a table whose rows are chained like decisions:
 
     record_hash = sha256("<tag>|<seq>|<prev_hash>|<sha256 of the entry's canonical JSON>")
 
@@ -29,8 +30,13 @@ from lender_rules.canonical import canonical_json, sha256_hex
 
 ACTIVATIONS = "ruleset_activation"
 ERASURES = "personal_erasure"
-_TAGS = {ACTIVATIONS: "lendmatch-activation-v1", ERASURES: "lendmatch-erasure-v1"}
-_NOUNS = {ACTIVATIONS: "activation", ERASURES: "erasure"}
+REDACTIONS = "decision_redaction"
+_TAGS = {
+    ACTIVATIONS: "lendmatch-activation-v1",
+    ERASURES: "lendmatch-erasure-v1",
+    REDACTIONS: "lendmatch-redaction-v1",
+}
+_NOUNS = {ACTIVATIONS: "activation", ERASURES: "erasure", REDACTIONS: "redaction"}
 
 
 def entry_hash(ledger: str, seq: int, prev_hash: str, entry: Mapping[str, Any]) -> str:

@@ -8,7 +8,13 @@ compares the two for every application in one query (streamed, in record order):
 - payload and digest differ: the payload was changed, or swapped with another application's;
 - no payload: an error, unless the erasure ledger records an erasure of that application up
   to that record or later (then it counts as erased);
-- a payload that no record describes was put there by hand.
+- a payload that no record describes was put there by hand;
+- a sealed payload that does not open (changed ciphertext, moved from another application:
+  the application id is its associated data, or its data key is not configured).
+
+The digest is over the clear canonical payload, not the ciphertext: it says what was
+recorded, whatever key seals it now, so rotating data keys never touches the chain; verify
+opens each payload to compare.
 
 The erasure ledger (`personal_erasure`, an `audit._ledger` chain) is walked by
 `walk_erasures`, so an erasure record cannot be added, changed or removed unnoticed either.
@@ -20,11 +26,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
 from audit import _chain, _ledger
-from audit.models import PersonalErasureRow
+from audit.errors import DataKeyError
+from audit.models import DecisionRow, PersonalDataRow, PersonalErasureRow
+from audit.personal_keys import PersonalKeys
 from audit.records import Finding
 
 _BATCH = 1000
@@ -47,7 +55,7 @@ def erasure_entry(
 _LATEST_WITH_PAYLOAD = text(
     """
     SELECT d.seq, d.decision_id, d.application_id, d.personal_digest,
-           p.salt, p.payload_json, e.covered
+           p.salt, p.payload_json, p.key_id, e.covered
     FROM decision d
     LEFT JOIN personal_data p ON p.application_id = d.application_id
     LEFT JOIN (
@@ -86,7 +94,15 @@ class PayloadCheck:
     findings: list[Finding] = field(default_factory=list)
 
 
-def check_payloads(session: Session) -> PayloadCheck:
+def clear_payload(keys: PersonalKeys, row: Any) -> str:
+    """The clear JSON of a stored payload (opened with its data key; clear if it has none,
+    as payloads stored before encryption); `DataKeyError` if it does not open."""
+    if row.key_id is None:
+        return str(row.payload_json)
+    return keys.open(row.key_id, row.payload_json, row.application_id)
+
+
+def check_payloads(session: Session, keys: PersonalKeys) -> PayloadCheck:
     """Every application's payload against its latest digest (see the module doc)."""
     check = PayloadCheck()
     result = session.connection().execute(_LATEST_WITH_PAYLOAD.execution_options(yield_per=_BATCH))
@@ -105,7 +121,12 @@ def check_payloads(session: Session) -> PayloadCheck:
                     )
                 continue
             check.payloads += 1
-            if _chain.personal_digest(row.salt, row.payload_json) != row.personal_digest:
+            try:
+                clear = clear_payload(keys, row)
+            except DataKeyError as error:
+                check.findings.append(Finding(where, f"the payload does not open: {error}"))
+                continue
+            if _chain.personal_digest(row.salt, clear) != row.personal_digest:
                 check.findings.append(
                     Finding(
                         where,
@@ -123,6 +144,35 @@ def check_payloads(session: Session) -> PayloadCheck:
             )
         )
     return check
+
+
+def erase(session: Session, application_id: str, now: datetime, reason: str) -> bool:
+    """Delete an application's payload (and its salt) and record the erasure (when, why, up
+    to which decision record) in the erasure ledger, in the caller's transaction; False if
+    there was nothing to erase."""
+    result = session.exec(
+        delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
+    )
+    if not result.rowcount:
+        return False
+    last = session.exec(
+        select(func.max(DecisionRow.seq)).where(DecisionRow.application_id == application_id)
+    ).one()
+    entry = erasure_entry(application_id, int(last or 0), now, reason)
+    seq, prev, own = _ledger.append(session, _ledger.ERASURES, entry)
+    session.add(
+        PersonalErasureRow(
+            seq=seq,
+            application_id=application_id,
+            decision_seq=int(last or 0),
+            erased_at=now,
+            reason=reason,
+            prev_hash=prev,
+            record_hash=own,
+        )
+    )
+    session.flush()
+    return True
 
 
 def walk_erasures(session: Session, expected: str | None) -> _ledger.LedgerReport:

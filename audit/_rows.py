@@ -48,6 +48,7 @@ def to_stored(row: Any) -> StoredDecision:
         (str(lender), int(failed), int(unknown))
         for lender, failed, unknown in json.loads(row.outcomes_json)
     )
+    redacted = row.features_json == _chain.REDACTED_FEATURES
     return StoredDecision(
         seq=int(row.seq),
         decision_id=row.decision_id,
@@ -55,7 +56,7 @@ def to_stored(row: Any) -> StoredDecision:
         channel=row.channel,
         decided_at=_chain.utc(row.decided_at),
         ruleset_hash=row.ruleset_hash,
-        features=restore_infinities(json.loads(row.features_json)),
+        features={} if redacted else restore_infinities(json.loads(row.features_json)),
         outcomes=outcomes,
         personal_digest=row.personal_digest,
         idempotency_key=row.idempotency_key,
@@ -65,4 +66,5 @@ def to_stored(row: Any) -> StoredDecision:
         record_hash=row.record_hash,
         client=row.client,
         review=None if row.review_json is None else json.loads(row.review_json),
+        redacted=redacted,
     )

@@ -2,8 +2,9 @@
 
 A forger with write access to the database can cut records off the end of a chain and move
 its head back: every link that remains is intact, so the store alone cannot tell. A
-checkpoint closes that gap. It holds the heads of the decision chain, the activation ledger
-and the erasure ledger (`Heads`) and when it was taken, signed with Ed25519 (`cryptography`);
+checkpoint closes that gap. It holds the heads of the decision chain, the activation ledger,
+the erasure ledger and the redaction ledger (`Heads`; checkpoints written before redactions
+existed hold none) and when it was taken, signed with Ed25519 (`cryptography`);
 `Store.verify(expected=checkpoint.heads)` then fails if any chain is shorter than the
 checkpoint or differs from it.
 
@@ -116,6 +117,7 @@ def _read(path: Path, verifier: Ed25519PublicKey) -> Checkpoint:
             decisions=_head(body["decisions"]),
             activations=_head(body["activations"]),
             erasures=_head(body["erasures"]),
+            redactions=None if "redactions" not in body else _head(body["redactions"]),
         )
         created_at = datetime.fromisoformat(body["created_at"])
         if body.get("v") != VERSION or body != _body(heads, created_at):
@@ -134,13 +136,16 @@ def _read(path: Path, verifier: Ed25519PublicKey) -> Checkpoint:
 
 
 def _body(heads: Heads, created_at: datetime) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "v": VERSION,
         "created_at": utc_text(created_at),
         "decisions": heads.decisions,
         "activations": heads.activations,
         "erasures": heads.erasures,
     }
+    if heads.redactions is not None:  # checkpoints from before redactions have none
+        body["redactions"] = heads.redactions
+    return body
 
 
 def _head(value: Any) -> str:

@@ -133,6 +133,9 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            # Erased and re-sealed values are overwritten, not left in free pages: a copy of
+            # the file must not hold what was erased (or stored clear before encryption).
+            cursor.execute("PRAGMA secure_delete = ON")
         finally:
             cursor.close()
 

@@ -34,16 +34,17 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, func
+from sqlalchemy import DateTime, Select, String, Table, Text, column, func, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import col, select
 
-from audit import _append, _chain, _ledger, _personal, _rows
+from audit import _append, _chain, _personal, _redaction, _rows
 from audit._unit import UnitOfWork
 from audit.api_keys import DEFAULT_CLIENT, check_client
 from audit.errors import InvalidRecord, StoreUnavailable
@@ -52,9 +53,15 @@ from audit.models import (
     ChainHeadRow,
     DecisionRow,
     PersonalDataRow,
-    PersonalErasureRow,
 )
-from audit.records import DecisionLike, Finding, StoredDecision, VerifyReport
+from audit.personal_keys import PersonalKeys
+from audit.records import (
+    DecisionLike,
+    Finding,
+    RedactionSummary,
+    StoredDecision,
+    VerifyReport,
+)
 from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import CHANNELS
 
@@ -62,6 +69,7 @@ MAX_MASK = 2**64
 _ID_LENGTH = 64
 _KEY_LENGTH = 255
 _BATCH = 1000  # rows fetched per round trip when streaming the log
+_ROLES = ("applicant", "co_applicant")
 
 
 def _check_text(field: str, value: str, limit: int) -> None:
@@ -108,6 +116,8 @@ def _prepare(
     idempotency_key: str | None,
     request_digest: str | None,
     client: str | None,
+    keys: PersonalKeys | None,
+    subjects: Sequence[tuple[str, str]] = (),
     review: Mapping[str, Any] | None = None,
 ) -> _append.Append:
     """Check a decision and turn it into the columns to append (`review`: the review part of
@@ -139,7 +149,57 @@ def _prepare(
         "request_digest": request_digest,
         "review_json": None if review is None else _json_field("review", dict(review)),
     }
-    return _append.Append(fields, personal_json, client)
+    for index, (role, national_id) in enumerate(subjects):
+        if role not in _ROLES:
+            raise InvalidRecord(f"subjects[{index}].role", f"must be one of {', '.join(_ROLES)}")
+        _check_text(f"subjects[{index}].national_id", national_id, _ID_LENGTH)
+    return _append.Append(
+        fields,
+        personal_json,
+        client,
+        sealed=None
+        if personal_json is None or keys is None
+        else keys.seal(personal_json, application_id),
+        subjects=tuple(
+            (role, keys.subject_hash(national_id))
+            for role, national_id in subjects
+            if keys is not None
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class HeldApplication:
+    """An application of which personal data is held, as retention sees it."""
+
+    application_id: str
+    first_decided_at: datetime
+    last_decided_at: datetime
+    accepted: bool  # its last decision found some lender's requirements met
+
+
+# The latest record of each application still holding personal data. Plain SQL: the same on
+# SQLite and PostgreSQL.
+_HELD = text(
+    """
+    SELECT d.application_id, d.decided_at, d.outcomes_json, f.first_at
+    FROM decision d
+    JOIN (
+        SELECT application_id, max(seq) AS last_seq, min(decided_at) AS first_at
+        FROM decision GROUP BY application_id
+    ) f ON d.seq = f.last_seq
+    WHERE EXISTS (
+        SELECT 1 FROM decision r
+        WHERE r.application_id = d.application_id AND r.features_json <> :marker
+    ) OR EXISTS (SELECT 1 FROM personal_data p WHERE p.application_id = d.application_id)
+    ORDER BY d.application_id
+    """
+).columns(
+    column("application_id", String),
+    column("decided_at", DateTime(timezone=True)),
+    column("outcomes_json", Text),
+    column("first_at", DateTime(timezone=True)),
+)
 
 
 def _latest(
@@ -170,8 +230,9 @@ def _latest(
 class DecisionLog:
     """Decisions, the chain over them, and the applications' personal payloads."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, keys: PersonalKeys) -> None:
         self._uow = uow
+        self._keys = keys
         self._appends = _append.GroupCommit(self._write_appends)
 
     # -- appending ---------------------------------------------------------------------------
@@ -186,16 +247,29 @@ class DecisionLog:
         idempotency_key: str | None = None,
         request_digest: str | None = None,
         client: str = DEFAULT_CLIENT,
+        subjects: Sequence[tuple[str, str]] = (),
     ) -> StoredDecision:
         """Store one decision of `client` durably (personal payload, decision, chain head:
         one commit).
+
+        The personal payload is sealed (AES-GCM, `audit.personal_keys`); `subjects` are the
+        application's people as (role, normalised national id), stored only as keyed hashes
+        (`subject_link`) so that a person's applications can be found.
 
         With an idempotency key this client already used for the same `request_digest`,
         nothing is written and the stored decision is returned; with a different digest this
         raises `IdempotencyConflict`.
         """
         item = _prepare(
-            application_id, channel, decision, personal, idempotency_key, request_digest, client
+            application_id,
+            channel,
+            decision,
+            personal,
+            idempotency_key,
+            request_digest,
+            client,
+            self._keys,
+            subjects,
         )
         return self._appends.submit(item)
 
@@ -210,7 +284,9 @@ class DecisionLog:
         stored = 0
         pending: list[_append.Append] = []
         for application_id, decision in decisions:
-            pending.append(_prepare(application_id, channel, decision, {}, None, None, None))
+            pending.append(
+                _prepare(application_id, channel, decision, {}, None, None, None, self._keys)
+            )
             if len(pending) >= chunk:
                 stored += len(self._commit_appends(pending))
                 pending = []
@@ -268,6 +344,38 @@ class DecisionLog:
                 select(DecisionRow).where(DecisionRow.decision_id == decision_id)
             ).first()
             return None if row is None else _rows.to_stored(row)
+
+    def history(self, application_id: str) -> list[StoredDecision]:
+        """Every decision on an application, oldest first."""
+        with self._uow.unit("decision_history") as session:
+            rows = session.exec(
+                select(DecisionRow)
+                .where(DecisionRow.application_id == application_id)
+                .order_by(col(DecisionRow.seq))
+            ).all()
+            return [_rows.to_stored(row) for row in rows]
+
+    def held(self) -> Iterator[HeldApplication]:
+        """Every application of which personal data is still held (a payload, or a record
+        not redacted), with its first and last decision times and whether its last decision
+        made it eligible for some lender (streamed)."""
+        with self._uow.unit("held_applications") as session:
+            result = session.connection().execute(
+                _HELD.execution_options(yield_per=_BATCH), {"marker": _chain.REDACTED_FEATURES}
+            )
+            try:
+                for row in result:
+                    outcomes = json.loads(row.outcomes_json)
+                    yield HeldApplication(
+                        application_id=row.application_id,
+                        first_decided_at=_chain.utc(row.first_at),
+                        last_decided_at=_chain.utc(row.decided_at),
+                        accepted=any(
+                            failed == 0 and unknown == 0 for _, failed, unknown in outcomes
+                        ),
+                    )
+            finally:
+                result.close()
 
     def stream(self) -> Iterator[StoredDecision]:
         """Every stored decision in chain order, streamed (one transaction while it runs)."""
@@ -356,14 +464,30 @@ class DecisionLog:
         table = _rows.decision_table()
         with self._uow.unit("verify", snapshot=True) as session:
             head = session.exec(select(ChainHeadRow).where(ChainHeadRow.id == 1)).one()
+            judge = _redaction.Judge(_redaction.load(session))
             result = session.connection().execute(
                 sa_select(table).order_by(table.c.seq).execution_options(yield_per=_BATCH)
             )
             try:
                 rows = (_rows.to_chain_row(row) for row in result)
-                return _chain.walk(rows, head.seq, head.hash, expected_head)
+                return _chain.walk(rows, head.seq, head.hash, expected_head, judge)
             finally:
                 result.close()
+
+    def redact(self, application_id: str, *, reason: str, now: datetime) -> int:
+        """Redact the personal columns (features, request digest) of every record of an
+        application not redacted yet, recording each redaction (when, why) in the redaction
+        ledger, in one commit; return how many records were redacted. The chain keeps
+        verifying (`audit._redaction`). A record that does not verify is not redacted:
+        `InvalidRecord` names it and nothing is redacted."""
+        _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
+        with self._uow.unit("redact", write=True) as session:
+            return _redaction.redact_application(session, application_id, _chain.utc(now), reason)
+
+    def redactions(self) -> tuple[RedactionSummary, ...]:
+        """The recorded redactions per day and reason."""
+        with self._uow.unit("redactions") as session:
+            return _redaction.summarise(_redaction.load(session))
 
     # -- personal data -----------------------------------------------------------------------
 
@@ -371,7 +495,22 @@ class DecisionLog:
         """The stored personal payload of an application (None if never stored or erased)."""
         with self._uow.unit("personal_data") as session:
             row = session.get(PersonalDataRow, application_id)
-            return None if row is None else dict(json.loads(row.payload_json))
+        if row is None:
+            return None
+        return dict(json.loads(_personal.clear_payload(self._keys, row)))
+
+    def personal_data_many(self, application_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored personal payloads of `application_ids` that have one (one query)."""
+        with self._uow.unit("personal_data_many") as session:
+            rows = session.exec(
+                select(PersonalDataRow).where(
+                    col(PersonalDataRow.application_id).in_(list(application_ids))
+                )
+            ).all()
+        return {
+            row.application_id: dict(json.loads(_personal.clear_payload(self._keys, row)))
+            for row in rows
+        }
 
     def erase_personal_data(self, application_id: str, *, reason: str) -> bool:
         """Delete the personal payload (and its salt) and record the erasure (when, why, up
@@ -379,31 +518,7 @@ class DecisionLog:
         chain stay intact and keep verifying. False if there was nothing to erase."""
         _check_text("reason", reason.strip() if isinstance(reason, str) else reason, 1000)
         with self._uow.unit("erase_personal_data", write=True) as session:
-            result = session.exec(
-                delete(PersonalDataRow).where(col(PersonalDataRow.application_id) == application_id)
-            )
-            if not result.rowcount:
-                return False
-            last = session.exec(
-                select(func.max(DecisionRow.seq)).where(
-                    DecisionRow.application_id == application_id
-                )
-            ).one()
-            now = datetime.now(UTC)
-            entry = _personal.erasure_entry(application_id, int(last or 0), now, reason)
-            seq, prev, own = _ledger.append(session, _ledger.ERASURES, entry)
-            session.add(
-                PersonalErasureRow(
-                    seq=seq,
-                    application_id=application_id,
-                    decision_seq=int(last or 0),
-                    erased_at=now,
-                    reason=reason,
-                    prev_hash=prev,
-                    record_hash=own,
-                )
-            )
-            return True
+            return _personal.erase(session, application_id, datetime.now(UTC), reason)
 
     def verify_personal_data(
         self, expected_erasures: str | None = None
@@ -414,9 +529,16 @@ class DecisionLog:
         erasure, and a payload of no decision are findings. Returns the findings, the number
         of payloads checked, the number erased, and the erasure head reached."""
         with self._uow.unit("verify_personal_data", snapshot=True) as session:
-            check = _personal.check_payloads(session)
+            check = _personal.check_payloads(session, self._keys)
             report = _personal.walk_erasures(session, expected_erasures)
         findings = list(check.findings)
         if report.finding is not None:
             findings.append(report.finding)
         return findings, check.payloads, check.erased, report.head
+
+    def verify_redactions(self, expected: str | None = None) -> tuple[Finding | None, str]:
+        """Walk the redaction ledger (to `expected`, a head kept elsewhere, if given): the
+        first problem found, if any, and the head reached."""
+        with self._uow.unit("verify_redactions", snapshot=True) as session:
+            report = _redaction.walk_ledger(session, expected)
+        return report.finding, report.head

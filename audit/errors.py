@@ -108,3 +108,13 @@ class ReviewAlreadyDecided(AuditError):  # noqa: N818  (named like its siblings)
         self.by = by
         self.at = at
         super().__init__(f"review request {request_id} was decided by {by} at {at.isoformat()}")
+
+
+class DataKeyError(AuditError):
+    """A key protecting personal data is malformed or missing, or a sealed value does not open
+    with it; `setting` names where the key comes from."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        self.message = message
+        super().__init__(f"{setting} {message}")

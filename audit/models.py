@@ -16,6 +16,14 @@ internal note); `review_event` its history; `case_view` every view of the case b
 caseworker. The manual decision itself is a record of the chain (`decision`, channel
 `manual`, with its `review_json`).
 
+Data-subject rights (migration 0004): `personal_data` is encrypted (AES-GCM, `key_id` names
+the data key); `decision_redaction` is the ledger of redacted records (`audit._redaction`);
+`subject_link` finds a person's applications by the keyed hash of their national id;
+`subject_restriction` holds restrictions of processing; `subject_correction` rectifications;
+`identity_check` the identity checks kept under anti-money-laundering law after their
+application's data is gone; `subject_request` records what each
+export, erasure, rectification, restriction and retention purge did.
+
 Clients: every API key belongs to a named client (`api_key.client`), and every decision made
 through the API records the client of the key that asked (`decision.client`; NULL for
 decisions made without one, as batch re-scoring). Idempotency keys are unique per client.
@@ -87,7 +95,10 @@ class PersonalDataRow(SQLModel, table=True):
 
     application_id: str = Field(sa_column=Column(String(64), primary_key=True))
     salt: str = Field(sa_column=Column(String(32), nullable=False))
-    payload_json: str = Field(sa_column=Column(Text, nullable=False))
+    payload_json: str = Field(
+        sa_column=Column(Text, nullable=False)
+    )  # AES-GCM ciphertext (base64) under the data key `key_id`; clear JSON when it is NULL
+    key_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -142,6 +153,88 @@ class PersonalErasureRow(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
     record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class DecisionRedactionRow(SQLModel, table=True):
+    """One redacted decision record: when, why, and the digests that keep it verifiable
+    (`audit._redaction`): its payload digest, and a digest of the columns it kept."""
+
+    __tablename__ = "decision_redaction"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    decision_seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    payload_digest: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    kept_digest: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    redacted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+
+
+class SubjectLinkRow(SQLModel, table=True):
+    """An application's link to a person, by the keyed hash (HMAC) of their national id and
+    their role on it (applicant, co_applicant): no national id is stored in clear."""
+
+    __tablename__ = "subject_link"
+
+    subject_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), primary_key=True))
+    application_id: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
+    role: str = Field(sa_column=Column(String(16), primary_key=True))
+
+
+class SubjectRestrictionRow(SQLModel, table=True):
+    """A restriction of processing (GDPR art. 18) of one person's applications, by keyed hash."""
+
+    __tablename__ = "subject_restriction"
+
+    subject_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), primary_key=True))
+    restricted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SubjectCorrectionRow(SQLModel, table=True):
+    """A rectification of one application's personal details (GDPR art. 16): the corrected
+    values, encrypted like the payload; the decisions already made are left as they were."""
+
+    __tablename__ = "subject_correction"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    application_id: str = Field(sa_column=Column(String(64), nullable=False, index=True))
+    recorded_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    key_id: str = Field(sa_column=Column(String(32), nullable=False))
+    corrections: str = Field(sa_column=Column(Text, nullable=False))  # ciphertext (base64)
+
+
+class IdentityCheckRow(SQLModel, table=True):
+    """The identity check of one person on one application (name and national id, sealed),
+    kept under anti-money-laundering law until `keep_until`, also after an erasure."""
+
+    __tablename__ = "identity_check"
+
+    application_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    role: str = Field(sa_column=Column(String(16), primary_key=True))
+    checked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    keep_until: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
+    key_id: str = Field(sa_column=Column(String(32), nullable=False))
+    identity: str = Field(sa_column=Column(Text, nullable=False))  # ciphertext (base64)
+
+
+class SubjectRequestRow(SQLModel, table=True):
+    """A data-subject request or retention purge carried out: what kind, when, and what was
+    done (counts and application ids; never the erased data)."""
+
+    __tablename__ = "subject_request"
+
+    id: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
+    kind: str = Field(sa_column=Column(String(32), nullable=False))
+    done_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    summary_json: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class LedgerHeadRow(SQLModel, table=True):

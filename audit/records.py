@@ -70,6 +70,7 @@ class StoredDecision:
     record_hash: str
     client: str | None = None  # who asked (the API key's client); None without a client
     review: dict[str, Any] | None = None  # a manual decision's review part (`audit.reviews`)
+    redacted: bool = False  # its features were redacted (erasure, retention): `features` is {}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class VerifyReport:
     reason: str
     first_bad_decision_id: str | None = None
     head: str | None = None  # the chain head the walk ended at, as `DecisionLog.head()`
+    redacted: int = 0  # records whose personal columns were redacted, as recorded
 
 
 @dataclass(frozen=True)
@@ -104,12 +106,22 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class RedactionSummary:
+    """Redacted records grouped by day and reason: how many, when, why."""
+
+    day: str  # ISO date (UTC)
+    reason: str
+    records: int
+
+
+@dataclass(frozen=True)
 class Heads:
     """The heads of every chain of the store, each `<seq>:<hash>`: what a checkpoint keeps."""
 
     decisions: str
     activations: str
     erasures: str
+    redactions: str | None = None  # None in checkpoints written before redactions existed
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,12 @@ class AuditReport:
     activations: int
     payloads: int
     erased: int
+    redactions: tuple[RedactionSummary, ...] = ()  # redacted records per day and reason
+
+    @property
+    def redacted(self) -> int:
+        """How many records are redacted (erasure, retention), each recorded."""
+        return self.chain.redacted
 
     @property
     def ok(self) -> bool:

@@ -270,7 +270,15 @@ class ReviewStore:
             if request is None:
                 raise ReviewNotFound(request_id)
             manual = prepare(
-                request.application_id, "manual", decision, {}, None, None, request.client, review
+                request.application_id,
+                "manual",
+                decision,
+                {},
+                None,
+                None,
+                request.client,
+                None,
+                review=review,
             )
             moved = session.exec(
                 update(ReviewRequestRow)

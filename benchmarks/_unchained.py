@@ -81,12 +81,7 @@ def write_batch_unchained(
             if item.key is not None:
                 first_with_key[item.key] = item
             fresh.append(item)
-    payloads = {
-        item.fields["application_id"]: item.personal_json
-        for item in fresh
-        if item.personal_json is not None
-    }
-    salts = _append._put_personal(session, payloads, sqlite) if payloads else {}
+    salts = _append._put_personal(session, fresh, sqlite)
     for item in fresh:
         item.fields["personal_digest"] = (
             None

@@ -24,21 +24,26 @@ from broker.errors import (
     BatchRowError,
     BrokerError,
     DecisionNotFoundError,
+    DevelopmentKeysError,
     EngineUnavailableError,
     NoActiveRulesetError,
     NothingToReviewError,
+    ProcessingRestrictedError,
     ReviewAlreadyOpenError,
     ReviewConflictError,
     ReviewInputError,
     ReviewNotFoundError,
     SnapshotMissingError,
     SnapshotTamperedError,
+    SubjectNotFoundError,
 )
 from broker.manual_decisions import VERDICTS, Verdict, overridden_lenders
 from broker.reproduction import Reproduction, reproduce
 from broker.rescoring import Engine, Impact, LenderCounts, local_engine, rescore_file
 from broker.rescoring_ray import ray_engine
 from broker.rescoring_store import count_applications, rescore_store
+from broker.restrictions import ensure_unrestricted, restricted
+from broker.retention import PurgeReport, RetentionPeriods, purge
 from broker.review import (
     REVIEW_STATUSES,
     Case,
@@ -66,11 +71,26 @@ from broker.review_requests import (
 )
 from broker.ruleset_diff import LenderChange, RequirementChange, RulesetDiff, diff_rulesets
 from broker.rulesets import ACTIVE, CompiledRulesets, RulesInForce, stored_ruleset
-from broker.settings import Settings, get_settings
+from broker.settings import Settings, get_settings, personal_keys
+from broker.subject_ids import normalised as normalised_national_id
+from broker.subject_ids import people_in_payload
+from broker.subjects import (
+    CATEGORY_PROVIDERS,
+    EXPORT_SCHEMA_FILE,
+    EXPORT_SCHEMA_URL,
+    erase,
+    export,
+    lift_restriction,
+    rectify,
+    restrict,
+)
 
 __all__ = [
     "ACTIVE",
+    "CATEGORY_PROVIDERS",
     "CHUNK_ROWS",
+    "EXPORT_SCHEMA_FILE",
+    "EXPORT_SCHEMA_URL",
     "MAX_EXTENSION_MONTHS",
     "REVIEW_STATUSES",
     "VERDICTS",
@@ -87,6 +107,7 @@ __all__ = [
     "CaseView",
     "CompiledRulesets",
     "DecisionNotFoundError",
+    "DevelopmentKeysError",
     "Engine",
     "EngineUnavailableError",
     "Impact",
@@ -98,10 +119,13 @@ __all__ = [
     "ManualDecision",
     "NoActiveRulesetError",
     "NothingToReviewError",
+    "ProcessingRestrictedError",
+    "PurgeReport",
     "QueuePage",
     "RecordedDecision",
     "Reproduction",
     "RequirementChange",
+    "RetentionPeriods",
     "ReviewAlreadyOpenError",
     "ReviewConflictError",
     "ReviewInputError",
@@ -113,6 +137,7 @@ __all__ = [
     "Settings",
     "SnapshotMissingError",
     "SnapshotTamperedError",
+    "SubjectNotFoundError",
     "Verdict",
     "add_months",
     "assign",
@@ -122,20 +147,31 @@ __all__ = [
     "decide_and_record",
     "diff_rulesets",
     "due_date",
+    "ensure_unrestricted",
+    "erase",
     "explain_stored",
+    "export",
     "extend",
     "get_settings",
+    "lift_restriction",
     "local_engine",
     "match_file",
+    "normalised_national_id",
     "open_case",
     "overridden_lenders",
+    "people_in_payload",
+    "personal_keys",
+    "purge",
     "queue",
     "ray_engine",
+    "rectify",
     "reproduce",
     "request_digest",
     "request_review",
     "rescore_file",
     "rescore_store",
+    "restrict",
+    "restricted",
     "review_status",
     "stored_decision",
     "stored_ruleset",

@@ -13,6 +13,9 @@ Resuming: records are committed `per_transaction` at a time (`DecisionLog.record
 transaction a checkpoint. Before recording a chunk the recorder asks the store which of its
 applications already have a batch decision under the new ruleset hash and skips them, so a
 run killed at any point and started again records every application exactly once.
+
+Restricted applications (a person on them restricted processing, `broker.restrictions`) are
+not re-scored: they are skipped and counted in `restricted`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Callable
 import polars as pl
 
 from audit import Store
+from broker.restrictions import restricted
 from lender_rules.vocabulary import Channel
 from matcher import FEATURE_NAMES, Decision, LenderOutcome, Ruleset, match
 
@@ -54,6 +58,7 @@ class BatchRecorder:
         self._saved = False
         self.recorded = 0
         self.skipped = 0
+        self.restricted = 0  # applications skipped because their processing is restricted
 
     def __call__(self, features: pl.DataFrame, changes: pl.DataFrame) -> None:
         """Record the applications of one chunk: `features` (with `application_id`) are its
@@ -71,6 +76,9 @@ class BatchRecorder:
         ids = wanted.get_column("application_id").to_list()
         done = self._store.decisions.decided_under(self._ruleset.hash, CHANNEL, ids)
         self.skipped += len(done)
+        blocked = restricted(self._store, ids) - done
+        self.restricted += len(blocked)
+        done |= blocked
         if done:
             wanted = wanted.filter(~pl.col("application_id").is_in(pl.Series(list(done))))
         rows = wanted.select("application_id", *FEATURE_NAMES).to_dicts()

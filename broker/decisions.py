@@ -29,7 +29,9 @@ import matcher
 from audit import DEFAULT_CLIENT, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
 from broker.manual_decisions import overridden_lenders
+from broker.restrictions import ensure_unrestricted
 from broker.rulesets import CompiledRulesets, RulesInForce
+from broker.subject_ids import people
 from lender_rules.canonical import digest
 from lender_rules.vocabulary import Channel, Language
 from matcher import (
@@ -95,6 +97,7 @@ def decide_and_record(
         idempotency_key=idempotency_key,
         request_digest=request_digest(application),
         client=client,
+        subjects=people(application, decision.decided_at.date()),
     )
     if stored.application_id != application_id:
         # The key was used before with this application: the first decision stands.
@@ -108,10 +111,14 @@ def stored_decision(
     """The latest stored automated decision on an application, with the ruleset it was made
     under and the lenders manual reviews overrode; with `client`, only a decision that client
     asked for. `DecisionNotFoundError` if there is none (also when the application is another
-    client's: its existence is not disclosed)."""
+    client's: its existence is not disclosed). Asked for a client (outside the case),
+    `ProcessingRestrictedError` while a person on the application has restricted its
+    processing (`broker.restrictions`)."""
     stored = store.decisions.latest(application_id, client=client, automated=True)
     if stored is None:
         raise DecisionNotFoundError(application_id)
+    if client is not None:
+        ensure_unrestricted(store, application_id)
     overridden = overridden_lenders(store.reviews.manual_decisions(application_id))
     return RecordedDecision(stored, compiled.get(stored.ruleset_hash), None, overridden)
 

@@ -156,3 +156,33 @@ class ReviewInputError(BrokerError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class DevelopmentKeysError(BrokerError):
+    """Production mode with a public development key of personal data: refused."""
+
+    def __init__(self, settings: list[str]) -> None:
+        super().__init__(
+            f"LENDMATCH_MODE=production but {' and '.join(settings)} still hold the public "
+            "development keys, which anyone can read in lendmatch's source: personal data "
+            "would not be protected. Set your own keys (see README, Configuration)."
+        )
+        self.settings = settings
+
+
+class SubjectNotFoundError(BrokerError):
+    """No application of the person is held (or the id is no national id)."""
+
+    def __init__(self) -> None:
+        super().__init__("No data is held about this person.")
+
+
+class ProcessingRestrictedError(BrokerError):
+    """A person on the application has restricted its processing (GDPR art. 18)."""
+
+    def __init__(self, application_id: str) -> None:
+        super().__init__(
+            f"Processing of application {application_id} is restricted at the request of a "
+            "person on it."
+        )
+        self.application_id = application_id

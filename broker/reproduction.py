@@ -21,10 +21,15 @@ from matcher import FeatureRowError, Ruleset, evaluate, with_corrections
 
 @dataclass(frozen=True)
 class Reproduction:
-    """One stored decision re-evaluated: `problem` is None when it reproduces."""
+    """One stored decision re-evaluated: `problem` is None when it reproduces (or when it is
+    redacted: its features were erased, so it is skipped)."""
 
     stored: StoredDecision
     problem: str | None
+
+    @property
+    def redacted(self) -> bool:
+        return self.stored.redacted
 
     @property
     def ok(self) -> bool:
@@ -37,6 +42,9 @@ def reproduce(store: Store, compiled: CompiledRulesets | None = None) -> Iterato
     compiled = compiled if compiled is not None else CompiledRulesets(store)
     broken: dict[str, str] = {}  # ruleset hash -> why it cannot be used
     for stored in store.decisions.stream():
+        if stored.redacted:
+            yield Reproduction(stored, None)
+            continue
         problem = broken.get(stored.ruleset_hash)
         if problem is None:
             try:

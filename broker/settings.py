@@ -9,10 +9,13 @@ time: `create_app(settings)` receives an instance, and each CLI command calls `g
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audit import DEVELOPMENT_DATA_KEYS, DEVELOPMENT_SUBJECT_KEY, PersonalKeys
+from broker.errors import DevelopmentKeysError
 from lender_rules import SHIPPED_LENDERS_DIR
 
 
@@ -111,6 +114,50 @@ class Settings(BaseSettings):
             "only on the machine that writes them."
         ),
     )
+    mode: Literal["development", "production"] = Field(
+        default="development",
+        description=(
+            "production: the service refuses to start with the public development keys of "
+            "personal data (`LENDMATCH_SUBJECT_KEY`, `LENDMATCH_DATA_KEYS`) and says which."
+        ),
+    )
+    subject_key: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_SUBJECT_KEY),
+        description=(
+            "Key (at least 32 characters) of the keyed hash (HMAC-SHA256) by which a person's "
+            "applications are found; no national id is stored in clear. Changing it loses "
+            "every link: keep it."
+        ),
+    )
+    data_keys: SecretStr = Field(
+        default=SecretStr(DEVELOPMENT_DATA_KEYS),
+        description=(
+            "AES-256 keys of the personal payloads, `id:base64key,id2:base64key`: the first "
+            "seals, every one opens; `lendmatch keys rotate-data-key` re-seals under the first."
+        ),
+    )
+    retention_not_accepted_days: int = Field(
+        default=730,
+        ge=1,
+        description="Days the data of an application no lender accepted is kept (2 years).",
+    )
+    retention_customer_days: int = Field(
+        default=1827,
+        ge=1,
+        description=(
+            "Days the data of an application some lender accepted is kept after its last "
+            "decision (5 years, leap days included; the broker is not told when the "
+            "customer's obligations end, so it counts from the decision)."
+        ),
+    )
+    retention_aml_days: int = Field(
+        default=1827,
+        ge=1,
+        description=(
+            "Days the identity check of an application (anti-money-laundering law, at least "
+            "5 years) is kept; it survives an erasure request until then."
+        ),
+    )
     checkpoint_public_key: str | None = Field(
         default=None,
         description=(
@@ -142,6 +189,19 @@ class Settings(BaseSettings):
             "flag). Turn it on whenever the service is served over HTTPS."
         ),
     )
+
+
+def personal_keys(settings: Settings) -> PersonalKeys:
+    """The keys of personal data the settings name; `audit.DataKeyError` if one is malformed,
+    `DevelopmentKeysError` in production mode with a public development key."""
+    keys = PersonalKeys.from_text(
+        settings.subject_key.get_secret_value(), settings.data_keys.get_secret_value()
+    )
+    if settings.mode == "production":
+        found = keys.development_keys_in_use()
+        if found:
+            raise DevelopmentKeysError(found)
+    return keys
 
 
 def get_settings() -> Settings:

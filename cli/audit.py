@@ -151,8 +151,11 @@ def verify(
     typer.echo(
         f"ok: {report.chain.checked} records verified, head {report.heads.decisions}; "
         f"{report.snapshots} ruleset snapshots, {report.activations} activations, "
-        f"{report.payloads} personal payloads ({report.erased} erased){against}"
+        f"{report.payloads} personal payloads ({report.erased} erased), "
+        f"{report.redacted} records redacted{against}"
     )
+    for redaction in report.redactions:
+        typer.echo(f"  {redaction.records} redacted on {redaction.day}: {redaction.reason}")
 
 
 @app.command()
@@ -213,9 +216,12 @@ def reproduce() -> None:
     Each decision's stored feature row is evaluated again under the ruleset snapshot stored
     for its ruleset hash, and must give exactly the stored failed and unknown bitmasks.
     """
-    checked = mismatches = 0
+    checked = mismatches = redacted = 0
     with opened_store() as store:
         for result in broker.reproduce(store):
+            if result.redacted:
+                redacted += 1
+                continue
             checked += 1
             if result.problem is not None:
                 mismatches += 1
@@ -228,4 +234,7 @@ def reproduce() -> None:
     if mismatches:
         typer.echo(f"FAILED: {mismatches} of {checked} decisions do not reproduce", err=True)
         raise typer.Exit(EXIT_PROBLEM)
-    typer.echo(f"ok: {checked} decisions reproduce their stored bitmasks")
+    typer.echo(
+        f"ok: {checked} decisions reproduce their stored bitmasks; {redacted} redacted "
+        "decisions skipped (their features were erased)"
+    )

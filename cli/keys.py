@@ -12,6 +12,7 @@ import enum
 import typer
 
 from audit import DEFAULT_CLIENT, InvalidRecord
+from broker import people_in_payload
 from cli.options import EXIT_PROBLEM, opened_store
 from lender_rules.vocabulary import ROLES
 
@@ -72,3 +73,20 @@ def revoke_key(key_id: str = typer.Argument(..., help="The key id printed by `ke
         typer.echo(f"no active key {key_id}", err=True)
         raise typer.Exit(EXIT_PROBLEM)
     typer.echo(f"revoked {key_id}")
+
+
+@app.command("rotate-data-key")
+def rotate_data_key(
+    batch: int = typer.Option(500, "--batch", min=1, help="Payloads re-sealed per commit."),
+) -> None:
+    """Re-seal every personal payload, rectification and identity check under the first key
+    of LENDMATCH_DATA_KEYS, committing every `--batch`; progress on stderr. Payloads stored
+    clear before encryption are sealed too, and their people linked (so a subject export
+    finds them). Resumable: run it again after an interruption. Keep the old key listed
+    until it reports 0 left."""
+    with opened_store() as store:
+        done = left = 0
+        for done, left in store.rotate_data_key(batch=batch, people=people_in_payload):
+            typer.echo(f"re-sealed {done}, {left} left", err=True)
+        key_id = store.keys.current_key_id
+    typer.echo(f"ok: {done} sealed values re-sealed under key {key_id}; {left} left")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, generate, keys, match, rescore, rules, serve, users
+from cli import audit, generate, keys, match, rescore, retention, rules, serve, subject, users
 
 app = typer.Typer(
     name="lendmatch",
@@ -25,6 +25,8 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
+app.add_typer(subject.app, name="subject")
+app.add_typer(retention.app, name="retention")
 app.command("generate")(generate.generate)
 app.command("match")(match.match_command)
 app.command("rescore")(rescore.rescore_command)

@@ -14,8 +14,15 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from audit import Store, StoreUnavailable, open_store
-from broker import NoActiveRulesetError, SnapshotMissingError, get_settings, stored_ruleset
+from audit import DataKeyError, Store, StoreUnavailable, open_store
+from broker import (
+    DevelopmentKeysError,
+    NoActiveRulesetError,
+    SnapshotMissingError,
+    get_settings,
+    personal_keys,
+    stored_ruleset,
+)
 from lender_rules import SHIPPED_LENDERS_DIR
 from lender_rules.errors import RulesetError
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
@@ -93,11 +100,18 @@ def opened_store() -> Iterator[Store]:
     """The decision store at DATABASE_URL (schema migrated), closed when the command ends.
 
     The store being unreachable, on opening or during the command, is a message on stderr
-    and exit status 3.
+    and exit status 3; a malformed key of personal data (or a development key in production
+    mode) exit status 2.
     """
     err = stderr()
+    settings = get_settings()
     try:
-        store = open_store(get_settings().database_url)
+        keys = personal_keys(settings)
+    except (DataKeyError, DevelopmentKeysError) as error:
+        err.print(f"error: {error}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from error
+    try:
+        store = open_store(settings.database_url, keys=keys)
     except StoreUnavailable as error:
         err.print(f"error: {error}", markup=False, highlight=False)
         raise typer.Exit(EXIT_STORE_UNAVAILABLE) from error

@@ -222,7 +222,8 @@ def rescore_command(
     if recorder is not None:
         stdout().print(
             f"recorded {recorder.recorded} batch decisions under {new.hash[:12]} "
-            f"({recorder.skipped} already recorded by an earlier run)",
+            f"({recorder.skipped} already recorded by an earlier run; {recorder.restricted} "
+            "skipped: processing restricted)",
             highlight=False,
         )
 

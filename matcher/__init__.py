@@ -5,7 +5,7 @@ matcher only through the names listed here (`__all__`); its modules are internal
 """
 
 from lender_rules.errors import Problem, RulesetError
-from matcher.application import Application, validation_context
+from matcher.application import Application, Email, Name, Phone, validation_context
 from matcher.engine import (
     Decision,
     LenderOutcome,
@@ -56,6 +56,7 @@ __all__ = [
     "CompiledLender",
     "CompiledRequirement",
     "Decision",
+    "Email",
     "Feature",
     "FeatureFrameError",
     "FeatureRowError",
@@ -64,7 +65,9 @@ __all__ = [
     "LenderExplanation",
     "LenderOutcome",
     "MatcherError",
+    "Name",
     "NothingActivatedError",
+    "Phone",
     "Problem",
     "Reason",
     "Ruleset",

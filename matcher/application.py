@@ -49,6 +49,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lender_rules.vocabulary import (
     COUNTRIES,
+    MARKETS,
     WITHOUT_EMPLOYER,
     Employment,
     Housing,
@@ -336,6 +337,23 @@ def _identity_problems(
             "the co-applicant has the applicant's national id",
             {},
         )
+
+
+def _phone_of_some_market(value: str) -> str:
+    if not any(is_phone_number(value, market) for market in MARKETS):
+        raise PydanticCustomError("phone_number", "not a phone number")
+    return value
+
+
+Phone = Annotated[
+    str,
+    Field(
+        max_length=PHONE_MAX_LENGTH,
+        description="A phone number: international, or national in one of the markets.",
+    ),
+    AfterValidator(_phone_of_some_market),
+]
+"""A phone number given without its application's market (a rectification)."""
 
 
 def _person_frame_type() -> pl.Struct:

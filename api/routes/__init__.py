@@ -6,13 +6,15 @@ caseworker's screens will sit beside these as their own routers.
 
 from fastapi import APIRouter
 
-from api.routes import applications, health, lenders, reviews, rulesets
+from api.routes import applications, health, lenders, reviews, rulesets, subjects
 
 ROUTERS: tuple[APIRouter, ...] = (
     applications.router,
     reviews.router,
     lenders.router,
     rulesets.router,
+    subjects.router,
+    subjects.schemas,
     health.router,
 )
 

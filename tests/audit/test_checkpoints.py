@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,3 +73,14 @@ def test_a_malformed_key_is_named(tmp_path: Path, key: str) -> None:
     assert raised.value.kind == "private key"
     with pytest.raises(CheckpointKeyError):
         newest_checkpoint(tmp_path, key)
+
+
+def test_the_redaction_head_is_signed_and_older_checkpoints_have_none(tmp_path: Path) -> None:
+    private, public = new_checkpoint_keys()
+    with_redactions = replace(HEADS, redactions="2:" + "d" * 64)
+    write_checkpoint(tmp_path / "new", with_redactions, private, now=NOW)
+    newest = newest_checkpoint(tmp_path / "new", public)
+    assert newest is not None and newest.heads == with_redactions
+    write_checkpoint(tmp_path / "old", HEADS, private, now=NOW)
+    older = newest_checkpoint(tmp_path / "old", public)
+    assert older is not None and older.heads.redactions is None

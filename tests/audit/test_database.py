@@ -35,6 +35,12 @@ TABLES = (
     "case_view",
     "api_key",
     "caseworker",
+    "decision_redaction",
+    "subject_link",
+    "subject_restriction",
+    "subject_correction",
+    "subject_request",
+    "identity_check",
 )
 
 

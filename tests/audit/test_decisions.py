@@ -140,8 +140,12 @@ def test_personal_data_is_kept_apart_from_the_decision(store: Store, sql: Sql) -
     decision_row = " ".join(str(v) for v in sql("SELECT * FROM decision")[0])
     assert person["national_id"] not in decision_row
     assert store.decisions.personal_data("app-7") == person
-    ((salt, payload),) = sql("SELECT salt, payload_json FROM personal_data")
-    assert stored.personal_digest == personal_digest(salt, payload)
+    ((salt, sealed, key_id),) = sql("SELECT salt, payload_json, key_id FROM personal_data")
+    assert key_id == store.keys.current_key_id
+    assert person["name"] not in sealed and person["email"] not in sealed
+    clear = store.keys.open(key_id, sealed, "app-7")
+    assert json.loads(clear) == person
+    assert stored.personal_digest == personal_digest(salt, clear)
 
 
 def test_a_decision_without_personal_data_keeps_the_stored_one(store: Store, sql: Sql) -> None:

@@ -230,7 +230,7 @@ def test_verify_reports_everything_it_checked(
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
         f"ok: 3 records verified, head {store.decisions.head()}; 2 ruleset snapshots, "
-        "2 activations, 2 personal payloads (1 erased)"
+        "2 activations, 2 personal payloads (1 erased), 0 records redacted"
     )
 
 
@@ -269,16 +269,32 @@ def test_verify_names_a_removed_latest_activation(
 
 
 def test_verify_names_a_changed_personal_payload(
-    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql
+    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql, store: Store
 ) -> None:
-    sql(
-        "UPDATE personal_data SET payload_json = replace(payload_json, 'ase2@', 'eve2@') "
-        "WHERE application_id = 'app-2'"
+    """Changed by someone holding the data key: sealed again, it opens, the digest differs."""
+    ((key_id, sealed),) = sql(
+        "SELECT key_id, payload_json FROM personal_data WHERE application_id = 'app-2'"
     )
+    changed = store.keys.open(key_id, sealed, "app-2").replace("ase2@", "eve2@")
+    _, resealed = store.keys.seal(changed, "app-2")
+    sql("UPDATE personal_data SET payload_json = :p WHERE application_id = 'app-2'", p=resealed)
     (line,) = _failed(run("audit", "verify"))
     assert line.startswith(
         f"FAILED at personal payload of application app-2 (record 2, decision "
         f"{evidence[1].decision_id}): the payload does not match the record's digest"
+    )
+
+
+def test_verify_names_a_changed_ciphertext(
+    run: Callable[..., Result], evidence: list[StoredDecision], sql: Sql
+) -> None:
+    ((sealed,),) = sql("SELECT payload_json FROM personal_data WHERE application_id = 'app-2'")
+    flipped = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    sql("UPDATE personal_data SET payload_json = :p WHERE application_id = 'app-2'", p=flipped)
+    (line,) = _failed(run("audit", "verify"))
+    assert line.startswith(
+        f"FAILED at personal payload of application app-2 (record 2, decision "
+        f"{evidence[1].decision_id}): the payload does not open"
     )
 
 
@@ -443,3 +459,25 @@ def test_checkpoints_need_a_folder_and_a_key(
     no_key = run("audit", "verify", "--checkpoints", str(tmp_path))
     assert no_key.exit_code == options.EXIT_USAGE
     assert "public key" in no_key.stderr
+
+
+def test_verify_and_reproduce_report_redacted_records(
+    run: Callable[..., Result], store: Store
+) -> None:
+    ruleset = matcher.ruleset_from_documents([LENDER])
+    store.rulesets.activate(ruleset)
+    _decide(store, ruleset, 1, age=30, debt_to_income=2.0)
+    _decide(store, ruleset, 2, age=20, debt_to_income=2.0)
+    store.decisions.redact(
+        "app-2", reason="erasure request", now=datetime(2026, 11, 30, tzinfo=UTC)
+    )
+    verified = run("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert verified.stdout.splitlines()[0].endswith("1 records redacted")
+    assert verified.stdout.splitlines()[1] == "  1 redacted on 2026-11-30: erasure request"
+    reproduced = run("audit", "reproduce")
+    assert reproduced.exit_code == 0, reproduced.output
+    assert reproduced.stdout.strip() == (
+        "ok: 1 decisions reproduce their stored bitmasks; 1 redacted decisions skipped "
+        "(their features were erased)"
+    )

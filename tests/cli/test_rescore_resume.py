@@ -67,7 +67,7 @@ def test_an_apply_killed_midway_resumes_and_records_each_changed_application_onc
     assert {app for app, _ in after} == changed
     assert {n for _, n in after} == {1}
     assert f"recorded {len(changed) - len(before)} batch decisions" in second.stdout
-    assert f"({len(before)} already recorded by an earlier run)" in second.stdout
+    assert f"({len(before)} already recorded by an earlier run; 0 skipped" in second.stdout
 
     verify = subprocess.run(
         [LENDMATCH, "audit", "verify"], env=env, capture_output=True, text=True, check=False

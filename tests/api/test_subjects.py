@@ -1,0 +1,335 @@
+"""Data-subject rights over HTTP, the issue's acceptance (SQLite and PostgreSQL): export holds
+everything about the person and nothing about anyone else; after erasure only what the law
+keeps remains, no trace of the person is left in any table, the database file or a dump, and
+the log still verifies; wrong role 403, unknown subject 404 (admins only); restriction; no
+personal data in logs or metric labels."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import subprocess
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from sqlalchemy import create_engine, make_url, text
+from sqlmodel import SQLModel
+
+from api.examples import APPLICATIONS
+from api.log_redaction import ACCESS_LOGGER, RedactSubjectPaths
+from tests.api.support import Api, running_api
+
+KARI = APPLICATIONS["no-applicant"]["applicant"]  # also the co-applicant of no-with-co-applicant
+OLA = APPLICATIONS["no-with-co-applicant"]["applicant"]
+ANNA = APPLICATIONS["se-applicant"]["applicant"]
+ERIK = APPLICATIONS["se-with-co-applicant"]["applicant"]
+UNKNOWN_ID = "15076500565"  # a valid fødselsnummer nobody applied with
+
+
+def traces(person: dict[str, Any]) -> list[str]:
+    """The texts that would betray a person: name, national id, e-mail, phone (as written,
+    and digits only)."""
+    phone_digits = "".join(c for c in person["phone"] if c.isdigit())
+    id_digits = "".join(c for c in person["national_id"] if c.isdigit())
+    return [
+        person["name"],
+        person["national_id"],
+        id_digits,
+        person["email"],
+        person["phone"],
+        phone_digits,
+    ]
+
+
+@pytest.fixture
+def people(database_url: str) -> Iterator[tuple[Api, dict[str, str]]]:
+    """Kari as co-applicant (with Ola) and as applicant; Anna and Erik, unrelated."""
+    with running_api(database_url, synthetic_ids=True) as api:
+        ids = {}
+        for name in (
+            "no-with-co-applicant",
+            "no-applicant",
+            "se-applicant",
+            "se-with-co-applicant",
+        ):
+            answer = api.post_application(APPLICATIONS[name])
+            assert answer.status_code == 201, answer.text
+            ids[name] = answer.json()["application_id"]
+        yield api, ids
+
+
+def _admin(api: Api) -> dict[str, str]:
+    return {"X-API-Key": api.admin_key}
+
+
+def _export(api: Api, national_id: str) -> dict[str, Any]:
+    answer = api.client.get(f"/v1/subjects/{national_id}/export", headers=_admin(api))
+    assert answer.status_code == 200, answer.text
+    document: dict[str, Any] = answer.json()
+    schema = api.client.get("/v1/schemas/subject-export.json").json()
+    jsonschema.validate(document, schema)
+    return document
+
+
+def _category(document: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    (category,) = [c for c in document["categories"] if c["category"] == name]
+    assert category["purpose"] and category["legal_basis"]
+    items: list[dict[str, Any]] = category["items"]
+    return items
+
+
+def test_export_holds_everything_about_the_person_and_nothing_about_anyone_else(
+    people: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = people
+    shared, own = ids["no-with-co-applicant"], ids["no-applicant"]
+    document = _export(api, KARI["national_id"])
+    assert document["subject"] == {"national_id": KARI["national_id"]}
+    data = {
+        (i["application_id"], i["role"]): i["data"] for i in _category(document, "application_data")
+    }
+    assert set(data) == {(shared, "co_applicant"), (own, "applicant")}
+    assert data[(shared, "co_applicant")]["co_applicant"]["name"] == KARI["name"]
+    assert "applicant" not in data[(shared, "co_applicant")]  # Ola's part is left out
+    assert data[(own, "applicant")]["applicant"]["email"] == KARI["email"]
+    decisions = {i["application_id"]: i for i in _category(document, "automated_decisions")}
+    assert set(decisions) == {shared, own}
+    assert "age" not in decisions[shared]["features"]  # Ola's age
+    assert decisions[shared]["features"]["co_age"] is not None  # Kari's
+    assert decisions[own]["features"]["age"] is not None
+    for decision in decisions.values():
+        assert {o["lender_id"] for o in decision["outcomes"]} == {
+            lender["lender_id"] for lender in decision["lenders"]
+        }
+        accepted = any(o["eligible"] for o in decision["outcomes"])
+        period = timedelta(days=1827 if accepted else 730)
+        decided = datetime.fromisoformat(decision["decided_at"])
+        assert datetime.fromisoformat(decision["delete_on"]) == decided + period
+    text_of_export = json.dumps(document, ensure_ascii=False)
+    for other in (OLA, ANNA, ERIK):
+        for trace in traces(other):
+            assert trace not in text_of_export
+    spaced = _export(api, "218586 41206")  # any written form finds the same person
+    assert spaced["categories"] == document["categories"]
+
+
+def _rows_of_every_table(database_url: str) -> str:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return "\n".join(
+                repr(row)
+                for table in SQLModel.metadata.sorted_tables
+                for row in connection.execute(text(f"SELECT * FROM {table.name}"))
+            )
+    finally:
+        engine.dispose()
+
+
+def _database_bytes(database_url: str) -> bytes:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(str(url.database))
+        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-journal")]
+        return b"".join(f.read_bytes() for f in files if f.exists())
+    schema = str(url.query["options"]).removeprefix("-csearch_path=")
+    plain = url.difference_update_query(["options"]).set(drivername="postgresql")
+    dump = subprocess.run(
+        ["pg_dump", "--schema", schema, plain.render_as_string(hide_password=False)],
+        check=True,
+        capture_output=True,
+    )
+    return dump.stdout
+
+
+def _assert_no_trace(database_url: str, person: dict[str, Any], held: str) -> None:
+    """No trace of `person` in any row, the file or dump, which do hold `held` (an
+    application id: the copy is a real one)."""
+    rows = _rows_of_every_table(database_url)
+    stored = _database_bytes(database_url)
+    assert held in rows and held.encode() in stored
+    for trace in traces(person):
+        assert trace not in rows, trace
+        assert trace.encode() not in stored, trace
+
+
+def test_a_copy_of_the_database_reveals_no_personal_details(
+    people: tuple[Api, dict[str, str]], database_url: str
+) -> None:
+    people[0].service.store.dispose()  # everything written through to the file
+    for person in (KARI, OLA, ANNA, ERIK):
+        _assert_no_trace(database_url, person, people[1]["no-applicant"])
+
+
+def test_after_erasure_only_what_the_law_keeps_remains_and_the_log_verifies(
+    people: tuple[Api, dict[str, str]], database_url: str
+) -> None:
+    api, ids = people
+    shared, own = ids["no-with-co-applicant"], ids["no-applicant"]
+    answer = api.client.post(
+        f"/v1/subjects/{KARI['national_id']}/erasure",
+        headers=_admin(api),
+        json={"reason": "the applicant asked"},
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert {e["application_id"]: e["personal_data"] for e in result["erased"]} == {
+        shared: True,
+        own: True,
+    }
+    assert all(e["decision_features_redacted"] == 1 for e in result["erased"])
+    assert {(k["application_id"], k["role"]) for k in result["kept"]} == {
+        (shared, "co_applicant"),
+        (own, "applicant"),
+    }
+    assert all("anti-money-laundering" in k["reason"] and k["delete_on"] for k in result["kept"])
+
+    document = _export(api, KARI["national_id"])
+    assert _category(document, "application_data") == []
+    assert _category(document, "rectifications") == []
+    decisions = _category(document, "automated_decisions")
+    assert len(decisions) == 2
+    assert all(d["redacted"] and d["features"] == {} and d["kept_because"] for d in decisions)
+    checks = _category(document, "identity_checks")
+    assert {c["identity"]["national_id"] for c in checks} == {KARI["national_id"]}
+    assert all(c["reason"] and c["delete_on"] for c in checks)
+
+    report = api.service.store.verify()
+    assert report.ok, report
+    assert report.redacted == 2
+    assert [(r.reason, r.records) for r in report.redactions] == [("the applicant asked", 2)]
+    api.service.store.dispose()
+    _assert_no_trace(database_url, KARI, own)
+    assert _category(_export(api, ANNA["national_id"]), "application_data")  # others untouched
+
+
+def test_a_wrong_role_is_403_and_an_unknown_subject_404_for_admins_only(
+    people: tuple[Api, dict[str, str]],
+) -> None:
+    api, _ = people
+    routes = [
+        ("GET", "export", None),
+        ("POST", "rectification", {"email": "kari@example.com"}),
+        ("POST", "erasure", {}),
+        ("POST", "restriction", {"reason": "contested"}),
+        ("DELETE", "restriction", None),
+    ]
+    for method, route, body in routes:
+        answers = {
+            who: api.client.request(
+                method,
+                f"/v1/subjects/{who}/{route}",
+                headers={"X-API-Key": api.frontend_key},
+                json=body,
+            )
+            for who in (KARI["national_id"], UNKNOWN_ID, "not-an-id")
+        }
+        assert {a.status_code for a in answers.values()} == {403}, route
+        assert len({a.text for a in answers.values()}) == 1  # the same answer for everyone
+        assert api.client.request(method, f"/v1/subjects/{UNKNOWN_ID}/{route}").status_code == 401
+        for who in (UNKNOWN_ID, "not-an-id"):
+            found = api.client.request(
+                method, f"/v1/subjects/{who}/{route}", headers=_admin(api), json=body
+            )
+            assert (found.status_code, found.json()["error"]) == (404, "not_found"), route
+    assert api.client.get("/v1/schemas/subject-export.json").json()["title"]
+
+
+def test_rectification_is_recorded_and_decisions_are_not_rewritten(
+    people: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = people
+    before = _category(_export(api, KARI["national_id"]), "automated_decisions")
+    answer = api.client.post(
+        f"/v1/subjects/{KARI['national_id']}/rectification",
+        headers=_admin(api),
+        json={"email": "kari@nytt.example.no"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert sorted(answer.json()["corrected_applications"]) == sorted(
+        [ids["no-with-co-applicant"], ids["no-applicant"]]
+    )
+    document = _export(api, KARI["national_id"])
+    corrections = _category(document, "rectifications")
+    assert {(c["role"], c["corrections"][c["role"]]["email"]) for c in corrections} == {
+        ("co_applicant", "kari@nytt.example.no"),
+        ("applicant", "kari@nytt.example.no"),
+    }
+    assert _category(document, "automated_decisions") == before
+    for wrong, field in (
+        ({}, "body"),
+        ({"email": "not an address"}, "body.email"),
+        ({"phone": "12"}, "body.phone"),
+        ({"name": "Kari", "national_id": "x"}, "body.national_id"),
+    ):
+        refused = api.client.post(
+            f"/v1/subjects/{KARI['national_id']}/rectification", headers=_admin(api), json=wrong
+        )
+        assert refused.status_code == 422, wrong
+        assert [p["field"] for p in refused.json()["problems"]] == [field], refused.json()
+    corrected = copy.deepcopy(APPLICATIONS["no-applicant"])
+    corrected["applicant"]["email"] = "kari@nytt.example.no"
+    assert api.post_application(corrected).status_code == 201  # a new decision, corrected
+
+
+def test_a_restricted_persons_decisions_are_not_shown_outside_the_case(
+    people: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = people
+    path = f"/v1/applications/{ids['no-applicant']}/decision"
+    frontend = {"X-API-Key": api.frontend_key}
+    assert api.client.get(path, headers=frontend).status_code == 200
+    restricted = api.client.post(
+        f"/v1/subjects/{KARI['national_id']}/restriction",
+        headers=_admin(api),
+        json={"reason": "accuracy contested"},
+    )
+    assert restricted.json() == {"restricted": True, "changed": True}
+    refused = api.client.get(path, headers=frontend)
+    assert (refused.status_code, refused.json()["error"]) == (403, "processing_restricted")
+    assert api.client.get(path, headers=_admin(api)).status_code == 200  # the case itself
+    other = f"/v1/applications/{ids['se-applicant']}/decision"
+    assert api.client.get(other, headers=frontend).status_code == 200
+    assert _export(api, KARI["national_id"])["restriction"]["reason"] == "accuracy contested"
+    lifted = api.client.delete(
+        f"/v1/subjects/{KARI['national_id']}/restriction", headers=_admin(api)
+    )
+    assert lifted.json() == {"restricted": False, "changed": True}
+    assert api.client.get(path, headers=frontend).status_code == 200
+
+
+def test_no_personal_data_in_logs_or_metric_labels(
+    sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with running_api(sqlite_url, synthetic_ids=True) as api:
+        for name in ("no-with-co-applicant", "no-applicant"):
+            api.post_application(APPLICATIONS[name])
+        _export(api, KARI["national_id"])
+        api.client.post(f"/v1/subjects/{KARI['national_id']}/erasure", headers=_admin(api))
+        metrics = api.client.get("/metrics").text
+        access = logging.getLogger(ACCESS_LOGGER)
+        assert any(isinstance(f, RedactSubjectPaths) for f in access.filters)
+        record = access.makeRecord(
+            ACCESS_LOGGER,
+            logging.INFO,
+            __file__,
+            0,
+            '%s - "%s %s HTTP/%s" %d',
+            ("127.0.0.1:5000", "GET", f"/v1/subjects/{KARI['national_id']}/export", "1.1", 200),
+            None,
+        )
+        for log_filter in access.filters:
+            log_filter.filter(record)
+    server_side = [r for r in caplog.records if not r.name.startswith("httpx")]  # not the client
+    logged = "\n".join(r.getMessage() for r in server_side) + record.getMessage()
+    assert "/v1/subjects/{national_id}/export" in record.getMessage()
+    for person in (KARI, OLA):
+        for trace in traces(person):
+            assert trace not in logged
+            assert trace not in metrics
