@@ -253,6 +253,27 @@ def _drafts(form: FormData, case: Case) -> dict[str, dict[str, str]]:
     return drafts
 
 
+def _corrections_or_page(
+    request: Request,
+    case: Case,
+    user: Caseworker,
+    drafts: dict[str, dict[str, str]],
+    form: FormData,
+) -> dict[str, Any] | HTMLResponse:
+    """The form's corrected values, or the case page again naming the bad one (422)."""
+    try:
+        return corrections_of(form)
+    except CorrectionError as bad:
+        return case_page(
+            request,
+            case,
+            user,
+            drafts=drafts,
+            error=bad.field,
+            status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+        )
+
+
 def _missing(drafts: Mapping[str, Mapping[str, str]]) -> str:
     for lender_id, draft in drafts.items():
         if draft["verdict"] not in VERDICTS:
@@ -286,17 +307,9 @@ def _review(
 ) -> HTMLResponse:
     case = _open(service, request_id, user, language)
     drafts = _drafts(form, case)
-    try:
-        corrections = corrections_of(form)
-    except CorrectionError as bad:
-        return case_page(
-            request,
-            case,
-            user,
-            drafts=drafts,
-            error=bad.field,
-            status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
-        )
+    corrections = _corrections_or_page(request, case, user, drafts, form)
+    if isinstance(corrections, HTMLResponse):
+        return corrections
     missing = _missing(drafts)
     if missing or case.decision is not None:
         return case_page(
@@ -338,17 +351,9 @@ def _confirm(
 ) -> HTMLResponse | RedirectResponse:
     case = _open(service, request_id, user, language)
     drafts = _drafts(form, case)
-    try:
-        corrections = corrections_of(form)
-    except CorrectionError as bad:
-        return case_page(
-            request,
-            case,
-            user,
-            drafts=drafts,
-            error=bad.field,
-            status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
-        )
+    corrections = _corrections_or_page(request, case, user, drafts, form)
+    if isinstance(corrections, HTMLResponse):
+        return corrections
     missing = _missing(drafts)
     if missing:
         return case_page(
