@@ -43,15 +43,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from _databases import POSTGRES_URL
+from _databases import database as throwaway_database
 from _unchained import PLACEHOLDER_DIGEST
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from audit import open_store
 from matcher.generate import generate
@@ -59,9 +60,6 @@ from matcher.generate import generate
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## HTTP API (bench_api.py)"
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CONCURRENCY = (1, 8, 32)
 VARIANTS = ("chained", "unchained")
 UNCHAINED_LAUNCHER = ROOT / "benchmarks" / "_unchained.py"
@@ -202,22 +200,8 @@ def _server(database_url: str, variant: str, workers: int = 1) -> Iterator[int]:
         process.wait(timeout=60)
 
 
-@contextlib.contextmanager
-def _database(kind: str, workdir: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.sqlite'}"
-        return
-    schema = f"bench_api_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+def _database(kind: str, workdir: Path) -> contextlib.AbstractContextManager[str]:
+    return throwaway_database(kind, workdir, "bench_api")
 
 
 def _requests(key: str, count: int) -> list[bytes]:

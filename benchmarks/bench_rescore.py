@@ -22,26 +22,22 @@ Inputs are cached in `--work` (default /tmp/lendmatch-bench-rescore) by size and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import os
 import random
 import resource
 import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+from _databases import postgres_schema
 from _sql import match_query
 from bench_matcher import _perturb, derive_documents
-from sqlalchemy import create_engine, make_url, text
 
 import matcher
 from audit import open_store
@@ -50,9 +46,6 @@ from lender_rules import SHIPPED_LENDERS_DIR
 
 ON = "2026-11-25"
 BLOCK = 1_000_000
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def write_rules(folder: Path, documents: list[dict[str, Any]]) -> Path:
@@ -124,28 +117,12 @@ def duckdb_diff(features: Path, old: matcher.Ruleset, new: matcher.Ruleset) -> t
     return seconds, dict(zip(lenders, row or (), strict=True))
 
 
-@contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A URL on a new PostgreSQL schema, dropped after."""
-    schema = f"bench_rescore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def apply_rate(work: Path, n: int, old: matcher.Ruleset, new: matcher.Ruleset) -> tuple[int, float]:
     """`rescore --apply --all` of n applications on PostgreSQL: (records, seconds recording)."""
     on = dt.date.fromisoformat(ON)
     apps = work / f"apply-{n}.parquet"
     matcher.generate(n, 3, on).write_parquet(apps)
-    with postgres_schema() as url:
+    with postgres_schema("bench_rescore") as url:
         store = open_store(url)
         try:
             recorder = BatchRecorder(store, new, everything=True)

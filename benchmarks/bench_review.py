@@ -34,15 +34,16 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+from _databases import POSTGRES_URL, database
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 import broker
 from api.app import create_app
@@ -53,9 +54,6 @@ from matcher import Application, decide, generate, validation_context
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## Review screen (bench_review.py)"
-POSTGRES_URL = os.environ.get(
-    "LENDMATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PASSWORD = "benchmark password, long enough"
 TARGET_MS = 100.0
 
@@ -67,25 +65,6 @@ class Row:
     requests: int
     p50: float
     p95: float
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[str]:
-    """A fresh database URL of `kind` (SQLite file, or a PostgreSQL schema dropped after)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{workdir / f'review-{uuid.uuid4().hex[:8]}.sqlite'}"
-        return
-    schema = f"bench_review_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def seed(service: Service, cases: int) -> list[str]:
@@ -137,7 +116,7 @@ def p95(values: list[float]) -> float:
 
 
 def measure(kind: str, cases: int, count: int, workdir: Path) -> tuple[list[Row], str]:
-    with database(kind, workdir) as url:
+    with database(kind, workdir, "bench_review") as url:
         app = create_app(Settings(database_url=url, synthetic_ids=True))
         with TestClient(app) as client:
             service: Service = app.state.service
