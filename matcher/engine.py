@@ -33,7 +33,7 @@ from matcher.feature_checks import (
     report,
 )
 from matcher.features import feature_frame, features_of
-from matcher.lower_polars import lower, lower_bits
+from matcher.lower_polars import feature_codes, in_codes, lower, lower_bits
 from matcher.ruleset import Ruleset
 
 
@@ -141,11 +141,14 @@ def match_side_by_side(
         plan = _frame_plan(ruleset)
         computed |= plan.computed
         outputs += [expr.alias(f"{prefix}{name}") for name, expr in plan.outputs]
-    # Two stages: each distinct rule and market gate once (with_columns: a literal rule is
-    # broadcast to every row), then every lender's bits from those columns; the rows' check
-    # in the same pass.
+    # Three stages: the codes of the closed-vocabulary strings, then each distinct rule and
+    # market gate once (with_columns: a literal rule is broadcast to every row) with the
+    # rows' check, then every lender's bits from those columns.
     out = (
-        lazy.with_columns(*(e.alias(n) for n, e in computed.items()), check.bad_bits)
+        lazy.with_columns(*CODES.expressions())
+        .with_columns(
+            *(e.alias(n) for n, e in computed.items()), check.bad_bits_with(CODES.outside())
+        )
         .select(*keep, *outputs, BAD_BITS)
         .collect()
     )
@@ -153,6 +156,10 @@ def match_side_by_side(
     if bad.max():
         raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
     return out.drop(BAD_BITS)
+
+
+# The closed-vocabulary string features, read once per frame as small integer codes.
+CODES = feature_codes()
 
 
 @dataclass(frozen=True)
@@ -190,11 +197,12 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     for lender in ruleset.lenders:
         failed, unknown = lower_bits(
             [r.node for r in lender.requirements],
-            [column(r.rule_key, lower(r.node)) for r in lender.requirements],
+            [column(r.rule_key, lower(r.node, CODES)) for r in lender.requirements],
+            CODES,
         )
         if set(lender.markets) != set(MARKETS):
             markets = sorted(lender.markets)
-            gate = pl.col("market").is_in(pl.Series(markets, dtype=pl.String).implode())
+            gate = in_codes(*CODES.columns["market"], markets)
             serves = column("markets:" + ",".join(markets), gate)
             failed = pl.when(serves).then(failed)
             unknown = pl.when(serves).then(unknown)

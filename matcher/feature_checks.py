@@ -112,11 +112,16 @@ def _violations(feature: Feature) -> list[tuple[pl.Expr, pl.Expr]]:
     return found
 
 
-def _bad(feature: Feature) -> pl.Expr:
-    """True where the column's value is not valid (null-safe: false where it is null)."""
+def _bad(feature: Feature, outside: pl.Expr | None = None) -> pl.Expr:
+    """True where the column's value is not valid (null-safe: false where it is null).
+    `outside`, for a closed list of values, is where the value is not one of them, already
+    computed (the frame path's codes, `matcher.lower_polars`); else the check computes it."""
     bad = pl.lit(False)
-    for where, _ in _violations(feature):
-        bad = bad | where
+    if outside is not None and feature.values:
+        bad = bad | outside
+    else:
+        for where, _ in _violations(feature):
+            bad = bad | where
     if not feature.nullable:
         bad = bad | pl.col(feature.name).is_null()
     return bad.fill_null(False)
@@ -142,8 +147,15 @@ class FrameCheck:
     @property
     def bad_bits(self) -> pl.Expr:
         """One UInt32 column: bit i set where feature i of the row is not valid."""
+        return self.bad_bits_with({})
+
+    def bad_bits_with(self, outside: Mapping[str, pl.Expr]) -> pl.Expr:
+        """`bad_bits`, taking for the features in `outside` where a value is outside the
+        feature's closed list from that expression (see `_bad`)."""
         terms = [
-            pl.when(_bad(f)).then(pl.lit(1 << i, pl.UInt32)).otherwise(pl.lit(0, pl.UInt32))
+            pl.when(_bad(f, outside.get(f.name)))
+            .then(pl.lit(1 << i, pl.UInt32))
+            .otherwise(pl.lit(0, pl.UInt32))
             for i, f in enumerate(FEATURES)
         ]
         return pl.sum_horizontal(terms).cast(pl.UInt32).alias(BAD_BITS)
