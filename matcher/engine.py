@@ -33,7 +33,14 @@ from matcher.feature_checks import (
     report,
 )
 from matcher.features import feature_frame, features_of
-from matcher.lower_polars import feature_codes, in_codes, lower, lower_bits
+from matcher.lower_polars import (
+    bits_dtype,
+    feature_codes,
+    in_codes,
+    lower,
+    lower_bits,
+    may_be_null,
+)
 from matcher.ruleset import Ruleset
 
 
@@ -205,7 +212,12 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
             gate = in_codes(*CODES.columns["market"], markets)
             serves = column("markets:" + ",".join(markets), gate)
             failed = pl.when(serves).then(failed)
-            unknown = pl.when(serves).then(unknown)
+            if any(may_be_null(r.node, CODES) for r in lender.requirements):
+                unknown = pl.when(serves).then(unknown)
+            else:  # nothing unknown: one column for every lender of these markets and width
+                dtype = bits_dtype(len(lender.requirements))
+                key = f"no unknown:{dtype}:markets:{','.join(markets)}"
+                unknown = column(key, pl.when(gate).then(pl.lit(0, dtype=dtype)))
         outputs.append((failed_column(lender.lender_id), failed))
         outputs.append((unknown_column(lender.lender_id), unknown))
     return FramePlan(computed, tuple(outputs))

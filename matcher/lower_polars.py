@@ -219,13 +219,33 @@ class _Lowering:
             expr = member.is_in(pl.Series(values.values, dtype=dtype).implode())
             return self.null_if_any_null(expr, [needle])
         operands = [self.lower(a) for a in args]
-        expr = op.polars(operands, [a.type for a in args])
+        shortcut = self.by_literal(node, operands)
+        expr = shortcut if shortcut is not None else op.polars(operands, [a.type for a in args])
         if self.nan(node):
             expr = expr.fill_nan(None)
         strict = op.nulls is Nulls.STRICT
         if strict and (not op.polars_null_safe or len(args) == 3):
             expr = self.null_if_any_null(expr, args, operands)
         return expr
+
+    def by_literal(self, node: Call, operands: Sequence[pl.Expr]) -> pl.Expr | None:
+        """`/`, or `%` of integers, by a non-zero literal: the operator table's lowering
+        without its by-zero guard, and for a dividend that is never negative, Polars' own
+        `%` (both conventions agree there). None for anything else."""
+        divisor = node.args[-1]
+        value = divisor.value if isinstance(divisor, Const) else 0
+        if not isinstance(value, int | float) or not value or len(node.args) != 2:
+            return None
+        a, b = operands
+        if node.op.name == "/":
+            return a.cast(pl.Float64) / b
+        if node.op.name != "%" or node.type is not Type.INT:
+            return None
+        dividend = self.interval(node.args[0])
+        if dividend is not None and dividend.low >= 0 and value > 0:
+            return a % b
+        rest = a.abs() % abs(value)
+        return pl.when(a < 0).then(-rest).otherwise(rest)
 
     def coded(self, node: Call) -> pl.Expr | None:
         """Equality with a string literal, or membership in a literal list, on a coded

@@ -189,3 +189,28 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
     (first, *_) = evaluate(rows[0], ruleset)
     assert (first.failed, first.unknown) == (0b10100010, 0b00010000)
     assert math.isinf(rows[1]["debt_to_income"])
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"==": [{"%": [{"var": "term_months"}, 12]}, 0]},  # never negative: Polars' own `%`
+        {"==": [{"%": [{"-": [{"var": "amount"}]}, 7]}, -3]},  # the sign of the dividend
+        {"==": [{"%": [{"var": "amount"}, -7]}, 3]},
+        {">=": [{"/": [{"var": "total_income"}, 12]}, 1000.5]},
+        {">=": [{"/": [{"var": "debt_to_income"}, -0.5]}, -3]},  # +inf / -0.5
+        {"==": [{"%": [{"var": "amount"}, {"var": "children"}]}, 0]},  # by a feature: guarded
+    ],
+)
+def test_division_and_remainder_by_a_literal_need_no_guard(rule: Any) -> None:
+    node = _compiled(rule)
+    rows = [
+        _row(amount=a, term_months=t, total_income=i, debt_to_income=d, children=c)
+        for a, t, i, d, c in [
+            (1000, 12, 0, INF, 0),
+            (12_345, 13, 12_006, 2.5, 3),
+            (5000, 60, 12_000, 0.0, 2),
+        ]
+    ]
+    closure = lower_expression(node)
+    assert _coded(node, rows) == [closure(row) for row in rows]
