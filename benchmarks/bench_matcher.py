@@ -83,6 +83,7 @@ LENDERS_DIR = ROOT / "lender_rules" / "lenders"
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 SECTION = "## Matcher"
 SINGLE_SECTION = "## Matcher: single path"
+BATCH_SECTION = "## Matcher: batch path"
 DECISION_DATE = dt.date(2026, 11, 25)
 TARGET_N = 1_000_000
 
@@ -824,11 +825,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-results", action="store_true", help="print only")
     parser.add_argument(
         "--only",
-        choices=["all", "single"],
+        choices=["all", "single", "batch"],
         default="all",
         help="single: only the single path (and datalogic-py's bare evaluation of the same "
         "rules, its yardstick), on --calls different applications; adds a dated block to "
-        f"the {SINGLE_SECTION!r} section",
+        f"the {SINGLE_SECTION!r} section. batch: only the frame path and DuckDB, "
+        f"alternating in each run; adds a dated block to the {BATCH_SECTION!r} section",
     )
     parser.add_argument(
         "--label", default="", help="a few words naming the run's code (--only single)"
@@ -841,7 +843,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "checkout of main, say) in the same session, in alternating child processes, and "
         "report both (before and after) with their own datalogic-py yardstick",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="--before: rounds of each code")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="--before: rounds of each code (--only batch: runs)"
+    )
     parser.add_argument("--emit", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
@@ -1135,10 +1139,170 @@ def append_block(path: Path, section: str, block: str) -> None:
     path.write_text(text.rstrip("\n") + "\n")
 
 
+# --- batch path: frame path against DuckDB, before and after -------------------------------
+
+# The issue's targets for the frame path (issue 12), for N = TARGET_N and 50 lenders.
+TARGET_BATCH_FRAME_S = 0.07
+TARGET_BATCH_VS_DUCKDB = 25.0
+
+
+def batch_child(args: argparse.Namespace) -> dict[str, Any]:
+    """One run: the frame path and DuckDB's SQL of the same rules on the same feature frame,
+    one after the other `--repeat` times (after a warm-up of each), so that load on the
+    machine falls on both alike; DuckDB's bitmasks asserted equal to lendmatch's."""
+    shipped = matcher.load_ruleset(LENDERS_DIR)
+    documents = derive_documents(
+        list(shipped.documents.values()),
+        lenders=args.lenders,
+        per_lender=args.per_lender,
+        seed=args.seed,
+    )
+    ruleset = matcher.ruleset_from_documents(documents)
+    features = matcher.feature_frame(generate(args.n, args.seed), DECISION_DATE).collect()
+    keep = ["application_id"] if "application_id" in features.columns else []
+    con = duckdb.connect()
+    con.register("features", features.to_arrow())
+    sql = match_query(ruleset, "features", keep=keep)
+    ours, theirs = matcher.match(features, ruleset), con.sql(sql).to_arrow_table()
+    widened = ours.with_columns(pl.exclude("application_id").cast(pl.UInt64))
+    from_duck = pl.from_arrow(theirs)
+    assert isinstance(from_duck, pl.DataFrame)
+    if not (from_duck.equals(widened) and from_duck.schema == widened.schema):
+        raise AssertionError("DuckDB bitmasks differ from lendmatch's")
+    del ours, theirs, widened, from_duck
+    frame: list[tuple[float, float]] = []
+    duck: list[tuple[float, float]] = []
+    for _ in range(args.repeat):
+        for out, fn in (
+            (frame, lambda: matcher.match(features, ruleset)),
+            (duck, lambda: con.sql(sql).to_arrow_table()),
+        ):
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            out.append((time.perf_counter() - start, time.process_time() - start_cpu))
+            del result
+    con.close()
+    return {
+        "matcher": str(Path(matcher.__file__).parent.resolve()),
+        "frame": statistics.median(w for w, _ in frame),
+        "frame_cpu": statistics.median(c for _, c in frame),
+        "duckdb": statistics.median(w for w, _ in duck),
+        "duckdb_cpu": statistics.median(c for _, c in duck),
+        "requirements": sum(len(lender.requirements) for lender in ruleset.lenders),
+        "lenders": len(ruleset.lenders),
+    }
+
+
+def _batch_run(code: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """One `--only batch` run of this script in a fresh process, `matcher` from `code`."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    command = [sys.executable, __file__, "--only", "batch", "--emit", str(out)]
+    command += ["--n", str(args.n), "--repeat", str(args.repeat), "--seed", str(args.seed)]
+    command += ["--lenders", str(args.lenders), "--per-lender", str(args.per_lender)]
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    figures: dict[str, Any] = json.loads(out.read_text())
+    if Path(figures["matcher"]) != (code / "matcher").resolve():
+        raise RuntimeError(f"the run of {code} imported matcher from {figures['matcher']}")
+    return figures
+
+
+def main_batch(args: argparse.Namespace) -> int:
+    """`--only batch [--before DIR]`: the frame path and DuckDB, `--rounds` fresh processes
+    per code, alternating between DIR's code ("before") and this checkout ("after")."""
+    if args.emit is not None:
+        args.emit.write_text(json.dumps(batch_child(args)))
+        return 0
+    info = machine()
+    load_before = os.getloadavg()
+    codes = {"after": ROOT} if args.before is None else {"before": args.before.resolve()}
+    codes["after"] = ROOT
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in codes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            order = list(codes) if i % 2 == 0 else list(reversed(codes))
+            for name in order:
+                with step(f"round {i + 1}: {name} ({codes[name]})"):
+                    runs[name].append(_batch_run(codes[name], args, Path(tmp) / "batch.json"))
+    load_after = os.getloadavg()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = " and ".join(f"{name} ({_commit(code)})" for name, code in codes.items())
+    first = runs["after"][0]
+    scale = args.n / TARGET_N
+    lines = [
+        f"### {stamp} — {title}" + (f": {args.label}" if args.label else ""),
+        "",
+        f"Command: `{args.command}`",
+        "",
+        "Machine and versions: " + "; ".join(f"{k} {v}" for k, v in info.items()) + ".",
+        f"Load average (1, 5, 15 min) before {_load(load_before)}, after {_load(load_after)} "
+        "(2 CPUs shared with other work: it inflates wall times, CPU times less so).",
+        f"{args.n:,} applications (seed {args.seed}) x {first['lenders']} derived lenders "
+        f"({first['requirements']} requirements), features precomputed. {args.rounds} rounds, "
+        "each a fresh process per code, codes alternating; in each, the lendmatch frame path "
+        f"and DuckDB one after the other, {args.repeat} times after a warm-up of each "
+        "(DuckDB's bitmasks asserted identical to lendmatch's); medians per run. CPU: the "
+        "process's CPU time over all threads.",
+        "",
+        _cells(
+            "code",
+            "run",
+            "frame path",
+            "frame CPU",
+            "DuckDB",
+            "DuckDB CPU",
+            "DuckDB / frame",
+            "(CPU)",
+        ),
+        "|---|---|" + "---:|" * 6,
+    ]
+    summary: list[str] = []
+    for name, figures in runs.items():
+        for i, f in enumerate(figures):
+            lines.append(
+                _cells(
+                    name,
+                    str(i + 1),
+                    _s(f["frame"]),
+                    _s(f["frame_cpu"]),
+                    _s(f["duckdb"]),
+                    _s(f["duckdb_cpu"]),
+                    f"{f['duckdb'] / f['frame']:.1f}x",
+                    f"{f['duckdb_cpu'] / f['frame_cpu']:.1f}x",
+                )
+            )
+        frame = statistics.median(f["frame"] for f in figures)
+        ratio = statistics.median(f["duckdb"] / f["frame"] for f in figures)
+        cpu_ratio = statistics.median(f["duckdb_cpu"] / f["frame_cpu"] for f in figures)
+        summary.append(
+            f"- {name}: median frame path {_s(frame)} (target <= "
+            f"{_s(TARGET_BATCH_FRAME_S * scale)}: {_verdict(frame <= TARGET_BATCH_FRAME_S * scale)}"
+            f"), median DuckDB / frame **{ratio:.1f}x** (target >= "
+            f"{TARGET_BATCH_VS_DUCKDB:.0f}x: {_verdict(ratio >= TARGET_BATCH_VS_DUCKDB)}), in "
+            f"CPU time {cpu_ratio:.1f}x."
+        )
+    if "before" in runs:
+        speedup = statistics.median(f["frame"] for f in runs["before"]) / statistics.median(
+            f["frame"] for f in runs["after"]
+        )
+        cpu = statistics.median(f["frame_cpu"] for f in runs["before"]) / statistics.median(
+            f["frame_cpu"] for f in runs["after"]
+        )
+        summary.append(f"- after / before: frame path {speedup:.2f}x faster ({cpu:.2f}x in CPU).")
+    body = "\n".join([*lines, "", *summary]) + "\n"
+    print(body)
+    if args.results is not None:
+        append_block(args.results, BATCH_SECTION, body)
+        print(f"added a block to the {BATCH_SECTION!r} section of {args.results}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.only == "single":
         return main_single(args)
+    if args.only == "batch":
+        return main_batch(args)
     n: int = args.n
     info = machine()
     load_before = os.getloadavg()
