@@ -286,11 +286,11 @@ class _Lowering:
         if node.type is Type.BOOL and not self.nullable(node):
             # nothing can be null: `c ? v : e` is `(c & v) | (~c & e)`, bitmap operations
             # far cheaper than a when/then over booleans
-            out = self.lower(args[-1])
+            algebra = self.lower(args[-1])
             for i in range(len(args) - 3, -1, -2):
                 cond = self.lower(args[i])
-                out = (cond & self.lower(args[i + 1])) | (cond.not_() & out)
-            return out
+                algebra = (cond & self.lower(args[i + 1])) | (cond.not_() & algebra)
+            return algebra
         steps: list[tuple[pl.Expr, pl.Expr]] = []
         for i in range(0, len(args) - 1, 2):
             cond = self.lower(args[i])
