@@ -231,7 +231,10 @@ class _Lowering:
     def by_literal(self, node: Call, operands: Sequence[pl.Expr]) -> pl.Expr | None:
         """`/`, or `%` of integers, by a non-zero literal: the operator table's lowering
         without its by-zero guard, and for a dividend that is never negative, Polars' own
-        `%` (both conventions agree there). None for anything else."""
+        `%` (both conventions agree there). A string in a literal string: membership in its
+        substrings. None for anything else."""
+        if node.op.name == "in":
+            return _substring_of_literal(node, operands)
         divisor = node.args[-1]
         value = divisor.value if isinstance(divisor, Const) else 0
         if not isinstance(value, int | float) or not value or len(node.args) != 2:
@@ -303,6 +306,23 @@ class _Lowering:
             chain = chain.when(condition).then(value)
         out: pl.Expr = chain.otherwise(self.lower(args[-1]))
         return out
+
+
+MAX_SUBSTRINGS = 4096
+
+
+def _substring_of_literal(node: Call, operands: Sequence[pl.Expr]) -> pl.Expr | None:
+    """`{"in": [s, "NO,SE,DK"]}`: `s` is one of the literal's substrings (a hashed
+    membership, where Polars would search the literal once per row); null guarded by the
+    caller, as for the table's lowering."""
+    haystack = node.args[1]
+    if not isinstance(haystack, Const) or not isinstance(haystack.value, str):
+        return None
+    text = haystack.value
+    if (len(text) + 1) * (len(text) + 2) // 2 > MAX_SUBSTRINGS:
+        return None
+    pieces = {text[i:j] for i in range(len(text) + 1) for j in range(i, len(text) + 1)}
+    return operands[0].is_in(pl.Series(sorted(pieces), dtype=pl.String).implode())
 
 
 def _divides_by_zero(node: Call) -> bool:

@@ -214,3 +214,28 @@ def test_division_and_remainder_by_a_literal_need_no_guard(rule: Any) -> None:
     ]
     closure = lower_expression(node)
     assert _coded(node, rows) == [closure(row) for row in rows]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"in": [{"var": "citizenship"}, "NO,SE,DK,FI,IS"]},
+        {"in": [{"var": "co_employment"}, "permanent,retired"]},  # null without co-applicant
+        {"in": [{"var": "citizenship"}, ""]},
+    ],
+)
+def test_a_string_in_a_literal_string_is_one_of_its_substrings(rule: Any) -> None:
+    node = _compiled(rule)
+    rows = [
+        _row(citizenship=c, co_employment=e, has_co_applicant=e is not None)
+        for c, e in [
+            ("NO", "permanent"),
+            ("S", None),
+            ("", "retired"),
+            ("XX", "student"),
+            (",D", "other"),
+            ("NO,SE,DK,FI,IS", "manent,ret"),
+        ]
+    ]
+    closure = lower_expression(node)
+    assert _coded(node, rows) == [closure(row) for row in rows]
