@@ -5,6 +5,7 @@ JsonLogic engines, in one process, on the same rules and the same data.
     uv run python benchmarks/bench_matcher.py --n 200000 --repeat 7
     uv run python benchmarks/bench_matcher.py --quick          # smoke run, well under a minute
     uv run python benchmarks/bench_matcher.py --only single    # the single path (about a minute)
+    uv run python benchmarks/bench_matcher.py --only batch --before <checkout of main>
 
 What it does (see issue 2, "Speed"):
 
@@ -28,6 +29,10 @@ What it does (see issue 2, "Speed"):
   given) for the 50; the whole answer for the 50 against datalogic-py's mean bare evaluation
   of the same rules (issue 8: p50 <= 2x, p99 <= 4x). `--only single` runs just this part and
   adds a dated block to the `## Matcher: single path` section of RESULTS.md.
+- `--only batch [--before DIR]`: (a) and (c) alone, one after the other in each of
+  `--rounds` fresh processes per code (DIR's and this checkout's, alternating), with wall
+  and CPU medians and the DuckDB ratio of each run (issue 12: <= 0.07 s, >= 25x DuckDB);
+  adds a dated block to the `## Matcher: batch path` section of RESULTS.md.
 
 Medians are over `--repeat` runs after one warm-up run. "Decisions" are application-lender
 pairs (N x 50), as in the issue. Targets are the issue's, stated for N = 1,000,000; for
@@ -839,9 +844,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--before",
         type=Path,
         default=None,
-        help="with --only single: also run the single path of the code in this folder (a "
+        help="with --only single or batch: also run that path of the code in this folder (a "
         "checkout of main, say) in the same session, in alternating child processes, and "
-        "report both (before and after) with their own datalogic-py yardstick",
+        "report both (before and after), each run with its own yardstick (datalogic-py or DuckDB)",
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="--before: rounds of each code (--only batch: runs)"

@@ -98,3 +98,32 @@ def test_the_comparison_divides_each_run_by_its_own_yardstick() -> None:
     assert rows[0] == [" 1.5x met ", " 6.0x **missed** "]
     assert rows[1] == [" 1.5x met ", " 6.0x **missed** "]
     assert any(line.startswith("- before: ") and "p50 **3.0x**" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_the_batch_path_alone_runs_before_and_after_against_duckdb() -> None:
+    """`--only batch --before DIR`: the frame path and DuckDB in alternating processes (both
+    this checkout here), DuckDB's bitmasks asserted identical, ratios reported."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH),
+            "--only",
+            "batch",
+            "--quick",
+            "--no-results",
+            "--before",
+            str(BENCH.parents[1]),
+            "--rounds",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("| before", "| after"))]
+    assert [row.split(" | ")[0:2] for row in rows] == [["| before", "1"], ["| after", "1"]]
+    assert "median DuckDB / frame" in result.stdout
+    assert "lendmatch frame (features precomputed)" not in result.stdout  # nothing else ran
