@@ -1163,7 +1163,10 @@ def batch_child(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
     )
     ruleset = matcher.ruleset_from_documents(documents)
-    features = matcher.feature_frame(generate(args.n, args.seed), DECISION_DATE).collect()
+    # as the full run's (a): features computed once from the rechunked nested frame
+    nested = generate(args.n, args.seed).rechunk()
+    features = matcher.feature_frame(nested, DECISION_DATE).collect()
+    del nested
     keep = ["application_id"] if "application_id" in features.columns else []
     con = duckdb.connect()
     con.register("features", features.to_arrow())
