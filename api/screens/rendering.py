@@ -25,7 +25,12 @@ _templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
 def render(
-    request: Request, name: str, context: Mapping[str, Any], *, status_code: int = 200
+    request: Request,
+    name: str,
+    context: Mapping[str, Any],
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """The page `review/<name>` with `context` and what every page needs."""
     language = screen_language(request)
@@ -40,4 +45,5 @@ def render(
             "csrf_token": csrf_token(request),
         },
         status_code=status_code,
+        headers=headers,
     )

@@ -39,6 +39,11 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
         "nb": "Brukernavnet eller passordet er feil.",
         "sv": "Användarnamnet eller lösenordet är fel.",
     },
+    "sign_in_locked": {
+        "en": "Too many wrong passwords for this user name. Try again in {minutes} min.",
+        "nb": "For mange feil passord for dette brukernavnet. Prøv igjen om {minutes} min.",
+        "sv": "För många fel lösenord för det här användarnamnet. Försök igen om {minutes} min.",
+    },
     "signed_out": {
         "en": "You are signed out.",
         "nb": "Du er logget ut.",
