@@ -234,6 +234,11 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     # extension
     "extend": {"en": "Extend the deadline", "nb": "Forleng fristen", "sv": "Förläng tidsfristen"},
+    "extend_failed": {
+        "en": "The deadline was not extended: give 1 or 2 months and a reason (once a case).",
+        "nb": "Fristen ble ikke forlenget: oppgi 1 eller 2 måneder og en grunn (én gang).",
+        "sv": "Tidsfristen förlängdes inte: ange 1 eller 2 månader och ett skäl (en gång).",
+    },
     "months": {"en": "Months", "nb": "Måneder", "sv": "Månader"},
     "extension_reason": {
         "en": "Reason (the applicant sees it)",
