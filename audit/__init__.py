@@ -53,7 +53,14 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
-from audit.reviews import ContestedLender, ReviewEvent, ReviewStore, ReviewView, StoredReview
+from audit.reviews import (
+    CaseViewed,
+    ContestedLender,
+    ReviewEvent,
+    ReviewStore,
+    ReviewView,
+    StoredReview,
+)
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
 from audit.subjects import (
@@ -79,6 +86,7 @@ __all__ = [
     "ApplicationErased",
     "AuditError",
     "AuditReport",
+    "CaseViewed",
     "Caseworker",
     "CaseworkerStore",
     "Checkpoint",

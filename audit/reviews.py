@@ -18,6 +18,14 @@ written.
 The manual decision is a record of the decision log (channel `manual`) with a review part
 (`review_json`, chained: see `audit._chain`); it refers to the automated decision it reviews
 and never changes it. Internal notes stay in `review_lender`, outside the chain.
+
+Erasure and the retention purge (`erase_reviews`, in the caller's transaction) empty what a
+request holds about its people: the applicant's statement (it may name them, give a phone
+or an e-mail), the claimed corrections, the extension reason, and each lender's explanation
+and internal note (free text); the request's ids, status, dates, contested lenders and
+verdicts stay as the record that a review happened. Case views (who saw the case, when) hold
+nothing of the applicant but the request; they are kept as the log of access to their data
+until the application's retention period ends (`delete_views`).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -53,6 +61,8 @@ from audit.models import (
 from audit.records import DecisionLike, StoredDecision
 
 DECIDED = "decided"
+ERASED_STATEMENT = ""
+"""The statement of an erased request (a request is never opened without one)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,11 @@ class StoredReview:
     manual_decision_id: str | None
     lenders: tuple[ContestedLender, ...]
 
+    @property
+    def erased(self) -> bool:
+        """Its statement, corrections and free texts were erased."""
+        return self.statement == ERASED_STATEMENT
+
 
 @dataclass(frozen=True)
 class ReviewEvent:
@@ -103,6 +118,46 @@ class ReviewView:
 
     at: datetime
     viewer: str
+
+
+@dataclass(frozen=True)
+class CaseViewed:
+    """One view of a case, with the request and application it belongs to."""
+
+    request_id: str
+    application_id: str
+    at: datetime
+    viewer: str
+
+
+def erase_reviews(session: Session, application_id: str) -> int:
+    """Erase the personal content of every request on `application_id` (see the module doc)
+    in the caller's transaction; return how many requests held some."""
+    rows = session.exec(
+        select(ReviewRequestRow).where(
+            ReviewRequestRow.application_id == application_id,
+            ReviewRequestRow.statement != ERASED_STATEMENT,
+        )
+    ).all()
+    for row in rows:
+        row.statement, row.corrections_json, row.extension_reason = ERASED_STATEMENT, "{}", None
+        session.add(row)
+        session.exec(
+            update(ReviewLenderRow)
+            .where(col(ReviewLenderRow.request_id) == row.request_id)
+            .values(explanation=None, note=None)
+        )
+        for event in session.exec(
+            select(ReviewEventRow).where(ReviewEventRow.request_id == row.request_id)
+        ):
+            if event.what.startswith(_EXTENDED):
+                event.what = event.what.partition(":")[0]  # the reason goes, the date stays
+                session.add(event)
+    session.flush()
+    return len(rows)
+
+
+_EXTENDED = "extended to "
 
 
 def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> StoredReview:
@@ -240,7 +295,7 @@ class ReviewStore:
                     request_id=request_id,
                     at=at,
                     actor=by,
-                    what=f"extended to {_chain.utc(due_at).date().isoformat()}: {reason}",
+                    what=f"{_EXTENDED}{_chain.utc(due_at).date().isoformat()}: {reason}",
                 )
             )
 
@@ -414,6 +469,87 @@ class ReviewStore:
                 .order_by(col(CaseViewRow.id).desc())
             ).all()
             return [ReviewView(_chain.utc(r.at), r.viewer) for r in rows]
+
+    def of_applications(self, application_ids: Sequence[str]) -> list[StoredReview]:
+        """Every request on `application_ids`, with its lenders, oldest first."""
+        ids = list(dict.fromkeys(application_ids))
+        with self._uow.unit("reviews_of_applications") as session:
+            rows = session.exec(
+                select(ReviewRequestRow)
+                .where(col(ReviewRequestRow.application_id).in_(ids))
+                .order_by(col(ReviewRequestRow.received_at), col(ReviewRequestRow.request_id))
+            ).all()
+            by_request: dict[str, list[ReviewLenderRow]] = {row.request_id: [] for row in rows}
+            for lender_row in session.exec(
+                select(ReviewLenderRow).where(col(ReviewLenderRow.request_id).in_(list(by_request)))
+            ):
+                by_request[lender_row.request_id].append(lender_row)
+            return [_stored(row, by_request[row.request_id]) for row in rows]
+
+    def histories(self, request_ids: Sequence[str]) -> dict[str, list[ReviewEvent]]:
+        """The history of each of `request_ids`, oldest first."""
+        found: dict[str, list[ReviewEvent]] = {request_id: [] for request_id in request_ids}
+        with self._uow.unit("review_histories") as session:
+            for row in session.exec(
+                select(ReviewEventRow)
+                .where(col(ReviewEventRow.request_id).in_(list(found)))
+                .order_by(col(ReviewEventRow.id))
+            ):
+                found[row.request_id].append(ReviewEvent(_chain.utc(row.at), row.actor, row.what))
+        return found
+
+    def views_of(self, application_ids: Sequence[str]) -> list[CaseViewed]:
+        """Every view of a case on `application_ids`, oldest first."""
+        with self._uow.unit("case_views_of_applications") as session:
+            rows = session.exec(
+                select(CaseViewRow, ReviewRequestRow.application_id)
+                .join(
+                    ReviewRequestRow,
+                    col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
+                )
+                .where(col(ReviewRequestRow.application_id).in_(list(application_ids)))
+                .order_by(col(CaseViewRow.id))
+            ).all()
+        return [
+            CaseViewed(view.request_id, application_id, _chain.utc(view.at), view.viewer)
+            for view, application_id in rows
+        ]
+
+    def viewed_applications(self) -> list[str]:
+        """The applications whose cases have recorded views."""
+        with self._uow.unit("viewed_applications") as session:
+            return list(
+                session.exec(
+                    select(ReviewRequestRow.application_id)
+                    .join(
+                        CaseViewRow,
+                        col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
+                    )
+                    .distinct()
+                    .order_by(col(ReviewRequestRow.application_id))
+                ).all()
+            )
+
+    def delete_views(self, application_ids: Sequence[str], *, dry_run: bool = False) -> int:
+        """Delete every view of a case on `application_ids` (one commit); return how many
+        (with `dry_run`, how many would go)."""
+        ids = list(dict.fromkeys(application_ids))
+        requests = select(ReviewRequestRow.request_id).where(
+            col(ReviewRequestRow.application_id).in_(ids)
+        )
+        with self._uow.unit("delete_case_views", write=not dry_run) as session:
+            if dry_run:
+                return int(
+                    session.exec(
+                        select(func.count())
+                        .select_from(CaseViewRow)
+                        .where(col(CaseViewRow.request_id).in_(requests))
+                    ).one()
+                )
+            result = session.exec(
+                delete(CaseViewRow).where(col(CaseViewRow.request_id).in_(requests))
+            )
+            return int(result.rowcount or 0)
 
     def manual_decisions(self, application_id: str) -> list[StoredDecision]:
         """Every manual decision on an application, in chain order."""

@@ -9,8 +9,8 @@ The workflows of data-subject rights (`broker.subjects`) go through here:
 - rectifications (`subject_correction`, sealed like the payload);
 - identity checks kept under anti-money-laundering law (`identity_check`, sealed);
 - `erase_applications`: applications' personal data erased in one commit (payload with
-  its erasure recorded, records redacted, corrections, links), keeping the identity checks
-  the caller names;
+  its erasure recorded, records redacted, the content of review requests, corrections,
+  links), keeping the identity checks the caller names;
 - the record of each request carried out (`subject_request`: counts and ids, no personal
   data).
 
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from audit import _chain, _personal, _redaction
+from audit import _chain, _personal, _redaction, reviews
 from audit._unit import UnitOfWork
 from audit.models import (
     IdentityCheckRow,
@@ -89,6 +89,7 @@ class ApplicationErased:
     records_redacted: int
     corrections: int
     identity_checks_kept: int
+    review_requests: int = 0  # requests whose statement, corrections and free texts went
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,8 @@ class SubjectStore:
     ) -> list[ApplicationErased]:
         """Erase the personal data of each application of `items`, all in one commit: its
         payload (the erasure recorded in the erasure ledger), the personal columns of its
-        records (redacted, recorded in the redaction ledger), its corrections, and the links
+        records (redacted, recorded in the redaction ledger), the content of its review
+        requests (`audit.reviews.erase_reviews`), its corrections, and the links
         of its people, except the people of its `keep_identities`, whose identity checks are
         kept sealed, and their links with them."""
         with self._uow.unit("erase_applications", write=True) as session:
@@ -262,6 +264,7 @@ class SubjectStore:
         application_id = item.application_id
         payload = _personal.erase(session, application_id, now, reason)
         redacted = _redaction.redact_application(session, application_id, now, reason)
+        requests = reviews.erase_reviews(session, application_id)
         corrections = session.exec(
             delete(SubjectCorrectionRow).where(
                 col(SubjectCorrectionRow.application_id) == application_id
@@ -297,7 +300,9 @@ class SubjectStore:
                 col(SubjectLinkRow.role).not_in(sorted(kept_roles)),
             )
         )
-        return ApplicationErased(application_id, payload, redacted, int(corrections or 0), kept)
+        return ApplicationErased(
+            application_id, payload, redacted, int(corrections or 0), kept, requests
+        )
 
     # -- the record of requests --------------------------------------------------------------
 
