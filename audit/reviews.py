@@ -19,6 +19,11 @@ The manual decision is a record of the decision log (channel `manual`) with a re
 (`review_json`, chained: see `audit._chain`); it refers to the automated decision it reviews
 and never changes it. Internal notes stay in `review_lender`, outside the chain.
 
+The applicant's statement (free text: it may give their name, phone or e-mail) is sealed like
+the personal payload (AES-GCM under the current data key, the request id as associated data,
+the key id beside it; `key_id` NULL: written clear before sealing, until `lendmatch keys
+rotate-data-key`, or erased).
+
 Erasure and the retention purge (`erase_reviews`, in the caller's transaction) empty what a
 request holds about its people: the applicant's statement (it may name them, give a phone
 or an e-mail), the claimed corrections, the extension reason, and each lender's explanation
@@ -58,6 +63,7 @@ from audit.models import (
     ReviewLenderRow,
     ReviewRequestRow,
 )
+from audit.personal_keys import PersonalKeys
 from audit.records import DecisionLike, StoredDecision
 
 DECIDED = "decided"
@@ -140,7 +146,8 @@ def erase_reviews(session: Session, application_id: str) -> int:
         )
     ).all()
     for row in rows:
-        row.statement, row.corrections_json, row.extension_reason = ERASED_STATEMENT, "{}", None
+        row.statement, row.key_id = ERASED_STATEMENT, None
+        row.corrections_json, row.extension_reason = "{}", None
         session.add(row)
         session.exec(
             update(ReviewLenderRow)
@@ -160,7 +167,9 @@ def erase_reviews(session: Session, application_id: str) -> int:
 _EXTENDED = "extended to "
 
 
-def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> StoredReview:
+def _stored(
+    row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow], keys: PersonalKeys
+) -> StoredReview:
     return StoredReview(
         request_id=row.request_id,
         application_id=row.application_id,
@@ -169,7 +178,9 @@ def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> Stored
         market=row.market,
         status=row.status,
         language=row.language,
-        statement=row.statement,
+        statement=row.statement
+        if row.key_id is None
+        else keys.open(row.key_id, row.statement, row.request_id),
         corrections=dict(json.loads(row.corrections_json)),
         received_at=_chain.utc(row.received_at),
         due_at=_chain.utc(row.due_at),
@@ -188,8 +199,9 @@ def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> Stored
 class ReviewStore:
     """Review requests, their lenders, history and case views; the manual decisions."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, keys: PersonalKeys) -> None:
         self._uow = uow
+        self._keys = keys
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -209,8 +221,10 @@ class ReviewStore:
     ) -> StoredReview:
         """Open a request (status `received`); `ReviewAlreadyOpen` if the application has an
         open one already (also when two are opened at once)."""
+        request_id = str(uuid.uuid4())
+        key_id, sealed = self._keys.seal(statement, request_id)
         row = ReviewRequestRow(
-            request_id=str(uuid.uuid4()),
+            request_id=request_id,
             application_id=application_id,
             open_for=application_id,
             client=client,
@@ -218,7 +232,8 @@ class ReviewStore:
             market=market,
             status="received",
             language=language,
-            statement=statement,
+            statement=sealed,
+            key_id=key_id,
             corrections_json=json.dumps(dict(corrections), sort_keys=True),
             received_at=received_at,
             due_at=due_at,
@@ -241,7 +256,7 @@ class ReviewStore:
                     )
                 )
                 session.flush()
-                return _stored(row, contested)
+                return _stored(row, contested, self._keys)
         except StoreUnavailable as error:
             if isinstance(error.__cause__, IntegrityError):
                 raise ReviewAlreadyOpen(application_id, None) from error
@@ -401,7 +416,7 @@ class ReviewStore:
             lenders = session.exec(
                 select(ReviewLenderRow).where(ReviewLenderRow.request_id == request_id)
             ).all()
-            return _stored(row, lenders)
+            return _stored(row, lenders, self._keys)
 
     def page(
         self,
@@ -448,7 +463,9 @@ class ReviewStore:
                     )
                 ):
                     by_request[lender_row.request_id].append(lender_row)
-            return [_stored(row, by_request[row.request_id]) for row in rows], int(total)
+            return [_stored(row, by_request[row.request_id], self._keys) for row in rows], int(
+                total
+            )
 
     def history(self, request_id: str) -> list[ReviewEvent]:
         """The request's history, oldest first."""
@@ -484,7 +501,7 @@ class ReviewStore:
                 select(ReviewLenderRow).where(col(ReviewLenderRow.request_id).in_(list(by_request)))
             ):
                 by_request[lender_row.request_id].append(lender_row)
-            return [_stored(row, by_request[row.request_id]) for row in rows]
+            return [_stored(row, by_request[row.request_id], self._keys) for row in rows]
 
     def histories(self, request_ids: Sequence[str]) -> dict[str, list[ReviewEvent]]:
         """The history of each of `request_ids`, oldest first."""

@@ -46,7 +46,7 @@ class Store:
         self.decisions = DecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
-        self.reviews = ReviewStore(uow)
+        self.reviews = ReviewStore(uow, self.keys)
         self.caseworkers = CaseworkerStore(uow)
         self.subjects = SubjectStore(uow, self.keys)
 

@@ -516,3 +516,15 @@ def test_after_erasure_no_trace_is_left_in_review_requests_and_the_log_verifies(
     _assert_no_trace(database_url, OLA, own)  # the shared application went for both
     anna = _category(_export(api, ANNA["national_id"]), "review_requests")
     assert ANNA["name"] in anna[0]["statement"]  # others untouched
+
+
+def test_a_copy_of_the_database_reveals_no_review_statement(
+    reviewed: tuple[Api, dict[str, str]], database_url: str
+) -> None:
+    """Anna's statement gives her name and e-mail; it is sealed like the payload. (Kari's
+    and Ola's cases also hold the caseworker's explanations and notes, free text kept clear
+    until an erasure: see the erasure test.)"""
+    api, ids = reviewed
+    api.service.store.dispose()
+    _assert_no_trace(database_url, ANNA, ids["anna-review"])
+    _assert_no_trace(database_url, ERIK, ids["anna-review"])

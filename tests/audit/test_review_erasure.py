@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from audit import ContestedLender, ErasureItem, Store, StoredDecision
+from audit import ContestedLender, ErasureItem, PersonalKeys, Store, StoredDecision, open_store
 from tests.audit.audit_testkit import a_decision, a_person
 
 Sql = Callable[..., list[Any]]
@@ -127,8 +127,8 @@ def test_erasure_empties_review_requests_and_keeps_their_verdicts_and_views(
     )
     for text in SECRET_TEXTS:
         assert text not in repr(mine), text
-    assert STATEMENT in _every_review_row(sql)  # app-2's, untouched
-    assert not store.reviews.get(store.reviews.of_applications(["app-2"])[0].request_id).erased  # type: ignore[union-attr]
+    (others,) = store.reviews.of_applications(["app-2"])
+    assert others.statement == STATEMENT  # someone else's, untouched
 
     again = store.subjects.erase_applications(
         [ErasureItem("app-1", {})], reason="erasure request", now=T0 + timedelta(days=4)
@@ -162,3 +162,33 @@ def test_case_views_are_deleted_per_application(store: Store) -> None:
     assert store.reviews.delete_views(["app-1"]) == 1
     assert store.reviews.delete_views(["app-1"]) == 0
     assert store.reviews.viewed_applications() == ["app-2"]
+
+
+def test_the_statement_is_sealed_at_rest_and_rotation_reseals_it_but_not_an_erased_one(
+    store: Store, sql: Sql, database_url: str
+) -> None:
+    request_id, _ = _reviewed(store, "app-1")
+    erased_id, _ = _reviewed(store, "app-2")
+    store.subjects.erase_applications(
+        [ErasureItem("app-2", {})], reason="erasure request", now=T0 + timedelta(days=3)
+    )
+    assert STATEMENT not in _every_review_row(sql)
+    assert store.reviews.get(request_id).statement == STATEMENT  # type: ignore[union-attr]
+    sql(  # as written before statements were sealed
+        "UPDATE review_request SET key_id = NULL, statement = :s WHERE request_id = :r",
+        s=STATEMENT,
+        r=request_id,
+    )
+    assert STATEMENT in _every_review_row(sql)
+    old = PersonalKeys.development()
+    rotated = PersonalKeys(old.subject_key, (("k2", bytes(range(32))), *old.data_keys))
+    with open_store(database_url, keys=rotated) as new:
+        list(new.rotate_data_key())
+        assert dict(sql("SELECT request_id, key_id FROM review_request")) == {
+            request_id: "k2",
+            erased_id: None,
+        }
+        assert STATEMENT not in _every_review_row(sql)
+        assert new.reviews.get(request_id).statement == STATEMENT  # type: ignore[union-attr]
+        assert new.reviews.get(erased_id).erased  # type: ignore[union-attr]
+        assert list(new.rotate_data_key()) == [(0, 0)]

@@ -3,7 +3,9 @@
 they were made (their `id`), and `ledger_head` gets the ledger's head. From this revision on
 `lendmatch audit verify` finds a changed, removed or reordered request record. The chaining
 rules are `audit._ledger`'s and `audit.subjects.request_entry`'s (the code that verifies
-them).
+them). `review_request` gains `key_id`: from now on the applicant's statement is sealed
+(statements written before stay clear, key id NULL, until `lendmatch keys
+rotate-data-key`).
 
 Revision ID: 0007_subject_request_ledger
 Revises: 0006_subject_rights
@@ -68,6 +70,9 @@ def upgrade() -> None:
         batch.alter_column("record_hash", existing_type=sa.String(length=64), nullable=False)
         batch.create_unique_constraint("uq_subject_request_seq", ["seq"])
 
+    with op.batch_alter_table("review_request") as batch:
+        batch.add_column(sa.Column("key_id", sa.String(length=32), nullable=True))
+
     ledger_head = sa.table(
         "ledger_head",
         sa.column("name", sa.String()),
@@ -78,6 +83,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("review_request") as batch:
+        batch.drop_column("key_id")
     op.execute(sa.text(f"DELETE FROM ledger_head WHERE name = '{_ledger.SUBJECT_REQUESTS}'"))
     with op.batch_alter_table("subject_request") as batch:
         batch.drop_constraint("uq_subject_request_seq", type_="unique")
