@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from api.examples import APPLICATIONS
 from api.log_redaction import ACCESS_LOGGER, RedactSubjectPaths
-from broker import LenderVerdict, decide, open_case
+from broker import LenderVerdict, ReviewErasedError, decide, open_case
 from tests.api.support import Api, running_api
 
 KARI = APPLICATIONS["no-applicant"]["applicant"]  # also the co-applicant of no-with-co-applicant
@@ -528,3 +528,37 @@ def test_a_copy_of_the_database_reveals_no_review_statement(
     api.service.store.dispose()
     _assert_no_trace(database_url, ANNA, ids["anna-review"])
     _assert_no_trace(database_url, ERIK, ids["anna-review"])
+
+
+def test_an_open_review_of_an_erased_application_can_no_longer_be_worked(
+    reviewed: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = reviewed
+    request_id = ids["anna-review"]  # open, not decided
+    erased = api.client.post(
+        f"/v1/subjects/{ANNA['national_id']}/erasure", headers=_admin(api), json={}
+    )
+    assert erased.status_code == 200, erased.text
+    with pytest.raises(ReviewErasedError):
+        open_case(
+            api.service.store,
+            api.service.rules.compiled,
+            request_id,
+            viewer=CASEWORKER,
+            language="en",
+        )
+    (lender,) = api.service.store.reviews.get(request_id).lenders  # type: ignore[union-attr]
+    with pytest.raises(ReviewErasedError):
+        decide(
+            api.service.store,
+            api.service.rules.compiled,
+            request_id,
+            reviewer=CASEWORKER,
+            verdicts=[LenderVerdict(lender.lender_id, "uphold", "x", "")],
+            corrections={},
+        )
+    status = api.client.get(
+        f"/v1/review-requests/{request_id}", headers={"X-API-Key": api.frontend_key}
+    )
+    assert status.status_code == 200, status.text
+    assert ANNA["name"] not in status.text
