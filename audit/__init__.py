@@ -60,6 +60,7 @@ from audit.reviews import (
     ReviewStore,
     ReviewView,
     StoredReview,
+    without_free_text,
 )
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
@@ -133,5 +134,6 @@ __all__ = [
     "new_checkpoint_keys",
     "newest_checkpoint",
     "open_store",
+    "without_free_text",
     "write_checkpoint",
 ]

@@ -157,14 +157,20 @@ def erase_reviews(session: Session, application_id: str) -> int:
         for event in session.exec(
             select(ReviewEventRow).where(ReviewEventRow.request_id == row.request_id)
         ):
-            if event.what.startswith(_EXTENDED):
-                event.what = event.what.partition(":")[0]  # the reason goes, the date stays
+            if event.what != without_free_text(event.what):
+                event.what = without_free_text(event.what)
                 session.add(event)
     session.flush()
     return len(rows)
 
 
 _EXTENDED = "extended to "
+
+
+def without_free_text(what: str) -> str:
+    """A history event without the free text it may carry (an extension's reason: the date
+    stays)."""
+    return what.partition(":")[0] if what.startswith(_EXTENDED) else what
 
 
 def _stored(

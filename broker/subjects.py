@@ -44,7 +44,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from audit import HeldApplication, Store, StoredDecision, SubjectLink
+from audit import HeldApplication, Store, StoredDecision, SubjectLink, without_free_text
 from broker.decisions import explain_stored
 from broker.erasure import erase_applications
 from broker.errors import SnapshotMissingError, SnapshotTamperedError, SubjectNotFoundError
@@ -272,7 +272,11 @@ def _review_requests(context: SubjectContext) -> dict[str, Any]:
                     for lender in request.lenders
                 ],
                 "history": [
-                    {"at": event.at, "actor": event.actor, "what": event.what}
+                    {
+                        "at": event.at,
+                        "actor": event.actor,
+                        "what": event.what if own_words else without_free_text(event.what),
+                    }
                     for event in histories[request.request_id]
                 ],
                 "erased": request.erased,

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from api.examples import APPLICATIONS
 from api.log_redaction import ACCESS_LOGGER, RedactSubjectPaths
-from broker import LenderVerdict, ReviewErasedError, decide, open_case
+from broker import LenderVerdict, ReviewErasedError, decide, extend, open_case
 from tests.api.support import Api, running_api
 
 KARI = APPLICATIONS["no-applicant"]["applicant"]  # also the co-applicant of no-with-co-applicant
@@ -409,6 +409,13 @@ def _with_reviews(api: Api, ids: dict[str, str]) -> tuple[Api, dict[str, str]]:
         f"Jeg er {OLA['name']}, {OLA['phone']}; min samboer {KARI['name']} har {KARI['email']}.",
         {"income": 800_000, "co_income": 700_000},
     )
+    extend(
+        api.service.store,
+        ids["ola-review"],
+        months=1,
+        reason=f"Venter på lønnsslipp fra {OLA['name']}.",
+        by=CASEWORKER,
+    )
     _work_case(api, ids["ola-review"], "Kravet står.", f"{OLA['name']} ringte")
     ids["anna-review"] = _ask_review(
         api, ids["se-applicant"], f"Jag heter {ANNA['name']}, {ANNA['email']}.", {}
@@ -443,6 +450,13 @@ def test_export_holds_the_persons_review_requests_and_case_views_and_nobody_else
         ("uphold", f"Hei {KARI['name']}, kravet står.", KARI["phone"])
     ]
     assert [event["what"] for event in mine["history"]] == ["received", "decided"]
+    assert olas["extension_reason"] is None  # the caseworker's words to Ola
+    assert [event["what"][:12] for event in olas["history"]] == [
+        "received",
+        "extended to ",
+        "decided",
+    ]
+    assert all(":" not in event["what"] for event in olas["history"])
     assert not mine["erased"] and mine["delete_on"] and mine["kept_because"] is None
     views = _category(document, "case_views")
     assert {(v["request_id"], v["application_id"], v["role"], v["viewer"]) for v in views} == {
