@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -165,6 +165,14 @@ def erase_reviews(session: Session, application_id: str) -> int:
 
 
 _EXTENDED = "extended to "
+_BATCH = 1000
+
+
+def _batches(ids: Sequence[str]) -> Iterator[list[str]]:
+    """`ids` without repeats, `_BATCH` at a time (a bounded IN list for any database)."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _BATCH):
+        yield unique[start : start + _BATCH]
 
 
 def without_free_text(what: str) -> str:
@@ -494,45 +502,71 @@ class ReviewStore:
             return [ReviewView(_chain.utc(r.at), r.viewer) for r in rows]
 
     def of_applications(self, application_ids: Sequence[str]) -> list[StoredReview]:
-        """Every request on `application_ids`, with its lenders, oldest first."""
-        ids = list(dict.fromkeys(application_ids))
+        """Every request on `application_ids`, with its lenders, oldest first (asked
+        `_BATCH` ids at a time)."""
+        rows: list[ReviewRequestRow] = []
+        by_request: dict[str, list[ReviewLenderRow]] = {}
         with self._uow.unit("reviews_of_applications") as session:
-            rows = session.exec(
-                select(ReviewRequestRow)
-                .where(col(ReviewRequestRow.application_id).in_(ids))
-                .order_by(col(ReviewRequestRow.received_at), col(ReviewRequestRow.request_id))
-            ).all()
-            by_request: dict[str, list[ReviewLenderRow]] = {row.request_id: [] for row in rows}
-            for lender_row in session.exec(
-                select(ReviewLenderRow).where(col(ReviewLenderRow.request_id).in_(list(by_request)))
-            ):
-                by_request[lender_row.request_id].append(lender_row)
+            for ids in _batches(application_ids):
+                found = session.exec(
+                    select(ReviewRequestRow).where(col(ReviewRequestRow.application_id).in_(ids))
+                ).all()
+                rows += found
+                by_request.update({row.request_id: [] for row in found})
+                for lender_row in session.exec(
+                    select(ReviewLenderRow).where(
+                        col(ReviewLenderRow.request_id).in_([row.request_id for row in found])
+                    )
+                ):
+                    by_request[lender_row.request_id].append(lender_row)
+            rows.sort(key=lambda row: (_chain.utc(row.received_at), row.request_id))
             return [_stored(row, by_request[row.request_id], self._keys) for row in rows]
+
+    def unerased(self, application_ids: Sequence[str]) -> int:
+        """How many requests on `application_ids` still hold their content."""
+        with self._uow.unit("unerased_reviews") as session:
+            return sum(
+                int(
+                    session.exec(
+                        select(func.count())
+                        .select_from(ReviewRequestRow)
+                        .where(
+                            col(ReviewRequestRow.application_id).in_(ids),
+                            col(ReviewRequestRow.statement) != ERASED_STATEMENT,
+                        )
+                    ).one()
+                )
+                for ids in _batches(application_ids)
+            )
 
     def histories(self, request_ids: Sequence[str]) -> dict[str, list[ReviewEvent]]:
         """The history of each of `request_ids`, oldest first."""
         found: dict[str, list[ReviewEvent]] = {request_id: [] for request_id in request_ids}
         with self._uow.unit("review_histories") as session:
-            for row in session.exec(
-                select(ReviewEventRow)
-                .where(col(ReviewEventRow.request_id).in_(list(found)))
-                .order_by(col(ReviewEventRow.id))
-            ):
-                found[row.request_id].append(ReviewEvent(_chain.utc(row.at), row.actor, row.what))
+            for ids in _batches(list(found)):
+                for row in session.exec(
+                    select(ReviewEventRow)
+                    .where(col(ReviewEventRow.request_id).in_(ids))
+                    .order_by(col(ReviewEventRow.id))
+                ):
+                    event = ReviewEvent(_chain.utc(row.at), row.actor, row.what)
+                    found[row.request_id].append(event)
         return found
 
     def views_of(self, application_ids: Sequence[str]) -> list[CaseViewed]:
         """Every view of a case on `application_ids`, oldest first."""
+        rows: list[tuple[CaseViewRow, str]] = []
         with self._uow.unit("case_views_of_applications") as session:
-            rows = session.exec(
-                select(CaseViewRow, ReviewRequestRow.application_id)
-                .join(
-                    ReviewRequestRow,
-                    col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
-                )
-                .where(col(ReviewRequestRow.application_id).in_(list(application_ids)))
-                .order_by(col(CaseViewRow.id))
-            ).all()
+            for ids in _batches(application_ids):
+                rows += session.exec(
+                    select(CaseViewRow, ReviewRequestRow.application_id)
+                    .join(
+                        ReviewRequestRow,
+                        col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
+                    )
+                    .where(col(ReviewRequestRow.application_id).in_(ids))
+                ).all()
+        rows.sort(key=lambda found: int(found[0].id or 0))
         return [
             CaseViewed(view.request_id, application_id, _chain.utc(view.at), view.viewer)
             for view, application_id in rows
@@ -556,23 +590,26 @@ class ReviewStore:
     def delete_views(self, application_ids: Sequence[str], *, dry_run: bool = False) -> int:
         """Delete every view of a case on `application_ids` (one commit); return how many
         (with `dry_run`, how many would go)."""
-        ids = list(dict.fromkeys(application_ids))
-        requests = select(ReviewRequestRow.request_id).where(
-            col(ReviewRequestRow.application_id).in_(ids)
-        )
+        done = 0
         with self._uow.unit("delete_case_views", write=not dry_run) as session:
-            if dry_run:
-                return int(
-                    session.exec(
-                        select(func.count())
-                        .select_from(CaseViewRow)
-                        .where(col(CaseViewRow.request_id).in_(requests))
-                    ).one()
+            for ids in _batches(application_ids):
+                requests = select(ReviewRequestRow.request_id).where(
+                    col(ReviewRequestRow.application_id).in_(ids)
                 )
-            result = session.exec(
-                delete(CaseViewRow).where(col(CaseViewRow.request_id).in_(requests))
-            )
-            return int(result.rowcount or 0)
+                if dry_run:
+                    done += int(
+                        session.exec(
+                            select(func.count())
+                            .select_from(CaseViewRow)
+                            .where(col(CaseViewRow.request_id).in_(requests))
+                        ).one()
+                    )
+                else:
+                    result = session.exec(
+                        delete(CaseViewRow).where(col(CaseViewRow.request_id).in_(requests))
+                    )
+                    done += int(result.rowcount or 0)
+        return done
 
     def manual_decisions(self, application_id: str) -> list[StoredDecision]:
         """Every manual decision on an application, in chain order."""

@@ -104,9 +104,8 @@ def purge(
     due = [held for held in store.decisions.held() if periods.delete_on(held) <= now]
     if dry_run:
         report.removed["application_data"] = len(due)
-        report.removed["review_requests"] = sum(
-            not request.erased
-            for request in store.reviews.of_applications([held.application_id for held in due])
+        report.removed["review_requests"] = store.reviews.unerased(
+            [held.application_id for held in due]
         )
     else:
         erased = erase_applications(

@@ -192,3 +192,15 @@ def test_the_statement_is_sealed_at_rest_and_rotation_reseals_it_but_not_an_eras
         assert new.reviews.get(request_id).statement == STATEMENT  # type: ignore[union-attr]
         assert new.reviews.get(erased_id).erased  # type: ignore[union-attr]
         assert list(new.rotate_data_key()) == [(0, 0)]
+
+
+def test_reading_by_many_application_ids_finds_them_across_batches(store: Store) -> None:
+    _reviewed(store, "app-1")
+    _reviewed(store, "app-2")
+    ids = ["app-1", *(f"none-{i}" for i in range(2500)), "app-2"]
+    assert [r.application_id for r in store.reviews.of_applications(ids)] == ["app-1", "app-2"]
+    assert [v.application_id for v in store.reviews.views_of(ids)] == ["app-1", "app-2"]
+    assert store.reviews.unerased(ids) == 2
+    assert store.reviews.delete_views(ids, dry_run=True) == 2
+    assert store.reviews.delete_views(ids) == 2
+    assert store.reviews.views_of(ids) == []
