@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from api.screens.session import csrf_token, screen_language
 from api.screens.texts import texts
 from lender_rules.vocabulary import LANGUAGES
-from matcher.texts import FEATURE_WORDS
+from matcher import FEATURE_WORDS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
