@@ -454,22 +454,28 @@ def _search(
     low, high = domain
     points = {low, high + 1}
     for operand, d, values in atoms:
-        identity = isinstance(operand, Var) and operand.name == variable
+        kind = _kind(operand, variable)
+        if kind is _IDENTITY:
+            for c, relation in values:
+                # the variable itself reaches c at ceil(c), passes it after floor(c)
+                for crossing in _CROSSINGS[(d, relation)]:
+                    point = math.ceil(c) if crossing == _REACH else math.floor(c) + 1
+                    points.add(min(max(point, low), high + 1))
+            continue
         g = _Operand(operand, row, with_value)
         for c, relation in values:
             start = low
             for crossing in _CROSSINGS[(d, relation)]:
-                if identity:  # the variable itself reaches c at ceil(c), passes it after floor(c)
-                    point = math.ceil(c) if crossing == _REACH else math.floor(c) + 1
-                    points.add(min(max(point, low), high + 1))
-                    continue
                 how = (
                     (">=" if crossing == _REACH else ">")
                     if d > 0
                     else ("<=" if crossing == _REACH else "<")
                 )
                 # where g passes c is at or after where it reaches c
-                found = _first(start, high, g, c, how)
+                if kind is _DEBT_TO_INCOME:
+                    found = _first_debt_to_income(start, high, g, c, how, row)
+                else:
+                    found = _first(start, high, g, c, how)
                 if found is None:
                     return None
                 points.add(found)
@@ -496,6 +502,65 @@ def _search(
     if intervals:
         return intervals, step, 0
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+# How an operand's crossings are found: the variable itself (its crossings are ceil(c) and
+# floor(c) + 1), debt_to_income as the amount moves (solved for the amount, then checked on
+# the exact function), anything else by `_first`'s search.
+_IDENTITY, _DEBT_TO_INCOME, _SEARCHED = "identity", "debt_to_income", "searched"
+
+
+def _kind(operand: Node, variable: str) -> str:
+    if isinstance(operand, Var):
+        if operand.name == variable:
+            return _IDENTITY
+        if operand.name == "debt_to_income" and variable == "amount":
+            return _DEBT_TO_INCOME
+    return _SEARCHED
+
+
+WALK = 8
+"""Steps a closed form's guess may be moved by, checking the exact function, before the
+search takes over (float rounding moves the guess by one or two at most)."""
+
+
+def _first_debt_to_income(
+    low: int, high: int, g: Callable[[int], Any], c: Any, how: str, row: Row
+) -> int | None:
+    """`_first` for g = debt_to_income as the amount moves, with total income > 0 (else g
+    does not move and there is no search): (existing_debt + x) / total_income reaches c at
+    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact."""
+    target = c * row["total_income"] - row["existing_debt"]
+    if not math.isfinite(target) or how not in (">=", ">"):
+        return _first(low, high, g, c, how)
+    guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
+    return from_guess(guess, low, high, g, c, how)
+
+
+def from_guess(
+    guess: int, low: int, high: int, g: Callable[[int], Any], c: Any, how: str
+) -> int | None:
+    """`_first(low, high, g, c, how)` from a guess of its answer: the guess is moved while
+    the exact function says it is not the first x where g(x) `how` c holds (g monotone: it
+    is when it holds there and not at x - 1); after WALK moves, the search decides."""
+    x = min(max(guess, low), high + 1)
+    for _ in range(WALK):
+        if x > low:
+            before = g(x - 1)
+            if before is None:
+                return None
+            if _reached(before, c, how):
+                x -= 1
+                continue
+        if x <= high:
+            here = g(x)
+            if here is None:
+                return None
+            if not _reached(here, c, how):
+                x += 1
+                continue
+        return x
+    return _first(low, high, g, c, how)
 
 
 def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
