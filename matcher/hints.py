@@ -319,7 +319,7 @@ def _reached(value: Any, c: Any, how: str) -> bool:
     return bool(value < c)
 
 
-def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
+def _first(low: int, high: int, g: Callable[[int], Any], c: Any, how: str) -> int | None:
     """The least x in [low, high] where g(x) `how` c holds (false, then true as x grows, g
     being monotone); high + 1 if nowhere; None where g is unknown at a point it is asked.
 
