@@ -124,10 +124,10 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    names = requirement.reads_in_order
     if not _exact_keys(requirement):
         return _new_reason(requirement, row, kind, lang)
-    key = (kind, lang, *[row.get(name) for name in names])
+    get = row.get
+    key = (kind, lang, *[get(name) for name in requirement.reads_in_order])
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
@@ -154,12 +154,17 @@ def _exact_keys(requirement: CompiledRequirement) -> bool:
 
 
 def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+    get = row.get
+    values: dict[str, Value] = {}
+    for name in requirement.reads_in_order:
+        value = get(name)
+        values[name] = _json_value(value) if isinstance(value, float) else value
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
         message=requirement.reason[lang],
-        rule=requirement.plain(lang),
-        values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
+        rule=requirement.plain_words[lang],
+        values=values,
         threshold=_threshold_of(requirement, row),
     )
 

@@ -163,6 +163,8 @@ class Analysis:
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
     split: Split | None = None
+    plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
+    atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -397,21 +399,26 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
-    shape = comparisons(lender, variable)
-    if shape is None:
+    analysis = lender.analysis
+    plan = analysis.plans.get((variable, ignore))
+    if plan is None:
+        plan = analysis.plans[(variable, ignore)] = _plan(lender, variable, ignore)
+    if plan is _UNSEARCHABLE:
         return None
-    step, residue = shape[1] or (1, 0)
-    moving = moving_requirements(lender, variable)[0]
+    step, residue, outside, names = plan
     failed, unknown = lender.evaluate(row) if bits is None else bits
-    fixed = (failed | unknown) & ~moving & ~ignore
+    fixed = (failed | unknown) & outside
     if fixed:
         return [], step, fixed  # a requirement the variable does not touch fails whatever it is
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
-    key = (*[row[name] for name in _key(lender, variable)], domain)
-    memo = lender.analysis.memo.setdefault((variable, ignore), {})
-    if key in memo:
-        return memo[key]
+    key = (*map(row.__getitem__, names), domain)
+    memo = analysis.memo.get((variable, ignore))
+    if memo is None:
+        memo = analysis.memo[(variable, ignore)] = {}
+    found = memo.get(key, _UNSEARCHABLE)
+    if found is not _UNSEARCHABLE:
+        return found  # type: ignore[no-any-return]
     found = _search(
         lender, row, variable, domain, with_value or trial(row, variable), step, residue
     )
@@ -419,6 +426,23 @@ def accepted(
         del memo[next(iter(memo))]
     memo[key] = found
     return found
+
+
+Plan = tuple[int, int, int, tuple[str, ...]]
+"""What `accepted` needs of a lender for one variable and left-out requirements, worked out
+once: the congruence's step and residue, the bits of the requirements that do not move with
+the variable and are not left out, and the features the memo's key is made of."""
+
+_UNSEARCHABLE: Any = object()  # a plan where no search is possible; a memo's miss
+
+
+def _plan(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
+    shape = comparisons(lender, variable)
+    if shape is None:
+        return _UNSEARCHABLE
+    step, residue = shape[1] or (1, 0)
+    moving = moving_requirements(lender, variable)[0]
+    return step, residue, ~moving & ~ignore, _key(lender, variable)
 
 
 def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
@@ -447,30 +471,23 @@ def _search(
     residue: int,
 ) -> Accepted | None:
     _, evaluate, moving_bits = moving_requirements(lender, variable)
-    analysed = _atoms(lender, variable, row)
-    if analysed is None:
+    atoms = _resolved(lender, variable, row)
+    if atoms is None:
         return None
-    atoms = analysed[0]
     low, high = domain
     points = {low, high + 1}
-    for operand, d, values in atoms:
-        kind = _kind(operand, variable)
+    for kind, operand, crossings in atoms:
         if kind is _IDENTITY:
-            for c, relation in values:
+            for c, hows in crossings:
                 # the variable itself reaches c at ceil(c), passes it after floor(c)
-                for crossing in _CROSSINGS[(d, relation)]:
-                    point = math.ceil(c) if crossing == _REACH else math.floor(c) + 1
+                for how in hows:
+                    point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
                     points.add(min(max(point, low), high + 1))
             continue
         g = _Operand(operand, row, with_value)
-        for c, relation in values:
+        for c, hows in crossings:
             start = low
-            for crossing in _CROSSINGS[(d, relation)]:
-                how = (
-                    (">=" if crossing == _REACH else ">")
-                    if d > 0
-                    else ("<=" if crossing == _REACH else "<")
-                )
+            for how in hows:
                 # where g passes c is at or after where it reaches c
                 if kind is _DEBT_TO_INCOME:
                     found = _first_debt_to_income(start, high, g, c, how, row)
@@ -502,6 +519,74 @@ def _search(
     if intervals:
         return intervals, step, 0
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+_REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
+
+
+def _hows(d: int, relation: Relation) -> tuple[str, ...]:
+    """The conditions whose first holding point are the crossings of an operand moving in
+    direction d compared by `relation`: >= / > (reach / pass) increasing, <= / < decreasing."""
+    return tuple(
+        (">=" if crossing == _REACH else ">") if d > 0 else ("<=" if crossing == _REACH else "<")
+        for crossing in _CROSSINGS[(d, relation)]
+    )
+
+
+_HOWS = {key: _hows(*key) for key in _CROSSINGS}
+
+AtomPlan = tuple[
+    str, Node, bool, Direction, tuple[tuple[Callable[[Row], Any] | None, Any, Relation], ...]
+]
+"""An atom of the search as worked out once per lender and variable: how its crossings are
+found, its operand, whether its direction holds for every row and which, and what it is
+compared with (a function of the row, or None and a literal) and how."""
+
+
+def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPlan] | None:
+    plans = lender.analysis.atoms
+    if variable not in plans:
+        shape = comparisons(lender, variable)
+        if shape is None:
+            plans[variable] = None
+        else:
+            out: list[AtomPlan] = []
+            for operand, against in shape[0]:
+                direction(operand, variable, row)  # works out whether it depends on the row
+                free, d = operand.derived.directions[variable]
+                values = tuple(
+                    (None if node is None else expression_function(node), literal, relation)
+                    for node, literal, relation in against
+                )
+                out.append((_kind(operand, variable), operand, free, d, values))
+            plans[variable] = out
+    return plans[variable]
+
+
+Resolved = list[tuple[str, Node, list[tuple[Any, tuple[str, ...]]]]]
+
+
+def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | None:
+    """`_atoms` for the search: per atom, how its crossings are found, its operand, and each
+    value it is compared with and the conditions whose first holding points are wanted;
+    None when a rule depends on `variable` in a way the search cannot handle here."""
+    plans = _atom_plans(lender, variable, row)
+    if plans is None:
+        return None
+    out: Resolved = []
+    for kind, operand, free, d, against in plans:
+        if not free:
+            d = direction(operand, variable, row)
+        if not d:
+            return None
+        crossings: list[tuple[Any, tuple[str, ...]]] = []
+        for function, literal, relation in against:
+            value = literal if function is None else function(row)
+            if value is None:
+                return None
+            crossings.append((value, _HOWS[(d, relation)]))
+        out.append((kind, operand, crossings))
+    return out
 
 
 # How an operand's crossings are found: the variable itself (its crossings are ceil(c) and
