@@ -234,14 +234,44 @@ def _number(value: int, lang: Language) -> str:
 
 
 def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
-    parts = [
-        _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
-        for a, b in intervals
-    ]
-    text = f" {HINTS[lang]['or']} ".join(parts)
-    if step > 1 and any(a != b for a, b in intervals):
-        text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
+    key = (*intervals, step, lang)
+    text = _RANGES.get(key)
+    if text is None:
+        parts = [
+            _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
+            for a, b in intervals
+        ]
+        text = f" {HINTS[lang]['or']} ".join(parts)
+        if step > 1 and any(a != b for a, b in intervals):
+            text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
+        if len(_RANGES) >= RANGES_KEPT:
+            del _RANGES[next(iter(_RANGES))]
+        _RANGES[key] = text
     return text
+
+
+RANGES_KEPT = 4096
+_RANGES: dict[tuple[Any, ...], str] = {}
+"""Ranges as written in hints, by intervals, step and language (a pure function of them;
+the oldest dropped first)."""
+
+
+class _Fill(dict[str, Any]):
+    """What a hint's message is filled with: the lender's name, the applied term and the
+    amount written in the language (worked out only when the message has it)."""
+
+    def __init__(self, lender: str, row: Row, lang: Language) -> None:
+        super().__init__(lender=lender, term=row["term_months"])
+        self.row, self.lang = row, lang
+
+    def __missing__(self, key: str) -> Any:
+        if key == "amount":
+            return _number(self.row["amount"], self.lang)
+        raise KeyError(key)
+
+    def with_value(self, key: str, value: str) -> _Fill:
+        self[key] = value
+        return self
 
 
 MESSAGE_COMBINATIONS = 4
@@ -274,28 +304,24 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    fill = {
-        "lender": lender.name,
-        "term": row["term_months"],
-        "amount": _number(row["amount"], lang),
-    }
+    fill = _Fill(lender.name, row, lang)
     if found.pairs:
         either = f", {text['or']} "
         combinations = either.join(
             text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
             for t, t_step, a, a_step in _shown(found.pairs)
         )
-        message = text["pairs"].format(combinations=combinations, **fill)
+        message = text["pairs"].format_map(fill.with_value("combinations", combinations))
     elif found.pairs is not None:
-        message = text["no_pair"].format(
-            reasons=" ".join(r.reason[lang] for r in in_the_way), **fill
-        )
+        reasons = " ".join(r.reason[lang] for r in in_the_way)
+        message = text["no_pair"].format_map(fill.with_value("reasons", reasons))
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
             if one is not None:
                 ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                messages.append(text[key if one[0] else f"no_{key}"].format(ranges=ranges, **fill))
+                template = text[key if one[0] else f"no_{key}"]
+                messages.append(template.format_map(fill.with_value("ranges", ranges)))
         if not messages:
             return None
         message = " ".join(messages)
@@ -319,13 +345,55 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
-    failing = outcome.failed | outcome.unknown
+    failed, unknown = outcome.failed, outcome.unknown
+    failing = failed | unknown
+    if not failing or loan_reads(lender, failing) is not None:
+        return _explanation(lender, failed, unknown, row, lang)
+    # Without a hint, the explanation is a function of the bits, the language and the values
+    # the requirements that did not pass read: one given before for the same is given again.
+    names = _reads_of(lender, failing)
+    if names is None:
+        return _explanation(lender, failed, unknown, row, lang)
+    get = row.get
+    key = (failed, unknown, lang, *[get(name) for name in names])
+    memo = lender.analysis.explained
+    found: LenderExplanation | None = memo.get(key)
+    if found is None:
+        found = _explanation(lender, failed, unknown, row, lang)
+        if len(memo) >= EXPLANATIONS_KEPT:
+            del memo[next(iter(memo))]
+        memo[key] = found
+    return found
+
+
+EXPLANATIONS_KEPT = 2048
+"""Explanations without a hint kept per lender (the oldest dropped first)."""
+
+
+def _reads_of(lender: CompiledLender, failing: int) -> tuple[str, ...] | None:
+    """The features the requirements of `failing` read, in order, when they are exact keys
+    (see `_exact_keys`); None otherwise. Per lender and set of bits, worked out once."""
+    memo = lender.analysis.failing_reads
+    if failing not in memo:
+        chosen = [r for r in lender.requirements if failing & r.bit]
+        exact = all(_exact_keys(r) for r in chosen)
+        names = tuple(sorted(frozenset().union(*(r.reads for r in chosen))))
+        if len(memo) >= EXPLANATIONS_KEPT:
+            del memo[next(iter(memo))]
+        memo[failing] = names if exact else None
+    return memo[failing]
+
+
+def _explanation(
+    lender: CompiledLender, failed: int, unknown: int, row: Row, lang: Language
+) -> LenderExplanation:
+    failing = failed | unknown
     reasons: list[Reason] = []
     requirements = lender.requirements
     bits = failing
     while bits:  # the requirements whose bit is set, in order
         bit = bits & -bits
-        kind = "failed" if outcome.failed & bit else "missing"
+        kind = "failed" if failed & bit else "missing"
         reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
         bits ^= bit
     return LenderExplanation(
