@@ -488,7 +488,11 @@ def _search(
                     point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
                     points.add(min(max(point, low), high + 1))
             continue
-        g = _Operand(operand, row, with_value)
+        g = (
+            _debt_to_income_of(row)
+            if kind is _DEBT_TO_INCOME
+            else _Operand(operand, row, with_value)
+        )
         for c, hows in crossings:
             start = low
             for how in hows:
@@ -501,16 +505,20 @@ def _search(
                     return None
                 points.add(found)
                 start = min(found, high)
-    bounds = sorted(p for p in points if low <= p <= high + 1)
+    # every point is within [low, high + 1]: the crossings are clamped there
+    bounds = sorted(points)
     intervals: list[Interval] = []
     always, seen = -1, 0
     for start, end in itertools.pairwise(bounds):
         # every requirement but the congruence is constant on [start, end - 1]: try the
         # segment's first value that meets the congruence
-        first = start + (residue - start) % step
-        last = end - 1 - (end - 1 - residue) % step
-        if first > last:
-            continue
+        if step == 1:
+            first, last = start, end - 1
+        else:
+            first = start + (residue - start) % step
+            last = end - 1 - (end - 1 - residue) % step
+            if first > last:
+                continue
         f, u = evaluate(with_value(row, first))
         if f | u:
             always &= f | u
@@ -606,6 +614,12 @@ def _kind(operand: Node, variable: str) -> str:
         if operand.name == "debt_to_income" and variable == "amount":
             return _DEBT_TO_INCOME
     return _SEARCHED
+
+
+def _debt_to_income_of(row: Row) -> Callable[[int], float]:
+    """debt_to_income as a function of the amount, as `features.set_loan` computes it."""
+    debt, income = row["existing_debt"], row["total_income"]
+    return lambda x: debt_to_income(debt, x, income)
 
 
 WALK = 8
