@@ -124,7 +124,8 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    if not _exact_keys(requirement):
+    exact = requirement.node.derived.exact_keys
+    if not (exact or (exact is None and _exact_keys(requirement))):
         return _new_reason(requirement, row, kind, lang)
     get = row.get
     key = (kind, lang, *[get(name) for name in requirement.reads_in_order])

@@ -95,13 +95,15 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
-    if not depends(node, variable):
-        return 0
-    if isinstance(node, Var):
+    if isinstance(node, Var):  # `depends` for a feature read, without building its set
         if node.name == variable:
             return 1
+        if node.name != "debt_to_income" or variable != "amount":
+            return 0
         # debt_to_income = (existing_debt + amount) / total_income
         return 1 if row["total_income"] > 0 else 0
+    if not depends(node, variable):
+        return 0
     if not isinstance(node, Call):
         return 0
     name, args = node.op.name, node.args
