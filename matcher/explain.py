@@ -346,43 +346,7 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
-    failed, unknown = outcome.failed, outcome.unknown
-    failing = failed | unknown
-    if not failing or loan_reads(lender, failing) is not None:
-        return _explanation(lender, failed, unknown, row, lang)
-    # Without a hint, the explanation is a function of the bits, the language and the values
-    # the requirements that did not pass read: one given before for the same is given again.
-    names = _reads_of(lender, failing)
-    if names is None:
-        return _explanation(lender, failed, unknown, row, lang)
-    get = row.get
-    key = (failed, unknown, lang, *[get(name) for name in names])
-    memo = lender.analysis.explained
-    found: LenderExplanation | None = memo.get(key)
-    if found is None:
-        found = _explanation(lender, failed, unknown, row, lang)
-        if len(memo) >= EXPLANATIONS_KEPT:
-            del memo[next(iter(memo))]
-        memo[key] = found
-    return found
-
-
-EXPLANATIONS_KEPT = 2048
-"""Explanations without a hint kept per lender (the oldest dropped first)."""
-
-
-def _reads_of(lender: CompiledLender, failing: int) -> tuple[str, ...] | None:
-    """The features the requirements of `failing` read, in order, when they are exact keys
-    (see `_exact_keys`); None otherwise. Per lender and set of bits, worked out once."""
-    memo = lender.analysis.failing_reads
-    if failing not in memo:
-        chosen = [r for r in lender.requirements if failing & r.bit]
-        exact = all(_exact_keys(r) for r in chosen)
-        names = tuple(sorted(frozenset().union(*(r.reads for r in chosen))))
-        if len(memo) >= EXPLANATIONS_KEPT:
-            del memo[next(iter(memo))]
-        memo[failing] = names if exact else None
-    return memo[failing]
+    return _explanation(lender, outcome.failed, outcome.unknown, row, lang)
 
 
 def _explanation(

@@ -167,10 +167,6 @@ class Analysis:
     split: Split | None = None
     plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
-    # `matcher.explain`: explanations without a hint already given, by bits, language and
-    # values read, and the features read by each set of bits that did not pass (bounded)
-    explained: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    failing_reads: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
