@@ -261,6 +261,8 @@ class _Fill(dict[str, Any]):
     """What a hint's message is filled with: the lender's name, the applied term and the
     amount written in the language (worked out only when the message has it)."""
 
+    __slots__ = ("lang", "row")
+
     def __init__(self, lender: str, row: Row, lang: Language) -> None:
         super().__init__(lender=lender, term=row["term_months"])
         self.row, self.lang = row, lang
