@@ -128,7 +128,7 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     if not (exact or (exact is None and _exact_keys(requirement))):
         return _new_reason(requirement, row, kind, lang)
     get = row.get
-    key = (kind, lang, *[get(name) for name in requirement.reads_in_order])
+    key = (kind, lang, *map(get, requirement.reads_in_order))
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
@@ -348,13 +348,8 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
-    return _explanation(lender, outcome.failed, outcome.unknown, row, lang)
-
-
-def _explanation(
-    lender: CompiledLender, failed: int, unknown: int, row: Row, lang: Language
-) -> LenderExplanation:
-    failing = failed | unknown
+    failed = outcome.failed
+    failing = failed | outcome.unknown
     reasons: list[Reason] = []
     requirements = lender.requirements
     bits = failing
