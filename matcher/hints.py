@@ -11,6 +11,15 @@ is a congruence as a whole ("amount % 1000 == 0") is met by trying, in each segm
 first value that satisfies it; the intervals then step by 1,000.
 Where monotonicity cannot be shown (other uses of `%`, a product of two amount-dependent
 values, ...), no hint is given rather than a guess.
+
+Closed forms stand in for the search where one exists: the variable itself compared with a
+value crosses it at ceil(c) and floor(c) + 1, and debt_to_income = (existing_debt + amount) /
+total_income reaches c at amount = c * total_income - existing_debt. A closed form only
+guesses: `from_guess` moves the guess on the exact function until it is the first point
+where the comparison holds (the search's own answer; differential tests keep them equal).
+For other affine operands the search's first interpolation step is that solution.
+What depends only on the lender's rules (the atoms, how each is solved, the memo's key) is
+worked out once per lender and variable.
 """
 
 from __future__ import annotations
