@@ -265,33 +265,6 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
     return False
 
 
-Atom = tuple[Node, int, list[tuple[Any, Relation]]]
-
-
-def _atoms(
-    lender: CompiledLender, variable: str, row: Row
-) -> tuple[list[Atom], Congruence | None] | None:
-    """(monotone operand, its direction, the values it is compared with and how) for `row`,
-    and the congruence a rule imposes; None when a rule depends on `variable` in a way the
-    search cannot handle."""
-    shape = comparisons(lender, variable)
-    if shape is None:
-        return None
-    out: list[Atom] = []
-    for operand, against in shape[0]:
-        d = direction(operand, variable, row)
-        if not d:
-            return None
-        values: list[tuple[Any, Relation]] = []
-        for node, literal, relation in against:
-            value = literal if node is None else _value(node, row)
-            if value is None:
-                return None
-            values.append((value, relation))
-        out.append((operand, d, values))
-    return out, shape[1]
-
-
 # Which crossings can change a comparison's truth: where the operand reaches the value
 # (first x with g >= c, or g <= c when g decreases) and where it passes it (g > c, g < c).
 _REACH, _PASS = "reach", "pass"
@@ -586,9 +559,10 @@ Resolved = list[tuple[str, Node, list[tuple[Any, tuple[str, ...]]]]]
 
 
 def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | None:
-    """`_atoms` for the search: per atom, how its crossings are found, its operand, and each
-    value it is compared with and the conditions whose first holding points are wanted;
-    None when a rule depends on `variable` in a way the search cannot handle here."""
+    """The atoms of the search for `row`: per atom, how its crossings are found, its operand,
+    and each value it is compared with (worked out for the row) and the conditions whose
+    first holding points are wanted; None when a rule depends on `variable` in a way the
+    search cannot handle (no direction, or a value compared with is unknown)."""
     plans = _atom_plans(lender, variable, row)
     if plans is None:
         return None
