@@ -53,7 +53,15 @@ from audit.records import (
     StoredDecision,
     VerifyReport,
 )
-from audit.reviews import ContestedLender, ReviewEvent, ReviewStore, ReviewView, StoredReview
+from audit.reviews import (
+    CaseViewed,
+    ContestedLender,
+    ReviewEvent,
+    ReviewStore,
+    ReviewView,
+    StoredReview,
+    without_free_text,
+)
 from audit.rulesets import RulesetStore
 from audit.store import Store, open_store
 from audit.subjects import (
@@ -79,6 +87,7 @@ __all__ = [
     "ApplicationErased",
     "AuditError",
     "AuditReport",
+    "CaseViewed",
     "Caseworker",
     "CaseworkerStore",
     "Checkpoint",
@@ -125,5 +134,6 @@ __all__ = [
     "new_checkpoint_keys",
     "newest_checkpoint",
     "open_store",
+    "without_free_text",
     "write_checkpoint",
 ]

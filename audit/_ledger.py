@@ -3,7 +3,10 @@
 Three things change what a stored decision means or holds without breaking its link: which
 ruleset was active from when (`ruleset_activation`), whether its personal payload was erased
 on purpose (`personal_erasure`), and whether its personal columns were redacted on purpose
-(`decision_redaction`, `audit._redaction`). Each is a table whose rows are chained like decisions:
+(`decision_redaction`, `audit._redaction`). A fourth records what the broker did for people's
+rights (`subject_request`: exports, erasures, purges..., counts only, `audit.subjects`), so
+the record of a request cannot be changed or dropped unseen. Each is a table whose rows are
+chained like decisions:
 
     record_hash = sha256("<tag>|<seq>|<prev_hash>|<sha256 of the entry's canonical JSON>")
 
@@ -31,12 +34,19 @@ from lender_rules.canonical import canonical_json, sha256_hex
 ACTIVATIONS = "ruleset_activation"
 ERASURES = "personal_erasure"
 REDACTIONS = "decision_redaction"
+SUBJECT_REQUESTS = "subject_request"
 _TAGS = {
     ACTIVATIONS: "lendmatch-activation-v1",
     ERASURES: "lendmatch-erasure-v1",
     REDACTIONS: "lendmatch-redaction-v1",
+    SUBJECT_REQUESTS: "lendmatch-subject-request-v1",
 }
-_NOUNS = {ACTIVATIONS: "activation", ERASURES: "erasure", REDACTIONS: "redaction"}
+_NOUNS = {
+    ACTIVATIONS: "activation",
+    ERASURES: "erasure",
+    REDACTIONS: "redaction",
+    SUBJECT_REQUESTS: "subject request",
+}
 
 
 def entry_hash(ledger: str, seq: int, prev_hash: str, entry: Mapping[str, Any]) -> str:

@@ -6,8 +6,12 @@ decided. The record hash binds only the payload digest (`audit._chain`), so reda
 replaces the personal columns and keeps everything that the link depends on:
 
 - `features_json` becomes `_chain.REDACTED_FEATURES`, `request_digest` (a digest of the
-  whole application) becomes NULL; the payload digest, the link fields, the outcomes, the
-  ruleset hash, the client and the times stay;
+  whole application) becomes NULL; a manual decision's review part (`review_json`) loses
+  what it held about the person (`redacted_review`: the corrected values and the
+  caseworker's free-text explanations) and keeps who reviewed which decision and each
+  lender's verdict, the proof that a person looked at it (GDPR art. 22(3), 5(2)); the
+  payload digest, the link fields, the outcomes, the ruleset hash, the client and the
+  times stay;
 - an entry of the redaction ledger (`decision_redaction`, an `audit._ledger` chain) records
   when and why, the record's payload digest, and `kept_digest`, a digest of every column
   the record kept. A record is redacted only if it verifies first.
@@ -19,6 +23,7 @@ column (an outcome, say) changed after the redaction, fails like any changed rec
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -34,7 +39,26 @@ from audit.records import RedactionSummary
 from lender_rules.canonical import canonical_json, sha256_hex
 
 REDACTED_COLUMNS = frozenset({"features_json", "request_digest"})
-"""The personal columns of a decision record, removed by a redaction."""
+"""The personal columns of a decision record, removed by a redaction (the review part is
+reduced, not removed: what it keeps is part of `kept_digest`)."""
+KEPT_REVIEW_FIELDS = ("request_id", "reviews", "reviewer", "language")
+KEPT_VERDICT_FIELDS = ("lender_id", "verdict")
+
+
+def redacted_review(review_json: str | None) -> str | None:
+    """A manual decision's review part (format: `broker.manual_decisions`) without personal
+    data: who reviewed which decision, in which language, and each lender's verdict; the
+    corrections and the explanations (free text) go. None stays None."""
+    if review_json is None:
+        return None
+    part = json.loads(review_json)
+    kept: dict[str, Any] = {name: part[name] for name in KEPT_REVIEW_FIELDS if name in part}
+    kept["verdicts"] = [
+        {name: verdict[name] for name in KEPT_VERDICT_FIELDS if name in verdict}
+        for verdict in part.get("verdicts", ())
+    ]
+    kept["redacted"] = True
+    return canonical_json(kept)
 
 
 def kept_digest(row: _chain.ChainRow) -> str:
@@ -82,6 +106,7 @@ def redact(session: Session, rows: list[_chain.ChainRow], now: datetime, reason:
                 **{f.name: getattr(row, f.name) for f in fields(row)},
                 "features_json": _chain.REDACTED_FEATURES,
                 "request_digest": None,
+                "review_json": redacted_review(row.review_json),
             }
         )
         kept = kept_digest(redacted_row)
@@ -90,7 +115,11 @@ def redact(session: Session, rows: list[_chain.ChainRow], now: datetime, reason:
         session.connection().execute(
             table.update()
             .where(table.c.seq == row.seq)
-            .values(features_json=_chain.REDACTED_FEATURES, request_digest=None)
+            .values(
+                features_json=_chain.REDACTED_FEATURES,
+                request_digest=None,
+                review_json=redacted_row.review_json,
+            )
         )
         session.add(
             DecisionRedactionRow(

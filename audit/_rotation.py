@@ -1,8 +1,9 @@
 """Re-sealing personal data under the current data key (`Store.rotate_data_key`).
 
-Three tables hold sealed values, each bound to its own context (the associated data of
+Four tables hold sealed values, each bound to its own context (the associated data of
 AES-GCM): `personal_data.payload_json` (the application id), `subject_correction.corrections`
-(the application id) and `identity_check.identity` (`<application id>|<role>`). Each is
+(the application id), `identity_check.identity` (`<application id>|<role>`) and
+`review_request.statement` (the request id; an erased statement, empty, is left alone). Each is
 re-sealed in batches, one commit per batch, selecting the rows whose key id is not the
 current one (NULL: a payload stored clear before encryption existed). A stopped run leaves
 every value sealed under a configured key; the next run selects what is left.
@@ -25,8 +26,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
 from audit._unit import UnitOfWork
-from audit.models import IdentityCheckRow, PersonalDataRow, SubjectCorrectionRow, SubjectLinkRow
+from audit.models import (
+    IdentityCheckRow,
+    PersonalDataRow,
+    ReviewRequestRow,
+    SubjectCorrectionRow,
+    SubjectLinkRow,
+)
 from audit.personal_keys import PersonalKeys
+from audit.reviews import ERASED_STATEMENT
 
 People = Callable[[dict[str, Any]], Sequence[tuple[str, str]]]
 """(role, normalised national id) of the people in a payload."""
@@ -40,6 +48,7 @@ class _Sealed:
     column: str
     key_id: Any  # the table's key id column
     context: Callable[[Any], str]
+    held: Any = None  # which rows hold a value at all (None: every row)
 
 
 _TABLES = (
@@ -58,12 +67,20 @@ _TABLES = (
         IdentityCheckRow.key_id,
         lambda row: f"{row.application_id}|{row.role}",
     ),
+    _Sealed(
+        ReviewRequestRow,
+        "statement",
+        ReviewRequestRow.key_id,
+        lambda row: row.request_id,
+        held=col(ReviewRequestRow.statement) != ERASED_STATEMENT,
+    ),
 )
 
 
 def _stale(sealed: _Sealed, current: str) -> Any:
     key_id = col(sealed.key_id)
-    return key_id.is_(None) | (key_id != current)
+    stale = key_id.is_(None) | (key_id != current)
+    return stale if sealed.held is None else stale & sealed.held
 
 
 def _link(

@@ -3,8 +3,9 @@
 A forger with write access to the database can cut records off the end of a chain and move
 its head back: every link that remains is intact, so the store alone cannot tell. A
 checkpoint closes that gap. It holds the heads of the decision chain, the activation ledger,
-the erasure ledger and the redaction ledger (`Heads`; checkpoints written before redactions
-existed hold none) and when it was taken, signed with Ed25519 (`cryptography`);
+the erasure ledger, the redaction ledger and the subject-request ledger (`Heads`;
+checkpoints written before these last two existed hold none of them) and when it was
+taken, signed with Ed25519 (`cryptography`);
 `Store.verify(expected=checkpoint.heads)` then fails if any chain is shorter than the
 checkpoint or differs from it.
 
@@ -118,6 +119,9 @@ def _read(path: Path, verifier: Ed25519PublicKey) -> Checkpoint:
             activations=_head(body["activations"]),
             erasures=_head(body["erasures"]),
             redactions=None if "redactions" not in body else _head(body["redactions"]),
+            subject_requests=None
+            if "subject_requests" not in body
+            else _head(body["subject_requests"]),
         )
         created_at = datetime.fromisoformat(body["created_at"])
         if body.get("v") != VERSION or body != _body(heads, created_at):
@@ -145,6 +149,8 @@ def _body(heads: Heads, created_at: datetime) -> dict[str, Any]:
     }
     if heads.redactions is not None:  # checkpoints from before redactions have none
         body["redactions"] = heads.redactions
+    if heads.subject_requests is not None:  # nor from before requests were chained
+        body["subject_requests"] = heads.subject_requests
     return body
 
 

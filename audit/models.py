@@ -225,7 +225,7 @@ class IdentityCheckRow(SQLModel, table=True):
 
 class SubjectRequestRow(SQLModel, table=True):
     """A data-subject request or retention purge carried out: what kind, when, and what was
-    done (counts and application ids; never the erased data)."""
+    done (counts and application ids; never the erased data); chained (`audit._ledger`)."""
 
     __tablename__ = "subject_request"
 
@@ -235,6 +235,9 @@ class SubjectRequestRow(SQLModel, table=True):
     kind: str = Field(sa_column=Column(String(32), nullable=False))
     done_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     summary_json: str = Field(sa_column=Column(Text, nullable=False))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    prev_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
+    record_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), nullable=False))
 
 
 class LedgerHeadRow(SQLModel, table=True):
@@ -290,7 +293,8 @@ class ReviewRequestRow(SQLModel, table=True):
     market: str = Field(sa_column=Column(String(2), nullable=False))
     status: str = Field(sa_column=Column(String(REVIEW_STATUS_LENGTH), nullable=False))
     language: str = Field(sa_column=Column(String(8), nullable=False))
-    statement: str = Field(sa_column=Column(Text, nullable=False))
+    statement: str = Field(sa_column=Column(Text, nullable=False))  # sealed (base64)
+    key_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     corrections_json: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

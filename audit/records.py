@@ -122,6 +122,7 @@ class Heads:
     activations: str
     erasures: str
     redactions: str | None = None  # None in checkpoints written before redactions existed
+    subject_requests: str | None = None  # None in checkpoints written before it was chained
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class AuditReport:
     payloads: int
     erased: int
     redactions: tuple[RedactionSummary, ...] = ()  # redacted records per day and reason
+    subject_requests: int = 0  # recorded data-subject requests and purges, chained
 
     @property
     def redacted(self) -> int:

@@ -18,18 +18,31 @@ written.
 The manual decision is a record of the decision log (channel `manual`) with a review part
 (`review_json`, chained: see `audit._chain`); it refers to the automated decision it reviews
 and never changes it. Internal notes stay in `review_lender`, outside the chain.
+
+The applicant's statement (free text: it may give their name, phone or e-mail) is sealed like
+the personal payload (AES-GCM under the current data key, the request id as associated data,
+the key id beside it; `key_id` NULL: written clear before sealing, until `lendmatch keys
+rotate-data-key`, or erased).
+
+Erasure and the retention purge (`erase_reviews`, in the caller's transaction) empty what a
+request holds about its people: the applicant's statement (it may name them, give a phone
+or an e-mail), the claimed corrections, the extension reason, and each lender's explanation
+and internal note (free text); the request's ids, status, dates, contested lenders and
+verdicts stay as the record that a review happened. Case views (who saw the case, when) hold
+nothing of the applicant but the request; they are kept as the log of access to their data
+until the application's retention period ends (`delete_views`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -50,9 +63,12 @@ from audit.models import (
     ReviewLenderRow,
     ReviewRequestRow,
 )
+from audit.personal_keys import PersonalKeys
 from audit.records import DecisionLike, StoredDecision
 
 DECIDED = "decided"
+ERASED_STATEMENT = ""
+"""The statement of an erased request (a request is never opened without one)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,11 @@ class StoredReview:
     manual_decision_id: str | None
     lenders: tuple[ContestedLender, ...]
 
+    @property
+    def erased(self) -> bool:
+        """Its statement, corrections and free texts were erased."""
+        return self.statement == ERASED_STATEMENT
+
 
 @dataclass(frozen=True)
 class ReviewEvent:
@@ -105,7 +126,64 @@ class ReviewView:
     viewer: str
 
 
-def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> StoredReview:
+@dataclass(frozen=True)
+class CaseViewed:
+    """One view of a case, with the request and application it belongs to."""
+
+    request_id: str
+    application_id: str
+    at: datetime
+    viewer: str
+
+
+def erase_reviews(session: Session, application_id: str) -> int:
+    """Erase the personal content of every request on `application_id` (see the module doc)
+    in the caller's transaction; return how many requests held some."""
+    rows = session.exec(
+        select(ReviewRequestRow).where(
+            ReviewRequestRow.application_id == application_id,
+            ReviewRequestRow.statement != ERASED_STATEMENT,
+        )
+    ).all()
+    for row in rows:
+        row.statement, row.key_id = ERASED_STATEMENT, None
+        row.corrections_json, row.extension_reason = "{}", None
+        session.add(row)
+        session.exec(
+            update(ReviewLenderRow)
+            .where(col(ReviewLenderRow.request_id) == row.request_id)
+            .values(explanation=None, note=None)
+        )
+        for event in session.exec(
+            select(ReviewEventRow).where(ReviewEventRow.request_id == row.request_id)
+        ):
+            if event.what != without_free_text(event.what):
+                event.what = without_free_text(event.what)
+                session.add(event)
+    session.flush()
+    return len(rows)
+
+
+_EXTENDED = "extended to "
+_BATCH = 1000
+
+
+def _batches(ids: Sequence[str]) -> Iterator[list[str]]:
+    """`ids` without repeats, `_BATCH` at a time (a bounded IN list for any database)."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), _BATCH):
+        yield unique[start : start + _BATCH]
+
+
+def without_free_text(what: str) -> str:
+    """A history event without the free text it may carry (an extension's reason: the date
+    stays)."""
+    return what.partition(":")[0] if what.startswith(_EXTENDED) else what
+
+
+def _stored(
+    row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow], keys: PersonalKeys
+) -> StoredReview:
     return StoredReview(
         request_id=row.request_id,
         application_id=row.application_id,
@@ -114,7 +192,9 @@ def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> Stored
         market=row.market,
         status=row.status,
         language=row.language,
-        statement=row.statement,
+        statement=row.statement
+        if row.key_id is None
+        else keys.open(row.key_id, row.statement, row.request_id),
         corrections=dict(json.loads(row.corrections_json)),
         received_at=_chain.utc(row.received_at),
         due_at=_chain.utc(row.due_at),
@@ -133,8 +213,9 @@ def _stored(row: ReviewRequestRow, lenders: Sequence[ReviewLenderRow]) -> Stored
 class ReviewStore:
     """Review requests, their lenders, history and case views; the manual decisions."""
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, keys: PersonalKeys) -> None:
         self._uow = uow
+        self._keys = keys
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -154,8 +235,10 @@ class ReviewStore:
     ) -> StoredReview:
         """Open a request (status `received`); `ReviewAlreadyOpen` if the application has an
         open one already (also when two are opened at once)."""
+        request_id = str(uuid.uuid4())
+        key_id, sealed = self._keys.seal(statement, request_id)
         row = ReviewRequestRow(
-            request_id=str(uuid.uuid4()),
+            request_id=request_id,
             application_id=application_id,
             open_for=application_id,
             client=client,
@@ -163,7 +246,8 @@ class ReviewStore:
             market=market,
             status="received",
             language=language,
-            statement=statement,
+            statement=sealed,
+            key_id=key_id,
             corrections_json=json.dumps(dict(corrections), sort_keys=True),
             received_at=received_at,
             due_at=due_at,
@@ -186,7 +270,7 @@ class ReviewStore:
                     )
                 )
                 session.flush()
-                return _stored(row, contested)
+                return _stored(row, contested, self._keys)
         except StoreUnavailable as error:
             if isinstance(error.__cause__, IntegrityError):
                 raise ReviewAlreadyOpen(application_id, None) from error
@@ -240,7 +324,7 @@ class ReviewStore:
                     request_id=request_id,
                     at=at,
                     actor=by,
-                    what=f"extended to {_chain.utc(due_at).date().isoformat()}: {reason}",
+                    what=f"{_EXTENDED}{_chain.utc(due_at).date().isoformat()}: {reason}",
                 )
             )
 
@@ -346,7 +430,7 @@ class ReviewStore:
             lenders = session.exec(
                 select(ReviewLenderRow).where(ReviewLenderRow.request_id == request_id)
             ).all()
-            return _stored(row, lenders)
+            return _stored(row, lenders, self._keys)
 
     def page(
         self,
@@ -393,7 +477,9 @@ class ReviewStore:
                     )
                 ):
                     by_request[lender_row.request_id].append(lender_row)
-            return [_stored(row, by_request[row.request_id]) for row in rows], int(total)
+            return [_stored(row, by_request[row.request_id], self._keys) for row in rows], int(
+                total
+            )
 
     def history(self, request_id: str) -> list[ReviewEvent]:
         """The request's history, oldest first."""
@@ -414,6 +500,116 @@ class ReviewStore:
                 .order_by(col(CaseViewRow.id).desc())
             ).all()
             return [ReviewView(_chain.utc(r.at), r.viewer) for r in rows]
+
+    def of_applications(self, application_ids: Sequence[str]) -> list[StoredReview]:
+        """Every request on `application_ids`, with its lenders, oldest first (asked
+        `_BATCH` ids at a time)."""
+        rows: list[ReviewRequestRow] = []
+        by_request: dict[str, list[ReviewLenderRow]] = {}
+        with self._uow.unit("reviews_of_applications") as session:
+            for ids in _batches(application_ids):
+                found = session.exec(
+                    select(ReviewRequestRow).where(col(ReviewRequestRow.application_id).in_(ids))
+                ).all()
+                rows += found
+                by_request.update({row.request_id: [] for row in found})
+                for lender_row in session.exec(
+                    select(ReviewLenderRow).where(
+                        col(ReviewLenderRow.request_id).in_([row.request_id for row in found])
+                    )
+                ):
+                    by_request[lender_row.request_id].append(lender_row)
+            rows.sort(key=lambda row: (_chain.utc(row.received_at), row.request_id))
+            return [_stored(row, by_request[row.request_id], self._keys) for row in rows]
+
+    def unerased(self, application_ids: Sequence[str]) -> int:
+        """How many requests on `application_ids` still hold their content."""
+        with self._uow.unit("unerased_reviews") as session:
+            return sum(
+                int(
+                    session.exec(
+                        select(func.count())
+                        .select_from(ReviewRequestRow)
+                        .where(
+                            col(ReviewRequestRow.application_id).in_(ids),
+                            col(ReviewRequestRow.statement) != ERASED_STATEMENT,
+                        )
+                    ).one()
+                )
+                for ids in _batches(application_ids)
+            )
+
+    def histories(self, request_ids: Sequence[str]) -> dict[str, list[ReviewEvent]]:
+        """The history of each of `request_ids`, oldest first."""
+        found: dict[str, list[ReviewEvent]] = {request_id: [] for request_id in request_ids}
+        with self._uow.unit("review_histories") as session:
+            for ids in _batches(list(found)):
+                for row in session.exec(
+                    select(ReviewEventRow)
+                    .where(col(ReviewEventRow.request_id).in_(ids))
+                    .order_by(col(ReviewEventRow.id))
+                ):
+                    event = ReviewEvent(_chain.utc(row.at), row.actor, row.what)
+                    found[row.request_id].append(event)
+        return found
+
+    def views_of(self, application_ids: Sequence[str]) -> list[CaseViewed]:
+        """Every view of a case on `application_ids`, oldest first."""
+        rows: list[tuple[CaseViewRow, str]] = []
+        with self._uow.unit("case_views_of_applications") as session:
+            for ids in _batches(application_ids):
+                rows += session.exec(
+                    select(CaseViewRow, ReviewRequestRow.application_id)
+                    .join(
+                        ReviewRequestRow,
+                        col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
+                    )
+                    .where(col(ReviewRequestRow.application_id).in_(ids))
+                ).all()
+        rows.sort(key=lambda found: int(found[0].id or 0))
+        return [
+            CaseViewed(view.request_id, application_id, _chain.utc(view.at), view.viewer)
+            for view, application_id in rows
+        ]
+
+    def viewed_applications(self) -> list[str]:
+        """The applications whose cases have recorded views."""
+        with self._uow.unit("viewed_applications") as session:
+            return list(
+                session.exec(
+                    select(ReviewRequestRow.application_id)
+                    .join(
+                        CaseViewRow,
+                        col(ReviewRequestRow.request_id) == col(CaseViewRow.request_id),
+                    )
+                    .distinct()
+                    .order_by(col(ReviewRequestRow.application_id))
+                ).all()
+            )
+
+    def delete_views(self, application_ids: Sequence[str], *, dry_run: bool = False) -> int:
+        """Delete every view of a case on `application_ids` (one commit); return how many
+        (with `dry_run`, how many would go)."""
+        done = 0
+        with self._uow.unit("delete_case_views", write=not dry_run) as session:
+            for ids in _batches(application_ids):
+                requests = select(ReviewRequestRow.request_id).where(
+                    col(ReviewRequestRow.application_id).in_(ids)
+                )
+                if dry_run:
+                    done += int(
+                        session.exec(
+                            select(func.count())
+                            .select_from(CaseViewRow)
+                            .where(col(CaseViewRow.request_id).in_(requests))
+                        ).one()
+                    )
+                else:
+                    result = session.exec(
+                        delete(CaseViewRow).where(col(CaseViewRow.request_id).in_(requests))
+                    )
+                    done += int(result.rowcount or 0)
+        return done
 
     def manual_decisions(self, application_id: str) -> list[StoredDecision]:
         """Every manual decision on an application, in chain order."""

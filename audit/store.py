@@ -46,7 +46,7 @@ class Store:
         self.decisions = DecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
-        self.reviews = ReviewStore(uow)
+        self.reviews = ReviewStore(uow, self.keys)
         self.caseworkers = CaseworkerStore(uow)
         self.subjects = SubjectStore(uow, self.keys)
 
@@ -57,7 +57,7 @@ class Store:
     def verify(self, expected: Heads | None = None) -> AuditReport:
         """Check everything a decision depends on: the decision chain, every ruleset
         snapshot against its hash, the activation ledger, every personal payload against its
-        record's digest, the erasure ledger and the redaction ledger. With `expected` (the
+        record's digest, the erasure, redaction and subject-request ledgers. With `expected` (the
         heads of a checkpoint kept outside the database) each chain must still hold its head
         unchanged: a log cut back behind it, or rewritten, fails."""
         chain = self.decisions.verify(None if expected is None else expected.decisions)
@@ -72,6 +72,11 @@ class Store:
         )
         if redaction_finding is not None:
             payload_findings.append(redaction_finding)
+        request_finding, requests = self.subjects.verify_requests(
+            None if expected is None else expected.subject_requests
+        )
+        if request_finding is not None:
+            payload_findings.append(request_finding)
         return AuditReport(
             chain=chain,
             findings=(*ruleset_findings, *payload_findings),
@@ -80,12 +85,14 @@ class Store:
                 activations=activations,
                 erasures=erasures,
                 redactions=redactions,
+                subject_requests=requests,
             ),
             snapshots=snapshots,
             activations=int(activations.partition(":")[0]),
             payloads=payloads,
             erased=erased,
             redactions=self.decisions.redactions(),
+            subject_requests=int(requests.partition(":")[0]),
         )
 
     def rotate_data_key(

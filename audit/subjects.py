@@ -9,10 +9,11 @@ The workflows of data-subject rights (`broker.subjects`) go through here:
 - rectifications (`subject_correction`, sealed like the payload);
 - identity checks kept under anti-money-laundering law (`identity_check`, sealed);
 - `erase_applications`: applications' personal data erased in one commit (payload with
-  its erasure recorded, records redacted, corrections, links), keeping the identity checks
-  the caller names;
+  its erasure recorded, records redacted, the content of review requests, corrections,
+  links), keeping the identity checks the caller names;
 - the record of each request carried out (`subject_request`: counts and ids, no personal
-  data).
+  data), a ledger (`audit._ledger`): `verify_requests` finds a record changed, removed or
+  reordered, or cut back behind a checkpoint's head.
 
 Every method is one transaction (`audit._unit`). National ids are passed in normalised
 (`broker.subject_ids`); the store hashes them with `PersonalKeys.subject_hash`.
@@ -29,7 +30,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from audit import _chain, _personal, _redaction
+from audit import _chain, _ledger, _personal, _redaction, reviews
 from audit._unit import UnitOfWork
 from audit.models import (
     IdentityCheckRow,
@@ -39,6 +40,7 @@ from audit.models import (
     SubjectRestrictionRow,
 )
 from audit.personal_keys import PersonalKeys
+from audit.records import Finding
 from lender_rules.canonical import canonical_json
 
 _BATCH = 1000
@@ -89,6 +91,7 @@ class ApplicationErased:
     records_redacted: int
     corrections: int
     identity_checks_kept: int
+    review_requests: int = 0  # requests whose statement, corrections and free texts went
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ class ErasureItem:
 
     application_id: str
     keep_identities: Mapping[str, tuple[dict[str, Any], datetime, datetime]]
+
+
+def request_entry(kind: str, done_at: datetime, summary_json: str) -> dict[str, Any]:
+    """What a request record's ledger hash covers."""
+    return {"kind": kind, "done_at": _chain.utc_text(done_at), "summary": summary_json}
 
 
 class SubjectStore:
@@ -250,7 +258,8 @@ class SubjectStore:
     ) -> list[ApplicationErased]:
         """Erase the personal data of each application of `items`, all in one commit: its
         payload (the erasure recorded in the erasure ledger), the personal columns of its
-        records (redacted, recorded in the redaction ledger), its corrections, and the links
+        records (redacted, recorded in the redaction ledger), the content of its review
+        requests (`audit.reviews.erase_reviews`), its corrections, and the links
         of its people, except the people of its `keep_identities`, whose identity checks are
         kept sealed, and their links with them."""
         with self._uow.unit("erase_applications", write=True) as session:
@@ -262,6 +271,7 @@ class SubjectStore:
         application_id = item.application_id
         payload = _personal.erase(session, application_id, now, reason)
         redacted = _redaction.redact_application(session, application_id, now, reason)
+        requests = reviews.erase_reviews(session, application_id)
         corrections = session.exec(
             delete(SubjectCorrectionRow).where(
                 col(SubjectCorrectionRow.application_id) == application_id
@@ -297,22 +307,57 @@ class SubjectStore:
                 col(SubjectLinkRow.role).not_in(sorted(kept_roles)),
             )
         )
-        return ApplicationErased(application_id, payload, redacted, int(corrections or 0), kept)
+        return ApplicationErased(
+            application_id, payload, redacted, int(corrections or 0), kept, requests
+        )
 
     # -- the record of requests --------------------------------------------------------------
 
     def record_request(self, kind: str, summary: Mapping[str, Any], now: datetime) -> None:
         """Record that a request (`kind`) was carried out, and what it did (no personal
-        data: counts, application ids, categories)."""
+        data: counts, application ids, categories), chained onto the request ledger."""
+        summary_json = canonical_json(summary)
         with self._uow.unit("record_request", write=True) as session:
-            session.add(
-                SubjectRequestRow(kind=kind, done_at=now, summary_json=canonical_json(summary))
+            seq, prev, own = _ledger.append(
+                session, _ledger.SUBJECT_REQUESTS, request_entry(kind, now, summary_json)
             )
+            session.add(
+                SubjectRequestRow(
+                    kind=kind,
+                    done_at=now,
+                    summary_json=summary_json,
+                    seq=seq,
+                    prev_hash=prev,
+                    record_hash=own,
+                )
+            )
+
+    def verify_requests(self, expected: str | None = None) -> tuple[Finding | None, str]:
+        """Walk the request ledger (to `expected`, a head kept elsewhere, if given): the
+        first problem found, if any, and the head reached (`<seq>:<hash>`)."""
+        with self._uow.unit("verify_subject_requests", snapshot=True) as session:
+            head = _ledger.read_head(session, _ledger.SUBJECT_REQUESTS)
+            rows = session.exec(select(SubjectRequestRow).order_by(col(SubjectRequestRow.seq)))
+            report = _ledger.walk(
+                _ledger.SUBJECT_REQUESTS,
+                (
+                    _ledger.Entry(
+                        int(row.seq),
+                        request_entry(row.kind, row.done_at, row.summary_json),
+                        row.prev_hash,
+                        row.record_hash,
+                    )
+                    for row in rows
+                ),
+                head,
+                expected,
+            )
+        return report.finding, report.head
 
     def requests(self) -> list[tuple[str, datetime, dict[str, Any]]]:
         """Every recorded request: kind, when, what it did."""
         with self._uow.unit("subject_requests") as session:
-            rows = session.exec(select(SubjectRequestRow).order_by(col(SubjectRequestRow.id)))
+            rows = session.exec(select(SubjectRequestRow).order_by(col(SubjectRequestRow.seq)))
             return [
                 (row.kind, _chain.utc(row.done_at), json.loads(row.summary_json)) for row in rows
             ]

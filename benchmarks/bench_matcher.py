@@ -1128,7 +1128,21 @@ def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
             f"median ratios to datalogic-py p50 **{ratios['total_cpu_p50']:.1f}x**, p99 "
             f"**{ratios['total_cpu_p99']:.1f}x**."
         )
+    inflation = statistics.median(
+        f["bare_mean"] / f["bare_cpu_mean"] for figures in runs.values() for f in figures
+    )
+    if inflation > YARDSTICK_INFLATION:
+        medians.append(
+            f"- datalogic-py's wall-clock mean is {inflation:.1f}x its CPU-time mean in these "
+            "runs (median): a mean takes every preemption by other work and a p50 none, so "
+            "the wall-time verdicts above compare unlike figures; the CPU-time ratios decide."
+        )
     return [*out, "", *cpu, "", *medians]
+
+
+YARDSTICK_INFLATION = 1.25
+"""Above this ratio of the yardstick's wall-clock mean to its CPU-time mean, the block says
+that its wall-time verdicts are not to be read (a loaded machine)."""
 
 
 def append_block(path: Path, section: str, block: str) -> None:

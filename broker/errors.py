@@ -149,6 +149,17 @@ class AlreadyDecidedError(ReviewConflictError):
         self.at = at
 
 
+class ReviewErasedError(ReviewConflictError):
+    """The application's personal data was erased (an erasure request or the retention
+    purge): its case can no longer be shown or decided."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The applicant's personal data on this application was erased; the case can no "
+            "longer be shown or decided."
+        )
+
+
 class ReviewInputError(BrokerError):
     """Something given to a review workflow is not valid; `field` names it."""
 

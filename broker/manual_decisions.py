@@ -9,6 +9,8 @@ read here.
 The record's own features are the automated decision's with the corrections applied, and its
 bitmasks those features evaluated under the same ruleset, so `audit reproduce` re-checks
 them like any decision. Internal notes are not part of it (they stay in the review store).
+An erasure or the retention purge reduces it (`audit._redaction.redacted_review`): the
+corrections and explanations go, `"redacted": true` is added, the verdicts stay.
 
 An override makes the application count as eligible for that lender from then on: the
 lenders of every override on an application are `overridden_lenders`.
@@ -49,10 +51,11 @@ def review_part(
 
 
 def verdicts_of(manual: StoredDecision) -> dict[str, tuple[str, str]]:
-    """lender_id -> (verdict, explanation) of a stored manual decision."""
+    """lender_id -> (verdict, explanation) of a stored manual decision (the explanation is
+    "" once erased)."""
     part = manual.review or {}
     return {
-        str(v["lender_id"]): (str(v["verdict"]), str(v["explanation"]))
+        str(v["lender_id"]): (str(v["verdict"]), str(v.get("explanation") or ""))
         for v in part.get("verdicts", ())
     }
 

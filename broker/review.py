@@ -41,6 +41,7 @@ from audit import (
 from broker.errors import (
     AlreadyDecidedError,
     ReviewConflictError,
+    ReviewErasedError,
     ReviewInputError,
     ReviewNotFoundError,
 )
@@ -225,6 +226,8 @@ def _automated(store: Store, review: StoredReview) -> StoredDecision:
     automated = store.decisions.find(review.automated_decision_id)
     if automated is None:  # the store keeps every decision: only a damaged store gets here
         raise ReviewNotFoundError(review.request_id)
+    if automated.redacted:  # erased (request or retention) while the review was open
+        raise ReviewErasedError()
     return automated
 
 

@@ -182,6 +182,20 @@ class Settings(BaseSettings):
             "signs in again."
         ),
     )
+    review_sign_in_attempts: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Wrong passwords a review screen user name may give within "
+            "`review_sign_in_lockout_seconds` before its sign-ins are refused (429) until "
+            "that long after the last failure. Counted per worker process."
+        ),
+    )
+    review_sign_in_lockout_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="How long a user name stays locked out after too many wrong passwords.",
+    )
     review_secure_cookie: bool = Field(
         default=False,
         description=(

@@ -16,9 +16,19 @@ already made are not rewritten. A new decision with the corrected data is asked 
 usual way: the front end (or the person) posts the corrected application, `POST
 /v1/applications`, which is decided and recorded like any other.
 
-**Erasure** erases every application of the person (`broker.erasure`), keeps the identity
-checks anti-money-laundering law requires, with the reason and the date they go, records the
-erasure (counts, no personal data) and answers what was erased and what was kept.
+**Erasure** erases every application of the person (`broker.erasure`): payload, the
+decisions' features and the corrected values and explanations of manual decisions
+(redacted, the chain still verifies), rectifications, and the content of review requests.
+It keeps the identity checks anti-money-laundering law requires, the record that a review
+happened with its verdicts (proof of the decision), and the case views (the access log,
+until the application's period ends), each with the reason and the date it goes; records
+the erasure (counts, no personal data) and answers what was erased and what was kept.
+
+**Review requests** are made by an application's applicant: their free texts (the
+statement, the extension reason, the caseworker's explanations and internal notes) may name
+the other person on the application, so only the applicant's export holds them (the
+co-applicant's says they are withheld and why); claimed corrections are filtered like
+features. Internal notes are exported (`INTERNAL_NOTES_DECISION`).
 
 **Restriction** is stored per person; `broker.restrictions` is the one check every later use
 goes through.
@@ -26,7 +36,7 @@ goes through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,11 +44,11 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from audit import HeldApplication, Store, StoredDecision, SubjectLink
+from audit import HeldApplication, Store, StoredDecision, SubjectLink, without_free_text
 from broker.decisions import explain_stored
 from broker.erasure import erase_applications
 from broker.errors import SnapshotMissingError, SnapshotTamperedError, SubjectNotFoundError
-from broker.retention import RetentionPeriods
+from broker.retention import RetentionPeriods, held_application
 from broker.rulesets import CompiledRulesets
 from broker.subject_ids import normalised
 from lender_rules.errors import RulesetError
@@ -54,6 +64,27 @@ AML_REASON = (
 REDACTED_REASON = (
     "Its personal features were erased; the decision itself (outcomes, rules, time) is kept "
     "as proof of what was decided (GDPR art. 17(3)(e))."
+)
+REVIEW_KEPT_REASON = (
+    "Its statement, claimed corrections, explanations and notes were erased; that a person "
+    "reviewed the decision, when, and each lender's verdict are kept with the decision as "
+    "proof of what was decided (GDPR art. 22(3), 5(2), 17(3)(e))."
+)
+CASE_VIEW_REASON = (
+    "The log of who viewed the case (accountability for access to personal data, GDPR art. "
+    "5(2) and 32); it holds nothing about the person but the case, survives an erasure "
+    "request, and goes when the application's retention period ends."
+)
+TEXTS_WITHHELD = (
+    "The request was made by the applicant of the application: its free texts (statement, "
+    "extension reason, explanations, notes) may hold the applicant's personal data and are "
+    "given to the applicant only (GDPR art. 15(4)); ask the data-protection officer."
+)
+INTERNAL_NOTES_DECISION = (
+    "Caseworkers' internal notes are included: the review screen never shows them to the "
+    "applicant, but they are personal data about the person and the right of access covers "
+    "them (GDPR art. 15; CJEU C-434/16 Nowak); they are erased with the request's content. "
+    "On a shared application the free texts are given to its applicant only."
 )
 _APPLICANT_FEATURES = frozenset(
     {"age", "income", "employment", "employed_months", "citizenship", "years_in_country"}
@@ -82,17 +113,6 @@ class SubjectContext:
 
     def held(self, application_id: str) -> HeldApplication:
         return held_application(application_id, self.histories[application_id])
-
-
-def held_application(application_id: str, history: Sequence[StoredDecision]) -> HeldApplication:
-    """An application's retention view from its decisions (oldest first)."""
-    last = history[-1]
-    return HeldApplication(
-        application_id=application_id,
-        first_decided_at=history[0].decided_at,
-        last_decided_at=last.decided_at,
-        accepted=any(not failed and not unknown for _, failed, unknown in last.outcomes),
-    )
 
 
 def _application_data(context: SubjectContext) -> dict[str, Any]:
@@ -218,12 +238,102 @@ def _identity_checks(context: SubjectContext) -> dict[str, Any]:
     }
 
 
+def _review_requests(context: SubjectContext) -> dict[str, Any]:
+    roles = {link.application_id: link.role for link in context.links}
+    requests = context.store.reviews.of_applications(list(roles))
+    histories = context.store.reviews.histories([r.request_id for r in requests])
+    items = []
+    for request in requests:
+        role = roles[request.application_id]
+        own_words = role == "applicant"  # free texts: the applicant's (TEXTS_WITHHELD)
+        shown = own_words and not request.erased
+        items.append(
+            {
+                "application_id": request.application_id,
+                "role": role,
+                "request_id": request.request_id,
+                "received_at": request.received_at,
+                "status": request.status,
+                "due_at": request.due_at,
+                "extension_reason": request.extension_reason if own_words else None,
+                "statement": request.statement if shown else None,
+                "withheld": None if own_words else TEXTS_WITHHELD,
+                "claimed_corrections": visible_features(request.corrections, role),
+                "decided_at": request.decided_at,
+                "decided_by": request.decided_by,
+                "manual_decision_id": request.manual_decision_id,
+                "lenders": [
+                    {
+                        "lender_id": lender.lender_id,
+                        "verdict": lender.verdict,
+                        "explanation": lender.explanation if own_words else None,
+                        "internal_note": lender.note if own_words else None,
+                    }
+                    for lender in request.lenders
+                ],
+                "history": [
+                    {
+                        "at": event.at,
+                        "actor": event.actor,
+                        "what": event.what if own_words else without_free_text(event.what),
+                    }
+                    for event in histories[request.request_id]
+                ],
+                "erased": request.erased,
+                "delete_on": None
+                if request.erased
+                else context.periods.delete_on(context.held(request.application_id)),
+                "kept_because": REVIEW_KEPT_REASON if request.erased else None,
+            }
+        )
+    return {
+        "category": "review_requests",
+        "purpose": (
+            "The person's requests for a human to look at an automated decision again: their "
+            "statement, the lenders contested, the corrections claimed, the due dates, and "
+            "each lender's verdict with the caseworker's explanation. " + INTERNAL_NOTES_DECISION
+        ),
+        "legal_basis": (
+            "GDPR art. 22(3) and 6(1)(c); after an erasure or the retention period the record "
+            "that a review happened and its verdicts are kept without personal content "
+            "(art. 5(2), 17(3)(e))."
+        ),
+        "items": items,
+    }
+
+
+def _case_views(context: SubjectContext) -> dict[str, Any]:
+    roles = {link.application_id: link.role for link in context.links}
+    items = [
+        {
+            "application_id": view.application_id,
+            "role": roles[view.application_id],
+            "request_id": view.request_id,
+            "viewed_at": view.at,
+            "viewer": view.viewer,
+            "delete_on": context.periods.delete_on(context.held(view.application_id)),
+            "kept_because": CASE_VIEW_REASON,
+        }
+        for view in context.store.reviews.views_of(list(roles))
+    ]
+    return {
+        "category": "case_views",
+        "purpose": "Who at the broker viewed the person's review case, and when.",
+        "legal_basis": (
+            "GDPR art. 6(1)(c) with art. 5(2) and 32: the log of access to personal data."
+        ),
+        "items": items,
+    }
+
+
 CategoryProvider = Callable[[SubjectContext], dict[str, Any]]
 CATEGORY_PROVIDERS: tuple[CategoryProvider, ...] = (
     _application_data,
     _decisions,
     _corrections,
     _identity_checks,
+    _review_requests,
+    _case_views,
 )
 """One function per category of data held about a person; the export lists them in order."""
 
@@ -322,6 +432,31 @@ def erase(
         for check in store.subjects.identity_checks(application_ids)
         if (check.application_id, check.role) in mine
     ]
+    checks_kept = len(kept)
+    roles = {link.application_id: link.role for link in links}
+    kept += [
+        {
+            "category": "review_requests",
+            "application_id": request.application_id,
+            "role": roles[request.application_id],
+            "request_id": request.request_id,
+            "reason": REVIEW_KEPT_REASON,
+            "delete_on": None,
+        }
+        for request in store.reviews.of_applications(application_ids)
+    ]
+    delete_on = {item.application_id: periods.delete_on(item) for item in held}
+    kept += [
+        {
+            "category": "case_views",
+            "application_id": view.application_id,
+            "role": roles[view.application_id],
+            "request_id": view.request_id,
+            "reason": CASE_VIEW_REASON,
+            "delete_on": delete_on[view.application_id],
+        }
+        for view in store.reviews.views_of(application_ids)
+    ]
     answer = {
         "erased": [
             {
@@ -329,6 +464,7 @@ def erase(
                 "personal_data": item.payload,
                 "decision_features_redacted": item.records_redacted,
                 "rectifications": item.corrections,
+                "review_requests": item.review_requests,
             }
             for item in erased
         ],
@@ -339,7 +475,8 @@ def erase(
         {
             "applications": len(erased),
             "records_redacted": sum(item.records_redacted for item in erased),
-            "identity_checks_kept": len(kept),
+            "review_requests_erased": sum(item.review_requests for item in erased),
+            "identity_checks_kept": checks_kept,
         },
         now,
     )

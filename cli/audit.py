@@ -152,7 +152,7 @@ def verify(
         f"ok: {report.chain.checked} records verified, head {report.heads.decisions}; "
         f"{report.snapshots} ruleset snapshots, {report.activations} activations, "
         f"{report.payloads} personal payloads ({report.erased} erased), "
-        f"{report.redacted} records redacted{against}"
+        f"{report.subject_requests} subject requests, {report.redacted} records redacted{against}"
     )
     for redaction in report.redactions:
         typer.echo(f"  {redaction.records} redacted on {redaction.day}: {redaction.reason}")

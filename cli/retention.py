@@ -24,7 +24,8 @@ def purge_command(
     ),
 ) -> None:
     """Remove every application's personal data past its retention period (2 years when no
-    lender accepted it, 5 years when one did, by default) and the identity checks past
+    lender accepted it, 5 years when one did, by default), with its review requests'
+    content, the case views of applications past their period, and the identity checks past
     theirs (5 years); print what was removed per category. Idempotent; recorded."""
     settings = broker.get_settings()
     with opened_store() as store:

@@ -33,7 +33,8 @@ def export_command(
     lang: str = typer.Option("en", "--lang", help=LANGUAGE_HELP),
 ) -> None:
     """Everything held about the person, as applicant or co-applicant: applications,
-    features, every decision with its explanation, rectifications, identity checks, and per
+    features, every decision with its explanation, rectifications, identity checks, review
+    requests and who viewed their case, and per
     category its purpose, legal basis and deletion date (one JSON document)."""
     err = stderr()
     language = language_or_exit(lang, err)

@@ -44,12 +44,14 @@ from matcher.ruleset import (
     ruleset_from_snapshot,
 )
 from matcher.schema import FEATURE_NAMES, FEATURES, Feature, polars_schema
+from matcher.texts import FEATURE_WORDS
 
 __all__ = [
     "CORRECTABLE_FEATURES",
     "EARLIEST_DECISION_YEAR",
     "FEATURES",
     "FEATURE_NAMES",
+    "FEATURE_WORDS",
     "LATEST_DECISION_YEAR",
     "Application",
     "BadColumn",

@@ -18,6 +18,7 @@ import re
 
 import email_validator
 import phonenumbers
+from phonenumbers import phonenumberutil as _util
 
 _PLAIN_ADDRESS = re.compile(
     r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
@@ -62,15 +63,18 @@ def email_problem(text: str) -> str | None:
 def is_phone_number(text: str, region: str) -> bool:
     """A valid number of its numbering plan: international (+CC ...) or national in `region`.
 
-    `phonenumbers.parse`, then `phonenumbers.is_valid_number`'s decision, worked out as that
+    `phonenumbers.parse` (for "+CC NNNN..." its result worked out without it, see
+    `_international`), then `phonenumbers.is_valid_number`'s decision, worked out as that
     function does (the region a number of a shared country code belongs to, then the number
     against that region's patterns) with each region's patterns compiled once: the library
     asks the same question twice and compiles on each call (`tests/matcher/test_contact.py`
     compares the two on generated numbers)."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return False
+    number = _international(text)
+    if number is None:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            return False
     country_code = number.country_code
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0)
     if country_code is None or regions is None:
@@ -81,6 +85,54 @@ def is_phone_number(text: str, region: str) -> bool:
         return False
     plan = _plan(country_code, home)
     return plan is not None and plan.country_code == country_code and plan.valid(national)
+
+
+# "+CC NNNN...": a plus, digits, at most one space. For these `phonenumbers.parse` finds the
+# number as written (no extension, phone context or letters), takes the country code as the
+# shortest known prefix of the digits, and ignores the region; what it does next (strip a
+# national prefix where the rest keeps a possible length, Italian leading zeros) is done here
+# by its own functions. Anything else, and anything it would refuse, goes to `parse`.
+_PLUS_DIGITS = re.compile(r"\+[0-9]+(?: [0-9]+)?")
+_KEEP_STRIPPED = frozenset(
+    set(_util.ValidationResult.__dict__.values())
+    - {
+        _util.ValidationResult.TOO_SHORT,
+        _util.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        _util.ValidationResult.INVALID_LENGTH,
+    }
+)
+
+
+def _international(text: str) -> phonenumbers.PhoneNumber | None:
+    """`phonenumbers.parse(text, region)` for "+CC NNNN..." that it parses (any region), or
+    None: not of that shape, or a number `parse` would refuse."""
+    if len(text) > 24 or _PLUS_DIGITS.fullmatch(text) is None:
+        return None
+    digits = text[1:].replace(" ", "")
+    if len(digits) <= _util._MIN_LENGTH_FOR_NSN or digits[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        country_code = int(digits[:size])
+        if country_code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return None
+    national = digits[size:]
+    if len(national) < _util._MIN_LENGTH_FOR_NSN:
+        return None
+    region = _util.region_code_for_country_code(country_code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return None
+    _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
+    if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
+        national = stripped
+    if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=country_code)
+    _util._set_italian_leading_zeros_for_phone_number(national, number)
+    number.national_number = int(national)
+    return number
 
 
 def _region_of(national: str, country_code: int, regions: tuple[str, ...]) -> str | None:

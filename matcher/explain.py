@@ -124,10 +124,11 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    names = requirement.reads_in_order
-    if not _exact_keys(requirement):
+    exact = requirement.node.derived.exact_keys
+    if not (exact or (exact is None and _exact_keys(requirement))):
         return _new_reason(requirement, row, kind, lang)
-    key = (kind, lang, *[row.get(name) for name in names])
+    get = row.get
+    key = (kind, lang, *map(get, requirement.reads_in_order))
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
@@ -154,12 +155,17 @@ def _exact_keys(requirement: CompiledRequirement) -> bool:
 
 
 def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+    get = row.get
+    values: dict[str, Value] = {}
+    for name in requirement.reads_in_order:
+        value = get(name)
+        values[name] = _json_value(value) if isinstance(value, float) else value
     return Reason(
         code=requirement.code,
         kind="failed" if kind == "failed" else "missing",
         message=requirement.reason[lang],
-        rule=requirement.plain(lang),
-        values={name: _json_value(row.get(name)) for name in requirement.reads_in_order},
+        rule=requirement.plain_words[lang],
+        values=values,
         threshold=_threshold_of(requirement, row),
     )
 
@@ -229,14 +235,46 @@ def _number(value: int, lang: Language) -> str:
 
 
 def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
-    parts = [
-        _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
-        for a, b in intervals
-    ]
-    text = f" {HINTS[lang]['or']} ".join(parts)
-    if step > 1 and any(a != b for a, b in intervals):
-        text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
+    key = (*intervals, step, lang)
+    text = _RANGES.get(key)
+    if text is None:
+        parts = [
+            _number(a, lang) if a == b else f"{_number(a, lang)}–{_number(b, lang)}"
+            for a, b in intervals
+        ]
+        text = f" {HINTS[lang]['or']} ".join(parts)
+        if step > 1 and any(a != b for a, b in intervals):
+            text += " " + HINTS[lang]["step"].format(step=_number(step, lang))
+        if len(_RANGES) >= RANGES_KEPT:
+            del _RANGES[next(iter(_RANGES))]
+        _RANGES[key] = text
     return text
+
+
+RANGES_KEPT = 4096
+_RANGES: dict[tuple[Any, ...], str] = {}
+"""Ranges as written in hints, by intervals, step and language (a pure function of them;
+the oldest dropped first)."""
+
+
+class _Fill(dict[str, Any]):
+    """What a hint's message is filled with: the lender's name, the applied term and the
+    amount written in the language (worked out only when the message has it)."""
+
+    __slots__ = ("lang", "row")
+
+    def __init__(self, lender: str, row: Row, lang: Language) -> None:
+        super().__init__(lender=lender, term=row["term_months"])
+        self.row, self.lang = row, lang
+
+    def __missing__(self, key: str) -> Any:
+        if key == "amount":
+            return _number(self.row["amount"], self.lang)
+        raise KeyError(key)
+
+    def with_value(self, key: str, value: str) -> _Fill:
+        self[key] = value
+        return self
 
 
 MESSAGE_COMBINATIONS = 4
@@ -269,28 +307,24 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    fill = {
-        "lender": lender.name,
-        "term": row["term_months"],
-        "amount": _number(row["amount"], lang),
-    }
+    fill = _Fill(lender.name, row, lang)
     if found.pairs:
         either = f", {text['or']} "
         combinations = either.join(
             text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
             for t, t_step, a, a_step in _shown(found.pairs)
         )
-        message = text["pairs"].format(combinations=combinations, **fill)
+        message = text["pairs"].format_map(fill.with_value("combinations", combinations))
     elif found.pairs is not None:
-        message = text["no_pair"].format(
-            reasons=" ".join(r.reason[lang] for r in in_the_way), **fill
-        )
+        reasons = " ".join(r.reason[lang] for r in in_the_way)
+        message = text["no_pair"].format_map(fill.with_value("reasons", reasons))
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
             if one is not None:
                 ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                messages.append(text[key if one[0] else f"no_{key}"].format(ranges=ranges, **fill))
+                template = text[key if one[0] else f"no_{key}"]
+                messages.append(template.format_map(fill.with_value("ranges", ranges)))
         if not messages:
             return None
         message = " ".join(messages)
@@ -314,13 +348,14 @@ def explain_outcome(
     lender: CompiledLender, outcome: LenderOutcome, row: Row, lang: Language = DEFAULT_LANGUAGE
 ) -> LenderExplanation:
     """One lender's explanation from its bitmasks."""
-    failing = outcome.failed | outcome.unknown
+    failed = outcome.failed
+    failing = failed | outcome.unknown
     reasons: list[Reason] = []
     requirements = lender.requirements
     bits = failing
     while bits:  # the requirements whose bit is set, in order
         bit = bits & -bits
-        kind = "failed" if outcome.failed & bit else "missing"
+        kind = "failed" if failed & bit else "missing"
         reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
         bits ^= bit
     return LenderExplanation(

@@ -11,6 +11,15 @@ is a congruence as a whole ("amount % 1000 == 0") is met by trying, in each segm
 first value that satisfies it; the intervals then step by 1,000.
 Where monotonicity cannot be shown (other uses of `%`, a product of two amount-dependent
 values, ...), no hint is given rather than a guess.
+
+Closed forms stand in for the search where one exists: the variable itself compared with a
+value crosses it at ceil(c) and floor(c) + 1, and debt_to_income = (existing_debt + amount) /
+total_income reaches c at amount = c * total_income - existing_debt. A closed form only
+guesses: `from_guess` moves the guess on the exact function until it is the first point
+where the comparison holds (the search's own answer; differential tests keep them equal).
+For other affine operands the search's first interpolation step is that solution.
+What depends only on the lender's rules (the atoms, how each is solved, the memo's key) is
+worked out once per lender and variable.
 """
 
 from __future__ import annotations
@@ -95,13 +104,15 @@ def direction(node: Node, variable: str, row: Row) -> Direction:
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
-    if not depends(node, variable):
-        return 0
-    if isinstance(node, Var):
+    if isinstance(node, Var):  # `depends` for a feature read, without building its set
         if node.name == variable:
             return 1
+        if node.name != "debt_to_income" or variable != "amount":
+            return 0
         # debt_to_income = (existing_debt + amount) / total_income
         return 1 if row["total_income"] > 0 else 0
+    if not depends(node, variable):
+        return 0
     if not isinstance(node, Call):
         return 0
     name, args = node.op.name, node.args
@@ -163,6 +174,8 @@ class Analysis:
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
     split: Split | None = None
+    plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
+    atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -252,33 +265,6 @@ def _collect(node: Node, variable: str, out: list[Comparison]) -> bool:
     return False
 
 
-Atom = tuple[Node, int, list[tuple[Any, Relation]]]
-
-
-def _atoms(
-    lender: CompiledLender, variable: str, row: Row
-) -> tuple[list[Atom], Congruence | None] | None:
-    """(monotone operand, its direction, the values it is compared with and how) for `row`,
-    and the congruence a rule imposes; None when a rule depends on `variable` in a way the
-    search cannot handle."""
-    shape = comparisons(lender, variable)
-    if shape is None:
-        return None
-    out: list[Atom] = []
-    for operand, against in shape[0]:
-        d = direction(operand, variable, row)
-        if not d:
-            return None
-        values: list[tuple[Any, Relation]] = []
-        for node, literal, relation in against:
-            value = literal if node is None else _value(node, row)
-            if value is None:
-                return None
-            values.append((value, relation))
-        out.append((operand, d, values))
-    return out, shape[1]
-
-
 # Which crossings can change a comparison's truth: where the operand reaches the value
 # (first x with g >= c, or g <= c when g decreases) and where it passes it (g > c, g < c).
 _REACH, _PASS = "reach", "pass"
@@ -319,7 +305,7 @@ def _reached(value: Any, c: Any, how: str) -> bool:
     return bool(value < c)
 
 
-def _first(low: int, high: int, g: _Operand, c: Any, how: str) -> int | None:
+def _first(low: int, high: int, g: Callable[[int], Any], c: Any, how: str) -> int | None:
     """The least x in [low, high] where g(x) `how` c holds (false, then true as x grows, g
     being monotone); high + 1 if nowhere; None where g is unknown at a point it is asked.
 
@@ -397,21 +383,26 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
-    shape = comparisons(lender, variable)
-    if shape is None:
+    analysis = lender.analysis
+    plan = analysis.plans.get((variable, ignore))
+    if plan is None:
+        plan = analysis.plans[(variable, ignore)] = _plan(lender, variable, ignore)
+    if plan is _UNSEARCHABLE:
         return None
-    step, residue = shape[1] or (1, 0)
-    moving = moving_requirements(lender, variable)[0]
+    step, residue, outside, names = plan
     failed, unknown = lender.evaluate(row) if bits is None else bits
-    fixed = (failed | unknown) & ~moving & ~ignore
+    fixed = (failed | unknown) & outside
     if fixed:
         return [], step, fixed  # a requirement the variable does not touch fails whatever it is
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
-    key = (*[row[name] for name in _key(lender, variable)], domain)
-    memo = lender.analysis.memo.setdefault((variable, ignore), {})
-    if key in memo:
-        return memo[key]
+    key = (*map(row.__getitem__, names), domain)
+    memo = analysis.memo.get((variable, ignore))
+    if memo is None:
+        memo = analysis.memo[(variable, ignore)] = {}
+    found = memo.get(key, _UNSEARCHABLE)
+    if found is not _UNSEARCHABLE:
+        return found  # type: ignore[no-any-return]
     found = _search(
         lender, row, variable, domain, with_value or trial(row, variable), step, residue
     )
@@ -419,6 +410,23 @@ def accepted(
         del memo[next(iter(memo))]
     memo[key] = found
     return found
+
+
+Plan = tuple[int, int, int, tuple[str, ...]]
+"""What `accepted` needs of a lender for one variable and left-out requirements, worked out
+once: the congruence's step and residue, the bits of the requirements that do not move with
+the variable and are not left out, and the features the memo's key is made of."""
+
+_UNSEARCHABLE: Any = object()  # a plan where no search is possible; a memo's miss
+
+
+def _plan(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
+    shape = comparisons(lender, variable)
+    if shape is None:
+        return _UNSEARCHABLE
+    step, residue = shape[1] or (1, 0)
+    moving = moving_requirements(lender, variable)[0]
+    return step, residue, ~moving & ~ignore, _key(lender, variable)
 
 
 def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
@@ -447,43 +455,50 @@ def _search(
     residue: int,
 ) -> Accepted | None:
     _, evaluate, moving_bits = moving_requirements(lender, variable)
-    analysed = _atoms(lender, variable, row)
-    if analysed is None:
+    atoms = _resolved(lender, variable, row)
+    if atoms is None:
         return None
-    atoms = analysed[0]
     low, high = domain
     points = {low, high + 1}
-    for operand, d, values in atoms:
-        identity = isinstance(operand, Var) and operand.name == variable
-        g = _Operand(operand, row, with_value)
-        for c, relation in values:
-            start = low
-            for crossing in _CROSSINGS[(d, relation)]:
-                if identity:  # the variable itself reaches c at ceil(c), passes it after floor(c)
-                    point = math.ceil(c) if crossing == _REACH else math.floor(c) + 1
+    for kind, operand, crossings in atoms:
+        if kind is _IDENTITY:
+            for c, hows in crossings:
+                # the variable itself reaches c at ceil(c), passes it after floor(c)
+                for how in hows:
+                    point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
                     points.add(min(max(point, low), high + 1))
-                    continue
-                how = (
-                    (">=" if crossing == _REACH else ">")
-                    if d > 0
-                    else ("<=" if crossing == _REACH else "<")
-                )
+            continue
+        g = (
+            _debt_to_income_of(row)
+            if kind is _DEBT_TO_INCOME
+            else _Operand(operand, row, with_value)
+        )
+        for c, hows in crossings:
+            start = low
+            for how in hows:
                 # where g passes c is at or after where it reaches c
-                found = _first(start, high, g, c, how)
+                if kind is _DEBT_TO_INCOME:
+                    found = _first_debt_to_income(start, high, g, c, how, row)
+                else:
+                    found = _first(start, high, g, c, how)
                 if found is None:
                     return None
                 points.add(found)
                 start = min(found, high)
-    bounds = sorted(p for p in points if low <= p <= high + 1)
+    # every point is within [low, high + 1]: the crossings are clamped there
+    bounds = sorted(points)
     intervals: list[Interval] = []
     always, seen = -1, 0
     for start, end in itertools.pairwise(bounds):
         # every requirement but the congruence is constant on [start, end - 1]: try the
         # segment's first value that meets the congruence
-        first = start + (residue - start) % step
-        last = end - 1 - (end - 1 - residue) % step
-        if first > last:
-            continue
+        if step == 1:
+            first, last = start, end - 1
+        else:
+            first = start + (residue - start) % step
+            last = end - 1 - (end - 1 - residue) % step
+            if first > last:
+                continue
         f, u = evaluate(with_value(row, first))
         if f | u:
             always &= f | u
@@ -496,6 +511,140 @@ def _search(
     if intervals:
         return intervals, step, 0
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+_REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
+
+
+def _hows(d: int, relation: Relation) -> tuple[str, ...]:
+    """The conditions whose first holding point are the crossings of an operand moving in
+    direction d compared by `relation`: >= / > (reach / pass) increasing, <= / < decreasing."""
+    return tuple(
+        (">=" if crossing == _REACH else ">") if d > 0 else ("<=" if crossing == _REACH else "<")
+        for crossing in _CROSSINGS[(d, relation)]
+    )
+
+
+_HOWS = {key: _hows(*key) for key in _CROSSINGS}
+
+AtomPlan = tuple[
+    str, Node, bool, Direction, tuple[tuple[Callable[[Row], Any] | None, Any, Relation], ...]
+]
+"""An atom of the search as worked out once per lender and variable: how its crossings are
+found, its operand, whether its direction holds for every row and which, and what it is
+compared with (a function of the row, or None and a literal) and how."""
+
+
+def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPlan] | None:
+    plans = lender.analysis.atoms
+    if variable not in plans:
+        shape = comparisons(lender, variable)
+        if shape is None:
+            plans[variable] = None
+        else:
+            out: list[AtomPlan] = []
+            for operand, against in shape[0]:
+                direction(operand, variable, row)  # works out whether it depends on the row
+                free, d = operand.derived.directions[variable]
+                values = tuple(
+                    (None if node is None else expression_function(node), literal, relation)
+                    for node, literal, relation in against
+                )
+                out.append((_kind(operand, variable), operand, free, d, values))
+            plans[variable] = out
+    return plans[variable]
+
+
+Resolved = list[tuple[str, Node, list[tuple[Any, tuple[str, ...]]]]]
+
+
+def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | None:
+    """The atoms of the search for `row`: per atom, how its crossings are found, its operand,
+    and each value it is compared with (worked out for the row) and the conditions whose
+    first holding points are wanted; None when a rule depends on `variable` in a way the
+    search cannot handle (no direction, or a value compared with is unknown)."""
+    plans = _atom_plans(lender, variable, row)
+    if plans is None:
+        return None
+    out: Resolved = []
+    for kind, operand, free, d, against in plans:
+        if not free:
+            d = direction(operand, variable, row)
+        if not d:
+            return None
+        crossings: list[tuple[Any, tuple[str, ...]]] = []
+        for function, literal, relation in against:
+            value = literal if function is None else function(row)
+            if value is None:
+                return None
+            crossings.append((value, _HOWS[(d, relation)]))
+        out.append((kind, operand, crossings))
+    return out
+
+
+# How an operand's crossings are found: the variable itself (its crossings are ceil(c) and
+# floor(c) + 1), debt_to_income as the amount moves (solved for the amount, then checked on
+# the exact function), anything else by `_first`'s search.
+_IDENTITY, _DEBT_TO_INCOME, _SEARCHED = "identity", "debt_to_income", "searched"
+
+
+def _kind(operand: Node, variable: str) -> str:
+    if isinstance(operand, Var):
+        if operand.name == variable:
+            return _IDENTITY
+        if operand.name == "debt_to_income" and variable == "amount":
+            return _DEBT_TO_INCOME
+    return _SEARCHED
+
+
+def _debt_to_income_of(row: Row) -> Callable[[int], float]:
+    """debt_to_income as a function of the amount, as `features.set_loan` computes it."""
+    debt, income = row["existing_debt"], row["total_income"]
+    return lambda x: debt_to_income(debt, x, income)
+
+
+WALK = 8
+"""Steps a closed form's guess may be moved by, checking the exact function, before the
+search takes over (float rounding moves the guess by one or two at most)."""
+
+
+def _first_debt_to_income(
+    low: int, high: int, g: Callable[[int], Any], c: Any, how: str, row: Row
+) -> int | None:
+    """`_first` for g = debt_to_income as the amount moves, with total income > 0 (else g
+    does not move and there is no search): (existing_debt + x) / total_income reaches c at
+    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact."""
+    target = c * row["total_income"] - row["existing_debt"]
+    if not math.isfinite(target) or how not in (">=", ">"):
+        return _first(low, high, g, c, how)
+    guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
+    return from_guess(guess, low, high, g, c, how)
+
+
+def from_guess(
+    guess: int, low: int, high: int, g: Callable[[int], Any], c: Any, how: str
+) -> int | None:
+    """`_first(low, high, g, c, how)` from a guess of its answer: the guess is moved while
+    the exact function says it is not the first x where g(x) `how` c holds (g monotone: it
+    is when it holds there and not at x - 1); after WALK moves, the search decides."""
+    x = min(max(guess, low), high + 1)
+    for _ in range(WALK):
+        if x > low:
+            before = g(x - 1)
+            if before is None:
+                return None
+            if _reached(before, c, how):
+                x -= 1
+                continue
+        if x <= high:
+            here = g(x)
+            if here is None:
+                return None
+            if not _reached(here, c, how):
+                x += 1
+                continue
+        return x
+    return _first(low, high, g, c, how)
 
 
 def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:

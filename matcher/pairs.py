@@ -48,7 +48,7 @@ Pair = tuple[list[Interval], int, list[Interval], int]
 """Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Options:
     """What would pass for one lender and application: amounts at the applied term and terms
     at the applied amount (None: not asked, or not computable exactly); and when neither
@@ -77,10 +77,10 @@ def options(
     terms accepted by the term's: one search each, shared with the one-variable answers.
     Otherwise the amounts are searched at every term of the domain, and equal neighbours
     grouped."""
-    amount_bits, term_bits, both = _split(lender)
+    amount_bits, term_bits, both = lender.analysis.split or _split(lender)
     failing = bits[0] | bits[1]
     out = Options()
-    ask_amount, ask_term = bool(reads & {"amount", "debt_to_income"}), "term_months" in reads
+    ask_amount, ask_term = bool(reads & _AMOUNT_READS), "term_months" in reads
     if both:
         if ask_amount:
             out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
@@ -89,15 +89,17 @@ def options(
         if not _any(out):
             out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
         return out
-
-    def by_amount() -> Accepted | None:
-        return accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-
-    def by_term() -> Accepted | None:
-        return accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
-
-    found_a = by_amount() if ask_amount else None
-    found_t = by_term() if ask_term else None
+    # each variable searched with the other's requirements left out
+    found_a = (
+        accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        if ask_amount
+        else None
+    )
+    found_t = (
+        accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+        if ask_term
+        else None
+    )
     if found_a is not None:
         out.amounts = _alone(found_a, failing & term_bits)
     if found_t is not None:
@@ -105,9 +107,9 @@ def options(
     if _any(out):
         return out
     if not ask_amount:
-        found_a = by_amount()
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
     if not ask_term:
-        found_t = by_term()
+        found_t = accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
     if found_a is None or found_t is None:
         return out
     if found_a[0] and found_t[0]:
@@ -116,6 +118,9 @@ def options(
         out.pairs = []
         out.blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
     return out
+
+
+_AMOUNT_READS = frozenset({"amount", "debt_to_income"})
 
 
 def _alone(found: Accepted | None, other: int) -> Accepted | None:

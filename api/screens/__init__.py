@@ -1,8 +1,9 @@
 """The caseworker's review screen at `/review`: server-rendered pages (Jinja2), no JS framework.
 
 `install_screens(app, settings)` adds what the screen needs to the app: the signed session
-cookie (`session`), its routers (`sign_in`, `queue`, `case`), its static files
-(`/review/static`, from `api/static`, no CDN), and the one place its errors become answers:
+cookie (`session`), the count of wrong passwords (`sign_in_throttle`), its routers
+(`sign_in`, `queue`, `case`), its static files (`/review/static`, from `api/static`, no CDN),
+and the one place its errors become answers:
 no session is a redirect to the sign-in page, a missing or wrong CSRF token or a role that
 may not do something is a 403 page. The workflows are `broker`'s (`queue`, `open_case`,
 `what_if`, `assign`, `extend`, `decide`); the texts are `texts.CATALOGUE` (en, nb, sv).
@@ -22,6 +23,7 @@ from api.screens import case, queue, sign_in
 from api.screens.errors import ScreenForbiddenError, SignInRequiredError
 from api.screens.rendering import render
 from api.screens.session import SCREEN_PATH, session_middleware_options
+from api.screens.sign_in_throttle import SignInThrottle
 from broker import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -44,6 +46,9 @@ async def _on_forbidden(request: Request, exc: Exception) -> Response:
 def install_screens(app: FastAPI, settings: Settings) -> None:
     """Add the review screen to `app`: session cookie, routes, static files, error pages."""
     app.add_middleware(SessionMiddleware, **session_middleware_options(settings))
+    app.state.sign_in_throttle = SignInThrottle(
+        settings.review_sign_in_attempts, settings.review_sign_in_lockout_seconds
+    )
     app.add_exception_handler(SignInRequiredError, _on_sign_in_required)
     app.add_exception_handler(ScreenForbiddenError, _on_forbidden)
     app.mount(f"{SCREEN_PATH}/static", StaticFiles(directory=STATIC_DIR), name="review-static")

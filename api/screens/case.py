@@ -409,15 +409,22 @@ def extend_deadline(
     request_id: str,
     service: ServiceDep,
     user: SignedIn,
-    months: Annotated[int, Form(ge=1, le=2)],
-    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    language: ScreenLanguage,
+    months: Annotated[str, Form(max_length=8)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Extend the deadline once by 1 or 2 months, with a reason the applicant sees."""
-    target = f"/review/cases/{request_id}"
+    """Extend the deadline once by 1 or 2 months, with a reason the applicant sees; a bad
+    month count, an empty reason or a second extension gives the case page with why (422)."""
+    number = int(months) if months.strip().isdecimal() else 0  # the workflow refuses 0
     try:
-        broker.extend(service.store, request_id, months=months, reason=reason.strip(), by=user.name)
+        broker.extend(service.store, request_id, months=number, reason=reason, by=user.name)
     except broker.ReviewNotFoundError:
         return not_found(request, user)
-    except (broker.ReviewConflictError, broker.ReviewInputError):
-        return RedirectResponse(f"{target}?error=extend", status_code=HTTPStatus.SEE_OTHER)
-    return RedirectResponse(target, status_code=HTTPStatus.SEE_OTHER)
+    except broker.ReviewInputError as bad:
+        error = f"extend.{bad.field}"
+    except broker.ReviewConflictError:
+        error = "extend.again"
+    else:
+        return RedirectResponse(f"/review/cases/{request_id}", status_code=HTTPStatus.SEE_OTHER)
+    case = _open(service, request_id, user, language)
+    return case_page(request, case, user, error=error, status_code=HTTPStatus.UNPROCESSABLE_ENTITY)

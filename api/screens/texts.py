@@ -39,6 +39,11 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
         "nb": "Brukernavnet eller passordet er feil.",
         "sv": "Användarnamnet eller lösenordet är fel.",
     },
+    "sign_in_locked": {
+        "en": "Too many wrong passwords for this user name. Try again in {minutes} min.",
+        "nb": "For mange feil passord for dette brukernavnet. Prøv igjen om {minutes} min.",
+        "sv": "För många fel lösenord för det här användarnamnet. Försök igen om {minutes} min.",
+    },
     "signed_out": {
         "en": "You are signed out.",
         "nb": "Du er logget ut.",
@@ -229,6 +234,11 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
     },
     # extension
     "extend": {"en": "Extend the deadline", "nb": "Forleng fristen", "sv": "Förläng tidsfristen"},
+    "extend_failed": {
+        "en": "The deadline was not extended: give 1 or 2 months and a reason (once a case).",
+        "nb": "Fristen ble ikke forlenget: oppgi 1 eller 2 måneder og en grunn (én gang).",
+        "sv": "Tidsfristen förlängdes inte: ange 1 eller 2 månader och ett skäl (en gång).",
+    },
     "months": {"en": "Months", "nb": "Måneder", "sv": "Månader"},
     "extension_reason": {
         "en": "Reason (the applicant sees it)",

@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from api.examples import APPLICATIONS
 from api.log_redaction import ACCESS_LOGGER, RedactSubjectPaths
+from broker import LenderVerdict, ReviewErasedError, decide, extend, open_case
 from tests.api.support import Api, running_api
 
 KARI = APPLICATIONS["no-applicant"]["applicant"]  # also the co-applicant of no-with-co-applicant
@@ -333,3 +334,245 @@ def test_no_personal_data_in_logs_or_metric_labels(
         for trace in traces(person):
             assert trace not in logged
             assert trace not in metrics
+
+
+CASEWORKER = "saksbehandler"
+
+
+def _ask_review(api: Api, application_id: str, statement: str, corrections: Any) -> str:
+    decision = api.client.get(
+        f"/v1/applications/{application_id}/decision", headers={"X-API-Key": api.frontend_key}
+    ).json()
+    contested = sorted(lender["lender_id"] for lender in decision["rejected"])[:1]
+    assert contested, "the example must be rejected by some lender"
+    answer = api.client.post(
+        f"/v1/applications/{application_id}/review-requests",
+        json={"statement": statement, "lenders": contested, "corrections": corrections},
+        headers={"X-API-Key": api.frontend_key},
+    )
+    assert answer.status_code == 202, answer.text
+    request_id: str = answer.json()["request_id"]
+    return request_id
+
+
+def _work_case(api: Api, request_id: str, explanation: str, note: str) -> None:
+    """A caseworker opens the case (a view is recorded) and upholds every contested lender."""
+    case = open_case(
+        api.service.store, api.service.rules.compiled, request_id, viewer=CASEWORKER, language="en"
+    )
+    decide(
+        api.service.store,
+        api.service.rules.compiled,
+        request_id,
+        reviewer=CASEWORKER,
+        verdicts=[
+            LenderVerdict(lender, "uphold", explanation, note) for lender in case.summary.lenders
+        ],
+        corrections={},
+    )
+
+
+@pytest.fixture
+def reviewed(database_url: str) -> Iterator[tuple[Api, dict[str, str]]]:
+    """The people of `people` (incomes lowered, so that some lender says no), with review
+    requests written full of personal details: Kari's on her own application (decided, the
+    caseworker's explanation and note naming her), Ola's on the application Kari shares with
+    him (naming both), and Anna's (unrelated)."""
+    with running_api(database_url, synthetic_ids=True) as api:
+        ids = {}
+        for name in (
+            "no-with-co-applicant",
+            "no-applicant",
+            "se-applicant",
+            "se-with-co-applicant",
+        ):
+            body = copy.deepcopy(APPLICATIONS[name])
+            body["applicant"]["income"] = 150_000
+            answer = api.post_application(body)
+            assert answer.status_code == 201, answer.text
+            ids[name] = answer.json()["application_id"]
+        yield _with_reviews(api, ids)
+
+
+def _with_reviews(api: Api, ids: dict[str, str]) -> tuple[Api, dict[str, str]]:
+    ids["kari-review"] = _ask_review(
+        api,
+        ids["no-applicant"],
+        f"Jeg er {KARI['name']} ({KARI['national_id']}), ring {KARI['phone']} eller skriv til "
+        f"{KARI['email']}.",
+        {"income": 900_000},
+    )
+    _work_case(api, ids["kari-review"], f"Hei {KARI['name']}, kravet står.", KARI["phone"])
+    ids["ola-review"] = _ask_review(
+        api,
+        ids["no-with-co-applicant"],
+        f"Jeg er {OLA['name']}, {OLA['phone']}; min samboer {KARI['name']} har {KARI['email']}.",
+        {"income": 800_000, "co_income": 700_000},
+    )
+    extend(
+        api.service.store,
+        ids["ola-review"],
+        months=1,
+        reason=f"Venter på lønnsslipp fra {OLA['name']}.",
+        by=CASEWORKER,
+    )
+    _work_case(api, ids["ola-review"], "Kravet står.", f"{OLA['name']} ringte")
+    ids["anna-review"] = _ask_review(
+        api, ids["se-applicant"], f"Jag heter {ANNA['name']}, {ANNA['email']}.", {}
+    )
+    api.service.store.reviews.record_view(
+        ids["anna-review"], viewer=CASEWORKER, at=datetime.now().astimezone()
+    )
+    return api, ids
+
+
+def test_export_holds_the_persons_review_requests_and_case_views_and_nobody_elses(
+    reviewed: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = reviewed
+    shared, own = ids["no-with-co-applicant"], ids["no-applicant"]
+    document = _export(api, KARI["national_id"])
+    requests = {r["request_id"]: r for r in _category(document, "review_requests")}
+    assert set(requests) == {ids["kari-review"], ids["ola-review"]}
+    mine, olas = requests[ids["kari-review"]], requests[ids["ola-review"]]
+    assert (mine["application_id"], mine["role"]) == (own, "applicant")
+    assert (olas["application_id"], olas["role"]) == (shared, "co_applicant")
+    assert KARI["email"] in mine["statement"] and mine["withheld"] is None
+    assert olas["statement"] is None and olas["withheld"]  # Ola's words, not hers
+    assert [(x["verdict"], x["explanation"], x["internal_note"]) for x in olas["lenders"]] == [
+        ("uphold", None, None)  # the caseworker's texts are Ola's too
+    ]
+    assert mine["claimed_corrections"] == {"income": 900_000}
+    assert olas["claimed_corrections"] == {"co_income": 700_000}  # Ola's income left out
+    assert mine["status"] == "decided" and mine["decided_by"] == CASEWORKER
+    assert mine["manual_decision_id"] and mine["due_at"] > mine["received_at"]
+    assert [(x["verdict"], x["explanation"], x["internal_note"]) for x in mine["lenders"]] == [
+        ("uphold", f"Hei {KARI['name']}, kravet står.", KARI["phone"])
+    ]
+    assert [event["what"] for event in mine["history"]] == ["received", "decided"]
+    assert olas["extension_reason"] is None  # the caseworker's words to Ola
+    assert [event["what"][:12] for event in olas["history"]] == [
+        "received",
+        "extended to ",
+        "decided",
+    ]
+    assert all(":" not in event["what"] for event in olas["history"])
+    assert not mine["erased"] and mine["delete_on"] and mine["kept_because"] is None
+    views = _category(document, "case_views")
+    assert {(v["request_id"], v["application_id"], v["role"], v["viewer"]) for v in views} == {
+        (ids["kari-review"], own, "applicant", CASEWORKER),
+        (ids["ola-review"], shared, "co_applicant", CASEWORKER),
+    }
+    assert all(v["viewed_at"] and v["delete_on"] and v["kept_because"] for v in views)
+    (category,) = [c for c in document["categories"] if c["category"] == "review_requests"]
+    assert "internal notes are included" in category["purpose"]
+    text_of_export = json.dumps(document, ensure_ascii=False)
+    for other in (OLA, ANNA, ERIK):
+        for trace in traces(other):
+            assert trace not in text_of_export, trace
+    assert ids["anna-review"] not in text_of_export
+    olas_own = _category(_export(api, OLA["national_id"]), "review_requests")
+    (olas_request,) = olas_own
+    assert olas_request["role"] == "applicant" and olas_request["withheld"] is None
+    assert olas_request["statement"].startswith(f"Jeg er {OLA['name']}")
+
+
+def test_after_erasure_no_trace_is_left_in_review_requests_and_the_log_verifies(
+    reviewed: tuple[Api, dict[str, str]], database_url: str
+) -> None:
+    api, ids = reviewed
+    shared, own = ids["no-with-co-applicant"], ids["no-applicant"]
+    answer = api.client.post(
+        f"/v1/subjects/{KARI['national_id']}/erasure",
+        headers=_admin(api),
+        json={"reason": "the applicant asked"},
+    )
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert {e["application_id"]: e["review_requests"] for e in result["erased"]} == {
+        shared: 1,
+        own: 1,
+    }
+    assert {e["application_id"]: e["decision_features_redacted"] for e in result["erased"]} == {
+        shared: 2,  # the automated decision and the manual one
+        own: 2,
+    }
+    kept = {(k["category"], k["application_id"]) for k in result["kept"]}
+    assert kept >= {
+        ("review_requests", own),
+        ("review_requests", shared),
+        ("case_views", own),
+        ("case_views", shared),
+    }
+    assert all(k["reason"] for k in result["kept"])
+
+    document = _export(api, KARI["national_id"])
+    requests = _category(document, "review_requests")
+    assert len(requests) == 2
+    for request in requests:
+        assert request["erased"] and request["kept_because"] and request["delete_on"] is None
+        assert request["statement"] is None and request["claimed_corrections"] == {}
+        assert [
+            (x["verdict"], x["explanation"], x["internal_note"]) for x in request["lenders"]
+        ] == [("uphold", None, None)]
+    assert len(_category(document, "case_views")) == 2  # the access log, kept until its date
+    status = api.client.get(
+        f"/v1/review-requests/{ids['kari-review']}", headers={"X-API-Key": api.frontend_key}
+    )
+    assert status.status_code == 200 and status.json()["status"] == "decided"
+
+    report = api.service.store.verify()
+    assert report.ok, report
+    assert report.redacted == 4
+    assert [(r.reason, r.records) for r in report.redactions] == [("the applicant asked", 4)]
+    api.service.store.dispose()
+    _assert_no_trace(database_url, KARI, own)
+    _assert_no_trace(database_url, OLA, own)  # the shared application went for both
+    anna = _category(_export(api, ANNA["national_id"]), "review_requests")
+    assert ANNA["name"] in anna[0]["statement"]  # others untouched
+
+
+def test_a_copy_of_the_database_reveals_no_review_statement(
+    reviewed: tuple[Api, dict[str, str]], database_url: str
+) -> None:
+    """Anna's statement gives her name and e-mail; it is sealed like the payload. (Kari's
+    and Ola's cases also hold the caseworker's explanations and notes, free text kept clear
+    until an erasure: see the erasure test.)"""
+    api, ids = reviewed
+    api.service.store.dispose()
+    _assert_no_trace(database_url, ANNA, ids["anna-review"])
+    _assert_no_trace(database_url, ERIK, ids["anna-review"])
+
+
+def test_an_open_review_of_an_erased_application_can_no_longer_be_worked(
+    reviewed: tuple[Api, dict[str, str]],
+) -> None:
+    api, ids = reviewed
+    request_id = ids["anna-review"]  # open, not decided
+    erased = api.client.post(
+        f"/v1/subjects/{ANNA['national_id']}/erasure", headers=_admin(api), json={}
+    )
+    assert erased.status_code == 200, erased.text
+    with pytest.raises(ReviewErasedError):
+        open_case(
+            api.service.store,
+            api.service.rules.compiled,
+            request_id,
+            viewer=CASEWORKER,
+            language="en",
+        )
+    (lender,) = api.service.store.reviews.get(request_id).lenders  # type: ignore[union-attr]
+    with pytest.raises(ReviewErasedError):
+        decide(
+            api.service.store,
+            api.service.rules.compiled,
+            request_id,
+            reviewer=CASEWORKER,
+            verdicts=[LenderVerdict(lender.lender_id, "uphold", "x", "")],
+            corrections={},
+        )
+    status = api.client.get(
+        f"/v1/review-requests/{request_id}", headers={"X-API-Key": api.frontend_key}
+    )
+    assert status.status_code == 200, status.text
+    assert ANNA["name"] not in status.text

@@ -98,6 +98,31 @@ def test_the_comparison_divides_each_run_by_its_own_yardstick() -> None:
     assert rows[0] == [" 1.5x met ", " 6.0x **missed** "]
     assert rows[1] == [" 1.5x met ", " 6.0x **missed** "]
     assert any(line.startswith("- before: ") and "p50 **3.0x**" in line for line in lines)
+    assert not any("wall-clock mean is" in line for line in lines)
+
+
+def test_a_yardstick_inflated_by_load_is_said_to_decide_nothing_in_wall_time() -> None:
+    """Under load the yardstick's wall-clock mean takes preemptions a p50 does not: the block
+    says so, and that the CPU-time ratios decide."""
+    sys.path.insert(0, str(BENCH.parent))
+    import bench_matcher
+
+    figures = {
+        "total_p50": 150.0,
+        "total_p99": 600.0,
+        "total_cpu_p50": 150.0,
+        "total_cpu_p99": 600.0,
+        "bare_mean": 120.0,
+        "bare_cpu_mean": 50.0,
+        "rejected": 14.0,
+    } | {
+        f"{p}_{q}": 1.0
+        for p in ("validate", "decide", "explain", "evaluate")
+        for q in ("p50", "p99")
+    }
+    lines = bench_matcher.render_compare({"before": [figures], "after": [figures]})
+    (said,) = [line for line in lines if "wall-clock mean is" in line]
+    assert "2.4x its CPU-time mean" in said and "CPU-time ratios decide" in said
 
 
 @pytest.mark.slow

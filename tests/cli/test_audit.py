@@ -230,7 +230,7 @@ def test_verify_reports_everything_it_checked(
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
         f"ok: 3 records verified, head {store.decisions.head()}; 2 ruleset snapshots, "
-        "2 activations, 2 personal payloads (1 erased), 0 records redacted"
+        "2 activations, 2 personal payloads (1 erased), 0 subject requests, 0 records redacted"
     )
 
 

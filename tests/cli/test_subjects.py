@@ -60,17 +60,23 @@ def test_retention_purge_prints_per_category_and_a_second_run_removes_nothing(
     assert dry.exit_code == 0, dry.output
     assert dry.stdout.splitlines() == [
         "application_data: would remove 1",
+        "review_requests: would remove 0",
+        "case_views: would remove 0",
         "identity_checks: would remove 0",
     ]
     first = run("retention", "purge")
-    assert first.stdout.splitlines()[:2] == [
+    assert first.stdout.splitlines()[:4] == [
         "application_data: removed 1",
+        "review_requests: removed 0",
+        "case_views: removed 0",
         "identity_checks: removed 0",
     ]
     assert "identity checks kept under anti-money-laundering law: 1" in first.stdout
     second = run("retention", "purge")
-    assert second.stdout.splitlines()[:2] == [
+    assert second.stdout.splitlines()[:4] == [
         "application_data: removed 0",
+        "review_requests: removed 0",
+        "case_views: removed 0",
         "identity_checks: removed 0",
     ]
     assert store.decisions.personal_data("old") is None

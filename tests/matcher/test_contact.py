@@ -6,10 +6,10 @@ from __future__ import annotations
 import email_validator
 import phonenumbers
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.contact import email_problem, is_phone_number, plain_address
+from matcher.contact import _international, email_problem, is_phone_number, plain_address
 
 
 def library_accepts(text: str) -> bool:
@@ -137,3 +137,25 @@ def test_numbers_of_shared_country_codes_get_the_library_answer() -> None:
     for text in samples:
         for region in ("NO", "SE", "US"):
             assert is_phone_number(text, region) is library_validates(text, region), text
+
+
+_INTERNATIONAL = st.builds(  # "+CC NNNN...": the shape parsed without phonenumbers.parse
+    lambda code, digits, cut, space: (lambda s: f"+{s[:cut]}{space}{s[cut:]}")(code + digits),
+    st.sampled_from([str(c) for c in _CODES]) | st.integers(0, 999).map(str),
+    st.text("0123456789", max_size=17),
+    st.integers(0, 20),
+    st.sampled_from(["", " "]),
+)
+
+
+@settings(max_examples=2000)
+@given(_INTERNATIONAL, _REGIONS)
+def test_international_numbers_are_parsed_as_phonenumbers_parses_them(
+    text: str, region: str
+) -> None:
+    """The fast path gives the very number `phonenumbers.parse` gives, or leaves the text to
+    it; and the answer is the library's."""
+    fast = _international(text)
+    if fast is not None:
+        assert fast == phonenumbers.parse(text, region)
+    assert is_phone_number(text, region) is library_validates(text, region)

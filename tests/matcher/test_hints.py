@@ -3,14 +3,16 @@ would do."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from matcher import CompiledLender, Hint, evaluate, explain
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
-from matcher.features import with_loan
-from matcher.hints import MEMO_SIZE
+from matcher.features import debt_to_income, with_loan
+from matcher.hints import MEMO_SIZE, _first, _first_debt_to_income, from_guess
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from tests.matcher.test_engine import SHIPPED, _row
 from tests.strategies import loan_feature_rows, loan_lender_documents
@@ -183,3 +185,57 @@ def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
     again = explain(row, evaluate(row, ruleset), ruleset)[0].hint
     lender.analysis.memo.clear()
     assert explain(row, evaluate(row, ruleset), ruleset)[0].hint == again
+
+
+# --- closed forms against the search they stand in for ------------------------------------
+
+
+def _cached(g: Callable[[int], Any]) -> Callable[[int], Any]:
+    seen: dict[int, Any] = {}
+
+    def at(x: int) -> Any:
+        if x not in seen:
+            seen[x] = g(x)
+        return seen[x]
+
+    return at
+
+
+@given(
+    debt=st.integers(0, 10_000_000),
+    income=st.integers(0, 5_000_000),
+    limit=st.integers(0, 60) | st.floats(0, 60, allow_nan=False) | st.floats(-1e3, 1e18),
+    how=st.sampled_from([">=", ">"]),
+    low=st.integers(AMOUNT_MIN, AMOUNT_MAX),
+    span=st.integers(0, AMOUNT_MAX),
+)
+def test_debt_to_income_solved_for_the_amount_is_the_search(
+    debt: int, income: int, limit: float, how: str, low: int, span: int
+) -> None:
+    """Where debt_to_income = (debt + amount) / income first reaches (or passes) a limit,
+    solved in closed form, is where the search over whole amounts finds it."""
+    high = min(low + span, AMOUNT_MAX)
+    row = {"existing_debt": debt, "total_income": income}
+    g = _cached(lambda x: debt_to_income(debt, x, income))
+    expected = _first(low, high, g, limit, how)
+    assert _first_debt_to_income(low, high, g, limit, how, row) == expected
+
+
+@given(
+    slope=st.integers(-50, 50).filter(bool) | st.floats(-1e3, 1e3).filter(lambda s: abs(s) > 1e-9),
+    offset=st.floats(-1e9, 1e9),
+    limit=st.floats(-1e9, 1e9),
+    guess=st.integers(-(10**7), 10**7),
+    low=st.integers(0, 10**6),
+    span=st.integers(0, 10**6),
+)
+def test_a_guess_is_moved_to_exactly_where_the_search_lands(
+    slope: float, offset: float, limit: float, guess: int, low: int, span: int
+) -> None:
+    """`from_guess` gives `_first`'s answer whatever the guess (far ones through the search),
+    for increasing and decreasing functions."""
+    high = low + span
+    g = _cached(lambda x: slope * x + offset)
+    hows = (">=", ">") if slope > 0 else ("<=", "<")
+    for how in hows:
+        assert from_guess(guess, low, high, g, limit, how) == _first(low, high, g, limit, how)

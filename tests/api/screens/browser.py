@@ -30,7 +30,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "test-output" / "review"
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless; fails (never skips) when it is not installed."""
     if not CHROMIUM.exists():
-        raise FileNotFoundError(f"{CHROMIUM} is missing: run `make setup` as root")
+        raise FileNotFoundError(
+            f"{CHROMIUM} is missing: run `make browser` as root (or `make test`)"
+        )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS)

@@ -292,7 +292,10 @@ def test_the_deadline_is_extended_once_with_a_reason(sign_in: Signer, review: Re
         data={"csrf_token": token, "months": "1", "reason": "again"},
         follow_redirects=False,
     )
-    assert second.headers["location"] == "/review/cases/r-soon?error=extend"
+    assert second.status_code == 422
+    assert text(parse(second.text).one(".//*[@id='case-error']")).startswith(
+        "The deadline was not extended"
+    )
     assert review.cases["r-soon"].extension_reason == "We wait for your bank's statement."
 
 
@@ -316,6 +319,21 @@ def test_the_caseworker_picks_the_screens_language(
     assert page.root.get("lang") == language
     assert text(page.one(".//h1")) == title
     assert text(page.one(".//form[@action='/review/sign-out']//button")) == sign_out
+
+
+@pytest.mark.parametrize(
+    ("language", "income", "remarks"),
+    [("nb", "inntekt", "betalingsanmerkninger"), ("sv", "inkomst", "betalningsanmärkningar")],
+)
+def test_the_what_if_fields_are_labelled_in_the_screens_language(
+    sign_in: Signer, language: str, income: str, remarks: str
+) -> None:
+    client = sign_in()
+    token = csrf_of(client, "/review")
+    client.post("/review/language", data={"csrf_token": token, "language": language})
+    page = parse(client.get("/review/cases/r-late").text)
+    assert page.label_of("correct.income") == income
+    assert page.label_of("correct.payment_remarks") == remarks
 
 
 def test_change_on_the_confirmation_brings_back_the_form_as_typed(sign_in: Signer) -> None:

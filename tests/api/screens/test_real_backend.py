@@ -131,3 +131,26 @@ def test_two_caseworkers_confirming_at_once_record_one_decision(reviewed: Review
     manual = [d for d in api.service.store.decisions.stream() if d.channel == "manual"]
     assert len(manual) == 1
     assert api.service.store.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("months", "reason"), [("3", "Vi venter på lønnsslipp."), ("x", "Grunn"), ("1", "  ")]
+)
+def test_a_bad_extension_gives_the_case_page_with_why(
+    reviewed: Reviewed, months: str, reason: str
+) -> None:
+    api, request_id = reviewed.api, reviewed.request_id
+    kari = _signed_in(api, "kari")
+    token = csrf_of(kari, f"/review/cases/{request_id}")
+    answer = kari.post(
+        f"/review/cases/{request_id}/extend",
+        data={"csrf_token": token, "months": months, "reason": reason},
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    alert = text(parse(answer.text).one(".//*[@id='case-error']"))
+    assert alert.startswith("The deadline was not extended: give 1 or 2 months and a reason")
+    status = api.client.get(
+        f"/v1/review-requests/{request_id}", headers={"X-API-Key": api.frontend_key}
+    ).json()
+    assert status["status"] == "received"  # nothing changed
