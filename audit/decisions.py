@@ -35,6 +35,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -272,6 +273,39 @@ class DecisionLog:
             subjects,
         )
         return self._appends.submit(item)
+
+    def record_future(
+        self,
+        *,
+        application_id: str,
+        channel: str,
+        decision: DecisionLike,
+        personal: Mapping[str, Any],
+        idempotency_key: str | None = None,
+        request_digest: str | None = None,
+        client: str = DEFAULT_CLIENT,
+        subjects: Sequence[tuple[str, str]] = (),
+    ) -> Future[StoredDecision]:
+        """`record` without blocking: the decision is checked and sealed here (`InvalidRecord`
+        is raised at once), then queued for the group commit's writer thread; the future is
+        done once the decision is committed, with what `record` would have returned or
+        raised. For an event loop: `await asyncio.wrap_future(...)` parks no thread."""
+        item = _prepare(
+            application_id,
+            channel,
+            decision,
+            personal,
+            idempotency_key,
+            request_digest,
+            client,
+            self._keys,
+            subjects,
+        )
+        return self._appends.submit_future(item)
+
+    def close(self) -> None:
+        """Commit what is queued and stop the group commit's writer thread, if started."""
+        self._appends.close()
 
     def record_many(
         self, *, channel: str, decisions: Iterable[tuple[str, DecisionLike]], chunk: int = 500
