@@ -25,16 +25,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import matcher
-from audit import DEFAULT_CLIENT, Store, StoredDecision
+from audit import DEFAULT_CLIENT, CanonicalText, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
 from broker.manual_decisions import overridden_lenders
 from broker.restrictions import ensure_unrestricted
 from broker.rulesets import CompiledRulesets, RulesInForce
 from broker.subject_ids import people
-from lender_rules.canonical import digest
+from lender_rules.canonical import canonical_json, digest, sha256_hex
 from lender_rules.vocabulary import Channel, Language
 from matcher import (
     Application,
@@ -92,8 +91,14 @@ def decide_and_record(
     decision = decide(application, ruleset)
     application_id = str(uuid.uuid4())
     stored = store.decisions.record(
-        **_record_arguments(application, application_id, decision, channel, idempotency_key),
+        application_id=application_id,
+        channel=channel,
+        decision=decision,
+        personal=application.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+        request_digest=request_digest(application),
         client=client,
+        subjects=people(application, decision.decided_at.date()),
     )
     if stored.application_id != application_id:
         # The key was used before with this application: the first decision stands.
@@ -119,35 +124,23 @@ async def decide_and_record_async(
     ruleset = ready if ready is not None else await asyncio.to_thread(rules.now)
     decision = decide(application, ruleset)
     application_id = str(uuid.uuid4())
+    personal = canonical_json(application.model_dump(mode="json"))  # serialised once
     stored = await asyncio.wrap_future(
         store.decisions.record_future(
-            **_record_arguments(application, application_id, decision, channel, idempotency_key),
+            application_id=application_id,
+            channel=channel,
+            decision=decision,
+            personal=CanonicalText(personal),
+            idempotency_key=idempotency_key,
+            request_digest=sha256_hex(personal),  # = request_digest(application)
             client=client,
+            subjects=people(application, decision.decided_at.date()),
         )
     )
     if stored.application_id != application_id:
         replayed = await asyncio.to_thread(rules.by_hash, stored.ruleset_hash)
         return RecordedDecision(stored, replayed, None)
     return RecordedDecision(stored, ruleset, decision)
-
-
-def _record_arguments(
-    application: Application,
-    application_id: str,
-    decision: Decision,
-    channel: Channel,
-    idempotency_key: str | None,
-) -> dict[str, Any]:
-    personal = application.model_dump(mode="json")
-    return {
-        "application_id": application_id,
-        "channel": channel,
-        "decision": decision,
-        "personal": personal,
-        "idempotency_key": idempotency_key,
-        "request_digest": digest(personal),  # = request_digest(application)
-        "subjects": people(application, decision.decided_at.date()),
-    }
 
 
 def stored_decision(
