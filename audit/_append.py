@@ -112,6 +112,7 @@ class GroupCommit:
     def submit_future(self, item: Append) -> Future[StoredDecision]:
         """Queue `item`; the future is done once it is committed (or holds what stopped it)."""
         future: Future[StoredDecision] = Future()
+        future.set_running_or_notify_cancel()  # queued is as good as written: not cancellable
         item.future = future
         with self._condition:
             self._queue.append(item)
