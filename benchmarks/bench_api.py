@@ -29,6 +29,9 @@ its workers, from /proc; PostgreSQL's own backends are not counted).
     uv run python benchmarks/bench_api.py --variants chained   # the shipped server only
     uv run python benchmarks/bench_api.py --workers 1 2 --variants chained --databases postgresql
     uv run python benchmarks/bench_api.py --variants chained validating bare --concurrency 8
+    git archive 4bade48 | tar -x -C /tmp/base   # an earlier commit, beside this one:
+    uv run python benchmarks/bench_api.py --variants chained baseline validating \
+        --baseline /tmp/base
 
 The table is printed with the machine and versions, and appended to benchmarks/RESULTS.md
 under "HTTP API (bench_api.py)" unless --no-record. Bounded: each point runs for --seconds
@@ -69,7 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## HTTP API (bench_api.py)"
 CONCURRENCY = (1, 8, 32)
-VARIANTS = ("chained", "unchained", "validating", "bare")
+VARIANTS = ("chained", "unchained", "validating", "bare", "baseline")
 FLOORS = ("validating", "bare")  # benchmarks/_floors.py: FastAPI alone, no database
 UNCHAINED_LAUNCHER = ROOT / "benchmarks" / "_unchained.py"
 P50_OVERHEAD_TARGET = 20.0  # percent, issue 3
@@ -193,17 +196,20 @@ def cpu_seconds(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def _server(database_url: str, variant: str, workers: int = 1) -> Iterator[tuple[int, int]]:
+def _server(
+    database_url: str, variant: str, workers: int = 1, baseline: Path | None = None
+) -> Iterator[tuple[int, int]]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
     # Same interpreter, same uvicorn options; the unchained launcher only patches the store's
     # batch writer before handing its arguments to uvicorn; the floors are other apps.
     launcher = [str(UNCHAINED_LAUNCHER)] if variant == "unchained" else ["-m", "uvicorn"]
-    app = (
-        ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
-        if variant in FLOORS
-        else ["api.app:create_app"]
-    )
+    if variant in FLOORS:
+        app = ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
+    elif variant == "baseline":  # lendmatch from another source tree, same interpreter
+        app = ["--app-dir", str(baseline), "api.app:create_app"]
+    else:
+        app = ["api.app:create_app"]
     process = subprocess.Popen(
         [
             sys.executable, *launcher, "--factory", *app,
@@ -285,6 +291,7 @@ class Plan:
     warmup: float
     seconds: float
     rounds: int
+    baseline: Path | None = None  # a source tree of an earlier lendmatch ("baseline")
 
 
 def _point(
@@ -325,6 +332,8 @@ def _check_log(url: str, variant: str) -> str:
             head = connection.execute(text("SELECT seq FROM chain_head WHERE id = 1")).scalar_one()
     finally:
         engine.dispose()
+    if variant == "baseline":
+        variant = "chained"  # an earlier lendmatch: the same chain
     if variant == "chained" and (placeholders != 0 or head != records):
         raise RuntimeError(f"chained: {records} records, head {head}, {placeholders} unchained")
     if variant == "unchained" and (placeholders != records or head != 0):
@@ -404,7 +413,9 @@ def measure_workers(kind: str, plan: Plan, workers: int) -> tuple[list[Point], l
             requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
         with contextlib.ExitStack() as running:
             servers = {
-                variant: running.enter_context(_server(urls[variant], variant, workers))
+                variant: running.enter_context(
+                    _server(urls[variant], variant, workers, plan.baseline)
+                )
                 for variant in plan.variants
             }
             points = _alternate(kind, plan, workers, servers, requests)
@@ -608,7 +619,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, default=[v for v in VARIANTS if v != "baseline"]
+    )
     parser.add_argument(
         "--workers", nargs="+", type=int, default=[1, 2], help="uvicorn worker counts to compare."
     )
@@ -616,6 +629,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Seconds measured per point.")
     parser.add_argument(
         "--rounds", type=int, default=4, help="Points per row, variants alternating."
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Source tree of an earlier lendmatch (`git archive COMMIT | tar -x -C DIR`), "
+        "measured as the variant `baseline` (add it to --variants) in the same run.",
     )
     parser.add_argument("--no-record", action="store_true", help="Do not write RESULTS.md.")
     args = parser.parse_args()
@@ -626,7 +645,10 @@ def main() -> None:
         warmup=args.warmup,
         seconds=args.seconds,
         rounds=args.rounds,
+        baseline=args.baseline,
     )
+    if "baseline" in plan.variants and plan.baseline is None:
+        parser.error("the variant baseline needs --baseline DIR")
     load_before = _load_average()
     print(HEADER)
     points: list[Point] = []
