@@ -332,6 +332,7 @@ def _check_log(url: str, variant: str) -> str:
             head = connection.execute(text("SELECT seq FROM chain_head WHERE id = 1")).scalar_one()
     finally:
         engine.dispose()
+    label = variant
     if variant == "baseline":
         variant = "chained"  # an earlier lendmatch: the same chain
     if variant == "chained" and (placeholders != 0 or head != records):
@@ -339,7 +340,7 @@ def _check_log(url: str, variant: str) -> str:
     if variant == "unchained" and (placeholders != records or head != 0):
         raise RuntimeError(f"unchained: {records} records, {placeholders} unchained, head {head}")
     if variant == "chained":
-        return f"{variant}: {records:,} records, chain head at seq {head:,}"
+        return f"{label}: {records:,} records, chain head at seq {head:,}"
     return f"{variant}: {records:,} records, all with placeholder digests, chain head at seq 0"
 
 
