@@ -4,7 +4,10 @@ Appends wait for one lock (the chain head), so each commit's disk flush would ot
 paid one after another. Instead, concurrent callers queue their records; one of them (the
 leader) writes everything queued in one transaction and one flush, then wakes the others.
 Each caller still returns only after its own record is committed. A lone caller is its own
-leader and pays no extra wait.
+leader and pays no extra wait. A caller on an event loop (`GroupCommit.submit_future`) parks
+no thread: it gets a future, and the group's own writer thread leads the batches that hold
+such items; the future is completed only after the commit, and cannot be cancelled once
+queued (a request that goes away does not unmake its decision).
 
 Inside the batch transaction the chain lock is taken first, so checking idempotency keys,
 upserting the personal payloads (one statement), inserting the records (one statement) and
