@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
@@ -28,6 +29,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str | None, str], Any] = {}
         self.decisions = Counter(
             "lendmatch_decisions",
             "Stored automated decisions, by lender and outcome.",
@@ -63,8 +65,21 @@ class Metrics:
                 label = "failed"
             else:
                 label = "missing"
-            self.decisions.labels(lender_id=outcome.lender_id, outcome=label).inc()
-        self.applications.labels(outcome="matched" if matched else "unmatched").inc()
+            self._decision_counter(outcome.lender_id, label).inc()
+        self._decision_counter(None, "matched" if matched else "unmatched").inc()
+
+    def _decision_counter(self, lender_id: str | None, outcome: str) -> Any:
+        """The child counter of one label set, looked up once (`labels` costs more than the
+        increment on the decision path); lender ids are a ruleset's, so this stays small."""
+        found = self._children.get((lender_id, outcome))
+        if found is None:
+            found = (
+                self.applications.labels(outcome=outcome)
+                if lender_id is None
+                else self.decisions.labels(lender_id=lender_id, outcome=outcome)
+            )
+            self._children[(lender_id, outcome)] = found
+        return found
 
     def render(self) -> bytes:
         """The exposition text of every metric."""

@@ -25,7 +25,7 @@ from audit.checkpoints import (
     write_checkpoint,
 )
 from audit.database import Timeouts, make_engine, migrate
-from audit.decisions import DecisionLog, HeldApplication
+from audit.decisions import CanonicalText, DecisionLog, HeldApplication
 from audit.errors import (
     AuditError,
     CheckpointError,
@@ -87,6 +87,7 @@ __all__ = [
     "ApplicationErased",
     "AuditError",
     "AuditReport",
+    "CanonicalText",
     "CaseViewed",
     "Caseworker",
     "CaseworkerStore",

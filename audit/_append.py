@@ -4,7 +4,10 @@ Appends wait for one lock (the chain head), so each commit's disk flush would ot
 paid one after another. Instead, concurrent callers queue their records; one of them (the
 leader) writes everything queued in one transaction and one flush, then wakes the others.
 Each caller still returns only after its own record is committed. A lone caller is its own
-leader and pays no extra wait.
+leader and pays no extra wait. A caller on an event loop (`GroupCommit.submit_future`) parks
+no thread: it gets a future, and the group's own writer thread leads the batches that hold
+such items; the future is completed only after the commit, and cannot be cancelled once
+queued (a request that goes away does not unmake its decision).
 
 Inside the batch transaction the chain lock is taken first, so checking idempotency keys,
 upserting the personal payloads (one statement), inserting the records (one statement) and
@@ -19,6 +22,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -50,12 +54,24 @@ class Append:
     result: StoredDecision | None = None
     error: BaseException | None = None
     follows: Append | None = field(default=None, repr=False)  # same key earlier in the batch
+    future: Future[StoredDecision] | None = field(default=None, repr=False)  # submit_future
 
     @property
     def key(self) -> tuple[str | None, str] | None:
         """The idempotency key with its client (keys are unique per client), or None."""
         key: str | None = self.fields["idempotency_key"]
         return None if key is None else (self.client, key)
+
+    def settle(self) -> None:
+        """Hand the outcome to the future of `GroupCommit.submit_future`, if there is one."""
+        if self.future is None or self.future.done():
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        elif self.result is not None:
+            self.future.set_result(self.result)
+        else:
+            self.future.set_exception(RuntimeError("an append finished without an outcome"))
 
     def outcome(self) -> StoredDecision:
         if self.error is not None:
@@ -66,7 +82,15 @@ class Append:
 
 
 class GroupCommit:
-    """Leader/follower batching of appends within one process."""
+    """Leader/follower batching of appends within one process.
+
+    Two ways in, one queue: `submit` blocks its thread until its item is committed (the
+    thread leads a batch when no one else does); `submit_future` returns at once with a
+    future, and the batch is led by the group's own writer thread (started on first use, one
+    per group), so an event loop can await a commit without parking a thread per request.
+    Whoever leads writes everything queued (up to `max_batch`) in one transaction; sync and
+    future items share batches.
+    """
 
     def __init__(self, write: Callable[[list[Append]], None], max_batch: int = MAX_BATCH) -> None:
         self._write = write  # must finish every item it is given; may raise only on bugs
@@ -74,6 +98,8 @@ class GroupCommit:
         self._condition = threading.Condition()
         self._queue: list[Append] = []
         self._leading = False
+        self._writer: ThreadPoolExecutor | None = None  # leads batches of future items
+        self._draining = False  # a drain is queued on or running in the writer thread
 
     def submit(self, item: Append) -> StoredDecision:
         """Queue `item`; return once it is committed (or raise what stopped it)."""
@@ -84,21 +110,89 @@ class GroupCommit:
                     self._condition.wait()
                 if item.done:
                     return item.outcome()
-                self._leading = True
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                self._condition.release()
-                try:
-                    self._write(batch)
-                except BaseException as error:
-                    for waiting in batch:
-                        if not waiting.done:
-                            waiting.error, waiting.done = error, True
-                    raise
-                finally:
-                    self._condition.acquire()
-                    self._leading = False
-                    self._condition.notify_all()
+                self._lead()
+
+    def submit_future(self, item: Append) -> Future[StoredDecision]:
+        """Queue `item`; the future is done once it is committed (or holds what stopped it)."""
+        future: Future[StoredDecision] = Future()
+        future.set_running_or_notify_cancel()  # queued is as good as written: not cancellable
+        item.future = future
+        with self._condition:
+            self._queue.append(item)
+            self._kick()
+        return future
+
+    def close(self) -> None:
+        """Finish what is queued and stop the writer thread (if it was started)."""
+        with self._condition:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.shutdown(wait=True)
+
+    def _kick(self) -> None:
+        """With the condition held: make sure queued future items get a leader."""
+        if self._leading or self._draining or not self._futures_queued():
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
+        self._draining = True
+        self._writer.submit(self._drain)
+
+    def _futures_queued(self) -> bool:
+        return any(item.future is not None for item in self._queue)
+
+    def _drain(self) -> None:
+        """The writer thread: lead batches while future items are queued and no one else
+        leads (a sync leader kicks the writer again when it is done)."""
+        with self._condition:
+            try:
+                while not self._leading and self._futures_queued():
+                    self._lead()
+            finally:
+                self._draining = False
+                self._kick()
+
+    def _lead(self) -> None:
+        """With the condition held: write one batch, then wake everyone whose item is done."""
+        self._leading = True
+        batch = self._queue[: self._max_batch]
+        del self._queue[: self._max_batch]
+        self._condition.release()
+        try:
+            self._write(batch)
+        except BaseException as error:
+            for waiting in batch:
+                if not waiting.done:
+                    waiting.error, waiting.done = error, True
+            raise
+        finally:
+            for done in batch:
+                done.settle()
+            self._condition.acquire()
+            self._leading = False
+            self._condition.notify_all()
+            self._kick()
+
+
+def _personal_statements(sqlite: bool) -> tuple[Any, Any]:
+    """The subject-link insert and the personal-payload upsert of one dialect, built once
+    (executed with a list of rows: SQLAlchemy sends them as one multi-row statement, and its
+    compiled form is cached rather than rebuilt for every batch size)."""
+    insert_into = sqlite_insert if sqlite else pg_insert
+    links = insert_into(SubjectLinkRow).on_conflict_do_nothing()
+    statement = insert_into(PersonalDataRow)
+    upsert = statement.on_conflict_do_update(
+        index_elements=["application_id"],
+        set_={
+            "payload_json": statement.excluded.payload_json,
+            "key_id": statement.excluded.key_id,
+            "recorded_at": statement.excluded.recorded_at,
+        },
+    ).returning(col(PersonalDataRow.application_id), col(PersonalDataRow.salt))
+    return links, upsert
+
+
+_PERSONAL = {sqlite: _personal_statements(sqlite) for sqlite in (True, False)}
 
 
 def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> dict[str, str]:
@@ -107,7 +201,8 @@ def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> di
     application to its people (subject hashes, one statement); return each application's
     salt."""
     now = datetime.now(UTC)
-    insert_into = sqlite_insert if sqlite else pg_insert
+    insert_links, upsert = _PERSONAL[sqlite]
+    connection = session.connection()
     sealed = {
         item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
     }
@@ -117,19 +212,17 @@ def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> di
         for role, subject_hash in item.subjects
     }
     if links:
-        session.connection().execute(
-            insert_into(SubjectLinkRow)
-            .values(
-                [
-                    {"subject_hash": subject, "application_id": application, "role": role}
-                    for subject, application, role in sorted(links)
-                ]
-            )
-            .on_conflict_do_nothing()
+        connection.execute(
+            insert_links,
+            [
+                {"subject_hash": subject, "application_id": application, "role": role}
+                for subject, application, role in sorted(links)
+            ],
         )
     if not sealed:
         return {}
-    statement = insert_into(PersonalDataRow).values(
+    rows = connection.execute(
+        upsert,
         [
             {
                 "application_id": application_id,
@@ -139,17 +232,9 @@ def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> di
                 "recorded_at": now,
             }
             for application_id, (key_id, ciphertext) in sealed.items()
-        ]
+        ],
     )
-    upsert = statement.on_conflict_do_update(
-        index_elements=["application_id"],
-        set_={
-            "payload_json": statement.excluded.payload_json,
-            "key_id": statement.excluded.key_id,
-            "recorded_at": statement.excluded.recorded_at,
-        },
-    ).returning(col(PersonalDataRow.application_id), col(PersonalDataRow.salt))
-    return {str(row[0]): str(row[1]) for row in session.connection().execute(upsert)}
+    return {str(row[0]): str(row[1]) for row in rows}
 
 
 def _stored_by_key(

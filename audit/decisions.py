@@ -35,6 +35,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -112,7 +113,7 @@ def _prepare(
     application_id: str,
     channel: str,
     decision: DecisionLike,
-    personal: Mapping[str, Any],
+    personal: Mapping[str, Any] | CanonicalText,
     idempotency_key: str | None,
     request_digest: str | None,
     client: str | None,
@@ -136,7 +137,10 @@ def _prepare(
     _check_text("ruleset_hash", decision.ruleset_hash, DIGEST_LENGTH)
     features_json = _json_field("features", dict(decision.features))
     outcomes_json = _outcomes_json(decision)
-    personal_json = _json_field("personal", dict(personal)) if personal else None
+    if isinstance(personal, CanonicalText):
+        personal_json: str | None = personal.text
+    else:
+        personal_json = _json_field("personal", dict(personal)) if personal else None
     fields: dict[str, Any] = {
         "decision_id": str(uuid.uuid4()),
         "application_id": application_id,
@@ -166,6 +170,14 @@ def _prepare(
             if keys is not None
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CanonicalText:
+    """A personal payload given as its canonical JSON text (`canonical_json` of a non-empty
+    JSON object), so that it is not serialised twice."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -272,6 +284,43 @@ class DecisionLog:
             subjects,
         )
         return self._appends.submit(item)
+
+    def record_future(
+        self,
+        *,
+        application_id: str,
+        channel: str,
+        decision: DecisionLike,
+        personal: Mapping[str, Any] | CanonicalText,
+        idempotency_key: str | None = None,
+        request_digest: str | None = None,
+        client: str = DEFAULT_CLIENT,
+        subjects: Sequence[tuple[str, str]] = (),
+    ) -> Future[StoredDecision]:
+        """`record` without blocking: the decision is checked and sealed here (`InvalidRecord`
+        is raised at once), then queued for the group commit's writer thread; the future is
+        done once the decision is committed, with what `record` would have returned or
+        raised. For an event loop: `await asyncio.wrap_future(...)` parks no thread.
+
+        `personal` may be given as its canonical JSON text already (`CanonicalText`, made
+        with `lender_rules.canonical.canonical_json`), when the caller needed it for a
+        request digest anyway."""
+        item = _prepare(
+            application_id,
+            channel,
+            decision,
+            personal,
+            idempotency_key,
+            request_digest,
+            client,
+            self._keys,
+            subjects,
+        )
+        return self._appends.submit_future(item)
+
+    def close(self) -> None:
+        """Commit what is queued and stop the group commit's writer thread, if started."""
+        self._appends.close()
 
     def record_many(
         self, *, channel: str, decisions: Iterable[tuple[str, DecisionLike]], chunk: int = 500

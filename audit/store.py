@@ -118,7 +118,8 @@ class Store:
         return can_write(self._engine)
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Finish queued appends, then close every pooled connection."""
+        self.decisions.close()
         self._engine.dispose()
 
     def __enter__(self) -> Store:

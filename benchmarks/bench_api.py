@@ -17,10 +17,21 @@ chain's overhead on the p50 is reported against the issue's target (<= 20 %). Af
 both databases are checked: the chained one's head names every record, the unchained one's
 records all carry the placeholder digests (so it really ran without the chain).
 
+The floors (issue 12) run in the same alternation, with the same uvicorn options and load
+client: "validating", FastAPI parsing the same `Application` and answering 201, and "bare", a
+FastAPI POST that parses nothing (benchmarks/_floors.py; no database). lendmatch's requests/s
+is reported as a share of the validating floor (target >= 40 % per worker). Every row also
+gives the server's CPU time per answered request (user + system of the uvicorn process and
+its workers, from /proc; PostgreSQL's own backends are not counted).
+
     uv run python benchmarks/bench_api.py                 # both databases, both variants
     uv run python benchmarks/bench_api.py --seconds 3 --databases sqlite --no-record
     uv run python benchmarks/bench_api.py --variants chained   # the shipped server only
     uv run python benchmarks/bench_api.py --workers 1 2 --variants chained --databases postgresql
+    uv run python benchmarks/bench_api.py --variants chained validating bare --concurrency 8
+    git archive 4bade48 | tar -x -C /tmp/base   # an earlier commit, beside this one:
+    uv run python benchmarks/bench_api.py --variants chained baseline validating \
+        --baseline /tmp/base
 
 The table is printed with the machine and versions, and appended to benchmarks/RESULTS.md
 under "HTTP API (bench_api.py)" unless --no-record. Bounded: each point runs for --seconds
@@ -44,7 +55,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -61,7 +72,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## HTTP API (bench_api.py)"
 CONCURRENCY = (1, 8, 32)
-VARIANTS = ("chained", "unchained")
+VARIANTS = ("chained", "unchained", "validating", "bare", "baseline")
+FLOORS = ("validating", "bare")  # benchmarks/_floors.py: FastAPI alone, no database
 UNCHAINED_LAUNCHER = ROOT / "benchmarks" / "_unchained.py"
 P50_OVERHEAD_TARGET = 20.0  # percent, issue 3
 
@@ -79,6 +91,7 @@ class Point:
     seconds: float
     p50_ms: float
     p99_ms: float
+    cpu_ms: float  # server CPU (user + system, every worker) per answered request
 
     @property
     def rate(self) -> float:
@@ -164,16 +177,42 @@ def _free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process `pid` and its children (uvicorn's workers), as
+    /proc counts them (children that are still running, and those reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            # utime, stime, cutime, cstime are fields 14-17 of stat; [0] here is field 3
+            total += sum(int(value) for value in fields[11:15]) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending += [int(child) for child in children]
+    return total
+
+
 @contextlib.contextmanager
-def _server(database_url: str, variant: str, workers: int = 1) -> Iterator[int]:
+def _server(
+    database_url: str, variant: str, workers: int = 1, baseline: Path | None = None
+) -> Iterator[tuple[int, int]]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
     # Same interpreter, same uvicorn options; the unchained launcher only patches the store's
-    # batch writer before handing its arguments to uvicorn.
-    launcher = ["-m", "uvicorn"] if variant == "chained" else [str(UNCHAINED_LAUNCHER)]
+    # batch writer before handing its arguments to uvicorn; the floors are other apps.
+    launcher = [str(UNCHAINED_LAUNCHER)] if variant == "unchained" else ["-m", "uvicorn"]
+    if variant in FLOORS:
+        app = ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
+    elif variant == "baseline":  # lendmatch from another source tree, same interpreter
+        app = ["--app-dir", str(baseline), "api.app:create_app"]
+    else:
+        app = ["api.app:create_app"]
     process = subprocess.Popen(
         [
-            sys.executable, *launcher, "--factory", "api.app:create_app",
+            sys.executable, *launcher, "--factory", *app,
             "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", "--no-access-log",
             "--workers", str(workers), "--timeout-worker-healthcheck", "60",
@@ -194,7 +233,7 @@ def _server(database_url: str, variant: str, workers: int = 1) -> Iterator[int]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the server did not become ready")
             time.sleep(0.1)
-        yield port
+        yield process.pid, port
     finally:
         process.terminate()
         process.wait(timeout=60)
@@ -219,17 +258,27 @@ def _requests(key: str, count: int) -> list[bytes]:
 
 
 def _run_point(
-    port: int, requests: list[bytes], concurrency: int, warmup: float, seconds: float
-) -> tuple[list[float], list[int]]:
+    server: tuple[int, int],
+    requests: list[bytes],
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+) -> tuple[list[float], list[int], float]:
+    """Latencies, error statuses and the server's CPU seconds over the measured window
+    (approximately: CPU is read when the warm-up ends and when the load stops)."""
+    pid, port = server
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     loader = context.Process(
         target=_load_process, args=(port, requests, concurrency, warmup, seconds, queue)
     )
     loader.start()
+    time.sleep(0.2 + warmup)
+    cpu_before = cpu_seconds(pid)
     latencies, errors, _ = queue.get(timeout=warmup + seconds + 120)
+    cpu = cpu_seconds(pid) - cpu_before
     loader.join()
-    return latencies, errors
+    return latencies, errors, cpu
 
 
 @dataclass(frozen=True)
@@ -242,6 +291,7 @@ class Plan:
     warmup: float
     seconds: float
     rounds: int
+    baseline: Path | None = None  # a source tree of an earlier lendmatch ("baseline")
 
 
 def _point(
@@ -252,6 +302,7 @@ def _point(
     latencies: list[float],
     errors: int,
     seconds: float,
+    cpu: float,
 ) -> Point:
     latencies = sorted(latencies)
     return Point(
@@ -264,6 +315,7 @@ def _point(
         seconds=seconds,
         p50_ms=1000 * statistics.median(latencies) if latencies else float("nan"),
         p99_ms=1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        cpu_ms=1000 * cpu / len(latencies) if latencies else float("nan"),
     )
 
 
@@ -280,35 +332,51 @@ def _check_log(url: str, variant: str) -> str:
             head = connection.execute(text("SELECT seq FROM chain_head WHERE id = 1")).scalar_one()
     finally:
         engine.dispose()
+    label = variant
+    if variant == "baseline":
+        variant = "chained"  # an earlier lendmatch: the same chain
     if variant == "chained" and (placeholders != 0 or head != records):
         raise RuntimeError(f"chained: {records} records, head {head}, {placeholders} unchained")
     if variant == "unchained" and (placeholders != records or head != 0):
         raise RuntimeError(f"unchained: {records} records, {placeholders} unchained, head {head}")
     if variant == "chained":
-        return f"{variant}: {records:,} records, chain head at seq {head:,}"
+        return f"{label}: {records:,} records, chain head at seq {head:,}"
     return f"{variant}: {records:,} records, all with placeholder digests, chain head at seq 0"
 
 
 def _alternate(
-    kind: str, plan: Plan, workers: int, ports: dict[str, int], requests: dict[str, list[bytes]]
+    kind: str,
+    plan: Plan,
+    workers: int,
+    servers: dict[str, tuple[int, int]],
+    requests: dict[str, list[bytes]],
 ) -> list[Point]:
     """Every concurrency, the variants in alternation (A B, B A, ...), rounds pooled."""
     points = []
     for concurrency in plan.concurrencies:
         latencies: dict[str, list[float]] = {variant: [] for variant in plan.variants}
         errors = dict.fromkeys(plan.variants, 0)
+        cpu = dict.fromkeys(plan.variants, 0.0)
         for round_ in range(plan.rounds):
             order = plan.variants if round_ % 2 == 0 else plan.variants[::-1]
             for variant in order:
-                got, failed = _run_point(
-                    ports[variant], requests[variant], concurrency, plan.warmup, plan.seconds
+                got, failed, used = _run_point(
+                    servers[variant], requests[variant], concurrency, plan.warmup, plan.seconds
                 )
                 latencies[variant] += got
                 errors[variant] += len(failed)
+                cpu[variant] += used
         for variant in plan.variants:
             measured = plan.seconds * plan.rounds
             point = _point(
-                kind, variant, workers, concurrency, latencies[variant], errors[variant], measured
+                kind,
+                variant,
+                workers,
+                concurrency,
+                latencies[variant],
+                errors[variant],
+                measured,
+                cpu[variant],
             )
             points.append(point)
             print(_row(point), flush=True)
@@ -329,26 +397,36 @@ def measure(kind: str, plan: Plan) -> tuple[list[Point], list[str]]:
 def measure_workers(kind: str, plan: Plan, workers: int) -> tuple[list[Point], list[str]]:
     """`plan` on `kind` with `workers` worker processes: a fresh database and a server of its
     own per variant, all started before the first point; the logs are checked once the
-    servers have stopped."""
+    servers have stopped. `unchained` runs with one worker only: uvicorn starts further
+    workers as fresh interpreters, which the launcher's patch does not reach."""
+    if workers > 1 and "unchained" in plan.variants:
+        plan = replace(plan, variants=tuple(v for v in plan.variants if v != "unchained"))
     with contextlib.ExitStack() as databases:
         tmp = Path(databases.enter_context(tempfile.TemporaryDirectory()))
         urls: dict[str, str] = {}
         requests: dict[str, list[bytes]] = {}
         for variant in plan.variants:
+            if variant in FLOORS:  # no database; the key header is sent and ignored
+                urls[variant] = ""
+                requests[variant] = _requests("floor", 20_000)
+                continue
             urls[variant] = url = databases.enter_context(_database(kind, tmp))
             store = open_store(url)
             _, key = store.api_keys.add(role="frontend")
             store.dispose()
             requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
-        with contextlib.ExitStack() as servers:
-            ports = {
-                variant: servers.enter_context(_server(urls[variant], variant, workers))
+        with contextlib.ExitStack() as running:
+            servers = {
+                variant: running.enter_context(
+                    _server(urls[variant], variant, workers, plan.baseline)
+                )
                 for variant in plan.variants
             }
-            points = _alternate(kind, plan, workers, ports, requests)
+            points = _alternate(kind, plan, workers, servers, requests)
         checks = [
             f"{kind}, {workers} worker(s), {_check_log(urls[variant], variant)}"
             for variant in plan.variants
+            if variant not in FLOORS
         ]
     return points, checks
 
@@ -357,18 +435,48 @@ def measure_workers(kind: str, plan: Plan, workers: int) -> tuple[list[Point], l
 
 
 HEADER = (
-    "| database | chain | workers | concurrency | requests/s | p50 ms | p99 ms "
-    "| answered 201 | errors |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    "| database | server | workers | concurrency | requests/s | p50 ms | p99 ms "
+    "| server CPU ms/request | answered 201 | errors |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def _row(point: Point) -> str:
+    database = "-" if point.variant in FLOORS else point.database
     return (
-        f"| {point.database} | {point.variant} | {point.workers} | {point.concurrency} "
-        f"| {point.rate:,.0f} "
-        f"| {point.p50_ms:.1f} | {point.p99_ms:.1f} | {point.requests} | {point.errors} |"
+        f"| {database} | {point.variant} | {point.workers} | {point.concurrency} "
+        f"| {point.rate:,.0f} | {point.p50_ms:.1f} | {point.p99_ms:.1f} | {point.cpu_ms:.2f} "
+        f"| {point.requests} | {point.errors} |"
     )
+
+
+FLOOR_TARGET = 40.0  # percent of the validating floor per worker, issue 12
+
+
+def floor_table(points: list[Point]) -> list[str]:
+    """lendmatch's requests/s as a share of the floors measured in the same run."""
+    found = {(p.database, p.variant, p.workers, p.concurrency): p for p in points}
+    lines = [
+        "| database | server | workers | concurrency | requests/s | of validating floor "
+        f"| target >= {FLOOR_TARGET:g} % | of bare FastAPI |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for point in points:
+        if point.variant in FLOORS:
+            continue
+        key = (point.database, point.workers, point.concurrency)
+        validating = found.get((key[0], "validating", *key[1:]))
+        bare = found.get((key[0], "bare", *key[1:]))
+        if validating is None:
+            continue
+        share = 100 * point.rate / validating.rate
+        verdict = "met" if share >= FLOOR_TARGET else "**missed**"
+        of_bare = "-" if bare is None else f"{100 * point.rate / bare.rate:.1f} %"
+        lines.append(
+            f"| {point.database} | {point.variant} | {point.workers} | {point.concurrency} "
+            f"| {point.rate:,.0f} | {share:.1f} % | {verdict} | {of_bare} |"
+        )
+    return lines if len(lines) > 2 else []
 
 
 def overhead_table(points: list[Point]) -> list[str]:
@@ -465,6 +573,7 @@ def report(
 ) -> str:
     overhead = overhead_table(points)
     by_workers = workers_table(points)
+    floors = floor_table(points)
     lines = [
         f"### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
@@ -480,13 +589,18 @@ def report(
         "`unchained`: the same server started through benchmarks/_unchained.py, same group "
         "commit, transaction and inserts but no chain-head lock, no hashing, no head update; "
         "the variants alternate (A B, B A) at each concurrency, each on a fresh database of "
-        "its own",
+        "its own; `validating` and `bare`: the floors of benchmarks/_floors.py (FastAPI "
+        "parsing the same Application; FastAPI reading the body only), no database; server "
+        "CPU ms/request: user + system time of the uvicorn processes over the measured "
+        "window (PostgreSQL's backends not counted)",
         *(f"- afterwards, {check}" for check in checks),
         "",
         HEADER,
         *(_row(point) for point in points),
         "",
     ]
+    if floors:
+        lines += [*floors, ""]
     if overhead:
         lines += [*overhead, ""]
     if by_workers:
@@ -509,7 +623,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", nargs="+", type=int, default=list(CONCURRENCY))
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", choices=VARIANTS, default=[v for v in VARIANTS if v != "baseline"]
+    )
     parser.add_argument(
         "--workers", nargs="+", type=int, default=[1, 2], help="uvicorn worker counts to compare."
     )
@@ -517,6 +633,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="Seconds measured per point.")
     parser.add_argument(
         "--rounds", type=int, default=4, help="Points per row, variants alternating."
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Source tree of an earlier lendmatch (`git archive COMMIT | tar -x -C DIR`), "
+        "measured as the variant `baseline` (add it to --variants) in the same run.",
     )
     parser.add_argument("--no-record", action="store_true", help="Do not write RESULTS.md.")
     args = parser.parse_args()
@@ -527,7 +649,10 @@ def main() -> None:
         warmup=args.warmup,
         seconds=args.seconds,
         rounds=args.rounds,
+        baseline=args.baseline,
     )
+    if "baseline" in plan.variants and plan.baseline is None:
+        parser.error("the variant baseline needs --baseline DIR")
     load_before = _load_average()
     print(HEADER)
     points: list[Point] = []

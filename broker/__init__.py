@@ -12,6 +12,7 @@ from broker.batch_decisions import BatchRecorder
 from broker.decisions import (
     RecordedDecision,
     decide_and_record,
+    decide_and_record_async,
     explain_stored,
     request_digest,
     stored_decision,
@@ -147,6 +148,7 @@ __all__ = [
     "count_rows",
     "decide",
     "decide_and_record",
+    "decide_and_record_async",
     "diff_rulesets",
     "due_date",
     "ensure_unrestricted",

@@ -22,17 +22,18 @@ automated decision itself is never changed.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
 import matcher
-from audit import DEFAULT_CLIENT, Store, StoredDecision
+from audit import DEFAULT_CLIENT, CanonicalText, Store, StoredDecision
 from broker.errors import DecisionNotFoundError
 from broker.manual_decisions import overridden_lenders
 from broker.restrictions import ensure_unrestricted
 from broker.rulesets import CompiledRulesets, RulesInForce
 from broker.subject_ids import people
-from lender_rules.canonical import digest
+from lender_rules.canonical import canonical_json, digest, sha256_hex
 from lender_rules.vocabulary import Channel, Language
 from matcher import (
     Application,
@@ -102,6 +103,43 @@ def decide_and_record(
     if stored.application_id != application_id:
         # The key was used before with this application: the first decision stands.
         return RecordedDecision(stored, rules.by_hash(stored.ruleset_hash), None)
+    return RecordedDecision(stored, ruleset, decision)
+
+
+async def decide_and_record_async(
+    store: Store,
+    rules: RulesInForce,
+    application: Application,
+    *,
+    channel: Channel = "api",
+    idempotency_key: str | None = None,
+    client: str = DEFAULT_CLIENT,
+) -> RecordedDecision:
+    """`decide_and_record` for an event loop: the decision (tens of microseconds) is made on
+    the loop, the commit awaited without parking a thread (`DecisionLog.record_future`: the
+    group commit's writer thread commits it, with every other append queued meanwhile). Only
+    what may touch the store besides the append (a due refresh of the rules in force, the
+    ruleset of a replayed decision) runs in a thread. Same guarantees, same errors."""
+    ready = rules.ready()
+    ruleset = ready if ready is not None else await asyncio.to_thread(rules.now)
+    decision = decide(application, ruleset)
+    application_id = str(uuid.uuid4())
+    personal = canonical_json(application.model_dump(mode="json"))  # serialised once
+    stored = await asyncio.wrap_future(
+        store.decisions.record_future(
+            application_id=application_id,
+            channel=channel,
+            decision=decision,
+            personal=CanonicalText(personal),
+            idempotency_key=idempotency_key,
+            request_digest=sha256_hex(personal),  # = request_digest(application)
+            client=client,
+            subjects=people(application, decision.decided_at.date()),
+        )
+    )
+    if stored.application_id != application_id:
+        replayed = await asyncio.to_thread(rules.by_hash, stored.ruleset_hash)
+        return RecordedDecision(stored, replayed, None)
     return RecordedDecision(stored, ruleset, decision)
 
 

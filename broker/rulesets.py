@@ -108,6 +108,16 @@ class RulesInForce:
         self._in_force = (active_hash, today, ruleset)
         return ruleset
 
+    def ready(self) -> Ruleset | None:
+        """What `now` would return when that needs no store access and no compiling (for an
+        event loop, which must not block); None when `now` has work to do."""
+        if time.monotonic() - self._checked_at >= self._refresh_seconds:
+            return None
+        cached = self._in_force
+        if cached is None or cached[:2] != (self._active_hash, self._today()):
+            return None
+        return cached[2]
+
     def active_hash(self) -> str | None:
         """The hash of the active ruleset as the store has it now (asks the store)."""
         self._refresh()

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from api.app import create_app
+from api.routes import applications
 from api.service import Service
 from broker import Settings
 from tests.api.support import (
@@ -24,6 +25,7 @@ from tests.api.support import (
     burst_of_200,
     post_concurrently,
     postgres_schema,
+    running_api,
     serving,
 )
 
@@ -201,3 +203,35 @@ def test_a_store_failure_mid_run_is_503_never_an_unstored_201_and_it_recovers(
         report = service.store.decisions.verify()
         assert report.ok, report.reason
         assert report.checked == len(stored)
+
+
+def test_a_failure_after_the_commit_before_the_answer_is_retried_to_the_stored_decision(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit comes first: when the process fails to answer after it (here: building the
+    answer raises once, as a crash between write and answer would leave it), the decision is
+    stored, and the client's retry with its idempotency key gets that decision, not a second
+    one."""
+    real_answer = applications.answer
+    failures: list[str] = []
+
+    def answer_once_failing(*args: object, **kwargs: object) -> object:
+        if not failures:
+            failures.append("failed")
+            raise RuntimeError("crashed after the commit")
+        return real_answer(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(applications, "answer", answer_once_failing)
+    with running_api(database_url) as api:
+        api.client.headers["Idempotency-Key"] = "retry-after-crash"
+        with pytest.raises(RuntimeError, match="crashed after the commit"):
+            api.post_application(application())
+        assert stored_count(api.service) == 1
+        retried = api.post_application(application())
+        assert retried.status_code == 201
+        assert retried.headers["Idempotent-Replayed"] == "true"
+        assert stored_count(api.service) == 1
+        stored = api.service.store.decisions.latest(retried.json()["application_id"])
+        assert stored is not None
+        assert stored.decision_id == retried.json()["decision_id"]
+        assert api.service.store.verify().ok

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from audit import IdempotencyConflict, Store, StoredDecision, StoreUnavailable
+from audit import CanonicalText, IdempotencyConflict, Store, StoredDecision, StoreUnavailable
 from audit._append import Append, GroupCommit
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import a_decision, a_person
@@ -153,3 +153,138 @@ def _fields(*, key: str | None, digest: str | None, application: str) -> dict[st
         "idempotency_key": key,
         "request_digest": digest,
     }
+
+
+def test_future_appends_queued_during_a_write_are_one_batch_of_the_writer_thread() -> None:
+    batches: list[list[str]] = []
+    threads: list[str] = []
+    first_write = threading.Event()
+    release = threading.Event()
+
+    def write(batch: list[Append]) -> None:
+        batches.append([item.fields["name"] for item in batch])
+        threads.append(threading.current_thread().name)
+        if len(batches) == 1:
+            first_write.set()
+            assert release.wait(10)
+        _finish(batch)
+
+    group = GroupCommit(write)
+    first = group.submit_future(Append({"name": "a"}, None))
+    assert first_write.wait(10)
+    rest = [group.submit_future(Append({"name": n}, None)) for n in "bcdef"]
+    assert not any(future.done() for future in rest)  # nothing is answered before its commit
+    release.set()
+    results = [first.result(10), *(future.result(10) for future in rest)]
+    group.close()
+    assert batches == [["a"], ["b", "c", "d", "e", "f"]]
+    assert results == ["a", "b", "c", "d", "e", "f"]
+    assert all(name.startswith("group-commit") for name in threads)
+
+
+def test_sync_and_future_appends_share_a_batch_whoever_leads() -> None:
+    batches: list[list[str]] = []
+    first_write = threading.Event()
+    release = threading.Event()
+
+    def write(batch: list[Append]) -> None:
+        batches.append(sorted(item.fields["name"] for item in batch))
+        if len(batches) == 1:
+            first_write.set()
+            assert release.wait(10)
+        _finish(batch)
+
+    group = GroupCommit(write)
+    with ThreadPoolExecutor(4) as pool:
+        leader = pool.submit(group.submit, Append({"name": "a"}, None))  # a thread leads
+        assert first_write.wait(10)
+        futures = [group.submit_future(Append({"name": n}, None)) for n in "bc"]
+        waiting = pool.submit(group.submit, Append({"name": "d"}, None))
+        _wait_until(lambda: len(group._queue) == 3)
+        release.set()
+        assert leader.result(10) == "a"
+        assert waiting.result(10) == "d"
+        assert [future.result(10) for future in futures] == ["b", "c"]
+    group.close()
+    assert batches == [["a"], ["b", "c", "d"]]
+
+
+def test_an_error_in_a_write_reaches_every_future_of_that_batch_and_the_next_are_written() -> None:
+    calls: list[int] = []
+
+    def write(batch: list[Append]) -> None:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        _finish(batch)
+
+    group = GroupCommit(write)
+    failed = group.submit_future(Append({"name": "a"}, None))
+    with pytest.raises(RuntimeError, match="bug"):
+        failed.result(10)
+    assert group.submit_future(Append({"name": "b"}, None)).result(10) == "b"
+    group.close()
+    assert group._leading is False
+    assert group._queue == []
+
+
+def test_a_future_append_cannot_be_cancelled_once_queued() -> None:
+    """An awaiting request that goes away (cancelled) does not unmake its decision."""
+    release = threading.Event()
+
+    def write(batch: list[Append]) -> None:
+        assert release.wait(10)
+        _finish(batch)
+
+    group = GroupCommit(write)
+    future = group.submit_future(Append({"name": "a"}, None))
+    assert future.cancel() is False
+    release.set()
+    assert future.result(10) == "a"
+    group.close()
+
+
+def test_record_future_stores_chains_and_keeps_idempotency_per_client(store: Store) -> None:
+    """Concurrent future appends with one key make one decision; another body with that key
+    is a conflict; another client's use of the key is its own decision; the chain verifies."""
+    person = a_person()
+    digest = "a" * 64
+
+    def submit(application: str, client: str = "shop", request_digest: str = digest) -> Any:
+        return store.decisions.record_future(
+            application_id=application,
+            channel="api",
+            decision=a_decision(),
+            personal=person,
+            idempotency_key="key-1",
+            request_digest=request_digest,
+            client=client,
+        )
+
+    futures = [submit(f"app-{i}") for i in range(20)]
+    stored = [future.result(30) for future in futures]
+    assert len({s.decision_id for s in stored}) == 1
+    with pytest.raises(IdempotencyConflict):
+        submit("app-other", request_digest="b" * 64).result(30)
+    other_client = submit("app-x", client="bank").result(30)
+    assert other_client.decision_id != stored[0].decision_id
+    assert store.decisions.head().startswith("2:")
+    assert store.decisions.verify().ok
+
+
+def test_record_future_takes_the_payload_as_canonical_text_with_the_same_digest(
+    store: Store,
+) -> None:
+    person = a_person(3)
+    as_text = store.decisions.record_future(
+        application_id="app-text",
+        channel="api",
+        decision=a_decision(),
+        personal=CanonicalText(canonical_json(person)),
+    ).result(30)
+    as_mapping = store.decisions.record(
+        application_id="app-map", channel="api", decision=a_decision(), personal=person
+    )
+    report = store.verify()
+    assert report.ok, report
+    assert as_text.seq + 1 == as_mapping.seq
