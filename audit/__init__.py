@@ -16,6 +16,7 @@ from audit.api_keys import (
     ApiKey,
     ApiKeyStore,
 )
+from audit.batch_decisions import BatchDecisionLog, BatchWritten, BulkRows
 from audit.caseworkers import MIN_PASSWORD_LENGTH, USER_NAME_PATTERN, Caseworker, CaseworkerStore
 from audit.checkpoints import (
     Checkpoint,
@@ -79,6 +80,9 @@ __all__ = [
     "ApplicationErased",
     "AuditError",
     "AuditReport",
+    "BatchDecisionLog",
+    "BatchWritten",
+    "BulkRows",
     "Caseworker",
     "CaseworkerStore",
     "Checkpoint",

@@ -9,10 +9,16 @@ reproduces under the stored ruleset (`lendmatch audit reproduce`, which re-evalu
 single path); each outcome lists the lenders of the row's market in ruleset order, as
 `matcher.evaluate` does. The ruleset's snapshot is saved before the first record.
 
-Resuming: records are committed `per_transaction` at a time (`DecisionLog.record_many`), each
-transaction a checkpoint. Before recording a chunk the recorder asks the store which of its
-applications already have a batch decision under the new ruleset hash and skips them, so a
-run killed at any point and started again records every application exactly once.
+The records are written in bulk (`Store.batch_decisions`, COPY on PostgreSQL): their feature
+and outcome texts are built over the whole frame (`feature_texts`, `outcome_texts`), equal
+byte for byte to the canonical JSON (`lender_rules.canonical`) the single append writes for
+the same row (a property test keeps them equal; a row with a text that needs escaping, or
+an infinite or missing number, is written by `canonical_json` itself).
+
+Resuming: records are committed `per_transaction` at a time, each transaction a checkpoint.
+The store leaves out, under the chain lock, every application that already has a batch
+decision under the new ruleset hash (counted in `skipped`), so a run killed at any point
+and started again (or two runs at once) records every application exactly once.
 
 Restricted applications (a person on them restricted processing, `broker.restrictions`) are
 not re-scored: they are skipped and counted in `restricted`.
@@ -21,17 +27,100 @@ not re-scored: they are skipped and counted in `restricted`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 
 import polars as pl
 
-from audit import Store
+from audit import BulkRows, Store
+from audit.batch_decisions import PER_TRANSACTION
 from broker.restrictions import restricted
+from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import Channel
-from matcher import FEATURE_NAMES, Decision, LenderOutcome, Ruleset, match
+from matcher import FEATURE_NAMES, Ruleset, match
 
 CHANNEL: Channel = "batch"
-PER_TRANSACTION = 500
+_PLAIN_TEXT = r"^[ !#-\[\]-~]*$"
+"""Printable ASCII without `"` and `\\`: a text canonical JSON writes as it is, in quotes."""
+
+
+def _float_text(value: float | None) -> str | None:
+    """A finite float as canonical JSON writes it (Python's shortest round-trip form); None
+    for anything else (missing, infinite, NaN), which `canonical_json` writes itself."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float.__repr__(value)
+
+
+def feature_texts(frame: pl.DataFrame) -> list[str]:
+    """Each row of a feature frame (`FEATURE_NAMES`) as canonical JSON: keys sorted, texts
+    quoted, integers in decimal, floats in their shortest form. Built over the whole frame;
+    rows holding a value that needs more than that (a text to escape, a missing or infinite
+    float) are written by `canonical_json`, as the single append writes every row."""
+    names = sorted(FEATURE_NAMES)
+    schema = frame.schema
+    pieces: list[pl.Expr] = []
+    slow: list[pl.Expr] = []
+    floats: dict[str, pl.Series] = {}
+    for i, name in enumerate(names):
+        column, dtype = pl.col(name), schema[name]
+        if dtype == pl.Boolean:
+            value = (
+                pl.when(column.is_null())
+                .then(pl.lit("null"))
+                .when(column)
+                .then(pl.lit("true"))
+                .otherwise(pl.lit("false"))
+            )
+        elif dtype.is_integer():
+            value = column.cast(pl.String).fill_null("null")
+        elif dtype == pl.String:
+            value = pl.concat_str(pl.lit('"'), column, pl.lit('"')).fill_null("null")
+            slow.append(~column.str.contains(_PLAIN_TEXT).fill_null(True))
+        elif dtype.is_float():
+            shortest = [_float_text(v) for v in frame.get_column(name).to_list()]
+            floats[name] = pl.Series(name, shortest, dtype=pl.String)
+            value = pl.col(name)  # null where canonical_json must write it: the row's text
+        else:
+            raise TypeError(f"feature {name} has no canonical text form for {dtype}")
+        pieces += [pl.lit(("{" if i == 0 else ",") + canonical_json(name) + ":"), value]
+    pieces.append(pl.lit("}"))
+    source = frame.select(names).with_columns(floats.values()) if floats else frame
+    built = source.select(
+        pl.concat_str(pieces).alias("text"),
+        pl.any_horizontal(slow).alias("slow") if slow else pl.lit(False).alias("slow"),
+    )
+    texts: list[str | None] = built.get_column("text").to_list()
+    escaped = set(built.get_column("slow").arg_true().to_list())
+    return [
+        _canonical_row(frame, i, names) if text is None or i in escaped else text
+        for i, text in enumerate(texts)
+    ]
+
+
+def _canonical_row(frame: pl.DataFrame, index: int, names: list[str]) -> str:
+    row = frame.row(index, named=True)
+    return canonical_json({name: row[name] for name in names})
+
+
+def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
+    """Each row's outcomes as canonical JSON, `[[lender_id, failed, unknown], ...]` over
+    the lenders that serve it (a non-null `<lender>.failed`), in ruleset order: the text the
+    single append stores for `matcher.evaluate`'s outcomes."""
+    entries = [
+        pl.concat_str(
+            pl.lit("[" + canonical_json(lender.lender_id) + ","),
+            pl.col(f"{lender.lender_id}.failed").cast(pl.String),
+            pl.lit(","),
+            pl.col(f"{lender.lender_id}.unknown").cast(pl.String),
+            pl.lit("]"),
+        )
+        for lender in ruleset.lenders
+    ]
+    if not entries:
+        return ["[]"] * bits.height
+    text = pl.concat_str(entries, separator=",", ignore_nulls=True)  # a null entry: not served
+    return bits.select(pl.concat_str(pl.lit("["), text, pl.lit("]"))).to_series().to_list()
 
 
 def _now() -> dt.datetime:
@@ -73,41 +162,24 @@ class BatchRecorder:
         if not self._saved:
             self._store.rulesets.save(self._ruleset)
             self._saved = True
-        ids = wanted.get_column("application_id").to_list()
-        done = self._store.decisions.decided_under(self._ruleset.hash, CHANNEL, ids)
-        self.skipped += len(done)
-        blocked = restricted(self._store, ids) - done
+        blocked = restricted(self._store, wanted.get_column("application_id").to_list())
         self.restricted += len(blocked)
-        done |= blocked
-        if done:
-            wanted = wanted.filter(~pl.col("application_id").is_in(pl.Series(list(done))))
-        rows = wanted.select("application_id", *FEATURE_NAMES).to_dicts()
+        if blocked:
+            blocked_ids = pl.Series(sorted(blocked), dtype=pl.String).implode()
+            wanted = wanted.filter(~pl.col("application_id").is_in(blocked_ids))
+            if wanted.is_empty():
+                return
         bits = match(wanted.select(FEATURE_NAMES), self._ruleset)
-        lenders = [
-            (
-                lender.lender_id,
-                bits.get_column(f"{lender.lender_id}.failed").to_list(),
-                bits.get_column(f"{lender.lender_id}.unknown").to_list(),
-            )
-            for lender in self._ruleset.lenders
-        ]
-        decided_at = self._clock()
-        decisions = (
-            (
-                row.pop("application_id"),
-                Decision(
-                    self._ruleset.hash,
-                    decided_at,
-                    row,
-                    tuple(
-                        LenderOutcome(lender_id, int(failed[i]), int(unknown[i]))
-                        for lender_id, failed, unknown in lenders
-                        if failed[i] is not None
-                    ),
-                ),
-            )
-            for i, row in enumerate(rows)
+        written = self._store.batch_decisions.append(
+            BulkRows(
+                channel=CHANNEL,
+                ruleset_hash=self._ruleset.hash,
+                decided_at=self._clock(),
+                application_ids=wanted.get_column("application_id").to_list(),
+                features_json=feature_texts(wanted),
+                outcomes_json=outcome_texts(bits, self._ruleset),
+            ),
+            per_transaction=self._per_transaction,
         )
-        self.recorded += self._store.decisions.record_many(
-            channel=CHANNEL, decisions=decisions, chunk=self._per_transaction
-        )
+        self.recorded += written.recorded
+        self.skipped += written.already
