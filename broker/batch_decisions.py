@@ -169,17 +169,19 @@ class BatchRecorder:
             wanted = wanted.filter(~pl.col("application_id").is_in(blocked_ids))
             if wanted.is_empty():
                 return
-        bits = match(wanted.select(FEATURE_NAMES), self._ruleset)
-        written = self._store.batch_decisions.append(
-            BulkRows(
-                channel=CHANNEL,
-                ruleset_hash=self._ruleset.hash,
-                decided_at=self._clock(),
-                application_ids=wanted.get_column("application_id").to_list(),
-                features_json=feature_texts(wanted),
-                outcomes_json=outcome_texts(bits, self._ruleset),
-            ),
-            per_transaction=self._per_transaction,
-        )
-        self.recorded += written.recorded
-        self.skipped += written.already
+        decided_at = self._clock()
+        for part in wanted.iter_slices(self._per_transaction):  # texts of one commit at a time
+            bits = match(part.select(FEATURE_NAMES), self._ruleset)
+            written = self._store.batch_decisions.append(
+                BulkRows(
+                    channel=CHANNEL,
+                    ruleset_hash=self._ruleset.hash,
+                    decided_at=decided_at,
+                    application_ids=part.get_column("application_id").to_list(),
+                    features_json=feature_texts(part),
+                    outcomes_json=outcome_texts(bits, self._ruleset),
+                ),
+                per_transaction=self._per_transaction,
+            )
+            self.recorded += written.recorded
+            self.skipped += written.already
