@@ -75,6 +75,7 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
             "SELECT application_id FROM decision "
             "WHERE ruleset_hash = %s AND channel = %s AND application_id = ANY(%s)",
             (rows.ruleset_hash, rows.channel, ids),
+            binary=True,  # the ids as a binary text[]: no per-element quoting
         )
         found.update(row[0] for row in cursor.fetchall())
         return found
