@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--apply-repeat", type=int, default=3, help="--apply runs (median)")
     parser.add_argument("--skip-dry", action="store_true", help="only the --apply runs")
     parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument("--no-duckdb", action="store_true", help="no DuckDB run (its 8 GB)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/lendmatch-bench-rescore"))
     args = parser.parse_args()
     work: Path = args.work
@@ -242,7 +243,7 @@ def main() -> None:
         )
         print(rows[-1], f"({impact['changes']:,} changed outcomes)", flush=True)
 
-    if not args.skip_dry:
+    if not args.skip_dry and not args.no_duckdb:
         load = os.getloadavg()[0]
         duck_seconds, duck_counts = duckdb_diff(features, old, new)
         changed = (
