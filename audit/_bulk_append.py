@@ -12,7 +12,9 @@ PostgreSQL through psycopg's `cursor.copy`, executemany on SQLite) and the head 
 `audit verify` walks them like any other record.
 
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
-features are the feature row, as every record's are (redaction removes them).
+features are the feature row, as every record's are (redaction removes them). Their people,
+when given, are linked by the keyed hash of their national id (`subject_link`, one
+statement), so a person's export, erasure and restriction find them.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from audit import _append, _chain, _rows
-from audit.models import DecisionRow
+from audit.models import DecisionRow, SubjectLinkRow
 
 _IN_BATCH = 500  # ids per IN (...) on SQLite
 _COLUMNS = (
@@ -63,6 +66,9 @@ class BulkRows:
     application_ids: Sequence[str]
     features_json: Sequence[str]
     outcomes_json: Sequence[str]
+    subjects: Sequence[Sequence[tuple[str, str]]] = ()
+    """Per record, (role, subject hash) of its people, as `subject_link` holds them; empty:
+    none given (the applications' people are linked already, or unknown)."""
 
 
 def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
@@ -113,10 +119,15 @@ def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
     channel, ruleset_hash = rows.channel, rows.ruleset_hash
     seq, prev = int(head.seq), str(head.hash)
     fresh: list[tuple[str, str, str]] = []
-    for record in zip(rows.application_ids, rows.features_json, rows.outcomes_json, strict=True):
+    links: set[tuple[str, str, str]] = set()
+    for index, record in enumerate(
+        zip(rows.application_ids, rows.features_json, rows.outcomes_json, strict=True)
+    ):
         if record[0] not in seen:
             seen.add(record[0])
             fresh.append(record)
+            if rows.subjects:
+                links.update((subject, record[0], role) for role, subject in rows.subjects[index])
     if not fresh:
         return 0, len(rows.application_ids)
     with _Rows(connection, sqlite) as put:
@@ -148,7 +159,28 @@ def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
             )
             prev = own
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    if links:
+        _link(session, sorted(links), sqlite)
     return len(fresh), len(rows.application_ids) - len(fresh)
+
+
+def _link(session: Session, links: list[tuple[str, str, str]], sqlite: bool) -> None:
+    """Link applications to their people (subject hash, application, role), keeping links
+    that are there already: one statement."""
+    if sqlite:
+        session.connection().execute(
+            sqlite_insert(SubjectLinkRow).on_conflict_do_nothing(),
+            [{"subject_hash": h, "application_id": a, "role": r} for h, a, r in links],
+        )
+        return
+    hashes, applications, roles = (list(column) for column in zip(*links, strict=True))
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        "INSERT INTO subject_link (subject_hash, application_id, role) "
+        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
+        (hashes, applications, roles),
+        binary=True,
+    )
 
 
 def decision_ids(n: int) -> list[str]:

@@ -46,7 +46,7 @@ class Store:
         self._engine = engine
         self.keys = keys if keys is not None else PersonalKeys.development()
         self.decisions = DecisionLog(uow, self.keys)
-        self.batch_decisions = BatchDecisionLog(uow)
+        self.batch_decisions = BatchDecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
         self.reviews = ReviewStore(uow)

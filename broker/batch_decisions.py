@@ -34,7 +34,9 @@ import polars as pl
 
 from audit import BulkRows, Store
 from audit.batch_decisions import PER_TRANSACTION
+from broker.rescoring import PEOPLE
 from broker.restrictions import restricted
+from broker.subject_ids import normalised
 from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import Channel
 from matcher import FEATURE_NAMES, Ruleset, match
@@ -123,6 +125,35 @@ def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
     return bits.select(pl.concat_str(pl.lit("["), text, pl.lit("]"))).to_series().to_list()
 
 
+_NORMAL_FORMS = {"NO": r"^[0-9]{11}$", "SE": r"^[0-9]{12}$"}
+"""A national id already in its one written form (`broker.subject_ids`), per market."""
+
+
+def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], ...]]:
+    """Per row, (role, normalised national id) of its people, from the national id columns
+    a chunk computed from applications carries (`rescoring.PEOPLE`); [] without them (a
+    feature frame names no one). Ids already in their written form (as `generate` writes
+    them) are taken over the frame; any other is normalised by `broker.subject_ids`."""
+    columns = {role: column for role, column in PEOPLE.items() if column in features.columns}
+    if not columns:
+        return []
+    market = pl.col("market")
+    normal = pl.lit(False)
+    for code, form in _NORMAL_FORMS.items():
+        normal = normal | ((market == code) & pl.col("id").str.contains(form))
+    markets = features.get_column("market").to_list()
+    found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
+    for role, column in columns.items():
+        ids = features.select(pl.col(column).alias("id"), market).with_columns(normal.alias("ok"))
+        numbers = ids.get_column("id").to_list()
+        for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
+            numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
+        for group, number in zip(found, numbers, strict=True):
+            if number is not None:
+                group.append((role, number))
+    return [tuple(group) for group in found]
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -180,6 +211,7 @@ class BatchRecorder:
                     application_ids=part.get_column("application_id").to_list(),
                     features_json=feature_texts(part),
                     outcomes_json=outcome_texts(bits, self._ruleset),
+                    subjects=people(part, decided_at.date()),
                 ),
                 per_transaction=self._per_transaction,
             )

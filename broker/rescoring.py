@@ -58,6 +58,9 @@ SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
 """The published JSON Schema of `impact.json`."""
 TOP_REASONS = 5
 """How many requirements `impact.json` names per lender and direction."""
+PEOPLE = {"applicant": "applicant.national_id", "co_applicant": "co_applicant.national_id"}
+"""The columns of a scored chunk's feature rows that name its people's national ids, per
+role: there when the chunk was computed from applications (not from a feature frame)."""
 
 OUTCOME = pl.Enum(OUTCOMES)
 IDS = pl.List(pl.String)
@@ -348,7 +351,13 @@ def score_rows(
     checked = validate_rows(rows, shape, on)
     frame = features(checked.valid.lazy(), on).collect()
     if ROW not in frame.columns:  # computed from applications: same rows, same order
-        frame = frame.with_columns(checked.valid.get_column(ROW))
+        frame = frame.with_columns(
+            checked.valid.get_column(ROW),
+            *(  # the people, for `--apply` to link its records to (`PEOPLE`)
+                checked.valid.get_column(role).struct.field("national_id").alias(column)
+                for role, column in PEOPLE.items()
+            ),
+        )
     allowed = validate_features(frame)
     rejects = pl.concat([checked.rejects, allowed.rejects]).sort(ROW)
     frame = allowed.valid.drop(ROW)

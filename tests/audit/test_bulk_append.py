@@ -205,3 +205,29 @@ def test_decision_ids_are_distinct_version_4_uuids_in_their_usual_form() -> None
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert str(parsed) == text
+
+
+def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    people = [
+        (("applicant", "01019012345"),),
+        (("applicant", "01019012345"), ("co_applicant", "199001011234")),
+        (),
+    ]
+    given = rows("a", "b", "c")
+    written = store.batch_decisions.append(
+        BulkRows(**{name: getattr(given, name) for name in given.__slots__} | {"subjects": people})
+    )
+    assert written.recorded == 3
+    assert [link.application_id for link in store.subjects.links("01019012345")] == ["a", "b"]
+    assert [(x.application_id, x.role) for x in store.subjects.links("199001011234")] == [
+        ("b", "co_applicant")
+    ]
+    stored = sql("SELECT subject_hash FROM subject_link")
+    assert len(stored) == 3
+    assert not any("01019012345" in row[0] or "199001011234" in row[0] for row in stored)
+    again = store.batch_decisions.append(
+        BulkRows(**{name: getattr(given, name) for name in given.__slots__} | {"subjects": people})
+    )
+    assert (again.recorded, count(sql, "subject_link")) == (0, 3)

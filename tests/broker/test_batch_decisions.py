@@ -85,6 +85,11 @@ def test_apply_records_each_changed_application_once_and_a_rerun_records_none(
     assert one.outcomes == tuple(
         (o.lender_id, o.failed, o.unknown) for o in matcher.evaluate(row, new)
     )
+    applicant = features.row(0, named=True)["applicant"]["national_id"]
+    links = store.subjects.links(applicant)  # its people are linked: export and erasure find it
+    assert [(link.application_id, link.role) for link in links] == [
+        (one.application_id, "applicant")
+    ]
 
 
 def test_all_records_every_scored_application(
