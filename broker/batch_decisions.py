@@ -32,8 +32,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from audit import BATCH_PER_TRANSACTION as PER_TRANSACTION
 from audit import BulkRows, Store
-from audit.batch_decisions import PER_TRANSACTION
 from broker.rescoring import PEOPLE
 from broker.restrictions import restricted
 from broker.subject_ids import normalised
