@@ -79,9 +79,8 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(
             "SELECT application_id FROM decision "
-            "WHERE ruleset_hash = %s AND channel = %s AND application_id = ANY(%s)",
-            (rows.ruleset_hash, rows.channel, ids),
-            binary=True,  # the ids as a binary text[]: no per-element quoting
+            "WHERE ruleset_hash = %s AND channel = %s AND application_id = ANY(%b)",
+            (rows.ruleset_hash, rows.channel, ids),  # %b: the ids as a binary text[]
         )
         found.update(row[0] for row in cursor.fetchall())
         return found
@@ -160,7 +159,7 @@ def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
             prev = own
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     if links:
-        _link(session, sorted(links), sqlite)
+        _link(session, list(links), sqlite)  # under the chain lock: no other link writer
     return len(fresh), len(rows.application_ids) - len(fresh)
 
 
@@ -177,9 +176,8 @@ def _link(session: Session, links: list[tuple[str, str, str]], sqlite: bool) -> 
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(
         "INSERT INTO subject_link (subject_hash, application_id, role) "
-        "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) ON CONFLICT DO NOTHING",
-        (hashes, applications, roles),
-        binary=True,
+        "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+        (hashes, applications, roles),  # %b: binary arrays, no per-element quoting
     )
 
 

@@ -137,14 +137,22 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
     columns = {role: column for role, column in PEOPLE.items() if column in features.columns}
     if not columns:
         return []
-    market = pl.col("market")
+    market, raw = pl.col("market"), pl.col("id")
     normal = pl.lit(False)
     for code, form in _NORMAL_FORMS.items():
-        normal = normal | ((market == code) & pl.col("id").str.contains(form))
+        normal = normal | ((market == code) & raw.str.contains(form))
+    # a Swedish id with its century written (YYYYMMDD-NNNC): the same digits without the dash
+    long_se = (market == "SE") & raw.str.contains(r"^[0-9]{8}-[0-9]{4}$")
     markets = features.get_column("market").to_list()
     found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
     for role, column in columns.items():
-        ids = features.select(pl.col(column).alias("id"), market).with_columns(normal.alias("ok"))
+        ids = (
+            features.select(pl.col(column).alias("id"), market)
+            .with_columns(
+                pl.when(long_se).then(raw.str.replace("-", "", literal=True)).otherwise(raw)
+            )
+            .with_columns(normal.alias("ok"))
+        )
         numbers = ids.get_column("id").to_list()
         for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
             numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
