@@ -143,13 +143,31 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         normal = normal | ((market == code) & raw.str.contains(form))
     # a Swedish id with its century written (YYYYMMDD-NNNC): the same digits without the dash
     long_se = (market == "SE") & raw.str.contains(r"^[0-9]{8}-[0-9]{4}$")
+    # without it (YYMMDD-NNNC, YYMMDD+NNNC, YYMMDDNNNC): the century as `personnummer_year`
+    # finds it (the latest year ending in YY whose birthday is not after `on`; 100 years
+    # earlier with "+"), then YYYY MMDD NNNC
+    short_se = (market == "SE") & raw.str.contains(r"^[0-9]{6}[-+]?[0-9]{4}$")
+    yy = raw.str.slice(0, 2).cast(pl.Int64, strict=False)
+    month = raw.str.slice(2, 2).cast(pl.Int64, strict=False)
+    day = raw.str.slice(4, 2).cast(pl.Int64, strict=False) % 60  # a samordningsnummer: +60
+    year = pl.lit(on.year - on.year % 100) + yy
+    later = (year > on.year) | ((year == on.year) & (month * 100 + day > on.month * 100 + on.day))
+    year = year - pl.when(later).then(100).otherwise(0)
+    year = year - pl.when(raw.str.slice(6, 1) == "+").then(100).otherwise(0)
+    short_form = pl.concat_str(
+        year.cast(pl.String).str.zfill(4), raw.str.slice(2, 4), raw.str.slice(-4, 4)
+    )
     markets = features.get_column("market").to_list()
     found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
     for role, column in columns.items():
         ids = (
-            features.select(pl.col(column).alias("id"), market)
+            features.select(pl.col(column).cast(pl.String).alias("id"), market)
             .with_columns(
-                pl.when(long_se).then(raw.str.replace("-", "", literal=True)).otherwise(raw)
+                pl.when(long_se)
+                .then(raw.str.replace("-", "", literal=True))
+                .when(short_se)
+                .then(short_form)
+                .otherwise(raw)
             )
             .with_columns(normal.alias("ok"))
         )

@@ -16,12 +16,13 @@ from hypothesis import strategies as st
 import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
-from broker.batch_decisions import feature_texts, outcome_texts
-from broker.rescoring import CHANGES_FILE, rescore_file
+from broker.batch_decisions import feature_texts, outcome_texts, people
+from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
+from broker.subject_ids import normalised
 from lender_rules import SHIPPED_LENDERS_DIR
 from lender_rules.canonical import canonical_json
 from tests.audit.conftest import sql, store
-from tests.strategies import feature_rows
+from tests.strategies import REFERENCE_DATE, feature_rows, fodselsnummers, personnummers
 
 __all__ = ["sql", "store"]
 
@@ -139,3 +140,35 @@ def test_outcome_texts_are_what_the_single_path_records() -> None:
         for row in rows
     ]
     assert {text.count("[[") for text in texts} == {1}  # every row is served by some lender
+
+
+@given(
+    st.lists(
+        st.tuples(st.just("SE"), personnummers()) | st.tuples(st.just("NO"), fodselsnummers()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.one_of(st.none(), personnummers()),
+)
+def test_people_are_the_national_ids_normalised_as_the_single_path_does(
+    ids: list[tuple[str, str]], co_applicant: str | None
+) -> None:
+    on = REFERENCE_DATE
+    frame = pl.DataFrame(
+        {
+            "market": [market for market, _ in ids],
+            PEOPLE["applicant"]: [number for _, number in ids],
+            PEOPLE["co_applicant"]: [co_applicant if m == "SE" else None for m, _ in ids],
+        }
+    )
+    assert people(frame, on) == [
+        tuple(
+            (role, normalised(number, market, on) or number)
+            for role, number in (("applicant", applicant), ("co_applicant", co))
+            if number is not None
+        )
+        for (market, applicant), co in zip(
+            ids, frame.get_column(PEOPLE["co_applicant"]).to_list(), strict=True
+        )
+    ]
+    assert people(frame.drop(*PEOPLE.values()), on) == []
