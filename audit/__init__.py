@@ -16,6 +16,8 @@ from audit.api_keys import (
     ApiKey,
     ApiKeyStore,
 )
+from audit.batch_decisions import PER_TRANSACTION as BATCH_PER_TRANSACTION
+from audit.batch_decisions import BatchDecisionLog, BatchWritten, BulkRows
 from audit.caseworkers import MIN_PASSWORD_LENGTH, USER_NAME_PATTERN, Caseworker, CaseworkerStore
 from audit.checkpoints import (
     Checkpoint,
@@ -75,6 +77,7 @@ from audit.subjects import (
 )
 
 __all__ = [
+    "BATCH_PER_TRANSACTION",
     "CLIENT_PATTERN",
     "DEFAULT_CLIENT",
     "DEMO_CLIENT",
@@ -87,6 +90,9 @@ __all__ = [
     "ApplicationErased",
     "AuditError",
     "AuditReport",
+    "BatchDecisionLog",
+    "BatchWritten",
+    "BulkRows",
     "CanonicalText",
     "CaseViewed",
     "Caseworker",

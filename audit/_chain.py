@@ -27,9 +27,13 @@ always. A record redacted without a recorded redaction fails like any changed re
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode_text
+from typing import Any
 
 from audit.models import DEFAULT_CLIENT, GENESIS_HASH
 from audit.records import VerifyReport
@@ -62,7 +66,7 @@ def personal_digest(salt: str, payload_json: str) -> str:
     return sha256_hex(f"{salt}|{payload_json}")
 
 
-def payload_digest(
+def payload(
     *,
     decision_id: str,
     application_id: str,
@@ -77,8 +81,9 @@ def payload_digest(
     client: str | None = None,
     version: int = PAYLOAD_VERSION,
     review_json: str | None = None,
-) -> str:
-    payload: dict[str, object] = {
+) -> dict[str, object]:
+    """The chained payload of a record: what its payload digest is the digest of."""
+    built: dict[str, object] = {
         "v": version,
         "decision_id": decision_id,
         "application_id": application_id,
@@ -92,11 +97,56 @@ def payload_digest(
         "request_digest": request_digest,
     }
     if version >= 2:
-        payload["client"] = client
+        built["client"] = client
     if review_json is not None:
-        payload["v"] = REVIEW_PAYLOAD_VERSION
-        payload["review"] = review_json
-    return sha256_hex(canonical_json(payload))
+        built["v"] = REVIEW_PAYLOAD_VERSION
+        built["review"] = review_json
+    return built
+
+
+def payload_digest(**fields: Any) -> str:
+    """The payload digest of a record: sha256 of the canonical JSON of `payload(**fields)`."""
+    return sha256_hex(canonical_json(payload(**fields)))
+
+
+class PayloadDigests:
+    """`payload_digest` of many records that share every field but a few text fields
+    (`varying`), computed fast: the shared payload is built once (`payload`, with a marker
+    in each varying field) and written in canonical JSON; a record's payload text is that
+    text with its own values, JSON-encoded as `canonical_json` encodes a text, in place of
+    the markers. Byte for byte the text `payload_digest` hashes (a test checks).
+
+    `digest(*values)` takes the varying fields' values in the order of `varying`."""
+
+    def __init__(self, varying: tuple[str, ...], **shared: Any) -> None:
+        self.varying = varying
+        markers = {name: json.dumps(f"\x00{name}\x00") for name in varying}
+        marked: dict[str, Any] = {name: f"\x00{name}\x00" for name in varying}
+        text = canonical_json(payload(**shared, **marked))
+        if any(text.count(marker) != 1 for marker in markers.values()):
+            raise ValueError("every varying field must be a text field of the payload")
+        order = sorted(varying, key=lambda name: text.index(markers[name]))
+        self._slots = [varying.index(name) for name in order]
+        self._parts: list[str] = []
+        for name in order:
+            before, _, text = text.partition(markers[name])
+            self._parts.append(before)
+        self._parts.append(text)
+
+    def digest(self, *values: str) -> str:
+        """The payload digest of the record whose varying fields hold `values` (texts);
+        `ValueError` on a text that has no canonical form (a lone surrogate)."""
+        parts, slots = self._parts, self._slots
+        pieces = [parts[0]]
+        for k, slot in enumerate(slots):
+            pieces.append(_encode_text(values[slot]))
+            pieces.append(parts[k + 1])
+        try:
+            return hashlib.sha256("".join(pieces).encode("utf-8")).hexdigest()
+        except UnicodeEncodeError:
+            raise ValueError(
+                "a text of the payload (a lone surrogate) has no canonical form"
+            ) from None
 
 
 def record_hash(seq: int, prev_hash: str, payload_digest: str) -> str:

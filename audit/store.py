@@ -1,7 +1,8 @@
 """`Store`: the decision store on one engine, one concern per attribute.
 
 `store.decisions` is the hash-chained decision log with the personal payloads
-(`audit.decisions`), `store.rulesets` the ruleset snapshots and activations
+(`audit.decisions`), `store.batch_decisions` appends batch decisions to it in bulk
+(`audit.batch_decisions`), `store.rulesets` the ruleset snapshots and activations
 (`audit.rulesets`), `store.api_keys` the hashed API keys (`audit.api_keys`),
 `store.reviews` the applicants' review requests and their manual decisions
 (`audit.reviews`),
@@ -24,6 +25,7 @@ from audit import _rotation
 from audit._rotation import People
 from audit._unit import UnitOfWork, describe
 from audit.api_keys import ApiKeyStore
+from audit.batch_decisions import BatchDecisionLog
 from audit.caseworkers import CaseworkerStore
 from audit.database import Timeouts, can_write, make_engine, migrate
 from audit.decisions import DecisionLog
@@ -44,6 +46,7 @@ class Store:
         self._engine = engine
         self.keys = keys if keys is not None else PersonalKeys.development()
         self.decisions = DecisionLog(uow, self.keys)
+        self.batch_decisions = BatchDecisionLog(uow, self.keys)
         self.rulesets = RulesetStore(uow)
         self.api_keys = ApiKeyStore(uow)
         self.reviews = ReviewStore(uow, self.keys)

@@ -159,24 +159,17 @@ class SubjectStore:
         return None if row is None else Restriction(_chain.utc(row.restricted_at), row.reason)
 
     def restricted_among(self, application_ids: Iterable[str]) -> set[str]:
-        """Which of `application_ids` have a person whose processing is restricted (asked
-        1000 ids at a time)."""
-        ids = list(dict.fromkeys(application_ids))
-        found: set[str] = set()
+        """Which of `application_ids` have a person whose processing is restricted. One
+        query however many ids are asked about: the applications of the restricted people
+        (few: a restriction is a person's request) are read and intersected with them."""
         with self._uow.unit("restricted_among") as session:
-            for start in range(0, len(ids), _BATCH):
-                found.update(
-                    session.exec(
-                        select(SubjectLinkRow.application_id)
-                        .join(
-                            SubjectRestrictionRow,
-                            col(SubjectRestrictionRow.subject_hash)
-                            == col(SubjectLinkRow.subject_hash),
-                        )
-                        .where(col(SubjectLinkRow.application_id).in_(ids[start : start + _BATCH]))
-                    ).all()
+            held = session.exec(
+                select(SubjectLinkRow.application_id).join(
+                    SubjectRestrictionRow,
+                    col(SubjectRestrictionRow.subject_hash) == col(SubjectLinkRow.subject_hash),
                 )
-        return found
+            ).all()
+        return set(held).intersection(application_ids)
 
     # -- rectification -----------------------------------------------------------------------
 

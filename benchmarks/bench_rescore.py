@@ -24,12 +24,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import platform
 import random
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ import polars as pl
 from _databases import postgres_schema
 from _sql import match_query
 from bench_matcher import _perturb, derive_documents
+from sqlalchemy import make_url
 
 import matcher
 from audit import open_store
@@ -45,6 +50,7 @@ from broker import BatchRecorder, rescore_file
 from lender_rules import SHIPPED_LENDERS_DIR
 
 ON = "2026-11-25"
+RESULTS = Path(__file__).parent / "RESULTS.md"
 BLOCK = 1_000_000
 
 
@@ -77,19 +83,24 @@ def inputs(work: Path, n: int, seed: int) -> tuple[Path, Path]:
     return nested, features
 
 
-def run_rescore(args: list[str]) -> tuple[float, float, dict[str, Any]]:
-    """`lendmatch rescore ARGS` in a fresh process: (seconds, peak RSS MiB, impact.json)."""
+def run_rescore(args: list[str]) -> tuple[float, float, float, dict[str, Any]]:
+    """`lendmatch rescore ARGS` in a fresh process: (seconds, CPU seconds (user + system),
+    peak RSS MiB, impact.json)."""
     lendmatch = str(Path(sys.executable).with_name("lendmatch"))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([lendmatch, "rescore", *args], check=True, capture_output=True)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     out = Path(args[args.index("--out") + 1])
-    return seconds, max(peak, before) / 1024, json.loads((out / "impact.json").read_text())
+    impact = json.loads((out / "impact.json").read_text())
+    return seconds, cpu, max(after.ru_maxrss, before.ru_maxrss) / 1024, impact
 
 
-def duckdb_diff(features: Path, old: matcher.Ruleset, new: matcher.Ruleset) -> tuple[float, dict]:
+def duckdb_diff(
+    features: Path, old: matcher.Ruleset, new: matcher.Ruleset
+) -> tuple[float, dict[str, int]]:
     """Per lender: how many (application, lender) outcomes changed, in DuckDB SQL."""
     con = duckdb.connect()
     con.execute(f"CREATE VIEW apps AS SELECT * FROM read_parquet('{features}')")
@@ -117,28 +128,59 @@ def duckdb_diff(features: Path, old: matcher.Ruleset, new: matcher.Ruleset) -> t
     return seconds, dict(zip(lenders, row or (), strict=True))
 
 
-def apply_rate(work: Path, n: int, old: matcher.Ruleset, new: matcher.Ruleset) -> tuple[int, float]:
-    """`rescore --apply --all` of n applications on PostgreSQL: (records, seconds recording)."""
+def _backend_cpu(store: Any) -> float:
+    """CPU seconds used so far by the PostgreSQL backends of `store`'s pool (found by their
+    application_name; read from /proc: the server runs on this machine)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    with store.engine.connect() as connection:
+        pids = connection.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (_APP_NAME,)
+        ).scalars()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+_APP_NAME = "bench_rescore_apply"
+
+
+def apply_rate(
+    work: Path, n: int, old: matcher.Ruleset, new: matcher.Ruleset
+) -> tuple[int, float, float, float]:
+    """`rescore --apply --all` of n applications on PostgreSQL: (records, seconds recording,
+    CPU seconds of this process while recording, CPU seconds of its PostgreSQL backends)."""
     on = dt.date.fromisoformat(ON)
     apps = work / f"apply-{n}.parquet"
     matcher.generate(n, 3, on).write_parquet(apps)
     with postgres_schema("bench_rescore") as url:
-        store = open_store(url)
+        store = open_store(
+            make_url(url)
+            .update_query_dict({"application_name": _APP_NAME})
+            .render_as_string(hide_password=False)
+        )
         try:
             recorder = BatchRecorder(store, new, everything=True)
-            spent = 0.0
+            spent = cpu = 0.0
+            server_before = _backend_cpu(store)
 
             def timed(features: pl.DataFrame, changes: pl.DataFrame) -> None:
-                nonlocal spent
-                started = time.perf_counter()
+                nonlocal spent, cpu
+                started, started_cpu = time.perf_counter(), time.process_time()
                 recorder(features, changes)
                 spent += time.perf_counter() - started
+                cpu += time.process_time() - started_cpu
 
             rescore_file(apps, new, old, on=on, out=work / "out-apply", record=timed)
+            server = _backend_cpu(store) - server_before
             assert store.decisions.verify().ok
         finally:
             store.dispose()
-    return recorder.recorded, spent
+    return recorder.recorded, spent, cpu, server
 
 
 def main() -> None:
@@ -148,6 +190,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ray", action="store_true")
     parser.add_argument("--apply-n", type=int, default=50_000, help="0: no --apply run")
+    parser.add_argument("--apply-repeat", type=int, default=3, help="--apply runs (median)")
+    parser.add_argument("--skip-dry", action="store_true", help="only the --apply runs")
+    parser.add_argument("--no-record", action="store_true", help="do not write RESULTS.md")
+    parser.add_argument("--no-duckdb", action="store_true", help="no DuckDB run (its 8 GB)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/lendmatch-bench-rescore"))
     args = parser.parse_args()
     work: Path = args.work
@@ -171,39 +217,100 @@ def main() -> None:
     print(f"inputs: {args.n:,} applications ({time.perf_counter() - started:.0f} s, cached)")
     common = ["--rules", str(new_dir), "--baseline", str(old_dir), "--on", ON]
 
-    results: dict[str, tuple[float, float]] = {}
-    impacts: dict[str, dict[str, Any]] = {}
+    rows: list[str] = []
+    results: dict[str, tuple[float, float, float]] = {}
     for name, path, extra in (
-        ("nested", nested, []),
-        ("features", features, []),
-        *((("ray", features, ["--engine", "ray", "--ray-cpus", "2"]),) if args.ray else ()),
+        ("nested Parquet", nested, []),
+        ("feature frame", features, []),
+        *(
+            (("Ray, local 2 CPUs", features, ["--engine", "ray", "--ray-cpus", "2"]),)
+            if args.ray
+            else ()
+        ),
     ):
-        out = work / f"out-{name}"
-        seconds, peak, impact = run_rescore(
+        if args.skip_dry:
+            break
+        out = work / f"out-{name.split()[0]}"
+        load = os.getloadavg()[0]
+        seconds, cpu, peak, impact = run_rescore(
             [*common, "--input", str(path), "--out", str(out), *extra]
         )
-        results[name], impacts[name] = (seconds, peak), impact
-        print(
-            f"lendmatch rescore, {name}: {seconds:.1f} s, peak RSS {peak:,.0f} MiB, "
-            f"{impact['changes']:,} changed outcomes"
+        results[name] = (seconds, cpu, peak)
+        rows.append(
+            f"| lendmatch rescore, {name}, {args.n:,} | {seconds:.1f} s | {cpu:.1f} s | "
+            f"{peak:,.0f} MiB | {args.n / seconds:,.0f} apps/s | {load:.1f} | "
+            f"{'met' if seconds <= 20 * args.n / 10_000_000 else 'missed'} (20 s per 10M) |"
         )
+        print(rows[-1], f"({impact['changes']:,} changed outcomes)", flush=True)
 
-    duck_seconds, duck_counts = duckdb_diff(features, old, new)
-    changed = pl.read_parquet(work / "out-features" / "changes.parquet").group_by("lender_id").len()
-    ours = {lender_id: 0 for lender_id in duck_counts} | dict(changed.iter_rows())
-    assert ours == duck_counts, "DuckDB's changed outcomes differ from lendmatch's"
-    print(
-        f"DuckDB diff from the feature Parquet: {duck_seconds:.1f} s (counts equal, asserted); "
-        f"lendmatch/DuckDB speed ratio {duck_seconds / results['features'][0]:.2f}x"
-    )
-    if args.ray:
-        print(f"Ray (local, 2 CPUs) / local time: {results['ray'][0] / results['features'][0]:.2f}")
-    if args.apply_n:
-        records, seconds = apply_rate(work, args.apply_n, old, new)
-        print(
-            f"--apply on PostgreSQL: {records:,} chained decision records in {seconds:.1f} s "
-            f"recording: {records / seconds:,.0f} records/s"
+    if not args.skip_dry and not args.no_duckdb:
+        load = os.getloadavg()[0]
+        duck_seconds, duck_counts = duckdb_diff(features, old, new)
+        changed = (
+            pl.read_parquet(work / "out-feature" / "changes.parquet").group_by("lender_id").len()
         )
+        ours = {lender_id: 0 for lender_id in duck_counts} | dict(changed.iter_rows())
+        assert ours == duck_counts, "DuckDB's changed outcomes differ from lendmatch's"
+        ratio = duck_seconds / results["feature frame"][0]
+        rows.append(
+            f"| DuckDB, the same diff from the feature frame (counts asserted equal) | "
+            f"{duck_seconds:.1f} s | | | | {load:.1f} | lendmatch {ratio:.1f}x faster: "
+            f"{'met' if ratio >= 3 else 'missed'} (>= 3x) |"
+        )
+        print(rows[-1], flush=True)
+        if args.ray:
+            ray_ratio = results["Ray, local 2 CPUs"][0] / results["feature frame"][0]
+            rows.append(f"| Ray / local time | {ray_ratio:.2f} | | | | | |")
+    if args.apply_n:
+        runs = []
+        for _ in range(args.apply_repeat):
+            load = os.getloadavg()[0]
+            records, seconds, cpu, server = apply_rate(work, args.apply_n, old, new)
+            runs.append(records / seconds)
+            rows.append(
+                f"| --apply --all on PostgreSQL, {records:,} records | {seconds:.2f} s | "
+                f"{cpu:.2f} s + {server:.2f} s server | | {records / seconds:,.0f} records/s | "
+                f"{load:.1f} | |"
+            )
+            print(rows[-1], flush=True)
+        median = statistics.median(runs)
+        rows.append(
+            f"| --apply, median of {len(runs)} | | | | **{median:,.0f} records/s** | | "
+            f"{'met' if median >= 50_000 else 'missed'} (>= 50,000/s) |"
+        )
+        print(rows[-1])
+    if not args.no_record:
+        record(args, rows)
+
+
+def record(args: argparse.Namespace, rows: list[str]) -> None:
+    """Append a dated block with the machine, versions and `rows` to the re-scoring section
+    of benchmarks/RESULTS.md."""
+    versions = ", ".join(
+        f"{name} {version(name)}" for name in ("polars", "duckdb", "psycopg", "sqlalchemy")
+    )
+    block = "\n".join(
+        [
+            "",
+            f"### {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC: "
+            f"`uv run python benchmarks/bench_rescore.py {' '.join(sys.argv[1:])}`",
+            "",
+            f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
+            f"{platform.release()}, shared (load average at each row); Python "
+            f"{platform.python_version()}; {versions}. One run per row (medians where said).",
+            "",
+            "| run | wall | CPU | peak RSS | rate | load | target |",
+            "|---|---:|---:|---:|---:|---:|---|",
+            *rows,
+            "",
+        ]
+    )
+    text = RESULTS.read_text()
+    heading = text.index("## Re-scoring")
+    following = text.find("\n## ", heading + 1)
+    at = len(text) if following < 0 else following
+    RESULTS.write_text(text[:at].rstrip("\n") + "\n" + block + text[at:])
+    print(f"appended to {RESULTS}")
 
 
 if __name__ == "__main__":

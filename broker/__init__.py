@@ -7,7 +7,7 @@ Starlette, Typer or rich: it raises its own errors (`broker.errors`), and the wa
 them into answers.
 """
 
-from broker.batch import CHUNK_ROWS, count_rows, match_file, write_atomically
+from broker.batch import CHUNK_ROWS, FILE_CHUNK_ROWS, count_rows, match_file, write_atomically
 from broker.batch_decisions import BatchRecorder
 from broker.decisions import (
     RecordedDecision,
@@ -93,6 +93,7 @@ __all__ = [
     "CHUNK_ROWS",
     "EXPORT_SCHEMA_FILE",
     "EXPORT_SCHEMA_URL",
+    "FILE_CHUNK_ROWS",
     "MAX_EXTENSION_MONTHS",
     "REVIEW_STATUSES",
     "VERDICTS",

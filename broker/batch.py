@@ -11,12 +11,13 @@ next to their destination and renamed into place, so a failure leaves no half-wr
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -25,6 +26,10 @@ from lender_rules.vocabulary import Language
 from matcher import FeatureFrameError, Ruleset, explain_frame, match, to_long
 
 CHUNK_ROWS = 250_000
+"""Rows per chunk of a batch over the decision store's pages and of `match_file`."""
+FILE_CHUNK_ROWS = 1_000_000
+"""Rows per chunk when re-scoring a Parquet file: fewer, larger chunks cost less per row
+(the per-chunk plan and comparison set-up), and a chunk of 1M still peaks near 1.2 GB."""
 
 
 def count_rows(applications: Path) -> int:
@@ -98,39 +103,51 @@ def write_atomically(frame: pl.DataFrame, out: Path) -> None:
 
 
 class ChunkParts:
-    """A result written chunk by chunk into a hidden folder next to `out`, then joined into
-    `out` by a streaming sink (memory bounded by a chunk) and renamed into place."""
+    """A result written chunk by chunk, in order, as the row groups of one Parquet file next
+    to `out` (pyarrow's streaming writer: nothing is read back or written twice), renamed
+    into place by `finish`; `discard` removes it."""
 
     def __init__(self, out: Path, schema: pl.Schema) -> None:
         self._out = out
         self._schema = schema
-        self._folder = out.with_name(f".{out.name}.parts")
+        self._temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        self._writer: Any = None
         self.rows = 0
-        try:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder.mkdir(parents=True)
-        except OSError as error:
-            raise BatchOutputError(out, f"could not write: {error.strerror or error}") from None
+        for stale in out.parent.glob(f".{out.name}.*.tmp"):  # left by a run that was killed
+            stale.unlink(missing_ok=True)
 
     def add(self, start: int, frame: pl.DataFrame) -> None:
-        """Keep the rows the chunk starting at row `start` gave (none: nothing written)."""
-        if frame.height:
-            frame.write_parquet(self._folder / f"{start:015d}.parquet")
-            self.rows += frame.height
+        """Append the rows of the chunk starting at row `start` (chunks come in file order)."""
+        if not frame.height:
+            return
+        table = frame.to_arrow()
+        try:
+            if self._writer is None:
+                # imported here: only batch runs pay for it; pyarrow ships no type hints
+                import pyarrow.parquet  # type: ignore[import-untyped]
 
-    def scan(self) -> pl.LazyFrame:
-        """Everything added so far, in chunk order."""
-        files = sorted(self._folder.glob("*.parquet"))
-        return pl.scan_parquet(files) if files else self._schema.to_frame().lazy()
+                self._writer = pyarrow.parquet.ParquetWriter(
+                    self._temporary, table.schema, compression="zstd"
+                )
+            self._writer.write_table(table)
+        except OSError as error:
+            self.discard()
+            raise BatchOutputError(
+                self._out, f"could not write: {error.strerror or error}"
+            ) from None
+        self.rows += frame.height
 
     def finish(self) -> None:
-        """Write `out` from the parts (atomically) and remove them."""
-        temporary = self._out.with_name(f".{self._out.name}.{os.getpid()}.tmp")
+        """Close the file (an empty one with the schema when no rows came) and rename it to
+        `out`."""
         try:
-            self.scan().sink_parquet(temporary)
-            os.replace(temporary, self._out)
+            if self._writer is None:
+                self._schema.to_frame().write_parquet(self._temporary)
+            else:
+                self._writer.close()
+                self._writer = None
+            os.replace(self._temporary, self._out)
         except OSError as error:
-            temporary.unlink(missing_ok=True)
             raise BatchOutputError(
                 self._out, f"could not write: {error.strerror or error}"
             ) from None
@@ -138,4 +155,9 @@ class ChunkParts:
             self.discard()
 
     def discard(self) -> None:
-        shutil.rmtree(self._folder, ignore_errors=True)
+        """Remove what was written (nothing, once `finish` has renamed it)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        self._temporary.unlink(missing_ok=True)

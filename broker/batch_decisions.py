@@ -9,10 +9,16 @@ reproduces under the stored ruleset (`lendmatch audit reproduce`, which re-evalu
 single path); each outcome lists the lenders of the row's market in ruleset order, as
 `matcher.evaluate` does. The ruleset's snapshot is saved before the first record.
 
-Resuming: records are committed `per_transaction` at a time (`DecisionLog.record_many`), each
-transaction a checkpoint. Before recording a chunk the recorder asks the store which of its
-applications already have a batch decision under the new ruleset hash and skips them, so a
-run killed at any point and started again records every application exactly once.
+The records are written in bulk (`Store.batch_decisions`, COPY on PostgreSQL): their feature
+and outcome texts are built over the whole frame (`feature_texts`, `outcome_texts`), equal
+byte for byte to the canonical JSON (`lender_rules.canonical`) the single append writes for
+the same row (a property test keeps them equal; a row with a text that needs escaping, or
+an infinite or missing number, is written by `canonical_json` itself).
+
+Resuming: records are committed `per_transaction` at a time, each transaction a checkpoint.
+The store leaves out, under the chain lock, every application that already has a batch
+decision under the new ruleset hash (counted in `skipped`), so a run killed at any point
+and started again (or two runs at once) records every application exactly once.
 
 Restricted applications (a person on them restricted processing, `broker.restrictions`) are
 not re-scored: they are skipped and counted in `restricted`.
@@ -21,17 +27,157 @@ not re-scored: they are skipped and counted in `restricted`.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 
 import polars as pl
 
-from audit import Store
+from audit import BATCH_PER_TRANSACTION as PER_TRANSACTION
+from audit import BulkRows, Store
+from broker.rescoring import PEOPLE
 from broker.restrictions import restricted
+from broker.subject_ids import normalised
+from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import Channel
-from matcher import FEATURE_NAMES, Decision, LenderOutcome, Ruleset, match
+from matcher import FEATURE_NAMES, Ruleset, match
 
 CHANNEL: Channel = "batch"
-PER_TRANSACTION = 500
+_PLAIN_TEXT = r"^[ !#-\[\]-~]*$"
+"""Printable ASCII without `"` and `\\`: a text canonical JSON writes as it is, in quotes."""
+
+
+def _float_text(value: float | None) -> str | None:
+    """A finite float as canonical JSON writes it (Python's shortest round-trip form); None
+    for anything else (missing, infinite, NaN), which `canonical_json` writes itself."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float.__repr__(value)
+
+
+def feature_texts(frame: pl.DataFrame) -> list[str]:
+    """Each row of a feature frame (`FEATURE_NAMES`) as canonical JSON: keys sorted, texts
+    quoted, integers in decimal, floats in their shortest form. Built over the whole frame;
+    rows holding a value that needs more than that (a text to escape, a missing or infinite
+    float) are written by `canonical_json`, as the single append writes every row."""
+    names = sorted(FEATURE_NAMES)
+    schema = frame.schema
+    pieces: list[pl.Expr] = []
+    slow: list[pl.Expr] = []
+    floats: dict[str, pl.Series] = {}
+    for i, name in enumerate(names):
+        column, dtype = pl.col(name), schema[name]
+        if dtype == pl.Boolean:
+            value = (
+                pl.when(column.is_null())
+                .then(pl.lit("null"))
+                .when(column)
+                .then(pl.lit("true"))
+                .otherwise(pl.lit("false"))
+            )
+        elif dtype.is_integer():
+            value = column.cast(pl.String).fill_null("null")
+        elif dtype == pl.String:
+            value = pl.concat_str(pl.lit('"'), column, pl.lit('"')).fill_null("null")
+            slow.append(~column.str.contains(_PLAIN_TEXT).fill_null(True))
+        elif dtype.is_float():
+            shortest = [_float_text(v) for v in frame.get_column(name).to_list()]
+            floats[name] = pl.Series(name, shortest, dtype=pl.String)
+            value = pl.col(name)  # null where canonical_json must write it: the row's text
+        else:
+            raise TypeError(f"feature {name} has no canonical text form for {dtype}")
+        pieces += [pl.lit(("{" if i == 0 else ",") + canonical_json(name) + ":"), value]
+    pieces.append(pl.lit("}"))
+    source = frame.select(names).with_columns(floats.values()) if floats else frame
+    built = source.select(
+        pl.concat_str(pieces).alias("text"),
+        pl.any_horizontal(slow).alias("slow") if slow else pl.lit(False).alias("slow"),
+    )
+    texts: list[str | None] = built.get_column("text").to_list()
+    escaped = set(built.get_column("slow").arg_true().to_list())
+    return [
+        _canonical_row(frame, i, names) if text is None or i in escaped else text
+        for i, text in enumerate(texts)
+    ]
+
+
+def _canonical_row(frame: pl.DataFrame, index: int, names: list[str]) -> str:
+    row = frame.row(index, named=True)
+    return canonical_json({name: row[name] for name in names})
+
+
+def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
+    """Each row's outcomes as canonical JSON, `[[lender_id, failed, unknown], ...]` over
+    the lenders that serve it (a non-null `<lender>.failed`), in ruleset order: the text the
+    single append stores for `matcher.evaluate`'s outcomes."""
+    entries = [
+        pl.concat_str(
+            pl.lit("[" + canonical_json(lender.lender_id) + ","),
+            pl.col(f"{lender.lender_id}.failed").cast(pl.String),
+            pl.lit(","),
+            pl.col(f"{lender.lender_id}.unknown").cast(pl.String),
+            pl.lit("]"),
+        )
+        for lender in ruleset.lenders
+    ]
+    if not entries:
+        return ["[]"] * bits.height
+    text = pl.concat_str(entries, separator=",", ignore_nulls=True)  # a null entry: not served
+    return bits.select(pl.concat_str(pl.lit("["), text, pl.lit("]"))).to_series().to_list()
+
+
+_NORMAL_FORMS = {"NO": r"^[0-9]{11}$", "SE": r"^[0-9]{12}$"}
+"""A national id already in its one written form (`broker.subject_ids`), per market."""
+
+
+def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], ...]]:
+    """Per row, (role, normalised national id) of its people, from the national id columns
+    a chunk computed from applications carries (`rescoring.PEOPLE`); [] without them (a
+    feature frame names no one). Ids already in their written form (as `generate` writes
+    them) are taken over the frame; any other is normalised by `broker.subject_ids`."""
+    columns = {role: column for role, column in PEOPLE.items() if column in features.columns}
+    if not columns:
+        return []
+    market, raw = pl.col("market"), pl.col("id")
+    normal = pl.lit(False)
+    for code, form in _NORMAL_FORMS.items():
+        normal = normal | ((market == code) & raw.str.contains(form))
+    # a Swedish id with its century written (YYYYMMDD-NNNC): the same digits without the dash
+    long_se = (market == "SE") & raw.str.contains(r"^[0-9]{8}-[0-9]{4}$")
+    # without it (YYMMDD-NNNC, YYMMDD+NNNC, YYMMDDNNNC): the century as `personnummer_year`
+    # finds it (the latest year ending in YY whose birthday is not after `on`; 100 years
+    # earlier with "+"), then YYYY MMDD NNNC
+    short_se = (market == "SE") & raw.str.contains(r"^[0-9]{6}[-+]?[0-9]{4}$")
+    yy = raw.str.slice(0, 2).cast(pl.Int64, strict=False)
+    month = raw.str.slice(2, 2).cast(pl.Int64, strict=False)
+    day = raw.str.slice(4, 2).cast(pl.Int64, strict=False) % 60  # a samordningsnummer: +60
+    year = pl.lit(on.year - on.year % 100) + yy
+    later = (year > on.year) | ((year == on.year) & (month * 100 + day > on.month * 100 + on.day))
+    year = year - pl.when(later).then(100).otherwise(0)
+    year = year - pl.when(raw.str.slice(6, 1) == "+").then(100).otherwise(0)
+    short_form = pl.concat_str(
+        year.cast(pl.String).str.zfill(4), raw.str.slice(2, 4), raw.str.slice(-4, 4)
+    )
+    markets = features.get_column("market").to_list()
+    found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
+    for role, column in columns.items():
+        ids = (
+            features.select(pl.col(column).cast(pl.String).alias("id"), market)
+            .with_columns(
+                pl.when(long_se)
+                .then(raw.str.replace("-", "", literal=True))
+                .when(short_se)
+                .then(short_form)
+                .otherwise(raw)
+            )
+            .with_columns(normal.alias("ok"))
+        )
+        numbers = ids.get_column("id").to_list()
+        for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
+            numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
+        for group, number in zip(found, numbers, strict=True):
+            if number is not None:
+                group.append((role, number))
+    return [tuple(group) for group in found]
 
 
 def _now() -> dt.datetime:
@@ -73,41 +219,27 @@ class BatchRecorder:
         if not self._saved:
             self._store.rulesets.save(self._ruleset)
             self._saved = True
-        ids = wanted.get_column("application_id").to_list()
-        done = self._store.decisions.decided_under(self._ruleset.hash, CHANNEL, ids)
-        self.skipped += len(done)
-        blocked = restricted(self._store, ids) - done
+        blocked = restricted(self._store, wanted.get_column("application_id").to_list())
         self.restricted += len(blocked)
-        done |= blocked
-        if done:
-            wanted = wanted.filter(~pl.col("application_id").is_in(pl.Series(list(done))))
-        rows = wanted.select("application_id", *FEATURE_NAMES).to_dicts()
-        bits = match(wanted.select(FEATURE_NAMES), self._ruleset)
-        lenders = [
-            (
-                lender.lender_id,
-                bits.get_column(f"{lender.lender_id}.failed").to_list(),
-                bits.get_column(f"{lender.lender_id}.unknown").to_list(),
-            )
-            for lender in self._ruleset.lenders
-        ]
+        if blocked:
+            blocked_ids = pl.Series(sorted(blocked), dtype=pl.String).implode()
+            wanted = wanted.filter(~pl.col("application_id").is_in(blocked_ids))
+            if wanted.is_empty():
+                return
         decided_at = self._clock()
-        decisions = (
-            (
-                row.pop("application_id"),
-                Decision(
-                    self._ruleset.hash,
-                    decided_at,
-                    row,
-                    tuple(
-                        LenderOutcome(lender_id, int(failed[i]), int(unknown[i]))
-                        for lender_id, failed, unknown in lenders
-                        if failed[i] is not None
-                    ),
+        for part in wanted.iter_slices(self._per_transaction):  # texts of one commit at a time
+            bits = match(part.select(FEATURE_NAMES), self._ruleset)
+            written = self._store.batch_decisions.append(
+                BulkRows(
+                    channel=CHANNEL,
+                    ruleset_hash=self._ruleset.hash,
+                    decided_at=decided_at,
+                    application_ids=part.get_column("application_id").to_list(),
+                    features_json=feature_texts(part),
+                    outcomes_json=outcome_texts(bits, self._ruleset),
+                    subjects=people(part, decided_at.date()),
                 ),
+                per_transaction=self._per_transaction,
             )
-            for i, row in enumerate(rows)
-        )
-        self.recorded += self._store.decisions.record_many(
-            channel=CHANNEL, decisions=decisions, chunk=self._per_transaction
-        )
+            self.recorded += written.recorded
+            self.skipped += written.already

@@ -210,12 +210,20 @@ def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     for its market (only rows with no other reason: their market and ids are well-formed).
     The rows are checked in one pass over the frame (`matcher.national_ids_valid`); only the
     invalid ones (usually few) are parsed one at a time, for the reason in words."""
-    market = pl.col("market").cast(pl.String)
-    invalid = [
-        ~national_ids_valid(marked, pl.col(role).struct.field("national_id"), market, on=on)
-        for role in _ROLES
-    ]
-    flagged = (marked.get_column(_REASON) == "") & (invalid[0] | invalid[1]).fill_null(False)
+    clean = marked.get_column(_REASON) == ""
+    flagged = pl.repeat(False, marked.height, dtype=pl.Boolean, eager=True)
+    for role in _ROLES:
+        numbers = marked.select(
+            pl.col(role).struct.field("national_id").alias("id"),
+            pl.col("market").cast(pl.String),
+        )
+        # only the rows with an id to check (most applications have no co-applicant)
+        checked = clean & numbers.get_column("id").is_not_null()
+        subset = numbers if checked.all() else numbers.filter(checked)
+        if subset.is_empty():
+            continue
+        valid = national_ids_valid(subset, pl.col("id"), pl.col("market"), on=on)
+        flagged = flagged.scatter(checked.arg_true().filter(~valid.fill_null(True)), True)
     if not flagged.any():
         return marked
     reasons = marked[_REASON].to_list()

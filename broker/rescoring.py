@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from broker.batch import CHUNK_ROWS, ChunkParts, chunks
+from broker.batch import FILE_CHUNK_ROWS, ChunkParts, chunks
 from broker.batch_input import (
     REJECTS_SCHEMA,
     ROW,
@@ -57,6 +58,9 @@ SCHEMA_PATH = Path(__file__).parent / "schemas" / "impact.schema.json"
 """The published JSON Schema of `impact.json`."""
 TOP_REASONS = 5
 """How many requirements `impact.json` names per lender and direction."""
+PEOPLE = {"applicant": "applicant.national_id", "co_applicant": "co_applicant.national_id"}
+"""The columns of a scored chunk's feature rows that name its people's national ids, per
+role: there when the chunk was computed from applications (not from a feature frame)."""
 
 OUTCOME = pl.Enum(OUTCOMES)
 IDS = pl.List(pl.String)
@@ -347,7 +351,13 @@ def score_rows(
     checked = validate_rows(rows, shape, on)
     frame = features(checked.valid.lazy(), on).collect()
     if ROW not in frame.columns:  # computed from applications: same rows, same order
-        frame = frame.with_columns(checked.valid.get_column(ROW))
+        frame = frame.with_columns(
+            checked.valid.get_column(ROW),
+            *(  # the people, for `--apply` to link its records to (`PEOPLE`)
+                checked.valid.get_column(role).struct.field("national_id").alias(column)
+                for role, column in PEOPLE.items()
+            ),
+        )
     allowed = validate_features(frame)
     rejects = pl.concat([checked.rejects, allowed.rejects]).sort(ROW)
     frame = allowed.valid.drop(ROW)
@@ -375,7 +385,7 @@ def rescore_file(
     on: dt.date,
     out: Path,
     strict: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int = FILE_CHUNK_ROWS,
     progress: Callable[[int], None] = lambda rows: None,
     record: Recorder | None = None,
     engine: Engine = local_engine,
@@ -426,6 +436,8 @@ class Outputs:
         self._record = record
         self._changes = ChunkParts(out / CHANGES_FILE, CHANGES_SCHEMA)
         self._rejects = ChunkParts(out / REJECTS_FILE, REJECTS_SCHEMA)
+        self._newly_rejected_by: Counter[tuple[str, str]] = Counter()
+        self._newly_eligible_by: Counter[tuple[str, str]] = Counter()
 
     def __enter__(self) -> Outputs:
         return self
@@ -442,6 +454,8 @@ class Outputs:
         if self._record is not None and scored.features is not None:
             self._record(scored.features, scored.comparison.changes)
         self._changes.add(scored.start, scored.comparison.changes)
+        _count_reasons(scored.comparison.changes, "after", self._newly_rejected_by)
+        _count_reasons(scored.comparison.changes, "before", self._newly_eligible_by)
         self._rejects.add(scored.start, scored.rejects)
         impact.add(scored.comparison, scored.rows - scored.rejects.height)
         self._progress(scored.rows)
@@ -449,8 +463,8 @@ class Outputs:
     def finish(self, impact: Impact) -> None:
         """Write `changes.parquet`, `rejects.parquet`, `impact.json` and `impact.html`."""
         impact.rejected_rows = self._rejects.rows
-        impact.newly_rejected_by = _top(self._changes.scan(), "eligible", "after")
-        impact.newly_eligible_by = _top(self._changes.scan(), "eligible", "before")
+        impact.newly_rejected_by = _top(self._newly_rejected_by)
+        impact.newly_eligible_by = _top(self._newly_eligible_by)
         self._changes.finish()
         self._rejects.finish()
         report = impact.to_json()
@@ -458,26 +472,37 @@ class Outputs:
         _write_text(self._out / REPORT_FILE, render_html(report))
 
 
-def _top(changes: pl.LazyFrame, eligible: str, side: str) -> dict[str, list[tuple[str, int]]]:
-    """Per lender, the requirements most often failed or unknown on `side` among the pairs
-    whose other side is eligible: for newly rejected, what the new rules refuse them for
-    (`side="after"`); for newly eligible, what the old rules refused them for."""
+def _count_reasons(changes: pl.DataFrame, side: str, counts: Counter[tuple[str, str]]) -> None:
+    """Add to `counts`, per (lender, requirement), the changed pairs of one chunk whose other
+    side is eligible and whose `side` fails or lacks data for that requirement: for newly
+    rejected, what the new rules refuse them for (`side="after"`); for newly eligible, what
+    the old rules refused them for. Counted chunk by chunk, so the written changes are
+    never read back."""
     other = "before" if side == "after" else "after"
-    ranked = (
-        changes.filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
+    eligible = "eligible"
+    counted = (
+        changes.lazy()
+        .filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
         .select("lender_id", pl.concat_list(f"failed_{side}", f"unknown_{side}").alias("id"))
         .explode("id")
         .drop_nulls("id")
         .group_by("lender_id", "id")
         .agg(pl.len().alias("n"))
-        .sort(["lender_id", "n", "id"], descending=[False, True, False])
-        .group_by("lender_id", maintain_order=True)
-        .head(TOP_REASONS)
         .collect()
     )
+    for lender_id, requirement_id, n in counted.iter_rows():
+        counts[(lender_id, requirement_id)] += int(n)
+
+
+def _top(counts: Counter[tuple[str, str]]) -> dict[str, list[tuple[str, int]]]:
+    """Per lender, the `TOP_REASONS` requirements counted most often (ties by id)."""
     top: dict[str, list[tuple[str, int]]] = {}
-    for lender_id, requirement_id, n in ranked.iter_rows():
-        top.setdefault(lender_id, []).append((requirement_id, int(n)))
+    for (lender_id, requirement_id), n in sorted(
+        counts.items(), key=lambda item: (item[0][0], -item[1], item[0][1])
+    ):
+        found = top.setdefault(lender_id, [])
+        if len(found) < TOP_REASONS:
+            found.append((requirement_id, n))
     return top
 
 

@@ -25,6 +25,7 @@ from rich.text import Text
 from broker import (
     ACTIVE,
     CHUNK_ROWS,
+    FILE_CHUNK_ROWS,
     BatchInputError,
     BatchOutputError,
     BatchRecorder,
@@ -110,7 +111,12 @@ def rescore_command(
         False, "--all", help="With --apply: record every application, changed or not."
     ),
     chunk_rows: int = typer.Option(
-        CHUNK_ROWS, "--chunk-rows", min=1, help="Applications read and scored at a time."
+        None,
+        "--chunk-rows",
+        min=1,
+        help=f"Applications read and scored at a time (default {FILE_CHUNK_ROWS:,} from a "
+        f"file, {CHUNK_ROWS:,} from the store).",
+        show_default=False,
     ),
     engine: str = typer.Option(
         "local", "--engine", help="local (this process) or ray (Ray Data; the ray extra)."
@@ -189,7 +195,7 @@ def rescore_command(
                         since=since_day,
                         lender_id=lender,
                         strict=strict,
-                        chunk_rows=chunk_rows,
+                        chunk_rows=chunk_rows or CHUNK_ROWS,
                         progress=advance,
                         record=recorder,
                     )
@@ -203,7 +209,7 @@ def rescore_command(
                         on=when,
                         out=out,
                         strict=strict,
-                        chunk_rows=chunk_rows,
+                        chunk_rows=chunk_rows or FILE_CHUNK_ROWS,
                         progress=advance,
                         record=recorder,
                         engine=scorer,

@@ -4,18 +4,25 @@ under the new ruleset, made on the single path; a second run records nothing aga
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
 
 import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
-from broker.rescoring import CHANGES_FILE, rescore_file
+from broker.batch_decisions import feature_texts, outcome_texts, people
+from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
+from broker.subject_ids import normalised
 from lender_rules import SHIPPED_LENDERS_DIR
+from lender_rules.canonical import canonical_json
 from tests.audit.conftest import sql, store
+from tests.strategies import REFERENCE_DATE, feature_rows, fodselsnummers, personnummers
 
 __all__ = ["sql", "store"]
 
@@ -79,6 +86,11 @@ def test_apply_records_each_changed_application_once_and_a_rerun_records_none(
     assert one.outcomes == tuple(
         (o.lender_id, o.failed, o.unknown) for o in matcher.evaluate(row, new)
     )
+    applicant = features.row(0, named=True)["applicant"]["national_id"]
+    links = store.subjects.links(applicant)  # its people are linked: export and erasure find it
+    assert [(link.application_id, link.role) for link in links] == [
+        (one.application_id, "applicant")
+    ]
 
 
 def test_all_records_every_scored_application(
@@ -90,3 +102,73 @@ def test_all_records_every_scored_application(
     rescore_file(apps, SHIPPED, SHIPPED, on=ON, out=tmp_path, record=recorder)
     assert recorder.recorded == 300
     assert len(batch_decisions(sql, SHIPPED.hash)) == 300
+
+
+@given(st.lists(feature_rows(), min_size=1, max_size=8))
+def test_feature_texts_are_the_canonical_json_of_each_row(rows: list[dict[str, Any]]) -> None:
+    frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
+    assert feature_texts(frame) == [canonical_json(row) for row in rows]
+
+
+def test_feature_texts_of_rows_that_need_escapes_or_have_no_number() -> None:
+    plain = _examples()[0]
+    odd = [
+        plain | {"debt_to_income": math.inf},
+        plain | {"citizenship": 'N"O\\'},
+        plain | {"citizenship": "Ø\n\t\u0001"},
+        plain | {"debt_to_income": None, "market": None},
+        plain | {"debt_to_income": 1e16},
+        plain | {"debt_to_income": 2.5e-05},
+        plain,
+    ]
+    frame = pl.DataFrame(odd, schema=matcher.polars_schema(), orient="row")
+    assert feature_texts(frame) == [canonical_json(row) for row in odd]
+
+
+def _examples() -> list[dict[str, Any]]:
+    apps = matcher.generate(20, 5, ON)
+    return matcher.feature_frame(apps, ON).collect().select(matcher.FEATURE_NAMES).to_dicts()
+
+
+def test_outcome_texts_are_what_the_single_path_records() -> None:
+    rows = _examples()
+    ruleset = stricter()
+    frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
+    texts = outcome_texts(matcher.match(frame, ruleset), ruleset)
+    assert texts == [
+        canonical_json([[o.lender_id, o.failed, o.unknown] for o in matcher.evaluate(row, ruleset)])
+        for row in rows
+    ]
+    assert {text.count("[[") for text in texts} == {1}  # every row is served by some lender
+
+
+@given(
+    st.lists(
+        st.tuples(st.just("SE"), personnummers()) | st.tuples(st.just("NO"), fodselsnummers()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.one_of(st.none(), personnummers()),
+)
+def test_people_are_the_national_ids_normalised_as_the_single_path_does(
+    ids: list[tuple[str, str]], co_applicant: str | None
+) -> None:
+    on = REFERENCE_DATE
+    frame = pl.DataFrame(
+        {
+            "market": [market for market, _ in ids],
+            PEOPLE["applicant"]: [number for _, number in ids],
+            PEOPLE["co_applicant"]: [co_applicant if m == "SE" else None for m, _ in ids],
+        }
+    )
+    assert people(frame, on) == [
+        tuple(
+            (role, normalised(number, market, on) or number)
+            for role, number in (("applicant", applicant), ("co_applicant", co))
+            if number is not None
+        )
+        for (market, applicant), co in zip(
+            ids, frame.get_column(PEOPLE["co_applicant"]).to_list(), strict=True
+        )
+    ]
+    assert people(frame.drop(*PEOPLE.values()), on) == []

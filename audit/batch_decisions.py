@@ -1,0 +1,130 @@
+"""`BatchDecisionLog`: batch decisions (re-scoring) appended to the chain in bulk.
+
+The same chain as `DecisionLog`'s (`audit._chain`: one payload, one digest, one link), written
+by `audit._bulk_append` many records per transaction (COPY on PostgreSQL). Each transaction is
+a checkpoint: a run killed midway keeps what it committed, and a run started again records
+only the applications not recorded yet under the ruleset (checked under the chain lock).
+The caller gives each record's features and outcomes as the canonical JSON texts
+(`lender_rules.canonical`) that `DecisionLog.record` would store for them, and, where it
+knows them, its people as (role, normalised national id), stored only as keyed hashes
+(`subject_link`), as `DecisionLog.record` stores them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from audit import _bulk_append
+from audit._bulk_append import BulkRows as BulkRows
+from audit._unit import UnitOfWork
+from audit.errors import InvalidRecord
+from audit.models import DIGEST_LENGTH
+from audit.personal_keys import PersonalKeys
+from lender_rules.vocabulary import CHANNELS
+
+PER_TRANSACTION = 25_000
+_ID_LENGTH = 64
+_ROLES = ("applicant", "co_applicant")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWritten:
+    """What one `append` did: records appended, and records left out because their
+    application already had a decision under the ruleset (or was given twice)."""
+
+    recorded: int
+    already: int
+
+
+def _check(rows: BulkRows) -> None:
+    if rows.channel not in CHANNELS:
+        raise InvalidRecord("channel", f"must be one of {', '.join(CHANNELS)}")
+    if rows.decided_at.tzinfo is None:
+        raise InvalidRecord("decided_at", "must be timezone-aware")
+    if not isinstance(rows.ruleset_hash, str) or len(rows.ruleset_hash) != DIGEST_LENGTH:
+        raise InvalidRecord("ruleset_hash", f"must be {DIGEST_LENGTH} hex digits")
+    n = len(rows.application_ids)
+    if len(rows.features_json) != n or len(rows.outcomes_json) != n:
+        raise InvalidRecord("features_json", "needs one text per application, as outcomes_json")
+    if rows.subjects and len(rows.subjects) != n:
+        raise InvalidRecord("subjects", "needs one group of people per application, or none")
+    for index, group in enumerate(rows.subjects):
+        for role, number in group:
+            if role not in _ROLES or not isinstance(number, str) or not 0 < len(number) <= 64:
+                raise InvalidRecord(
+                    f"subjects[{index}]", f"must be pairs (one of {', '.join(_ROLES)}, national id)"
+                )
+    if not _all_texts(rows.application_ids, _ID_LENGTH):
+        for index, application_id in enumerate(rows.application_ids):
+            if not isinstance(application_id, str) or not 0 < len(application_id) <= _ID_LENGTH:
+                raise InvalidRecord(
+                    f"application_ids[{index}]",
+                    f"must be a non-empty string of at most {_ID_LENGTH} characters",
+                )
+    for name, texts in (
+        ("features_json", rows.features_json),
+        ("outcomes_json", rows.outcomes_json),
+    ):
+        if not _all_texts(texts):
+            for index, value in enumerate(texts):
+                if not isinstance(value, str) or not value:
+                    raise InvalidRecord(f"{name}[{index}]", "must be a canonical JSON text")
+
+
+def _all_texts(values: Sequence[object], longest: int | None = None) -> bool:
+    """Whether every value is a non-empty `str` (of at most `longest` characters); quick
+    (loops in C), so a large batch is checked in milliseconds."""
+    if not values:
+        return True
+    if set(map(type, values)) != {str}:
+        return False
+    lengths = list(map(len, values))  # type: ignore[arg-type]
+    return min(lengths) > 0 and (longest is None or max(lengths) <= longest)
+
+
+def _slices(rows: BulkRows, size: int) -> Iterator[BulkRows]:
+    for start in range(0, len(rows.application_ids), size):
+        end = start + size
+        yield BulkRows(
+            rows.channel,
+            rows.ruleset_hash,
+            rows.decided_at,
+            rows.application_ids[start:end],
+            rows.features_json[start:end],
+            rows.outcomes_json[start:end],
+            rows.subjects[start:end],
+        )
+
+
+class BatchDecisionLog:
+    """Batch decisions appended in bulk to the decision chain."""
+
+    def __init__(self, uow: UnitOfWork, keys: PersonalKeys) -> None:
+        self._uow = uow
+        self._keys = keys
+
+    def append(self, rows: BulkRows, *, per_transaction: int = PER_TRANSACTION) -> BatchWritten:
+        """Append a decision for each application of `rows` that has none of the channel
+        under the ruleset yet, `per_transaction` records per commit (each a checkpoint).
+
+        Nothing is written when a value is invalid (`InvalidRecord` names it); a database
+        failure raises `StoreUnavailable` and keeps the transactions committed before it."""
+        _check(rows)
+        if rows.subjects:
+            rows = dataclasses.replace(rows, subjects=self._hashed(rows.subjects))
+        recorded = already = 0
+        for part in _slices(rows, max(1, per_transaction)):
+            with self._uow.unit("record_batch_decisions", write=True) as session:
+                written, skipped = _bulk_append.write(session, part, sqlite=self._uow.sqlite)
+            recorded += written
+            already += skipped
+        return BatchWritten(recorded, already)
+
+    def _hashed(
+        self, people: Sequence[Sequence[tuple[str, str]]]
+    ) -> list[tuple[tuple[str, str], ...]]:
+        """(role, normalised national id) of each record's people as (role, subject hash)."""
+        hashed = self._keys.subject_hash
+        return [tuple((role, hashed(number)) for role, number in group) for group in people]

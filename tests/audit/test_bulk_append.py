@@ -1,0 +1,233 @@
+"""Batch decisions appended in bulk (`store.batch_decisions`, `audit._bulk_append`): chained
+exactly as single appends are (`audit verify` walks them alike and finds them changed),
+idempotent by (application, ruleset) under the chain lock; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from audit import BulkRows, InvalidRecord, Store
+from audit._bulk_append import decision_ids
+from audit._chain import PayloadDigests, payload_digest
+from lender_rules.canonical import canonical_json
+from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
+
+WHEN = datetime(2026, 11, 25, 12, 30, 1, 123456, tzinfo=UTC)
+
+
+def rows(*application_ids: str, ruleset_hash: str = RULESET_HASH) -> BulkRows:
+    """Batch records of `application_ids`, each with a feature row and outcomes of its own."""
+    return BulkRows(
+        channel="batch",
+        ruleset_hash=ruleset_hash,
+        decided_at=WHEN,
+        application_ids=list(application_ids),
+        features_json=[
+            canonical_json({"age": 20 + i, "market": "NO", "note": 'Ø "q" \\ \n'})
+            for i, _ in enumerate(application_ids)
+        ],
+        outcomes_json=[
+            canonical_json([["nordbank", i, 0], ["fjordkreditt", 0, 2**64 - 1]])
+            for i, _ in enumerate(application_ids)
+        ],
+    )
+
+
+def test_bulk_records_chain_after_and_before_single_ones_and_verify(store: Store) -> None:
+    first = store.decisions.record(
+        application_id="app-api-1", channel="api", decision=a_decision(1), personal=a_person(1)
+    )
+    written = store.batch_decisions.append(rows("a", "b", "c", "d", "e"), per_transaction=2)
+    last = store.decisions.record(
+        application_id="app-api-2", channel="api", decision=a_decision(2), personal=a_person(2)
+    )
+    assert (written.recorded, written.already) == (5, 0)
+    assert (first.seq, last.seq) == (1, 7)
+    report = store.verify()
+    assert report.ok, report.chain.reason
+    assert report.chain.checked == 7
+
+    stored = store.decisions.history("c")
+    assert len(stored) == 1
+    record = stored[0]
+    assert (record.seq, record.channel, record.ruleset_hash) == (4, "batch", RULESET_HASH)
+    assert record.decided_at == WHEN
+    assert record.features == {"age": 22, "market": "NO", "note": 'Ø "q" \\ \n'}
+    assert record.outcomes == (("nordbank", 2, 0), ("fjordkreditt", 0, 2**64 - 1))
+    assert (record.client, record.personal_digest, record.idempotency_key) == (None, None, None)
+    assert uuid.UUID(record.decision_id).version == 4
+    assert record.payload_digest == payload_digest(
+        decision_id=record.decision_id,
+        application_id="c",
+        channel="batch",
+        decided_at=WHEN,
+        ruleset_hash=RULESET_HASH,
+        features_json=rows("a", "b", "c").features_json[2],
+        outcomes_json=rows("a", "b", "c").outcomes_json[2],
+        personal_digest=None,
+        idempotency_key=None,
+        request_digest=None,
+        client=None,
+    )
+
+
+def test_each_application_is_recorded_once_per_ruleset(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    assert store.batch_decisions.append(rows("a", "b", "a")).recorded == 2
+    again = store.batch_decisions.append(rows("b", "c", "a", "c"), per_transaction=1)
+    assert (again.recorded, again.already) == (1, 3)
+    other_rules = store.batch_decisions.append(rows("a", ruleset_hash="cd" * 32))
+    assert other_rules.recorded == 1
+    counted = sql(
+        "SELECT application_id, ruleset_hash, count(*) FROM decision "
+        "GROUP BY application_id, ruleset_hash ORDER BY application_id, ruleset_hash"
+    )
+    assert [tuple(row) for row in counted] == [
+        ("a", RULESET_HASH, 1),
+        ("a", "cd" * 32, 1),
+        ("b", RULESET_HASH, 1),
+        ("c", RULESET_HASH, 1),
+    ]
+    assert store.verify().ok
+
+
+def test_a_bulk_record_changed_afterwards_is_found_by_verify(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    store.batch_decisions.append(rows("a", "b", "c"))
+    features = json.dumps({"age": 99, "market": "NO", "note": ""}, separators=(",", ":"))
+    sql("UPDATE decision SET features_json = :f WHERE application_id = 'b'", f=features)
+    report = store.decisions.verify()
+    assert not report.ok
+    assert report.first_bad_seq == 2
+    assert report.reason == "record 2 was changed: its payload does not match its payload digest"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channel": "carrier-pigeon"}, "channel"),
+        ({"decided_at": datetime(2026, 11, 25)}, "decided_at"),
+        ({"ruleset_hash": "short"}, "ruleset_hash"),
+        ({"application_ids": ["a", "x" * 65]}, "application_ids[1]"),
+        ({"application_ids": ["a", ""]}, "application_ids[1]"),
+        ({"features_json": ["{}"]}, "features_json"),
+        ({"outcomes_json": ["[]", ""]}, "outcomes_json[1]"),
+    ],
+)
+def test_an_invalid_batch_is_refused_naming_the_field_and_nothing_is_stored(
+    store: Store, sql: Callable[..., list[Any]], change: dict[str, Any], field: str
+) -> None:
+    good = rows("a", "b")
+    bad = BulkRows(**{name: getattr(good, name) for name in good.__slots__} | change)
+    with pytest.raises(InvalidRecord) as refused:
+        store.batch_decisions.append(bad)
+    assert refused.value.field == field
+    assert count(sql, "decision") == 0
+    assert store.decisions.head().startswith("0:")
+
+
+_TEXTS = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+@given(
+    application_id=_TEXTS,
+    features_json=_TEXTS,
+    outcomes_json=_TEXTS,
+    channel=st.sampled_from(["batch", "api"]),
+    client=st.none() | _TEXTS,
+)
+def test_payload_digests_equal_payload_digest_for_any_texts(
+    application_id: str, features_json: str, outcomes_json: str, channel: str, client: str | None
+) -> None:
+    shared: dict[str, Any] = {
+        "channel": channel,
+        "decided_at": WHEN,
+        "ruleset_hash": RULESET_HASH,
+        "personal_digest": None,
+        "idempotency_key": None,
+        "request_digest": None,
+        "client": client,
+    }
+    varying = ("application_id", "decision_id", "features_json", "outcomes_json")
+    decision_id = str(uuid.uuid4())
+    fast = PayloadDigests(varying, **shared)
+    assert fast.digest(application_id, decision_id, features_json, outcomes_json) == (
+        payload_digest(
+            application_id=application_id,
+            decision_id=decision_id,
+            features_json=features_json,
+            outcomes_json=outcomes_json,
+            **shared,
+        )
+    )
+
+
+def test_payload_digests_refuse_a_lone_surrogate_and_a_field_the_payload_lacks() -> None:
+    shared: dict[str, Any] = {
+        "channel": "batch",
+        "decided_at": WHEN,
+        "ruleset_hash": RULESET_HASH,
+        "personal_digest": None,
+        "idempotency_key": None,
+        "request_digest": None,
+    }
+    fast = PayloadDigests(
+        ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
+    )
+    with pytest.raises(ValueError, match="lone surrogate"):
+        fast.digest("a", "b", "{}", "\ud800")
+    with pytest.raises(ValueError, match="text field"):  # version 1 payloads name no client
+        PayloadDigests(
+            ("client",),
+            **shared,
+            version=1,
+            application_id="a",
+            decision_id="b",
+            features_json="{}",
+            outcomes_json="[]",
+        )
+
+
+def test_decision_ids_are_distinct_version_4_uuids_in_their_usual_form() -> None:
+    made = decision_ids(2_000)
+    assert len(set(made)) == 2_000
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text
+
+
+def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    people = [
+        (("applicant", "01019012345"),),
+        (("applicant", "01019012345"), ("co_applicant", "199001011234")),
+        (),
+    ]
+    given = rows("a", "b", "c")
+    written = store.batch_decisions.append(
+        BulkRows(**{name: getattr(given, name) for name in given.__slots__} | {"subjects": people})
+    )
+    assert written.recorded == 3
+    assert [link.application_id for link in store.subjects.links("01019012345")] == ["a", "b"]
+    assert [(x.application_id, x.role) for x in store.subjects.links("199001011234")] == [
+        ("b", "co_applicant")
+    ]
+    stored = sql("SELECT subject_hash FROM subject_link")
+    assert len(stored) == 3
+    assert not any("01019012345" in row[0] or "199001011234" in row[0] for row in stored)
+    again = store.batch_decisions.append(
+        BulkRows(**{name: getattr(given, name) for name in given.__slots__} | {"subjects": people})
+    )
+    assert (again.recorded, count(sql, "subject_link")) == (0, 3)
