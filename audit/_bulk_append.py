@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -33,6 +34,7 @@ from audit import _append, _chain, _rows
 from audit.models import DecisionRow, SubjectLinkRow
 
 _IN_BATCH = 500  # ids per IN (...) on SQLite
+_SLICE = 5_000  # records hashed and stored at a time
 _COLUMNS = (
     "seq",
     "decision_id",
@@ -114,65 +116,64 @@ def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
         request_digest=None,
         client=None,
     )
-    digest, link = digests.digest, _chain.record_hash
-    channel, ruleset_hash = rows.channel, rows.ruleset_hash
     seq, prev = int(head.seq), str(head.hash)
-    fresh: list[tuple[str, str, str]] = []
-    links: set[tuple[str, str, str]] = set()
-    for index, record in enumerate(
-        zip(rows.application_ids, rows.features_json, rows.outcomes_json, strict=True)
-    ):
-        if record[0] not in seen:
-            seen.add(record[0])
-            fresh.append(record)
+    fresh: list[int] = []
+    hashes: list[str] = []
+    applications: list[str] = []
+    roles: list[str] = []
+    for index, application_id in enumerate(rows.application_ids):
+        if application_id not in seen:
+            seen.add(application_id)
+            fresh.append(index)
             if rows.subjects:
-                links.update((subject, record[0], role) for role, subject in rows.subjects[index])
+                for role, subject in rows.subjects[index]:
+                    hashes.append(subject)
+                    applications.append(application_id)
+                    roles.append(role)
     if not fresh:
         return 0, len(rows.application_ids)
-    with _Rows(connection, sqlite) as put:
-        for (application_id, features_json, outcomes_json), decision_id in zip(
-            fresh, decision_ids(len(fresh)), strict=True
-        ):
-            seq += 1
-            payload_digest = digest(application_id, decision_id, features_json, outcomes_json)
-            own = link(seq, prev, payload_digest)
+    with _Rows(connection, rows, decided_at, sqlite) as put:
+        for start in range(0, len(fresh), _SLICE):  # stored while the next slice is hashed
+            chosen = fresh[start : start + _SLICE]
+            application_ids = [rows.application_ids[i] for i in chosen]
+            features = [rows.features_json[i] for i in chosen]
+            outcomes = [rows.outcomes_json[i] for i in chosen]
+            ids = decision_ids(len(chosen))
+            payload_digests = digests.digests(application_ids, ids, features, outcomes)
+            record_hashes = _chain.record_hashes(seq, prev, payload_digests)
             put(
-                (
+                _Slice(
                     seq,
-                    decision_id,
-                    application_id,
-                    channel,
-                    decided_at,
-                    ruleset_hash,
-                    features_json,
-                    outcomes_json,
-                    None,  # personal_digest: no personal payload
-                    None,  # client: none for batch decisions (a column default would name one)
-                    None,  # idempotency_key
-                    None,  # request_digest
-                    None,  # review_json
-                    payload_digest,
                     prev,
-                    own,
+                    ids,
+                    application_ids,
+                    features,
+                    outcomes,
+                    payload_digests,
+                    record_hashes,
                 )
             )
-            prev = own
+            seq, prev = seq + len(chosen), record_hashes[-1]
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    if links:
-        _link(session, list(links), sqlite)  # under the chain lock: no other link writer
+    if hashes:  # under the chain lock: no other link writer
+        _link(session, hashes, applications, roles, sqlite)
     return len(fresh), len(rows.application_ids) - len(fresh)
 
 
-def _link(session: Session, links: list[tuple[str, str, str]], sqlite: bool) -> None:
+def _link(
+    session: Session, hashes: list[str], applications: list[str], roles: list[str], sqlite: bool
+) -> None:
     """Link applications to their people (subject hash, application, role), keeping links
-    that are there already: one statement."""
+    that are there already (and one of a link given twice): one statement."""
     if sqlite:
         session.connection().execute(
             sqlite_insert(SubjectLinkRow).on_conflict_do_nothing(),
-            [{"subject_hash": h, "application_id": a, "role": r} for h, a, r in links],
+            [
+                {"subject_hash": h, "application_id": a, "role": r}
+                for h, a, r in dict.fromkeys(zip(hashes, applications, roles, strict=True))
+            ],
         )
         return
-    hashes, applications, roles = (list(column) for column in zip(*links, strict=True))
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     cursor.execute(
         "INSERT INTO subject_link (subject_hash, application_id, role) "
@@ -195,28 +196,135 @@ def decision_ids(n: int) -> list[str]:
     return ids
 
 
-class _Rows:
-    """Rows of `decision` written as they are made: streamed to PostgreSQL by COPY (the
-    server stores them while the next are hashed), gathered for one executemany on SQLite."""
+@dataclass(frozen=True, slots=True)
+class _Slice:
+    """Records `seq + 1`, `seq + 2`, ... of a batch, chained after `prev`, ready to store."""
 
-    def __init__(self, connection: Connection, sqlite: bool) -> None:
+    seq: int
+    prev: str
+    decision_ids: list[str]
+    application_ids: list[str]
+    features_json: list[str]
+    outcomes_json: list[str]
+    payload_digests: list[str]
+    record_hashes: list[str]
+
+
+_COPY_TEXT = ["\\", "\t", "\n", "\r"]
+_COPY_ESCAPED = ["\\\\", "\\t", "\\n", "\\r"]
+"""COPY's text format: a backslash, tab, newline or carriage return in a value escaped."""
+
+
+def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
+    """The records of `part` as lines of COPY's text format, built over the slice."""
+    n = len(part.decision_ids)
+    frame = pl.DataFrame(
+        {
+            "seq": pl.int_range(part.seq + 1, part.seq + n + 1, eager=True),
+            "decision_id": part.decision_ids,
+            "application_id": part.application_ids,
+            "features_json": part.features_json,
+            "outcomes_json": part.outcomes_json,
+            "payload_digest": part.payload_digests,
+            "prev_hash": [part.prev, *part.record_hashes[:-1]],
+            "record_hash": part.record_hashes,
+        }
+    )
+
+    def value(name: str) -> pl.Expr:
+        return pl.col(name).str.replace_many(_COPY_TEXT, _COPY_ESCAPED)
+
+    def plain(name: str) -> pl.Expr:  # digits, hex digits and dashes: nothing to escape
+        return pl.col(name).cast(pl.String)
+
+    def shared(text: str) -> pl.Expr:
+        return pl.lit(pl.Series([text]).str.replace_many(_COPY_TEXT, _COPY_ESCAPED)[0])
+
+    line = pl.concat_str(
+        [
+            plain("seq"),
+            plain("decision_id"),
+            value("application_id"),
+            shared(rows.channel),
+            shared(decided_at.isoformat()),
+            shared(rows.ruleset_hash),
+            value("features_json"),
+            value("outcomes_json"),
+            # personal_digest, client (none for batch decisions: a column default would
+            # name one), idempotency_key, request_digest, review_json
+            pl.lit("\\N\t\\N\t\\N\t\\N\t\\N"),
+            plain("payload_digest"),
+            value("prev_hash"),
+            plain("record_hash"),
+        ],
+        separator="\t",
+    )
+    text: str = frame.select(line.str.join("\n")).item()
+    return (text + "\n").encode("utf-8")
+
+
+def _insert_rows(part: _Slice, rows: BulkRows, decided_at: datetime) -> list[dict[str, Any]]:
+    """The records of `part` as the rows of an executemany (SQLite)."""
+    prev_hashes = [part.prev, *part.record_hashes[:-1]]
+    return [
+        dict(
+            zip(
+                _COLUMNS,
+                (
+                    part.seq + 1 + k,
+                    part.decision_ids[k],
+                    part.application_ids[k],
+                    rows.channel,
+                    decided_at,
+                    rows.ruleset_hash,
+                    part.features_json[k],
+                    part.outcomes_json[k],
+                    None,  # personal_digest: no personal payload
+                    None,  # client: none for batch decisions
+                    None,  # idempotency_key
+                    None,  # request_digest
+                    None,  # review_json
+                    part.payload_digests[k],
+                    prev_hashes[k],
+                    part.record_hashes[k],
+                ),
+                strict=True,
+            )
+        )
+        for k in range(len(part.decision_ids))
+    ]
+
+
+class _Rows:
+    """Slices of records written as they are made: streamed to PostgreSQL by one COPY (the
+    server stores a slice while the next is hashed), gathered for one executemany on SQLite."""
+
+    def __init__(
+        self, connection: Connection, rows: BulkRows, decided_at: datetime, sqlite: bool
+    ) -> None:
         self._connection = connection
+        self._rows = rows
+        self._decided_at = decided_at
         self._sqlite = sqlite
-        self._gathered: list[tuple[Any, ...]] = []
+        self._gathered: list[dict[str, Any]] = []
+        self._copying: Any = None
         self._copy: Any = None
 
-    def __enter__(self) -> Callable[[tuple[Any, ...]], None]:
-        if self._sqlite:
-            return self._gathered.append
-        cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        self._copy = cursor.copy(_COPY)
-        return self._copy.__enter__().write_row  # type: ignore[no-any-return]
+    def __enter__(self) -> Callable[[_Slice], None]:
+        if not self._sqlite:
+            cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._copying = cursor.copy(_COPY)
+            self._copy = self._copying.__enter__()
+        return self._put
+
+    def _put(self, part: _Slice) -> None:
+        if self._copy is not None:
+            self._copy.write(_copy_text(part, self._rows, self._decided_at))
+        else:
+            self._gathered += _insert_rows(part, self._rows, self._decided_at)
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._copy is not None:
-            self._copy.__exit__(*exc_info)
+            self._copying.__exit__(*exc_info)
         elif exc_info[0] is None and self._gathered:
-            self._connection.execute(
-                insert(_rows.decision_table()),
-                [dict(zip(_COLUMNS, row, strict=True)) for row in self._gathered],
-            )
+            self._connection.execute(insert(_rows.decision_table()), self._gathered)

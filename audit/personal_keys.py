@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import os
 from dataclasses import dataclass
@@ -97,9 +96,7 @@ class PersonalKeys:
 
     def subject_hash(self, normalised_national_id: str) -> str:
         """The keyed hash (HMAC-SHA256, hex) a person is found by."""
-        return hmac.new(
-            self.subject_key, normalised_national_id.encode(), hashlib.sha256
-        ).hexdigest()
+        return hmac.digest(self.subject_key, normalised_national_id.encode(), "sha256").hex()
 
     def seal(self, clear: str, context: str) -> tuple[str, str]:
         """`clear` sealed under the current key, bound to `context` (the application id):

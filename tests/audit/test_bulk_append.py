@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit import BulkRows, InvalidRecord, Store
-from audit._bulk_append import decision_ids
-from audit._chain import PayloadDigests, payload_digest
+from audit._bulk_append import _SLICE, decision_ids
+from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
+from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
 
@@ -231,3 +232,72 @@ def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
         BulkRows(**{name: getattr(given, name) for name in given.__slots__} | {"subjects": people})
     )
     assert (again.recorded, count(sql, "subject_link")) == (0, 3)
+
+
+@given(
+    records=st.lists(st.tuples(_TEXTS, _TEXTS, _TEXTS), max_size=8),
+    client=st.none() | _TEXTS,
+)
+def test_payload_digests_of_many_records_equal_payload_digest_of_each(
+    records: list[tuple[str, str, str]], client: str | None
+) -> None:
+    shared: dict[str, Any] = {
+        "channel": "batch",
+        "decided_at": WHEN,
+        "ruleset_hash": RULESET_HASH,
+        "personal_digest": None,
+        "idempotency_key": None,
+        "request_digest": None,
+        "client": client,
+    }
+    ids = decision_ids(len(records))
+    fast = PayloadDigests(
+        ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
+    )
+    columns = [[record[k] for record in records] for k in range(3)]
+    assert fast.digests(columns[0], ids, columns[1], columns[2]) == [
+        payload_digest(
+            application_id=application_id,
+            decision_id=decision_id,
+            features_json=features_json,
+            outcomes_json=outcomes_json,
+            **shared,
+        )
+        for (application_id, features_json, outcomes_json), decision_id in zip(
+            records, ids, strict=True
+        )
+    ]
+
+
+@given(seq=st.integers(0, 2**40), digests=st.lists(st.text("0123456789abcdef"), max_size=6))
+def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
+    prev, expected = GENESIS_HASH, []
+    for k, digest in enumerate(digests, start=seq + 1):
+        prev = record_hash(k, prev, digest)
+        expected.append(prev)
+    assert record_hashes(seq, GENESIS_HASH, digests) == expected
+
+
+def test_bulk_records_whose_texts_hold_copy_separators_are_stored_as_given(store: Store) -> None:
+    """Tabs, newlines, carriage returns and backslashes in any text (COPY's separators and
+    escape) are stored as they are, in more than one slice of records."""
+    odd = ["a\tb", "c\nd", "e\\f", "g\rh\\N", "\\."]
+    many = [f"plain-{i}" for i in range(_SLICE + 3)]
+    given_rows = rows(*odd, *many)
+    given_rows = BulkRows(
+        channel="batch",
+        ruleset_hash=RULESET_HASH,
+        decided_at=WHEN,
+        application_ids=given_rows.application_ids,
+        features_json=[text.replace('"q"', '"\t\\\\N"') for text in given_rows.features_json],
+        outcomes_json=given_rows.outcomes_json,
+    )
+    written = store.batch_decisions.append(given_rows)
+    assert (written.recorded, written.already) == (len(odd) + len(many), 0)
+    report = store.verify()
+    assert report.ok, report.chain.reason
+    for index, application_id in enumerate([*odd, many[-1]]):
+        (record,) = store.decisions.history(application_id)
+        position = given_rows.application_ids.index(application_id)
+        assert record.features == json.loads(given_rows.features_json[position]), index
+        assert record.decided_at == WHEN
