@@ -32,6 +32,8 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import sha256
+from itertools import repeat
 from json.encoder import encode_basestring as _encode_text
 from typing import Any
 
@@ -150,17 +152,16 @@ class PayloadDigests:
 
     def digests(self, *columns: Sequence[str]) -> list[str]:
         """`digest` of each record, the varying fields given as columns in the order of
-        `varying`, in one loop (a text per field escaped by `encode_basestring`, in C)."""
-        parts, slots, encode, sha256 = self._parts, self._slots, _encode_text, hashlib.sha256
-        ordered = [columns[slot] for slot in slots]
-        found: list[str] = []
-        head, tails = parts[0], parts[1:]
+        `varying`; iterated in C (`map`, `zip`): the shared parts and each field's text
+        encoded by `encode_basestring` joined, encoded, hashed."""
+        if len({len(column) for column in columns}) > 1:
+            raise ValueError("every varying field needs one text per record")
+        pieces: list[Iterable[str]] = [repeat(self._parts[0])]
+        for k, slot in enumerate(self._slots):
+            pieces += [map(_encode_text, columns[slot]), repeat(self._parts[k + 1])]
+        texts = map("".join, zip(*pieces, strict=False))  # the columns end together; repeat not
         try:
-            for values in zip(*ordered, strict=True):
-                text = head + "".join(
-                    [encode(value) + tail for value, tail in zip(values, tails, strict=True)]
-                )
-                found.append(sha256(text.encode("utf-8")).hexdigest())
+            found = [sha256(text).hexdigest() for text in map(str.encode, texts)]  # UTF-8
         except UnicodeEncodeError:
             raise ValueError(
                 "a text of the payload (a lone surrogate) has no canonical form"

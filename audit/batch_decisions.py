@@ -126,5 +126,5 @@ class BatchDecisionLog:
         self, people: Sequence[Sequence[tuple[str, str]]]
     ) -> list[tuple[tuple[str, str], ...]]:
         """(role, normalised national id) of each record's people as (role, subject hash)."""
-        hashed = self._keys.subject_hash
-        return [tuple((role, hashed(number)) for role, number in group) for group in people]
+        hashes = iter(self._keys.subject_hashes(n for group in people for _, n in group))
+        return [tuple([(role, next(hashes)) for role, _ in group]) for group in people]

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from audit import DataKeyError, ErasureItem, PersonalKeys, Store, open_store
 from tests.audit.audit_testkit import a_decision, a_person
@@ -27,6 +29,12 @@ def test_the_subject_hash_is_keyed() -> None:
     assert one.subject_hash("21858641206") == one.subject_hash("21858641206")
     assert one.subject_hash("21858641206") != other.subject_hash("21858641206")
     assert len(one.subject_hash("21858641206")) == 64
+
+
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=20), max_size=5))
+def test_subject_hashes_are_the_subject_hash_of_each(numbers: list[str]) -> None:
+    keys = PersonalKeys.from_text(SUBJECT_KEY, f"k1:{_key(1)}")
+    assert keys.subject_hashes(numbers) == [keys.subject_hash(number) for number in numbers]
 
 
 def test_a_sealed_value_opens_only_in_its_own_context_and_with_its_key() -> None:
