@@ -212,7 +212,8 @@ class _Slice:
 
 _COPY_TEXT = ["\\", "\t", "\n", "\r"]
 _COPY_ESCAPED = ["\\\\", "\\t", "\\n", "\\r"]
-"""COPY's text format: a backslash, tab, newline or carriage return in a value escaped."""
+"""COPY's text format: a backslash, tab, newline or carriage return in a value escaped
+(the backslash first, so the escapes' own backslashes stay as they are)."""
 
 
 def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
@@ -232,13 +233,18 @@ def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
     )
 
     def value(name: str) -> pl.Expr:
-        return pl.col(name).str.replace_many(_COPY_TEXT, _COPY_ESCAPED)
+        escaped = pl.col(name)
+        for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):  # the backslash first
+            escaped = escaped.str.replace_all(raw, written, literal=True)
+        return escaped
 
     def plain(name: str) -> pl.Expr:  # digits, hex digits and dashes: nothing to escape
         return pl.col(name).cast(pl.String)
 
     def shared(text: str) -> pl.Expr:
-        return pl.lit(pl.Series([text]).str.replace_many(_COPY_TEXT, _COPY_ESCAPED)[0])
+        for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):
+            text = text.replace(raw, written)
+        return pl.lit(text)
 
     line = pl.concat_str(
         [
@@ -259,8 +265,8 @@ def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
         ],
         separator="\t",
     )
-    text: str = frame.select(line.str.join("\n")).item()
-    return (text + "\n").encode("utf-8")
+    lines: bytes = frame.select(line.str.join("\n").cast(pl.Binary)).item()  # UTF-8
+    return lines + b"\n"
 
 
 def _insert_rows(part: _Slice, rows: BulkRows, decided_at: datetime) -> list[dict[str, Any]]:
