@@ -6,9 +6,11 @@ which of its applications already have a decision of the channel under the rules
 keeps only the first of an application given twice), so a batch recorded again, or resumed
 after a crash, records each application once: idempotent by (application, ruleset), however
 many runs overlap. The records are then chained exactly as single appends are
-(`_chain.PayloadDigests` is `_chain.payload_digest` computed with the shared part of the
-payload written once; `_chain.record_hash` links them), written in one statement (COPY on
-PostgreSQL through psycopg's `cursor.copy`, executemany on SQLite) and the head moved once.
+(`_chain.PayloadDigests.digests` is `_chain.payload_digest` computed with the shared part of
+the payload written once; `_chain.record_hashes` links them), `_SLICE` at a time, written in
+one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, each slice's lines of
+its text format built in Polars and sent while the next slice is hashed; executemany on
+SQLite) and the head moved once.
 `audit verify` walks them like any other record.
 
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
