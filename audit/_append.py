@@ -464,9 +464,9 @@ def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[
     if not links and not sealed:
         return {}
     salts: dict[str, str] = {}
-    with raw.pipeline(), raw.cursor() as cursor:
+    with raw.pipeline(), raw.cursor() as linking, raw.cursor() as cursor:
         if links:
-            cursor.executemany(
+            linking.executemany(
                 _PG_LINK,
                 [
                     {"subject_hash": subject, "application_id": application, "role": role}
