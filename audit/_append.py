@@ -19,6 +19,7 @@ client that sent it, so another client's use of the same key is a different requ
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -421,12 +422,35 @@ def _write_batch_postgres(
 def _pipelined(
     raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool
 ) -> list[StoredDecision | BaseException]:
+    """The batch in one pipeline. A transaction begun here is begun by a queued `BEGIN` (the
+    connection in autocommit meanwhile): psycopg's own would wait for a round trip of its
+    own."""
+    begin = commit and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    if begin:
+        raw.autocommit = True
+    try:
+        with raw.pipeline():
+            return _batch_in_pipeline(raw, items, commit, begin)
+    finally:
+        if begin:
+            if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    raw.execute("ROLLBACK")  # failed on the way: nothing of it stays
+            with contextlib.suppress(psycopg.Error):
+                raw.autocommit = False
+
+
+def _batch_in_pipeline(
+    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool, begin: bool
+) -> list[StoredDecision | BaseException]:
     keys = sorted({key for _, key in (item.key for item in items if item.key is not None)})
-    with raw.pipeline(), raw.cursor() as cursor, raw.cursor(row_factory=dict_row) as found:
+    if begin:
+        raw.execute("BEGIN")
+    with raw.cursor() as cursor, raw.cursor(row_factory=dict_row) as found:
         cursor.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
         if keys:
             found.execute(_PG_KEYS, {"keys": keys})
-        head = cursor.fetchone()  # (1) BEGIN, lock, keys
+        head = cursor.fetchone()  # round trip (1): BEGIN, lock, keys
         if head is None:
             raise RuntimeError("the chain head row is missing")
         rows_found = found.fetchall() if keys else []
@@ -437,14 +461,14 @@ def _pipelined(
         if key in by_key
     }
     fresh = _sort_out(items, stored)
-    salts = _pg_personal(raw, fresh)  # (2)
+    salts = _pg_personal(raw, fresh)  # round trip (2)
     rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
-    with raw.pipeline(), raw.cursor() as cursor:
+    with raw.cursor() as cursor:
         if rows:
             cursor.executemany(_pg_insert(list(rows[0])), rows)
             cursor.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
-        if commit:
-            raw.commit()  # (3) queued behind the inserts; the unit's commit has no work left
+    if commit:
+        raw.execute("COMMIT")  # round trip (3), with the inserts, when the pipeline ends
     return outcomes_of(items, fresh, rows, stored)
 
 
@@ -464,7 +488,7 @@ def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[
     if not links and not sealed:
         return {}
     salts: dict[str, str] = {}
-    with raw.pipeline(), raw.cursor() as linking, raw.cursor() as cursor:
+    with raw.cursor() as linking, raw.cursor() as cursor:
         if links:
             linking.executemany(
                 _PG_LINK,
