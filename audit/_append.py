@@ -19,6 +19,7 @@ client that sent it, so another client's use of the same key is a different requ
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -28,9 +29,13 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from audit import _chain, _rows
@@ -269,35 +274,58 @@ _MOVE_HEAD = (
 
 
 def write_batch(
-    session: Session, items: Sequence[Append], *, sqlite: bool
+    session: Session, items: Sequence[Append], *, sqlite: bool, commit: bool = False
 ) -> list[StoredDecision | BaseException]:
     """Append `items` in the caller's transaction; return each one's outcome, to be handed
-    out only once the transaction has committed."""
+    out only once the transaction has committed. With `commit`, the caller has nothing more
+    to do in the transaction: on PostgreSQL it is committed here, in the batch's last round
+    trip (the caller's own commit then finds nothing to do)."""
+    if not sqlite:
+        return _write_batch_postgres(session, items, commit)
     # The chain lock first: from here on no other writer can use an idempotency key.
     connection = session.connection()
     head = connection.execute(_LOCK_HEAD).one()
-    outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
+    fresh = _sort_out(items, stored)
+    salts = _put_personal(session, fresh, sqlite)  # an application's last payload is kept
+    rows, seq, prev = chain_rows(fresh, salts, head.seq, head.hash)
+    if rows:
+        connection.execute(insert(_rows.decision_table()), rows)
+        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    return outcomes_of(items, fresh, rows, stored)
+
+
+def _sort_out(
+    items: Sequence[Append], stored: dict[tuple[str | None, str], StoredDecision]
+) -> list[Append]:
+    """The items to append: not a replay of a stored key, nor of an earlier item's key in
+    the batch (such an item `follows` that one)."""
     fresh: list[Append] = []
     first_with_key: dict[tuple[str | None, str], Append] = {}
-    for index, item in enumerate(items):
+    for item in items:
         item.follows = None
         if item.key is not None and item.key in stored:
-            outcomes[index] = _resolve_duplicate(item, stored[item.key])
+            pass  # a replay: resolved against the stored record in `outcomes_of`
         elif item.key is not None and item.key in first_with_key:
             item.follows = first_with_key[item.key]
         else:
             if item.key is not None:
                 first_with_key[item.key] = item
             fresh.append(item)
-    salts = _put_personal(session, fresh, sqlite)  # an application's last payload is kept
+    return fresh
+
+
+def chain_rows(
+    fresh: Sequence[Append], salts: dict[str, str], seq: int, prev: str
+) -> tuple[list[dict[str, Any]], int, str]:
+    """The decision rows of `fresh`, chained after the head (`seq`, `prev`), and the new
+    head."""
     for item in fresh:
         item.fields["personal_digest"] = (
             None
             if item.personal_json is None
             else _chain.personal_digest(salts[item.fields["application_id"]], item.personal_json)
         )
-    seq, prev = head.seq, head.hash
     rows: list[dict[str, Any]] = []
     for item in fresh:
         seq += 1
@@ -315,19 +343,178 @@ def write_batch(
             }
         )
         prev = own
-    if rows:
-        connection.execute(insert(_rows.decision_table()), rows)
-        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
+    return rows, seq, prev
+
+
+def outcomes_of(
+    items: Sequence[Append],
+    fresh: Sequence[Append],
+    rows: Sequence[dict[str, Any]],
+    stored: dict[tuple[str | None, str], StoredDecision],
+) -> list[StoredDecision | BaseException]:
+    """Each item's outcome: its new record, or the stored (or earlier) one it replays."""
     new = {
         id(item): _rows.to_stored(SimpleNamespace(**row))
         for item, row in zip(fresh, rows, strict=True)
     }
     result: list[StoredDecision | BaseException] = []
-    for index, item in enumerate(items):
-        if index in outcomes:
-            result.append(outcomes[index])
+    for item in items:
+        if item.key is not None and item.key in stored:
+            result.append(_resolve_duplicate(item, stored[item.key]))
         elif item.follows is not None:
             result.append(_resolve_duplicate(item, new[id(item.follows)]))
         else:
             result.append(new[id(item)])
     return result
+
+
+# PostgreSQL: the batch in three round trips (and the pool's check of the connection), on
+# the driver's connection in pipeline mode: psycopg queues statements and waits only where
+# a result is needed. (1) BEGIN, lock the head, look up the idempotency keys; (2) link the
+# people, upsert the personal payloads and read their salts; (3) insert the records, move
+# the head and (for the group commit) COMMIT. Each statement is fixed text, so psycopg
+# prepares it on the server after its first few uses. The commit is as durable as before
+# (synchronous_commit is not touched).
+_PG_LOCK = "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
+_PG_MOVE = "UPDATE chain_head SET seq = %(new_seq)s, hash = %(new_hash)s WHERE id = 1"
+_PG_KEYS = sql.SQL("SELECT {} FROM decision WHERE idempotency_key = ANY(%(keys)s)").format(
+    sql.SQL(", ").join(sql.Identifier(c.name) for c in _rows.decision_table().columns)
+)
+_PG_LINK = (
+    "INSERT INTO subject_link (subject_hash, application_id, role)"
+    " VALUES (%(subject_hash)s, %(application_id)s, %(role)s) ON CONFLICT DO NOTHING"
+)
+_PG_PERSONAL = (
+    "INSERT INTO personal_data (application_id, salt, payload_json, key_id, recorded_at)"
+    " VALUES (%(application_id)s, %(salt)s, %(payload_json)s, %(key_id)s, %(recorded_at)s)"
+    " ON CONFLICT (application_id) DO UPDATE SET payload_json = EXCLUDED.payload_json,"
+    " key_id = EXCLUDED.key_id, recorded_at = EXCLUDED.recorded_at"
+    " RETURNING application_id, salt"
+)
+
+
+def _pg_insert(columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("INSERT INTO decision ({}) VALUES ({})").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(map(sql.Placeholder, columns)),
+    )
+
+
+def _write_batch_postgres(
+    session: Session, items: Sequence[Append], commit: bool
+) -> list[StoredDecision | BaseException]:
+    """`write_batch` on PostgreSQL; a driver error is raised as SQLAlchemy's, as the unit
+    of work expects."""
+    connection = session.connection()
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, psycopg.Connection):  # pragma: no cover - another driver
+        raise TypeError(f"the PostgreSQL append path needs psycopg, not {type(raw)!r}")
+    try:
+        return _pipelined(raw, items, commit)
+    except psycopg.Error as error:
+        if raw.broken:
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            "record_decision", None, error, psycopg.Error, connection_invalidated=raw.broken
+        ) from error
+
+
+def _pipelined(
+    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool
+) -> list[StoredDecision | BaseException]:
+    """The batch in one pipeline. A transaction begun here is begun by a queued `BEGIN` (the
+    connection in autocommit meanwhile): psycopg's own would wait for a round trip of its
+    own."""
+    begin = commit and raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    if begin:
+        raw.autocommit = True
+    try:
+        with raw.pipeline():
+            return _batch_in_pipeline(raw, items, commit, begin)
+    finally:
+        if begin:
+            if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                with contextlib.suppress(psycopg.Error):
+                    raw.execute("ROLLBACK")  # failed on the way: nothing of it stays
+            with contextlib.suppress(psycopg.Error):
+                raw.autocommit = False
+
+
+def _batch_in_pipeline(
+    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool, begin: bool
+) -> list[StoredDecision | BaseException]:
+    keys = sorted({key for _, key in (item.key for item in items if item.key is not None)})
+    if begin:
+        raw.execute("BEGIN")
+    with raw.cursor() as cursor, raw.cursor(row_factory=dict_row) as found:
+        cursor.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
+        if keys:
+            found.execute(_PG_KEYS, {"keys": keys})
+        head = cursor.fetchone()  # round trip (1): BEGIN, lock, keys
+        if head is None:
+            raise RuntimeError("the chain head row is missing")
+        rows_found = found.fetchall() if keys else []
+    by_key = {(row["client"], row["idempotency_key"]): row for row in rows_found}
+    stored = {
+        key: _rows.to_stored(SimpleNamespace(**by_key[key]))
+        for key in {item.key for item in items if item.key is not None}
+        if key in by_key
+    }
+    fresh = _sort_out(items, stored)
+    salts = _pg_personal(raw, fresh)  # round trip (2)
+    rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
+    with raw.cursor() as cursor:
+        if rows:
+            cursor.executemany(_pg_insert(list(rows[0])), rows)
+            cursor.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
+    if commit:
+        raw.execute("COMMIT")  # round trip (3), with the inserts, when the pipeline ends
+    return outcomes_of(items, fresh, rows, stored)
+
+
+def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[str, str]:
+    """`_put_personal` on the driver's connection, in one round trip."""
+    now = datetime.now(UTC)
+    sealed = {
+        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
+    }
+    links = sorted(
+        {
+            (subject_hash, item.fields["application_id"], role)
+            for item in items
+            for role, subject_hash in item.subjects
+        }
+    )
+    if not links and not sealed:
+        return {}
+    salts: dict[str, str] = {}
+    with raw.cursor() as linking, raw.cursor() as cursor:
+        if links:
+            linking.executemany(
+                _PG_LINK,
+                [
+                    {"subject_hash": subject, "application_id": application, "role": role}
+                    for subject, application, role in links
+                ],
+            )
+        if sealed:
+            cursor.executemany(
+                _PG_PERSONAL,
+                [
+                    {
+                        "application_id": application_id,
+                        "salt": secrets.token_hex(16),
+                        "payload_json": ciphertext,
+                        "key_id": key_id,
+                        "recorded_at": now,
+                    }
+                    for application_id, (key_id, ciphertext) in sealed.items()
+                ],
+                returning=True,
+            )
+            while True:
+                for application_id, salt in cursor.fetchall():
+                    salts[str(application_id)] = str(salt)
+                if not cursor.nextset():
+                    break
+    return salts

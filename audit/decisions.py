@@ -367,7 +367,7 @@ class DecisionLog:
     def _commit_appends(self, batch: list[_append.Append]) -> list[StoredDecision | BaseException]:
         with self._uow.unit("record_decision", write=True) as session:
             # Looked up on the module at each call: benchmarks/_unchained.py replaces it.
-            return _append.write_batch(session, batch, sqlite=self._uow.sqlite)
+            return _append.write_batch(session, batch, sqlite=self._uow.sqlite, commit=True)
 
     # -- reading -----------------------------------------------------------------------------
 

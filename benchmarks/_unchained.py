@@ -64,9 +64,11 @@ _SEQUENCE = _Sequence()
 
 
 def write_batch_unchained(
-    session: Session, items: Sequence[_append.Append], *, sqlite: bool
+    session: Session, items: Sequence[_append.Append], *, sqlite: bool, commit: bool = False
 ) -> list[StoredDecision | BaseException]:
-    """`audit._append.write_batch` without the chain-head lock, the hashes and the head update."""
+    """`audit._append.write_batch` without the chain-head lock, the hashes and the head update
+    (and through SQLAlchemy on both databases: `commit` is left to the caller's unit, so on
+    PostgreSQL this takes more round trips than the shipped pipelined path)."""
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _append._stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[_append.Append] = []

@@ -243,6 +243,27 @@ def _database(kind: str, workdir: Path) -> contextlib.AbstractContextManager[str
     return throwaway_database(kind, workdir, "bench_api")
 
 
+def _frontend_key(url: str, tree: Path | None) -> str:
+    """A frontend API key on the fresh database at `url`, made by the code that will serve
+    it: an earlier tree (`--baseline`) migrates the database with its own migrations, which
+    may lack this tree's newer ones."""
+    if tree is None:
+        store = open_store(url)
+        _, key = store.api_keys.add(role="frontend")
+        store.dispose()
+        return key
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from audit import open_store; "
+        "store = open_store(sys.argv[2]); print(store.api_keys.add(role='frontend')[1]); "
+        "store.dispose()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tree), url],
+        cwd=tree, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _requests(key: str, count: int) -> list[bytes]:
     frame = generate(count, seed=7, on=date.today()).drop("application_id")
     out = []
@@ -411,9 +432,7 @@ def measure_workers(kind: str, plan: Plan, workers: int) -> tuple[list[Point], l
                 requests[variant] = _requests("floor", 20_000)
                 continue
             urls[variant] = url = databases.enter_context(_database(kind, tmp))
-            store = open_store(url)
-            _, key = store.api_keys.add(role="frontend")
-            store.dispose()
+            key = _frontend_key(url, plan.baseline if variant == "baseline" else None)
             requests[variant] = _requests(key, 20_000)  # the same bodies for every variant
         with contextlib.ExitStack() as running:
             servers = {

@@ -14,6 +14,7 @@ import pytest
 
 from audit import CanonicalText, IdempotencyConflict, Store, StoredDecision, StoreUnavailable
 from audit._append import Append, GroupCommit
+from audit.decisions import _prepare
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import a_decision, a_person
 
@@ -288,3 +289,46 @@ def test_record_future_takes_the_payload_as_canonical_text_with_the_same_digest(
     report = store.verify()
     assert report.ok, report
     assert as_text.seq + 1 == as_mapping.seq
+
+
+def test_one_batch_with_people_payloads_and_replays_is_stored_whole(store: Store, sql: Sql) -> None:
+    """The batch path of both databases (PostgreSQL: pipelined on the driver's connection):
+    people linked, payloads sealed and salted once per application (its last payload kept),
+    a key stored by an earlier batch replayed, one record per fresh item, the chain whole."""
+    decisions = store.decisions
+    earlier = decisions.record(
+        application_id="earlier",
+        channel="api",
+        decision=a_decision(),
+        personal=a_person(),
+        idempotency_key="old",
+        request_digest="body",
+    )
+
+    def prepared(application: str, person: int, key: str | None = None) -> Append:
+        return _prepare(
+            application, "api", a_decision(person), a_person(person), key, "body", "default",
+            decisions._keys, [("applicant", f"0101901234{person}")],
+        )  # fmt: skip
+
+    items = [
+        prepared("one", 1),
+        prepared("two", 2),
+        prepared("one", 3),  # the same application again: its last payload is kept
+        prepared("replay", 4, key="old"),
+    ]
+    decisions._write_appends(items)
+    one, two, again = (item.outcome() for item in items[:3])
+    assert [one.seq, two.seq, again.seq] == [2, 3, 4]
+    assert items[3].outcome() == earlier
+    assert sql("SELECT count(*) FROM decision")[0][0] == 4
+    assert decisions.personal_data("one") == a_person(3)
+    assert decisions.personal_data("two") == a_person(2)
+    assert decisions.personal_data("replay") is None
+    links = sql("SELECT application_id, role FROM subject_link ORDER BY application_id")
+    assert [tuple(row) for row in links] == [("one", "applicant")] * 2 + [("two", "applicant")]
+    salts = sql("SELECT count(DISTINCT salt) FROM personal_data WHERE application_id = 'one'")
+    assert salts[0][0] == 1
+    assert decisions.verify().ok
+    findings, *_ = decisions.verify_personal_data()
+    assert findings == []

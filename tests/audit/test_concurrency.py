@@ -6,8 +6,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import event
 
 from audit import Store, StoredDecision, open_store
 from tests.audit.audit_testkit import a_decision, a_person, postgres_schema
@@ -113,20 +113,29 @@ def test_two_stores_with_one_idempotency_key_make_one_decision(database_url: str
 
 
 @pytest.mark.postgres
-def test_a_key_used_by_another_process_while_waiting_for_the_lock_is_replayed() -> None:
+def test_a_key_used_by_another_process_while_waiting_for_the_lock_is_replayed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """PostgreSQL only (on SQLite `BEGIN IMMEDIATE` keeps other writers out from the start):
     another process commits the key just before we take the chain lock; we replay it."""
     with postgres_schema() as url:
         ours, theirs = open_store(url), open_store(url)
         try:
             intruded: list[StoredDecision] = []
+            execute = psycopg.Cursor.execute
 
-            def intrude(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-                if "FOR UPDATE" in statement and not intruded:
+            def intrude(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+                # The append locks the head on the driver's connection (pipeline mode): the
+                # other process commits just before our lock is sent.
+                if "FOR UPDATE" in str(query) and not intruding:
+                    intruding.append(True)
                     intruded.append(_keyed(theirs, "theirs"))
+                return execute(cursor, query, *args, **kwargs)
 
-            event.listen(ours.engine, "before_cursor_execute", intrude)
+            intruding: list[bool] = []
+            monkeypatch.setattr(psycopg.Cursor, "execute", intrude)
             mine = _keyed(ours, "ours")
+            monkeypatch.undo()
             assert intruded
             assert mine == intruded[0]
             assert len(list(ours.decisions.stream())) == 1
