@@ -92,6 +92,7 @@ class ApplicationErased:
     corrections: int
     identity_checks_kept: int
     review_requests: int = 0  # requests whose statement, corrections and free texts went
+    review_requests_withdrawn: tuple[str, ...] = ()  # open requests closed as withdrawn
 
 
 @dataclass(frozen=True)
@@ -247,21 +248,29 @@ class SubjectStore:
     # -- erasure -----------------------------------------------------------------------------
 
     def erase_applications(
-        self, items: Sequence[ErasureItem], *, reason: str, now: datetime
+        self,
+        items: Sequence[ErasureItem],
+        *,
+        reason: str,
+        now: datetime,
+        withdrawn: str = "erasure",
     ) -> list[ApplicationErased]:
         """Erase the personal data of each application of `items`, all in one commit: its
         payload (the erasure recorded in the erasure ledger), the personal columns of its
         records (redacted, recorded in the redaction ledger), the content of its review
-        requests (`audit.reviews.erase_reviews`), its corrections, and the links
+        requests (`audit.reviews.erase_reviews`; an open one is closed as withdrawn
+        because of `withdrawn`, erasure | retention: `audit.reviews.withdraw_open`), its
+        corrections, and the links
         of its people, except the people of its `keep_identities`, whose identity checks are
         kept sealed, and their links with them."""
         with self._uow.unit("erase_applications", write=True) as session:
-            return [self._erase(session, item, reason, now) for item in items]
+            return [self._erase(session, item, reason, withdrawn, now) for item in items]
 
     def _erase(
-        self, session: Session, item: ErasureItem, reason: str, now: datetime
+        self, session: Session, item: ErasureItem, reason: str, withdrawn: str, now: datetime
     ) -> ApplicationErased:
         application_id = item.application_id
+        closed = reviews.withdraw_open(session, application_id, reason=withdrawn, at=now)
         payload = _personal.erase(session, application_id, now, reason)
         redacted = _redaction.redact_application(session, application_id, now, reason)
         requests = reviews.erase_reviews(session, application_id)
@@ -301,7 +310,7 @@ class SubjectStore:
             )
         )
         return ApplicationErased(
-            application_id, payload, redacted, int(corrections or 0), kept, requests
+            application_id, payload, redacted, int(corrections or 0), kept, requests, tuple(closed)
         )
 
     # -- the record of requests --------------------------------------------------------------
