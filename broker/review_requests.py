@@ -26,6 +26,7 @@ from broker.errors import (
     DecisionNotFoundError,
     NothingToReviewError,
     ReviewAlreadyOpenError,
+    ReviewErasedError,
     ReviewInputError,
     ReviewNotFoundError,
 )
@@ -129,10 +130,13 @@ def request_review(
     (`client` None: any client's). `DecisionNotFoundError` for an unknown application (or
     another client's), `NothingToReviewError` if no lender rejected it, `ReviewInputError`
     naming the field (statement, `lenders[i]` that did not reject it, `corrections.<feature>`),
-    `ReviewAlreadyOpenError` if a request is open already."""
+    `ReviewAlreadyOpenError` if a request is open already, `ReviewErasedError` if the
+    application was erased."""
     automated = store.decisions.latest(application_id, client=client, automated=True)
     if automated is None:
         raise DecisionNotFoundError(application_id)
+    if automated.redacted:  # erased: nothing left for a person to look at again
+        raise ReviewErasedError()
     overridden = overridden_lenders(store.reviews.manual_decisions(application_id))
     rejecting = [
         lender

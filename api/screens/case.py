@@ -279,6 +279,13 @@ def _corrections_or_page(
         )
 
 
+def _workable(case: Case) -> Case:
+    """The case, or `ReviewWithdrawnError` if it was withdrawn (read-only)."""
+    if case.summary.status == "withdrawn":
+        raise broker.ReviewWithdrawnError(case.summary.withdrawn_reason or "")
+    return case
+
+
 def _missing(drafts: Mapping[str, Mapping[str, str]]) -> str:
     for lender_id, draft in drafts.items():
         if draft["verdict"] not in VERDICTS:
@@ -310,9 +317,7 @@ def _review(
     language: Language,
     form: FormData,
 ) -> HTMLResponse:
-    case = _open(service, request_id, user, language)
-    if case.summary.status == "withdrawn":
-        raise broker.ReviewWithdrawnError(case.summary.withdrawn_reason or "")
+    case = _workable(_open(service, request_id, user, language))
     drafts = _drafts(form, case)
     corrections = _corrections_or_page(request, case, user, drafts, form)
     if isinstance(corrections, HTMLResponse):
@@ -356,7 +361,7 @@ def _confirm(
     language: Language,
     form: FormData,
 ) -> HTMLResponse | RedirectResponse:
-    case = _open(service, request_id, user, language)
+    case = _workable(_open(service, request_id, user, language))
     drafts = _drafts(form, case)
     corrections = _corrections_or_page(request, case, user, drafts, form)
     if isinstance(corrections, HTMLResponse):
