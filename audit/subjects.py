@@ -264,13 +264,23 @@ class SubjectStore:
         of its people, except the people of its `keep_identities`, whose identity checks are
         kept sealed, and their links with them."""
         with self._uow.unit("erase_applications", write=True) as session:
-            return [self._erase(session, item, reason, withdrawn, now) for item in items]
+            # The open requests first, in one order: their row locks come before the ledger
+            # and chain locks below, as a concurrent decider takes them (no deadlock).
+            closed = {
+                application_id: reviews.withdraw_open(
+                    session, application_id, reason=withdrawn, at=now
+                )
+                for application_id in sorted({item.application_id for item in items})
+            }
+            return [
+                self._erase(session, item, reason, closed[item.application_id], now)
+                for item in items
+            ]
 
     def _erase(
-        self, session: Session, item: ErasureItem, reason: str, withdrawn: str, now: datetime
+        self, session: Session, item: ErasureItem, reason: str, closed: list[str], now: datetime
     ) -> ApplicationErased:
         application_id = item.application_id
-        closed = reviews.withdraw_open(session, application_id, reason=withdrawn, at=now)
         payload = _personal.erase(session, application_id, now, reason)
         redacted = _redaction.redact_application(session, application_id, now, reason)
         requests = reviews.erase_reviews(session, application_id)
