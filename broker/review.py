@@ -17,8 +17,14 @@ workflow on the store (`audit.ReviewStore`) and the rulesets by hash:
   recorded as a manual decision in the decision log (`broker.manual_decisions`), exactly once
   even when two caseworkers decide at the same moment (the other gets `AlreadyDecidedError`).
 
+A request still open when its application is erased is closed as `withdrawn` by the
+erasure (`broker.erasure`); the queue leaves it out unless asked for by status, `open_case`
+reads it read-only (no personal data or features left to explain), and assign, extend and
+decide refuse it (`ReviewWithdrawnError`).
+
 Errors are the broker's (`ReviewNotFoundError`, `ReviewConflictError`,
-`AlreadyDecidedError`, `ReviewInputError`); the screen shows them, the API maps them.
+`AlreadyDecidedError`, `ReviewWithdrawnError`, `ReviewInputError`); the screen shows them,
+the API maps them.
 """
 
 from __future__ import annotations

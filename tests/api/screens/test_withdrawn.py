@@ -1,18 +1,23 @@
 """An open review request whose application is erased (POST /v1/subjects/{id}/erasure) is
 withdrawn, on SQLite and PostgreSQL: the applicant reads the status and why in their
 language, the erasure's answer and the export list it, the queue hides it unless asked for,
-and the case page shows it read-only; assigning, extending and deciding it are refused."""
+and the case page shows it read-only; assigning, extending and deciding it are refused; an
+erasure and a decision at the same moment end one way only."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
+from broker import LenderVerdict, RetentionPeriods, ReviewConflictError, decide, erase
 from tests.api.screens.conftest import PASSWORD, csrf_of
 from tests.api.screens.html import parse, text
 from tests.api.support import Api, application, person, running_api
@@ -185,3 +190,54 @@ def test_no_new_request_can_be_opened_on_the_erased_application(withdrawn: Withd
     )
     assert again.status_code == 409, again.text
     assert "erased" in again.json()["message"]
+
+
+@pytest.fixture
+def open_request(database_url: str) -> Iterator[tuple[Api, str, str]]:
+    """Kari's rejected application with an open review request (nothing erased)."""
+    with running_api(database_url, synthetic_ids=True) as api:
+        kari = person(income=250_000)
+        decided = api.post_application(application(applicant=kari))
+        assert decided.status_code == 201, decided.text
+        yield api, _ask(api, decided.json()["application_id"]), kari["national_id"]
+
+
+def test_an_erasure_and_a_decision_at_once_end_one_way_only(
+    open_request: tuple[Api, str, str],
+) -> None:
+    """Either the decision is recorded and the erasure then finds nothing open, or the
+    request is withdrawn and the decider is refused (409): never both, never neither."""
+    api, request_id, national_id = open_request
+    store, compiled = api.service.store, api.service.rules.compiled
+    contested = store.reviews.get(request_id)
+    assert contested is not None
+    verdicts = [LenderVerdict(x.lender_id, "uphold", "Kravet står.", "") for x in contested.lenders]
+    start = threading.Barrier(2)
+
+    def deciding() -> str:
+        start.wait()
+        try:
+            decide(store, compiled, request_id, reviewer="kari", verdicts=verdicts, corrections={})
+        except ReviewConflictError:
+            return "refused"
+        return "decided"
+
+    def erasing() -> list[str]:
+        start.wait()
+        answer = erase(
+            store, RetentionPeriods(), national_id, reason="asked", now=datetime.now(UTC)
+        )
+        return [i for item in answer["erased"] for i in item["review_requests_withdrawn"]]
+
+    with ThreadPoolExecutor(2) as pool:
+        decider, eraser = pool.submit(deciding), pool.submit(erasing)
+        outcome, withdrawn = decider.result(), eraser.result()
+    stored = store.reviews.get(request_id)
+    assert stored is not None
+    if outcome == "decided":
+        assert withdrawn == [] and stored.status == "decided"
+        assert stored.manual_decision_id is not None
+    else:
+        assert withdrawn == [request_id] and stored.status == "withdrawn"
+        assert stored.manual_decision_id is None
+    assert store.verify().ok
