@@ -309,6 +309,9 @@ class ReviewRequestRow(SQLModel, table=True):
     manual_decision_id: str | None = Field(
         default=None, sa_column=Column(String(36), nullable=True)
     )
+    withdrawn_reason: str | None = Field(
+        default=None, sa_column=Column(String(16), nullable=True)
+    )  # status `withdrawn`: why (erasure | retention)
 
 
 class ReviewLenderRow(SQLModel, table=True):

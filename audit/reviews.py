@@ -30,7 +30,10 @@ or an e-mail), the claimed corrections, the extension reason, and each lender's 
 and internal note (free text); the request's ids, status, dates, contested lenders and
 verdicts stay as the record that a review happened. Case views (who saw the case, when) hold
 nothing of the applicant but the request; they are kept as the log of access to their data
-until the application's retention period ends (`delete_views`).
+until the application's retention period ends (`delete_views`). A request still open then
+(received, in review, extended) is closed as `withdrawn` in the same transaction
+(`withdraw_open`: status, `withdrawn_reason` erasure | retention, a history event; no
+personal data), so it leaves the queue and can no longer be assigned, extended or decided.
 """
 
 from __future__ import annotations
@@ -67,6 +70,9 @@ from audit.personal_keys import PersonalKeys
 from audit.records import DecisionLike, StoredDecision
 
 DECIDED = "decided"
+WITHDRAWN = "withdrawn"
+CLOSED = (DECIDED, WITHDRAWN)
+"""The statuses that end a request: nothing more can be done with it."""
 ERASED_STATEMENT = ""
 """The statement of an erased request (a request is never opened without one)."""
 
@@ -102,6 +108,7 @@ class StoredReview:
     decided_at: datetime | None
     manual_decision_id: str | None
     lenders: tuple[ContestedLender, ...]
+    withdrawn_reason: str | None = None  # status `withdrawn`: erasure | retention
 
     @property
     def erased(self) -> bool:
@@ -164,7 +171,43 @@ def erase_reviews(session: Session, application_id: str) -> int:
     return len(rows)
 
 
+def withdraw_open(session: Session, application_id: str, *, reason: str, at: datetime) -> list[str]:
+    """Close every open request on `application_id` as `withdrawn` because of `reason`
+    (erasure | retention), in the caller's transaction, with a history event; return their
+    ids. A concurrent decider waits on the row and then finds it closed."""
+    request_ids = list(
+        session.exec(
+            select(ReviewRequestRow.request_id)
+            .where(
+                ReviewRequestRow.application_id == application_id,
+                col(ReviewRequestRow.status).not_in(CLOSED),
+            )
+            .with_for_update()
+        ).all()
+    )
+    if not request_ids:
+        return []
+    session.exec(
+        update(ReviewRequestRow)
+        .where(
+            col(ReviewRequestRow.request_id).in_(request_ids),
+            col(ReviewRequestRow.status).not_in(CLOSED),
+        )
+        .values(status=WITHDRAWN, withdrawn_reason=reason, open_for=None)
+        .execution_options(synchronize_session=False)
+    )
+    for request_id in request_ids:
+        session.add(
+            ReviewEventRow(
+                request_id=request_id, at=at, actor="system", what=f"{_WITHDRAWN}{reason}"
+            )
+        )
+    session.flush()
+    return request_ids
+
+
 _EXTENDED = "extended to "
+_WITHDRAWN = "withdrawn: "
 _BATCH = 1000
 
 
@@ -203,6 +246,7 @@ def _stored(
         decided_by=row.decided_by,
         decided_at=None if row.decided_at is None else _chain.utc(row.decided_at),
         manual_decision_id=row.manual_decision_id,
+        withdrawn_reason=row.withdrawn_reason,
         lenders=tuple(
             ContestedLender(lender.lender_id, lender.verdict, lender.explanation, lender.note)
             for lender in sorted(lenders, key=lambda lender: lender.lender_id)
@@ -290,8 +334,8 @@ class ReviewStore:
         `ReviewStateConflict`."""
         with self._uow.unit("assign_review", write=True) as session:
             row = self._locked(session, request_id)
-            if row.status == DECIDED:
-                raise ReviewStateConflict(request_id, "it is decided")
+            if row.status in CLOSED:
+                raise ReviewStateConflict(request_id, f"it is {row.status}")
             if row.assignee not in (None, assignee) and not may_reassign:
                 raise ReviewStateConflict(
                     request_id, f"it is assigned to {row.assignee}; only a supervisor reassigns"
@@ -313,8 +357,8 @@ class ReviewStore:
         `ReviewStateConflict` if it was extended before or is decided."""
         with self._uow.unit("extend_review", write=True) as session:
             row = self._locked(session, request_id)
-            if row.status == DECIDED:
-                raise ReviewStateConflict(request_id, "it is decided")
+            if row.status in CLOSED:
+                raise ReviewStateConflict(request_id, f"it is {row.status}")
             if row.extension_reason is not None:
                 raise ReviewStateConflict(request_id, "its deadline was extended once already")
             row.due_at, row.extension_reason, row.status = due_at, reason, "extended"
@@ -368,7 +412,7 @@ class ReviewStore:
                 update(ReviewRequestRow)
                 .where(
                     col(ReviewRequestRow.request_id) == request_id,
-                    col(ReviewRequestRow.status) != DECIDED,
+                    col(ReviewRequestRow.status).not_in(CLOSED),
                 )
                 .values(status=DECIDED, decided_by=reviewer, decided_at=at, open_for=None)
                 .execution_options(synchronize_session=False)
@@ -376,11 +420,15 @@ class ReviewStore:
             if not moved.rowcount:
                 # Read as columns, not through the session's identity map: the other
                 # decider's committed values, not what this session last saw.
-                by, when = session.exec(
-                    select(ReviewRequestRow.decided_by, ReviewRequestRow.decided_at).where(
-                        ReviewRequestRow.request_id == request_id
-                    )
+                status, by, when = session.exec(
+                    select(
+                        ReviewRequestRow.status,
+                        ReviewRequestRow.decided_by,
+                        ReviewRequestRow.decided_at,
+                    ).where(ReviewRequestRow.request_id == request_id)
                 ).one()
+                if status == WITHDRAWN:
+                    raise ReviewStateConflict(request_id, "it is withdrawn")
                 raise ReviewAlreadyDecided(request_id, by or "", _chain.utc(when or at))
             outcome = _append.write_batch(session, [manual], sqlite=self._uow.sqlite)[0]
             if isinstance(outcome, BaseException):

@@ -92,6 +92,7 @@ class ApplicationErased:
     corrections: int
     identity_checks_kept: int
     review_requests: int = 0  # requests whose statement, corrections and free texts went
+    review_requests_withdrawn: tuple[str, ...] = ()  # open requests closed as withdrawn
 
 
 @dataclass(frozen=True)
@@ -247,19 +248,37 @@ class SubjectStore:
     # -- erasure -----------------------------------------------------------------------------
 
     def erase_applications(
-        self, items: Sequence[ErasureItem], *, reason: str, now: datetime
+        self,
+        items: Sequence[ErasureItem],
+        *,
+        reason: str,
+        now: datetime,
+        withdrawn: str = "erasure",
     ) -> list[ApplicationErased]:
         """Erase the personal data of each application of `items`, all in one commit: its
         payload (the erasure recorded in the erasure ledger), the personal columns of its
         records (redacted, recorded in the redaction ledger), the content of its review
-        requests (`audit.reviews.erase_reviews`), its corrections, and the links
+        requests (`audit.reviews.erase_reviews`; an open one is closed as withdrawn
+        because of `withdrawn`, erasure | retention: `audit.reviews.withdraw_open`), its
+        corrections, and the links
         of its people, except the people of its `keep_identities`, whose identity checks are
         kept sealed, and their links with them."""
         with self._uow.unit("erase_applications", write=True) as session:
-            return [self._erase(session, item, reason, now) for item in items]
+            # The open requests first, in one order: their row locks come before the ledger
+            # and chain locks below, as a concurrent decider takes them (no deadlock).
+            closed = {
+                application_id: reviews.withdraw_open(
+                    session, application_id, reason=withdrawn, at=now
+                )
+                for application_id in sorted({item.application_id for item in items})
+            }
+            return [
+                self._erase(session, item, reason, closed[item.application_id], now)
+                for item in items
+            ]
 
     def _erase(
-        self, session: Session, item: ErasureItem, reason: str, now: datetime
+        self, session: Session, item: ErasureItem, reason: str, closed: list[str], now: datetime
     ) -> ApplicationErased:
         application_id = item.application_id
         payload = _personal.erase(session, application_id, now, reason)
@@ -301,7 +320,7 @@ class SubjectStore:
             )
         )
         return ApplicationErased(
-            application_id, payload, redacted, int(corrections or 0), kept, requests
+            application_id, payload, redacted, int(corrections or 0), kept, requests, tuple(closed)
         )
 
     # -- the record of requests --------------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from audit import ApplicationErased, ErasureItem, HeldApplication, Store
+from broker.review import WithdrawalReason
 
 if TYPE_CHECKING:
     from broker.retention import RetentionPeriods
@@ -41,13 +42,15 @@ def erase_applications(
     applications: Iterable[HeldApplication],
     *,
     reason: str,
+    withdrawn: WithdrawalReason,
     now: datetime,
     periods: RetentionPeriods,
     per_transaction: int = PER_TRANSACTION,
 ) -> list[ApplicationErased]:
     """Erase each application, keeping the identity checks still due; `per_transaction`
     applications per commit (a purge stopped half-way leaves whole applications erased or
-    not, and the next run finds the rest)."""
+    not, and the next run finds the rest). A review request still open on an application is
+    closed as withdrawn because of `withdrawn` (erasure | retention)."""
     erased: list[ApplicationErased] = []
     pending = list(applications)
     for start in range(0, len(pending), per_transaction):
@@ -66,5 +69,7 @@ def erase_applications(
                     },
                 )
             )
-        erased += store.subjects.erase_applications(items, reason=reason, now=now)
+        erased += store.subjects.erase_applications(
+            items, reason=reason, withdrawn=withdrawn, now=now
+        )
     return erased

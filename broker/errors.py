@@ -149,6 +149,19 @@ class AlreadyDecidedError(ReviewConflictError):
         self.at = at
 
 
+class ReviewWithdrawnError(ReviewConflictError):
+    """The request was withdrawn (its application erased: an erasure request or the
+    retention purge); it can no longer be assigned, extended or decided."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        because = {
+            "erasure": " because the application was erased at the applicant's request",
+            "retention": " because the application's retention period ended",
+        }.get(reason, "")
+        super().__init__(f"The review request was withdrawn{because}; it cannot be decided.")
+
+
 class ReviewErasedError(ReviewConflictError):
     """The application's personal data was erased (an erasure request or the retention
     purge): its case can no longer be shown or decided."""

@@ -72,6 +72,7 @@ class PurgeReport:
     removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
     records_redacted: int = 0
     identity_checks_kept: int = 0
+    review_requests_withdrawn: int = 0  # open requests closed as withdrawn
 
 
 def _views_due(store: Store, periods: RetentionPeriods, now: datetime) -> list[str]:
@@ -112,6 +113,7 @@ def purge(
             store,
             due,
             reason="retention period ended",
+            withdrawn="retention",
             now=now,
             periods=periods,
         )
@@ -119,6 +121,7 @@ def purge(
         report.records_redacted = sum(e.records_redacted for e in erased)
         report.identity_checks_kept = sum(e.identity_checks_kept for e in erased)
         report.removed["review_requests"] = sum(e.review_requests for e in erased)
+        report.review_requests_withdrawn = sum(len(e.review_requests_withdrawn) for e in erased)
     report.removed["case_views"] = store.reviews.delete_views(
         _views_due(store, periods, now), dry_run=dry_run
     )
@@ -130,6 +133,7 @@ def purge(
                 "removed": report.removed,
                 "records_redacted": report.records_redacted,
                 "identity_checks_kept": report.identity_checks_kept,
+                "review_requests_withdrawn": report.review_requests_withdrawn,
             },
             now,
         )

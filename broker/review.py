@@ -17,8 +17,14 @@ workflow on the store (`audit.ReviewStore`) and the rulesets by hash:
   recorded as a manual decision in the decision log (`broker.manual_decisions`), exactly once
   even when two caseworkers decide at the same moment (the other gets `AlreadyDecidedError`).
 
+A request still open when its application is erased is closed as `withdrawn` by the
+erasure (`broker.erasure`); the queue leaves it out unless asked for by status, `open_case`
+reads it read-only (no personal data or features left to explain), and assign, extend and
+decide refuse it (`ReviewWithdrawnError`).
+
 Errors are the broker's (`ReviewNotFoundError`, `ReviewConflictError`,
-`AlreadyDecidedError`, `ReviewInputError`); the screen shows them, the API maps them.
+`AlreadyDecidedError`, `ReviewWithdrawnError`, `ReviewInputError`); the screen shows them,
+the API maps them.
 """
 
 from __future__ import annotations
@@ -44,14 +50,27 @@ from broker.errors import (
     ReviewErasedError,
     ReviewInputError,
     ReviewNotFoundError,
+    ReviewWithdrawnError,
 )
 from broker.manual_decisions import VERDICTS, Verdict, review_part, verdicts_of
 from broker.review_deadlines import MAX_EXTENSION_MONTHS, add_months
 from broker.rulesets import CompiledRulesets
 from lender_rules.vocabulary import LANGUAGES, Language
 
-ReviewStatus = Literal["received", "in_review", "extended", "decided"]
-REVIEW_STATUSES: tuple[ReviewStatus, ...] = ("received", "in_review", "extended", "decided")
+ReviewStatus = Literal["received", "in_review", "extended", "decided", "withdrawn"]
+REVIEW_STATUSES: tuple[ReviewStatus, ...] = (
+    "received",
+    "in_review",
+    "extended",
+    "decided",
+    "withdrawn",
+)
+QUEUE_STATUSES: tuple[ReviewStatus, ...] = tuple(s for s in REVIEW_STATUSES if s != "withdrawn")
+"""What the queue lists unless a status is asked for: a withdrawn request needs no work."""
+WithdrawalReason = Literal["erasure", "retention"]
+"""Why a request was withdrawn: its application was erased at the applicant's request, or
+its retention period ended (`broker.erasure`)."""
+WITHDRAWAL_REASONS: tuple[WithdrawalReason, ...] = ("erasure", "retention")
 MAX_PAGE_SIZE = 200
 MAX_TEXT = 10_000  # characters of an explanation, note or reason
 MAX_USER = 64
@@ -69,6 +88,7 @@ class CaseSummary:
     due_at: datetime
     lenders: tuple[str, ...]  # the contested lenders
     assignee: str | None  # a caseworker's user name
+    withdrawn_reason: WithdrawalReason | None = None  # status withdrawn: why
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,15 @@ def as_status(value: str) -> ReviewStatus:
     raise ValueError(f"unknown review status {value!r} in the store")
 
 
+def as_withdrawal_reason(value: str | None) -> WithdrawalReason | None:
+    for reason in WITHDRAWAL_REASONS:
+        if reason == value:
+            return reason
+    if value is None:
+        return None
+    raise ValueError(f"unknown withdrawal reason {value!r} in the store")
+
+
 def as_language(value: str) -> Language:
     for language in LANGUAGES:
         if language == value:
@@ -176,6 +205,7 @@ def _summary(review: StoredReview) -> CaseSummary:
         due_at=review.due_at,
         lenders=tuple(lender.lender_id for lender in review.lenders),
         assignee=review.assignee,
+        withdrawn_reason=as_withdrawal_reason(review.withdrawn_reason),
     )
 
 
@@ -189,8 +219,9 @@ def queue(
     page: int = 1,
     page_size: int = 25,
 ) -> QueuePage:
-    """One page of review requests, oldest due first. `due_before`: due on or before that
-    day (UTC). `ReviewInputError` for a page below 1 or a size outside 1..200."""
+    """One page of review requests, oldest due first; `statuses` None: `QUEUE_STATUSES`
+    (not the withdrawn). `due_before`: due on or before that day (UTC). `ReviewInputError`
+    for a page below 1 or a size outside 1..200."""
     if page < 1:
         raise ReviewInputError("page", "must be 1 or more")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -205,7 +236,7 @@ def queue(
         else datetime.combine(due_before + timedelta(days=1), time(), tzinfo=UTC)
     )
     reviews, total = store.reviews.page(
-        statuses=None if statuses is None else list(statuses),
+        statuses=list(QUEUE_STATUSES if statuses is None else statuses),
         lender=lender,
         market=market,
         due_before=until,
@@ -284,6 +315,8 @@ def open_case(
     except ReviewNotFound as error:
         raise ReviewNotFoundError(request_id) from error
     review = _review(store, request_id)
+    if review.status == "withdrawn":
+        return _withdrawn_case(store, review)
     automated = _automated(store, review)
     ruleset = rulesets.get(automated.ruleset_hash)
     outcomes = [matcher.LenderOutcome(*o) for o in automated.outcomes]
@@ -301,6 +334,29 @@ def open_case(
         history=tuple(CaseEvent(e.at, e.actor, e.what) for e in store.reviews.history(request_id)),
         views=tuple(CaseView(v.at, v.viewer) for v in store.reviews.views(request_id)),
         decision=_manual(store, review),
+    )
+
+
+def _withdrawn_case(store: Store, review: StoredReview) -> Case:
+    """A withdrawn case, read-only: what is left once its application was erased (no
+    personal data, no features, so no outcomes to explain), its history and views."""
+    automated = store.decisions.find(review.automated_decision_id)
+    return Case(
+        summary=_summary(review),
+        statement=review.statement,
+        claimed_corrections=review.corrections,
+        applicant_language=as_language(review.language),
+        extension_reason=review.extension_reason,
+        personal=None,
+        features={},
+        ruleset_hash="" if automated is None else automated.ruleset_hash,
+        automated_decision_id=review.automated_decision_id,
+        outcomes=(),
+        history=tuple(
+            CaseEvent(e.at, e.actor, e.what) for e in store.reviews.history(review.request_id)
+        ),
+        views=tuple(CaseView(v.at, v.viewer) for v in store.reviews.views(review.request_id)),
+        decision=None,
     )
 
 
@@ -384,6 +440,8 @@ def extend(
         raise ReviewInputError("months", f"must be a whole number within 1..{MAX_EXTENSION_MONTHS}")
     reason = _text("reason", reason)
     review = _review(store, request_id)
+    if review.status == "withdrawn":
+        raise ReviewWithdrawnError(review.withdrawn_reason or "")
     try:
         store.reviews.extend(
             request_id,
@@ -441,6 +499,8 @@ def decide(
     review = _review(store, request_id)
     if review.status == "decided":
         raise AlreadyDecidedError(review.decided_by or "", review.decided_at or review.due_at)
+    if review.status == "withdrawn":
+        raise ReviewWithdrawnError(review.withdrawn_reason or "")
     checked = _checked_verdicts(review, verdicts)
     automated = _automated(store, review)
     ruleset = rulesets.get(automated.ruleset_hash)
@@ -475,6 +535,8 @@ def decide(
         raise AlreadyDecidedError(error.by, error.at) from error
     except ReviewNotFound as error:
         raise ReviewNotFoundError(request_id) from error
+    except ReviewStateConflict as error:  # withdrawn meanwhile (its application erased)
+        raise ReviewWithdrawnError("") from error
     return ManualDecision(
         stored.decision_id, reviewer, stored.decided_at, stored.features, tuple(checked)
     )

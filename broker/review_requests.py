@@ -10,7 +10,8 @@ request at a time.
 
 `review_status` answers the applicant: the status, the due date (and the reason when it was
 extended), and once decided each contested lender's outcome with the caseworker's
-explanation. Only the client whose application it is may read it (another's is not found).
+explanation; once withdrawn (the application was erased while the request was open), why.
+Only the client whose application it is may read it (another's is not found).
 """
 
 from __future__ import annotations
@@ -25,11 +26,20 @@ from broker.errors import (
     DecisionNotFoundError,
     NothingToReviewError,
     ReviewAlreadyOpenError,
+    ReviewErasedError,
     ReviewInputError,
     ReviewNotFoundError,
 )
 from broker.manual_decisions import Verdict, overridden_lenders, verdicts_of
-from broker.review import MAX_TEXT, ReviewStatus, as_language, as_status, corrected_features
+from broker.review import (
+    MAX_TEXT,
+    ReviewStatus,
+    WithdrawalReason,
+    as_language,
+    as_status,
+    as_withdrawal_reason,
+    corrected_features,
+)
 from broker.review_deadlines import due_date
 from broker.rulesets import CompiledRulesets
 from lender_rules.vocabulary import Language
@@ -54,6 +64,23 @@ _STATUS_TEXTS: dict[ReviewStatus, dict[Language, str]] = {
         "en": "A caseworker has decided on your request; the answer for each lender is given.",
         "nb": "En saksbehandler har avgjort forespørselen din; svaret for hver långiver står her.",
         "sv": "En handläggare har beslutat om din begäran; svaret för varje långivare anges.",
+    },
+    "withdrawn": {
+        "en": "Your request was closed without a decision.",
+        "nb": "Forespørselen din ble avsluttet uten avgjørelse.",
+        "sv": "Din begäran avslutades utan beslut.",
+    },
+}
+_WITHDRAWN_TEXTS: dict[WithdrawalReason, dict[Language, str]] = {
+    "erasure": {
+        "en": "Your request was withdrawn: the application was erased at the applicant's request.",
+        "nb": "Forespørselen din ble trukket tilbake: søknaden ble slettet etter søkerens ønske.",
+        "sv": "Din begäran drogs tillbaka: ansökan raderades på sökandens begäran.",
+    },
+    "retention": {
+        "en": "Your request was withdrawn: the retention period of the application ended.",
+        "nb": "Forespørselen din ble trukket tilbake: oppbevaringstiden for søknaden er ute.",
+        "sv": "Din begäran drogs tillbaka: lagringstiden för ansökan har löpt ut.",
     },
 }
 
@@ -84,6 +111,7 @@ class ReviewRequestStatus:
     extension_reason: str | None
     decided_at: datetime | None
     lenders: tuple[LenderRuling, ...]
+    withdrawn_reason: WithdrawalReason | None = None  # status withdrawn: why
 
 
 def request_review(
@@ -102,10 +130,13 @@ def request_review(
     (`client` None: any client's). `DecisionNotFoundError` for an unknown application (or
     another client's), `NothingToReviewError` if no lender rejected it, `ReviewInputError`
     naming the field (statement, `lenders[i]` that did not reject it, `corrections.<feature>`),
-    `ReviewAlreadyOpenError` if a request is open already."""
+    `ReviewAlreadyOpenError` if a request is open already, `ReviewErasedError` if the
+    application was erased."""
     automated = store.decisions.latest(application_id, client=client, automated=True)
     if automated is None:
         raise DecisionNotFoundError(application_id)
+    if automated.redacted:  # erased: nothing left for a person to look at again
+        raise ReviewErasedError()
     overridden = overridden_lenders(store.reviews.manual_decisions(application_id))
     rejecting = [
         lender
@@ -186,15 +217,19 @@ def _answer(
             )
         )
     status = as_status(review.status)
+    withdrawn = as_withdrawal_reason(review.withdrawn_reason)
     return ReviewRequestStatus(
         request_id=review.request_id,
         application_id=review.application_id,
         status=status,
-        message=_STATUS_TEXTS[status][language],
+        message=(_STATUS_TEXTS[status] if withdrawn is None else _WITHDRAWN_TEXTS[withdrawn])[
+            language
+        ],
         applicant_language=as_language(review.language),
         received_at=review.received_at,
         due_at=review.due_at,
         extension_reason=review.extension_reason,
         decided_at=review.decided_at,
         lenders=tuple(rulings),
+        withdrawn_reason=withdrawn,
     )

@@ -254,6 +254,7 @@ def _review_requests(context: SubjectContext) -> dict[str, Any]:
                 "request_id": request.request_id,
                 "received_at": request.received_at,
                 "status": request.status,
+                "withdrawn_reason": request.withdrawn_reason,
                 "due_at": request.due_at,
                 "extension_reason": request.extension_reason if own_words else None,
                 "statement": request.statement if shown else None,
@@ -419,7 +420,9 @@ def erase(
         raise SubjectNotFoundError()
     application_ids = list(dict.fromkeys(link.application_id for link in links))
     held = [held_application(a, store.decisions.history(a)) for a in application_ids]
-    erased = erase_applications(store, held, reason=reason, now=now, periods=periods)
+    erased = erase_applications(
+        store, held, reason=reason, withdrawn="erasure", now=now, periods=periods
+    )
     mine = {(link.application_id, link.role) for link in links}
     kept = [
         {
@@ -465,6 +468,7 @@ def erase(
                 "decision_features_redacted": item.records_redacted,
                 "rectifications": item.corrections,
                 "review_requests": item.review_requests,
+                "review_requests_withdrawn": list(item.review_requests_withdrawn),
             }
             for item in erased
         ],
@@ -476,6 +480,9 @@ def erase(
             "applications": len(erased),
             "records_redacted": sum(item.records_redacted for item in erased),
             "review_requests_erased": sum(item.review_requests for item in erased),
+            "review_requests_withdrawn": sum(
+                len(item.review_requests_withdrawn) for item in erased
+            ),
             "identity_checks_kept": checks_kept,
         },
         now,

@@ -41,5 +41,6 @@ def purge_command(
     if not dry_run:
         typer.echo(
             f"decision records redacted: {report.records_redacted}; identity checks kept "
-            f"under anti-money-laundering law: {report.identity_checks_kept}"
+            f"under anti-money-laundering law: {report.identity_checks_kept}; open review "
+            f"requests withdrawn: {report.review_requests_withdrawn}"
         )

@@ -13,7 +13,8 @@ feature contract does not allow, 422 naming the field.
 
 `GET /v1/review-requests/{id}` answers the status (received, in_review, extended: with the
 new due date and the reason, decided: with each contested lender's outcome and the
-caseworker's explanation, written in the applicant's language). The status message is in the
+caseworker's explanation, written in the applicant's language; withdrawn: the application was
+erased while the request was open, `withdrawn_reason` says why). The status message is in the
 language of `Accept-Language`.
 
 Access as for decisions: the frontend key of the client whose application it is (another
@@ -40,6 +41,7 @@ from broker import (
     ReviewRequestStatus,
     ReviewStatus,
     Verdict,
+    WithdrawalReason,
     request_review,
     review_status,
 )
@@ -142,6 +144,14 @@ class ReviewRequestAnswer(BaseModel):
     )
     extension_reason: str | None = Field(description="Why the due date was extended.")
     decided_at: datetime | None
+    withdrawn_reason: WithdrawalReason | None = Field(
+        default=None,
+        description=(
+            "Status `withdrawn`: the request was still open when its application was erased, "
+            "at the applicant's request (`erasure`) or at the end of its retention period "
+            "(`retention`); `message` says so in `language`."
+        ),
+    )
     lenders: list[ContestedLenderAnswer]
 
 
@@ -157,6 +167,7 @@ def _answer(status: ReviewRequestStatus, language: Language) -> ReviewRequestAns
         due_at=status.due_at,
         extension_reason=status.extension_reason,
         decided_at=status.decided_at,
+        withdrawn_reason=status.withdrawn_reason,
         lenders=[
             ContestedLenderAnswer(
                 lender_id=r.lender_id,

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from http import HTTPStatus
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, Form, Request
@@ -110,6 +111,10 @@ async def _run_in_thread(
         return await anyio.to_thread.run_sync(partial(work, request, *args))
     except broker.ReviewNotFoundError:
         return not_found(request, user)
+    except broker.ReviewConflictError:  # withdrawn (its application erased): read-only
+        return RedirectResponse(
+            f"/review/cases/{quote(str(args[0]))}?error=withdrawn", status_code=HTTPStatus.SEE_OTHER
+        )
 
 
 def case_page(
@@ -274,6 +279,13 @@ def _corrections_or_page(
         )
 
 
+def _workable(case: Case) -> Case:
+    """The case, or `ReviewWithdrawnError` if it was withdrawn (read-only)."""
+    if case.summary.status == "withdrawn":
+        raise broker.ReviewWithdrawnError(case.summary.withdrawn_reason or "")
+    return case
+
+
 def _missing(drafts: Mapping[str, Mapping[str, str]]) -> str:
     for lender_id, draft in drafts.items():
         if draft["verdict"] not in VERDICTS:
@@ -305,7 +317,7 @@ def _review(
     language: Language,
     form: FormData,
 ) -> HTMLResponse:
-    case = _open(service, request_id, user, language)
+    case = _workable(_open(service, request_id, user, language))
     drafts = _drafts(form, case)
     corrections = _corrections_or_page(request, case, user, drafts, form)
     if isinstance(corrections, HTMLResponse):
@@ -349,7 +361,7 @@ def _confirm(
     language: Language,
     form: FormData,
 ) -> HTMLResponse | RedirectResponse:
-    case = _open(service, request_id, user, language)
+    case = _workable(_open(service, request_id, user, language))
     drafts = _drafts(form, case)
     corrections = _corrections_or_page(request, case, user, drafts, form)
     if isinstance(corrections, HTMLResponse):
@@ -422,6 +434,8 @@ def extend_deadline(
         return not_found(request, user)
     except broker.ReviewInputError as bad:
         error = f"extend.{bad.field}"
+    except broker.ReviewWithdrawnError:
+        error = "withdrawn"
     except broker.ReviewConflictError:
         error = "extend.again"
     else:

@@ -42,8 +42,8 @@ class QueueRow:
 
 
 def urgency(case: CaseSummary, now: datetime) -> Urgency:
-    """Overdue, due within 3 days, or neither; a decided case is never urgent."""
-    if case.status == "decided":
+    """Overdue, due within 3 days, or neither; a decided or withdrawn case is never urgent."""
+    if case.status in ("decided", "withdrawn"):
         return "none"
     if case.due_at < now:
         return "overdue"

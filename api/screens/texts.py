@@ -114,6 +114,35 @@ CATALOGUE: Final[Mapping[str, Mapping[Language, str]]] = {
     "status_in_review": {"en": "In review", "nb": "Under vurdering", "sv": "Under prövning"},
     "status_extended": {"en": "Extended", "nb": "Forlenget", "sv": "Förlängd"},
     "status_decided": {"en": "Decided", "nb": "Avgjort", "sv": "Avgjord"},
+    "status_withdrawn": {"en": "Withdrawn", "nb": "Trukket tilbake", "sv": "Återkallad"},
+    "withdrawn_because": {
+        "en": "Withdrawn because",
+        "nb": "Trukket tilbake fordi",
+        "sv": "Återkallad eftersom",
+    },
+    "withdrawn_erasure": {
+        "en": "the application was erased at the applicant's request.",
+        "nb": "søknaden ble slettet etter søkerens ønske.",
+        "sv": "ansökan raderades på sökandens begäran.",
+    },
+    "withdrawn_retention": {
+        "en": "the retention period ended.",
+        "nb": "oppbevaringstiden er ute.",
+        "sv": "lagringstiden har löpt ut.",
+    },
+    "withdrawn_notice": {
+        "en": "This request was withdrawn and is read-only:",
+        "nb": "Denne forespørselen er trukket tilbake og kan bare leses:",
+        "sv": "Denna begäran har återkallats och kan bara läsas:",
+    },
+    "withdrawn_no_action": {
+        "en": "The request was withdrawn; it can no longer be assigned, extended or decided.",
+        "nb": (
+            "Forespørselen er trukket tilbake; den kan ikke lenger tildeles, forlenges eller "
+            "avgjøres."
+        ),
+        "sv": "Begäran har återkallats; den kan inte längre tilldelas, förlängas eller avgöras.",
+    },
     # case page
     "case": {"en": "Case", "nb": "Sak", "sv": "Ärende"},
     "application": {"en": "Application", "nb": "Søknad", "sv": "Ansökan"},

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel
 
 from api.examples import APPLICATIONS
 from api.log_redaction import ACCESS_LOGGER, RedactSubjectPaths
-from broker import LenderVerdict, ReviewErasedError, decide, extend, open_case
+from broker import LenderVerdict, ReviewWithdrawnError, decide, extend, open_case
 from tests.api.support import Api, running_api
 
 KARI = APPLICATIONS["no-applicant"]["applicant"]  # also the co-applicant of no-with-co-applicant
@@ -544,7 +544,7 @@ def test_a_copy_of_the_database_reveals_no_review_statement(
     _assert_no_trace(database_url, ERIK, ids["anna-review"])
 
 
-def test_an_open_review_of_an_erased_application_can_no_longer_be_worked(
+def test_an_open_review_of_an_erased_application_is_withdrawn(
     reviewed: tuple[Api, dict[str, str]],
 ) -> None:
     api, ids = reviewed
@@ -553,16 +553,19 @@ def test_an_open_review_of_an_erased_application_can_no_longer_be_worked(
         f"/v1/subjects/{ANNA['national_id']}/erasure", headers=_admin(api), json={}
     )
     assert erased.status_code == 200, erased.text
-    with pytest.raises(ReviewErasedError):
-        open_case(
-            api.service.store,
-            api.service.rules.compiled,
-            request_id,
-            viewer=CASEWORKER,
-            language="en",
-        )
+    withdrawn = [i for item in erased.json()["erased"] for i in item["review_requests_withdrawn"]]
+    assert withdrawn == [request_id]
+    case = open_case(
+        api.service.store,
+        api.service.rules.compiled,
+        request_id,
+        viewer=CASEWORKER,
+        language="en",
+    )
+    assert (case.summary.status, case.summary.withdrawn_reason) == ("withdrawn", "erasure")
+    assert case.personal is None and case.outcomes == () and case.decision is None
     (lender,) = api.service.store.reviews.get(request_id).lenders  # type: ignore[union-attr]
-    with pytest.raises(ReviewErasedError):
+    with pytest.raises(ReviewWithdrawnError):
         decide(
             api.service.store,
             api.service.rules.compiled,
@@ -575,4 +578,5 @@ def test_an_open_review_of_an_erased_application_can_no_longer_be_worked(
         f"/v1/review-requests/{request_id}", headers={"X-API-Key": api.frontend_key}
     )
     assert status.status_code == 200, status.text
+    assert (status.json()["status"], status.json()["withdrawn_reason"]) == ("withdrawn", "erasure")
     assert ANNA["name"] not in status.text

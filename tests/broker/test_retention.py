@@ -166,7 +166,7 @@ def test_case_views_outlive_an_erasure_request_until_the_applications_period(
     request_id = _review(store, "rejected-1.5y", decide=True)
     held = held_application("rejected-1.5y", store.decisions.history("rejected-1.5y"))
     (erased,) = erase_applications(
-        store, [held], reason="the applicant asked", now=NOW, periods=PERIODS
+        store, [held], reason="the applicant asked", withdrawn="erasure", now=NOW, periods=PERIODS
     )
     assert erased.review_requests == 1
     assert store.reviews.get(request_id).erased  # type: ignore[union-attr]
@@ -177,4 +177,43 @@ def test_case_views_outlive_an_erasure_request_until_the_applications_period(
     assert purge(store, PERIODS, due).removed == {**NOTHING, "case_views": 1}
     assert store.reviews.views_of(["rejected-1.5y"]) == []
     assert purge(store, PERIODS, due).removed == NOTHING
+    assert store.verify().ok
+
+
+def test_the_purge_withdraws_an_open_review_of_an_application_past_its_period(
+    store: Store, sql: Sql
+) -> None:
+    _record(store, "rejected-2.5y", datetime(2027, 7, 1, tzinfo=UTC), accepted=False)
+    _record(store, "rejected-1.5y", datetime(2028, 7, 1, tzinfo=UTC), accepted=False)
+    _record(store, "rejected-decided", datetime(2027, 7, 2, tzinfo=UTC), accepted=False)
+    old = _review(store, "rejected-2.5y", decide=False)
+    recent = _review(store, "rejected-1.5y", decide=False)
+    decided = _review(store, "rejected-decided", decide=True)
+    store.reviews.assign(old, assignee="caseworker", by="caseworker", may_reassign=False, at=NOW)
+
+    assert purge(store, PERIODS, NOW, dry_run=True).review_requests_withdrawn == 0
+    assert store.reviews.get(old).status == "in_review"  # type: ignore[union-attr]
+
+    first = purge(store, PERIODS, NOW)
+    assert first.review_requests_withdrawn == 1
+    withdrawn = store.reviews.get(old)
+    assert withdrawn is not None
+    assert (withdrawn.status, withdrawn.withdrawn_reason) == ("withdrawn", "retention")
+    assert withdrawn.erased
+    assert store.reviews.history(old)[-1].what == "withdrawn: retention"
+    assert store.reviews.get(recent).status == "received"  # type: ignore[union-attr]
+    assert store.reviews.get(decided).status == "decided"  # type: ignore[union-attr]
+    (row,) = sql("SELECT open_for FROM review_request WHERE request_id = :r", r=old)
+    assert row[0] is None  # no longer the application's open request
+    assert [c.request_id for c in store.reviews.page(statuses=["withdrawn"])[0]] == [old]
+    (recorded,) = [
+        r
+        for r in sql("SELECT kind, summary_json FROM subject_request")
+        if r[0] == "retention_purge"
+    ][:1]
+    assert '"review_requests_withdrawn":1' in recorded[1].replace(" ", "")
+
+    second = purge(store, PERIODS, NOW)
+    assert second.review_requests_withdrawn == 0  # idempotent
+    assert store.reviews.get(old).status == "withdrawn"  # type: ignore[union-attr]
     assert store.verify().ok
