@@ -36,7 +36,7 @@ goes through.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -113,6 +113,16 @@ class SubjectContext:
 
     def held(self, application_id: str) -> HeldApplication:
         return held_application(application_id, self.histories[application_id])
+
+    @property
+    def roles(self) -> dict[str, str]:
+        """The person's role (applicant, co_applicant) in each of their applications."""
+        return roles_in(self.links)
+
+
+def roles_in(links: Iterable[SubjectLink]) -> dict[str, str]:
+    """Application id -> the person's role in it."""
+    return {link.application_id: link.role for link in links}
 
 
 def _application_data(context: SubjectContext) -> dict[str, Any]:
@@ -197,7 +207,7 @@ def _decisions(context: SubjectContext) -> dict[str, Any]:
 
 
 def _corrections(context: SubjectContext) -> dict[str, Any]:
-    roles = {link.application_id: link.role for link in context.links}
+    roles = context.roles
     items = [
         {
             "application_id": correction.application_id,
@@ -239,7 +249,7 @@ def _identity_checks(context: SubjectContext) -> dict[str, Any]:
 
 
 def _review_requests(context: SubjectContext) -> dict[str, Any]:
-    roles = {link.application_id: link.role for link in context.links}
+    roles = context.roles
     requests = context.store.reviews.of_applications(list(roles))
     histories = context.store.reviews.histories([r.request_id for r in requests])
     items = []
@@ -304,7 +314,7 @@ def _review_requests(context: SubjectContext) -> dict[str, Any]:
 
 
 def _case_views(context: SubjectContext) -> dict[str, Any]:
-    roles = {link.application_id: link.role for link in context.links}
+    roles = context.roles
     items = [
         {
             "application_id": view.application_id,
@@ -436,7 +446,7 @@ def erase(
         if (check.application_id, check.role) in mine
     ]
     checks_kept = len(kept)
-    roles = {link.application_id: link.role for link in links}
+    roles = roles_in(links)
     kept += [
         {
             "category": "review_requests",
