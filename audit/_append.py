@@ -208,38 +208,48 @@ def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> di
     now = datetime.now(UTC)
     insert_links, upsert = _PERSONAL[sqlite]
     connection = session.connection()
-    sealed = {
-        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
-    }
-    links = {
-        (subject_hash, item.fields["application_id"], role)
-        for item in items
-        for role, subject_hash in item.subjects
-    }
+    personal, links = _personal_rows(items, now)
     if links:
         connection.execute(
             insert_links,
-            [
-                {"subject_hash": subject, "application_id": application, "role": role}
-                for subject, application, role in sorted(links)
-            ],
+            links,
         )
-    if not sealed:
+    if not personal:
         return {}
-    rows = connection.execute(
-        upsert,
-        [
-            {
-                "application_id": application_id,
-                "salt": secrets.token_hex(16),
-                "payload_json": ciphertext,
-                "key_id": key_id,
-                "recorded_at": now,
-            }
-            for application_id, (key_id, ciphertext) in sealed.items()
-        ],
-    )
+    rows = connection.execute(upsert, personal)
     return {str(row[0]): str(row[1]) for row in rows}
+
+
+def _personal_rows(
+    items: Sequence[Append], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The batch's rows of `personal_data` (each sealed payload with a fresh salt for its
+    digest; the last of an application wins) and its links of people to applications, sorted
+    so that concurrent batches take their locks in one order."""
+    sealed = {
+        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
+    }
+    personal = [
+        {
+            "application_id": application_id,
+            "salt": secrets.token_hex(16),
+            "payload_json": ciphertext,
+            "key_id": key_id,
+            "recorded_at": now,
+        }
+        for application_id, (key_id, ciphertext) in sealed.items()
+    ]
+    links = sorted(
+        {
+            (subject_hash, item.fields["application_id"], role)
+            for item in items
+            for role, subject_hash in item.subjects
+        }
+    )
+    return personal, [
+        {"subject_hash": subject, "application_id": application, "role": role}
+        for subject, application, role in links
+    ]
 
 
 def _stored_by_key(
@@ -475,43 +485,18 @@ def _batch_in_pipeline(
 def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[str, str]:
     """`_put_personal` on the driver's connection, in one round trip."""
     now = datetime.now(UTC)
-    sealed = {
-        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
-    }
-    links = sorted(
-        {
-            (subject_hash, item.fields["application_id"], role)
-            for item in items
-            for role, subject_hash in item.subjects
-        }
-    )
-    if not links and not sealed:
+    personal, links = _personal_rows(items, now)
+    if not links and not personal:
         return {}
     salts: dict[str, str] = {}
     with raw.cursor() as linking, raw.cursor() as cursor:
         if links:
             linking.executemany(
                 _PG_LINK,
-                [
-                    {"subject_hash": subject, "application_id": application, "role": role}
-                    for subject, application, role in links
-                ],
+                links,
             )
-        if sealed:
-            cursor.executemany(
-                _PG_PERSONAL,
-                [
-                    {
-                        "application_id": application_id,
-                        "salt": secrets.token_hex(16),
-                        "payload_json": ciphertext,
-                        "key_id": key_id,
-                        "recorded_at": now,
-                    }
-                    for application_id, (key_id, ciphertext) in sealed.items()
-                ],
-                returning=True,
-            )
+        if personal:
+            cursor.executemany(_PG_PERSONAL, personal, returning=True)
             while True:
                 for application_id, salt in cursor.fetchall():
                     salts[str(application_id)] = str(salt)

@@ -979,11 +979,11 @@ def _commit(folder: Path) -> str:
     return found.stdout.strip() or "?"
 
 
-def _child(code: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """One `--only single` run of this script with `matcher` imported from `code`."""
+def _child(code: Path, only: str, options: list[str], out: Path) -> dict[str, Any]:
+    """One `--only single|batch` run of this script in a fresh process, with `matcher`
+    imported from `code` (checked), its figures read back from `out`."""
     env = {**os.environ, "PYTHONPATH": str(code)}
-    command = [sys.executable, __file__, "--only", "single", "--emit", str(out)]
-    command += ["--calls", str(args.calls), "--seed", str(args.seed)]
+    command = [sys.executable, __file__, "--only", only, "--emit", str(out), *options]
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
     figures: dict[str, Any] = json.loads(out.read_text())
     if Path(figures["matcher"]) != (code / "matcher").resolve():
@@ -1004,7 +1004,14 @@ def main_compare(args: argparse.Namespace) -> int:
             order = ("before", "after") if i % 2 == 0 else ("after", "before")
             for name in order:
                 with step(f"round {i + 1}: {name} ({codes[name]})"):
-                    runs[name].append(_child(codes[name], args, Path(tmp) / "figures.json"))
+                    runs[name].append(
+                        _child(
+                            codes[name],
+                            "single",
+                            ["--calls", str(args.calls), "--seed", str(args.seed)],
+                            Path(tmp) / "figures.json",
+                        )
+                    )
     load_after = os.getloadavg()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -1216,19 +1223,6 @@ def batch_child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _batch_run(code: Path, args: argparse.Namespace, out: Path) -> dict[str, Any]:
-    """One `--only batch` run of this script in a fresh process, `matcher` from `code`."""
-    env = {**os.environ, "PYTHONPATH": str(code)}
-    command = [sys.executable, __file__, "--only", "batch", "--emit", str(out)]
-    command += ["--n", str(args.n), "--repeat", str(args.repeat), "--seed", str(args.seed)]
-    command += ["--lenders", str(args.lenders), "--per-lender", str(args.per_lender)]
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    figures: dict[str, Any] = json.loads(out.read_text())
-    if Path(figures["matcher"]) != (code / "matcher").resolve():
-        raise RuntimeError(f"the run of {code} imported matcher from {figures['matcher']}")
-    return figures
-
-
 def main_batch(args: argparse.Namespace) -> int:
     """`--only batch [--before DIR]`: the frame path and DuckDB, `--rounds` fresh processes
     per code, alternating between DIR's code ("before") and this checkout ("after")."""
@@ -1245,7 +1239,20 @@ def main_batch(args: argparse.Namespace) -> int:
             order = list(codes) if i % 2 == 0 else list(reversed(codes))
             for name in order:
                 with step(f"round {i + 1}: {name} ({codes[name]})"):
-                    runs[name].append(_batch_run(codes[name], args, Path(tmp) / "batch.json"))
+                    runs[name].append(
+                        _child(
+                            codes[name],
+                            "batch",
+                            [
+                                f"--n={args.n}",
+                                f"--repeat={args.repeat}",
+                                f"--seed={args.seed}",
+                                f"--lenders={args.lenders}",
+                                f"--per-lender={args.per_lender}",
+                            ],
+                            Path(tmp) / "batch.json",
+                        )
+                    )
     load_after = os.getloadavg()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     title = " and ".join(f"{name} ({_commit(code)})" for name, code in codes.items())

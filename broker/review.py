@@ -320,19 +320,13 @@ def open_case(
     automated = _automated(store, review)
     ruleset = rulesets.get(automated.ruleset_hash)
     outcomes = [matcher.LenderOutcome(*o) for o in automated.outcomes]
-    return Case(
-        summary=_summary(review),
-        statement=review.statement,
-        claimed_corrections=review.corrections,
-        applicant_language=as_language(review.language),
-        extension_reason=review.extension_reason,
+    return _case(
+        store,
+        review,
         personal=store.decisions.personal_data(review.application_id),
         features=automated.features,
         ruleset_hash=automated.ruleset_hash,
-        automated_decision_id=automated.decision_id,
         outcomes=_views(automated.features, outcomes, ruleset, language),
-        history=tuple(CaseEvent(e.at, e.actor, e.what) for e in store.reviews.history(request_id)),
-        views=tuple(CaseView(v.at, v.viewer) for v in store.reviews.views(request_id)),
         decision=_manual(store, review),
     )
 
@@ -341,22 +335,45 @@ def _withdrawn_case(store: Store, review: StoredReview) -> Case:
     """A withdrawn case, read-only: what is left once its application was erased (no
     personal data, no features, so no outcomes to explain), its history and views."""
     automated = store.decisions.find(review.automated_decision_id)
+    return _case(
+        store,
+        review,
+        personal=None,
+        features={},
+        ruleset_hash="" if automated is None else automated.ruleset_hash,
+        outcomes=(),
+        decision=None,
+    )
+
+
+def _case(
+    store: Store,
+    review: StoredReview,
+    *,
+    personal: Mapping[str, Any] | None,
+    features: Mapping[str, Any],
+    ruleset_hash: str,
+    outcomes: tuple[LenderView, ...],
+    decision: ManualDecision | None,
+) -> Case:
+    """The case page of `review`: the request as filed, its history and views, and what the
+    caller found of its application."""
     return Case(
         summary=_summary(review),
         statement=review.statement,
         claimed_corrections=review.corrections,
         applicant_language=as_language(review.language),
         extension_reason=review.extension_reason,
-        personal=None,
-        features={},
-        ruleset_hash="" if automated is None else automated.ruleset_hash,
+        personal=personal,
+        features=features,
+        ruleset_hash=ruleset_hash,
         automated_decision_id=review.automated_decision_id,
-        outcomes=(),
+        outcomes=outcomes,
         history=tuple(
             CaseEvent(e.at, e.actor, e.what) for e in store.reviews.history(review.request_id)
         ),
         views=tuple(CaseView(v.at, v.viewer) for v in store.reviews.views(review.request_id)),
-        decision=None,
+        decision=decision,
     )
 
 
