@@ -35,11 +35,13 @@ from matcher.feature_checks import (
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import (
     bits_dtype,
+    compared_features,
     feature_codes,
     in_codes,
     lower,
     lower_bits,
     may_be_null,
+    shared_subexpressions,
 )
 from matcher.ruleset import Ruleset
 
@@ -142,17 +144,24 @@ def match_side_by_side(
         raise check.refused(lazy.select(pl.len()).collect().item())
     if check.casts:
         lazy = lazy.with_columns(*check.casts)
+    narrow: dict[str, pl.Expr] = {}
+    shared: dict[str, pl.Expr] = {}
     computed: dict[str, pl.Expr] = {}
     outputs: list[pl.Expr] = []
     for prefix, ruleset in rulesets.items():
         plan = _frame_plan(ruleset)
+        narrow |= plan.narrow
+        shared |= plan.shared
         computed |= plan.computed
         outputs += [expr.alias(f"{prefix}{name}") for name, expr in plan.outputs]
-    # Three stages: the codes of the closed-vocabulary strings, then each distinct rule and
-    # market gate once (with_columns: a literal rule is broadcast to every row) with the
-    # rows' check, then every lender's bits from those columns.
+    # Four stages: the codes of the closed-vocabulary strings and the narrow copies of the
+    # integer features many comparisons read, then the sub-expressions several rules
+    # share, then each distinct rule and market gate once (with_columns: a
+    # literal rule is broadcast to every row) with the rows' check, then every lender's bits
+    # from those columns.
     out = (
-        lazy.with_columns(*CODES.expressions())
+        lazy.with_columns(*CODES.code_expressions(), *narrow.values())
+        .with_columns(*(e.alias(n) for n, e in shared.items()))
         .with_columns(
             *(e.alias(n) for n, e in computed.items()), check.bad_bits_with(CODES.outside())
         )
@@ -167,14 +176,21 @@ def match_side_by_side(
 
 # The closed-vocabulary string features, read once per frame as small integer codes.
 CODES = feature_codes()
+# An integer feature read by this many comparisons of a ruleset is read in a narrow copy
+# (the copy costs about as much as four comparisons save).
+NARROW_FROM_READS = 5
 
 
 @dataclass(frozen=True)
 class FramePlan:
-    """A ruleset lowered for frames: the columns to compute, each distinct rule and market
-    gate once, named from its canonical key (so plans of several rulesets share the rules
-    they have in common), then each output column from those."""
+    """A ruleset lowered for frames: the columns to compute, first the narrow copies of the
+    integer features many comparisons read, and the sub-expressions that several rules
+    share, then each distinct rule and market gate once, named from its
+    canonical key (so plans of several rulesets share the rules they have in common), then
+    each output column from those."""
 
+    narrow: dict[str, pl.Expr]
+    shared: dict[str, pl.Expr]
     computed: dict[str, pl.Expr]
     outputs: tuple[tuple[str, pl.Expr], ...]
 
@@ -194,6 +210,10 @@ def _frame_plan(ruleset: Ruleset) -> FramePlan:
 def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     """Columns to compute (each distinct rule and market gate once), then the bitmasks."""
     computed: dict[str, pl.Expr] = {}
+    rules = [r.node for lender in ruleset.lenders for r in lender.requirements]
+    shared = shared_subexpressions(rules)
+    reads = compared_features(rules)
+    codes = CODES.narrowing([name for name, n in reads.items() if n >= NARROW_FROM_READS])
 
     def column(key: str, expr: pl.Expr) -> pl.Expr:
         name = "__lendmatch_" + hashlib.sha256(key.encode()).hexdigest()[:20]
@@ -204,7 +224,7 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     for lender in ruleset.lenders:
         failed, unknown = lower_bits(
             [r.node for r in lender.requirements],
-            [column(r.rule_key, lower(r.node, CODES)) for r in lender.requirements],
+            [column(r.rule_key, lower(r.node, codes, shared)) for r in lender.requirements],
             CODES,
         )
         if set(lender.markets) != set(MARKETS):
@@ -220,7 +240,9 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
                 unknown = column(key, pl.when(gate).then(pl.lit(0, dtype=dtype)))
         outputs.append((failed_column(lender.lender_id), failed))
         outputs.append((unknown_column(lender.lender_id), unknown))
-    return FramePlan(computed, tuple(outputs))
+    return FramePlan(
+        codes.narrow_expressions(), shared.expressions(codes), computed, tuple(outputs)
+    )
 
 
 def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:
