@@ -14,6 +14,7 @@ count of bad rows (checked in the same pass; `valid_rows` sets bad rows aside in
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import weakref
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from matcher.application import Application
 from matcher.errors import FeatureFrameError
 from matcher.feature_checks import (
     BAD_BITS,
+    FrameCheck,
     check_decision_date_features,
     check_row,
     frame_check,
@@ -160,11 +162,9 @@ def match_side_by_side(
     # literal rule is broadcast to every row) with the rows' check, then every lender's bits
     # from those columns.
     out = (
-        lazy.with_columns(*CODES.code_expressions(), *narrow.values())
-        .with_columns(*(e.alias(n) for n, e in shared.items()))
-        .with_columns(
-            *(e.alias(n) for n, e in computed.items()), check.bad_bits_with(CODES.outside())
-        )
+        lazy.with_columns(*_code_columns(), *narrow.values())
+        .with_columns(*shared.values())
+        .with_columns(*computed.values(), _bad_bits())
         .select(*keep, *outputs, BAD_BITS)
         .collect()
     )
@@ -176,6 +176,21 @@ def match_side_by_side(
 
 # The closed-vocabulary string features, read once per frame as small integer codes.
 CODES = feature_codes()
+
+
+@functools.cache
+def _code_columns() -> list[pl.Expr]:
+    """The code columns (`Codes.code_expressions`), built once."""
+    return CODES.code_expressions()
+
+
+@functools.cache
+def _bad_bits() -> pl.Expr:
+    """The rows' check (`FrameCheck.bad_bits_with`), built once: it depends only on the
+    features of the schema, not on the frame's types."""
+    return FrameCheck((), ()).bad_bits_with(CODES.outside())
+
+
 # An integer feature read by this many comparisons of a ruleset is read in a narrow copy
 # (the copy costs about as much as four comparisons save).
 NARROW_FROM_READS = 5
@@ -217,7 +232,7 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
 
     def column(key: str, expr: pl.Expr) -> pl.Expr:
         name = "__lendmatch_" + hashlib.sha256(key.encode()).hexdigest()[:20]
-        computed.setdefault(name, expr)
+        computed.setdefault(name, expr.alias(name))
         return pl.col(name)
 
     outputs: list[tuple[str, pl.Expr]] = []
@@ -241,7 +256,10 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
         outputs.append((failed_column(lender.lender_id), failed))
         outputs.append((unknown_column(lender.lender_id), unknown))
     return FramePlan(
-        codes.narrow_expressions(), shared.expressions(codes), computed, tuple(outputs)
+        codes.narrow_expressions(),
+        {name: e.alias(name) for name, e in shared.expressions(codes).items()},
+        computed,
+        tuple(outputs),
     )
 
 
