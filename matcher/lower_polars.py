@@ -392,29 +392,51 @@ class _Lowering:
 
     def narrowed(self, node: Call) -> list[pl.Expr] | None:
         """A comparison of integer features (read without a default, all of one narrow
-        type) with integer literals that fit that type: the operands in that type (fewer
-        bytes to read, the same order). None for anything else."""
+        type), or of their remainders by a positive literal, with integer literals that fit
+        that type: the operands in that type (fewer bytes to read, the same order and the
+        same remainders). None for anything else."""
         if self.codes is None or node.op.name not in COMPARISONS:
             return None
-        narrow = self.codes.narrow
-        reads = [a for a in node.args if isinstance(a, Var)]
-        if not reads or any(
-            a.default is not None or a.type is not Type.INT or a.name not in narrow for a in reads
+        reads = [None if isinstance(a, Const) else self.narrow_read(a) for a in node.args]
+        dtypes = {read[1] for read in reads if read is not None}
+        if len(dtypes) != 1 or any(
+            read is None and not isinstance(arg, Const)
+            for arg, read in zip(node.args, reads, strict=True)
         ):
-            return None
-        dtypes = {narrow[a.name][1] for a in reads}
-        if len(dtypes) != 1:
             return None
         (dtype,) = dtypes
         operands: list[pl.Expr] = []
-        for arg in node.args:
-            if isinstance(arg, Var):
-                operands.append(pl.col(narrow[arg.name][0]))
+        for arg, read in zip(node.args, reads, strict=True):
+            if read is not None:
+                operands.append(read[0])
             elif isinstance(arg, Const) and _fits(arg.value, dtype):
                 operands.append(pl.lit(arg.value, dtype=dtype))
             else:
                 return None
         return operands
+
+    def narrow_read(self, node: Node) -> tuple[pl.Expr, pl.DataType] | None:
+        """An integer feature read without a default, in its narrow copy; or its remainder
+        by a positive literal of that type when the feature is never negative (Polars' `%`
+        and JsonLogic's agree there, and the remainder fits the type)."""
+        narrow = {} if self.codes is None else self.codes.narrow
+        if isinstance(node, Var):
+            if node.default is None and node.type is Type.INT and node.name in narrow:
+                column, dtype = narrow[node.name]
+                return pl.col(column), dtype
+            return None
+        if not isinstance(node, Call) or node.op.name != "%" or len(node.args) != 2:
+            return None
+        dividend, divisor = node.args
+        read = self.narrow_read(dividend) if isinstance(dividend, Var) else None
+        feature = self.features.get(dividend.name) if isinstance(dividend, Var) else None
+        if read is None or feature is None or feature.low is None or feature.low < 0:
+            return None
+        if not isinstance(divisor, Const) or not _fits(divisor.value, read[1]):
+            return None
+        if divisor.value <= 0:  # type: ignore[operator]  # an int: it fits
+            return None
+        return read[0] % pl.lit(divisor.value, dtype=read[1]), read[1]
 
     def coded(self, node: Call) -> pl.Expr | None:
         """Equality with a string literal, or membership in a literal list, on a coded

@@ -209,16 +209,32 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
         {">=": [{"/": [{"var": "total_income"}, 12]}, 1000.5]},
         {">=": [{"/": [{"var": "debt_to_income"}, -0.5]}, -3]},  # +inf / -0.5
         {"==": [{"%": [{"var": "amount"}, {"var": "children"}]}, 0]},  # by a feature: guarded
+        # remainders of narrow copies: never negative features by a literal of their type
+        {"==": [{"%": [{"var": "amount"}, 1000]}, 0]},
+        {"<=": [1, {"%": [{"var": "term_months"}, 12]}, 5]},
+        {"==": [{"%": [{"var": "co_age"}, 5]}, 2]},  # null without co-applicant
+        {"<": [{"%": [{"var": "age"}, 300]}, 41]},  # 300 does not fit UInt8: read as it is
+        {"==": [{"%": [{"var": "age"}, 7]}, 300]},  # 300 does not fit: compared as it is
     ],
 )
 def test_division_and_remainder_by_a_literal_need_no_guard(rule: Any) -> None:
     node = _compiled(rule)
     rows = [
-        _row(amount=a, term_months=t, total_income=i, debt_to_income=d, children=c)
+        _row(
+            amount=a,
+            term_months=t,
+            total_income=i,
+            debt_to_income=d,
+            children=c,
+            age=t // 2,
+            co_age=None if c == 0 else 40 + c,
+            has_co_applicant=c != 0,
+        )
         for a, t, i, d, c in [
             (1000, 12, 0, INF, 0),
             (12_345, 13, 12_006, 2.5, 3),
             (5000, 60, 12_000, 0.0, 2),
+            (4_999_000, 359, 1, 1.0, 1),
         ]
     ]
     closure = lower_expression(node)
@@ -382,3 +398,12 @@ def test_only_the_outermost_arithmetic_that_rules_share_is_a_column() -> None:
         node_key(end_of_term),
         node_key(inner),
     }
+
+
+def test_a_remainder_by_a_literal_is_computed_in_the_narrow_copy() -> None:
+    narrow = str(lower(_compiled({"==": [{"%": [{"var": "term_months"}, 12]}, 0]}), CODES))
+    assert CODES.narrow["term_months"][0] in narrow
+    # a dividend that can be negative, or a divisor outside the type: the column as it is
+    negative = str(lower(_compiled({"==": [{"%": [{"var": "amount"}, -7]}, 3]}), CODES))
+    too_big = str(lower(_compiled({"<": [{"%": [{"var": "age"}, 300]}, 41]}), CODES))
+    assert "narrow" not in negative and "narrow" not in too_big
