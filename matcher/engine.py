@@ -14,6 +14,7 @@ count of bad rows (checked in the same pass; `valid_rows` sets bad rows aside in
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import weakref
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from matcher.application import Application
 from matcher.errors import FeatureFrameError
 from matcher.feature_checks import (
     BAD_BITS,
+    FrameCheck,
     check_decision_date_features,
     check_row,
     frame_check,
@@ -35,11 +37,13 @@ from matcher.feature_checks import (
 from matcher.features import feature_frame, features_of
 from matcher.lower_polars import (
     bits_dtype,
+    compared_features,
     feature_codes,
     in_codes,
     lower,
     lower_bits,
     may_be_null,
+    shared_subexpressions,
 )
 from matcher.ruleset import Ruleset
 
@@ -142,20 +146,25 @@ def match_side_by_side(
         raise check.refused(lazy.select(pl.len()).collect().item())
     if check.casts:
         lazy = lazy.with_columns(*check.casts)
+    narrow: dict[str, pl.Expr] = {}
+    shared: dict[str, pl.Expr] = {}
     computed: dict[str, pl.Expr] = {}
     outputs: list[pl.Expr] = []
     for prefix, ruleset in rulesets.items():
         plan = _frame_plan(ruleset)
+        narrow |= plan.narrow
+        shared |= plan.shared
         computed |= plan.computed
         outputs += [expr.alias(f"{prefix}{name}") for name, expr in plan.outputs]
-    # Three stages: the codes of the closed-vocabulary strings, then each distinct rule and
-    # market gate once (with_columns: a literal rule is broadcast to every row) with the
-    # rows' check, then every lender's bits from those columns.
+    # Four stages: the codes of the closed-vocabulary strings and the narrow copies of the
+    # integer features many comparisons read, then the sub-expressions several rules
+    # share, then each distinct rule and market gate once (with_columns: a
+    # literal rule is broadcast to every row) with the rows' check, then every lender's bits
+    # from those columns.
     out = (
-        lazy.with_columns(*CODES.expressions())
-        .with_columns(
-            *(e.alias(n) for n, e in computed.items()), check.bad_bits_with(CODES.outside())
-        )
+        lazy.with_columns(*_code_columns(), *narrow.values())
+        .with_columns(*shared.values())
+        .with_columns(*computed.values(), _bad_bits())
         .select(*keep, *outputs, BAD_BITS)
         .collect()
     )
@@ -169,12 +178,34 @@ def match_side_by_side(
 CODES = feature_codes()
 
 
+@functools.cache
+def _code_columns() -> list[pl.Expr]:
+    """The code columns (`Codes.code_expressions`), built once."""
+    return CODES.code_expressions()
+
+
+@functools.cache
+def _bad_bits() -> pl.Expr:
+    """The rows' check (`FrameCheck.bad_bits_with`), built once: it depends only on the
+    features of the schema, not on the frame's types."""
+    return FrameCheck((), ()).bad_bits_with(CODES.outside())
+
+
+# An integer feature read by this many comparisons of a ruleset is read in a narrow copy
+# (the copy costs about as much as four comparisons save).
+NARROW_FROM_READS = 5
+
+
 @dataclass(frozen=True)
 class FramePlan:
-    """A ruleset lowered for frames: the columns to compute, each distinct rule and market
-    gate once, named from its canonical key (so plans of several rulesets share the rules
-    they have in common), then each output column from those."""
+    """A ruleset lowered for frames: the columns to compute, first the narrow copies of the
+    integer features many comparisons read, and the sub-expressions that several rules
+    share, then each distinct rule and market gate once, named from its
+    canonical key (so plans of several rulesets share the rules they have in common), then
+    each output column from those."""
 
+    narrow: dict[str, pl.Expr]
+    shared: dict[str, pl.Expr]
     computed: dict[str, pl.Expr]
     outputs: tuple[tuple[str, pl.Expr], ...]
 
@@ -194,17 +225,21 @@ def _frame_plan(ruleset: Ruleset) -> FramePlan:
 def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
     """Columns to compute (each distinct rule and market gate once), then the bitmasks."""
     computed: dict[str, pl.Expr] = {}
+    rules = [r.node for lender in ruleset.lenders for r in lender.requirements]
+    shared = shared_subexpressions(rules)
+    reads = compared_features(rules)
+    codes = CODES.narrowing([name for name, n in reads.items() if n >= NARROW_FROM_READS])
 
     def column(key: str, expr: pl.Expr) -> pl.Expr:
         name = "__lendmatch_" + hashlib.sha256(key.encode()).hexdigest()[:20]
-        computed.setdefault(name, expr)
+        computed.setdefault(name, expr.alias(name))
         return pl.col(name)
 
     outputs: list[tuple[str, pl.Expr]] = []
     for lender in ruleset.lenders:
         failed, unknown = lower_bits(
             [r.node for r in lender.requirements],
-            [column(r.rule_key, lower(r.node, CODES)) for r in lender.requirements],
+            [column(r.rule_key, lower(r.node, codes, shared)) for r in lender.requirements],
             CODES,
         )
         if set(lender.markets) != set(MARKETS):
@@ -220,7 +255,12 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
                 unknown = column(key, pl.when(gate).then(pl.lit(0, dtype=dtype)))
         outputs.append((failed_column(lender.lender_id), failed))
         outputs.append((unknown_column(lender.lender_id), unknown))
-    return FramePlan(computed, tuple(outputs))
+    return FramePlan(
+        codes.narrow_expressions(),
+        {name: e.alias(name) for name, e in shared.expressions(codes).items()},
+        computed,
+        tuple(outputs),
+    )
 
 
 def to_long(wide: pl.DataFrame, ruleset: Ruleset) -> pl.DataFrame:

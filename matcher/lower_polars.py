@@ -23,16 +23,17 @@ Two things make the frame path cheap without changing a single bit of its result
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
 from matcher.errors import ExpressionRangeError
-from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import lower_expression
-from matcher.operators import Nulls
+from matcher.operators import COMPARISONS, Nulls
 from matcher.ranges import Interval, call_interval, constant
 from matcher.schema import FEATURES, Feature, Type
 
@@ -49,12 +50,33 @@ class Codes:
 
     columns: Mapping[str, tuple[str, tuple[str, ...]]]
     features: Mapping[str, Feature]
+    # per integer feature whose bounds fit a narrower type: its column read in that type
+    narrow: Mapping[str, tuple[str, pl.DataType]] = field(default_factory=dict)
 
     def expressions(self) -> list[pl.Expr]:
+        """The code columns and the narrow columns."""
+        return self.code_expressions() + list(self.narrow_expressions().values())
+
+    def code_expressions(self) -> list[pl.Expr]:
         """The code columns, each computed once from its string column."""
         return [
             _encode(name, values).alias(column) for name, (column, values) in self.columns.items()
         ]
+
+    def narrow_expressions(self) -> dict[str, pl.Expr]:
+        """The narrow copies of integer features, by column. The cast wraps a value outside
+        the type (no check per value): only a value outside the feature's bounds can be,
+        and the frame check refuses the frame that holds it."""
+        return {
+            column: pl.col(name).cast(dtype, wrap_numerical=True).alias(column)
+            for name, (column, dtype) in self.narrow.items()
+        }
+
+    def narrowing(self, names: Collection[str]) -> Codes:
+        """These codes with narrow copies of only the features `names` (a copy costs a pass
+        over the column: worth it for a feature that many comparisons read)."""
+        kept = {name: narrow for name, narrow in self.narrow.items() if name in names}
+        return replace(self, narrow=kept)
 
     def outside(self) -> dict[str, pl.Expr]:
         """Per feature, true where the row's (non-null) value is outside the closed list
@@ -72,7 +94,13 @@ class Codes:
 
 
 def feature_codes(features: Sequence[Feature] = FEATURES) -> Codes:
-    """Codes for every string feature of `features` with a closed list of values."""
+    """Codes for every string feature of `features` with a closed list of values, and a
+    narrow copy of every integer feature whose bounds fit in 32 bits or fewer."""
+    narrow = {
+        f.name: (f"__lendmatch_narrow_{f.name}", dtype)
+        for f in features
+        if f.type is Type.INT and (dtype := narrow_dtype(f.low, f.high)) is not None
+    }
     return Codes(
         {
             f.name: (f"__lendmatch_code_{f.name}", tuple(f.values))
@@ -80,6 +108,34 @@ def feature_codes(features: Sequence[Feature] = FEATURES) -> Codes:
             if f.type is Type.STR and 0 < len(f.values) < CODE_NONE
         },
         {f.name: f for f in features},
+        narrow,
+    )
+
+
+_NARROW_TYPES: tuple[tuple[pl.DataType, int, int], ...] = (
+    (pl.UInt8(), 0, 2**8 - 1),
+    (pl.Int8(), -(2**7), 2**7 - 1),
+    (pl.UInt16(), 0, 2**16 - 1),
+    (pl.Int16(), -(2**15), 2**15 - 1),
+    (pl.UInt32(), 0, 2**32 - 1),
+    (pl.Int32(), -(2**31), 2**31 - 1),
+)
+
+
+def narrow_dtype(low: float | None, high: float | None) -> pl.DataType | None:
+    """The narrowest integer type holding every integer in `low..high`; None when unbounded
+    or when only 64 bits hold them."""
+    if not isinstance(low, int) or not isinstance(high, int):
+        return None
+    for dtype, least, most in _NARROW_TYPES:
+        if least <= low and high <= most:
+            return dtype
+    return None
+
+
+def _fits(value: Any, dtype: pl.DataType) -> bool:
+    return type(value) is int and any(
+        least <= value <= most for t, least, most in _NARROW_TYPES if t == dtype
     )
 
 
@@ -110,12 +166,91 @@ def in_codes(column: str, values: tuple[str, ...], wanted: Sequence[Any]) -> pl.
     return pl.all_horizontal(*(code != pl.lit(i, _CODE) for i in rest))
 
 
-def lower(node: Node, codes: Codes | None = None) -> pl.Expr:
+def lower(node: Node, codes: Codes | None = None, shared: Shared | None = None) -> pl.Expr:
     """The node as a Polars expression over a feature frame (null where the node is null).
 
     With `codes`, the frame must have their columns (`Codes.expressions`) and be within
-    the bounds of their feature schema; without, nothing is assumed of the features."""
-    return _Lowering(codes).lower(node)
+    the bounds of their feature schema; without, nothing is assumed of the features. With
+    `shared`, the frame must have its columns (`Shared.expressions`), and a sub-expression
+    of the node that is one of them is read from its column."""
+    return _Lowering(codes, shared).lower(node)
+
+
+def node_key(node: Node) -> tuple[Any, ...]:
+    """The computation a node stands for, without where it was written (its JSON path):
+    equal keys, equal values on every row. Literals are told apart by type and `repr`
+    (`1`, `1.0`, `True`; `0.0` and `-0.0`)."""
+    if isinstance(node, Const):
+        return ("const", node.type, type(node.value), repr(node.value))
+    if isinstance(node, ListConst):
+        return ("list", node.type, tuple((type(v), repr(v)) for v in node.values))
+    if isinstance(node, Var):
+        default = None if node.default is None else node_key(node.default)
+        return ("var", node.name, node.type, node.nullable, default)
+    args = tuple(node_key(a) for a in node.args)
+    return ("call", node.op.name, node.type, node.nullable, node.nan_to_null, args)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Sub-expressions that several rules have in common (`age + term_months / 12`, under
+    every lender's own age limit), each computed once per frame as a column: per node key,
+    the column's name and a node of that key."""
+
+    columns: Mapping[tuple[Any, ...], tuple[str, Node]]
+
+    def expressions(self, codes: Codes | None = None) -> dict[str, pl.Expr]:
+        """The shared columns by name, each lowered in full (they read only the frame)."""
+        return {name: lower(node, codes) for name, node in self.columns.values()}
+
+
+def shared_subexpressions(roots: Sequence[Node]) -> Shared:
+    """The arithmetic that at least two of the distinct rules `roots` have in common: each
+    such sub-expression becomes a column, computed once (the outermost only: what is inside
+    it is computed within it). A comparison is not shared: its boolean column costs about
+    as much to fill as to compute again. Column names come from the node key, so the same
+    sub-expression has the same column in any ruleset."""
+    rules = {node_key(r): r for r in roots}
+    counts: dict[tuple[Any, ...], int] = {}
+    for rule in rules.values():
+        for key in {node_key(n) for n in walk(rule) if _arithmetic(n)}:
+            counts[key] = counts.get(key, 0) + 1
+    found: dict[tuple[Any, ...], tuple[str, Node]] = {}
+
+    def outermost(node: Node) -> None:
+        key = node_key(node)
+        if _arithmetic(node) and counts[key] >= 2:
+            found.setdefault(key, (_column_name("shared", key), node))
+        elif isinstance(node, Call):
+            for arg in node.args:
+                outermost(arg)
+
+    for rule in rules.values():
+        outermost(rule)
+    return Shared(found)
+
+
+def _arithmetic(node: Node) -> bool:
+    """A number computed from features: a candidate for sharing."""
+    return isinstance(node, Call) and bool(node.features) and node.type.is_numeric
+
+
+def compared_features(roots: Sequence[Node]) -> dict[str, int]:
+    """Per integer feature, how many comparisons of the distinct rules `roots` read it
+    without a default: where a narrow copy of it pays (`Codes.narrowing`)."""
+    counts: dict[str, int] = {}
+    for rule in {node_key(r): r for r in roots}.values():
+        for node in walk(rule):
+            if isinstance(node, Call) and node.op.name in COMPARISONS:
+                for arg in node.args:
+                    if isinstance(arg, Var) and arg.default is None and arg.type is Type.INT:
+                        counts[arg.name] = counts.get(arg.name, 0) + 1
+    return counts
+
+
+def _column_name(kind: str, key: tuple[Any, ...]) -> str:
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
+    return f"__lendmatch_{kind}_{digest}"
 
 
 def may_be_null(node: Node, codes: Codes | None = None) -> bool:
@@ -127,8 +262,9 @@ def may_be_null(node: Node, codes: Codes | None = None) -> bool:
 class _Lowering:
     """One lowering: the codes it may use, and what it has worked out of each node."""
 
-    def __init__(self, codes: Codes | None) -> None:
+    def __init__(self, codes: Codes | None, shared: Shared | None = None) -> None:
         self.codes = codes
+        self.shared = shared
         self.features: Mapping[str, Feature] = {} if codes is None else codes.features
         self._nullable: dict[int, bool] = {}
         self._intervals: dict[int, Interval | None] = {}
@@ -198,6 +334,10 @@ class _Lowering:
             if node.default is not None:
                 col = col.fill_null(pl.lit(node.default.value, dtype=node.type.polars))
             return col
+        if self.shared is not None:
+            found = self.shared.columns.get(node_key(node))
+            if found is not None:
+                return pl.col(found[0])
         return self.call(node)
 
     def call(self, node: Call) -> pl.Expr:
@@ -218,7 +358,7 @@ class _Lowering:
             member = self.lower(needle).cast(dtype)
             expr = member.is_in(pl.Series(values.values, dtype=dtype).implode())
             return self.null_if_any_null(expr, [needle])
-        operands = [self.lower(a) for a in args]
+        operands = self.narrowed(node) or [self.lower(a) for a in args]
         shortcut = self.by_literal(node, operands)
         expr = shortcut if shortcut is not None else op.polars(operands, [a.type for a in args])
         if self.nan(node):
@@ -249,6 +389,54 @@ class _Lowering:
             return a % b
         rest = a.abs() % abs(value)
         return pl.when(a < 0).then(-rest).otherwise(rest)
+
+    def narrowed(self, node: Call) -> list[pl.Expr] | None:
+        """A comparison of integer features (read without a default, all of one narrow
+        type), or of their remainders by a positive literal, with integer literals that fit
+        that type: the operands in that type (fewer bytes to read, the same order and the
+        same remainders). None for anything else."""
+        if self.codes is None or node.op.name not in COMPARISONS:
+            return None
+        reads = [None if isinstance(a, Const) else self.narrow_read(a) for a in node.args]
+        dtypes = {read[1] for read in reads if read is not None}
+        if len(dtypes) != 1 or any(
+            read is None and not isinstance(arg, Const)
+            for arg, read in zip(node.args, reads, strict=True)
+        ):
+            return None
+        (dtype,) = dtypes
+        operands: list[pl.Expr] = []
+        for arg, read in zip(node.args, reads, strict=True):
+            if read is not None:
+                operands.append(read[0])
+            elif isinstance(arg, Const) and _fits(arg.value, dtype):
+                operands.append(pl.lit(arg.value, dtype=dtype))
+            else:
+                return None
+        return operands
+
+    def narrow_read(self, node: Node) -> tuple[pl.Expr, pl.DataType] | None:
+        """An integer feature read without a default, in its narrow copy; or its remainder
+        by a positive literal of that type when the feature is never negative (Polars' `%`
+        and JsonLogic's agree there, and the remainder fits the type)."""
+        narrow = {} if self.codes is None else self.codes.narrow
+        if isinstance(node, Var):
+            if node.default is None and node.type is Type.INT and node.name in narrow:
+                column, dtype = narrow[node.name]
+                return pl.col(column), dtype
+            return None
+        if not isinstance(node, Call) or node.op.name != "%" or len(node.args) != 2:
+            return None
+        dividend, divisor = node.args
+        read = self.narrow_read(dividend) if isinstance(dividend, Var) else None
+        feature = self.features.get(dividend.name) if isinstance(dividend, Var) else None
+        if read is None or feature is None or feature.low is None or feature.low < 0:
+            return None
+        if not isinstance(divisor, Const) or not _fits(divisor.value, read[1]):
+            return None
+        if divisor.value <= 0:  # type: ignore[operator]  # an int: it fits
+            return None
+        return read[0] % pl.lit(divisor.value, dtype=read[1]), read[1]
 
     def coded(self, node: Call) -> pl.Expr | None:
         """Equality with a string literal, or membership in a literal list, on a coded

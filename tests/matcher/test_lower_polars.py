@@ -17,12 +17,21 @@ from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from matcher.compiler import compile_rule
-from matcher.engine import evaluate, failed_column, match, unknown_column
-from matcher.ir import Node
-from matcher.lower_polars import feature_codes, in_codes, lower, may_be_null
+from matcher.engine import _frame_plan, evaluate, failed_column, match, unknown_column
+from matcher.errors import FeatureFrameError
+from matcher.ir import Call, Const, Node
+from matcher.lower_polars import (
+    feature_codes,
+    in_codes,
+    lower,
+    may_be_null,
+    narrow_dtype,
+    node_key,
+    shared_subexpressions,
+)
 from matcher.lower_python import lower_expression
 from matcher.ruleset import ruleset_from_documents
-from matcher.schema import polars_schema
+from matcher.schema import Type, polars_schema
 from tests.matcher.test_differential import RANGE_WORDS
 from tests.matcher.test_engine import _row
 from tests.strategies import bool_rules, feature_rows
@@ -200,16 +209,32 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
         {">=": [{"/": [{"var": "total_income"}, 12]}, 1000.5]},
         {">=": [{"/": [{"var": "debt_to_income"}, -0.5]}, -3]},  # +inf / -0.5
         {"==": [{"%": [{"var": "amount"}, {"var": "children"}]}, 0]},  # by a feature: guarded
+        # remainders of narrow copies: never negative features by a literal of their type
+        {"==": [{"%": [{"var": "amount"}, 1000]}, 0]},
+        {"<=": [1, {"%": [{"var": "term_months"}, 12]}, 5]},
+        {"==": [{"%": [{"var": "co_age"}, 5]}, 2]},  # null without co-applicant
+        {"<": [{"%": [{"var": "age"}, 300]}, 41]},  # 300 does not fit UInt8: read as it is
+        {"==": [{"%": [{"var": "age"}, 7]}, 300]},  # 300 does not fit: compared as it is
     ],
 )
 def test_division_and_remainder_by_a_literal_need_no_guard(rule: Any) -> None:
     node = _compiled(rule)
     rows = [
-        _row(amount=a, term_months=t, total_income=i, debt_to_income=d, children=c)
+        _row(
+            amount=a,
+            term_months=t,
+            total_income=i,
+            debt_to_income=d,
+            children=c,
+            age=t // 2,
+            co_age=None if c == 0 else 40 + c,
+            has_co_applicant=c != 0,
+        )
         for a, t, i, d, c in [
             (1000, 12, 0, INF, 0),
             (12_345, 13, 12_006, 2.5, 3),
             (5000, 60, 12_000, 0.0, 2),
+            (4_999_000, 359, 1, 1.0, 1),
         ]
     ]
     closure = lower_expression(node)
@@ -239,3 +264,146 @@ def test_a_string_in_a_literal_string_is_one_of_its_substrings(rule: Any) -> Non
     ]
     closure = lower_expression(node)
     assert _coded(node, rows) == [closure(row) for row in rows]
+
+
+# -- narrow copies of integer features, and sub-expressions shared by several rules --------
+
+END_OF_TERM = {"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}
+
+
+def _many_lenders() -> list[dict[str, Any]]:
+    """Eight lenders, each with its own age limits, amount range and age at the end of
+    the term: every integer feature is read by many comparisons, the end of the term by
+    every lender."""
+    return [
+        {
+            "lender_id": f"bank_{k}",
+            "name": "Bank",
+            "markets": ["NO", "SE"] if k % 2 else ["NO"],
+            "requirements": [
+                {"id": "age", "rule": {">=": [{"var": "age"}, 18 + k]}, "reason": REASON},
+                {"id": "max_age", "rule": {"<": [{"var": "age"}, 70 - k]}, "reason": REASON},
+                {
+                    "id": "amount",
+                    "rule": {"<=": [5000 * k, {"var": "amount"}, 300_000 + 1000 * k]},
+                    "reason": REASON,
+                },
+                {"id": "end", "rule": {"<=": [END_OF_TERM, 70 + k]}, "reason": REASON},
+                {"id": "term", "rule": {"!=": [{"var": "term_months"}, 12 * k]}, "reason": REASON},
+                {"id": "huge", "rule": {"<=": [{"var": "age"}, 100_000]}, "reason": REASON},
+                {"id": "co", "rule": {">=": [{"var": "co_age"}, 20 + k]}, "reason": REASON},
+            ],
+        }
+        for k in range(8)
+    ]
+
+
+def test_a_plan_reads_often_compared_integers_narrow_and_shares_arithmetic() -> None:
+    ruleset = ruleset_from_documents(_many_lenders())
+    plan = _frame_plan(ruleset)
+    narrow = {CODES.narrow[name][0] for name in ("age", "amount", "term_months", "co_age")}
+    assert set(plan.narrow) == narrow  # each read by at least five comparisons
+    assert len(plan.shared) == 1  # the end of the term, not its term_months / 12 within
+    # the 100_000 does not fit age's narrow type: that comparison reads age as it is
+    assert CODES.narrow["age"][1] == pl.UInt8()
+
+
+@given(st.lists(rows_with_infinity(), min_size=1, max_size=8))
+def test_narrow_and_shared_columns_give_the_bits_of_evaluate(rows: list[dict[str, Any]]) -> None:
+    ruleset = ruleset_from_documents(_many_lenders())
+    wide = match(_frame(rows), ruleset)
+    for i, row in enumerate(rows):
+        outcomes = {o.lender_id: (o.failed, o.unknown) for o in evaluate(row, ruleset)}
+        for lender in ruleset.lenders:
+            got = (
+                wide[failed_column(lender.lender_id)][i],
+                wide[unknown_column(lender.lender_id)][i],
+            )
+            assert got == outcomes.get(lender.lender_id, (None, None)), (lender.lender_id, row)
+
+
+def test_thresholds_equal_to_the_values_in_narrow_columns() -> None:
+    ruleset = ruleset_from_documents(_many_lenders())
+    rows = [
+        _row(age=18, amount=300_000, term_months=12),  # bank_0's thresholds exactly
+        _row(age=63, amount=335_000, term_months=84, co_age=27, has_co_applicant=True),
+        _row(age=0, amount=1000, term_months=1),  # the lower bounds
+        _row(age=250, amount=5_000_000, term_months=360),  # the upper bounds
+    ]
+    wide = match(_frame(rows), ruleset)
+    for i, row in enumerate(rows):
+        for o in evaluate(row, ruleset):
+            assert wide[failed_column(o.lender_id)][i] == o.failed
+            assert wide[unknown_column(o.lender_id)][i] == o.unknown
+
+
+def test_a_value_outside_the_bounds_is_refused_though_its_narrow_copy_wraps() -> None:
+    ruleset = ruleset_from_documents(_many_lenders())
+    rows = [_row(), _row(age=300)]  # 300 wraps to 44 in UInt8: refused all the same
+    with pytest.raises(FeatureFrameError) as refused:
+        match(_frame(rows), ruleset)
+    assert [(c.column, c.bad_rows) for c in refused.value.columns] == [("age", 1)]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "dtype"),
+    [
+        (0, 250, pl.UInt8()),
+        (-1, 100, pl.Int8()),
+        (1, 360, pl.UInt16()),
+        (0, 100_000_000, pl.UInt32()),
+        (-(10**9), 10**9, pl.Int32()),
+        (0, 2**40, None),
+        (0, None, None),
+        (0.0, 1.0, None),
+    ],
+)
+def test_the_narrow_type_holds_every_value_within_the_bounds(
+    low: Any, high: Any, dtype: pl.DataType | None
+) -> None:
+    assert narrow_dtype(low, high) == dtype
+
+
+def test_node_keys_tell_literals_apart_but_not_paths() -> None:
+    alone = _compiled({">=": [{"var": "age"}, 18]})
+    negated = _compiled({"!": [{">=": [{"var": "age"}, 18]}]})
+    assert isinstance(negated, Call) and negated.args[0].path != alone.path
+    assert node_key(negated.args[0]) == node_key(alone)
+    assert node_key(alone) != node_key(_compiled({">=": [{"var": "age"}, 19]}))
+    literals = [
+        Const(0.0, Type.FLOAT, "$"),
+        Const(-0.0, Type.FLOAT, "$"),
+        Const(1.0, Type.FLOAT, "$"),
+        Const(1, Type.INT, "$"),
+        Const(True, Type.BOOL, "$"),
+    ]
+    assert len({node_key(c) for c in literals}) == len(literals)
+
+
+def test_only_the_outermost_arithmetic_that_rules_share_is_a_column() -> None:
+    rules = [
+        _compiled({"<=": [END_OF_TERM, 70]}),
+        _compiled({"<=": [END_OF_TERM, 75]}),
+        _compiled({"<=": [END_OF_TERM, 70]}),  # the same rule again: counted once
+        _compiled({">=": [{"*": [{"var": "amount"}, 2]}, 10]}),  # in one rule only
+    ]
+    end_of_term = rules[0].args[0]  # type: ignore[union-attr]  # a comparison: a Call
+    shared = shared_subexpressions(rules)
+    assert [node_key(n) for _, n in shared.columns.values()] == [node_key(end_of_term)]
+    # term_months / 12 read on its own as well: a column of its own too
+    alone = _compiled({">=": [{"/": [{"var": "term_months"}, 12]}, 2]})
+    inner = end_of_term.args[1]  # type: ignore[union-attr]  # a sum: a Call
+    shared = shared_subexpressions([*rules, alone])
+    assert {node_key(n) for _, n in shared.columns.values()} == {
+        node_key(end_of_term),
+        node_key(inner),
+    }
+
+
+def test_a_remainder_by_a_literal_is_computed_in_the_narrow_copy() -> None:
+    narrow = str(lower(_compiled({"==": [{"%": [{"var": "term_months"}, 12]}, 0]}), CODES))
+    assert CODES.narrow["term_months"][0] in narrow
+    # a dividend that can be negative, or a divisor outside the type: the column as it is
+    negative = str(lower(_compiled({"==": [{"%": [{"var": "amount"}, -7]}, 3]}), CODES))
+    too_big = str(lower(_compiled({"<": [{"%": [{"var": "age"}, 300]}, 41]}), CODES))
+    assert "narrow" not in negative and "narrow" not in too_big
