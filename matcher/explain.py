@@ -7,6 +7,7 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 from __future__ import annotations
 
 import math
+import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -257,24 +258,22 @@ _RANGES: dict[tuple[Any, ...], str] = {}
 the oldest dropped first)."""
 
 
-class _Fill(dict[str, Any]):
-    """What a hint's message is filled with: the lender's name, the applied term and the
-    amount written in the language (worked out only when the message has it)."""
+def _filled(template: str, lender: str, row: Row, lang: Language, key: str, value: str) -> str:
+    """A hint's message: `template` filled with the lender's name, the applied term, the
+    amount written in the language (worked out only when the template has it) and `key`."""
+    fill = {"lender": lender, "term": row["term_months"], key: value}
+    needs = _FIELDS.get(template)
+    if needs is None:
+        needs = _FIELDS[template] = frozenset(
+            field for _, field, _, _ in string.Formatter().parse(template) if field
+        )
+    if "amount" in needs:
+        fill["amount"] = _number(row["amount"], lang)
+    return template.format_map(fill)
 
-    __slots__ = ("lang", "row")
 
-    def __init__(self, lender: str, row: Row, lang: Language) -> None:
-        super().__init__(lender=lender, term=row["term_months"])
-        self.row, self.lang = row, lang
-
-    def __missing__(self, key: str) -> Any:
-        if key == "amount":
-            return _number(self.row["amount"], self.lang)
-        raise KeyError(key)
-
-    def with_value(self, key: str, value: str) -> _Fill:
-        self[key] = value
-        return self
+_FIELDS: dict[str, frozenset[str]] = {}
+"""The fields each hint template (`texts.HINTS`) has, by template."""
 
 
 MESSAGE_COMBINATIONS = 4
@@ -292,6 +291,9 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
+_NONE_OF = {"amount": "no_amount", "term_months": "no_term_months"}
+
+
 def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
@@ -307,24 +309,24 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    fill = _Fill(lender.name, row, lang)
+    name = lender.name
     if found.pairs:
         either = f", {text['or']} "
         combinations = either.join(
             text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
             for t, t_step, a, a_step in _shown(found.pairs)
         )
-        message = text["pairs"].format_map(fill.with_value("combinations", combinations))
+        message = _filled(text["pairs"], name, row, lang, "combinations", combinations)
     elif found.pairs is not None:
         reasons = " ".join(r.reason[lang] for r in in_the_way)
-        message = text["no_pair"].format_map(fill.with_value("reasons", reasons))
+        message = _filled(text["no_pair"], name, row, lang, "reasons", reasons)
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
             if one is not None:
                 ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                template = text[key if one[0] else f"no_{key}"]
-                messages.append(template.format_map(fill.with_value("ranges", ranges)))
+                template = text[key if one[0] else _NONE_OF[key]]
+                messages.append(_filled(template, name, row, lang, "ranges", ranges))
         if not messages:
             return None
         message = " ".join(messages)
@@ -350,20 +352,28 @@ def explain_outcome(
     """One lender's explanation from its bitmasks."""
     failed = outcome.failed
     failing = failed | outcome.unknown
-    reasons: list[Reason] = []
+    if not failing:
+        return LenderExplanation(
+            lender_id=lender.lender_id, name=lender.name, eligible=True, reasons=[]
+        )
     requirements = lender.requirements
-    bits = failing
-    while bits:  # the requirements whose bit is set, in order
-        bit = bits & -bits
-        kind = "failed" if failed & bit else "missing"
-        reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
-        bits ^= bit
+    if not failing & (failing - 1):  # one requirement (the usual case)
+        kind = "failed" if failed else "missing"
+        reasons = [_reason(requirements[failing.bit_length() - 1], row, kind, lang)]
+    else:
+        reasons = []
+        bits = failing
+        while bits:  # the requirements whose bit is set, in order
+            bit = bits & -bits
+            kind = "failed" if failed & bit else "missing"
+            reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+            bits ^= bit
     return LenderExplanation(
         lender_id=lender.lender_id,
         name=lender.name,
-        eligible=not failing,
+        eligible=False,
         reasons=reasons,
-        hint=hint_for(lender, row, failing, lang) if failing else None,
+        hint=hint_for(lender, row, failing, lang),
     )
 
 
@@ -375,7 +385,8 @@ def explain(
 ) -> list[LenderExplanation]:
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
-    return [explain_outcome(ruleset.lender(o.lender_id), o, row, lang) for o in outcomes]
+    lender = ruleset.lender
+    return [explain_outcome(lender(o.lender_id), o, row, lang) for o in outcomes]
 
 
 def explain_frame(

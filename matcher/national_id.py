@@ -19,6 +19,7 @@ without repeating the number itself. The same rules, vectorised for frames, are
 from __future__ import annotations
 
 import calendar
+import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -60,7 +61,9 @@ class ParsedId:
 
 def _mod11(digits: str, weights: tuple[int, ...]) -> int:
     """The mod-11 check digit of `digits`; 10 means no valid check digit exists."""
-    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    if len(digits) != len(weights):
+        raise ValueError(f"{len(digits)} digits for {len(weights)} weights")
+    rest = sum(map(operator.mul, map(int, digits), weights)) % 11
     return 0 if rest == 0 else 11 - rest
 
 
@@ -75,12 +78,14 @@ def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
     return k1, k2
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+"""A digit times 2, its two digits added (9 subtracted above 9): Luhn's weight-2 terms."""
+
+
 def luhn_check_digit(digits: str) -> int:
     """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
-    total = 0
-    for i, ch in enumerate(digits):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product - 9 if product > 9 else product
+    doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[0::2])))
+    total = doubled + sum(map(int, digits[1::2]))
     return (10 - total % 10) % 10
 
 
