@@ -136,23 +136,33 @@ def _international_parts(text: str) -> tuple[int, str] | None:
     national = digits[size:]
     if len(national) < _util._MIN_LENGTH_FOR_NSN:
         return None
-    metadata = _metadata(country_code)
-    if metadata is None:
+    found = _metadata(country_code)
+    if found is None:
         return None
-    _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
-        national = stripped
+    metadata, prefix = found
+    # the library strips nothing where its national prefix pattern does not match
+    if prefix is not None and prefix.match(national):
+        _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
+            national = stripped
     if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:
         return None
     return country_code, national
 
 
 @functools.cache
-def _metadata(country_code: int) -> phonenumbers.PhoneMetadata | None:
+def _metadata(
+    country_code: int,
+) -> tuple[phonenumbers.PhoneMetadata, re.Pattern[str] | None] | None:
     """The metadata `phonenumbers.parse` uses for a country code's numbers (its main
-    region's); kept for the process, as the library keeps it."""
+    region's) and its national prefix pattern compiled (None: there is none, and the
+    library strips nothing); kept for the process, as the library keeps its metadata."""
     region = _util.region_code_for_country_code(country_code)
-    return phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None:
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    return metadata, re.compile(prefix) if prefix else None
 
 
 def _region_of(national: str, country_code: int, regions: tuple[str, ...]) -> str | None:

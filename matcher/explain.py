@@ -18,13 +18,12 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import Interval, loan_reads
+from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
 from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
-from matcher.schema import FEATURES_BY_NAME, Type
 from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
@@ -118,15 +117,16 @@ _DYNAMIC = object()  # a threshold that depends on the row
 
 REASONS_KEPT = 512
 """Reasons kept per requirement (the oldest dropped first): applicants share ages, markets,
-purposes and round incomes, so most reasons have been given before, word for word."""
+purposes and employments, so most reasons of rules that read only those have been given
+before, word for word."""
 
 
 def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    exact = requirement.node.derived.exact_keys
-    if not (exact or (exact is None and _exact_keys(requirement))):
+    kept = requirement.node.derived.exact_keys
+    if not (kept or (kept is None and _kept(requirement))):
         return _new_reason(requirement, row, kind, lang)
     get = row.get
     key = (kind, lang, *map(get, requirement.reads_in_order))
@@ -140,19 +140,17 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     return found
 
 
-_EXACT_KEYS = frozenset({Type.BOOL, Type.INT, Type.STR})
-
-
-def _exact_keys(requirement: CompiledRequirement) -> bool:
-    """Whether the values the rule reads tell its reasons apart as keys: not for a float
-    feature (0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently)."""
-    exact = requirement.node.derived.exact_keys
-    if exact is None:
-        exact = requirement.node.derived.exact_keys = all(
-            name in FEATURES_BY_NAME and FEATURES_BY_NAME[name].type in _EXACT_KEYS
-            for name in requirement.reads_in_order
-        )
-    return exact
+def _kept(requirement: CompiledRequirement) -> bool:
+    """Whether the reasons of a requirement are kept (worked out once, kept on its node as
+    `exact_keys`): the values the rule reads tell its reasons apart as keys (not a float
+    feature: 0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently), and
+    they have few combinations (`hints.FEW_COMBINATIONS`: an income, a debt or an amount
+    is nearly unique per applicant, so its reasons would rarely be given again)."""
+    kept = requirement.node.derived.exact_keys
+    if kept is None:
+        few = combinations(requirement.reads_in_order) <= FEW_COMBINATIONS
+        kept = requirement.node.derived.exact_keys = few
+    return kept
 
 
 def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:

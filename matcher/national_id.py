@@ -102,8 +102,16 @@ def fodselsnummer_century(individual: int, yy: int) -> int | None:
     return None
 
 
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """`calendar.monthrange(year, month)[1]` (month 1-12), without its weekday."""
+    return 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month]
+
+
 def _birth(market: Market, year: int, month: int, day: int, on: date) -> date:
-    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+    if not 1 <= month <= 12 or not 1 <= day <= days_in_month(year, month):
         raise NationalIdDateError(market, f"no such date {year:04d}-{month:02d}-{day:02d}")
     born = date(year, month, day)
     if born > on:

@@ -7,6 +7,7 @@ in the comments, so a reader can check them without running the code under test.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 import polars as pl
@@ -24,6 +25,7 @@ from matcher.national_id import (
     birth_date,
     birth_ymd,
     birth_ymd_exprs,
+    days_in_month,
     fodselsnummer_check_digits,
     luhn_check_digit,
     make_fodselsnummer,
@@ -475,3 +477,9 @@ def test_fodselsnummer_check_digits_equal_the_weighted_sums(nine: str) -> None:
     k2 = None if k1 is None else _mod11_reference(nine + str(k1), FODSELSNUMMER_K2_WEIGHTS)
     expected = None if k1 is None or k2 is None else (k1, k2)
     assert fodselsnummer_check_digits(nine) == expected
+
+
+def test_days_in_month_equals_the_calendars_for_every_year_and_month() -> None:
+    for year in range(0, 10_000):
+        for month in range(1, 13):
+            assert days_in_month(year, month) == calendar.monthrange(year, month)[1]
