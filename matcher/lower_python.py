@@ -203,8 +203,10 @@ def lower_lenders(
     constants: dict[str, Any] = {"_outcome": outcome, "_new": tuple.__new__}
     for k, (lender_id, nodes) in enumerate(lenders):
         constants[f"_id{k}"] = lender_id
+        # an outcome is a value: the lender's "eligible" one is built once and shared
+        constants[f"_eligible{k}"] = tuple.__new__(outcome, (lender_id, 0, 0))
         body += _bits(gen, nodes)
-        body.append(f"    o{k} = _new(_outcome, (_id{k}, f, u))")
+        body.append(f"    o{k} = _new(_outcome, (_id{k}, f, u)) if f or u else _eligible{k}")
     done = "".join(f"o{k}, " for k in range(len(lenders)))
     lines = ["def lenders(r):", *_preamble(gen.features), *body, f"    return ({done})"]
     fn: Callable[[Row], tuple[T, ...]] = _compile("\n".join(lines) + "\n", "lenders", constants)
