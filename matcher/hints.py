@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -359,7 +360,14 @@ def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
 
 
 def _lender_bits(bits: int, of: tuple[int, ...]) -> int:
-    return sum(bit for i, bit in enumerate(of) if bits >> i & 1)
+    """The lender's bits of the moving requirements' function's `bits` (bit i is of[i])."""
+    out = 0
+    bits &= (1 << len(of)) - 1
+    while bits:
+        low = bits & -bits
+        out |= of[low.bit_length() - 1]
+        bits ^= low
+    return out
 
 
 Accepted = tuple[list[Interval], int, int]
@@ -649,12 +657,26 @@ def _first_debt_to_income(
 ) -> int | None:
     """`_first` for g = debt_to_income as the amount moves, with total income > 0 (else g
     does not move and there is no search): (existing_debt + x) / total_income reaches c at
-    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact."""
-    target = c * row["total_income"] - row["existing_debt"]
+    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact
+    (written out here, g being known)."""
+    debt, income = row["existing_debt"], row["total_income"]
+    target = c * income - debt
     if not math.isfinite(target) or how not in (">=", ">"):
         return _first(low, high, g, c, how)
     guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
-    return from_guess(guess, low, high, g, c, how)
+    if not income:
+        return from_guess(guess, low, high, g, c, how)
+    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`
+    holds = operator.ge if how == ">=" else operator.gt
+    x: int = min(max(guess, low), high + 1)
+    for _ in range(WALK):
+        if x > low and holds((debt + (x - 1)) / income, c):
+            x -= 1
+        elif x <= high and not holds((debt + x) / income, c):
+            x += 1
+        else:
+            return x
+    return _first(low, high, g, c, how)
 
 
 def from_guess(
