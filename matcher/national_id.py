@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import calendar
 import operator
-from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
 
@@ -43,9 +42,9 @@ SYNTHETIC_MONTH_OFFSET = 80
 SAMORDNINGSNUMMER_DAY_OFFSET = 60
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedId:
-    """What a valid identity number says about its holder."""
+class ParsedId(NamedTuple):
+    """What a valid identity number says about its holder (a named tuple: immutable, and
+    built in a fraction of a frozen dataclass's time, once per person validated)."""
 
     market: Market
     birth_date: date
