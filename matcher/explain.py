@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -112,9 +112,6 @@ def _json_value(value: Any) -> Value:
     return value  # type: ignore[no-any-return]
 
 
-_DYNAMIC = object()  # a threshold that depends on the row
-
-
 REASONS_KEPT = 512
 """Reasons kept per requirement (the oldest dropped first): applicants share ages, markets,
 purposes and employments, so most reasons of rules that read only those have been given
@@ -170,23 +167,41 @@ def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Lan
 
 
 def _threshold_of(requirement: CompiledRequirement, row: Row) -> Value | list[Value]:
-    """`threshold`, worked out once for rules where it does not depend on the row."""
+    """`threshold`, worked out once for rules where it does not depend on the row, and from
+    a function of the row worked out once where it does."""
     known = requirement.node.derived.threshold
     if known is None:
-        static = _static_threshold(requirement.node)
-        known = requirement.node.derived.threshold = (static,)
-    return threshold(requirement.node, row) if known[0] is _DYNAMIC else known[0]
+        known = requirement.node.derived.threshold = (_threshold_plan(requirement.node),)
+    plan = known[0]
+    return plan.of(row) if isinstance(plan, _Dynamic) else plan
 
 
-def _static_threshold(node: Node) -> Any:
+class _Dynamic:
+    """A threshold that depends on the row: `of(row)` is `threshold(node, row)`."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Callable[[Row], Value | list[Value]]) -> None:
+        self.of = of
+
+
+def _threshold_plan(node: Node) -> Any:
+    """The threshold of a rule when it does not depend on the row, else a `_Dynamic`: for a
+    comparison, its other side's compiled function (as `threshold` chooses the side)."""
     if isinstance(node, Call) and node.op.name == "if":
-        return _DYNAMIC
+        return _Dynamic(lambda row: threshold(node, row))
     if isinstance(node, Call) and node.op.name in COMPARISONS:
         args = node.args
-        limits = (args[0], args[2]) if len(args) == 3 else args
-        static = all if len(args) == 3 else any
-        if not static(isinstance(a, Const) for a in limits):
-            return _DYNAMIC
+        if len(args) == 3:
+            if all(isinstance(a, Const) for a in (args[0], args[2])):
+                return threshold(node, {})
+            low, high = args[0], args[2]
+            return _Dynamic(lambda row: [_evaluated(low, row), _evaluated(high, row)])
+        if not any(isinstance(a, Const) for a in args):
+            # the side `threshold` gives: neither is a literal
+            subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
+            side = expression_function(args[1 - subject])
+            return _Dynamic(lambda row: _json_value(side(row)))
     return threshold(node, {})
 
 

@@ -612,7 +612,9 @@ def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | Non
         return None
     out: Resolved = []
     for kind, operand, free, d, against in plans:
-        if not free:
+        if kind is _DEBT_TO_INCOME:  # `direction` of debt_to_income as the amount grows
+            d = 1 if row["total_income"] > 0 else 0
+        elif not free:
             d = direction(operand, variable, row)
         if not d:
             return None
