@@ -23,12 +23,14 @@ What it does (see issue 2, "Speed"):
   feature frame registered as an Arrow table; its bitmasks are asserted equal to lendmatch's.
 - (d) datalogic-py, every rule compiled once, evaluated per row on a sample, extrapolated to N.
 - (e) panzi-json-logic (pure Python) per row on a smaller sample, extrapolated to N.
-- (f) lendmatch single path: JSON bytes -> `Application.model_validate_json` -> `decide` ->
-  `explain` of the rejected lenders, p50/p99 over many calls, each on a different
-  application, for the shipped lenders and for the 50; and `evaluate` alone (feature row
-  given) for the 50; the whole answer for the 50 against datalogic-py's mean bare evaluation
-  of the same rules (issue 8: p50 <= 2x, p99 <= 4x). `--only single` runs just this part and
-  adds a dated block to the `## Matcher: single path` section of RESULTS.md.
+- (f) lendmatch single path: JSON bytes -> the API's own body parser and validation
+  (`api.body.parse_json`, then `validated`: `Application.model_validate` of the parsed
+  JSON) -> `decide` -> `explain` of the rejected lenders, p50/p99 over many calls, each on
+  a different application, for the shipped lenders and for the 50; and `evaluate` alone
+  (feature row given) for the 50; the whole answer for the 50 against datalogic-py's mean
+  bare evaluation of the same rules (issue 8: p50 <= 2x, p99 <= 4x). `--only single` runs
+  just this part and adds a dated block to the `## Matcher: single path` section of
+  RESULTS.md.
 - `--only batch [--before DIR]`: (a) and (c) alone, one after the other in each of
   `--rounds` fresh processes per code (DIR's and this checkout's, alternating), with wall
   and CPU medians and the DuckDB ratio of each run (issue 12: <= 0.07 s, >= 25x DuckDB);
@@ -74,6 +76,7 @@ from json_logic.apply import apply as jsonlogic_apply
 from json_logic.builtins import to_bool as jsonlogic_truthy
 
 import matcher
+from api.body import parse_json, validated
 from matcher.application import Application
 from matcher.ruleset import Ruleset
 from matcher.schema import polars_schema
@@ -475,7 +478,9 @@ def run_single(
 
     def one(payload: bytes) -> tuple[int, int, int, int]:
         t0 = clock()
-        app = Application.model_validate_json(payload, context=context)
+        # as the API takes a request's body: its JSON parser (duplicate keys, lone
+        # surrogates), then the model
+        app = validated(Application, parse_json(payload), context)
         t1 = clock()
         decision = matcher.decide(app, ruleset, decided_at=when)
         t2 = clock()
@@ -1466,7 +1471,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_after = os.getloadavg()
     report.add(
         f"Single path: {args.calls:,} calls over {len(payloads):,} different applications "
-        "(JSON bytes as a client posts them), one warm-up pass, garbage collector on; per-call "
+        "(JSON bytes as a client posts them, taken as the API takes them), one warm-up pass, "
+        "garbage collector on; per-call "
         "time.perf_counter_ns. `decide` includes features_of; explain covers every rejected lender "
         "(reasons, plain words, and hints).",
         "",

@@ -69,17 +69,19 @@ def is_phone_number(text: str, region: str) -> bool:
     against that region's patterns) with each region's patterns compiled once: the library
     asks the same question twice and compiles on each call (`tests/matcher/test_contact.py`
     compares the two on generated numbers)."""
-    number = _international(text)
-    if number is None:
+    parts = _international_parts(text)
+    if parts is None:
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
             return False
-    country_code = number.country_code
+        country_code = number.country_code
+        national = phonenumbers.national_significant_number(number)
+    else:
+        country_code, national = parts
     regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0)
     if country_code is None or regions is None:
         return False
-    national = phonenumbers.national_significant_number(number)
     home = regions[0] if len(regions) == 1 else _region_of(national, country_code, regions)
     if home is None:
         return False
@@ -106,6 +108,20 @@ _KEEP_STRIPPED = frozenset(
 def _international(text: str) -> phonenumbers.PhoneNumber | None:
     """`phonenumbers.parse(text, region)` for "+CC NNNN..." that it parses (any region), or
     None: not of that shape, or a number `parse` would refuse."""
+    parts = _international_parts(text)
+    if parts is None:
+        return None
+    country_code, national = parts
+    number = phonenumbers.PhoneNumber(country_code=country_code)
+    _util._set_italian_leading_zeros_for_phone_number(national, number)
+    number.national_number = int(national)
+    return number
+
+
+def _international_parts(text: str) -> tuple[int, str] | None:
+    """The country code and the national significant number (as
+    `phonenumbers.national_significant_number` writes it: its leading zeros kept) of
+    `_international(text)`, without building the library's number: None where that is."""
     if len(text) > 24 or _PLUS_DIGITS.fullmatch(text) is None:
         return None
     digits = text[1:].replace(" ", "")
@@ -120,19 +136,33 @@ def _international(text: str) -> phonenumbers.PhoneNumber | None:
     national = digits[size:]
     if len(national) < _util._MIN_LENGTH_FOR_NSN:
         return None
+    found = _metadata(country_code)
+    if found is None:
+        return None
+    metadata, prefix = found
+    # the library strips nothing where its national prefix pattern does not match
+    if prefix is not None and prefix.match(national):
+        _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
+            national = stripped
+    if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:
+        return None
+    return country_code, national
+
+
+@functools.cache
+def _metadata(
+    country_code: int,
+) -> tuple[phonenumbers.PhoneMetadata, re.Pattern[str] | None] | None:
+    """The metadata `phonenumbers.parse` uses for a country code's numbers (its main
+    region's) and its national prefix pattern compiled (None: there is none, and the
+    library strips nothing); kept for the process, as the library keeps its metadata."""
     region = _util.region_code_for_country_code(country_code)
     metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
     if metadata is None:
         return None
-    _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
-        national = stripped
-    if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:
-        return None
-    number = phonenumbers.PhoneNumber(country_code=country_code)
-    _util._set_italian_leading_zeros_for_phone_number(national, number)
-    number.national_number = int(national)
-    return number
+    prefix = metadata.national_prefix_for_parsing
+    return metadata, re.compile(prefix) if prefix else None
 
 
 def _region_of(national: str, country_code: int, regions: tuple[str, ...]) -> str | None:

@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import hashlib
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -45,6 +45,7 @@ from matcher.lower_polars import (
     may_be_null,
     shared_subexpressions,
 )
+from matcher.lower_python import Row, lower_lenders
 from matcher.ruleset import Ruleset
 
 
@@ -84,10 +85,31 @@ def evaluate(features: Mapping[str, Any], ruleset: Ruleset) -> tuple[LenderOutco
 
 
 def _outcomes(row: dict[str, Any], ruleset: Ruleset) -> tuple[LenderOutcome, ...]:
-    return tuple(
-        LenderOutcome(lender.lender_id, *lender.evaluate(row))
-        for lender in ruleset.for_market(row["market"])
+    by_market = _SINGLE_PLANS.get(ruleset)
+    if by_market is None:
+        by_market = _SINGLE_PLANS[ruleset] = {}
+    market = row["market"]
+    evaluate = by_market.get(market)
+    if evaluate is None:
+        evaluate = by_market[market] = _lower_market(ruleset, market)
+    return evaluate(row)
+
+
+def _lower_market(ruleset: Ruleset, market: str) -> Callable[[Row], tuple[LenderOutcome, ...]]:
+    """Every lender of a market in one compiled function: each lender's outcome as its own
+    `evaluate` gives it (`tests/matcher/test_engine.py` compares them on generated rows)."""
+    lenders = ruleset.for_market(market)
+    return lower_lenders(
+        [(lender.lender_id, [r.node for r in lender.requirements]) for lender in lenders],
+        LenderOutcome,
     )
+
+
+# Each ruleset's single-path functions by market, compiled at its first decision in the
+# market and kept as long as the ruleset (rulesets compare by identity).
+_SINGLE_PLANS: weakref.WeakKeyDictionary[
+    Ruleset, dict[str, Callable[[Row], tuple[LenderOutcome, ...]]]
+] = weakref.WeakKeyDictionary()
 
 
 def decide(

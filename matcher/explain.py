@@ -7,7 +7,8 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import string
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -17,13 +18,12 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import Interval, loan_reads
+from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
 from matcher.pairs import Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
-from matcher.schema import FEATURES_BY_NAME, Type
 from matcher.texts import HINTS
 
 Value = bool | int | float | str | None
@@ -112,20 +112,18 @@ def _json_value(value: Any) -> Value:
     return value  # type: ignore[no-any-return]
 
 
-_DYNAMIC = object()  # a threshold that depends on the row
-
-
 REASONS_KEPT = 512
 """Reasons kept per requirement (the oldest dropped first): applicants share ages, markets,
-purposes and round incomes, so most reasons have been given before, word for word."""
+purposes and employments, so most reasons of rules that read only those have been given
+before, word for word."""
 
 
 def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    exact = requirement.node.derived.exact_keys
-    if not (exact or (exact is None and _exact_keys(requirement))):
+    kept = requirement.node.derived.exact_keys
+    if not (kept or (kept is None and _kept(requirement))):
         return _new_reason(requirement, row, kind, lang)
     get = row.get
     key = (kind, lang, *map(get, requirement.reads_in_order))
@@ -139,19 +137,17 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     return found
 
 
-_EXACT_KEYS = frozenset({Type.BOOL, Type.INT, Type.STR})
-
-
-def _exact_keys(requirement: CompiledRequirement) -> bool:
-    """Whether the values the rule reads tell its reasons apart as keys: not for a float
-    feature (0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently)."""
-    exact = requirement.node.derived.exact_keys
-    if exact is None:
-        exact = requirement.node.derived.exact_keys = all(
-            name in FEATURES_BY_NAME and FEATURES_BY_NAME[name].type in _EXACT_KEYS
-            for name in requirement.reads_in_order
-        )
-    return exact
+def _kept(requirement: CompiledRequirement) -> bool:
+    """Whether the reasons of a requirement are kept (worked out once, kept on its node as
+    `exact_keys`): the values the rule reads tell its reasons apart as keys (not a float
+    feature: 0.0 and -0.0, 2 and 2.0 are equal keys that would be written differently), and
+    they have few combinations (`hints.FEW_COMBINATIONS`: an income, a debt or an amount
+    is nearly unique per applicant, so its reasons would rarely be given again)."""
+    kept = requirement.node.derived.exact_keys
+    if kept is None:
+        few = combinations(requirement.reads_in_order) <= FEW_COMBINATIONS
+        kept = requirement.node.derived.exact_keys = few
+    return kept
 
 
 def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
@@ -171,23 +167,41 @@ def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Lan
 
 
 def _threshold_of(requirement: CompiledRequirement, row: Row) -> Value | list[Value]:
-    """`threshold`, worked out once for rules where it does not depend on the row."""
+    """`threshold`, worked out once for rules where it does not depend on the row, and from
+    a function of the row worked out once where it does."""
     known = requirement.node.derived.threshold
     if known is None:
-        static = _static_threshold(requirement.node)
-        known = requirement.node.derived.threshold = (static,)
-    return threshold(requirement.node, row) if known[0] is _DYNAMIC else known[0]
+        known = requirement.node.derived.threshold = (_threshold_plan(requirement.node),)
+    plan = known[0]
+    return plan.of(row) if isinstance(plan, _Dynamic) else plan
 
 
-def _static_threshold(node: Node) -> Any:
+class _Dynamic:
+    """A threshold that depends on the row: `of(row)` is `threshold(node, row)`."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: Callable[[Row], Value | list[Value]]) -> None:
+        self.of = of
+
+
+def _threshold_plan(node: Node) -> Any:
+    """The threshold of a rule when it does not depend on the row, else a `_Dynamic`: for a
+    comparison, its other side's compiled function (as `threshold` chooses the side)."""
     if isinstance(node, Call) and node.op.name == "if":
-        return _DYNAMIC
+        return _Dynamic(lambda row: threshold(node, row))
     if isinstance(node, Call) and node.op.name in COMPARISONS:
         args = node.args
-        limits = (args[0], args[2]) if len(args) == 3 else args
-        static = all if len(args) == 3 else any
-        if not static(isinstance(a, Const) for a in limits):
-            return _DYNAMIC
+        if len(args) == 3:
+            if all(isinstance(a, Const) for a in (args[0], args[2])):
+                return threshold(node, {})
+            low, high = args[0], args[2]
+            return _Dynamic(lambda row: [_evaluated(low, row), _evaluated(high, row)])
+        if not any(isinstance(a, Const) for a in args):
+            # the side `threshold` gives: neither is a literal
+            subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
+            side = expression_function(args[1 - subject])
+            return _Dynamic(lambda row: _json_value(side(row)))
     return threshold(node, {})
 
 
@@ -257,24 +271,22 @@ _RANGES: dict[tuple[Any, ...], str] = {}
 the oldest dropped first)."""
 
 
-class _Fill(dict[str, Any]):
-    """What a hint's message is filled with: the lender's name, the applied term and the
-    amount written in the language (worked out only when the message has it)."""
+def _filled(template: str, lender: str, row: Row, lang: Language, key: str, value: str) -> str:
+    """A hint's message: `template` filled with the lender's name, the applied term, the
+    amount written in the language (worked out only when the template has it) and `key`."""
+    fill = {"lender": lender, "term": row["term_months"], key: value}
+    needs = _FIELDS.get(template)
+    if needs is None:
+        needs = _FIELDS[template] = frozenset(
+            field for _, field, _, _ in string.Formatter().parse(template) if field
+        )
+    if "amount" in needs:
+        fill["amount"] = _number(row["amount"], lang)
+    return template.format_map(fill)
 
-    __slots__ = ("lang", "row")
 
-    def __init__(self, lender: str, row: Row, lang: Language) -> None:
-        super().__init__(lender=lender, term=row["term_months"])
-        self.row, self.lang = row, lang
-
-    def __missing__(self, key: str) -> Any:
-        if key == "amount":
-            return _number(self.row["amount"], self.lang)
-        raise KeyError(key)
-
-    def with_value(self, key: str, value: str) -> _Fill:
-        self[key] = value
-        return self
+_FIELDS: dict[str, frozenset[str]] = {}
+"""The fields each hint template (`texts.HINTS`) has, by template."""
 
 
 MESSAGE_COMBINATIONS = 4
@@ -292,6 +304,9 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
+_NONE_OF = {"amount": "no_amount", "term_months": "no_term_months"}
+
+
 def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
@@ -307,24 +322,24 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    fill = _Fill(lender.name, row, lang)
+    name = lender.name
     if found.pairs:
         either = f", {text['or']} "
         combinations = either.join(
             text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
             for t, t_step, a, a_step in _shown(found.pairs)
         )
-        message = text["pairs"].format_map(fill.with_value("combinations", combinations))
+        message = _filled(text["pairs"], name, row, lang, "combinations", combinations)
     elif found.pairs is not None:
         reasons = " ".join(r.reason[lang] for r in in_the_way)
-        message = text["no_pair"].format_map(fill.with_value("reasons", reasons))
+        message = _filled(text["no_pair"], name, row, lang, "reasons", reasons)
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
             if one is not None:
                 ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                template = text[key if one[0] else f"no_{key}"]
-                messages.append(template.format_map(fill.with_value("ranges", ranges)))
+                template = text[key if one[0] else _NONE_OF[key]]
+                messages.append(_filled(template, name, row, lang, "ranges", ranges))
         if not messages:
             return None
         message = " ".join(messages)
@@ -350,20 +365,28 @@ def explain_outcome(
     """One lender's explanation from its bitmasks."""
     failed = outcome.failed
     failing = failed | outcome.unknown
-    reasons: list[Reason] = []
+    if not failing:
+        return LenderExplanation(
+            lender_id=lender.lender_id, name=lender.name, eligible=True, reasons=[]
+        )
     requirements = lender.requirements
-    bits = failing
-    while bits:  # the requirements whose bit is set, in order
-        bit = bits & -bits
-        kind = "failed" if failed & bit else "missing"
-        reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
-        bits ^= bit
+    if not failing & (failing - 1):  # one requirement (the usual case)
+        kind = "failed" if failed else "missing"
+        reasons = [_reason(requirements[failing.bit_length() - 1], row, kind, lang)]
+    else:
+        reasons = []
+        bits = failing
+        while bits:  # the requirements whose bit is set, in order
+            bit = bits & -bits
+            kind = "failed" if failed & bit else "missing"
+            reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+            bits ^= bit
     return LenderExplanation(
         lender_id=lender.lender_id,
         name=lender.name,
-        eligible=not failing,
+        eligible=False,
         reasons=reasons,
-        hint=hint_for(lender, row, failing, lang) if failing else None,
+        hint=hint_for(lender, row, failing, lang),
     )
 
 
@@ -375,7 +398,8 @@ def explain(
 ) -> list[LenderExplanation]:
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
-    return [explain_outcome(ruleset.lender(o.lender_id), o, row, lang) for o in outcomes]
+    lender = ruleset.lender
+    return [explain_outcome(lender(o.lender_id), o, row, lang) for o in outcomes]
 
 
 def explain_frame(

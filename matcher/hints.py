@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ from matcher.features import debt_to_income, set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
 from matcher.operators import COMPARISONS
-from matcher.schema import Type
+from matcher.schema import FEATURES_BY_NAME, Type
 
 if TYPE_CHECKING:
     from matcher.ruleset import CompiledLender
@@ -359,7 +360,14 @@ def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
 
 
 def _lender_bits(bits: int, of: tuple[int, ...]) -> int:
-    return sum(bit for i, bit in enumerate(of) if bits >> i & 1)
+    """The lender's bits of the moving requirements' function's `bits` (bit i is of[i])."""
+    out = 0
+    bits &= (1 << len(of)) - 1
+    while bits:
+        low = bits & -bits
+        out |= of[low.bit_length() - 1]
+        bits ^= low
+    return out
 
 
 Accepted = tuple[list[Interval], int, int]
@@ -394,6 +402,10 @@ def accepted(
     fixed = (failed | unknown) & outside
     if fixed:
         return [], step, fixed  # a requirement the variable does not touch fails whatever it is
+    if names is None:  # answers not kept: their features have too many combinations
+        return _search(
+            lender, row, variable, domain, with_value or trial(row, variable), step, residue
+        )
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
     key = (*map(row.__getitem__, names), domain)
@@ -412,10 +424,40 @@ def accepted(
     return found
 
 
-Plan = tuple[int, int, int, tuple[str, ...]]
+Plan = tuple[int, int, int, tuple[str, ...] | None]
 """What `accepted` needs of a lender for one variable and left-out requirements, worked out
 once: the congruence's step and residue, the bits of the requirements that do not move with
-the variable and are not left out, and the features the memo's key is made of."""
+the variable and are not left out, and the features the memo's key is made of (None: answers
+are not kept, their values having more than `FEW_COMBINATIONS` combinations)."""
+
+FEW_COMBINATIONS = 4 * MEMO_SIZE
+"""Answers (and reasons, `matcher.explain`) are kept only where the values they depend on
+have at most this many combinations, by the features' bounds: an income or a debt is nearly
+unique per applicant, so a kept answer that depends on one would rarely be given again, and
+would only fill memory that the garbage collector then walks."""
+
+
+def combinations(names: Iterable[str]) -> float:
+    """How many combinations of values the features `names` can have in a row (nulls
+    included), by their types and bounds; inf with a float feature or one not in the schema."""
+    out: float = 1
+    for name in names:
+        feature = FEATURES_BY_NAME.get(name)
+        if feature is None or feature.type is Type.FLOAT:
+            return math.inf
+        null = int(feature.nullable)
+        if feature.type is Type.BOOL:
+            out *= 2 + null
+        elif feature.type is Type.STR:
+            out *= (len(feature.values) or _COUNTRY_CODES) + null
+        elif feature.low is None or feature.high is None:
+            return math.inf
+        else:
+            out *= int(feature.high - feature.low) + 1 + null
+    return out
+
+
+_COUNTRY_CODES = 256  # at most: ISO 3166-1 alpha-2 codes, a string feature without a list
 
 _UNSEARCHABLE: Any = object()  # a plan where no search is possible; a memo's miss
 
@@ -426,7 +468,9 @@ def _plan(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
         return _UNSEARCHABLE
     step, residue = shape[1] or (1, 0)
     moving = moving_requirements(lender, variable)[0]
-    return step, residue, ~moving & ~ignore, _key(lender, variable)
+    names = _key(lender, variable)
+    kept = combinations(names) <= FEW_COMBINATIONS
+    return step, residue, ~moving & ~ignore, names if kept else None
 
 
 def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
@@ -568,7 +612,9 @@ def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | Non
         return None
     out: Resolved = []
     for kind, operand, free, d, against in plans:
-        if not free:
+        if kind is _DEBT_TO_INCOME:  # `direction` of debt_to_income as the amount grows
+            d = 1 if row["total_income"] > 0 else 0
+        elif not free:
             d = direction(operand, variable, row)
         if not d:
             return None
@@ -613,12 +659,26 @@ def _first_debt_to_income(
 ) -> int | None:
     """`_first` for g = debt_to_income as the amount moves, with total income > 0 (else g
     does not move and there is no search): (existing_debt + x) / total_income reaches c at
-    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact."""
-    target = c * row["total_income"] - row["existing_debt"]
+    x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact
+    (written out here, g being known)."""
+    debt, income = row["existing_debt"], row["total_income"]
+    target = c * income - debt
     if not math.isfinite(target) or how not in (">=", ">"):
         return _first(low, high, g, c, how)
     guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
-    return from_guess(guess, low, high, g, c, how)
+    if not income:
+        return from_guess(guess, low, high, g, c, how)
+    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`
+    holds = operator.ge if how == ">=" else operator.gt
+    x: int = min(max(guess, low), high + 1)
+    for _ in range(WALK):
+        if x > low and holds((debt + (x - 1)) / income, c):
+            x -= 1
+        elif x <= high and not holds((debt + x) / income, c):
+            x += 1
+        else:
+            return x
+    return _first(low, high, g, c, how)
 
 
 def from_guess(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.operators import Nulls
@@ -152,8 +152,8 @@ class _Source:
         return "(" + " else ".join([*parts, self.expr(args[-1])]) + ")"
 
 
-def _compile(source: str, name: str) -> Callable[..., Any]:
-    namespace = dict(_RUNTIME)
+def _compile(source: str, name: str, constants: dict[str, Any] | None = None) -> Callable[..., Any]:
+    namespace = dict(_RUNTIME) | (constants or {})
     exec(compile(source, f"<lendmatch {name}>", "exec"), namespace)
     fn: Callable[..., Any] = namespace[name]
     return fn
@@ -163,9 +163,8 @@ def _preamble(features: dict[str, str]) -> list[str]:
     return [f"    {local} = r[{name!r}]" for name, local in sorted(features.items())]
 
 
-def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[[Row], Bits]:
-    """One function of a feature row giving (failed, unknown): bit i is requirement i."""
-    gen = _Source()
+def _bits(gen: _Source, nodes: Sequence[Node]) -> list[str]:
+    """The statements that set `f` and `u` to the (failed, unknown) bits of `nodes`."""
     body: list[str] = ["    f = 0", "    u = 0"]
     for i, node in enumerate(nodes):
         bit = 1 << i
@@ -176,9 +175,41 @@ def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[
             body.append(f"    elif not v:\n        f |= {bit}")
         else:
             body.append(f"    if not {source}:\n        f |= {bit}")
-    body.append("    return f, u")
+    return body
+
+
+def lower_requirements(nodes: Sequence[Node], name: str = "lender") -> Callable[[Row], Bits]:
+    """One function of a feature row giving (failed, unknown): bit i is requirement i."""
+    gen = _Source()
+    body = [*_bits(gen, nodes), "    return f, u"]
     lines = [f"def {name}(r):", *_preamble(gen.features), *body]
     fn: Callable[[Row], Bits] = _compile("\n".join(lines) + "\n", name)
+    return fn
+
+
+T = TypeVar("T", bound=tuple[Any, ...])
+
+
+def lower_lenders(
+    lenders: Sequence[tuple[str, Sequence[Node]]], outcome: type[T]
+) -> Callable[[Row], tuple[T, ...]]:
+    """One function of a feature row giving `outcome((lender_id, failed, unknown))` of each
+    of `lenders` (its id and requirements, bit i is requirement i), in their order: what
+    `lower_requirements` gives each lender, with every feature read from the row once for
+    all of them and no call per lender (the single path's decision, fifty lenders a row).
+    `outcome` is a tuple type (a named tuple), built as `tuple.__new__` builds it."""
+    gen = _Source()
+    body: list[str] = []
+    constants: dict[str, Any] = {"_outcome": outcome, "_new": tuple.__new__}
+    for k, (lender_id, nodes) in enumerate(lenders):
+        constants[f"_id{k}"] = lender_id
+        # an outcome is a value: the lender's "eligible" one is built once and shared
+        constants[f"_eligible{k}"] = tuple.__new__(outcome, (lender_id, 0, 0))
+        body += _bits(gen, nodes)
+        body.append(f"    o{k} = _new(_outcome, (_id{k}, f, u)) if f or u else _eligible{k}")
+    done = "".join(f"o{k}, " for k in range(len(lenders)))
+    lines = ["def lenders(r):", *_preamble(gen.features), *body, f"    return ({done})"]
+    fn: Callable[[Row], tuple[T, ...]] = _compile("\n".join(lines) + "\n", "lenders", constants)
     return fn
 
 

@@ -19,9 +19,9 @@ without repeating the number itself. The same rules, vectorised for frames, are
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+import operator
 from datetime import date
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
 
@@ -42,9 +42,9 @@ SYNTHETIC_MONTH_OFFSET = 80
 SAMORDNINGSNUMMER_DAY_OFFSET = 60
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedId:
-    """What a valid identity number says about its holder."""
+class ParsedId(NamedTuple):
+    """What a valid identity number says about its holder (a named tuple: immutable, and
+    built in a fraction of a frozen dataclass's time, once per person validated)."""
 
     market: Market
     birth_date: date
@@ -60,7 +60,9 @@ class ParsedId:
 
 def _mod11(digits: str, weights: tuple[int, ...]) -> int:
     """The mod-11 check digit of `digits`; 10 means no valid check digit exists."""
-    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    if len(digits) != len(weights):
+        raise ValueError(f"{len(digits)} digits for {len(weights)} weights")
+    rest = sum(map(operator.mul, map(int, digits), weights)) % 11
     return 0 if rest == 0 else 11 - rest
 
 
@@ -75,12 +77,14 @@ def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
     return k1, k2
 
 
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+"""A digit times 2, its two digits added (9 subtracted above 9): Luhn's weight-2 terms."""
+
+
 def luhn_check_digit(digits: str) -> int:
     """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
-    total = 0
-    for i, ch in enumerate(digits):
-        product = int(ch) * (2 if i % 2 == 0 else 1)
-        total += product - 9 if product > 9 else product
+    doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[0::2])))
+    total = doubled + sum(map(int, digits[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -97,8 +101,16 @@ def fodselsnummer_century(individual: int, yy: int) -> int | None:
     return None
 
 
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def days_in_month(year: int, month: int) -> int:
+    """`calendar.monthrange(year, month)[1]` (month 1-12), without its weekday."""
+    return 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month]
+
+
 def _birth(market: Market, year: int, month: int, day: int, on: date) -> date:
-    if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+    if not 1 <= month <= 12 or not 1 <= day <= days_in_month(year, month):
         raise NationalIdDateError(market, f"no such date {year:04d}-{month:02d}-{day:02d}")
     born = date(year, month, day)
     if born > on:

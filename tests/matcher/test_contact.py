@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.contact import _international, email_problem, is_phone_number, plain_address
+from matcher.contact import (
+    _international,
+    _international_parts,
+    email_problem,
+    is_phone_number,
+    plain_address,
+)
 
 
 def library_accepts(text: str) -> bool:
@@ -156,6 +162,11 @@ def test_international_numbers_are_parsed_as_phonenumbers_parses_them(
     """The fast path gives the very number `phonenumbers.parse` gives, or leaves the text to
     it; and the answer is the library's."""
     fast = _international(text)
+    parts = _international_parts(text)
+    assert (fast is None) is (parts is None)
     if fast is not None:
-        assert fast == phonenumbers.parse(text, region)
+        parsed = phonenumbers.parse(text, region)
+        assert fast == parsed
+        # what the check reads of it, without the library's number
+        assert parts == (parsed.country_code, phonenumbers.national_significant_number(parsed))
     assert is_phone_number(text, region) is library_validates(text, region)

@@ -8,9 +8,10 @@ from typing import Any
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
+from lender_rules.errors import RulesetError
 from lender_rules.vocabulary import LANGUAGES
 from matcher import (
     Application,
@@ -28,7 +29,7 @@ from matcher import (
 from matcher.application import applications_frame
 from matcher.engine import failed_column, unknown_column
 from matcher.ruleset import Ruleset, ruleset_from_documents
-from tests.strategies import applications, decision_dates
+from tests.strategies import applications, bool_rules, decision_dates, feature_rows
 
 RULES = Path(__file__).parents[2] / "lender_rules" / "lenders"
 SHIPPED = load_ruleset(RULES)
@@ -224,3 +225,37 @@ def test_match_side_by_side_equals_match_under_each_ruleset() -> None:
         .rename(lambda c: c.removeprefix("new/"))
         .equals(alone[1])
     )
+
+
+def _per_lender(row: dict[str, Any], ruleset: Ruleset) -> tuple[LenderOutcome, ...]:
+    """The reference of the single path: each lender's own compiled function, one by one."""
+    return tuple(
+        LenderOutcome(lender.lender_id, *lender.evaluate(row))
+        for lender in ruleset.for_market(row["market"])
+    )
+
+
+@settings(max_examples=200)
+@given(st.lists(bool_rules(), min_size=1, max_size=6), feature_rows(nulls=True))
+def test_a_markets_one_function_gives_each_lenders_own_outcome(
+    rules: list[Any], row: dict[str, Any]
+) -> None:
+    """`evaluate` runs every lender of a market in one compiled function: its outcomes are
+    those of the lenders' own functions, for random rules (nulls, unknowns and all)."""
+    documents = [
+        _doc(f"bank_{i}", ["NO", "SE"] if i % 2 else [row["market"]], *rules[i:], *rules[:i])
+        for i in range(len(rules))
+    ]
+    try:
+        ruleset = ruleset_from_documents(documents)
+    except RulesetError:
+        reject()  # a random rule refused at load (its range): tests/matcher/test_ranges.py
+    outcomes = evaluate(row, ruleset)
+    assert outcomes == _per_lender(row, ruleset)
+    assert all(type(o) is LenderOutcome for o in outcomes)
+
+
+@given(applications())
+def test_decide_gives_each_shipped_lenders_own_outcome(app: Application) -> None:
+    decision = decide(app, SHIPPED, decided_at=dt.datetime(2026, 11, 25, 12, tzinfo=dt.UTC))
+    assert decision.outcomes == _per_lender(decision.features, SHIPPED)

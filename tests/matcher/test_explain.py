@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
+from lender_rules.vocabulary import PURPOSES
 from matcher import Application, LenderExplanation, evaluate, explain, features_of, match
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN, applications_frame
 from matcher.explain import REASONS_KEPT, explain_frame
@@ -292,19 +293,36 @@ def test_explanations_given_from_memos_are_those_worked_out_afresh(
 
 
 def test_a_reason_is_given_again_for_the_same_values_and_kept_bounded() -> None:
-    ruleset = bank({">=": [{"var": "income"}, 1_000_000]})
+    # reads the age and the purpose: 121 x 5 combinations, more than are kept
+    ruleset = bank({"and": [{">=": [{"var": "age"}, 200]}, {"!=": [{"var": "purpose"}, "x"]}]})
     (requirement,) = ruleset.lenders[0].requirements
-    row = loan_row(income=1_000)
+    row = loan_row(age=30, purpose="car")
     (first,) = explain(row, evaluate(row, ruleset), ruleset)
-    (again,) = explain(loan_row(income=1_000, age=20), evaluate(row, ruleset), ruleset)
-    assert again.reasons[0] is first.reasons[0]  # age is not read: the same reason
-    for income in range(REASONS_KEPT + 5):
-        changed = loan_row(income=income)
+    (again,) = explain(loan_row(age=30, purpose="car", income=5), evaluate(row, ruleset), ruleset)
+    assert again.reasons[0] is first.reasons[0]  # income is not read: the same reason
+    seen = [(age, purpose) for purpose in PURPOSES for age in range(121)]
+    assert len(seen) > REASONS_KEPT
+    for age, purpose in seen:
+        changed = loan_row(age=age, purpose=purpose)
         (explanation,) = explain(changed, evaluate(changed, ruleset), ruleset)
-        assert explanation.reasons[0].values == {"income": income}
+        assert explanation.reasons[0].values == {"age": age, "purpose": purpose}
     kept = requirement.reasons_given
     assert len(kept) == REASONS_KEPT
-    assert ("failed", "en", 0) not in kept and ("failed", "en", REASONS_KEPT + 4) in kept
+    assert ("failed", "en", 0, PURPOSES[0]) not in kept
+    assert ("failed", "en", 120, PURPOSES[-1]) in kept
+
+
+def test_reasons_reading_an_income_or_an_amount_are_not_kept() -> None:
+    """Nearly unique per applicant: a kept reason would rarely be given again."""
+    ruleset = bank({">=": [{"var": "income"}, 1_000_000]}, {"<=": [{"var": "amount"}, 1_000]})
+    for income in (1_000, 1_000, 2_000):
+        row = loan_row(income=income)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert [r.values for r in explanation.reasons] == [
+            {"income": income},
+            {"amount": row["amount"]},
+        ]
+    assert not any(r.reasons_given for r in ruleset.lenders[0].requirements)
 
 
 def test_reasons_reading_a_float_are_not_kept() -> None:

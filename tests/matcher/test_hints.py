@@ -9,6 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lender_rules.vocabulary import PURPOSES
 from matcher import CompiledLender, Hint, evaluate, explain
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.features import debt_to_income, with_loan
@@ -174,17 +175,33 @@ def test_when_no_amount_and_term_would_do_the_hint_says_so_and_what_stands_in_th
 
 
 def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
-    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    # the amounts accepted depend on the age and the purpose: 121 x 5 combinations
+    per_age = {"*": [{"var": "age"}, {"if": [{"==": [{"var": "purpose"}, "car"]}, 2_000, 1_000]}]}
+    ruleset = _lender(AMOUNT_RANGE, ("by_age", {"<=": [{"var": "amount"}, per_age]}))
     (lender,) = ruleset.lenders
-    for debt in range(MEMO_SIZE + 50):  # each a different answer
-        row = with_loan(_row(existing_debt=2_400_000 + debt * 100), amount=300_000, term_months=60)
+    seen = [(age, purpose) for purpose in PURPOSES for age in range(18, 121)]
+    assert len(seen) > MEMO_SIZE  # each a different answer
+    for age, purpose in seen:
+        row = with_loan(_row(age=age, purpose=purpose), amount=300_000, term_months=60)
         (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
         assert explanation.hint is not None and explanation.hint.amount
+    assert lender.analysis.memo
     assert all(len(answers) <= MEMO_SIZE for answers in lender.analysis.memo.values())
     # the same values again: the answer kept is the answer computed
     again = explain(row, evaluate(row, ruleset), ruleset)[0].hint
     lender.analysis.memo.clear()
     assert explain(row, evaluate(row, ruleset), ruleset)[0].hint == again
+
+
+def test_search_answers_that_depend_on_a_debt_are_not_kept() -> None:
+    """Nearly unique per applicant: a kept answer would rarely be given again."""
+    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    (lender,) = ruleset.lenders
+    for debt in (2_400_000, 2_400_000, 2_450_000):
+        row = with_loan(_row(existing_debt=debt), amount=300_000, term_months=60)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.amount
+    assert not any(lender.analysis.memo.values())
 
 
 # --- closed forms against the search they stand in for ------------------------------------

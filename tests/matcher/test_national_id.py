@@ -7,6 +7,7 @@ in the comments, so a reader can check them without running the code under test.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
 
 import polars as pl
@@ -15,6 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.national_id import (
+    FODSELSNUMMER_K1_WEIGHTS,
+    FODSELSNUMMER_K2_WEIGHTS,
     NationalIdChecksumError,
     NationalIdDateError,
     NationalIdFormatError,
@@ -22,6 +25,7 @@ from matcher.national_id import (
     birth_date,
     birth_ymd,
     birth_ymd_exprs,
+    days_in_month,
     fodselsnummer_check_digits,
     luhn_check_digit,
     make_fodselsnummer,
@@ -440,3 +444,42 @@ def test_the_frame_check_of_national_ids_is_parse(on: date, data: st.DataObject)
         return True
 
     assert found.to_list() == [accepted(m, n) for m, n in rows]
+
+
+# --- the check digits against their textbook definitions -----------------------------------
+
+
+def _luhn_reference(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(digits):
+        product = int(ch) * (2 if i % 2 == 0 else 1)
+        total += product - 9 if product > 9 else product
+    return (10 - total % 10) % 10
+
+
+def _mod11_reference(digits: str, weights: tuple[int, ...]) -> int | None:
+    rest = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    check = 0 if rest == 0 else 11 - rest
+    return None if check == 10 else check
+
+
+_DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=14)
+
+
+@given(_DIGITS)
+def test_luhn_check_digit_equals_the_digit_by_digit_definition(digits: str) -> None:
+    assert luhn_check_digit(digits) == _luhn_reference(digits)
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_fodselsnummer_check_digits_equal_the_weighted_sums(nine: str) -> None:
+    k1 = _mod11_reference(nine, FODSELSNUMMER_K1_WEIGHTS)
+    k2 = None if k1 is None else _mod11_reference(nine + str(k1), FODSELSNUMMER_K2_WEIGHTS)
+    expected = None if k1 is None or k2 is None else (k1, k2)
+    assert fodselsnummer_check_digits(nine) == expected
+
+
+def test_days_in_month_equals_the_calendars_for_every_year_and_month() -> None:
+    for year in range(0, 10_000):
+        for month in range(1, 13):
+            assert days_in_month(year, month) == calendar.monthrange(year, month)[1]
