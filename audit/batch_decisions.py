@@ -13,7 +13,8 @@ knows them, its people as (role, normalised national id), stored only as keyed h
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from audit import _bulk_append
@@ -24,7 +25,9 @@ from audit.models import DIGEST_LENGTH
 from audit.personal_keys import PersonalKeys
 from lender_rules.vocabulary import CHANNELS
 
-PER_TRANSACTION = 25_000
+PER_TRANSACTION = 5_000
+"""Records per commit: small enough that the next part is made ready while one is written
+(`BatchDecisionLog.append_parts`), large enough that a commit's own cost is small."""
 _ID_LENGTH = 64
 _ROLES = ("applicant", "co_applicant")
 
@@ -112,15 +115,49 @@ class BatchDecisionLog:
         Nothing is written when a value is invalid (`InvalidRecord` names it); a database
         failure raises `StoreUnavailable` and keeps the transactions committed before it."""
         _check(rows)
+        return self.append_parts(_slices(rows, max(1, per_transaction)), checked=True)
+
+    def append_parts(self, parts: Iterable[BulkRows], *, checked: bool = False) -> BatchWritten:
+        """Append the records of each part in a transaction of its own (each a checkpoint),
+        in order; return when the last has committed.
+
+        On PostgreSQL the parts are written by a thread of their own while this one makes the
+        next part ready (runs `parts`, checks it, hashes its people and payloads): the client's
+        work overlaps the server's, one part in flight at a time. A part with an invalid value
+        raises `InvalidRecord` before it is written (the parts before it stay committed); a
+        database failure raises `StoreUnavailable` once the part in flight has ended."""
+        recorded = already = 0
+        if self._uow.sqlite:  # one process holds SQLite's write lock: nothing to overlap
+            for part in parts:
+                written, skipped = self._write(self._prepare(part, checked))
+                recorded += written
+                already += skipped
+            return BatchWritten(recorded, already)
+        with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
+            pending: Future[tuple[int, int]] | None = None
+            for part in parts:
+                prepared = self._prepare(part, checked)
+                if pending is not None:
+                    written, skipped = pending.result()
+                    recorded += written
+                    already += skipped
+                pending = writer.submit(self._write, prepared)
+            if pending is not None:
+                written, skipped = pending.result()
+                recorded += written
+                already += skipped
+        return BatchWritten(recorded, already)
+
+    def _prepare(self, rows: BulkRows, checked: bool) -> _bulk_append.Prepared:
+        if not checked:
+            _check(rows)
         if rows.subjects:
             rows = dataclasses.replace(rows, subjects=self._hashed(rows.subjects))
-        recorded = already = 0
-        for part in _slices(rows, max(1, per_transaction)):
-            with self._uow.unit("record_batch_decisions", write=True) as session:
-                written, skipped = _bulk_append.write(session, part, sqlite=self._uow.sqlite)
-            recorded += written
-            already += skipped
-        return BatchWritten(recorded, already)
+        return _bulk_append.prepare(rows)
+
+    def _write(self, prepared: _bulk_append.Prepared) -> tuple[int, int]:
+        with self._uow.unit("record_batch_decisions", write=True) as session:
+            return _bulk_append.write(session, prepared, sqlite=self._uow.sqlite)
 
     def _hashed(
         self, people: Sequence[Sequence[tuple[str, str]]]

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
+from broker import batch_decisions as batch_decisions_module
 from broker.batch_decisions import feature_texts, outcome_texts, people
 from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
 from broker.subject_ids import normalised
@@ -91,6 +93,25 @@ def test_apply_records_each_changed_application_once_and_a_rerun_records_none(
     assert [(link.application_id, link.role) for link in links] == [
         (one.application_id, "applicant")
     ]
+
+
+def test_records_matched_in_blocks_and_written_in_parts_reproduce(
+    store: Store, sql: Callable[..., list[Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows matched a block at a time and recorded a part at a time (neither dividing the
+    other, nor the chunks) are each recorded once and reproduce on the single path."""
+    monkeypatch.setattr(batch_decisions_module, "MATCH_ROWS", 70)
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(500, 9, ON).write_parquet(apps)
+    new = stricter()
+    recorder = BatchRecorder(store, new, everything=True, per_transaction=30)
+    rescore_file(apps, new, SHIPPED, on=ON, out=tmp_path, chunk_rows=200, record=recorder)
+    assert recorder.recorded == 500
+    assert {n for _, n in batch_decisions(sql, new.hash)} == {1}
+    assert store.decisions.verify().ok
+    reproduced = list(reproduce(store))
+    assert len(reproduced) == 500
+    assert all(r.ok for r in reproduced)
 
 
 def test_all_records_every_scored_application(
