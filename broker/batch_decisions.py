@@ -234,19 +234,22 @@ class BatchRecorder:
         def parts() -> Iterator[BulkRows]:  # made ready while the part before is written
             for block in wanted.iter_slices(max(MATCH_ROWS, self._per_transaction)):
                 block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
+                block_people = people(block, decided_at.date())
                 offset = 0
                 for part in block.iter_slices(self._per_transaction):  # one commit's texts
-                    bits = block_bits.slice(offset, part.height)
-                    offset += part.height
+                    end = offset + part.height
                     yield BulkRows(
                         channel=CHANNEL,
                         ruleset_hash=self._ruleset.hash,
                         decided_at=decided_at,
                         application_ids=part.get_column("application_id").to_list(),
                         features_json=feature_texts(part),
-                        outcomes_json=outcome_texts(bits, self._ruleset),
-                        subjects=people(part, decided_at.date()),
+                        outcomes_json=outcome_texts(
+                            block_bits.slice(offset, part.height), self._ruleset
+                        ),
+                        subjects=block_people[offset:end],
                     )
+                    offset = end
 
         written = self._store.batch_decisions.append_parts(parts())
         self.recorded += written.recorded
