@@ -49,12 +49,9 @@ _PLAIN_TEXT = r"^[ !#-\[\]-~]*$"
 """Printable ASCII without `"` and `\\`: a text canonical JSON writes as it is, in quotes."""
 
 
-def _float_text(value: float | None) -> str | None:
-    """A finite float as canonical JSON writes it (Python's shortest round-trip form); None
-    for anything else (missing, infinite, NaN), which `canonical_json` writes itself."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float.__repr__(value)
+_FIXED_FROM, _FIXED_BELOW = 1e-4, 1e16
+"""Floats of these magnitudes Python writes without an exponent, digit for digit as Polars
+casts them to text (shortest round-trip form); outside, `canonical_json` writes the row."""
 
 
 def feature_texts(frame: pl.DataFrame) -> list[str]:
@@ -66,7 +63,6 @@ def feature_texts(frame: pl.DataFrame) -> list[str]:
     schema = frame.schema
     pieces: list[pl.Expr] = []
     slow: list[pl.Expr] = []
-    floats: dict[str, pl.Series] = {}
     for i, name in enumerate(names):
         column, dtype = pl.col(name), schema[name]
         if dtype == pl.Boolean:
@@ -83,15 +79,25 @@ def feature_texts(frame: pl.DataFrame) -> list[str]:
             value = pl.concat_str(pl.lit('"'), column, pl.lit('"')).fill_null("null")
             slow.append(~column.str.contains(_PLAIN_TEXT).fill_null(True))
         elif dtype.is_float():
-            shortest = [_float_text(v) for v in frame.get_column(name).to_list()]
-            floats[name] = pl.Series(name, shortest, dtype=pl.String)
-            value = pl.col(name)  # null where canonical_json must write it: the row's text
+            magnitude = column.abs()
+            value = (
+                pl.when(column.is_null())
+                .then(pl.lit("null"))
+                .when(
+                    column.is_finite()
+                    & (((magnitude >= _FIXED_FROM) & (magnitude < _FIXED_BELOW)) | (column == 0))
+                )
+                .then(column.cast(pl.String))  # Python's shortest form there (a test checks)
+                .when(column == math.inf)
+                .then(pl.lit(canonical_json(math.inf)))
+                .when(column == -math.inf)
+                .then(pl.lit(canonical_json(-math.inf)))
+            )  # otherwise null (NaN; a float Python writes with an exponent): canonical_json
         else:
             raise TypeError(f"feature {name} has no canonical text form for {dtype}")
         pieces += [pl.lit(("{" if i == 0 else ",") + canonical_json(name) + ":"), value]
     pieces.append(pl.lit("}"))
-    source = frame.select(names).with_columns(floats.values()) if floats else frame
-    built = source.select(
+    built = frame.select(
         pl.concat_str(pieces).alias("text"),
         pl.any_horizontal(slow).alias("slow") if slow else pl.lit(False).alias("slow"),
     )

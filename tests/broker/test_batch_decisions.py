@@ -4,6 +4,7 @@ under the new ruleset, made on the single path; a second run records nothing aga
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -146,6 +147,24 @@ def test_feature_texts_of_rows_that_need_escapes_or_have_no_number() -> None:
     assert feature_texts(frame) == [canonical_json(row) for row in odd]
 
 
+@given(
+    st.lists(
+        st.floats(allow_nan=False)
+        | st.floats(1e-6, 1e18)
+        | st.sampled_from([0.0, -0.0, 1e-4, 1e16, 9999999999999998.0, 0.1, None]),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_float_features_are_written_in_pythons_shortest_form(values: list[float | None]) -> None:
+    """Floats Polars casts to text (magnitudes 1e-4 to 1e16) and the ones `canonical_json`
+    writes itself (infinities, exponents, missing) give the same texts as `canonical_json`."""
+    rows = [_examples()[0] | {"debt_to_income": value} for value in values]
+    frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
+    assert feature_texts(frame) == [canonical_json(row) for row in rows]
+
+
+@functools.cache
 def _examples() -> list[dict[str, Any]]:
     apps = matcher.generate(20, 5, ON)
     return matcher.feature_frame(apps, ON).collect().select(matcher.FEATURE_NAMES).to_dicts()
