@@ -8,6 +8,7 @@ import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
@@ -162,6 +163,32 @@ def test_float_features_are_written_in_pythons_shortest_form(values: list[float 
     rows = [_examples()[0] | {"debt_to_income": value} for value in values]
     frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
     assert feature_texts(frame) == [canonical_json(row) for row in rows]
+
+
+_BITS = st.none() | st.integers(0, 2**64 - 1)
+
+
+@given(st.lists(st.tuples(_BITS, _BITS, _BITS, _BITS, _BITS, _BITS), max_size=12))
+def test_outcome_texts_list_the_lenders_serving_each_row_in_ruleset_order(
+    rows: list[tuple[int | None, ...]],
+) -> None:
+    """Whatever lenders serve a row (none, some, all; grouped by that), its text lists each
+    of them in ruleset order with its two bitmasks, as canonical JSON."""
+    ids = ["nordbank", "fjord_kreditt", "sparbank"]
+    columns = [f"{i}.{kind}" for i in ids for kind in ("failed", "unknown")]
+    bits = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.UInt64), orient="row")
+    ruleset: Any = SimpleNamespace(lenders=[SimpleNamespace(lender_id=i) for i in ids])
+    expected = [
+        canonical_json(
+            [
+                [i, row[2 * k], row[2 * k + 1]]
+                for k, i in enumerate(ids)
+                if row[2 * k] is not None and row[2 * k + 1] is not None
+            ]
+        )
+        for row in rows
+    ]
+    assert outcome_texts(bits, ruleset) == expected
 
 
 @functools.cache
