@@ -182,7 +182,7 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         year.cast(pl.String).str.zfill(4), raw.str.slice(2, 4), raw.str.slice(-4, 4)
     )
     markets = features.get_column("market").to_list()
-    found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
+    found: list[tuple[tuple[str, str], ...]] = [()] * features.height
     for role, column in columns.items():
         ids = (
             features.select(pl.col(column).cast(pl.String).alias("id"), market)
@@ -198,10 +198,11 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         numbers = ids.get_column("id").to_list()
         for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
             numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
-        for group, number in zip(found, numbers, strict=True):
-            if number is not None:
-                group.append((role, number))
-    return [tuple(group) for group in found]
+        found = [  # tuples, not a list per row: fewer objects for the garbage collector
+            group if number is None else (*group, (role, number))
+            for group, number in zip(found, numbers, strict=True)
+        ]
+    return found
 
 
 def _now() -> dt.datetime:
