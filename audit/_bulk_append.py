@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, cast
@@ -102,18 +102,49 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class People:
+    """The people of a batch's records, flat: for each link the index of its record, the
+    person's role and subject hash (`subject_link`'s columns)."""
+
+    records: list[int]
+    roles: list[str]
+    hashes: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        groups: Sequence[Sequence[tuple[str, str]]],
+        hashed: Callable[[list[str]], list[str]] | None = None,
+    ) -> People:
+        """The (role, value) pairs of each record's group, the values hashed by `hashed`
+        (given: national ids to subject hashes) or taken as the hashes they are."""
+        records: list[int] = []
+        roles: list[str] = []
+        values: list[str] = []
+        for index, group in enumerate(groups):
+            for role, value in group:
+                records.append(index)
+                roles.append(role)
+                values.append(value)
+        return cls(records, roles, values if hashed is None else hashed(values))
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
     """The records of a `BulkRows` made ready outside the chain lock: their decision ids and
-    payload digests, which do not depend on where the records land in the chain."""
+    payload digests, which do not depend on where the records land in the chain, and their
+    people."""
 
     rows: BulkRows
     decided_at: datetime
     decision_ids: list[str]
     payload_digests: list[str]
+    people: People
 
 
-def prepare(rows: BulkRows) -> Prepared:
-    """Decision ids and payload digests of every record of `rows` (no database)."""
+def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
+    """Decision ids and payload digests of every record of `rows` (no database); `people`
+    (default: `rows.subjects`, taken as (role, subject hash))."""
     decided_at = _chain.utc(rows.decided_at)
     digests = _chain.PayloadDigests(
         _VARYING,
@@ -127,7 +158,7 @@ def prepare(rows: BulkRows) -> Prepared:
     )
     ids = decision_ids(len(rows.application_ids))
     found = digests.digests(rows.application_ids, ids, rows.features_json, rows.outcomes_json)
-    return Prepared(rows, decided_at, ids, found)
+    return Prepared(rows, decided_at, ids, found, people or People.of(rows.subjects))
 
 
 def write(session: Session, rows: BulkRows | Prepared, *, sqlite: bool) -> tuple[int, int]:
@@ -159,18 +190,22 @@ def write(session: Session, rows: BulkRows | Prepared, *, sqlite: bool) -> tuple
             _copy_rows(part, copy)
     seq, prev = part.seq + len(fresh), part.record_hashes[-1]
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    if given.subjects:  # under the chain lock: no other link writer
-        hashes: list[str] = []
-        applications: list[str] = []
-        roles: list[str] = []
-        for index in fresh:
-            application_id = given.application_ids[index]
-            for role, subject in given.subjects[index]:
-                hashes.append(subject)
-                applications.append(application_id)
-                roles.append(role)
-        if hashes:
-            _link(session, hashes, applications, roles, sqlite)
+    links = prepared.people
+    if links.records:  # under the chain lock: no other link writer
+        applications = given.application_ids
+        chosen_links: Sequence[int]
+        if len(fresh) == n:
+            chosen_links = range(len(links.records))
+        else:
+            kept = set(fresh)
+            chosen_links = [k for k, index in enumerate(links.records) if index in kept]
+        _link(
+            session,
+            [links.hashes[k] for k in chosen_links],
+            [applications[links.records[k]] for k in chosen_links],
+            [links.roles[k] for k in chosen_links],
+            sqlite,
+        )
     return len(fresh), n - len(fresh)
 
 

@@ -12,7 +12,6 @@ knows them, its people as (role, normalised national id), stored only as keyed h
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,12 +52,15 @@ def _check(rows: BulkRows) -> None:
         raise InvalidRecord("features_json", "needs one text per application, as outcomes_json")
     if rows.subjects and len(rows.subjects) != n:
         raise InvalidRecord("subjects", "needs one group of people per application, or none")
-    for index, group in enumerate(rows.subjects):
-        for role, number in group:
-            if role not in _ROLES or not isinstance(number, str) or not 0 < len(number) <= 64:
-                raise InvalidRecord(
-                    f"subjects[{index}]", f"must be pairs (one of {', '.join(_ROLES)}, national id)"
-                )
+    if rows.subjects and not _all_people(rows.subjects):
+        for index, group in enumerate(rows.subjects):
+            for pair in group:
+                role, number = pair if isinstance(pair, tuple) and len(pair) == 2 else ("", "")
+                if role not in _ROLES or not isinstance(number, str) or not 0 < len(number) <= 64:
+                    raise InvalidRecord(
+                        f"subjects[{index}]",
+                        f"must be pairs (one of {', '.join(_ROLES)}, national id)",
+                    )
     if not _all_texts(rows.application_ids, _ID_LENGTH):
         for index, application_id in enumerate(rows.application_ids):
             if not isinstance(application_id, str) or not 0 < len(application_id) <= _ID_LENGTH:
@@ -74,6 +76,18 @@ def _check(rows: BulkRows) -> None:
             for index, value in enumerate(texts):
                 if not isinstance(value, str) or not value:
                     raise InvalidRecord(f"{name}[{index}]", "must be a canonical JSON text")
+
+
+def _all_people(groups: Sequence[Sequence[tuple[str, str]]]) -> bool:
+    """Whether every group holds only pairs (role, national id of 1 to 64 characters); quick."""
+    pairs = [pair for group in groups for pair in group]
+    if not pairs:
+        return True
+    if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
+        return False
+    return set(pair[0] for pair in pairs) <= set(_ROLES) and _all_texts(
+        [pair[1] for pair in pairs], 64
+    )
 
 
 def _all_texts(values: Sequence[object], longest: int | None = None) -> bool:
@@ -151,17 +165,9 @@ class BatchDecisionLog:
     def _prepare(self, rows: BulkRows, checked: bool) -> _bulk_append.Prepared:
         if not checked:
             _check(rows)
-        if rows.subjects:
-            rows = dataclasses.replace(rows, subjects=self._hashed(rows.subjects))
-        return _bulk_append.prepare(rows)
+        people = _bulk_append.People.of(rows.subjects, self._keys.subject_hashes)
+        return _bulk_append.prepare(rows, people)  # national ids stored only as keyed hashes
 
     def _write(self, prepared: _bulk_append.Prepared) -> tuple[int, int]:
         with self._uow.unit("record_batch_decisions", write=True) as session:
             return _bulk_append.write(session, prepared, sqlite=self._uow.sqlite)
-
-    def _hashed(
-        self, people: Sequence[Sequence[tuple[str, str]]]
-    ) -> list[tuple[tuple[str, str], ...]]:
-        """(role, normalised national id) of each record's people as (role, subject hash)."""
-        hashes = iter(self._keys.subject_hashes(n for group in people for _, n in group))
-        return [tuple([(role, next(hashes)) for role, _ in group]) for group in people]

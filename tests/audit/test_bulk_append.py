@@ -123,6 +123,11 @@ def test_a_bulk_record_changed_afterwards_is_found_by_verify(
         ({"application_ids": ["a", ""]}, "application_ids[1]"),
         ({"features_json": ["{}"]}, "features_json"),
         ({"outcomes_json": ["[]", ""]}, "outcomes_json[1]"),
+        ({"subjects": [(("applicant", "1"),), (("boss", "2"),)]}, "subjects[1]"),
+        ({"subjects": [(), (("applicant", "1"), ("co_applicant", "x" * 65))]}, "subjects[1]"),
+        ({"subjects": [(("applicant",),), ()]}, "subjects[0]"),
+        ({"subjects": [(("applicant", 7),), ()]}, "subjects[0]"),
+        ({"subjects": [()]}, "subjects"),
     ],
 )
 def test_an_invalid_batch_is_refused_naming_the_field_and_nothing_is_stored(
