@@ -12,6 +12,7 @@ knows them, its people as (role, normalised national id), stored only as keyed h
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ PER_TRANSACTION = 5_000
 """Records per commit: small enough that the next part is made ready while one is written
 (`BatchDecisionLog.append_parts`), large enough that a commit's own cost is small."""
 _ID_LENGTH = 64
+_SWITCH_INTERVAL = 0.0005
+"""Seconds between the interpreter's thread switches while parts are written: the writer
+thread needs Python's lock after each answer of the server, and the thread making the next
+part ready would otherwise hold it up to 5 ms (Python's default) while the server waits."""
 _ROLES = ("applicant", "co_applicant")
 
 
@@ -147,19 +152,24 @@ class BatchDecisionLog:
                 recorded += written
                 already += skipped
             return BatchWritten(recorded, already)
-        with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
-            pending: Future[tuple[int, int]] | None = None
-            for part in parts:
-                prepared = self._prepare(part, checked)
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _SWITCH_INTERVAL))
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
+                pending: Future[tuple[int, int]] | None = None
+                for part in parts:
+                    prepared = self._prepare(part, checked)
+                    if pending is not None:
+                        written, skipped = pending.result()
+                        recorded += written
+                        already += skipped
+                    pending = writer.submit(self._write, prepared)
                 if pending is not None:
                     written, skipped = pending.result()
                     recorded += written
                     already += skipped
-                pending = writer.submit(self._write, prepared)
-            if pending is not None:
-                written, skipped = pending.result()
-                recorded += written
-                already += skipped
+        finally:
+            sys.setswitchinterval(interval)
         return BatchWritten(recorded, already)
 
     def _prepare(self, rows: BulkRows, checked: bool) -> _bulk_append.Prepared:

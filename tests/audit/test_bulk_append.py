@@ -5,6 +5,7 @@ idempotent by (application, ruleset) under the chain lock; on SQLite and Postgre
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -380,3 +381,14 @@ def test_a_failure_while_parts_are_made_ready_keeps_the_parts_written_before(
         store.batch_decisions.append_parts(parts())
     assert count(sql, "decision") == 3
     assert store.verify().ok
+
+
+def test_the_interpreters_thread_switch_interval_is_restored_after_parts(store: Store) -> None:
+    before = sys.getswitchinterval()
+    store.batch_decisions.append_parts([rows("a"), rows("b")])
+    bad = rows("c")
+    with pytest.raises(InvalidRecord):
+        store.batch_decisions.append_parts(
+            [BulkRows(**{name: getattr(bad, name) for name in bad.__slots__} | {"channel": "x"})]
+        )
+    assert sys.getswitchinterval() == before
