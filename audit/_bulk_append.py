@@ -1,22 +1,28 @@
 """Appending many batch decisions at once: digests in bulk, rows by COPY, one head move.
 
+A batch is made ready first, outside any transaction (`prepare`): its decision ids, its
+payload digests (`_chain.PayloadDigests.digests`: `_chain.payload_digest` computed with the
+shared part of the payload written once; none of it depends on where a record lands in the
+chain) and its people, flat (`People`). `BatchDecisionLog.append_parts` does that for the
+next part while a thread of its own writes the part before, so the client's work overlaps
+the server's.
+
 A batch transaction (`write`) takes the chain lock first (`audit._append`'s head lock: the
 same row every append locks), so nothing else appends while it runs. Under the lock it asks
 which of its applications already have a decision of the channel under the ruleset (and
 keeps only the first of an application given twice), so a batch recorded again, or resumed
 after a crash, records each application once: idempotent by (application, ruleset), however
-many runs overlap. The records are then chained exactly as single appends are
-(`_chain.PayloadDigests.digests` is `_chain.payload_digest` computed with the shared part of
-the payload written once; `_chain.record_hashes` links them), `_SLICE` at a time, written in
-one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, each slice's lines of
-its text format built in Polars and sent while the next slice is hashed; executemany on
-SQLite) and the head moved once.
-`audit verify` walks them like any other record.
+many runs overlap. The records are then linked after the head (`_chain.record_hashes`) and
+written in one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, its text
+format written by Polars' CSV writer, each value escaped where it needs it; executemany on
+SQLite) and the head moved once. `audit verify` walks them like any other record.
 
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
 features are the feature row, as every record's are (redaction removes them). Their people,
-when given, are linked by the keyed hash of their national id (`subject_link`, one
-statement), so a person's export, erasure and restriction find them.
+when given, are linked by the keyed hash of their national id (`subject_link`): on
+PostgreSQL the links already there are read and the others written by one COPY; on SQLite
+one insert that keeps the ones there. So a person's export, erasure and restriction find
+them.
 """
 
 from __future__ import annotations
