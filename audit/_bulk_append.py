@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import IO, Any, cast
 
 import polars as pl
+from psycopg.errors import UniqueViolation
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -62,6 +63,7 @@ _COLUMNS = (
     "record_hash",
 )
 _COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN"
+_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN"
 _VARYING = ("application_id", "decision_id", "features_json", "outcomes_json")
 
 
@@ -220,9 +222,11 @@ def _link(
 ) -> None:
     """Link applications to their people (subject hash, application, role), keeping links
     that are there already (and one of a link given twice). On PostgreSQL the links already
-    there are read first (one query; no other link writer runs: the caller holds the chain
-    lock) and the others written by one COPY, which costs the server less than an insert
-    that checks each row for a conflict."""
+    there are read first and the others written by one COPY, which costs the server less
+    than an insert that checks each row for a conflict. Appends hold the chain lock, so no
+    other append links meanwhile; a link made by something else in between (re-sealing
+    payloads of 0.1 links its people) makes the COPY fail, and the insert that keeps the
+    links there is made instead, after its savepoint."""
     wanted = dict.fromkeys(zip(hashes, applications, roles, strict=True))
     if sqlite:
         session.connection().execute(
@@ -231,18 +235,33 @@ def _link(
         )
         return
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(
-        "SELECT subject_hash, application_id, role FROM subject_link "
-        "WHERE application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
-        (json.dumps(list(dict.fromkeys(applications))),),
-    )
-    for found in cursor.fetchall():
-        wanted.pop(tuple(found), None)
+    for found in _existing_links(cursor, list(dict.fromkeys(applications))):
+        wanted.pop(found, None)
     if not wanted:
         return
     lines = "".join([f"{h}\t{_copy_value(a)}\t{r}\n" for h, a, r in wanted])
-    with cursor.copy("COPY subject_link (subject_hash, application_id, role) FROM STDIN") as copy:
-        copy.write(lines.encode())
+    cursor.execute("SAVEPOINT batch_links")
+    try:
+        with cursor.copy(_COPY_LINKS) as copy:
+            copy.write(lines.encode())
+    except UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT batch_links")
+        h, a, r = (list(column) for column in zip(*wanted, strict=True))
+        cursor.execute(
+            "INSERT INTO subject_link (subject_hash, application_id, role) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+            (h, a, r),  # %b: binary arrays, no per-element quoting
+        )
+
+
+def _existing_links(cursor: Any, applications: list[str]) -> list[tuple[str, str, str]]:
+    """The links (subject hash, application, role) already there of `applications`."""
+    cursor.execute(
+        "SELECT subject_hash, application_id, role FROM subject_link "
+        "WHERE application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+        (json.dumps(applications),),
+    )
+    return [tuple(row) for row in cursor.fetchall()]
 
 
 def decision_ids(n: int) -> list[str]:

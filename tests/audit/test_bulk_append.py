@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import BulkRows, InvalidRecord, Store
+from audit import BulkRows, InvalidRecord, Store, _bulk_append
 from audit._bulk_append import decision_ids
 from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
 from audit.models import GENESIS_HASH
@@ -392,3 +392,30 @@ def test_the_interpreters_thread_switch_interval_is_restored_after_parts(store: 
             [BulkRows(**{name: getattr(bad, name) for name in bad.__slots__} | {"channel": "x"})]
         )
     assert sys.getswitchinterval() == before
+
+
+def test_a_link_made_meanwhile_by_something_else_is_kept_and_the_rest_linked(
+    store: Store, sql: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the links already there are read before the new ones are copied; a link
+    that appears in between (re-sealing links outside the chain lock) is kept, and the batch
+    still links everyone else (on SQLite: one insert that keeps links there)."""
+    first = rows("a")
+    store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(first, name) for name in first.__slots__}
+            | {"subjects": [(("applicant", "01019012345"),)]}
+        )
+    )
+    monkeypatch.setattr(_bulk_append, "_existing_links", lambda cursor, applications: [])
+    second = rows("a", "b", ruleset_hash="cd" * 32)
+    written = store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(second, name) for name in second.__slots__}
+            | {"subjects": [(("applicant", "01019012345"),), (("applicant", "02029012345"),)]}
+        )
+    )
+    assert written.recorded == 2
+    assert count(sql, "subject_link") == 2
+    assert [x.application_id for x in store.subjects.links("02029012345")] == ["b"]
+    assert store.verify().ok
