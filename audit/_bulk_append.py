@@ -1,34 +1,42 @@
 """Appending many batch decisions at once: digests in bulk, rows by COPY, one head move.
 
+A batch is made ready first, outside any transaction (`prepare`): its decision ids, its
+payload digests (`_chain.PayloadDigests.digests`: `_chain.payload_digest` computed with the
+shared part of the payload written once; none of it depends on where a record lands in the
+chain) and its people, flat (`People`). `BatchDecisionLog.append_parts` does that for the
+next part while a thread of its own writes the part before, so the client's work overlaps
+the server's.
+
 A batch transaction (`write`) takes the chain lock first (`audit._append`'s head lock: the
 same row every append locks), so nothing else appends while it runs. Under the lock it asks
 which of its applications already have a decision of the channel under the ruleset (and
 keeps only the first of an application given twice), so a batch recorded again, or resumed
 after a crash, records each application once: idempotent by (application, ruleset), however
-many runs overlap. The records are then chained exactly as single appends are
-(`_chain.PayloadDigests.digests` is `_chain.payload_digest` computed with the shared part of
-the payload written once; `_chain.record_hashes` links them), `_SLICE` at a time, written in
-one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, each slice's lines of
-its text format built in Polars and sent while the next slice is hashed; executemany on
-SQLite) and the head moved once.
-`audit verify` walks them like any other record.
+many runs overlap. The records are then linked after the head (`_chain.record_hashes`) and
+written in one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, its text
+format written by Polars' CSV writer, each value escaped where it needs it; executemany on
+SQLite) and the head moved once. `audit verify` walks them like any other record.
 
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
 features are the feature row, as every record's are (redaction removes them). Their people,
-when given, are linked by the keyed hash of their national id (`subject_link`, one
-statement), so a person's export, erasure and restriction find them.
+when given, are linked by the keyed hash of their national id (`subject_link`): on
+PostgreSQL the links already there are read and the others written by one COPY; on SQLite
+one insert that keeps the ones there. So a person's export, erasure and restriction find
+them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import IO, Any, cast
 
 import polars as pl
-from sqlalchemy import Connection, insert
+from psycopg.errors import UniqueViolation
+from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
@@ -36,7 +44,6 @@ from audit import _append, _chain, _rows
 from audit.models import DecisionRow, SubjectLinkRow
 
 _IN_BATCH = 500  # ids per IN (...) on SQLite
-_SLICE = 5_000  # records hashed and stored at a time
 _COLUMNS = (
     "seq",
     "decision_id",
@@ -56,6 +63,7 @@ _COLUMNS = (
     "record_hash",
 )
 _COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN"
+_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN"
 _VARYING = ("application_id", "decision_id", "features_json", "outcomes_json")
 
 
@@ -82,9 +90,9 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
     if not sqlite:
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(
-            "SELECT application_id FROM decision "
-            "WHERE ruleset_hash = %s AND channel = %s AND application_id = ANY(%b)",
-            (rows.ruleset_hash, rows.channel, ids),  # %b: the ids as a binary text[]
+            "SELECT application_id FROM decision WHERE ruleset_hash = %s AND channel = %s "
+            "AND application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+            (rows.ruleset_hash, rows.channel, json.dumps(ids)),  # one JSON text: quick to send
         )
         found.update(row[0] for row in cursor.fetchall())
         return found
@@ -101,12 +109,50 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
     return found
 
 
-def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
-    """Append the records of `rows` not recorded yet in the caller's transaction, under the
-    chain lock; return (appended, already recorded or given twice)."""
-    connection = session.connection()
-    head = connection.execute(_append._LOCK_HEAD).one()
-    seen = _decided(session, rows, sqlite)
+@dataclass(frozen=True, slots=True)
+class People:
+    """The people of a batch's records, flat: for each link the index of its record, the
+    person's role and subject hash (`subject_link`'s columns)."""
+
+    records: list[int]
+    roles: list[str]
+    hashes: list[str]
+
+    @classmethod
+    def of(
+        cls,
+        groups: Sequence[Sequence[tuple[str, str]]],
+        hashed: Callable[[list[str]], list[str]] | None = None,
+    ) -> People:
+        """The (role, value) pairs of each record's group, the values hashed by `hashed`
+        (given: national ids to subject hashes) or taken as the hashes they are."""
+        records: list[int] = []
+        roles: list[str] = []
+        values: list[str] = []
+        for index, group in enumerate(groups):
+            for role, value in group:
+                records.append(index)
+                roles.append(role)
+                values.append(value)
+        return cls(records, roles, values if hashed is None else hashed(values))
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The records of a `BulkRows` made ready outside the chain lock: their decision ids and
+    payload digests, which do not depend on where the records land in the chain, and their
+    people."""
+
+    rows: BulkRows
+    decided_at: datetime
+    decision_ids: list[str]
+    payload_digests: list[str]
+    people: People
+
+
+def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
+    """Decision ids and payload digests of every record of `rows` (no database); `people`
+    (default: `rows.subjects`, taken as (role, subject hash))."""
     decided_at = _chain.utc(rows.decided_at)
     digests = _chain.PayloadDigests(
         _VARYING,
@@ -118,70 +164,104 @@ def write(session: Session, rows: BulkRows, *, sqlite: bool) -> tuple[int, int]:
         request_digest=None,
         client=None,
     )
-    seq, prev = int(head.seq), str(head.hash)
-    fresh: list[int] = []
-    hashes: list[str] = []
-    applications: list[str] = []
-    roles: list[str] = []
-    for index, application_id in enumerate(rows.application_ids):
-        if application_id not in seen:
-            seen.add(application_id)
-            fresh.append(index)
-            if rows.subjects:
-                for role, subject in rows.subjects[index]:
-                    hashes.append(subject)
-                    applications.append(application_id)
-                    roles.append(role)
+    ids = decision_ids(len(rows.application_ids))
+    found = digests.digests(rows.application_ids, ids, rows.features_json, rows.outcomes_json)
+    return Prepared(rows, decided_at, ids, found, people or People.of(rows.subjects))
+
+
+def write(session: Session, rows: BulkRows | Prepared, *, sqlite: bool) -> tuple[int, int]:
+    """Append the records of `rows` not recorded yet in the caller's transaction, under the
+    chain lock; return (appended, already recorded or given twice)."""
+    prepared = rows if isinstance(rows, Prepared) else prepare(rows)
+    given = prepared.rows
+    connection = session.connection()
+    head = connection.execute(_append._LOCK_HEAD).one()
+    seen = _decided(session, given, sqlite)
+    n = len(given.application_ids)
+    if not seen and len(set(given.application_ids)) == n:
+        fresh: Sequence[int] = range(n)  # the usual case: every record is new
+    else:
+        chosen: list[int] = []
+        for index, application_id in enumerate(given.application_ids):
+            if application_id not in seen:
+                seen.add(application_id)
+                chosen.append(index)
+        fresh = chosen
     if not fresh:
-        return 0, len(rows.application_ids)
-    with _Rows(connection, rows, decided_at, sqlite) as put:
-        for start in range(0, len(fresh), _SLICE):  # stored while the next slice is hashed
-            chosen = fresh[start : start + _SLICE]
-            application_ids = [rows.application_ids[i] for i in chosen]
-            features = [rows.features_json[i] for i in chosen]
-            outcomes = [rows.outcomes_json[i] for i in chosen]
-            ids = decision_ids(len(chosen))
-            payload_digests = digests.digests(application_ids, ids, features, outcomes)
-            record_hashes = _chain.record_hashes(seq, prev, payload_digests)
-            put(
-                _Slice(
-                    seq,
-                    prev,
-                    ids,
-                    application_ids,
-                    features,
-                    outcomes,
-                    payload_digests,
-                    record_hashes,
-                )
-            )
-            seq, prev = seq + len(chosen), record_hashes[-1]
+        return 0, n
+    part = _Slice.of(prepared, fresh, int(head.seq), str(head.hash))
+    if sqlite:
+        connection.execute(insert(_rows.decision_table()), _insert_rows(part))
+    else:
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(_COPY) as copy:
+            _copy_rows(part, copy)
+    seq, prev = part.seq + len(fresh), part.record_hashes[-1]
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    if hashes:  # under the chain lock: no other link writer
-        _link(session, hashes, applications, roles, sqlite)
-    return len(fresh), len(rows.application_ids) - len(fresh)
+    links = prepared.people
+    if links.records:  # under the chain lock: no other link writer
+        applications = given.application_ids
+        chosen_links: Sequence[int]
+        if len(fresh) == n:
+            chosen_links = range(len(links.records))
+        else:
+            kept = set(fresh)
+            chosen_links = [k for k, index in enumerate(links.records) if index in kept]
+        _link(
+            session,
+            [links.hashes[k] for k in chosen_links],
+            [applications[links.records[k]] for k in chosen_links],
+            [links.roles[k] for k in chosen_links],
+            sqlite,
+        )
+    return len(fresh), n - len(fresh)
 
 
 def _link(
     session: Session, hashes: list[str], applications: list[str], roles: list[str], sqlite: bool
 ) -> None:
     """Link applications to their people (subject hash, application, role), keeping links
-    that are there already (and one of a link given twice): one statement."""
+    that are there already (and one of a link given twice). On PostgreSQL the links already
+    there are read first and the others written by one COPY, which costs the server less
+    than an insert that checks each row for a conflict. Appends hold the chain lock, so no
+    other append links meanwhile; a link made by something else in between (re-sealing
+    payloads of 0.1 links its people) makes the COPY fail, and the insert that keeps the
+    links there is made instead, after its savepoint."""
+    wanted = dict.fromkeys(zip(hashes, applications, roles, strict=True))
     if sqlite:
         session.connection().execute(
             sqlite_insert(SubjectLinkRow).on_conflict_do_nothing(),
-            [
-                {"subject_hash": h, "application_id": a, "role": r}
-                for h, a, r in dict.fromkeys(zip(hashes, applications, roles, strict=True))
-            ],
+            [{"subject_hash": h, "application_id": a, "role": r} for h, a, r in wanted],
         )
         return
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    for found in _existing_links(cursor, list(dict.fromkeys(applications))):
+        wanted.pop(found, None)
+    if not wanted:
+        return
+    lines = "".join([f"{h}\t{_copy_value(a)}\t{r}\n" for h, a, r in wanted])
+    cursor.execute("SAVEPOINT batch_links")
+    try:
+        with cursor.copy(_COPY_LINKS) as copy:
+            copy.write(lines.encode())
+    except UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT batch_links")
+        h, a, r = (list(column) for column in zip(*wanted, strict=True))
+        cursor.execute(
+            "INSERT INTO subject_link (subject_hash, application_id, role) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
+            (h, a, r),  # %b: binary arrays, no per-element quoting
+        )
+
+
+def _existing_links(cursor: Any, applications: list[str]) -> list[tuple[str, str, str]]:
+    """The links (subject hash, application, role) already there of `applications`."""
     cursor.execute(
-        "INSERT INTO subject_link (subject_hash, application_id, role) "
-        "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING",
-        (hashes, applications, roles),  # %b: binary arrays, no per-element quoting
+        "SELECT subject_hash, application_id, role FROM subject_link "
+        "WHERE application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
+        (json.dumps(applications),),
     )
+    return [tuple(row) for row in cursor.fetchall()]
 
 
 def decision_ids(n: int) -> list[str]:
@@ -202,24 +282,79 @@ def decision_ids(n: int) -> list[str]:
 class _Slice:
     """Records `seq + 1`, `seq + 2`, ... of a batch, chained after `prev`, ready to store."""
 
+    rows: BulkRows
+    decided_at: datetime
     seq: int
     prev: str
-    decision_ids: list[str]
-    application_ids: list[str]
-    features_json: list[str]
-    outcomes_json: list[str]
-    payload_digests: list[str]
+    decision_ids: Sequence[str]
+    application_ids: Sequence[str]
+    features_json: Sequence[str]
+    outcomes_json: Sequence[str]
+    payload_digests: Sequence[str]
     record_hashes: list[str]
+
+    @classmethod
+    def of(cls, prepared: Prepared, chosen: Sequence[int], seq: int, prev: str) -> _Slice:
+        """The records `chosen` (indexes into `prepared`, in order), chained after the head
+        (`seq`, `prev`)."""
+        rows = prepared.rows
+        columns: list[Sequence[str]] = [
+            prepared.decision_ids,
+            rows.application_ids,
+            rows.features_json,
+            rows.outcomes_json,
+            prepared.payload_digests,
+        ]
+        if len(chosen) != len(rows.application_ids):
+            columns = [[column[i] for i in chosen] for column in columns]
+        ids, applications, features, outcomes, digests = columns
+        hashes = _chain.record_hashes(seq, prev, digests)
+        return cls(
+            rows,
+            prepared.decided_at,
+            seq,
+            prev,
+            ids,
+            applications,
+            features,
+            outcomes,
+            digests,
+            hashes,
+        )
 
 
 _COPY_TEXT = ["\\", "\t", "\n", "\r"]
 _COPY_ESCAPED = ["\\\\", "\\t", "\\n", "\\r"]
 """COPY's text format: a backslash, tab, newline or carriage return in a value escaped
 (the backslash first, so the escapes' own backslashes stay as they are)."""
+_NEEDS_ESCAPE = r"[\\\t\n\r]"
 
 
-def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
-    """The records of `part` as lines of COPY's text format, built over the slice."""
+def _copy_value(text: str) -> str:
+    """`text` as a value of COPY's text format."""
+    for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):  # the backslash first
+        text = text.replace(raw, written)
+    return text
+
+
+class _Sink:
+    """A file-like target for Polars' CSV writer that sends what it is given into a COPY."""
+
+    def __init__(self, copy: Any) -> None:
+        self._copy = copy
+
+    def write(self, data: bytes | str) -> int:
+        self._copy.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+def _copy_rows(part: _Slice, copy: Any) -> None:
+    """Send the records of `part` into `copy` as lines of COPY's text format: Polars writes
+    the columns tab-separated and unquoted, each value escaped where it needs it (checked
+    over the column first: canonical JSON never holds a raw tab or newline)."""
     n = len(part.decision_ids)
     frame = pl.DataFrame(
         {
@@ -233,47 +368,42 @@ def _copy_text(part: _Slice, rows: BulkRows, decided_at: datetime) -> bytes:
             "record_hash": part.record_hashes,
         }
     )
-
-    def value(name: str) -> pl.Expr:
-        escaped = pl.col(name)
-        for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):  # the backslash first
-            escaped = escaped.str.replace_all(raw, written, literal=True)
-        return escaped
-
-    def plain(name: str) -> pl.Expr:  # digits, hex digits and dashes: nothing to escape
-        return pl.col(name).cast(pl.String)
-
-    def shared(text: str) -> pl.Expr:
-        for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):
-            text = text.replace(raw, written)
-        return pl.lit(text)
-
-    line = pl.concat_str(
-        [
-            plain("seq"),
-            plain("decision_id"),
-            value("application_id"),
-            shared(rows.channel),
-            shared(decided_at.isoformat()),
-            shared(rows.ruleset_hash),
-            value("features_json"),
-            value("outcomes_json"),
-            # personal_digest, client (none for batch decisions: a column default would
-            # name one), idempotency_key, request_digest, review_json
-            pl.lit("\\N\t\\N\t\\N\t\\N\t\\N"),
-            plain("payload_digest"),
-            value("prev_hash"),
-            plain("record_hash"),
-        ],
-        separator="\t",
+    texts = ("application_id", "features_json", "outcomes_json", "prev_hash")
+    escape = frame.select(pl.col(name).str.contains(_NEEDS_ESCAPE).any() for name in texts)
+    escaped: list[pl.Expr] = []
+    for name in texts:
+        column = pl.col(name)
+        if escape.get_column(name).item():
+            for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):
+                column = column.str.replace_all(raw, written, literal=True)
+        escaped.append(column)
+    shared = {
+        "channel": _copy_value(part.rows.channel),
+        "decided_at": _copy_value(part.decided_at.isoformat()),
+        "ruleset_hash": _copy_value(part.rows.ruleset_hash),
+    }
+    frame.with_columns(escaped).select(
+        pl.col("seq").cast(pl.String),
+        "decision_id",
+        "application_id",
+        *(pl.lit(value).alias(name) for name, value in shared.items()),
+        "features_json",
+        "outcomes_json",
+        # personal_digest, client (none for batch decisions: a column default would name
+        # one), idempotency_key, request_digest, review_json
+        pl.lit("\\N\t\\N\t\\N\t\\N\t\\N").alias("none"),
+        "payload_digest",
+        "prev_hash",
+        "record_hash",
+    ).write_csv(
+        cast(IO[bytes], _Sink(copy)), separator="\t", quote_style="never", include_header=False
     )
-    lines: bytes = frame.select(line.str.join("\n").cast(pl.Binary)).item()  # UTF-8
-    return lines + b"\n"
 
 
-def _insert_rows(part: _Slice, rows: BulkRows, decided_at: datetime) -> list[dict[str, Any]]:
+def _insert_rows(part: _Slice) -> list[dict[str, Any]]:
     """The records of `part` as the rows of an executemany (SQLite)."""
     prev_hashes = [part.prev, *part.record_hashes[:-1]]
+    rows = part.rows
     return [
         dict(
             zip(
@@ -283,7 +413,7 @@ def _insert_rows(part: _Slice, rows: BulkRows, decided_at: datetime) -> list[dic
                     part.decision_ids[k],
                     part.application_ids[k],
                     rows.channel,
-                    decided_at,
+                    part.decided_at,
                     rows.ruleset_hash,
                     part.features_json[k],
                     part.outcomes_json[k],
@@ -301,38 +431,3 @@ def _insert_rows(part: _Slice, rows: BulkRows, decided_at: datetime) -> list[dic
         )
         for k in range(len(part.decision_ids))
     ]
-
-
-class _Rows:
-    """Slices of records written as they are made: streamed to PostgreSQL by one COPY (the
-    server stores a slice while the next is hashed), gathered for one executemany on SQLite."""
-
-    def __init__(
-        self, connection: Connection, rows: BulkRows, decided_at: datetime, sqlite: bool
-    ) -> None:
-        self._connection = connection
-        self._rows = rows
-        self._decided_at = decided_at
-        self._sqlite = sqlite
-        self._gathered: list[dict[str, Any]] = []
-        self._copying: Any = None
-        self._copy: Any = None
-
-    def __enter__(self) -> Callable[[_Slice], None]:
-        if not self._sqlite:
-            cursor = self._connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-            self._copying = cursor.copy(_COPY)
-            self._copy = self._copying.__enter__()
-        return self._put
-
-    def _put(self, part: _Slice) -> None:
-        if self._copy is not None:
-            self._copy.write(_copy_text(part, self._rows, self._decided_at))
-        else:
-            self._gathered += _insert_rows(part, self._rows, self._decided_at)
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._copy is not None:
-            self._copying.__exit__(*exc_info)
-        elif exc_info[0] is None and self._gathered:
-            self._connection.execute(insert(_rows.decision_table()), self._gathered)

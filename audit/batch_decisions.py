@@ -12,8 +12,9 @@ knows them, its people as (role, normalised national id), stored only as keyed h
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from audit import _bulk_append
@@ -24,8 +25,14 @@ from audit.models import DIGEST_LENGTH
 from audit.personal_keys import PersonalKeys
 from lender_rules.vocabulary import CHANNELS
 
-PER_TRANSACTION = 25_000
+PER_TRANSACTION = 5_000
+"""Records per commit: small enough that the next part is made ready while one is written
+(`BatchDecisionLog.append_parts`), large enough that a commit's own cost is small."""
 _ID_LENGTH = 64
+_SWITCH_INTERVAL = 0.0005
+"""Seconds between the interpreter's thread switches while parts are written: the writer
+thread needs Python's lock after each answer of the server, and the thread making the next
+part ready would otherwise hold it up to 5 ms (Python's default) while the server waits."""
 _ROLES = ("applicant", "co_applicant")
 
 
@@ -50,12 +57,15 @@ def _check(rows: BulkRows) -> None:
         raise InvalidRecord("features_json", "needs one text per application, as outcomes_json")
     if rows.subjects and len(rows.subjects) != n:
         raise InvalidRecord("subjects", "needs one group of people per application, or none")
-    for index, group in enumerate(rows.subjects):
-        for role, number in group:
-            if role not in _ROLES or not isinstance(number, str) or not 0 < len(number) <= 64:
-                raise InvalidRecord(
-                    f"subjects[{index}]", f"must be pairs (one of {', '.join(_ROLES)}, national id)"
-                )
+    if rows.subjects and not _all_people(rows.subjects):
+        for index, group in enumerate(rows.subjects):
+            for pair in group:
+                role, number = pair if isinstance(pair, tuple) and len(pair) == 2 else ("", "")
+                if role not in _ROLES or not isinstance(number, str) or not 0 < len(number) <= 64:
+                    raise InvalidRecord(
+                        f"subjects[{index}]",
+                        f"must be pairs (one of {', '.join(_ROLES)}, national id)",
+                    )
     if not _all_texts(rows.application_ids, _ID_LENGTH):
         for index, application_id in enumerate(rows.application_ids):
             if not isinstance(application_id, str) or not 0 < len(application_id) <= _ID_LENGTH:
@@ -71,6 +81,18 @@ def _check(rows: BulkRows) -> None:
             for index, value in enumerate(texts):
                 if not isinstance(value, str) or not value:
                     raise InvalidRecord(f"{name}[{index}]", "must be a canonical JSON text")
+
+
+def _all_people(groups: Sequence[Sequence[tuple[str, str]]]) -> bool:
+    """Whether every group holds only pairs (role, national id of 1 to 64 characters); quick."""
+    pairs = [pair for group in groups for pair in group]
+    if not pairs:
+        return True
+    if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
+        return False
+    return set(pair[0] for pair in pairs) <= set(_ROLES) and _all_texts(
+        [pair[1] for pair in pairs], 64
+    )
 
 
 def _all_texts(values: Sequence[object], longest: int | None = None) -> bool:
@@ -112,19 +134,50 @@ class BatchDecisionLog:
         Nothing is written when a value is invalid (`InvalidRecord` names it); a database
         failure raises `StoreUnavailable` and keeps the transactions committed before it."""
         _check(rows)
-        if rows.subjects:
-            rows = dataclasses.replace(rows, subjects=self._hashed(rows.subjects))
+        return self.append_parts(_slices(rows, max(1, per_transaction)), checked=True)
+
+    def append_parts(self, parts: Iterable[BulkRows], *, checked: bool = False) -> BatchWritten:
+        """Append the records of each part in a transaction of its own (each a checkpoint),
+        in order; return when the last has committed.
+
+        On PostgreSQL the parts are written by a thread of their own while this one makes the
+        next part ready (runs `parts`, checks it, hashes its people and payloads): the client's
+        work overlaps the server's, one part in flight at a time. A part with an invalid value
+        raises `InvalidRecord` before it is written (the parts before it stay committed); a
+        database failure raises `StoreUnavailable` once the part in flight has ended."""
         recorded = already = 0
-        for part in _slices(rows, max(1, per_transaction)):
-            with self._uow.unit("record_batch_decisions", write=True) as session:
-                written, skipped = _bulk_append.write(session, part, sqlite=self._uow.sqlite)
-            recorded += written
-            already += skipped
+        if self._uow.sqlite:  # one process holds SQLite's write lock: nothing to overlap
+            for part in parts:
+                written, skipped = self._write(self._prepare(part, checked))
+                recorded += written
+                already += skipped
+            return BatchWritten(recorded, already)
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _SWITCH_INTERVAL))
+        try:
+            with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
+                pending: Future[tuple[int, int]] | None = None
+                for part in parts:
+                    prepared = self._prepare(part, checked)
+                    if pending is not None:
+                        written, skipped = pending.result()
+                        recorded += written
+                        already += skipped
+                    pending = writer.submit(self._write, prepared)
+                if pending is not None:
+                    written, skipped = pending.result()
+                    recorded += written
+                    already += skipped
+        finally:
+            sys.setswitchinterval(interval)
         return BatchWritten(recorded, already)
 
-    def _hashed(
-        self, people: Sequence[Sequence[tuple[str, str]]]
-    ) -> list[tuple[tuple[str, str], ...]]:
-        """(role, normalised national id) of each record's people as (role, subject hash)."""
-        hashes = iter(self._keys.subject_hashes(n for group in people for _, n in group))
-        return [tuple([(role, next(hashes)) for role, _ in group]) for group in people]
+    def _prepare(self, rows: BulkRows, checked: bool) -> _bulk_append.Prepared:
+        if not checked:
+            _check(rows)
+        people = _bulk_append.People.of(rows.subjects, self._keys.subject_hashes)
+        return _bulk_append.prepare(rows, people)  # national ids stored only as keyed hashes
+
+    def _write(self, prepared: _bulk_append.Prepared) -> tuple[int, int]:
+        with self._uow.unit("record_batch_decisions", write=True) as session:
+            return _bulk_append.write(session, prepared, sqlite=self._uow.sqlite)

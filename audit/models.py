@@ -45,6 +45,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -59,7 +60,16 @@ class DecisionRow(SQLModel, table=True):
 
     __tablename__ = "decision"
     __table_args__ = (
-        UniqueConstraint("client", "idempotency_key", name="uq_decision_client_idempotency_key"),
+        # unique among the decisions that have a key (migration 0009): a batch decision adds
+        # no index entry
+        Index(
+            "uq_decision_client_idempotency_key",
+            "client",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
 
     seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))

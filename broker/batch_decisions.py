@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import polars as pl
 
@@ -42,16 +42,16 @@ from lender_rules.vocabulary import Channel
 from matcher import FEATURE_NAMES, Ruleset, match
 
 CHANNEL: Channel = "batch"
+MATCH_ROWS = 25_000
+"""Rows matched together (a call of `matcher.match` has a fixed cost of some milliseconds),
+then recorded `per_transaction` at a time."""
 _PLAIN_TEXT = r"^[ !#-\[\]-~]*$"
 """Printable ASCII without `"` and `\\`: a text canonical JSON writes as it is, in quotes."""
 
 
-def _float_text(value: float | None) -> str | None:
-    """A finite float as canonical JSON writes it (Python's shortest round-trip form); None
-    for anything else (missing, infinite, NaN), which `canonical_json` writes itself."""
-    if value is None or not math.isfinite(value):
-        return None
-    return float.__repr__(value)
+_FIXED_FROM, _FIXED_BELOW = 1e-4, 1e16
+"""Floats of these magnitudes Python writes without an exponent, digit for digit as Polars
+casts them to text (shortest round-trip form); outside, `canonical_json` writes the row."""
 
 
 def feature_texts(frame: pl.DataFrame) -> list[str]:
@@ -63,7 +63,6 @@ def feature_texts(frame: pl.DataFrame) -> list[str]:
     schema = frame.schema
     pieces: list[pl.Expr] = []
     slow: list[pl.Expr] = []
-    floats: dict[str, pl.Series] = {}
     for i, name in enumerate(names):
         column, dtype = pl.col(name), schema[name]
         if dtype == pl.Boolean:
@@ -80,15 +79,25 @@ def feature_texts(frame: pl.DataFrame) -> list[str]:
             value = pl.concat_str(pl.lit('"'), column, pl.lit('"')).fill_null("null")
             slow.append(~column.str.contains(_PLAIN_TEXT).fill_null(True))
         elif dtype.is_float():
-            shortest = [_float_text(v) for v in frame.get_column(name).to_list()]
-            floats[name] = pl.Series(name, shortest, dtype=pl.String)
-            value = pl.col(name)  # null where canonical_json must write it: the row's text
+            magnitude = column.abs()
+            value = (
+                pl.when(column.is_null())
+                .then(pl.lit("null"))
+                .when(
+                    column.is_finite()
+                    & (((magnitude >= _FIXED_FROM) & (magnitude < _FIXED_BELOW)) | (column == 0))
+                )
+                .then(column.cast(pl.String))  # Python's shortest form there (a test checks)
+                .when(column == math.inf)
+                .then(pl.lit(canonical_json(math.inf)))
+                .when(column == -math.inf)
+                .then(pl.lit(canonical_json(-math.inf)))
+            )  # otherwise null (NaN; a float Python writes with an exponent): canonical_json
         else:
             raise TypeError(f"feature {name} has no canonical text form for {dtype}")
         pieces += [pl.lit(("{" if i == 0 else ",") + canonical_json(name) + ":"), value]
     pieces.append(pl.lit("}"))
-    source = frame.select(names).with_columns(floats.values()) if floats else frame
-    built = source.select(
+    built = frame.select(
         pl.concat_str(pieces).alias("text"),
         pl.any_horizontal(slow).alias("slow") if slow else pl.lit(False).alias("slow"),
     )
@@ -107,22 +116,37 @@ def _canonical_row(frame: pl.DataFrame, index: int, names: list[str]) -> str:
 
 def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
     """Each row's outcomes as canonical JSON, `[[lender_id, failed, unknown], ...]` over
-    the lenders that serve it (a non-null `<lender>.failed`), in ruleset order: the text the
-    single append stores for `matcher.evaluate`'s outcomes."""
-    entries = [
-        pl.concat_str(
-            pl.lit("[" + canonical_json(lender.lender_id) + ","),
-            pl.col(f"{lender.lender_id}.failed").cast(pl.String),
-            pl.lit(","),
-            pl.col(f"{lender.lender_id}.unknown").cast(pl.String),
-            pl.lit("]"),
-        )
-        for lender in ruleset.lenders
-    ]
-    if not entries:
+    the lenders that serve it (non-null `<lender>.failed` and `.unknown`), in ruleset order:
+    the text the single append stores for `matcher.evaluate`'s outcomes.
+
+    Rows are grouped by the lenders that serve them (a few groups: the markets), so each
+    group's text is one concatenation whose literal parts between the numbers are joined."""
+    ids = [lender.lender_id for lender in ruleset.lenders]
+    if not ids or bits.height == 0:
         return ["[]"] * bits.height
-    text = pl.concat_str(entries, separator=",", ignore_nulls=True)  # a null entry: not served
-    return bits.select(pl.concat_str(pl.lit("["), text, pl.lit("]"))).to_series().to_list()
+    served = [
+        (pl.col(f"{i}.failed").is_not_null() & pl.col(f"{i}.unknown").is_not_null())
+        .cast(pl.UInt8)
+        .cast(pl.String)
+        for i in ids
+    ]
+    indexed = bits.with_row_index("_row").with_columns(pl.concat_str(served).alias("_served"))
+    groups: list[pl.DataFrame] = []
+    for (pattern,), group in indexed.group_by("_served"):
+        pieces: list[pl.Expr] = []
+        before = "["
+        for lender_id, flag in zip(ids, str(pattern), strict=True):
+            if flag == "1":
+                pieces += [
+                    pl.lit(before + "[" + canonical_json(lender_id) + ","),
+                    pl.col(f"{lender_id}.failed").cast(pl.String),
+                    pl.lit(","),
+                    pl.col(f"{lender_id}.unknown").cast(pl.String),
+                ]
+                before = "],"
+        pieces.append(pl.lit("]]" if pieces else "[]"))
+        groups.append(group.select("_row", pl.concat_str(pieces).alias("text")))
+    return pl.concat(groups).sort("_row").get_column("text").to_list()
 
 
 _NORMAL_FORMS = {"NO": r"^[0-9]{11}$", "SE": r"^[0-9]{12}$"}
@@ -158,7 +182,7 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         year.cast(pl.String).str.zfill(4), raw.str.slice(2, 4), raw.str.slice(-4, 4)
     )
     markets = features.get_column("market").to_list()
-    found: list[list[tuple[str, str]]] = [[] for _ in range(features.height)]
+    found: list[tuple[tuple[str, str], ...]] = [()] * features.height
     for role, column in columns.items():
         ids = (
             features.select(pl.col(column).cast(pl.String).alias("id"), market)
@@ -174,10 +198,11 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         numbers = ids.get_column("id").to_list()
         for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
             numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
-        for group, number in zip(found, numbers, strict=True):
-            if number is not None:
-                group.append((role, number))
-    return [tuple(group) for group in found]
+        found = [  # tuples, not a list per row: fewer objects for the garbage collector
+            group if number is None else (*group, (role, number))
+            for group, number in zip(found, numbers, strict=True)
+        ]
+    return found
 
 
 def _now() -> dt.datetime:
@@ -227,19 +252,27 @@ class BatchRecorder:
             if wanted.is_empty():
                 return
         decided_at = self._clock()
-        for part in wanted.iter_slices(self._per_transaction):  # texts of one commit at a time
-            bits = match(part.select(FEATURE_NAMES), self._ruleset)
-            written = self._store.batch_decisions.append(
-                BulkRows(
-                    channel=CHANNEL,
-                    ruleset_hash=self._ruleset.hash,
-                    decided_at=decided_at,
-                    application_ids=part.get_column("application_id").to_list(),
-                    features_json=feature_texts(part),
-                    outcomes_json=outcome_texts(bits, self._ruleset),
-                    subjects=people(part, decided_at.date()),
-                ),
-                per_transaction=self._per_transaction,
-            )
-            self.recorded += written.recorded
-            self.skipped += written.already
+
+        def parts() -> Iterator[BulkRows]:  # made ready while the part before is written
+            for block in wanted.iter_slices(max(MATCH_ROWS, self._per_transaction)):
+                block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
+                block_people = people(block, decided_at.date())
+                offset = 0
+                for part in block.iter_slices(self._per_transaction):  # one commit's texts
+                    end = offset + part.height
+                    yield BulkRows(
+                        channel=CHANNEL,
+                        ruleset_hash=self._ruleset.hash,
+                        decided_at=decided_at,
+                        application_ids=part.get_column("application_id").to_list(),
+                        features_json=feature_texts(part),
+                        outcomes_json=outcome_texts(
+                            block_bits.slice(offset, part.height), self._ruleset
+                        ),
+                        subjects=block_people[offset:end],
+                    )
+                    offset = end
+
+        written = self._store.batch_decisions.append_parts(parts())
+        self.recorded += written.recorded
+        self.skipped += written.already

@@ -5,6 +5,7 @@ idempotent by (application, ruleset) under the chain lock; on SQLite and Postgre
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import BulkRows, InvalidRecord, Store
-from audit._bulk_append import _SLICE, decision_ids
+from audit import BulkRows, InvalidRecord, Store, _bulk_append
+from audit._bulk_append import decision_ids
 from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
 from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
@@ -123,6 +124,11 @@ def test_a_bulk_record_changed_afterwards_is_found_by_verify(
         ({"application_ids": ["a", ""]}, "application_ids[1]"),
         ({"features_json": ["{}"]}, "features_json"),
         ({"outcomes_json": ["[]", ""]}, "outcomes_json[1]"),
+        ({"subjects": [(("applicant", "1"),), (("boss", "2"),)]}, "subjects[1]"),
+        ({"subjects": [(), (("applicant", "1"), ("co_applicant", "x" * 65))]}, "subjects[1]"),
+        ({"subjects": [(("applicant",),), ()]}, "subjects[0]"),
+        ({"subjects": [(("applicant", 7),), ()]}, "subjects[0]"),
+        ({"subjects": [()]}, "subjects"),
     ],
 )
 def test_an_invalid_batch_is_refused_naming_the_field_and_nothing_is_stored(
@@ -234,6 +240,40 @@ def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
     assert (again.recorded, count(sql, "subject_link")) == (0, 3)
 
 
+def test_links_already_there_are_kept_and_the_missing_ones_added(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    """A batch under another ruleset records the same applications again: the links their
+    first decisions made stay (none twice), a person new to an application is linked."""
+    first = rows("a", "b")
+    store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(first, name) for name in first.__slots__}
+            | {"subjects": [(("applicant", "01019012345"),), (("applicant", "02029012345"),)]}
+        )
+    )
+    second = rows("a", "b", "c", ruleset_hash="cd" * 32)
+    written = store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(second, name) for name in second.__slots__}
+            | {
+                "subjects": [
+                    (("applicant", "01019012345"),),
+                    (("applicant", "02029012345"), ("co_applicant", "03039012345")),
+                    (("applicant", "01019012345"), ("applicant", "01019012345")),
+                ]
+            }
+        )
+    )
+    assert written.recorded == 3
+    assert count(sql, "subject_link") == 4
+    assert [x.application_id for x in store.subjects.links("01019012345")] == ["a", "c"]
+    assert [(x.application_id, x.role) for x in store.subjects.links("03039012345")] == [
+        ("b", "co_applicant")
+    ]
+    assert store.verify().ok
+
+
 @given(
     records=st.lists(st.tuples(_TEXTS, _TEXTS, _TEXTS), max_size=8),
     client=st.none() | _TEXTS,
@@ -280,9 +320,10 @@ def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
 
 def test_bulk_records_whose_texts_hold_copy_separators_are_stored_as_given(store: Store) -> None:
     """Tabs, newlines, carriage returns and backslashes in any text (COPY's separators and
-    escape) are stored as they are, in more than one slice of records."""
+    escape) are stored as they are, among many plain ones (more than one of the CSV writer's
+    batches)."""
     odd = ["a\tb", "c\nd", "e\\f", "g\rh\\N", "\\."]
-    many = [f"plain-{i}" for i in range(_SLICE + 3)]
+    many = [f"plain-{i}" for i in range(5_003)]
     given_rows = rows(*odd, *many)
     given_rows = BulkRows(
         channel="batch",
@@ -301,3 +342,80 @@ def test_bulk_records_whose_texts_hold_copy_separators_are_stored_as_given(store
         position = given_rows.application_ids.index(application_id)
         assert record.features == json.loads(given_rows.features_json[position]), index
         assert record.decided_at == WHEN
+
+
+def test_parts_are_committed_in_order_and_an_invalid_part_stops_the_run_before_it(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    """`append_parts` writes each part in a transaction of its own while the next is made
+    ready: an invalid part raises before anything of it is written, the parts before it stay
+    committed, in order, and the chain verifies; the run started again records the rest."""
+    bad = rows("x")
+    parts = [
+        rows("a", "b"),
+        rows("c"),
+        BulkRows(**{name: getattr(bad, name) for name in bad.__slots__} | {"channel": "pigeon"}),
+        rows("d"),
+    ]
+    with pytest.raises(InvalidRecord) as refused:
+        store.batch_decisions.append_parts(iter(parts))
+    assert refused.value.field == "channel"
+    stored = sql("SELECT seq, application_id FROM decision ORDER BY seq")
+    assert [tuple(row) for row in stored] == [(1, "a"), (2, "b"), (3, "c")]
+    assert store.verify().ok
+    again = store.batch_decisions.append_parts([rows("a", "b"), rows("c", "d")])
+    assert (again.recorded, again.already) == (1, 3)
+    assert store.decisions.head().startswith("4:")
+    assert store.verify().ok
+
+
+def test_a_failure_while_parts_are_made_ready_keeps_the_parts_written_before(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    def parts() -> Any:
+        yield rows("a", "b")
+        yield rows("c")
+        raise RuntimeError("the input ended early")
+
+    with pytest.raises(RuntimeError, match="ended early"):
+        store.batch_decisions.append_parts(parts())
+    assert count(sql, "decision") == 3
+    assert store.verify().ok
+
+
+def test_the_interpreters_thread_switch_interval_is_restored_after_parts(store: Store) -> None:
+    before = sys.getswitchinterval()
+    store.batch_decisions.append_parts([rows("a"), rows("b")])
+    bad = rows("c")
+    with pytest.raises(InvalidRecord):
+        store.batch_decisions.append_parts(
+            [BulkRows(**{name: getattr(bad, name) for name in bad.__slots__} | {"channel": "x"})]
+        )
+    assert sys.getswitchinterval() == before
+
+
+def test_a_link_made_meanwhile_by_something_else_is_kept_and_the_rest_linked(
+    store: Store, sql: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the links already there are read before the new ones are copied; a link
+    that appears in between (re-sealing links outside the chain lock) is kept, and the batch
+    still links everyone else (on SQLite: one insert that keeps links there)."""
+    first = rows("a")
+    store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(first, name) for name in first.__slots__}
+            | {"subjects": [(("applicant", "01019012345"),)]}
+        )
+    )
+    monkeypatch.setattr(_bulk_append, "_existing_links", lambda cursor, applications: [])
+    second = rows("a", "b", ruleset_hash="cd" * 32)
+    written = store.batch_decisions.append(
+        BulkRows(
+            **{name: getattr(second, name) for name in second.__slots__}
+            | {"subjects": [(("applicant", "01019012345"),), (("applicant", "02029012345"),)]}
+        )
+    )
+    assert written.recorded == 2
+    assert count(sql, "subject_link") == 2
+    assert [x.application_id for x in store.subjects.links("02029012345")] == ["b"]
+    assert store.verify().ok

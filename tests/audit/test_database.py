@@ -125,3 +125,33 @@ def test_the_first_revision_downgrades_to_an_empty_database(engine: Engine) -> N
         tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         assert tables == set()
     engine.dispose()
+
+
+def test_idempotency_keys_are_unique_per_client_and_decisions_without_one_are_not_indexed(
+    engine: Engine,
+) -> None:
+    """Migration 0009: (client, idempotency_key) is unique among the decisions that have a
+    key; any number have none."""
+    migrate(engine)
+    insert = text(
+        "INSERT INTO decision (seq, decision_id, application_id, channel, decided_at, "
+        "ruleset_hash, features_json, outcomes_json, client, idempotency_key, payload_digest, "
+        "prev_hash, record_hash) VALUES (:seq, :id, 'app', 'api', '2026-12-01 00:00:00+00', "
+        "'h', '{}', '[]', :client, :key, 'p', 'p', 'r')"
+    )
+    with engine.begin() as connection:
+        for seq, client, key in [
+            (1, "shop", "k1"),
+            (2, "bank", "k1"),
+            (3, None, None),
+            (4, None, None),
+            (5, "shop", None),
+            (6, "shop", None),
+        ]:
+            connection.execute(insert, {"seq": seq, "id": f"d{seq}", "client": client, "key": key})
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        connection.execute(insert, {"seq": 7, "id": "d7", "client": "shop", "key": "k1"})
+    with engine.connect() as connection:
+        indexes = {i["name"]: i for i in inspect(connection).get_indexes("decision")}
+    assert indexes["uq_decision_client_idempotency_key"]["unique"]
+    engine.dispose()

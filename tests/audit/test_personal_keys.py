@@ -31,9 +31,12 @@ def test_the_subject_hash_is_keyed() -> None:
     assert len(one.subject_hash("21858641206")) == 64
 
 
-@given(st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=20), max_size=5))
-def test_subject_hashes_are_the_subject_hash_of_each(numbers: list[str]) -> None:
-    keys = PersonalKeys.from_text(SUBJECT_KEY, f"k1:{_key(1)}")
+@given(
+    st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=20), max_size=5),
+    st.sampled_from([SUBJECT_KEY, "k" * 64, "l" * 65, "ø" * 40]),  # longer than a block: hashed
+)
+def test_subject_hashes_are_the_subject_hash_of_each(numbers: list[str], subject_key: str) -> None:
+    keys = PersonalKeys.from_text(subject_key, f"k1:{_key(1)}")
     assert keys.subject_hashes(numbers) == [keys.subject_hash(number) for number in numbers]
 
 

@@ -4,18 +4,22 @@ under the new ruleset, made on the single path; a second run records nothing aga
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
+from broker import batch_decisions as batch_decisions_module
 from broker.batch_decisions import feature_texts, outcome_texts, people
 from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
 from broker.subject_ids import normalised
@@ -93,6 +97,25 @@ def test_apply_records_each_changed_application_once_and_a_rerun_records_none(
     ]
 
 
+def test_records_matched_in_blocks_and_written_in_parts_reproduce(
+    store: Store, sql: Callable[..., list[Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows matched a block at a time and recorded a part at a time (neither dividing the
+    other, nor the chunks) are each recorded once and reproduce on the single path."""
+    monkeypatch.setattr(batch_decisions_module, "MATCH_ROWS", 70)
+    apps = tmp_path / "apps.parquet"
+    matcher.generate(500, 9, ON).write_parquet(apps)
+    new = stricter()
+    recorder = BatchRecorder(store, new, everything=True, per_transaction=30)
+    rescore_file(apps, new, SHIPPED, on=ON, out=tmp_path, chunk_rows=200, record=recorder)
+    assert recorder.recorded == 500
+    assert {n for _, n in batch_decisions(sql, new.hash)} == {1}
+    assert store.decisions.verify().ok
+    reproduced = list(reproduce(store))
+    assert len(reproduced) == 500
+    assert all(r.ok for r in reproduced)
+
+
 def test_all_records_every_scored_application(
     store: Store, sql: Callable[..., list[Any]], tmp_path: Path
 ) -> None:
@@ -125,6 +148,50 @@ def test_feature_texts_of_rows_that_need_escapes_or_have_no_number() -> None:
     assert feature_texts(frame) == [canonical_json(row) for row in odd]
 
 
+@given(
+    st.lists(
+        st.floats(allow_nan=False)
+        | st.floats(1e-6, 1e18)
+        | st.sampled_from([0.0, -0.0, 1e-4, 1e16, 9999999999999998.0, 0.1, None]),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_float_features_are_written_in_pythons_shortest_form(values: list[float | None]) -> None:
+    """Floats Polars casts to text (magnitudes 1e-4 to 1e16) and the ones `canonical_json`
+    writes itself (infinities, exponents, missing) give the same texts as `canonical_json`."""
+    rows = [_examples()[0] | {"debt_to_income": value} for value in values]
+    frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
+    assert feature_texts(frame) == [canonical_json(row) for row in rows]
+
+
+_BITS = st.none() | st.integers(0, 2**64 - 1)
+
+
+@given(st.lists(st.tuples(_BITS, _BITS, _BITS, _BITS, _BITS, _BITS), max_size=12))
+def test_outcome_texts_list_the_lenders_serving_each_row_in_ruleset_order(
+    rows: list[tuple[int | None, ...]],
+) -> None:
+    """Whatever lenders serve a row (none, some, all; grouped by that), its text lists each
+    of them in ruleset order with its two bitmasks, as canonical JSON."""
+    ids = ["nordbank", "fjord_kreditt", "sparbank"]
+    columns = [f"{i}.{kind}" for i in ids for kind in ("failed", "unknown")]
+    bits = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.UInt64), orient="row")
+    ruleset: Any = SimpleNamespace(lenders=[SimpleNamespace(lender_id=i) for i in ids])
+    expected = [
+        canonical_json(
+            [
+                [i, row[2 * k], row[2 * k + 1]]
+                for k, i in enumerate(ids)
+                if row[2 * k] is not None and row[2 * k + 1] is not None
+            ]
+        )
+        for row in rows
+    ]
+    assert outcome_texts(bits, ruleset) == expected
+
+
+@functools.cache
 def _examples() -> list[dict[str, Any]]:
     apps = matcher.generate(20, 5, ON)
     return matcher.feature_frame(apps, ON).collect().select(matcher.FEATURE_NAMES).to_dicts()
