@@ -22,6 +22,7 @@ import matcher
 from api import log_redaction
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.fast_path import DecisionFastPath
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
 from api.routes import ROUTERS, reviews, rulesets
@@ -84,8 +85,11 @@ class LendmatchAPI(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app instance with its own settings, store, ruleset cache and metrics registry."""
+def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> FastAPI:
+    """A new app instance with its own settings, store, ruleset cache and metrics registry.
+
+    `fast_path=False` leaves out `api.fast_path` (every request goes through FastAPI's
+    routing): the reference the fast path is tested against."""
     settings = settings if settings is not None else get_settings()
     metrics = Metrics()
 
@@ -109,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_error_handlers(app)
     log_redaction.install()
+    if fast_path:  # innermost: after the body limit, timed by the latency middleware
+        app.add_middleware(DecisionFastPath, api=app)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
