@@ -4,19 +4,22 @@ ASGI layer when the request is an ordinary one, and by the FastAPI route otherwi
 `POST /v1/applications` is the one route under load. FastAPI spends more CPU around it than
 the decision itself costs: routing, solving six dependencies per request (key, service,
 language, header validation, body), its exception and exit-stack layers. `DecisionFastPath`
-sits inside the body limit and the latency middleware (so both still apply, and the latency
-is still labelled with the route's template) and answers a request itself only when every
-check the route would make passes on the first look:
+sits right inside Starlette's server-error layer (an unexpected error is still the app's 500),
+ahead of the other layers (FastAPI's, the screens' session, `api.middleware`'s), and answers a
+request itself only when every check the route would make passes on the first look:
 
+- a body within the limit of `api.middleware.BodySizeLimit` (declared and read);
 - an `X-API-Key` the key cache already holds (`ApiKeyCache.cached`, no store lookup);
 - an `Accept-Language` of at most 1000 characters, an `Idempotency-Key` matching
   `IDEMPOTENCY_KEY_PATTERN` (or none), none of the headers the route reads given twice;
 - a body declared as JSON in UTF-8 that parses (`api.body.parse_json`) and validates as an
   `Application` (`api.body.validated`), exactly as the route reads it.
 
-Anything else (no key, an unknown or uncached key, a bad header, a body that is refused) is
-handed, with the body already read replayed, to the FastAPI route, which answers as it always
-has: the fast path never answers an error of the request's own, so every 4xx keeps its shape.
+It times what it answers into the latency metric as `RequestLatency` does (same labels).
+Anything else (a body over the limit, no key, an unknown or uncached key, a bad header, a
+body that is refused) is handed, with the body already read replayed, to the middleware and
+the FastAPI route, which answer as they always have: the fast path never answers an error of
+the request's own, so every 4xx (413 included) keeps its shape.
 After the checks the fast path runs what the route runs (`decide_and_record_async`, the
 decision metrics, `answer`, the same serialisation and headers); an error the store or the
 broker raises then is answered by the app's own exception handler for it (503, 409), the same
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.body import check_media_type, parse_json, validated
 from api.language import negotiate_language
+from api.metrics import Metrics
 from api.routes.applications import (
     IDEMPOTENCY_KEY_PATTERN,
     PATH,
@@ -64,9 +69,11 @@ class DecisionFastPath:
     """ASGI middleware answering ordinary `POST /v1/applications` requests itself (see the
     module doc); everything else goes on to `app` unchanged."""
 
-    def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
+    def __init__(self, app: ASGIApp, *, api: FastAPI, max_bytes: int, metrics: Metrics) -> None:
         self.app = app
         self.api = api
+        self.max_bytes = max_bytes
+        self.metrics = metrics
         self._route: BaseRoute | None = None
 
     def route(self) -> BaseRoute | None:
@@ -87,19 +94,44 @@ class DecisionFastPath:
         ):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()
         service: Service | None = getattr(self.api.state, "service", None)
         route = self.route()
-        body, interrupted = await _read_body(receive)
-        if interrupted is not None or service is None or route is None:
+        if service is None or route is None or self._declared_too_large(scope):
+            await self.app(scope, receive, send)
+            return
+        body, interrupted = await _read_body(receive, self.max_bytes)
+        if interrupted is not None:
             await self.app(scope, _replay(body, interrupted, receive), send)
             return
         try:
             headers = _headers(scope)
-            caller, language, idempotency_key, application = _checked(service, headers, body)
+            checked = _checked(service, headers, body)
         except _FallbackError:
             await self.app(scope, _replay(body, None, receive), send)
             return
         scope["route"] = route
+        status = 500
+        try:
+            response = await self._answer(scope, receive, service, body, checked)
+            status = response.status_code
+            await response(scope, receive, send)
+        finally:
+            self.metrics.latency.labels(method="POST", route=PATH, status=str(status)).observe(
+                time.perf_counter() - started
+            )
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        service: Service,
+        body: bytes,
+        checked: tuple[str, Language, str | None, Application],
+    ) -> Response:
+        """The answer to a checked request: its decision, or the app's answer to the error
+        that stopped it."""
+        caller, language, idempotency_key, application = checked
         try:
             recorded = await decide_and_record_async(
                 service.store,
@@ -114,10 +146,14 @@ class DecisionFastPath:
             if handler is None:
                 raise
             answered = handler(Request(scope, _replay(body, None, receive)), error)
-            response = await answered if inspect.isawaitable(answered) else answered
-        else:
-            response = decision_response(service, recorded, language)
-        await response(scope, receive, send)
+            return await answered if inspect.isawaitable(answered) else answered
+        return decision_response(service, recorded, language)
+
+    def _declared_too_large(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                return not value.isdigit() or int(value) > self.max_bytes
+        return False
 
     def _handler(self, error: Exception) -> Handler | None:
         handlers: dict[Any, Handler] = self.api.exception_handlers
@@ -163,15 +199,20 @@ def _checked(
     return key.client, negotiate_language(accept_language), idempotency_key, application
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
-    """The request's body, and the message that interrupted it before its end (the client
-    went away), if one did."""
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, Message | None]:
+    """The request's body, and the message that interrupted it before its end, if one did
+    (the client went away, or the body grew past `limit`: then that last chunk)."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             return b"".join(chunks), message
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks), message
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), None
 

@@ -142,25 +142,10 @@ def test_every_refused_request_gets_the_routes_answer(
         same(pair, encoded(with_value(application(), "loan.amount", "150000"))),
         same(pair, encoded([application()])),
         same(pair, b""),
+        same(pair, encoded({**application(), "padding": "x" * 70_000})),
     ]
-    assert refused == [
-        401,
-        401,
-        415,
-        415,
-        422,
-        422,
-        422,
-        400,
-        400,
-        400,
-        422,
-        422,
-        422,
-        422,
-        422,
-        400,
-    ]
+    expected = [401, 401, 415, 415, 422, 422, 422, 400, 400, 400, 422, 422, 422, 422, 422, 400]
+    assert refused == [*expected, 413]
     assert fast_answers == []
 
 
