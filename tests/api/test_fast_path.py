@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import api.fast_path
+from api import body as api_body
 from audit import StoreUnavailable
 from matcher.generate import generate
 from tests.api.support import Api, application, running_api, with_value
@@ -230,3 +231,12 @@ def test_generated_applications_get_the_same_answer_on_both_paths(
 ) -> None:
     headers = {} if language is None else {"Accept-Language": language}
     assert same(pair, encoded(body), **headers) == 201
+
+
+@pytest.mark.parametrize("content_type", sorted(api_body.PLAIN_JSON))
+def test_the_content_types_accepted_at_once_pass_the_full_check(
+    content_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api_body, "PLAIN_JSON", frozenset())
+    for written in (content_type, content_type.upper(), content_type.title()):
+        api_body.check_media_type(written)  # raises if the full check refused it
