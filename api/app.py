@@ -17,11 +17,14 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp
 
 import matcher
 from api import log_redaction
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.fast_path import DecisionFastPath
 from api.metrics import Metrics
 from api.middleware import BodySizeLimit, RequestLatency
 from api.routes import ROUTERS, reviews, rulesets
@@ -64,7 +67,17 @@ BODY_MODELS: tuple[type[BaseModel], ...] = (
 
 
 class LendmatchAPI(FastAPI):
-    """FastAPI with the schemas of the bodies read by hand (`BODY_MODELS`) in OpenAPI."""
+    """FastAPI with the schemas of the bodies read by hand (`BODY_MODELS`) in OpenAPI, and
+    the decision fast path (`api.fast_path`) ahead of every middleware layer but the
+    server-error one, when `fast_path` holds its options."""
+
+    fast_path: dict[str, Any] | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if self.fast_path is not None and isinstance(stack, ServerErrorMiddleware):
+            stack.app = DecisionFastPath(stack.app, api=self, **self.fast_path)
+        return stack
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -84,8 +97,11 @@ class LendmatchAPI(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new app instance with its own settings, store, ruleset cache and metrics registry."""
+def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> FastAPI:
+    """A new app instance with its own settings, store, ruleset cache and metrics registry.
+
+    `fast_path=False` leaves out `api.fast_path` (every request goes through FastAPI's
+    routing): the reference the fast path is tested against."""
     settings = settings if settings is not None else get_settings()
     metrics = Metrics()
 
@@ -109,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     install_error_handlers(app)
     log_redaction.install()
+    if fast_path:
+        app.fast_path = {"max_bytes": settings.max_body_bytes, "metrics": metrics}
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

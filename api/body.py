@@ -36,6 +36,11 @@ Model = TypeVar("Model", bound=BaseModel)
 Location = tuple[str | int, ...]
 
 UTF8_NAMES = frozenset({"utf-8", "utf8"})
+PLAIN_JSON = frozenset(
+    {"application/json", "application/json; charset=utf-8", "application/json;charset=utf-8"}
+)
+"""Content types (lower case) `check_media_type` accepts at once; the full check accepts
+them too (tests/api/test_fast_path.py)."""
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -49,6 +54,8 @@ def check_media_type(content_type: str | None) -> None:
     """Raise `UnsupportedMediaTypeError` unless `content_type` declares JSON in UTF-8."""
     if not content_type:
         raise UnsupportedMediaTypeError("The body has no Content-Type: send application/json.")
+    if content_type.lower() in PLAIN_JSON:
+        return  # what nearly every client sends: accepted without parsing the header
     header = Message()
     header["content-type"] = content_type
     subtype = header.get_content_subtype()

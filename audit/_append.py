@@ -403,11 +403,25 @@ _PG_PERSONAL = (
 )
 
 
-def _pg_insert(columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("INSERT INTO decision ({}) VALUES ({})").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(", ").join(map(sql.Placeholder, columns)),
-    )
+_PG_INSERTS: dict[tuple[str, ...], bytes] = {}
+
+
+def _pg_insert(raw: psycopg.Connection[Any], columns: Sequence[str]) -> bytes:
+    """The INSERT of decision rows with `columns`, as the bytes psycopg sends: composed once
+    per column list (psycopg would otherwise compose an `sql.Composed` again for every row
+    of an `executemany`)."""
+    key = tuple(columns)
+    found = _PG_INSERTS.get(key)
+    if found is None:
+        found = _PG_INSERTS[key] = (
+            sql.SQL("INSERT INTO decision ({}) VALUES ({})")
+            .format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(map(sql.Placeholder, columns)),
+            )
+            .as_bytes(raw)
+        )
+    return found
 
 
 def _write_batch_postgres(
@@ -475,7 +489,7 @@ def _batch_in_pipeline(
     rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
     with raw.cursor() as cursor:
         if rows:
-            cursor.executemany(_pg_insert(list(rows[0])), rows)
+            cursor.executemany(_pg_insert(raw, list(rows[0])), rows)
             cursor.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
     if commit:
         raw.execute("COMMIT")  # round trip (3), with the inserts, when the pipeline ends

@@ -40,11 +40,15 @@ from api.deps import ServiceDep
 from api.errors import error_responses
 from api.examples import openapi_examples
 from api.language import LanguageDep
+from api.service import Service
 from broker import RecordedDecision, decide_and_record_async, stored_decision
 from lender_rules.vocabulary import LANGUAGES, Language
 from matcher import Application, LenderExplanation, validation_context
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"], dependencies=[authenticated])
+PATH = "/v1/applications"
+"""Where applications are posted (`api.fast_path` answers ordinary requests there itself)."""
+
+router = APIRouter(prefix=PATH, tags=["applications"], dependencies=[authenticated])
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 
@@ -126,6 +130,22 @@ def answer(recorded: RecordedDecision, language: Language) -> DecisionAnswer:
 _ANSWER = TypeAdapter(DecisionAnswer)
 
 
+def decision_response(service: Service, recorded: RecordedDecision, language: Language) -> Response:
+    """The 201 answer to a posted application once its decision is stored (counted in the
+    metrics when it is a new one), serialised once, straight from the model."""
+    if recorded.decision is not None:
+        service.metrics.observe_decision(recorded.decision.outcomes)
+    return Response(
+        _ANSWER.dump_json(answer(recorded, language)),
+        status_code=201,
+        media_type="application/json",
+        headers={
+            "Content-Language": language,
+            "Idempotent-Replayed": "true" if recorded.replayed else "false",
+        },
+    )
+
+
 @router.post(
     "",
     status_code=201,
@@ -170,7 +190,9 @@ async def submit_application(
     On the event loop: the decision and its answer are computed here, and the commit is
     awaited (the store's group commit writes it from its own thread, with every decision
     queued meanwhile), so a request costs no thread-pool hop. The answer is serialised once,
-    straight from the model (`DecisionAnswer` is what OpenAPI documents).
+    straight from the model (`DecisionAnswer` is what OpenAPI documents). Ordinary requests
+    are answered the same way without the framework's machinery by `api.fast_path`; this
+    route answers the others (and documents the route).
     """
     recorded = await decide_and_record_async(
         service.store,
@@ -180,17 +202,7 @@ async def submit_application(
         idempotency_key=idempotency_key,
         client=caller.client,
     )
-    if recorded.decision is not None:
-        service.metrics.observe_decision(recorded.decision.outcomes)
-    return Response(
-        _ANSWER.dump_json(answer(recorded, language)),
-        status_code=201,
-        media_type="application/json",
-        headers={
-            "Content-Language": language,
-            "Idempotent-Replayed": "true" if recorded.replayed else "false",
-        },
-    )
+    return decision_response(service, recorded, language)
 
 
 @router.get(

@@ -58,9 +58,10 @@ class Api:
 
 
 @contextmanager
-def running_api(database_url: str, **settings: Any) -> Iterator[Api]:
-    """An app on `database_url` with its lifespan entered and two fresh keys."""
-    app = create_app(Settings(database_url=database_url, **settings))
+def running_api(database_url: str, *, fast_path: bool = True, **settings: Any) -> Iterator[Api]:
+    """An app on `database_url` with its lifespan entered and two fresh keys (`fast_path`:
+    see `api.app.create_app`)."""
+    app = create_app(Settings(database_url=database_url, **settings), fast_path=fast_path)
     with TestClient(app) as client:
         service: Service = app.state.service
         _, frontend_key = service.store.api_keys.add(role="frontend")

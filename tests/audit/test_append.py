@@ -8,12 +8,12 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from audit import CanonicalText, IdempotencyConflict, Store, StoredDecision, StoreUnavailable
-from audit._append import Append, GroupCommit
+from audit._append import Append, GroupCommit, _pg_insert
 from audit.decisions import _prepare
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import a_decision, a_person
@@ -332,3 +332,10 @@ def test_one_batch_with_people_payloads_and_replays_is_stored_whole(store: Store
     assert decisions.verify().ok
     findings, *_ = decisions.verify_personal_data()
     assert findings == []
+
+
+def test_the_postgresql_insert_is_composed_once_per_column_list() -> None:
+    columns = ["seq", "decision_id"]
+    first = _pg_insert(cast(Any, None), columns)  # identifiers need no connection to quote
+    assert first == b'INSERT INTO decision ("seq", "decision_id") VALUES (%(seq)s, %(decision_id)s)'
+    assert _pg_insert(cast(Any, None), list(columns)) is first
