@@ -369,45 +369,55 @@ def age_expr(year: pl.Expr, month: pl.Expr, day: pl.Expr, *, on: date) -> pl.Exp
 
 def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on: date) -> pl.Series:
     """Per row of `frame`: whether `parse(national_id, market, on=on)` succeeds (null where
-    the id or the market is null), computed over the frame in stages of columns, so every
-    part (digits, check digits, date) is computed once, with no Python per row. The same
+    the id or the market is null), computed over the frame with no Python per row. The same
     rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
-    equal."""
+    equal.
+
+    Each well-formed number is read once as an integer (its digits without the separator),
+    and its digits, fields and check digits are worked out from that integer by arithmetic:
+    a few string passes per number instead of one per digit."""
     s, c = pl.col("s"), pl.col
-    short = s.str.contains(r"^[0-9]{6}[-+][0-9]{4}$")
-    long13 = s.str.contains(r"^[0-9]{8}-[0-9]{4}$")
-    compact, long12 = s.str.contains(r"^[0-9]{10}$"), s.str.contains(r"^[0-9]{12}$")
+    length = s.str.len_bytes()
+    se_form = s.str.contains(_SE_FORM)
     forms = {
         "no_form": s.str.contains(r"^[0-9]{11}$"),
-        "se_form": compact | long12 | short | long13,
-        "ten": pl.when(compact)
-        .then(s)
-        .when(long12)
-        .then(s.str.slice(2))
-        .when(short)
-        .then(s.str.slice(0, 6) + s.str.slice(7))
-        .when(long13)
-        .then(s.str.slice(2, 6) + s.str.slice(9)),
-        "year4": pl.when(long12 | long13).then(s.str.slice(0, 4).cast(pl.Int64, strict=False)),
-        "plus": short & (s.str.slice(6, 1) == "+"),
+        "se_form": se_form,
+        # the digits as a number (the separator of the short and 13-character forms dropped;
+        # 0 where there are none: such rows fail their form, whatever follows from the 0)
+        "x": s.str.replace(r"[-+]", "").cast(pl.UInt64, strict=False).fill_null(0),
+        "long": se_form & (length >= 12),
+        "plus": se_form & (length == 11) & (s.str.slice(6, 1) == "+"),
+    }
+    x = c("x")
+    ten = x % 10**10
+    digits = {
+        **{f"n{i}": x // 10 ** (10 - i) % 10 for i in range(11)},
+        **{f"t{i}": ten // 10 ** (9 - i) % 10 for i in range(10)},
+        "dd": (x // 10**9 % 100).cast(pl.Int64),
+        "mm": (x // 10**7 % 100).cast(pl.Int64),
+        "no_yy": (x // 10**5 % 100).cast(pl.Int64),
+        "no_ind": (x // 100 % 1000).cast(pl.Int64),
+        "se_yy": (ten // 10**8).cast(pl.Int64),
+        "se_month": (ten // 10**6 % 100).cast(pl.Int64),
+        "se_dd": (ten // 10**4 % 100).cast(pl.Int64),
+        "year4": pl.when(c("long")).then((x // 10**8).cast(pl.Int64)),
     }
     n = [c(f"n{i}") for i in range(11)]
     t = [c(f"t{i}") for i in range(10)]
-    digits = [_digit(s, i).alias(f"n{i}") for i in range(11)]
-    digits += [_digit(c("ten"), i).alias(f"t{i}") for i in range(10)]
     # Norway: two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets.
-    mm = n[2] * 10 + n[3]
-    dd = n[0] * 10 + n[1]
+    dd, mm = c("dd"), c("mm")
+    k2_sum = pl.sum_horizontal(
+        [d * w for d, w in zip(n[:9], FODSELSNUMMER_K2_WEIGHTS[:9], strict=True)]
+    )
     no_parts = {
         "k1": _mod11_expr(n[:9], FODSELSNUMMER_K1_WEIGHTS),
-        "no_yy": n[4] * 10 + n[5],
-        "no_ind": n[6] * 100 + n[7] * 10 + n[8],
         "no_day": pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd),
         "no_month": pl.when((mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12))
         .then(mm - H_NUMBER_MONTH_OFFSET)
         .when((mm > SYNTHETIC_MONTH_OFFSET) & (mm <= SYNTHETIC_MONTH_OFFSET + 12))
         .then(mm - SYNTHETIC_MONTH_OFFSET)
         .otherwise(mm),
+        "k2_sum": k2_sum,
     }
     yy, individual = c("no_yy"), c("no_ind")
     century = (
@@ -420,17 +430,17 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         .when((individual <= 749) & (yy >= 54))
         .then(1800)
     )
-    k2 = _mod11_expr([*n[:9], c("k1")], FODSELSNUMMER_K2_WEIGHTS)
-    no_checks = (c("k1") != 10) & (k2 != 10) & (c("k1") == n[9]) & (k2 == n[10])
-    # Sweden: Luhn over the 10-digit form; samordningsnummer day + 60; the century.
-    products = [x * (2 if i % 2 == 0 else 1) for i, x in enumerate(t[:9])]
-    total = pl.sum_horizontal([pl.when(p > 9).then(p - 9).otherwise(p) for p in products])
-    se_dd = t[4] * 10 + t[5]
+    k1 = c("k1")
+    k2 = (11 - (c("k2_sum") + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11) % 11
+    no_checks = (k1 != 10) & (k2 != 10) & (k1 == n[9]) & (k2 == n[10])
+    # Sweden: Luhn over the 10-digit form (a doubled digit d counts 2d - 9 from 5 up);
+    # samordningsnummer day + 60; the century.
+    doubled = [t[i] * 2 - (t[i] >= 5).cast(pl.UInt64) * 9 for i in range(0, 9, 2)]
+    total = pl.sum_horizontal([*doubled, *(t[i] for i in range(1, 9, 2))])
+    se_dd = c("se_dd")
     samordning = se_dd > SAMORDNINGSNUMMER_DAY_OFFSET
     se_parts = {
         "luhn": (10 - total % 10) % 10 == t[9],
-        "se_yy": t[0] * 10 + t[1],
-        "se_month": t[2] * 10 + t[3],
         "se_day": pl.when(samordning).then(se_dd - SAMORDNINGSNUMMER_DAY_OFFSET).otherwise(se_dd),
     }
     this_century = on.year - on.year % 100 + c("se_yy")
@@ -448,7 +458,7 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         "se_year": pl.coalesce(c("year4"), short_year),
     }
     no_valid = c("no_form") & c("no_checks") & _date_valid("no", on)
-    se_valid = c("se_form") & c("luhn").fill_null(False) & _date_valid("se", on)
+    se_valid = c("se_form") & c("luhn") & _date_valid("se", on)
     m = c("m")
     valid = (
         pl.when(s.is_null() | m.is_null())
@@ -463,7 +473,7 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         frame.lazy()
         .select(national_id.alias("s"), market.alias("m"))
         .with_columns(**forms)
-        .with_columns(digits)
+        .with_columns(**digits)
         .with_columns(**no_parts, **se_parts)
         .with_columns(**years)
         .select(valid.alias("valid"))
@@ -472,13 +482,15 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
     )
 
 
-def _digit(text: pl.Expr, i: int) -> pl.Expr:
-    return text.str.slice(i, 1).cast(pl.Int64, strict=False)
+_SE_FORM = r"^(?:[0-9]{10}|[0-9]{12}|[0-9]{6}[-+][0-9]{4}|[0-9]{8}-[0-9]{4})$"
+"""The written forms of a personnummer: compact, 12 digits, short (YYMMDD-NNNN or +), and
+12 digits with the separator."""
 
 
 def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
+    """The mod-11 check digit of non-negative integer digits (10: none exists)."""
     rest = pl.sum_horizontal([d * w for d, w in zip(digits, weights, strict=True)]) % 11
-    return pl.when(rest == 0).then(0).otherwise(11 - rest)
+    return (11 - rest) % 11
 
 
 def _date_valid(prefix: str, on: date) -> pl.Expr:
