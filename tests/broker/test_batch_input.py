@@ -215,6 +215,8 @@ _BREAKS: list[tuple[str, str, Any]] = [
     ("applicant", "income", None),
     ("applicant", "name", ""),
     ("applicant", "name", "å" * 201),
+    ("applicant", "name", "å" * 150),  # more bytes than the longest name, not more characters
+    ("co_applicant", "phone", "ø" * 20),
     ("applicant", "phone", "9" * 33),
     ("applicant", "citizenship", "XX"),
     ("applicant", "employment", None),
