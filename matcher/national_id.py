@@ -373,53 +373,56 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
     rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
     equal.
 
-    Each well-formed number is read once as an integer (its digits without the separator),
-    and its digits, fields and check digits are worked out from that integer by arithmetic:
-    a few string passes per number instead of one per digit."""
+    The rows of each market are checked apart, by that market's rules only. Each
+    well-formed number is read once as an integer (its digits without the separator), and
+    its digits, fields and check digits are worked out from that integer by arithmetic."""
+    pairs = (
+        frame.lazy().select(national_id.alias("s"), market.alias("m")).with_row_index("i").collect()
+    )
+    s, m = pl.col("s"), pl.col("m")
+    valid = pairs.select(
+        pl.when(s.is_null() | m.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(False)
+    ).to_series()
+    for code, check in (("NO", _fodselsnummers_valid), ("SE", _personnummers_valid)):
+        rows = pairs.lazy().filter(s.is_not_null() & (m == code))
+        found = check(rows, on).collect()
+        if found.height:
+            valid = valid.scatter(found.get_column("i"), found.get_column("valid"))
+    return valid.alias("valid")
+
+
+def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
+    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
     s, c = pl.col("s"), pl.col
-    length = s.str.len_bytes()
-    se_form = s.str.contains(_SE_FORM)
+    # 11 digits (as a number: 0 where they are not, and the form fails)
     forms = {
-        "no_form": s.str.contains(r"^[0-9]{11}$"),
-        "se_form": se_form,
-        # the digits as a number (the separator of the short and 13-character forms dropped;
-        # 0 where there are none: such rows fail their form, whatever follows from the 0)
-        "x": s.str.replace(r"[-+]", "").cast(pl.UInt64, strict=False).fill_null(0),
-        "long": se_form & (length >= 12),
-        "plus": se_form & (length == 11) & (s.str.slice(6, 1) == "+"),
+        "form": s.str.contains(r"^[0-9]{11}$"),
+        "x": s.cast(pl.UInt64, strict=False).fill_null(0),
     }
     x = c("x")
-    ten = x % 10**10
+    n = [c(f"n{i}") for i in range(11)]
     digits = {
         **{f"n{i}": x // 10 ** (10 - i) % 10 for i in range(11)},
-        **{f"t{i}": ten // 10 ** (9 - i) % 10 for i in range(10)},
         "dd": (x // 10**9 % 100).cast(pl.Int64),
         "mm": (x // 10**7 % 100).cast(pl.Int64),
-        "no_yy": (x // 10**5 % 100).cast(pl.Int64),
-        "no_ind": (x // 100 % 1000).cast(pl.Int64),
-        "se_yy": (ten // 10**8).cast(pl.Int64),
-        "se_month": (ten // 10**6 % 100).cast(pl.Int64),
-        "se_dd": (ten // 10**4 % 100).cast(pl.Int64),
-        "year4": pl.when(c("long")).then((x // 10**8).cast(pl.Int64)),
+        "yy": (x // 10**5 % 100).cast(pl.Int64),
+        "individual": (x // 100 % 1000).cast(pl.Int64),
     }
-    n = [c(f"n{i}") for i in range(11)]
-    t = [c(f"t{i}") for i in range(10)]
-    # Norway: two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets.
+    # two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets
     dd, mm = c("dd"), c("mm")
-    k2_sum = pl.sum_horizontal(
-        [d * w for d, w in zip(n[:9], FODSELSNUMMER_K2_WEIGHTS[:9], strict=True)]
-    )
-    no_parts = {
+    parts = {
         "k1": _mod11_expr(n[:9], FODSELSNUMMER_K1_WEIGHTS),
+        "k2_sum": pl.sum_horizontal(
+            [d * w for d, w in zip(n[:9], FODSELSNUMMER_K2_WEIGHTS[:9], strict=True)]
+        ),
         "no_day": pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd),
         "no_month": pl.when((mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12))
         .then(mm - H_NUMBER_MONTH_OFFSET)
         .when((mm > SYNTHETIC_MONTH_OFFSET) & (mm <= SYNTHETIC_MONTH_OFFSET + 12))
         .then(mm - SYNTHETIC_MONTH_OFFSET)
         .otherwise(mm),
-        "k2_sum": k2_sum,
     }
-    yy, individual = c("no_yy"), c("no_ind")
+    yy, individual = c("yy"), c("individual")
     century = (
         pl.when(individual <= 499)
         .then(1900)
@@ -432,18 +435,54 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
     )
     k1 = c("k1")
     k2 = (11 - (c("k2_sum") + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11) % 11
-    no_checks = (k1 != 10) & (k2 != 10) & (k1 == n[9]) & (k2 == n[10])
-    # Sweden: Luhn over the 10-digit form (a doubled digit d counts 2d - 9 from 5 up);
-    # samordningsnummer day + 60; the century.
+    checks = {
+        "no_year": century + yy,
+        "checks": (k1 != 10) & (k2 != 10) & (k1 == n[9]) & (k2 == n[10]),
+    }
+    return (
+        rows.with_columns(**forms)
+        .with_columns(**digits)
+        .with_columns(**parts)
+        .with_columns(**checks)
+        .select("i", (c("form") & c("checks") & _date_valid("no", on)).alias("valid"))
+    )
+
+
+def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
+    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
+    s, c = pl.col("s"), pl.col
+    length = s.str.len_bytes()
+    form = s.str.contains(_SE_FORM)
+    forms = {
+        "form": form,
+        # the digits as a number, the separator of the short and 13-character forms dropped
+        # (0 where they are not digits, and the form fails)
+        "x": s.str.replace(r"[-+]", "").cast(pl.UInt64, strict=False).fill_null(0),
+        "long": form & (length >= 12),
+        "plus": form & (length == 11) & (s.str.slice(6, 1) == "+"),
+    }
+    x = c("x")
+    ten = x % 10**10  # the 10-digit form
+    t = [c(f"t{i}") for i in range(10)]
+    digits = {
+        **{f"t{i}": ten // 10 ** (9 - i) % 10 for i in range(10)},
+        "yy": (ten // 10**8).cast(pl.Int64),
+        "se_month": (ten // 10**6 % 100).cast(pl.Int64),
+        "dd": (ten // 10**4 % 100).cast(pl.Int64),
+        "year4": pl.when(c("long")).then((x // 10**8).cast(pl.Int64)),
+    }
+    # Luhn over the 10-digit form (a doubled digit d counts 2d - 9 from 5 up);
+    # samordningsnummer day + 60; the century
     doubled = [t[i] * 2 - (t[i] >= 5).cast(pl.UInt64) * 9 for i in range(0, 9, 2)]
     total = pl.sum_horizontal([*doubled, *(t[i] for i in range(1, 9, 2))])
-    se_dd = c("se_dd")
-    samordning = se_dd > SAMORDNINGSNUMMER_DAY_OFFSET
-    se_parts = {
+    dd = c("dd")
+    parts = {
         "luhn": (10 - total % 10) % 10 == t[9],
-        "se_day": pl.when(samordning).then(se_dd - SAMORDNINGSNUMMER_DAY_OFFSET).otherwise(se_dd),
+        "se_day": pl.when(dd > SAMORDNINGSNUMMER_DAY_OFFSET)
+        .then(dd - SAMORDNINGSNUMMER_DAY_OFFSET)
+        .otherwise(dd),
     }
-    this_century = on.year - on.year % 100 + c("se_yy")
+    this_century = on.year - on.year % 100 + c("yy")
     after_on = (this_century > on.year) | (
         (this_century == on.year) & (c("se_month") * 100 + c("se_day") > on.month * 100 + on.day)
     )
@@ -452,33 +491,12 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         - pl.when(after_on).then(100).otherwise(0)
         - pl.when(c("plus")).then(100).otherwise(0)
     )
-    years = {
-        "no_year": century + yy,
-        "no_checks": no_checks,
-        "se_year": pl.coalesce(c("year4"), short_year),
-    }
-    no_valid = c("no_form") & c("no_checks") & _date_valid("no", on)
-    se_valid = c("se_form") & c("luhn") & _date_valid("se", on)
-    m = c("m")
-    valid = (
-        pl.when(s.is_null() | m.is_null())
-        .then(pl.lit(None, pl.Boolean))
-        .when(m == "NO")
-        .then(no_valid)
-        .when(m == "SE")
-        .then(se_valid)
-        .otherwise(pl.lit(False))
-    )
     return (
-        frame.lazy()
-        .select(national_id.alias("s"), market.alias("m"))
-        .with_columns(**forms)
+        rows.with_columns(**forms)
         .with_columns(**digits)
-        .with_columns(**no_parts, **se_parts)
-        .with_columns(**years)
-        .select(valid.alias("valid"))
-        .collect()
-        .to_series()
+        .with_columns(**parts)
+        .with_columns(se_year=pl.coalesce(c("year4"), short_year))
+        .select("i", (c("form") & c("luhn") & _date_valid("se", on)).alias("valid"))
     )
 
 
