@@ -6,7 +6,8 @@ Polars lowering). Per (application, lender) each side has an outcome (`Outcome`:
 rejected, missing data, not served); `compare` keeps the pairs whose outcome changed, with the
 failed and unknown requirement ids on both sides, and counts per lender what is eligible
 before and after. It is a pure function of one frame, so another engine (Ray) can run it on
-its own blocks and the results add up the same.
+its own blocks and the results add up the same. The local engine reads the next chunk from
+the file while it scores the current one.
 
 `rescore_file` writes, into the output folder: `changes.parquet` (one row per changed pair;
 written per chunk and joined by a streaming sink, so memory stays bounded by the chunk), and
