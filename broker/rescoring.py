@@ -524,14 +524,18 @@ def _count_reasons(changes: pl.DataFrame, side: str, counts: Counter[tuple[str, 
     never read back."""
     other = "before" if side == "after" else "after"
     eligible = "eligible"
+    failed, unknown = f"failed_{side}", f"unknown_{side}"
     counted = (
         changes.lazy()
         .filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
-        .select("lender_id", pl.concat_list(f"failed_{side}", f"unknown_{side}").alias("id"))
+        # the pairs share few lists of requirements: each counted once, then its ids
+        .group_by("lender_id", failed, unknown)
+        .agg(pl.len().alias("n"))
+        .select("lender_id", pl.concat_list(failed, unknown).alias("id"), "n")
         .explode("id")
         .drop_nulls("id")
         .group_by("lender_id", "id")
-        .agg(pl.len().alias("n"))
+        .agg(pl.col("n").sum())
         .collect()
     )
     for lender_id, requirement_id, n in counted.iter_rows():
