@@ -19,9 +19,7 @@ charts, `broker.impact_report`).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
-import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -376,8 +374,7 @@ def local_engine(
 ) -> Iterator[ScoredChunk]:
     """This process, one chunk after the other (the shared batch loop); the next chunk is
     read from the file while the current one is scored."""
-    reader = _ChunkReader(path)
-    for chunk, read in _read_ahead(chunks(path, chunk_rows=chunk_rows), reader.read):
+    for chunk, read in _read_ahead(chunks(path, chunk_rows=chunk_rows)):
         try:
             # the rows are held by `score_rows` alone, which lets them go once it has their
             # features (the next chunk's rows are being read meanwhile)
@@ -394,45 +391,6 @@ def local_engine(
         del scored  # not kept while the next chunk is scored
 
 
-class _ChunkReader:
-    """Reads the rows of a file's chunks with pyarrow's Parquet reader, only the row groups
-    that hold them (for nested columns it takes about a third less CPU than Polars' reader),
-    as the frame Polars reads (`Chunk.frame`); where pyarrow cannot read them, or the frame
-    differs from Polars' in any column's type, Polars reads them (and raises what it
-    raises)."""
-
-    def __init__(self, path: Path) -> None:
-        self._file: Any = None
-        try:
-            # imported here: only batch runs pay for it; pyarrow ships no type hints
-            import pyarrow.parquet  # type: ignore[import-untyped]
-
-            self._file = pyarrow.parquet.ParquetFile(path)
-            metadata = self._file.metadata
-            sizes = (metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
-            self._starts = list(itertools.accumulate(sizes, initial=0))
-            self._schema = pl.scan_parquet(path).collect_schema()
-        except Exception:  # any failure: Polars reads, and says what is wrong
-            self._file = None
-
-    def read(self, chunk: Chunk) -> pl.DataFrame:
-        """The rows of `chunk`, exactly as `chunk.frame.collect()` gives them."""
-        frame = self._arrow(chunk) if self._file is not None else None
-        if frame is None or frame.schema != self._schema or frame.height != chunk.rows:
-            return chunk.frame.collect()
-        return frame
-
-    def _arrow(self, chunk: Chunk) -> pl.DataFrame | None:
-        first = bisect.bisect_right(self._starts, chunk.start) - 1
-        last = bisect.bisect_left(self._starts, chunk.start + chunk.rows)
-        try:
-            table = self._file.read_row_groups(range(first, last))
-            frame = pl.from_arrow(table.slice(chunk.start - self._starts[first], chunk.rows))
-        except Exception:  # pyarrow cannot: Polars reads instead
-            return None
-        return frame if isinstance(frame, pl.DataFrame) else None
-
-
 class _Reading:
     """The rows of a chunk being read in another thread; `take` waits for them and hands
     them on without keeping them (or raises what reading raised)."""
@@ -447,16 +405,14 @@ class _Reading:
         return future.result()
 
 
-def _read_ahead(
-    found: Iterator[Chunk], read: Callable[[Chunk], pl.DataFrame]
-) -> Iterator[tuple[Chunk, _Reading]]:
-    """Each chunk with its rows being read (`read`) in a thread of its own, the next one's
-    read started before the current one is handed on (so at most two chunks' rows are in
-    memory: the one being scored and the one being read)."""
+def _read_ahead(found: Iterator[Chunk]) -> Iterator[tuple[Chunk, _Reading]]:
+    """Each chunk with its rows being read in a thread of its own, the next one's read
+    started before the current one is handed on (so at most two chunks' rows are in memory:
+    the one being scored and the one being read)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore-read") as reader:
         pending: tuple[Chunk, _Reading] | None = None
         for chunk in found:
-            following = (chunk, _Reading(reader.submit(read, chunk)))
+            following = (chunk, _Reading(reader.submit(chunk.frame.collect)))
             if pending is not None:
                 yield pending
             pending = following

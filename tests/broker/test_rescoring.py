@@ -16,17 +16,14 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from polars.testing import assert_frame_equal
 
 import matcher
-from broker.batch import chunks
 from broker.rescoring import (
     CHANGES_FILE,
     IMPACT_FILE,
     REJECTS_FILE,
     REPORT_FILE,
     SCHEMA_PATH,
-    _ChunkReader,
     _count_reasons,
     compare,
     rescore_file,
@@ -275,22 +272,3 @@ def test_the_requirements_behind_the_changes_are_counted_pair_by_pair(
         counted: Counter[tuple[str, str]] = Counter()
         _count_reasons(changes, side, counted)
         assert counted == expected
-
-
-@pytest.mark.parametrize("row_group_size", [7, 50, 1000])
-@pytest.mark.parametrize("chunk_rows", [13, 100, 400])
-def test_chunks_read_by_pyarrow_are_the_frames_polars_reads(
-    tmp_path: Path, row_group_size: int, chunk_rows: int
-) -> None:
-    """The local engine's reader gives each chunk's rows exactly as `Chunk.frame` (Polars)
-    does, whatever the row groups and chunk boundaries, also with an Enum column."""
-    apps = matcher.generate(300, 4, ON)
-    plain, enum = tmp_path / "plain.parquet", tmp_path / "enum.parquet"
-    apps.write_parquet(plain, row_group_size=row_group_size)
-    apps.with_columns(pl.col("market").cast(pl.Enum(["NO", "SE"]))).write_parquet(
-        enum, row_group_size=row_group_size
-    )
-    for path in (plain, enum):
-        reader = _ChunkReader(path)
-        for chunk in chunks(path, chunk_rows=chunk_rows):
-            assert_frame_equal(reader.read(chunk), chunk.frame.collect())
