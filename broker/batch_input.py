@@ -129,13 +129,25 @@ class Validated:
 def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Validated:
     """Split `frame` (with a `ROW` column) into valid rows and rejects, every reason of a row
     joined by "; ": applications against the application model, either shape for its
-    `application_id` (feature rows are checked by `validate_features` after this)."""
+    `application_id` (feature rows are checked by `validate_features` after this).
+
+    Every check is first evaluated as a boolean over the whole frame, in one pass; the
+    reasons are worded only for the rows that fail one (usually few)."""
     checks = _application_checks() if shape == "applications" else []
-    checks.append(
-        pl.when(pl.col(APPLICATION_ID).is_null()).then(pl.lit(f"{APPLICATION_ID}: missing"))
-    )
-    reasons = pl.concat_list(checks).list.drop_nulls().list.join("; ")
-    marked = frame.with_columns(reasons.alias(_REASON))
+    checks.append(_Check(pl.col(APPLICATION_ID).is_null(), pl.lit(f"{APPLICATION_ID}: missing")))
+    # rows that may fail a check (`_Check.suspect`): a superset of those that do
+    failing = frame.select(
+        pl.any_horizontal(check.suspect for check in checks).fill_null(False)
+    ).to_series()
+    reasons = pl.repeat("", frame.height, dtype=pl.String, eager=True).alias(_REASON)
+    if failing.any():
+        worded = frame.filter(failing).select(
+            pl.concat_list(pl.when(c.failed).then(c.reason) for c in checks)
+            .list.drop_nulls()
+            .list.join("; ")
+        )
+        reasons = reasons.scatter(failing.arg_true(), worded.to_series())
+    marked = frame.with_columns(reasons)
     if shape == "applications":
         marked = _check_national_ids(marked, on)
     return _split(marked)
@@ -161,29 +173,45 @@ def _split(marked: pl.DataFrame) -> Validated:
     return Validated(marked.filter(~bad).drop(_REASON), rejects)
 
 
-def _application_checks() -> list[pl.Expr]:
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One check of a row: where it fails (a boolean; null counts as passing) and the
+    reason then, in words; `cheap`, when given, is true at least wherever `failed` is and
+    costs less (e.g. a string's length in bytes for its length in characters)."""
+
+    failed: pl.Expr
+    reason: pl.Expr
+    cheap: pl.Expr | None = None
+
+    @property
+    def suspect(self) -> pl.Expr:
+        """Where the row may fail this check: at least wherever it does."""
+        return self.failed if self.cheap is None else self.cheap
+
+
+def _application_checks() -> list[_Check]:
     return list(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
 
 
 def _object_checks(
     spec: Mapping[str, Any], prefix: str, parent: pl.Expr | None, present: pl.Expr
-) -> Iterator[pl.Expr]:
-    """Checks of every property of an object: a reason where it fails, else null. `present`
-    says where the object itself is there (a null co-applicant has no fields to check)."""
+) -> Iterator[_Check]:
+    """Checks of every property of an object. `present` says where the object itself is
+    there (a null co-applicant has no fields to check)."""
     for name, sub, nullable in _properties(spec):
         value = pl.col(name) if parent is None else parent.struct.field(name)
         path = f"{prefix}{name}"
         if not nullable:
-            yield pl.when(present & value.is_null()).then(pl.lit(f"{path}: missing"))
+            yield _Check(present & value.is_null(), pl.lit(f"{path}: missing"))
         if sub.get("type") == "object":
             yield from _object_checks(sub, f"{path}.", value, present & value.is_not_null())
             continue
         yield from _value_checks(value, path, sub)
 
 
-def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterator[pl.Expr]:
-    def reason(failed: pl.Expr, text: str) -> pl.Expr:
-        return pl.when(failed).then(pl.format(f"{path}: {{}} {text}", value.cast(pl.String)))
+def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterator[_Check]:
+    def reason(failed: pl.Expr, text: str, cheap: pl.Expr | None = None) -> _Check:
+        return _Check(failed, pl.format(f"{path}: {{}} {text}", value.cast(pl.String)), cheap)
 
     if "minimum" in spec:
         yield reason(value < spec["minimum"], f"is below the minimum {spec['minimum']}")
@@ -192,17 +220,30 @@ def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterato
     if spec.get("type") == "number":
         yield reason(value.is_nan(), "is not a number")
     if "enum" in spec:
-        allowed = pl.Series(spec["enum"], dtype=pl.String).implode()
         text = f"is not one of {', '.join(spec['enum'])}"
-        yield reason(~value.cast(pl.String).is_in(allowed), text)
+        if len(spec["enum"]) <= _FEW:  # a few comparisons cost less than a hash lookup
+            known = pl.any_horizontal(value.cast(pl.String) == option for option in spec["enum"])
+            yield reason(~known, text)
+        else:
+            allowed = pl.Series(spec["enum"], dtype=pl.String).implode()
+            yield reason(~value.cast(pl.String).is_in(allowed), text)
     if "pattern" in spec:
         yield reason(~value.cast(pl.String).str.contains(spec["pattern"]), "has the wrong form")
+    # a string has at least as many bytes as characters, and none only when it has no
+    # characters: its length in bytes (no pass over the text) finds the rows to look at
     if "minLength" in spec:
         text = f"is shorter than {spec['minLength']} characters"
-        yield reason(value.cast(pl.String).str.len_chars() < spec["minLength"], text)
+        chars = value.cast(pl.String).str.len_chars()
+        cheap = value.cast(pl.String).str.len_bytes() < 1 if spec["minLength"] <= 1 else None
+        yield reason(chars < spec["minLength"], text, cheap)
     if "maxLength" in spec:
         text = f"is longer than {spec['maxLength']} characters"
-        yield reason(value.cast(pl.String).str.len_chars() > spec["maxLength"], text)
+        chars, size = value.cast(pl.String).str.len_chars(), value.cast(pl.String).str.len_bytes()
+        yield reason(chars > spec["maxLength"], text, size > spec["maxLength"])
+
+
+_FEW = 8
+"""Closed lists up to this long are checked by comparing with each value."""
 
 
 def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:

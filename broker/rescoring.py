@@ -6,7 +6,8 @@ Polars lowering). Per (application, lender) each side has an outcome (`Outcome`:
 rejected, missing data, not served); `compare` keeps the pairs whose outcome changed, with the
 failed and unknown requirement ids on both sides, and counts per lender what is eligible
 before and after. It is a pure function of one frame, so another engine (Ray) can run it on
-its own blocks and the results add up the same.
+its own blocks and the results add up the same. The local engine reads the next chunk from
+the file while it scores the current one.
 
 `rescore_file` writes, into the output folder: `changes.parquet` (one row per changed pair;
 written per chunk and joined by a streaming sink, so memory stays bounded by the chunk), and
@@ -22,13 +23,14 @@ import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from broker.batch import FILE_CHUNK_ROWS, ChunkParts, chunks
+from broker.batch import FILE_CHUNK_ROWS, Chunk, ChunkParts, chunks
 from broker.batch_input import (
     REJECTS_SCHEMA,
     ROW,
@@ -349,6 +351,7 @@ def score_rows(
     checked against the feature contract, scored under both rulesets: (valid feature rows,
     comparison, rejects in row order). Every engine runs this."""
     checked = validate_rows(rows, shape, on)
+    del rows  # the input rows are not needed any more (nor kept, when the caller keeps none)
     frame = features(checked.valid.lazy(), on).collect()
     if ROW not in frame.columns:  # computed from applications: same rows, same order
         frame = frame.with_columns(
@@ -358,8 +361,10 @@ def score_rows(
                 for role, column in PEOPLE.items()
             ),
         )
+    invalid = checked.rejects
+    del checked  # the applications, once their features are computed
     allowed = validate_features(frame)
-    rejects = pl.concat([checked.rejects, allowed.rejects]).sort(ROW)
+    rejects = pl.concat([invalid, allowed.rejects]).sort(ROW)
     frame = allowed.valid.drop(ROW)
     return frame, compare(frame, new, baseline), rejects
 
@@ -367,14 +372,52 @@ def score_rows(
 def local_engine(
     path: Path, shape: InputShape, new: Ruleset, baseline: Ruleset, on: dt.date, chunk_rows: int
 ) -> Iterator[ScoredChunk]:
-    """This process, one chunk after the other (the shared batch loop)."""
-    for chunk in chunks(path, chunk_rows=chunk_rows):
+    """This process, one chunk after the other (the shared batch loop); the next chunk is
+    read from the file while the current one is scored."""
+    for chunk, read in _read_ahead(chunks(path, chunk_rows=chunk_rows)):
         try:
-            rows = chunk.frame.collect().with_row_index(ROW, offset=chunk.start)
-            frame, comparison, rejects = score_rows(rows, shape, new, baseline, on)
+            # the rows are held by `score_rows` alone, which lets them go once it has their
+            # features (the next chunk's rows are being read meanwhile)
+            scored = ScoredChunk(
+                chunk.start,
+                chunk.rows,
+                *score_rows(
+                    read.take().with_row_index(ROW, offset=chunk.start), shape, new, baseline, on
+                ),
+            )
         except (pl.exceptions.PolarsError, FeatureFrameError) as error:
             raise chunk.error(error) from None
-        yield ScoredChunk(chunk.start, chunk.rows, frame, comparison, rejects)
+        yield scored
+        del scored  # not kept while the next chunk is scored
+
+
+class _Reading:
+    """The rows of a chunk being read in another thread; `take` waits for them and hands
+    them on without keeping them (or raises what reading raised)."""
+
+    def __init__(self, future: Future[pl.DataFrame]) -> None:
+        self._future: Future[pl.DataFrame] | None = future
+
+    def take(self) -> pl.DataFrame:
+        future, self._future = self._future, None
+        if future is None:
+            raise RuntimeError("the rows of this chunk were already taken")
+        return future.result()
+
+
+def _read_ahead(found: Iterator[Chunk]) -> Iterator[tuple[Chunk, _Reading]]:
+    """Each chunk with its rows being read in a thread of its own, the next one's read
+    started before the current one is handed on (so at most two chunks' rows are in memory:
+    the one being scored and the one being read)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rescore-read") as reader:
+        pending: tuple[Chunk, _Reading] | None = None
+        for chunk in found:
+            following = (chunk, _Reading(reader.submit(chunk.frame.collect)))
+            if pending is not None:
+                yield pending
+            pending = following
+        if pending is not None:
+            yield pending
 
 
 def rescore_file(
@@ -406,6 +449,7 @@ def rescore_file(
     with Outputs(out, applications, strict=strict, progress=progress, record=record) as outputs:
         for scored in engine(applications, shape, new, baseline, on, chunk_rows):
             outputs.add(scored, impact)
+            del scored  # not kept while the next chunk is scored
         outputs.finish(impact)
     return impact
 
@@ -480,14 +524,18 @@ def _count_reasons(changes: pl.DataFrame, side: str, counts: Counter[tuple[str, 
     never read back."""
     other = "before" if side == "after" else "after"
     eligible = "eligible"
+    failed, unknown = f"failed_{side}", f"unknown_{side}"
     counted = (
         changes.lazy()
         .filter((pl.col(other) == eligible) & (pl.col(side) != eligible))
-        .select("lender_id", pl.concat_list(f"failed_{side}", f"unknown_{side}").alias("id"))
+        # the pairs share few lists of requirements: each counted once, then its ids
+        .group_by("lender_id", failed, unknown)
+        .agg(pl.len().alias("n"))
+        .select("lender_id", pl.concat_list(failed, unknown).alias("id"), "n")
         .explode("id")
         .drop_nulls("id")
         .group_by("lender_id", "id")
-        .agg(pl.len().alias("n"))
+        .agg(pl.col("n").sum())
         .collect()
     )
     for lender_id, requirement_id, n in counted.iter_rows():

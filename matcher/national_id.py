@@ -381,39 +381,52 @@ def age_expr(year: pl.Expr, month: pl.Expr, day: pl.Expr, *, on: date) -> pl.Exp
 
 def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on: date) -> pl.Series:
     """Per row of `frame`: whether `parse(national_id, market, on=on)` succeeds (null where
-    the id or the market is null), computed over the frame in stages of columns, so every
-    part (digits, check digits, date) is computed once, with no Python per row. The same
+    the id or the market is null), computed over the frame with no Python per row. The same
     rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
-    equal."""
+    equal.
+
+    The rows of each market are checked apart, by that market's rules only. Each
+    well-formed number is read once as an integer (its digits without the separator), and
+    its digits, fields and check digits are worked out from that integer by arithmetic."""
+    pairs = (
+        frame.lazy().select(national_id.alias("s"), market.alias("m")).with_row_index("i").collect()
+    )
+    s, m = pl.col("s"), pl.col("m")
+    valid = pairs.select(
+        pl.when(s.is_null() | m.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(False)
+    ).to_series()
+    for code, check in (("NO", _fodselsnummers_valid), ("SE", _personnummers_valid)):
+        rows = pairs.lazy().filter(s.is_not_null() & (m == code))
+        found = check(rows, on).collect()
+        if found.height:
+            valid = valid.scatter(found.get_column("i"), found.get_column("valid"))
+    return valid.alias("valid")
+
+
+def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
+    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
     s, c = pl.col("s"), pl.col
-    short = s.str.contains(r"^[0-9]{6}[-+][0-9]{4}$")
-    long13 = s.str.contains(r"^[0-9]{8}-[0-9]{4}$")
-    compact, long12 = s.str.contains(r"^[0-9]{10}$"), s.str.contains(r"^[0-9]{12}$")
+    # 11 digits (as a number: 0 where they are not, and the form fails)
     forms = {
-        "no_form": s.str.contains(r"^[0-9]{11}$"),
-        "se_form": compact | long12 | short | long13,
-        "ten": pl.when(compact)
-        .then(s)
-        .when(long12)
-        .then(s.str.slice(2))
-        .when(short)
-        .then(s.str.slice(0, 6) + s.str.slice(7))
-        .when(long13)
-        .then(s.str.slice(2, 6) + s.str.slice(9)),
-        "year4": pl.when(long12 | long13).then(s.str.slice(0, 4).cast(pl.Int64, strict=False)),
-        "plus": short & (s.str.slice(6, 1) == "+"),
+        "form": s.str.contains(r"^[0-9]{11}$"),
+        "x": s.cast(pl.UInt64, strict=False).fill_null(0),
     }
+    x = c("x")
     n = [c(f"n{i}") for i in range(11)]
-    t = [c(f"t{i}") for i in range(10)]
-    digits = [_digit(s, i).alias(f"n{i}") for i in range(11)]
-    digits += [_digit(c("ten"), i).alias(f"t{i}") for i in range(10)]
-    # Norway: two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets.
-    mm = n[2] * 10 + n[3]
-    dd = n[0] * 10 + n[1]
-    no_parts = {
+    digits = {
+        **{f"n{i}": x // 10 ** (10 - i) % 10 for i in range(11)},
+        "dd": (x // 10**9 % 100).cast(pl.Int64),
+        "mm": (x // 10**7 % 100).cast(pl.Int64),
+        "yy": (x // 10**5 % 100).cast(pl.Int64),
+        "individual": (x // 100 % 1000).cast(pl.Int64),
+    }
+    # two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets
+    dd, mm = c("dd"), c("mm")
+    parts = {
         "k1": _mod11_expr(n[:9], FODSELSNUMMER_K1_WEIGHTS),
-        "no_yy": n[4] * 10 + n[5],
-        "no_ind": n[6] * 100 + n[7] * 10 + n[8],
+        "k2_sum": pl.sum_horizontal(
+            [d * w for d, w in zip(n[:9], FODSELSNUMMER_K2_WEIGHTS[:9], strict=True)]
+        ),
         "no_day": pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd),
         "no_month": pl.when((mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12))
         .then(mm - H_NUMBER_MONTH_OFFSET)
@@ -421,7 +434,7 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         .then(mm - SYNTHETIC_MONTH_OFFSET)
         .otherwise(mm),
     }
-    yy, individual = c("no_yy"), c("no_ind")
+    yy, individual = c("yy"), c("individual")
     century = (
         pl.when(individual <= 499)
         .then(1900)
@@ -432,20 +445,56 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         .when((individual <= 749) & (yy >= 54))
         .then(1800)
     )
-    k2 = _mod11_expr([*n[:9], c("k1")], FODSELSNUMMER_K2_WEIGHTS)
-    no_checks = (c("k1") != 10) & (k2 != 10) & (c("k1") == n[9]) & (k2 == n[10])
-    # Sweden: Luhn over the 10-digit form; samordningsnummer day + 60; the century.
-    products = [x * (2 if i % 2 == 0 else 1) for i, x in enumerate(t[:9])]
-    total = pl.sum_horizontal([pl.when(p > 9).then(p - 9).otherwise(p) for p in products])
-    se_dd = t[4] * 10 + t[5]
-    samordning = se_dd > SAMORDNINGSNUMMER_DAY_OFFSET
-    se_parts = {
-        "luhn": (10 - total % 10) % 10 == t[9],
-        "se_yy": t[0] * 10 + t[1],
-        "se_month": t[2] * 10 + t[3],
-        "se_day": pl.when(samordning).then(se_dd - SAMORDNINGSNUMMER_DAY_OFFSET).otherwise(se_dd),
+    k1 = c("k1")
+    k2 = (11 - (c("k2_sum") + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11) % 11
+    checks = {
+        "no_year": century + yy,
+        "checks": (k1 != 10) & (k2 != 10) & (k1 == n[9]) & (k2 == n[10]),
     }
-    this_century = on.year - on.year % 100 + c("se_yy")
+    return (
+        rows.with_columns(**forms)
+        .with_columns(**digits)
+        .with_columns(**parts)
+        .with_columns(**checks)
+        .select("i", (c("form") & c("checks") & _date_valid("no", on)).alias("valid"))
+    )
+
+
+def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
+    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
+    s, c = pl.col("s"), pl.col
+    length = s.str.len_bytes()
+    form = s.str.contains(_SE_FORM)
+    forms = {
+        "form": form,
+        # the digits as a number, the separator of the short and 13-character forms dropped
+        # (0 where they are not digits, and the form fails)
+        "x": s.str.replace(r"[-+]", "").cast(pl.UInt64, strict=False).fill_null(0),
+        "long": form & (length >= 12),
+        "plus": form & (length == 11) & (s.str.slice(6, 1) == "+"),
+    }
+    x = c("x")
+    ten = x % 10**10  # the 10-digit form
+    t = [c(f"t{i}") for i in range(10)]
+    digits = {
+        **{f"t{i}": ten // 10 ** (9 - i) % 10 for i in range(10)},
+        "yy": (ten // 10**8).cast(pl.Int64),
+        "se_month": (ten // 10**6 % 100).cast(pl.Int64),
+        "dd": (ten // 10**4 % 100).cast(pl.Int64),
+        "year4": pl.when(c("long")).then((x // 10**8).cast(pl.Int64)),
+    }
+    # Luhn over the 10-digit form (a doubled digit d counts 2d - 9 from 5 up);
+    # samordningsnummer day + 60; the century
+    doubled = [t[i] * 2 - (t[i] >= 5).cast(pl.UInt64) * 9 for i in range(0, 9, 2)]
+    total = pl.sum_horizontal([*doubled, *(t[i] for i in range(1, 9, 2))])
+    dd = c("dd")
+    parts = {
+        "luhn": (10 - total % 10) % 10 == t[9],
+        "se_day": pl.when(dd > SAMORDNINGSNUMMER_DAY_OFFSET)
+        .then(dd - SAMORDNINGSNUMMER_DAY_OFFSET)
+        .otherwise(dd),
+    }
+    this_century = on.year - on.year % 100 + c("yy")
     after_on = (this_century > on.year) | (
         (this_century == on.year) & (c("se_month") * 100 + c("se_day") > on.month * 100 + on.day)
     )
@@ -454,43 +503,24 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         - pl.when(after_on).then(100).otherwise(0)
         - pl.when(c("plus")).then(100).otherwise(0)
     )
-    years = {
-        "no_year": century + yy,
-        "no_checks": no_checks,
-        "se_year": pl.coalesce(c("year4"), short_year),
-    }
-    no_valid = c("no_form") & c("no_checks") & _date_valid("no", on)
-    se_valid = c("se_form") & c("luhn").fill_null(False) & _date_valid("se", on)
-    m = c("m")
-    valid = (
-        pl.when(s.is_null() | m.is_null())
-        .then(pl.lit(None, pl.Boolean))
-        .when(m == "NO")
-        .then(no_valid)
-        .when(m == "SE")
-        .then(se_valid)
-        .otherwise(pl.lit(False))
-    )
     return (
-        frame.lazy()
-        .select(national_id.alias("s"), market.alias("m"))
-        .with_columns(**forms)
-        .with_columns(digits)
-        .with_columns(**no_parts, **se_parts)
-        .with_columns(**years)
-        .select(valid.alias("valid"))
-        .collect()
-        .to_series()
+        rows.with_columns(**forms)
+        .with_columns(**digits)
+        .with_columns(**parts)
+        .with_columns(se_year=pl.coalesce(c("year4"), short_year))
+        .select("i", (c("form") & c("luhn") & _date_valid("se", on)).alias("valid"))
     )
 
 
-def _digit(text: pl.Expr, i: int) -> pl.Expr:
-    return text.str.slice(i, 1).cast(pl.Int64, strict=False)
+_SE_FORM = r"^(?:[0-9]{10}|[0-9]{12}|[0-9]{6}[-+][0-9]{4}|[0-9]{8}-[0-9]{4})$"
+"""The written forms of a personnummer: compact, 12 digits, short (YYMMDD-NNNN or +), and
+12 digits with the separator."""
 
 
 def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
+    """The mod-11 check digit of non-negative integer digits (10: none exists)."""
     rest = pl.sum_horizontal([d * w for d, w in zip(digits, weights, strict=True)]) % 11
-    return pl.when(rest == 0).then(0).otherwise(11 - rest)
+    return (11 - rest) % 11
 
 
 def _date_valid(prefix: str, on: date) -> pl.Expr:

@@ -11,10 +11,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import matcher
 from broker import BatchColumnError, BatchRowError
-from broker.batch_input import input_shape
+from broker.batch_input import ROW, _application_checks, input_shape, validate_rows
 from broker.rescoring import CHANGES_FILE, IMPACT_FILE, REJECTS_FILE, rescore_file
 from lender_rules import SHIPPED_LENDERS_DIR
 
@@ -201,3 +203,59 @@ def test_a_bad_co_applicant_national_id_is_a_reject_naming_the_co_applicant(
     rejects = pl.read_parquet(out / REJECTS_FILE)
     assert rejects["row"].to_list() == [i]
     assert rejects["reason"][0].startswith("co_applicant.national_id: invalid ")
+
+
+_BREAKS: list[tuple[str, str, Any]] = [
+    ("loan", "amount", 10),
+    ("loan", "amount", 6_000_000),
+    ("loan", "term_months", None),
+    ("loan", "purpose", "yacht"),
+    ("applicant", "payment_remarks", 101),
+    ("applicant", "income", -1),
+    ("applicant", "income", None),
+    ("applicant", "name", ""),
+    ("applicant", "name", "å" * 201),
+    ("applicant", "name", "å" * 150),  # more bytes than the longest name, not more characters
+    ("co_applicant", "phone", "ø" * 20),
+    ("applicant", "phone", "9" * 33),
+    ("applicant", "citizenship", "XX"),
+    ("applicant", "employment", None),
+    ("co_applicant", "years_in_country", 121),
+    ("co_applicant", "employment", "pirate"),
+    ("co_applicant", "name", None),
+    ("household", "children", 21),
+    ("household", "housing", "castle"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(APPS) - 1), st.integers(0, len(_BREAKS) - 1)), max_size=25
+    )
+)
+def test_rows_checked_in_one_pass_get_the_reasons_of_checking_every_row(
+    breaks: list[tuple[int, int]],
+) -> None:
+    """`validate_rows` words the reasons only of the rows its one boolean pass finds failing;
+    the rejects and their reasons are those of wording every check on every row."""
+    rows = APPS.to_dicts()
+    for i, k in breaks:
+        struct, field, value = _BREAKS[k]
+        if rows[i][struct] is not None:
+            rows[i][struct][field] = value
+    frame = pl.DataFrame(rows, schema=APPS.schema).with_row_index(ROW)
+    checked = validate_rows(frame, "applications", ON)
+    checks = [*_application_checks()]
+    every_row = frame.select(
+        ROW,
+        pl.concat_list(pl.when(c.failed).then(c.reason) for c in checks)
+        .list.drop_nulls()
+        .list.join("; ")
+        .alias("reason"),
+    ).filter(pl.col("reason") != "")
+    assert checked.rejects.select(ROW, "reason").rows() == every_row.rows()
+    assert checked.valid.height + checked.rejects.height == frame.height
+    assert checked.valid[ROW].to_list() == sorted(
+        set(range(frame.height)) - set(every_row[ROW].to_list())
+    )

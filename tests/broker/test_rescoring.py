@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from broker.rescoring import (
     REJECTS_FILE,
     REPORT_FILE,
     SCHEMA_PATH,
+    _count_reasons,
     compare,
     rescore_file,
 )
@@ -240,3 +242,33 @@ def test_impact_json_validates_against_its_published_schema(tmp_path: Path) -> N
     broken = dict(report, applications=-1)
     errors = list(jsonschema.Draft202012Validator(schema).iter_errors(broken))
     assert [list(e.path) for e in errors] == [["applications"]]
+
+
+@settings(
+    max_examples=min(settings().max_examples, 30),
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(rule_changes())
+def test_the_requirements_behind_the_changes_are_counted_pair_by_pair(
+    documents: list[dict[str, Any]],
+) -> None:
+    """`_count_reasons` (counted per distinct list of requirements) gives, per (lender,
+    requirement), the changed pairs whose other side is eligible and whose side fails or
+    lacks data for it, as counting each pair's requirements one by one does."""
+    try:
+        new = matcher.ruleset_from_documents(documents)
+    except RulesetError:
+        assume(False)
+        raise
+    changes = compare(SAMPLE, new, SHIPPED).changes
+    for side, other in (("after", "before"), ("before", "after")):
+        expected: Counter[tuple[str, str]] = Counter()
+        for row in changes.with_columns(pl.col("before", "after").cast(pl.String)).iter_rows(
+            named=True
+        ):
+            if row[other] == "eligible" and row[side] != "eligible":
+                for requirement_id in [*row[f"failed_{side}"], *row[f"unknown_{side}"]]:
+                    expected[(row["lender_id"], requirement_id)] += 1
+        counted: Counter[tuple[str, str]] = Counter()
+        _count_reasons(changes, side, counted)
+        assert counted == expected
