@@ -20,8 +20,8 @@ Anything else (a body over the limit, no key, an unknown or uncached key, a bad 
 body that is refused) is handed, with the body already read replayed, to the middleware and
 the FastAPI route, which answer as they always have: the fast path never answers an error of
 the request's own, so every 4xx (413 included) keeps its shape.
-After the checks the fast path runs what the route runs (`decide_and_record_async`, the
-decision metrics, `answer`, the same serialisation and headers); an error the store or the
+After the checks the fast path runs what the route runs (`decide_and_answer`: the decision,
+the decision metrics, the same answer, serialisation and headers); an error the store or the
 broker raises then is answered by the app's own exception handler for it (503, 409), the same
 response the route's would be. The differential tests (tests/api/test_fast_path.py) check
 both paths answer alike.
@@ -46,11 +46,10 @@ from api.metrics import Metrics
 from api.routes.applications import (
     IDEMPOTENCY_KEY_PATTERN,
     PATH,
-    decision_response,
+    decide_and_answer,
     router,
 )
 from api.service import Service
-from broker import decide_and_record_async
 from lender_rules.vocabulary import Language
 from matcher import Application, validation_context
 
@@ -133,13 +132,12 @@ class DecisionFastPath:
         that stopped it."""
         caller, language, idempotency_key, application = checked
         try:
-            recorded = await decide_and_record_async(
-                service.store,
-                service.rules,
+            return await decide_and_answer(
+                service,
                 application,
-                channel="api",
-                idempotency_key=idempotency_key,
                 client=caller,
+                idempotency_key=idempotency_key,
+                language=language,
             )
         except Exception as error:
             handler = self._handler(error)
@@ -147,7 +145,6 @@ class DecisionFastPath:
                 raise
             answered = handler(Request(scope, _replay(body, None, receive)), error)
             return await answered if inspect.isawaitable(answered) else answered
-        return decision_response(service, recorded, language)
 
     def _declared_too_large(self, scope: Scope) -> bool:
         for name, value in scope["headers"]:

@@ -130,9 +130,25 @@ def answer(recorded: RecordedDecision, language: Language) -> DecisionAnswer:
 _ANSWER = TypeAdapter(DecisionAnswer)
 
 
-def decision_response(service: Service, recorded: RecordedDecision, language: Language) -> Response:
-    """The 201 answer to a posted application once its decision is stored (counted in the
-    metrics when it is a new one), serialised once, straight from the model."""
+async def decide_and_answer(
+    service: Service,
+    application: Application,
+    *,
+    client: str,
+    idempotency_key: str | None,
+    language: Language,
+) -> Response:
+    """Decide on a checked application, store the decision, and give the 201 answer (counted
+    in the metrics when it is a new one), serialised once, straight from the model: what the
+    route and `api.fast_path` both run once a request has passed their checks."""
+    recorded = await decide_and_record_async(
+        service.store,
+        service.rules,
+        application,
+        channel="api",
+        idempotency_key=idempotency_key,
+        client=client,
+    )
     if recorded.decision is not None:
         service.metrics.observe_decision(recorded.decision.outcomes)
     return Response(
@@ -194,15 +210,13 @@ async def submit_application(
     are answered the same way without the framework's machinery by `api.fast_path`; this
     route answers the others (and documents the route).
     """
-    recorded = await decide_and_record_async(
-        service.store,
-        service.rules,
+    return await decide_and_answer(
+        service,
         application,
-        channel="api",
-        idempotency_key=idempotency_key,
         client=caller.client,
+        idempotency_key=idempotency_key,
+        language=language,
     )
-    return decision_response(service, recorded, language)
 
 
 @router.get(

@@ -46,13 +46,14 @@ def pair(database_url: str, tmp_path: Path) -> Iterator[tuple[Api, Api]]:
 def fast_answers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Grows by one each time the fast path (not the route) answers a decision."""
     answered: list[int] = []
-    respond = api.fast_path.decision_response
+    respond = api.fast_path.decide_and_answer
 
-    def counted(*args: Any) -> Any:
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        response = await respond(*args, **kwargs)
         answered.append(1)
-        return respond(*args)
+        return response
 
-    monkeypatch.setattr(api.fast_path, "decision_response", counted)
+    monkeypatch.setattr(api.fast_path, "decide_and_answer", counted)
     return answered
 
 

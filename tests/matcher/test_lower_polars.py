@@ -30,7 +30,7 @@ from matcher.lower_polars import (
     shared_subexpressions,
 )
 from matcher.lower_python import lower_expression
-from matcher.ruleset import ruleset_from_documents
+from matcher.ruleset import Ruleset, ruleset_from_documents
 from matcher.schema import Type, polars_schema
 from tests.matcher.test_differential import RANGE_WORDS
 from tests.matcher.test_engine import _row
@@ -59,6 +59,19 @@ def _coded(node: Node, rows: list[dict[str, Any]]) -> list[Any]:
     lazy = _frame(rows).lazy().with_columns(*CODES.expressions())
     # with_columns: a literal is broadcast to every row (as `match` computes rules)
     return lazy.with_columns(lower(node, CODES).alias("v")).collect()["v"].to_list()
+
+
+def assert_bits_of_evaluate(rows: list[dict[str, Any]], ruleset: Ruleset) -> None:
+    """Every lender's failed and unknown bits from `match` over the rows are `evaluate`'s."""
+    wide = match(_frame(rows), ruleset)
+    for i, row in enumerate(rows):
+        outcomes = {o.lender_id: (o.failed, o.unknown) for o in evaluate(row, ruleset)}
+        for lender in ruleset.lenders:
+            got = (
+                wide[failed_column(lender.lender_id)][i],
+                wide[unknown_column(lender.lender_id)][i],
+            )
+            assert got == outcomes.get(lender.lender_id, (None, None)), (lender.lender_id, row)
 
 
 @st.composite
@@ -107,15 +120,7 @@ def test_match_equals_evaluate_for_lenders_sharing_features(
         for i, lender in enumerate(rules)
     ]
     ruleset = ruleset_from_documents(documents)
-    wide = match(_frame(rows), ruleset)
-    for i, row in enumerate(rows):
-        outcomes = {o.lender_id: (o.failed, o.unknown) for o in evaluate(row, ruleset)}
-        for lender in ruleset.lenders:
-            got = (
-                wide[failed_column(lender.lender_id)][i],
-                wide[unknown_column(lender.lender_id)][i],
-            )
-            assert got == outcomes.get(lender.lender_id, (None, None)), (lender.lender_id, row)
+    assert_bits_of_evaluate(rows, ruleset)
 
 
 @pytest.mark.parametrize(
@@ -311,15 +316,7 @@ def test_a_plan_reads_often_compared_integers_narrow_and_shares_arithmetic() -> 
 @given(st.lists(rows_with_infinity(), min_size=1, max_size=8))
 def test_narrow_and_shared_columns_give_the_bits_of_evaluate(rows: list[dict[str, Any]]) -> None:
     ruleset = ruleset_from_documents(_many_lenders())
-    wide = match(_frame(rows), ruleset)
-    for i, row in enumerate(rows):
-        outcomes = {o.lender_id: (o.failed, o.unknown) for o in evaluate(row, ruleset)}
-        for lender in ruleset.lenders:
-            got = (
-                wide[failed_column(lender.lender_id)][i],
-                wide[unknown_column(lender.lender_id)][i],
-            )
-            assert got == outcomes.get(lender.lender_id, (None, None)), (lender.lender_id, row)
+    assert_bits_of_evaluate(rows, ruleset)
 
 
 def test_thresholds_equal_to_the_values_in_narrow_columns() -> None:
