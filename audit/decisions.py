@@ -255,7 +255,7 @@ class DecisionLog:
         application_id: str,
         channel: str,
         decision: DecisionLike,
-        personal: Mapping[str, Any],
+        personal: Mapping[str, Any] | CanonicalText,
         idempotency_key: str | None = None,
         request_digest: str | None = None,
         client: str = DEFAULT_CLIENT,
@@ -264,7 +264,8 @@ class DecisionLog:
         """Store one decision of `client` durably (personal payload, decision, chain head:
         one commit).
 
-        The personal payload is sealed (AES-GCM, `audit.personal_keys`); `subjects` are the
+        The personal payload (a mapping, or its canonical JSON already: `CanonicalText`) is
+        sealed (AES-GCM, `audit.personal_keys`); `subjects` are the
         application's people as (role, normalised national id), stored only as keyed hashes
         (`subject_link`) so that a person's applications can be found.
 

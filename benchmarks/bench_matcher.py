@@ -367,6 +367,19 @@ def _agreement(
     return agree, pairs, documented
 
 
+def benchmark_lenders(args: argparse.Namespace) -> tuple[Ruleset, list[dict[str, Any]]]:
+    """The shipped lenders, and the benchmark's lender documents derived from them
+    (`--lenders`, `--per-lender`, `--seed`)."""
+    shipped = matcher.load_ruleset(LENDERS_DIR)
+    documents = derive_documents(
+        list(shipped.documents.values()),
+        lenders=args.lenders,
+        per_lender=args.per_lender,
+        seed=args.seed,
+    )
+    return shipped, documents
+
+
 def datalogic_evaluator(ruleset: Ruleset) -> Callable[[dict[str, Any]], list[Bits]]:
     """datalogic-py's bare evaluation of one feature row: every requirement compiled once;
     one native call evaluates all requirements of the lenders serving the row's market;
@@ -888,13 +901,7 @@ def main_single(args: argparse.Namespace) -> int:
     info = machine()
     load_before = os.getloadavg()
     with step("rules"):
-        shipped = matcher.load_ruleset(LENDERS_DIR)
-        documents = derive_documents(
-            list(shipped.documents.values()),
-            lenders=args.lenders,
-            per_lender=args.per_lender,
-            seed=args.seed,
-        )
+        shipped, documents = benchmark_lenders(args)
         ruleset = matcher.ruleset_from_documents(documents)
     n = args.calls + WARM_UP
     with step(f"generate {n:,} applications"):
@@ -1181,13 +1188,7 @@ def batch_child(args: argparse.Namespace) -> dict[str, Any]:
     """One run: the frame path and DuckDB's SQL of the same rules on the same feature frame,
     one after the other `--repeat` times (after a warm-up of each), so that load on the
     machine falls on both alike; DuckDB's bitmasks asserted equal to lendmatch's."""
-    shipped = matcher.load_ruleset(LENDERS_DIR)
-    documents = derive_documents(
-        list(shipped.documents.values()),
-        lenders=args.lenders,
-        per_lender=args.per_lender,
-        seed=args.seed,
-    )
+    _, documents = benchmark_lenders(args)
     ruleset = matcher.ruleset_from_documents(documents)
     # as the full run's (a): features computed once from the rechunked nested frame
     nested = generate(args.n, args.seed).rechunk()
@@ -1343,13 +1344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"lendmatch matcher benchmark: N={n:,}, repeat={args.repeat}", file=sys.stderr)
 
     with step("rules"):
-        shipped = matcher.load_ruleset(LENDERS_DIR)
-        documents = derive_documents(
-            list(shipped.documents.values()),
-            lenders=args.lenders,
-            per_lender=args.per_lender,
-            seed=args.seed,
-        )
+        shipped, documents = benchmark_lenders(args)
         ruleset = matcher.ruleset_from_documents(documents)
     lenders = len(ruleset.lenders)
     requirements = sum(len(lender.requirements) for lender in ruleset.lenders)

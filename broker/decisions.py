@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import matcher
 from audit import DEFAULT_CLIENT, CanonicalText, Store, StoredDecision
@@ -72,6 +73,30 @@ def request_digest(application: Application) -> str:
     return digest(application.model_dump(mode="json"))
 
 
+def _append(
+    application: Application,
+    decision: Decision,
+    channel: Channel,
+    idempotency_key: str | None,
+    client: str,
+) -> dict[str, Any]:
+    """The arguments of `DecisionLog.record` / `record_future` for a new decision: a new
+    application id, the application serialised once (its canonical text is the personal
+    payload, and its SHA-256 the request digest: `request_digest(application)`) and its
+    people."""
+    personal = canonical_json(application.model_dump(mode="json"))
+    return {
+        "application_id": str(uuid.uuid4()),
+        "channel": channel,
+        "decision": decision,
+        "personal": CanonicalText(personal),
+        "idempotency_key": idempotency_key,
+        "request_digest": sha256_hex(personal),
+        "client": client,
+        "subjects": people(application, decision.decided_at.date()),
+    }
+
+
 def decide_and_record(
     store: Store,
     rules: RulesInForce,
@@ -89,18 +114,9 @@ def decide_and_record(
     """
     ruleset = rules.now()
     decision = decide(application, ruleset)
-    application_id = str(uuid.uuid4())
-    stored = store.decisions.record(
-        application_id=application_id,
-        channel=channel,
-        decision=decision,
-        personal=application.model_dump(mode="json"),
-        idempotency_key=idempotency_key,
-        request_digest=request_digest(application),
-        client=client,
-        subjects=people(application, decision.decided_at.date()),
-    )
-    if stored.application_id != application_id:
+    append = _append(application, decision, channel, idempotency_key, client)
+    stored = store.decisions.record(**append)
+    if stored.application_id != append["application_id"]:
         # The key was used before with this application: the first decision stands.
         return RecordedDecision(stored, rules.by_hash(stored.ruleset_hash), None)
     return RecordedDecision(stored, ruleset, decision)
@@ -123,21 +139,9 @@ async def decide_and_record_async(
     ready = rules.ready()
     ruleset = ready if ready is not None else await asyncio.to_thread(rules.now)
     decision = decide(application, ruleset)
-    application_id = str(uuid.uuid4())
-    personal = canonical_json(application.model_dump(mode="json"))  # serialised once
-    stored = await asyncio.wrap_future(
-        store.decisions.record_future(
-            application_id=application_id,
-            channel=channel,
-            decision=decision,
-            personal=CanonicalText(personal),
-            idempotency_key=idempotency_key,
-            request_digest=sha256_hex(personal),  # = request_digest(application)
-            client=client,
-            subjects=people(application, decision.decided_at.date()),
-        )
-    )
-    if stored.application_id != application_id:
+    append = _append(application, decision, channel, idempotency_key, client)
+    stored = await asyncio.wrap_future(store.decisions.record_future(**append))
+    if stored.application_id != append["application_id"]:
         replayed = await asyncio.to_thread(rules.by_hash, stored.ruleset_hash)
         return RecordedDecision(stored, replayed, None)
     return RecordedDecision(stored, ruleset, decision)

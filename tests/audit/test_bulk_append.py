@@ -25,6 +25,19 @@ from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
 WHEN = datetime(2026, 11, 25, 12, 30, 1, 123456, tzinfo=UTC)
 
 
+def _shared(channel: str) -> dict[str, Any]:
+    """The payload fields a batch's records share, as `PayloadDigests` takes them (but the
+    client)."""
+    return {
+        "channel": channel,
+        "decided_at": WHEN,
+        "ruleset_hash": RULESET_HASH,
+        "personal_digest": None,
+        "idempotency_key": None,
+        "request_digest": None,
+    }
+
+
 def rows(*application_ids: str, ruleset_hash: str = RULESET_HASH) -> BulkRows:
     """Batch records of `application_ids`, each with a feature row and outcomes of its own."""
     return BulkRows(
@@ -156,15 +169,7 @@ _TEXTS = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
 def test_payload_digests_equal_payload_digest_for_any_texts(
     application_id: str, features_json: str, outcomes_json: str, channel: str, client: str | None
 ) -> None:
-    shared: dict[str, Any] = {
-        "channel": channel,
-        "decided_at": WHEN,
-        "ruleset_hash": RULESET_HASH,
-        "personal_digest": None,
-        "idempotency_key": None,
-        "request_digest": None,
-        "client": client,
-    }
+    shared = _shared(channel) | {"client": client}
     varying = ("application_id", "decision_id", "features_json", "outcomes_json")
     decision_id = str(uuid.uuid4())
     fast = PayloadDigests(varying, **shared)
@@ -180,14 +185,7 @@ def test_payload_digests_equal_payload_digest_for_any_texts(
 
 
 def test_payload_digests_refuse_a_lone_surrogate_and_a_field_the_payload_lacks() -> None:
-    shared: dict[str, Any] = {
-        "channel": "batch",
-        "decided_at": WHEN,
-        "ruleset_hash": RULESET_HASH,
-        "personal_digest": None,
-        "idempotency_key": None,
-        "request_digest": None,
-    }
+    shared = _shared("batch")
     fast = PayloadDigests(
         ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
     )
@@ -281,15 +279,7 @@ def test_links_already_there_are_kept_and_the_missing_ones_added(
 def test_payload_digests_of_many_records_equal_payload_digest_of_each(
     records: list[tuple[str, str, str]], client: str | None
 ) -> None:
-    shared: dict[str, Any] = {
-        "channel": "batch",
-        "decided_at": WHEN,
-        "ruleset_hash": RULESET_HASH,
-        "personal_digest": None,
-        "idempotency_key": None,
-        "request_digest": None,
-        "client": client,
-    }
+    shared = _shared("batch") | {"client": client}
     ids = decision_ids(len(records))
     fast = PayloadDigests(
         ("application_id", "decision_id", "features_json", "outcomes_json"), **shared

@@ -11,67 +11,49 @@ import pytest
 BENCH = Path(__file__).parents[2] / "benchmarks" / "bench_matcher.py"
 
 
-@pytest.mark.slow
-def test_quick_benchmark_runs_and_its_peers_agree_with_lendmatch() -> None:
+def quick_run(*options: str) -> str:
+    """The benchmark's standard output from a `--quick --no-results` run with `options`,
+    which must succeed."""
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--quick", "--no-results"],
+        [sys.executable, str(BENCH), "--quick", "--no-results", *options],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_quick_benchmark_runs_and_its_peers_agree_with_lendmatch() -> None:
+    stdout = quick_run()
     # the DuckDB translation of the same rules gave the very same bitmasks
-    assert "DuckDB bitmasks vs lendmatch: identical" in result.stdout
-    assert "| lendmatch frame (features precomputed), bitmasks |" in result.stdout
+    assert "DuckDB bitmasks vs lendmatch: identical" in stdout
+    assert "| lendmatch frame (features precomputed), bitmasks |" in stdout
 
 
 @pytest.mark.slow
 def test_the_single_path_alone_runs_and_compares_with_the_bare_evaluation() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH), "--only", "single", "--quick", "--no-results"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "| JSON -> validate -> decide -> explain rejected | 50 |" in result.stdout
-    assert "Whole answer for 50 lenders / datalogic-py's mean bare evaluation: p50" in result.stdout
-    assert "lendmatch frame" not in result.stdout  # the batch part did not run
+    stdout = quick_run("--only", "single")
+    assert "| JSON -> validate -> decide -> explain rejected | 50 |" in stdout
+    assert "Whole answer for 50 lenders / datalogic-py's mean bare evaluation: p50" in stdout
+    assert "lendmatch frame" not in stdout  # the batch part did not run
 
 
 @pytest.mark.slow
 def test_before_and_after_run_in_alternating_processes_each_with_its_own_yardstick() -> None:
     """`--before DIR` runs the single path of DIR's code and of this checkout (here both are
     this checkout), each child importing `matcher` from its own folder (checked)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--only",
-            "single",
-            "--quick",
-            "--no-results",
-            "--before",
-            str(BENCH.parents[1]),
-            "--rounds",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith(("| before", "| after"))]
+    stdout = quick_run("--only", "single", "--before", str(BENCH.parents[1]), "--rounds", "1")
+    rows = [line for line in stdout.splitlines() if line.startswith(("| before", "| after"))]
     assert [row.split("|")[1:3] for row in rows] == [
         [" before ", " 1 "],
         [" after ", " 1 "],
         [" before ", " 1 "],
         [" after ", " 1 "],
     ]  # the wall-clock table and the CPU-time table
-    assert "- after, in CPU time" in result.stdout
+    assert "- after, in CPU time" in stdout
 
 
 def test_the_comparison_divides_each_run_by_its_own_yardstick() -> None:
@@ -129,26 +111,8 @@ def test_a_yardstick_inflated_by_load_is_said_to_decide_nothing_in_wall_time() -
 def test_the_batch_path_alone_runs_before_and_after_against_duckdb() -> None:
     """`--only batch --before DIR`: the frame path and DuckDB in alternating processes (both
     this checkout here), DuckDB's bitmasks asserted identical, ratios reported."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--only",
-            "batch",
-            "--quick",
-            "--no-results",
-            "--before",
-            str(BENCH.parents[1]),
-            "--rounds",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith(("| before", "| after"))]
+    stdout = quick_run("--only", "batch", "--before", str(BENCH.parents[1]), "--rounds", "1")
+    rows = [line for line in stdout.splitlines() if line.startswith(("| before", "| after"))]
     assert [row.split(" | ")[0:2] for row in rows] == [["| before", "1"], ["| after", "1"]]
-    assert "median DuckDB / frame" in result.stdout
-    assert "lendmatch frame (features precomputed)" not in result.stdout  # nothing else ran
+    assert "median DuckDB / frame" in stdout
+    assert "lendmatch frame (features precomputed)" not in stdout  # nothing else ran
