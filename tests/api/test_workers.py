@@ -108,6 +108,18 @@ def sessions_active_since(since: datetime, pids: set[int]) -> set[str]:
     return {str(row[0]) for row in rows}
 
 
+def wait_until_all_started(pids: set[int]) -> None:
+    """Waits until every worker in `pids` has opened its store (its lifespan migrates, so it
+    holds a PostgreSQL session): /readyz answers once the first worker serves, and a burst
+    sent then may otherwise all land on that one while the others are still importing."""
+    deadline = time.monotonic() + 120
+    epoch = datetime.fromtimestamp(0, UTC)
+    while (started := sessions_active_since(epoch, pids)) != {f"lendmatch[{p}]" for p in pids}:
+        assert time.monotonic() < deadline, f"only {sorted(started)} of {sorted(pids)} started"
+        time.sleep(0.2)
+    time.sleep(0.5)  # from the end of the lifespan to uvicorn's accept loop
+
+
 def test_200_concurrent_posts_over_4_worker_processes_are_each_stored_once(tmp_path: Path) -> None:
     with postgres_schema() as url:
         with open_store(url) as store:
@@ -115,6 +127,7 @@ def test_200_concurrent_posts_over_4_worker_processes_are_each_stored_once(tmp_p
         with lendmatch_serve(url, WORKERS, tmp_path / "serve.log") as (base_url, server_pid):
             workers = workers_of(server_pid)
             assert len(workers) == WORKERS
+            wait_until_all_started(workers)
             requests = burst_of_200()
             assert len(requests) == 200
             started = datetime.now(UTC)
