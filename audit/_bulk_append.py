@@ -270,8 +270,8 @@ def decision_ids(n: int, now_ms: int | None = None) -> list[str]:
     ascending order. Each starts with the time in milliseconds (`now_ms`, default the
     clock's), then 74 random bits from one read of the system's random source. Ordered by
     time, a batch's ids go in at the end of the decision id index, where the pages are in
-    memory, not at random places in it as random (version 4) ids do: the server writes a
-    batch's index entries in about a third of the time."""
+    memory, not at random places in it as random (version 4) ids do, which costs the server
+    less per record."""
     stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
     prefix = f"{stamp[:8]}-{stamp[8:12]}-7"
     raw = os.urandom(10 * n).hex()
