@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -264,17 +265,23 @@ def _existing_links(cursor: Any, applications: list[str]) -> list[tuple[str, str
     return [tuple(row) for row in cursor.fetchall()]
 
 
-def decision_ids(n: int) -> list[str]:
-    """`n` random decision ids: version 4 UUIDs in their usual text form, as `uuid.uuid4`
-    makes them, from one read of the system's random source."""
-    raw = os.urandom(16 * n).hex()
-    ids: list[str] = []
+def decision_ids(n: int, now_ms: int | None = None) -> list[str]:
+    """`n` new decision ids: version 7 UUIDs (RFC 9562) in their usual text form, in
+    ascending order. Each starts with the time in milliseconds (`now_ms`, default the
+    clock's), then 74 random bits from one read of the system's random source. Ordered by
+    time, a batch's ids go in at the end of the decision id index, where the pages are in
+    memory, not at random places in it as random (version 4) ids do, which costs the server
+    less per record."""
+    stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
+    prefix = f"{stamp[:8]}-{stamp[8:12]}-7"
+    raw = os.urandom(10 * n).hex()
     variant = "89ab89ab89ab89ab"  # the variant bits 10xx over the hex digit's value
-    for i in range(0, 32 * n, 32):
-        ids.append(
-            f"{raw[i : i + 8]}-{raw[i + 8 : i + 12]}-4{raw[i + 13 : i + 16]}-"
-            f"{variant[int(raw[i + 16], 16)]}{raw[i + 17 : i + 20]}-{raw[i + 20 : i + 32]}"
-        )
+    ids = [
+        f"{prefix}{raw[i : i + 3]}-{variant[int(raw[i + 3], 16)]}{raw[i + 4 : i + 7]}-"
+        f"{raw[i + 7 : i + 19]}"
+        for i in range(0, 20 * n, 20)
+    ]
+    ids.sort()
     return ids
 
 

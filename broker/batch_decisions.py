@@ -119,34 +119,24 @@ def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
     the lenders that serve it (non-null `<lender>.failed` and `.unknown`), in ruleset order:
     the text the single append stores for `matcher.evaluate`'s outcomes.
 
-    Rows are grouped by the lenders that serve them (a few groups: the markets), so each
-    group's text is one concatenation whose literal parts between the numbers are joined."""
+    One concatenation over the frame: each lender's `[id,failed,unknown]` is null where it
+    does not serve the row, and the lenders' parts are joined by commas skipping nulls."""
     ids = [lender.lender_id for lender in ruleset.lenders]
     if not ids or bits.height == 0:
         return ["[]"] * bits.height
-    served = [
-        (pl.col(f"{i}.failed").is_not_null() & pl.col(f"{i}.unknown").is_not_null())
-        .cast(pl.UInt8)
-        .cast(pl.String)
-        for i in ids
+    parts = [
+        pl.concat_str(  # null where either bitmask is null: the lender does not serve the row
+            pl.lit("[" + canonical_json(lender_id) + ","),
+            pl.col(f"{lender_id}.failed").cast(pl.String),
+            pl.lit(","),
+            pl.col(f"{lender_id}.unknown").cast(pl.String),
+            pl.lit("]"),
+        )
+        for lender_id in ids
     ]
-    indexed = bits.with_row_index("_row").with_columns(pl.concat_str(served).alias("_served"))
-    groups: list[pl.DataFrame] = []
-    for (pattern,), group in indexed.group_by("_served"):
-        pieces: list[pl.Expr] = []
-        before = "["
-        for lender_id, flag in zip(ids, str(pattern), strict=True):
-            if flag == "1":
-                pieces += [
-                    pl.lit(before + "[" + canonical_json(lender_id) + ","),
-                    pl.col(f"{lender_id}.failed").cast(pl.String),
-                    pl.lit(","),
-                    pl.col(f"{lender_id}.unknown").cast(pl.String),
-                ]
-                before = "],"
-        pieces.append(pl.lit("]]" if pieces else "[]"))
-        groups.append(group.select("_row", pl.concat_str(pieces).alias("text")))
-    return pl.concat(groups).sort("_row").get_column("text").to_list()
+    joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    text = pl.concat_str(pl.lit("["), joined, pl.lit("]"))
+    return bits.select(text).to_series().to_list()
 
 
 _NORMAL_FORMS = {"NO": r"^[0-9]{11}$", "SE": r"^[0-9]{12}$"}

@@ -78,7 +78,7 @@ def test_bulk_records_chain_after_and_before_single_ones_and_verify(store: Store
     assert record.features == {"age": 22, "market": "NO", "note": 'Ø "q" \\ \n'}
     assert record.outcomes == (("nordbank", 2, 0), ("fjordkreditt", 0, 2**64 - 1))
     assert (record.client, record.personal_digest, record.idempotency_key) == (None, None, None)
-    assert uuid.UUID(record.decision_id).version == 4
+    assert uuid.UUID(record.decision_id).version == 7
     assert record.payload_digest == payload_digest(
         decision_id=record.decision_id,
         application_id="c",
@@ -203,13 +203,18 @@ def test_payload_digests_refuse_a_lone_surrogate_and_a_field_the_payload_lacks()
         )
 
 
-def test_decision_ids_are_distinct_version_4_uuids_in_their_usual_form() -> None:
-    made = decision_ids(2_000)
+def test_decision_ids_are_distinct_ascending_version_7_uuids_of_the_time_given() -> None:
+    now_ms = 1_764_547_200_123  # 2025-12-01 00:00:00.123 UTC
+    made = decision_ids(2_000, now_ms)
     assert len(set(made)) == 2_000
+    assert made == sorted(made)
     for text in made:
         parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
         assert str(parsed) == text
+        assert parsed.int >> 80 == now_ms  # the first 48 bits: Unix time in milliseconds
+    later = decision_ids(10)
+    assert later[0] > made[-1]  # the clock's time now is later than now_ms
 
 
 def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
