@@ -25,7 +25,8 @@ variable.
 Where every requirement that moves with the variable is one inequality of its operand (`a <=
 amount <= b`, `debt_to_income <= 5`; a congruence aside), a segment's outcome is told by the
 crossings: each comparison holds on one side of its crossing, the operand being monotone (what
-the segments already rest on), so the requirements are not evaluated on each segment. Other
+the segments already rest on), so the requirements are not evaluated on each segment;
+without a congruence, the accepted interval is the intersection of where each holds. Other
 rules (`or`, `if`, `==`) are evaluated there as before; a differential test keeps both equal.
 """
 
@@ -551,6 +552,8 @@ def _search(
                     start = min(found, high)
         if truths is not None:
             crossed[index] = entries
+    if truths is not None and step == 1 and low <= high:
+        return _told(truths, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
     bounds = sorted(points)
     intervals: list[Interval] = []
@@ -589,6 +592,37 @@ def _search(
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
 
 
+def _told(
+    truths: Truths,
+    crossed: dict[int, list[tuple[int, bool]]],
+    domain: Interval,
+    of: tuple[int, ...],
+) -> Accepted:
+    """`_search`'s answer without a congruence, told by the crossings alone: each requirement
+    holds on one interval [a, b) of the domain (from its crossings on, before them), the
+    lender accepts on their intersection, and when that is empty, the requirements in the
+    way are those that hold nowhere in the domain (failing on every segment), or where none
+    does, each that fails somewhere: as the segments, every one tried, would say."""
+    low, end = domain[0], domain[1] + 1
+    start, stop = low, end  # where every requirement holds
+    nowhere = somewhere = 0
+    for bit, index in truths:
+        a, b = low, end
+        for point, rising in crossed[index]:
+            if rising:
+                a = max(a, point)
+            else:
+                b = min(b, point)
+        if a >= b:
+            nowhere |= bit
+        elif a > low or b < end:
+            somewhere |= bit
+        start, stop = max(start, a), min(stop, b)
+    if start < stop:
+        return [(start, stop - 1)], 1, 0
+    return [], 1, _lender_bits(nowhere or somewhere, of)
+
+
 _REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
 
 
@@ -622,8 +656,11 @@ def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPla
             for operand, against in shape[0]:
                 direction(operand, variable, row)  # works out whether it depends on the row
                 free, d = operand.derived.directions[variable]
+                # a literal compared with is kept as its value: no function to call per row
                 values = tuple(
-                    (None if node is None else expression_function(node), literal, relation)
+                    (None, node.value, relation)
+                    if isinstance(node, Const)
+                    else (None if node is None else expression_function(node), literal, relation)
                     for node, literal, relation in against
                 )
                 out.append((_kind(operand, variable), operand, free, d, values))

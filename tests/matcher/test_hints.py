@@ -278,6 +278,7 @@ def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
             ]
         },
         "headroom": {">": [{"-": [2_000_000, amount]}, draw(st.integers(0, 1_900_000))]},
+        "floor": {">=": [amount, draw(st.integers(1_000, 3_000_000))]},
         "by_income": {"<=": [amount, {"min": [800_000, {"*": [3, {"var": "total_income"}]}]}]},
         "half": {">=": [{"var": "total_income"}, {"max": [150_000, {"/": [amount, 2]}]}]},
         "age_at_end": {
@@ -310,6 +311,26 @@ def test_segments_told_by_their_crossings_are_the_segments_evaluated(
     evaluated.lenders[0].analysis.truths.update({"amount": None, "term_months": None})
     outcomes = [o for o in evaluate(row, told) if not o.eligible]
     assert explain(row, outcomes, told) == explain(row, outcomes, evaluated)
+
+
+def test_requirements_told_in_the_way_are_those_evaluated_in_the_way() -> None:
+    """Where no amount would do: the requirement that holds nowhere, or where each holds
+    somewhere (a floor above a ceiling), both, as evaluating the segments says."""
+    floor = ("floor", {">=": [{"var": "amount"}, 1_500_000]})
+    ceiling = ("ceiling", {"<=": [{"var": "amount"}, 750_000]})
+    debt = ("debt", {"<=": [{"var": "debt_to_income"}, 5]})
+    row = with_loan(_row(existing_debt=4_000_000), amount=1_000_000, term_months=60)
+    for rules, blocking in (
+        ((floor, ceiling), ["fjord.floor", "fjord.ceiling"]),
+        ((floor, ceiling, debt), ["fjord.debt"]),
+    ):
+        told, evaluated = _lender(*rules), _lender(*rules)
+        evaluated.lenders[0].analysis.truths["amount"] = None
+        outcomes = evaluate(row, told)
+        (explanation,) = explain(row, outcomes, told)
+        assert explanation.hint is not None and explanation.hint.blocking == blocking
+        assert told.lenders[0].analysis.truths["amount"] is not None
+        assert explain(row, outcomes, evaluated) == [explanation]
 
 
 def test_segments_are_told_by_crossings_only_where_every_moving_rule_is_one_inequality() -> None:
