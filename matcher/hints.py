@@ -187,6 +187,9 @@ class Analysis:
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
     truths: dict[str, Truths | None] = field(default_factory=dict)
+    # hints already given when no (amount, term) would do (`matcher.explain`), by what they
+    # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
+    hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -343,3 +343,24 @@ def test_segments_are_told_by_crossings_only_where_every_moving_rule_is_one_ineq
         assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
         truths = ruleset.lenders[0].analysis.truths["amount"]
         assert (truths is not None) is told
+
+
+def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
+    """Kept per lender by what it is a function of: the same hint for applicants whose
+    debts differ but whom no amount would help, another per language, and the one kept is
+    the one computed."""
+    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    (lender,) = ruleset.lenders
+    hints = {}
+    for debt in (4_000_000, 4_100_000):
+        for lang in ("en", "nb"):
+            row = with_loan(_row(existing_debt=debt), amount=300_000, term_months=60)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+            assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
+            hints[(debt, lang)] = explanation.hint
+    assert hints[(4_000_000, "en")] is hints[(4_100_000, "en")]
+    assert hints[(4_000_000, "en")].message != hints[(4_000_000, "nb")].message
+    assert len(lender.analysis.hints) == 2
+    lender.analysis.hints.clear()
+    (again,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
+    assert again.hint == hints[(4_100_000, "nb")] and again.hint is not hints[(4_100_000, "nb")]
