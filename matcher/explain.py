@@ -18,11 +18,11 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads
+from matcher.hints import FEW_COMBINATIONS, MEMO_SIZE, Interval, combinations, loan_reads
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
-from matcher.pairs import Pair, options
+from matcher.pairs import Options, Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 
@@ -275,11 +275,7 @@ def _filled(template: str, lender: str, row: Row, lang: Language, key: str, valu
     """A hint's message: `template` filled with the lender's name, the applied term, the
     amount written in the language (worked out only when the template has it) and `key`."""
     fill = {"lender": lender, "term": row["term_months"], key: value}
-    needs = _FIELDS.get(template)
-    if needs is None:
-        needs = _FIELDS[template] = frozenset(
-            field for _, field, _, _ in string.Formatter().parse(template) if field
-        )
+    needs = _FIELDS.get(template) or _fields(template)
     if "amount" in needs:
         fill["amount"] = _number(row["amount"], lang)
     return template.format_map(fill)
@@ -287,6 +283,13 @@ def _filled(template: str, lender: str, row: Row, lang: Language, key: str, valu
 
 _FIELDS: dict[str, frozenset[str]] = {}
 """The fields each hint template (`texts.HINTS`) has, by template."""
+
+
+def _fields(template: str) -> frozenset[str]:
+    needs = _FIELDS[template] = frozenset(
+        field for _, field, _, _ in string.Formatter().parse(template) if field
+    )
+    return needs
 
 
 MESSAGE_COMBINATIONS = 4
@@ -318,6 +321,8 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
     )
     amounts, terms = found.amounts, found.terms
+    if found.pairs is not None and not found.pairs:
+        return _no_pair(lender, row, found, lang)
     in_the_way = (
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
@@ -330,9 +335,6 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
             for t, t_step, a, a_step in _shown(found.pairs)
         )
         message = _filled(text["pairs"], name, row, lang, "combinations", combinations)
-    elif found.pairs is not None:
-        reasons = " ".join(r.reason[lang] for r in in_the_way)
-        message = _filled(text["no_pair"], name, row, lang, "reasons", reasons)
     else:
         messages: list[str] = []
         for key, one in (("amount", amounts), ("term_months", terms)):
@@ -357,6 +359,42 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         blocking=[r.code for r in in_the_way],
         message=message,
     )
+
+
+def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint:
+    """The hint when no (amount, term) combination would do: a function of the lender, the
+    language, the amounts and terms each alone would take, the requirements in the way (and
+    the applied term and amount where the language's message names them), so one given
+    before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
+    template = HINTS[lang]["no_pair"]
+    needs = _FIELDS.get(template) or _fields(template)
+    amounts, terms = found.amounts, found.terms
+    key = (
+        lang,
+        found.blocking,
+        None if amounts is None else (*amounts[0], amounts[1]),
+        None if terms is None else (*terms[0], terms[1]),
+        row["term_months"] if "term" in needs else None,
+        row["amount"] if "amount" in needs else None,
+    )
+    memo = lender.analysis.hints
+    hint: Hint | None = memo.get(key)
+    if hint is None:
+        in_the_way = [r for r in lender.requirements if found.blocking & r.bit]
+        reasons = " ".join(r.reason[lang] for r in in_the_way)
+        hint = Hint(
+            amount=None if amounts is None else amounts[0],
+            amount_step=1 if amounts is None else amounts[1],
+            term_months=None if terms is None else terms[0],
+            term_months_step=1 if terms is None else terms[1],
+            combinations=[],
+            blocking=[r.code for r in in_the_way],
+            message=_filled(template, lender.name, row, lang, "reasons", reasons),
+        )
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = hint
+    return hint
 
 
 def explain_outcome(

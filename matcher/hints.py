@@ -18,8 +18,16 @@ total_income reaches c at amount = c * total_income - existing_debt. A closed fo
 guesses: `from_guess` moves the guess on the exact function until it is the first point
 where the comparison holds (the search's own answer; differential tests keep them equal).
 For other affine operands the search's first interpolation step is that solution.
-What depends only on the lender's rules (the atoms, how each is solved, the memo's key) is
-worked out once per lender and variable.
+What depends only on the lender's rules (the atoms, how each is solved, the memo's key, the
+points where the variable itself crosses a literal) is worked out once per lender and
+variable.
+
+Where every requirement that moves with the variable is one inequality of its operand (`a <=
+amount <= b`, `debt_to_income <= 5`; a congruence aside), a segment's outcome is told by the
+crossings: each comparison holds on one side of its crossing, the operand being monotone (what
+the segments already rest on), so the requirements are not evaluated on each segment;
+without a congruence, the accepted interval is the intersection of where each holds. Other
+rules (`or`, `if`, `==`) are evaluated there as before; a differential test keeps both equal.
 """
 
 from __future__ import annotations
@@ -177,6 +185,11 @@ class Analysis:
     split: Split | None = None
     plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
+    fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
+    truths: dict[str, Truths | None] = field(default_factory=dict)
+    # hints already given when no (amount, term) would do (`matcher.explain`), by what they
+    # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
+    hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -499,36 +512,51 @@ def _search(
     residue: int,
 ) -> Accepted | None:
     _, evaluate, moving_bits = moving_requirements(lender, variable)
-    atoms = _resolved(lender, variable, row)
+    fixed = _fixed(lender, variable, domain, row)
+    if fixed is None:
+        return None
+    atoms = _resolved(fixed[1], variable, row)
     if atoms is None:
         return None
     low, high = domain
-    points = {low, high + 1}
-    for kind, operand, crossings in atoms:
+    points = set(fixed[0])
+    truths = _truths(lender, variable, row)
+    # per atom, where each comparison of it changes truth and which way (`Truths`), for
+    # the atoms `truths` reads: theirs only where the rules are all such comparisons
+    crossed: dict[int, list[tuple[int, bool]]] = dict(fixed[2]) if truths is not None else {}
+    for index, kind, operand, crossings in atoms:
+        entries: list[tuple[int, bool]] = []
         if kind is _IDENTITY:
-            for c, hows in crossings:
+            for c, hows, relation in crossings:
                 # the variable itself reaches c at ceil(c), passes it after floor(c)
                 for how in hows:
                     point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
-                    points.add(min(max(point, low), high + 1))
-            continue
-        g = (
-            _debt_to_income_of(row)
-            if kind is _DEBT_TO_INCOME
-            else _Operand(operand, row, with_value)
-        )
-        for c, hows in crossings:
-            start = low
-            for how in hows:
-                # where g passes c is at or after where it reaches c
-                if kind is _DEBT_TO_INCOME:
-                    found = _first_debt_to_income(start, high, g, c, how, row)
-                else:
-                    found = _first(start, high, g, c, how)
-                if found is None:
-                    return None
-                points.add(found)
-                start = min(found, high)
+                    point = min(max(point, low), high + 1)
+                    points.add(point)
+                    entries.append((point, _rising(how, relation)))
+        else:
+            g = (
+                _debt_to_income_of(row)
+                if kind is _DEBT_TO_INCOME
+                else _Operand(operand, row, with_value)
+            )
+            for c, hows, relation in crossings:
+                start = low
+                for how in hows:
+                    # where g passes c is at or after where it reaches c
+                    if kind is _DEBT_TO_INCOME:
+                        found = _first_debt_to_income(start, high, g, c, how, row)
+                    else:
+                        found = _first(start, high, g, c, how)
+                    if found is None:
+                        return None
+                    points.add(found)
+                    entries.append((found, _rising(how, relation)))
+                    start = min(found, high)
+        if truths is not None:
+            crossed[index] = entries
+    if truths is not None and step == 1 and low <= high:
+        return _told(truths, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
     bounds = sorted(points)
     intervals: list[Interval] = []
@@ -543,7 +571,17 @@ def _search(
             last = end - 1 - (end - 1 - residue) % step
             if first > last:
                 continue
-        f, u = evaluate(with_value(row, first))
+        if truths is None:
+            f, u = evaluate(with_value(row, first))
+        else:
+            # every moving requirement is one comparison whose crossings are known: it holds
+            # at `first` as they say (the congruence is met there), none is unknown
+            f = u = 0
+            for bit, index in truths:
+                for point, rising in crossed[index]:
+                    if (first >= point) is not rising:
+                        f |= bit
+                        break
         if f | u:
             always &= f | u
             seen |= f | u
@@ -555,6 +593,37 @@ def _search(
     if intervals:
         return intervals, step, 0
     return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+
+def _told(
+    truths: Truths,
+    crossed: dict[int, list[tuple[int, bool]]],
+    domain: Interval,
+    of: tuple[int, ...],
+) -> Accepted:
+    """`_search`'s answer without a congruence, told by the crossings alone: each requirement
+    holds on one interval [a, b) of the domain (from its crossings on, before them), the
+    lender accepts on their intersection, and when that is empty, the requirements in the
+    way are those that hold nowhere in the domain (failing on every segment), or where none
+    does, each that fails somewhere: as the segments, every one tried, would say."""
+    low, end = domain[0], domain[1] + 1
+    start, stop = low, end  # where every requirement holds
+    nowhere = somewhere = 0
+    for bit, index in truths:
+        a, b = low, end
+        for point, rising in crossed[index]:
+            if rising:
+                a = max(a, point)
+            else:
+                b = min(b, point)
+        if a >= b:
+            nowhere |= bit
+        elif a > low or b < end:
+            somewhere |= bit
+        start, stop = max(start, a), min(stop, b)
+    if start < stop:
+        return [(start, stop - 1)], 1, 0
+    return [], 1, _lender_bits(nowhere or somewhere, of)
 
 
 _REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
@@ -590,8 +659,11 @@ def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPla
             for operand, against in shape[0]:
                 direction(operand, variable, row)  # works out whether it depends on the row
                 free, d = operand.derived.directions[variable]
+                # a literal compared with is kept as its value: no function to call per row
                 values = tuple(
-                    (None if node is None else expression_function(node), literal, relation)
+                    (None, node.value, relation)
+                    if isinstance(node, Const)
+                    else (None if node is None else expression_function(node), literal, relation)
                     for node, literal, relation in against
                 )
                 out.append((_kind(operand, variable), operand, free, d, values))
@@ -599,32 +671,124 @@ def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPla
     return plans[variable]
 
 
-Resolved = list[tuple[str, Node, list[tuple[Any, tuple[str, ...]]]]]
+Fixed = tuple[frozenset[int], list[tuple[int, AtomPlan]], dict[int, list[tuple[int, bool]]]]
+"""The points of a search that no row moves (the domain's ends, and where the variable itself
+crosses a literal); the atoms left to resolve for each row, with their index; and the
+crossings of the others by index (each point with `_rising`)."""
 
 
-def _resolved(lender: CompiledLender, variable: str, row: Row) -> Resolved | None:
-    """The atoms of the search for `row`: per atom, how its crossings are found, its operand,
-    and each value it is compared with (worked out for the row) and the conditions whose
-    first holding points are wanted; None when a rule depends on `variable` in a way the
-    search cannot handle (no direction, or a value compared with is unknown)."""
-    plans = _atom_plans(lender, variable, row)
-    if plans is None:
+def _fixed(lender: CompiledLender, variable: str, domain: Interval, row: Row) -> Fixed | None:
+    """`Fixed` for a lender, variable and domain, worked out once (the crossings of the
+    variable compared with a literal are ceil(c) and floor(c) + 1, as `_search` finds them);
+    None when a rule depends on `variable` in a way the search cannot handle."""
+    known = lender.analysis.fixed
+    key = (variable, domain)
+    if key not in known:
+        plans = _atom_plans(lender, variable, row)
+        if len(known) >= MEMO_SIZE:
+            del known[next(iter(known))]
+        if plans is None:
+            known[key] = None
+            return None
+        low, high = domain
+        points = {low, high + 1}
+        rest: list[tuple[int, AtomPlan]] = []
+        crossed: dict[int, list[tuple[int, bool]]] = {}
+        for index, plan in enumerate(plans):
+            kind, _, free, d, against = plan
+            if not (
+                kind is _IDENTITY
+                and free
+                and d
+                and all(f is None and c is not None for f, c, _ in against)
+            ):
+                rest.append((index, plan))
+                continue
+            entries = crossed[index] = []
+            for _, c, relation in against:
+                for how in _HOWS[(d, relation)]:
+                    point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
+                    point = min(max(point, low), high + 1)
+                    points.add(point)
+                    entries.append((point, _rising(how, relation)))
+        known[key] = (frozenset(points), rest, crossed)
+    return known[key]
+
+
+def _rising(how: str, relation: Relation) -> bool:
+    """Whether a comparison by `relation` holds from its crossing on (else before it), the
+    crossing being the first point where the operand meets `how` (`_hows`): increasing
+    operands (>=, >) make >= and > hold from there, decreasing ones (<=, <) <= and <."""
+    return (how in (">=", ">")) == (relation in (">=", ">"))
+
+
+Truths = list[tuple[int, int]]
+"""When every requirement that moves with a variable (the congruence aside) is one
+inequality of the variable's operand with values that do not move (`a <= x`, `a <= x <= b`):
+per requirement, its bit in the moving requirements' function and its atom's index. Then
+its truth at any point is that of its comparisons, each told by which side of its crossing
+the point is on (the operand being monotone, as the search's segments already assume)."""
+
+
+def _truths(lender: CompiledLender, variable: str, row: Row) -> Truths | None:
+    """`Truths` of a lender and variable, worked out once; None where a requirement is not
+    one such comparison (the search then evaluates the requirements on each segment)."""
+    known = lender.analysis.truths
+    if variable not in known:
+        known[variable] = _truths_of(lender, variable, row)
+    return known[variable]
+
+
+def _truths_of(lender: CompiledLender, variable: str, row: Row) -> Truths | None:
+    if _atom_plans(lender, variable, row) is None:
         return None
+    out: Truths = []
+    index = 0  # atoms are numbered as `comparisons` collects them: requirement by requirement
+    moving = [r for r in lender.requirements if depends(r.node, variable)]
+    for position, r in enumerate(moving):
+        node = r.node
+        if _congruence(node, variable) is not None:
+            continue  # met at every value the search tries
+        found: list[Comparison] = []
+        _collect(node, variable, found)
+        whole = (
+            isinstance(node, Call)
+            and node.op.name in _FLIP
+            and all(a.type is not Type.BOOL for a in node.args)
+            and len(found) == 1
+            and any(found[0][0] is a for a in node.args)
+        )
+        if not whole:
+            return None
+        out.append((1 << position, index))
+        index += len(found)
+    return out
+
+
+Resolved = list[tuple[int, str, Node, list[tuple[Any, tuple[str, ...], Relation]]]]
+
+
+def _resolved(plans: list[tuple[int, AtomPlan]], variable: str, row: Row) -> Resolved | None:
+    """The atoms of the search for `row` (those `_fixed` leaves): per atom, its index, how
+    its crossings are found, its operand, and each value it is compared with (worked out for
+    the row), the conditions whose first holding points are wanted and the relation; None
+    when a rule depends on the variable in a way the search cannot handle (no direction, or
+    a value compared with is unknown)."""
     out: Resolved = []
-    for kind, operand, free, d, against in plans:
+    for index, (kind, operand, free, d, against) in plans:
         if kind is _DEBT_TO_INCOME:  # `direction` of debt_to_income as the amount grows
             d = 1 if row["total_income"] > 0 else 0
         elif not free:
             d = direction(operand, variable, row)
         if not d:
             return None
-        crossings: list[tuple[Any, tuple[str, ...]]] = []
+        crossings: list[tuple[Any, tuple[str, ...], Relation]] = []
         for function, literal, relation in against:
             value = literal if function is None else function(row)
             if value is None:
                 return None
-            crossings.append((value, _HOWS[(d, relation)]))
-        out.append((kind, operand, crossings))
+            crossings.append((value, _HOWS[(d, relation)], relation))
+        out.append((index, kind, operand, crossings))
     return out
 
 
@@ -725,7 +889,22 @@ def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
     """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
     place for each value tried (the search keeps no row between two tries)."""
     scratch = dict(row)
-    amount, term = row["amount"], row["term_months"]
+    set_loan(scratch, amount=row["amount"], term_months=row["term_months"])
     if variable == "amount":
-        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
-    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
+        # `set_loan` with the term as it is: the amount and debt_to_income change
+        debt, income = scratch["existing_debt"], scratch["total_income"]
+
+        def with_amount(_row: Row, value: int) -> Row:
+            scratch["amount"] = value
+            scratch["debt_to_income"] = debt_to_income(debt, value, income)
+            return scratch
+
+        return with_amount
+
+    # `set_loan` with the amount as it is: only the term changes (debt_to_income does not
+    # read it)
+    def with_term(_row: Row, value: int) -> Row:
+        scratch["term_months"] = value
+        return scratch
+
+    return with_term

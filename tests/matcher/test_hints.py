@@ -256,3 +256,111 @@ def test_a_guess_is_moved_to_exactly_where_the_search_lands(
     hows = (">=", ">") if slope > 0 else ("<=", "<")
     for how in hows:
         assert from_guess(guess, low, high, g, limit, how) == _first(low, high, g, limit, how)
+
+
+# --- segments told by their crossings against segments evaluated ---------------------------
+
+
+@st.composite
+def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
+    """A lender of inequalities of the amount or the term (increasing and decreasing operands,
+    strict and not, one- and two-sided, against literals and row values), a congruence, and
+    sometimes a rule that is not one comparison."""
+    amount, term = {"var": "amount"}, {"var": "term_months"}
+    low = draw(st.integers(1_000, 60_000))
+    pool: dict[str, Any] = {
+        "amount_range": {draw(st.sampled_from(["<", "<="])): [low, amount, low * 20]},
+        "term_range": {"<=": [draw(st.integers(1, 24)), term, draw(st.integers(24, 240))]},
+        "debt": {
+            draw(st.sampled_from(["<", "<="])): [
+                {"var": "debt_to_income"},
+                draw(st.integers(2, 8) | st.floats(1.5, 9.5).map(lambda x: round(x, 3))),
+            ]
+        },
+        "headroom": {">": [{"-": [2_000_000, amount]}, draw(st.integers(0, 1_900_000))]},
+        "floor": {">=": [amount, draw(st.integers(1_000, 3_000_000))]},
+        "by_income": {"<=": [amount, {"min": [800_000, {"*": [3, {"var": "total_income"}]}]}]},
+        "half": {">=": [{"var": "total_income"}, {"max": [150_000, {"/": [amount, 2]}]}]},
+        "age_at_end": {
+            "<=": [{"+": [{"var": "age"}, {"/": [term, 12]}]}, draw(st.integers(60, 80))]
+        },
+        "whole_thousands": {"==": [{"%": [amount, 1000]}, 0]},
+        "small_or_rich": {
+            "or": [{"<=": [amount, 100_000]}, {">=": [{"var": "total_income"}, 900_000]}]
+        },
+    }
+    chosen = draw(st.lists(st.sampled_from(sorted(pool)), min_size=1, unique=True))
+    return {
+        "lender_id": "steps",
+        "name": "Steps",
+        "markets": ["NO", "SE"],
+        "requirements": [
+            {"id": name, "rule": pool[name], "reason": REASON} for name in sorted(chosen)
+        ],
+    }
+
+
+@given(_inequality_lenders(), loan_feature_rows())
+def test_segments_told_by_their_crossings_are_the_segments_evaluated(
+    document: dict[str, Any], row: dict[str, Any]
+) -> None:
+    """Where every rule that moves with a variable is one inequality, the search tells each
+    segment's outcome from the crossings instead of evaluating the rules there: the same
+    hints, amounts, terms and requirements in the way as evaluating them."""
+    told, evaluated = ruleset_from_documents([document]), ruleset_from_documents([document])
+    evaluated.lenders[0].analysis.truths.update({"amount": None, "term_months": None})
+    outcomes = [o for o in evaluate(row, told) if not o.eligible]
+    assert explain(row, outcomes, told) == explain(row, outcomes, evaluated)
+
+
+def test_requirements_told_in_the_way_are_those_evaluated_in_the_way() -> None:
+    """Where no amount would do: the requirement that holds nowhere, or where each holds
+    somewhere (a floor above a ceiling), both, as evaluating the segments says."""
+    floor = ("floor", {">=": [{"var": "amount"}, 1_500_000]})
+    ceiling = ("ceiling", {"<=": [{"var": "amount"}, 750_000]})
+    debt = ("debt", {"<=": [{"var": "debt_to_income"}, 5]})
+    row = with_loan(_row(existing_debt=4_000_000), amount=1_000_000, term_months=60)
+    for rules, blocking in (
+        ((floor, ceiling), ["fjord.floor", "fjord.ceiling"]),
+        ((floor, ceiling, debt), ["fjord.debt"]),
+    ):
+        told, evaluated = _lender(*rules), _lender(*rules)
+        evaluated.lenders[0].analysis.truths["amount"] = None
+        outcomes = evaluate(row, told)
+        (explanation,) = explain(row, outcomes, told)
+        assert explanation.hint is not None and explanation.hint.blocking == blocking
+        assert told.lenders[0].analysis.truths["amount"] is not None
+        assert explain(row, outcomes, evaluated) == [explanation]
+
+
+def test_segments_are_told_by_crossings_only_where_every_moving_rule_is_one_inequality() -> None:
+    debt = ("debt", {"<=": [{"var": "debt_to_income"}, 5]})
+    either = ("either", {"or": [{"<=": [{"var": "amount"}, 100_000]}, {"var": "has_co_applicant"}]})
+    row = with_loan(_row(existing_debt=4_000_000), amount=300_000, term_months=60)
+    for rules, told in (((AMOUNT_RANGE, debt), True), ((AMOUNT_RANGE, debt, either), False)):
+        ruleset = _lender(*rules)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
+        truths = ruleset.lenders[0].analysis.truths["amount"]
+        assert (truths is not None) is told
+
+
+def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
+    """Kept per lender by what it is a function of: the same hint for applicants whose
+    debts differ but whom no amount would help, another per language, and the one kept is
+    the one computed."""
+    ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
+    (lender,) = ruleset.lenders
+    hints = {}
+    for debt in (4_000_000, 4_100_000):
+        for lang in ("en", "nb"):
+            row = with_loan(_row(existing_debt=debt), amount=300_000, term_months=60)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+            assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
+            hints[(debt, lang)] = explanation.hint
+    assert hints[(4_000_000, "en")] is hints[(4_100_000, "en")]
+    assert hints[(4_000_000, "en")].message != hints[(4_000_000, "nb")].message
+    assert len(lender.analysis.hints) == 2
+    lender.analysis.hints.clear()
+    (again,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
+    assert again.hint == hints[(4_100_000, "nb")] and again.hint is not hints[(4_100_000, "nb")]
