@@ -3,12 +3,14 @@
 The app's lifespan opens the decision store (creating the SQLite file if needed), migrates
 its schema, activates the shipped demo lenders when no ruleset is active yet, and keeps the
 compiled active ruleset in memory. `lendmatch serve` runs it under uvicorn
-(`uvicorn --factory api.app:create_app` does the same).
+(`uvicorn --factory api.app:served_app` does the same: `served_app` is `create_app` with the
+start's objects frozen out of the garbage collector's view).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -97,11 +99,18 @@ class LendmatchAPI(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    fast_path: bool = True,
+    started: Callable[[], None] | None = None,
+) -> FastAPI:
     """A new app instance with its own settings, store, ruleset cache and metrics registry.
 
     `fast_path=False` leaves out `api.fast_path` (every request goes through FastAPI's
-    routing): the reference the fast path is tested against."""
+    routing): the reference the fast path is tested against. `started` is called once the
+    service has started, before the first request (`served_app` freezes the start's objects
+    out of the garbage collector's view there)."""
     settings = settings if settings is not None else get_settings()
     metrics = Metrics()
 
@@ -109,6 +118,8 @@ def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await anyio.to_thread.run_sync(start_service, settings, metrics)
         app.state.service = service
+        if started is not None:
+            started()
         try:
             yield
         finally:
@@ -137,3 +148,22 @@ def create_app(settings: Settings | None = None, *, fast_path: bool = True) -> F
         app.include_router(router)
     install_screens(app, settings)
     return app
+
+
+def freeze_started_objects() -> None:
+    """Move every object alive once a worker has started (modules, the compiled ruleset and
+    its derived data, the store's engine) into the garbage collector's permanent generation.
+
+    A full collection otherwise walks all of them again (about 190,000: 0.1 s of a blocked
+    event loop each time) although they live as long as the worker; after the freeze it walks
+    only what came later. Called once, after the start's own garbage is collected; objects
+    made later (another ruleset activated) are collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
+def served_app() -> FastAPI:
+    """The app each worker of a server runs (`lendmatch serve`, uvicorn's factory):
+    `create_app` from the environment's settings, with the start's objects frozen
+    (`freeze_started_objects`). Only for a server process: the freeze is process-wide."""
+    return create_app(started=freeze_started_objects)

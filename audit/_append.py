@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -292,17 +293,7 @@ def write_batch(
     trip (the caller's own commit then finds nothing to do)."""
     if not sqlite:
         return _write_batch_postgres(session, items, commit)
-    # The chain lock first: from here on no other writer can use an idempotency key.
-    connection = session.connection()
-    head = connection.execute(_LOCK_HEAD).one()
-    stored = _stored_by_key(session, {item.key for item in items if item.key is not None})
-    fresh = _sort_out(items, stored)
-    salts = _put_personal(session, fresh, sqlite)  # an application's last payload is kept
-    rows, seq, prev = chain_rows(fresh, salts, head.seq, head.hash)
-    if rows:
-        connection.execute(insert(_rows.decision_table()), rows)
-        connection.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
-    return outcomes_of(items, fresh, rows, stored)
+    return _write_batch_sqlite(session, items)
 
 
 def _sort_out(
@@ -517,3 +508,95 @@ def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[
                 if not cursor.nextset():
                     break
     return salts
+
+
+# SQLite: the same statements as plain SQL on the driver's connection, in the transaction the
+# unit began (`BEGIN IMMEDIATE`: the database's write lock is the chain lock). SQLAlchemy's
+# statement machinery cost more than SQLite's own work for a batch; its type processors
+# still write and read the date-times, so the stored text is the text it would have written.
+_SQLITE_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
+_SQLITE_MOVE = "UPDATE chain_head SET seq = :new_seq, hash = :new_hash WHERE id = 1"
+_SQLITE_COLUMNS = tuple(c.name for c in _rows.decision_table().columns)
+_SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE idempotency_key IN "
+_SQLITE_LINK = (
+    "INSERT INTO subject_link (subject_hash, application_id, role)"
+    " VALUES (:subject_hash, :application_id, :role) ON CONFLICT DO NOTHING"
+)
+_SQLITE_PERSONAL = (
+    "INSERT INTO personal_data (application_id, salt, payload_json, key_id, recorded_at)"
+    " VALUES (:application_id, :salt, :payload_json, :key_id, :recorded_at)"
+    " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
+    " key_id = excluded.key_id, recorded_at = excluded.recorded_at"
+)
+_SQLITE_SALTS = "SELECT application_id, salt FROM personal_data WHERE application_id IN "
+
+
+def _in(count: int) -> str:
+    return f"({', '.join('?' * count)})"
+
+
+def _write_batch_sqlite(
+    session: Session, items: Sequence[Append]
+) -> list[StoredDecision | BaseException]:
+    """`write_batch` on SQLite; a driver error is raised as SQLAlchemy's, as the unit of
+    work expects."""
+    connection = session.connection()  # the unit's transaction begins here, if not before
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, sqlite3.Connection):  # pragma: no cover - another driver
+        raise TypeError(f"the SQLite append path needs sqlite3, not {type(raw)!r}")
+    timestamp = _rows.decision_table().c.decided_at.type.dialect_impl(connection.dialect)
+    write_time = timestamp.bind_processor(connection.dialect)
+    read_time = timestamp.result_processor(connection.dialect, None)
+    if write_time is None or read_time is None:  # pragma: no cover - SQLite stores text
+        raise TypeError("SQLite's DateTime has no text form")
+    cursor = raw.cursor()
+    try:
+        # The chain lock first (held since BEGIN IMMEDIATE): no other writer can use a key.
+        head = cursor.execute(_SQLITE_HEAD).fetchone()
+        if head is None:
+            raise RuntimeError("the chain head row is missing")
+        keys = {item.key for item in items if item.key is not None}
+        stored = _sqlite_stored_by_key(cursor, keys, read_time) if keys else {}
+        fresh = _sort_out(items, stored)
+        personal, links = _personal_rows(fresh, datetime.now(UTC))
+        if links:
+            cursor.executemany(_SQLITE_LINK, links)
+        salts: dict[str, str] = {}
+        if personal:  # an application's last payload is kept, with its salt if it had one
+            for row in personal:
+                row["recorded_at"] = write_time(row["recorded_at"])
+            cursor.executemany(_SQLITE_PERSONAL, personal)
+            ids = [row["application_id"] for row in personal]
+            found = cursor.execute(_SQLITE_SALTS + _in(len(ids)), ids)
+            salts = {str(application_id): str(salt) for application_id, salt in found}
+        rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
+        if rows:
+            columns = list(rows[0])
+            cursor.executemany(
+                f"INSERT INTO decision ({', '.join(columns)})"
+                f" VALUES ({', '.join(':' + name for name in columns)})",
+                [{**row, "decided_at": write_time(row["decided_at"])} for row in rows],
+            )
+            cursor.execute(_SQLITE_MOVE, {"new_seq": seq, "new_hash": prev})
+    except sqlite3.Error as error:
+        raise DBAPIError.instance("record_decision", None, error, sqlite3.Error) from error
+    finally:
+        cursor.close()
+    return outcomes_of(items, fresh, rows, stored)
+
+
+def _sqlite_stored_by_key(
+    cursor: sqlite3.Cursor,
+    keys: set[tuple[str | None, str]],
+    read_time: Callable[[Any], Any],
+) -> dict[tuple[str | None, str], StoredDecision]:
+    """`_stored_by_key` on the driver's cursor."""
+    wanted = sorted({key for _, key in keys})
+    found: dict[tuple[str | None, str], StoredDecision] = {}
+    for values in cursor.execute(_SQLITE_KEYS + _in(len(wanted)), wanted).fetchall():
+        row = dict(zip(_SQLITE_COLUMNS, values, strict=True))
+        key = (row["client"], row["idempotency_key"])
+        if key in keys:
+            row["decided_at"] = read_time(row["decided_at"])
+            found[key] = _rows.to_stored(SimpleNamespace(**row))
+    return found

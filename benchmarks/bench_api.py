@@ -1,7 +1,8 @@
 """HTTP API benchmark: POST /v1/applications over real HTTP with real, durable writes.
 
-The server is `uvicorn --factory api.app:create_app` in a process of its own (one worker, or
-several with `--workers 1 2`: each count is measured on a fresh database, side by side);
+The server is `uvicorn --factory api.app:served_app` (as `lendmatch serve` runs it) in a
+process of its own (one worker, or several with `--workers 1 2`: each count is measured on a
+fresh database, side by side);
 the load generator is another process: a small asyncio HTTP/1.1 client with keep-alive
 connections, one per unit of concurrency, on the loopback interface only. Every request is a
 new application (distinct synthetic applications, `matcher.generate`), decided and committed
@@ -208,8 +209,8 @@ def _server(
         app = ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
     elif variant == "baseline":  # lendmatch from another source tree, same interpreter
         app = ["--app-dir", str(baseline), "api.app:create_app"]
-    else:
-        app = ["api.app:create_app"]
+    else:  # as `lendmatch serve` runs it
+        app = ["api.app:served_app"]
     process = subprocess.Popen(
         [
             sys.executable, *launcher, "--factory", *app,

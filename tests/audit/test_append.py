@@ -3,16 +3,27 @@ one failing record does not fail the records batched with it."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
-from audit import CanonicalText, IdempotencyConflict, Store, StoredDecision, StoreUnavailable
+from audit import (
+    CanonicalText,
+    IdempotencyConflict,
+    Store,
+    StoredDecision,
+    StoreUnavailable,
+    open_store,
+)
 from audit._append import Append, GroupCommit, _pg_insert
 from audit.decisions import _prepare
 from lender_rules.canonical import canonical_json
@@ -339,3 +350,30 @@ def test_the_postgresql_insert_is_composed_once_per_column_list() -> None:
     first = _pg_insert(cast(Any, None), columns)  # identifiers need no connection to quote
     assert first == b'INSERT INTO decision ("seq", "decision_id") VALUES (%(seq)s, %(decision_id)s)'
     assert _pg_insert(cast(Any, None), list(columns)) is first
+
+
+def test_sqlite_appends_store_date_times_in_sqlalchemys_text_form(tmp_path: Path) -> None:
+    """SQLite's batch path writes on the driver's connection: the date-times stored are the
+    text SQLAlchemy writes (UTC, no offset, microseconds), and a replay reads them back."""
+    store = open_store(f"sqlite:///{tmp_path / 'lendmatch.sqlite'}")
+    try:
+        moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=1)))
+        decision = dataclasses.replace(a_decision(), decided_at=moment)
+        arguments: dict[str, Any] = {
+            "channel": "api",
+            "decision": decision,
+            "personal": a_person(),
+            "idempotency_key": "k",
+            "request_digest": "body",
+        }
+        first = store.decisions.record(application_id="first", **arguments)
+        replayed = store.decisions.record(application_id="second", **arguments)
+        with store.engine.connect() as connection:
+            decided = connection.exec_driver_sql("SELECT decided_at FROM decision").all()
+            recorded = connection.exec_driver_sql("SELECT recorded_at FROM personal_data").all()
+    finally:
+        store.dispose()
+    assert [row[0] for row in decided] == ["2026-01-02 02:04:05.000006"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", recorded[0][0])
+    assert first.decided_at == moment
+    assert replayed == first
