@@ -42,14 +42,28 @@ INFINITIES: dict[str, float] = {"Infinity": math.inf, "-Infinity": -math.inf}
 
 def canonical_json(value: Any) -> str:
     """`value` as canonical JSON text (see the module doc); `ValueError` on NaN or a lone
-    surrogate."""
-    return json.dumps(
-        _canonical(value),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    surrogate.
+
+    Written by `json`'s encoder (in C) as it is first: only a value holding an infinite
+    float (which the encoder refuses) or a lone surrogate (which it writes, and which the
+    text's UTF-8 encoding then refuses) is walked first by `_canonical`, which writes the
+    infinities as their strings and refuses the rest. Everything else `_canonical` leaves
+    as it is, so both ways give the same text."""
+    try:
+        text = _ENCODER.encode(value)
+    except ValueError:  # an infinite float or NaN
+        return _ENCODER.encode(_canonical(value))
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: refused, naming the string
+            return _ENCODER.encode(_canonical(value))
+    return text
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def restore_infinities(row: dict[str, Any]) -> dict[str, Any]:

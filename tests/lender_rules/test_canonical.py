@@ -6,9 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lender_rules import SHIPPED_LENDERS_DIR
 from lender_rules.canonical import (
+    _canonical,
     canonical_bytes,
     canonical_json,
     digest,
@@ -82,3 +85,36 @@ def test_the_shipped_ruleset_hash_is_unchanged() -> None:
 def test_a_lone_surrogate_has_no_canonical_form(value: Any) -> None:
     with pytest.raises(ValueError, match="lone surrogate"):
         canonical_json(value)
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)  # infinities included
+    | st.text(st.characters(exclude_categories=("Cs",)))
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_VALUES)
+def test_the_encoder_first_gives_the_text_of_the_walk_then_the_encoder(value: Any) -> None:
+    """`canonical_json` writes most values with `json`'s encoder straight away; the text is
+    the one the definition gives: infinities turned into their strings first, then encoded."""
+    expected = json.dumps(
+        _canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    assert canonical_json(value) == expected
+
+
+@given(_VALUES, st.sampled_from([float("nan"), "\ud800", "a\udfffb"]))
+def test_a_value_holding_nan_or_a_lone_surrogate_anywhere_is_refused(value: Any, bad: Any) -> None:
+    with pytest.raises(ValueError, match=r"NaN|lone surrogate"):
+        canonical_json({"ok": value, "bad": [bad]})
