@@ -381,17 +381,29 @@ _PG_MOVE = "UPDATE chain_head SET seq = %(new_seq)s, hash = %(new_hash)s WHERE i
 _PG_KEYS = sql.SQL("SELECT {} FROM decision WHERE idempotency_key = ANY(%(keys)s)").format(
     sql.SQL(", ").join(sql.Identifier(c.name) for c in _rows.decision_table().columns)
 )
-_PG_LINK = (
-    "INSERT INTO subject_link (subject_hash, application_id, role)"
-    " VALUES (%(subject_hash)s, %(application_id)s, %(role)s) ON CONFLICT DO NOTHING"
-)
-_PG_PERSONAL = (
-    "INSERT INTO personal_data (application_id, salt, payload_json, key_id, recorded_at)"
-    " VALUES (%(application_id)s, %(salt)s, %(payload_json)s, %(key_id)s, %(recorded_at)s)"
-    " ON CONFLICT (application_id) DO UPDATE SET payload_json = EXCLUDED.payload_json,"
-    " key_id = EXCLUDED.key_id, recorded_at = EXCLUDED.recorded_at"
-    " RETURNING application_id, salt"
-)
+
+
+def _link_and_personal_sql(parameter: Callable[[str], str]) -> tuple[str, str]:
+    """The plain-SQL link insert and personal-payload upsert of a batch, with each value
+    written as `parameter(name)` (the driver's placeholder style): a link kept if there,
+    an application's last payload kept (with its salt, if it had one)."""
+    link = (
+        "INSERT INTO subject_link (subject_hash, application_id, role) VALUES"
+        f" ({', '.join(map(parameter, ('subject_hash', 'application_id', 'role')))})"
+        " ON CONFLICT DO NOTHING"
+    )
+    columns = ("application_id", "salt", "payload_json", "key_id", "recorded_at")
+    personal = (
+        f"INSERT INTO personal_data ({', '.join(columns)})"
+        f" VALUES ({', '.join(map(parameter, columns))})"
+        " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
+        " key_id = excluded.key_id, recorded_at = excluded.recorded_at"
+    )
+    return link, personal
+
+
+_PG_LINK, _PG_UPSERT = _link_and_personal_sql(lambda name: f"%({name})s")
+_PG_PERSONAL = _PG_UPSERT + " RETURNING application_id, salt"
 
 
 _PG_INSERTS: dict[tuple[str, ...], bytes] = {}
@@ -518,16 +530,7 @@ _SQLITE_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
 _SQLITE_MOVE = "UPDATE chain_head SET seq = :new_seq, hash = :new_hash WHERE id = 1"
 _SQLITE_COLUMNS = tuple(c.name for c in _rows.decision_table().columns)
 _SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE idempotency_key IN "
-_SQLITE_LINK = (
-    "INSERT INTO subject_link (subject_hash, application_id, role)"
-    " VALUES (:subject_hash, :application_id, :role) ON CONFLICT DO NOTHING"
-)
-_SQLITE_PERSONAL = (
-    "INSERT INTO personal_data (application_id, salt, payload_json, key_id, recorded_at)"
-    " VALUES (:application_id, :salt, :payload_json, :key_id, :recorded_at)"
-    " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
-    " key_id = excluded.key_id, recorded_at = excluded.recorded_at"
-)
+_SQLITE_LINK, _SQLITE_PERSONAL = _link_and_personal_sql(lambda name: f":{name}")
 _SQLITE_SALTS = "SELECT application_id, salt FROM personal_data WHERE application_id IN "
 
 

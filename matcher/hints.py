@@ -528,12 +528,8 @@ def _search(
         entries: list[tuple[int, bool]] = []
         if kind is _IDENTITY:
             for c, hows, relation in crossings:
-                # the variable itself reaches c at ceil(c), passes it after floor(c)
-                for how in hows:
-                    point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
-                    point = min(max(point, low), high + 1)
-                    points.add(point)
-                    entries.append((point, _rising(how, relation)))
+                entries += _identity_crossings(c, hows, relation, domain)
+            points.update(point for point, _ in entries)
         else:
             g = (
                 _debt_to_income_of(row)
@@ -706,13 +702,25 @@ def _fixed(lender: CompiledLender, variable: str, domain: Interval, row: Row) ->
                 continue
             entries = crossed[index] = []
             for _, c, relation in against:
-                for how in _HOWS[(d, relation)]:
-                    point = math.ceil(c) if how in _REACHED else math.floor(c) + 1
-                    point = min(max(point, low), high + 1)
-                    points.add(point)
-                    entries.append((point, _rising(how, relation)))
+                entries += _identity_crossings(c, _HOWS[(d, relation)], relation, domain)
+            points.update(point for point, _ in entries)
         known[key] = (frozenset(points), rest, crossed)
     return known[key]
+
+
+def _identity_crossings(
+    c: Any, hows: tuple[str, ...], relation: Relation, domain: Interval
+) -> list[tuple[int, bool]]:
+    """Where the variable itself meets each of `hows` against `c` (it reaches c at ceil(c),
+    passes it after floor(c)), within [low, high + 1] of `domain`, each with `_rising`."""
+    low, high = domain
+    return [
+        (
+            min(max(math.ceil(c) if how in _REACHED else math.floor(c) + 1, low), high + 1),
+            _rising(how, relation),
+        )
+        for how in hows
+    ]
 
 
 def _rising(how: str, relation: Relation) -> bool:
@@ -889,22 +897,7 @@ def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
     """Rows with another amount (or term), all else as in `row`: one scratch row, changed in
     place for each value tried (the search keeps no row between two tries)."""
     scratch = dict(row)
-    set_loan(scratch, amount=row["amount"], term_months=row["term_months"])
+    amount, term = row["amount"], row["term_months"]
     if variable == "amount":
-        # `set_loan` with the term as it is: the amount and debt_to_income change
-        debt, income = scratch["existing_debt"], scratch["total_income"]
-
-        def with_amount(_row: Row, value: int) -> Row:
-            scratch["amount"] = value
-            scratch["debt_to_income"] = debt_to_income(debt, value, income)
-            return scratch
-
-        return with_amount
-
-    # `set_loan` with the amount as it is: only the term changes (debt_to_income does not
-    # read it)
-    def with_term(_row: Row, value: int) -> Row:
-        scratch["term_months"] = value
-        return scratch
-
-    return with_term
+        return lambda _row, value: set_loan(scratch, amount=value, term_months=term)
+    return lambda _row, value: set_loan(scratch, amount=amount, term_months=value)
