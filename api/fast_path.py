@@ -12,8 +12,9 @@ request itself only when every check the route would make passes on the first lo
 - an `X-API-Key` the key cache already holds (`ApiKeyCache.cached`, no store lookup);
 - an `Accept-Language` of at most 1000 characters, an `Idempotency-Key` matching
   `IDEMPOTENCY_KEY_PATTERN` (or none), none of the headers the route reads given twice;
-- a body declared as JSON in UTF-8 that parses (`api.body.parse_json`) and validates as an
-  `Application` (`api.body.validated`), exactly as the route reads it.
+- a body declared as JSON in UTF-8 that `api.body.read_ordinary` reads as an `Application`
+  (the model the route reads from it: an escaped surrogate, a key given twice or an
+  invalid body goes to the route).
 
 It times what it answers into the latency metric as `RequestLatency` does (same labels).
 Anything else (a body over the limit, no key, an unknown or uncached key, a bad header, a
@@ -40,7 +41,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.body import check_media_type, parse_json, validated
+from api.body import check_media_type, read_ordinary
 from api.language import negotiate_language
 from api.metrics import Metrics
 from api.routes.applications import (
@@ -188,11 +189,12 @@ def _checked(
         raise _FallbackError
     try:
         check_media_type(headers.get(b"content-type"))
-        data = parse_json(body)
         context = validation_context(synthetic_ids=service.settings.synthetic_ids)
-        application = validated(Application, data, context)
+        application = read_ordinary(Application, body, context)
     except Exception:
         raise _FallbackError from None
+    if application is None:
+        raise _FallbackError
     return key.client, negotiate_language(accept_language), idempotency_key, application
 
 

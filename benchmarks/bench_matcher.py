@@ -23,14 +23,14 @@ What it does (see issue 2, "Speed"):
   feature frame registered as an Arrow table; its bitmasks are asserted equal to lendmatch's.
 - (d) datalogic-py, every rule compiled once, evaluated per row on a sample, extrapolated to N.
 - (e) panzi-json-logic (pure Python) per row on a smaller sample, extrapolated to N.
-- (f) lendmatch single path: JSON bytes -> the API's own body parser and validation
-  (`api.body.parse_json`, then `validated`: `Application.model_validate` of the parsed
-  JSON) -> `decide` -> `explain` of the rejected lenders, p50/p99 over many calls, each on
-  a different application, for the shipped lenders and for the 50; and `evaluate` alone
-  (feature row given) for the 50; the whole answer for the 50 against datalogic-py's mean
-  bare evaluation of the same rules (issue 8: p50 <= 2x, p99 <= 4x). `--only single` runs
-  just this part and adds a dated block to the `## Matcher: single path` section of
-  RESULTS.md.
+- (f) lendmatch single path: JSON bytes -> the API's own reading of the body
+  (`api.body.validated_json`: pydantic's JSON parser into `Application`, the checks of
+  `api.body.parse_json` kept) -> `decide` -> `explain` of the rejected lenders, p50/p99
+  over many calls, each on a different application, for the shipped lenders and for the
+  50; and `evaluate` alone (feature row given) for the 50; the whole answer for the 50
+  against datalogic-py's mean bare evaluation of the same rules (issue 8: p50 <= 2x, p99
+  <= 4x). `--only single` runs just this part and adds a dated block to the
+  `## Matcher: single path` section of RESULTS.md.
 - `--only batch [--before DIR]`: (a) and (c) alone, one after the other in each of
   `--rounds` fresh processes per code (DIR's and this checkout's, alternating), with wall
   and CPU medians and the DuckDB ratio of each run (issue 12: <= 0.07 s, >= 25x DuckDB);
@@ -75,8 +75,8 @@ import polars as pl
 from json_logic.apply import apply as jsonlogic_apply
 from json_logic.builtins import to_bool as jsonlogic_truthy
 
+import api.body as api_body
 import matcher
-from api.body import parse_json, validated
 from matcher.application import Application
 from matcher.ruleset import Ruleset
 from matcher.schema import polars_schema
@@ -474,6 +474,17 @@ class Single:
     bare_cpu: Latency | None = None
 
 
+def read_application(payload: bytes, context: dict[str, Any]) -> Application:
+    """The body read as the API reads it: `api.body.validated_json`; in a checkout from
+    before it (`--before`), what the API did then (`validated` of `parse_json`)."""
+    if _VALIDATED_JSON is not None:
+        return _VALIDATED_JSON(Application, payload, context)
+    return api_body.validated(Application, api_body.parse_json(payload), context)
+
+
+_VALIDATED_JSON = getattr(api_body, "validated_json", None)
+
+
 def run_single(
     payloads: Sequence[bytes],
     ruleset: Ruleset,
@@ -491,9 +502,8 @@ def run_single(
 
     def one(payload: bytes) -> tuple[int, int, int, int]:
         t0 = clock()
-        # as the API takes a request's body: its JSON parser (duplicate keys, lone
-        # surrogates), then the model
-        app = validated(Application, parse_json(payload), context)
+        # as the API takes a request's body (duplicate keys and lone surrogates refused)
+        app = read_application(payload, context)
         t1 = clock()
         decision = matcher.decide(app, ruleset, decided_at=when)
         t2 = clock()
