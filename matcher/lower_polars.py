@@ -529,7 +529,10 @@ def bits_dtype(count: int) -> pl.DataType:
 
 
 def lower_bits(
-    nodes: Sequence[Node], passed: Sequence[pl.Expr], codes: Codes | None = None
+    nodes: Sequence[Node],
+    passed: Sequence[pl.Expr],
+    codes: Codes | None = None,
+    serves: pl.Expr | None = None,
 ) -> tuple[pl.Expr, pl.Expr]:
     """The (failed, unknown) bitmask expressions of a lender's requirements.
 
@@ -537,6 +540,11 @@ def lower_bits(
     `|`. `passed[i]` is requirement i's boolean expression (`match` passes a column computed
     once for every lender that has the same rule, lowered with `codes`). A requirement that
     cannot be null (`may_be_null`) has no unknown bit to compute.
+
+    With `serves` (true where the lender serves the row's market), both bitmasks are null
+    where it is not true; an unknown bitmask with no bit to compute is left as zero
+    everywhere. The gate is put on the first bit's term only: `|` is null where an operand
+    is, and one term gated costs far less than the whole fold gated.
     """
     dtype = bits_dtype(len(nodes))
     zero = pl.lit(0, dtype=dtype)
@@ -550,7 +558,18 @@ def lower_bits(
             unknown.append(pl.when(result.is_null()).then(bit).otherwise(zero))
         else:
             failed.append(pl.when(result).then(zero).otherwise(bit))
+    if serves is not None:
+        failed = _gated(failed or [zero], serves)
+        unknown = _gated(unknown, serves)
     return _fold_or(failed, zero), _fold_or(unknown, zero)
+
+
+def _gated(terms: list[pl.Expr], serves: pl.Expr) -> list[pl.Expr]:
+    """The terms with the first null where `serves` is not true (none: none)."""
+    if not terms:
+        return terms
+    first: pl.Expr = pl.when(serves).then(terms[0])
+    return [first, *terms[1:]]
 
 
 def _fold_or(terms: list[pl.Expr], zero: pl.Expr) -> pl.Expr:
