@@ -205,6 +205,23 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
     assert math.isinf(rows[1]["debt_to_income"])
 
 
+@pytest.mark.parametrize("feature", sorted(CODES.columns))
+def test_a_code_is_the_place_in_the_list_none_for_another_string_null_for_null(
+    feature: str,
+) -> None:
+    # a long list is coded by a cast to Enum, a short one by a chain of equalities: the same
+    column, values = CODES.columns[feature]
+    others = ["", " ", values[0].upper(), values[0] + " ", " " + values[-1], values[1] + "\x00"]
+    others += [values[-1][:-1], "x" * 40, "ü", values[0] + values[1]]
+    strings = [*values, None, *others, *reversed(values)]
+    frame = pl.DataFrame({feature: strings}, schema={feature: pl.String})
+    (coding,) = [e for e in CODES.code_expressions() if e.meta.output_name() == column]
+    coded = frame.select(coding).get_column(column)
+    expected = [None if v is None else values.index(v) if v in values else 255 for v in strings]
+    assert coded.dtype == pl.UInt8
+    assert coded.to_list() == expected
+
+
 def test_bitmasks_are_null_outside_the_markets_though_only_one_term_is_gated() -> None:
     # the gate is put on the first bit's term: every other bit set (failed or unknown) on
     # a row of another market must not show through the fold
