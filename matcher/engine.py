@@ -259,22 +259,23 @@ def _build_frame_plan(ruleset: Ruleset) -> FramePlan:
 
     outputs: list[tuple[str, pl.Expr]] = []
     for lender in ruleset.lenders:
-        failed, unknown = lower_bits(
-            [r.node for r in lender.requirements],
-            [column(r.rule_key, lower(r.node, codes, shared)) for r in lender.requirements],
-            CODES,
-        )
+        gate: pl.Expr | None = None
+        serves: pl.Expr | None = None
         if set(lender.markets) != set(MARKETS):
             markets = sorted(lender.markets)
             gate = in_codes(*CODES.columns["market"], markets)
             serves = column("markets:" + ",".join(markets), gate)
-            failed = pl.when(serves).then(failed)
-            if any(may_be_null(r.node, CODES) for r in lender.requirements):
-                unknown = pl.when(serves).then(unknown)
-            else:  # nothing unknown: one column for every lender of these markets and width
-                dtype = bits_dtype(len(lender.requirements))
-                key = f"no unknown:{dtype}:markets:{','.join(markets)}"
-                unknown = column(key, pl.when(gate).then(pl.lit(0, dtype=dtype)))
+        failed, unknown = lower_bits(
+            [r.node for r in lender.requirements],
+            [column(r.rule_key, lower(r.node, codes, shared)) for r in lender.requirements],
+            CODES,
+            serves,
+        )
+        if gate is not None and not any(may_be_null(r.node, CODES) for r in lender.requirements):
+            # nothing unknown: one column for every lender of these markets and width
+            dtype = bits_dtype(len(lender.requirements))
+            key = f"no unknown:{dtype}:markets:{','.join(markets)}"
+            unknown = column(key, pl.when(gate).then(pl.lit(0, dtype=dtype)))
         outputs.append((failed_column(lender.lender_id), failed))
         outputs.append((unknown_column(lender.lender_id), unknown))
     return FramePlan(

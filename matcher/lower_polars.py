@@ -139,9 +139,25 @@ def _fits(value: Any, dtype: pl.DataType) -> bool:
     )
 
 
+# From this many values a closed list is coded by a cast to Enum (one hashed pass over the
+# strings, about the cost of the chain's seven equalities), below by the chain of equalities.
+ENUM_FROM_VALUES = 7
+
+
 def _encode(name: str, values: tuple[str, ...]) -> pl.Expr:
-    # One flat when/then chain of string equalities: cheaper than `is_in` or a cast to Enum.
+    """The code of the column's value: its place in `values`, CODE_NONE for another
+    string, null for null."""
     col = pl.col(name)
+    if len(values) >= ENUM_FROM_VALUES:
+        # a string outside the list is null after the cast (not strict): CODE_NONE
+        coded = col.cast(pl.Enum(values), strict=False).to_physical().cast(_CODE)
+        return (
+            pl.when(col.is_null())
+            .then(pl.lit(None, _CODE))
+            .otherwise(coded.fill_null(pl.lit(CODE_NONE, _CODE)))
+        )
+    # One flat when/then chain of string equalities: cheaper than `is_in`, or than a cast to
+    # Enum for a short list.
     chain: Any = pl.when(col == values[0]).then(pl.lit(0, _CODE))
     for i, value in enumerate(values[1:], start=1):
         chain = chain.when(col == value).then(pl.lit(i, _CODE))
@@ -529,7 +545,10 @@ def bits_dtype(count: int) -> pl.DataType:
 
 
 def lower_bits(
-    nodes: Sequence[Node], passed: Sequence[pl.Expr], codes: Codes | None = None
+    nodes: Sequence[Node],
+    passed: Sequence[pl.Expr],
+    codes: Codes | None = None,
+    serves: pl.Expr | None = None,
 ) -> tuple[pl.Expr, pl.Expr]:
     """The (failed, unknown) bitmask expressions of a lender's requirements.
 
@@ -537,6 +556,11 @@ def lower_bits(
     `|`. `passed[i]` is requirement i's boolean expression (`match` passes a column computed
     once for every lender that has the same rule, lowered with `codes`). A requirement that
     cannot be null (`may_be_null`) has no unknown bit to compute.
+
+    With `serves` (true where the lender serves the row's market), both bitmasks are null
+    where it is not true; an unknown bitmask with no bit to compute is left as zero
+    everywhere. The gate is put on the first bit's term only: `|` is null where an operand
+    is, and one term gated costs far less than the whole fold gated.
     """
     dtype = bits_dtype(len(nodes))
     zero = pl.lit(0, dtype=dtype)
@@ -550,7 +574,18 @@ def lower_bits(
             unknown.append(pl.when(result.is_null()).then(bit).otherwise(zero))
         else:
             failed.append(pl.when(result).then(zero).otherwise(bit))
+    if serves is not None:
+        failed = _gated(failed or [zero], serves)
+        unknown = _gated(unknown, serves)
     return _fold_or(failed, zero), _fold_or(unknown, zero)
+
+
+def _gated(terms: list[pl.Expr], serves: pl.Expr) -> list[pl.Expr]:
+    """The terms with the first null where `serves` is not true (none: none)."""
+    if not terms:
+        return terms
+    first: pl.Expr = pl.when(serves).then(terms[0])
+    return [first, *terms[1:]]
 
 
 def _fold_or(terms: list[pl.Expr], zero: pl.Expr) -> pl.Expr:

@@ -5,6 +5,7 @@ count of bad rows, and `valid_rows` sets bad rows aside instead."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
@@ -143,3 +144,35 @@ def test_decide_refuses_ages_beyond_the_contract_from_its_decision_date() -> Non
         assert (caught.value.feature, caught.value.reason) == ("age", "outside 0..250")
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("feature", "values", "bad"),
+    [
+        # an int from 0 is checked read as unsigned: a negative one is above the high bound
+        ("children", [-(2**63), -1, 0, 20, 21, 2**63 - 1], [True, True, False, False, True, True]),
+        ("income", [-1, 0, 100_000_000, 100_000_001], [True, False, False, True]),
+        ("amount", [999, 1000, 5_000_000, 5_000_001, -(2**63)], [True, False, False, True, True]),
+        # no comparison with the infinite high bound: +inf is within it, -inf and NaN not
+        (
+            "debt_to_income",
+            [0.0, -0.0, math.inf, -math.inf, math.nan, -1e-300],
+            [False, False, False, True, True, True],
+        ),
+    ],
+)
+def test_the_frame_check_finds_values_at_and_beyond_the_bounds(
+    feature: str, values: list[Any], bad: list[bool]
+) -> None:
+    frame = _frame([_row(**{feature: v}) for v in values])
+    mask, _ = valid_rows(frame)
+    assert [not ok for ok in mask.to_list()] == bad
+    assert [check_row_refuses(_row(**{feature: v})) for v in values] == bad
+
+
+def check_row_refuses(row: dict[str, Any]) -> bool:
+    try:
+        evaluate(row, RULESET)
+    except FeatureRowError:
+        return True
+    return False

@@ -205,6 +205,64 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
     assert math.isinf(rows[1]["debt_to_income"])
 
 
+@pytest.mark.parametrize("feature", sorted(CODES.columns))
+def test_a_code_is_the_place_in_the_list_none_for_another_string_null_for_null(
+    feature: str,
+) -> None:
+    # a long list is coded by a cast to Enum, a short one by a chain of equalities: the same
+    column, values = CODES.columns[feature]
+    others = ["", " ", values[0].upper(), values[0] + " ", " " + values[-1], values[1] + "\x00"]
+    others += [values[-1][:-1], "x" * 40, "ü", values[0] + values[1]]
+    strings = [*values, None, *others, *reversed(values)]
+    frame = pl.DataFrame({feature: strings}, schema={feature: pl.String})
+    (coding,) = [e for e in CODES.code_expressions() if e.meta.output_name() == column]
+    coded = frame.select(coding).get_column(column)
+    expected = [None if v is None else values.index(v) if v in values else 255 for v in strings]
+    assert coded.dtype == pl.UInt8
+    assert coded.to_list() == expected
+
+
+def test_bitmasks_are_null_outside_the_markets_though_only_one_term_is_gated() -> None:
+    # the gate is put on the first bit's term: every other bit set (failed or unknown) on
+    # a row of another market must not show through the fold
+    rules = [
+        {">=": [{"var": "age"}, 40]},
+        {"if": [{"var": "has_co_applicant"}, {">=": [{"var": "co_age"}, 30]}, True]},
+        {"<=": [{"var": "debt_to_income"}, 5]},
+        {"==": [{"var": "co_employment"}, "permanent"]},
+    ]
+    documents = [
+        _doc_of("no_first", ["NO"], rules),
+        _doc_of("se_last", ["SE"], rules[::-1]),  # the nullable rules first and last
+        _doc_of("both", ["NO", "SE"], rules),
+        _doc_of("plain", ["SE"], rules[:1] + rules[2:3]),  # nothing unknown
+    ]
+    ruleset = ruleset_from_documents(documents)
+    failing = dict(age=39, debt_to_income=INF, has_co_applicant=True, co_age=None)
+    rows = [_row(market=m, **failing) for m in ("NO", "SE")] + [_row(market="SE"), _row()]
+    wide = match(_frame(rows), ruleset)
+    for i, row in enumerate(rows):
+        served = {o.lender_id: o for o in evaluate(row, ruleset)}
+        for lender in ruleset.lenders:
+            got = (
+                wide[failed_column(lender.lender_id)][i],
+                wide[unknown_column(lender.lender_id)][i],
+            )
+            o = served.get(lender.lender_id)
+            assert got == ((None, None) if o is None else (o.failed, o.unknown))
+    assert wide[failed_column("no_first")].to_list() == [0b0101, None, None, 0b0001]
+    assert wide[unknown_column("no_first")].to_list() == [0b1010, None, None, 0b1000]
+
+
+def _doc_of(lender_id: str, markets: list[str], rules: list[Any]) -> dict[str, Any]:
+    return {
+        "lender_id": lender_id,
+        "name": lender_id.title(),
+        "markets": markets,
+        "requirements": [{"id": f"r{j}", "rule": r, "reason": REASON} for j, r in enumerate(rules)],
+    }
+
+
 @pytest.mark.parametrize(
     "rule",
     [
