@@ -20,7 +20,7 @@ them like any other record.
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
 features are the feature row, as every record's are (redaction removes them). Their people,
 when given, are linked by the keyed hash of their national id (`subject_link`): on
-PostgreSQL the links already there are read and the others written by one COPY; on SQLite
+PostgreSQL the links already there are read and the others written by one (binary) COPY; on SQLite
 one insert that keeps the ones there. So a person's export, erasure and restriction find
 them.
 """
@@ -65,7 +65,7 @@ _COLUMNS = (
     "record_hash",
 )
 _COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN"
+_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN (FORMAT BINARY)"
 _VARYING = ("application_id", "decision_id", "features_json", "outcomes_json")
 
 
@@ -241,11 +241,11 @@ def _link(
         wanted.pop(found, None)
     if not wanted:
         return
-    lines = "".join([f"{h}\t{_copy_value(a)}\t{r}\n" for h, a, r in wanted])
     cursor.execute("SAVEPOINT batch_links")
     try:
         with cursor.copy(_COPY_LINKS) as copy:
-            copy.write(lines.encode())
+            copy.set_types(("varchar", "varchar", "varchar"))
+            deque(map(copy.write_row, wanted), maxlen=0)
     except UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT batch_links")
         h, a, r = (list(column) for column in zip(*wanted, strict=True))
@@ -329,19 +329,6 @@ class _Slice:
             digests,
             hashes,
         )
-
-
-_COPY_TEXT = ["\\", "\t", "\n", "\r"]
-_COPY_ESCAPED = ["\\\\", "\\t", "\\n", "\\r"]
-"""COPY's text format: a backslash, tab, newline or carriage return in a value escaped
-(the backslash first, so the escapes' own backslashes stay as they are)."""
-
-
-def _copy_value(text: str) -> str:
-    """`text` as a value of COPY's text format."""
-    for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):  # the backslash first
-        text = text.replace(raw, written)
-    return text
 
 
 _TYPES = (
