@@ -20,7 +20,7 @@ import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
 from broker import batch_decisions as batch_decisions_module
-from broker.batch_decisions import feature_texts, outcome_texts, people
+from broker.batch_decisions import OutcomeTexts, feature_texts, outcome_texts, people
 from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
 from broker.subject_ids import normalised
 from lender_rules import SHIPPED_LENDERS_DIR
@@ -229,6 +229,8 @@ def test_outcome_texts_of_narrow_bitmasks_repeated_across_rows(
         for row in rows
     ]
     assert outcome_texts(bits, ruleset) == expected
+    block = OutcomeTexts(bits, ruleset)  # a part at a time, the pairs' texts made once
+    assert [text for at in range(0, len(rows), 7) for text in block.rows(at, 7)] == expected
 
 
 @functools.cache
