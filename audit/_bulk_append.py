@@ -13,14 +13,14 @@ which of its applications already have a decision of the channel under the rules
 keeps only the first of an application given twice), so a batch recorded again, or resumed
 after a crash, records each application once: idempotent by (application, ruleset), however
 many runs overlap. The records are then linked after the head (`_chain.record_hashes`) and
-written in one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, its text
-format written by Polars' CSV writer, each value escaped where it needs it; executemany on
-SQLite) and the head moved once. `audit verify` walks them like any other record.
+written in one statement (one COPY on PostgreSQL through psycopg's `cursor.copy`, in
+COPY's binary format; executemany on SQLite) and the head moved once. `audit verify` walks
+them like any other record.
 
 Batch records hold no personal payload (their `personal_digest` is NULL) and no client; their
 features are the feature row, as every record's are (redaction removes them). Their people,
 when given, are linked by the keyed hash of their national id (`subject_link`): on
-PostgreSQL the links already there are read and the others written by one COPY; on SQLite
+PostgreSQL the links already there are read and the others written by one (binary) COPY; on SQLite
 one insert that keeps the ones there. So a person's export, erasure and restriction find
 them.
 """
@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any, cast
+from itertools import repeat
+from typing import Any
 
-import polars as pl
 from psycopg.errors import UniqueViolation
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -63,8 +64,8 @@ _COLUMNS = (
     "prev_hash",
     "record_hash",
 )
-_COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN"
-_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN"
+_COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN (FORMAT BINARY)"
 _VARYING = ("application_id", "decision_id", "features_json", "outcomes_json")
 
 
@@ -240,11 +241,11 @@ def _link(
         wanted.pop(found, None)
     if not wanted:
         return
-    lines = "".join([f"{h}\t{_copy_value(a)}\t{r}\n" for h, a, r in wanted])
     cursor.execute("SAVEPOINT batch_links")
     try:
         with cursor.copy(_COPY_LINKS) as copy:
-            copy.write(lines.encode())
+            copy.set_types(("varchar", "varchar", "varchar"))
+            deque(map(copy.write_row, wanted), maxlen=0)
     except UniqueViolation:
         cursor.execute("ROLLBACK TO SAVEPOINT batch_links")
         h, a, r = (list(column) for column in zip(*wanted, strict=True))
@@ -330,80 +331,56 @@ class _Slice:
         )
 
 
-_COPY_TEXT = ["\\", "\t", "\n", "\r"]
-_COPY_ESCAPED = ["\\\\", "\\t", "\\n", "\\r"]
-"""COPY's text format: a backslash, tab, newline or carriage return in a value escaped
-(the backslash first, so the escapes' own backslashes stay as they are)."""
-_NEEDS_ESCAPE = r"[\\\t\n\r]"
-
-
-def _copy_value(text: str) -> str:
-    """`text` as a value of COPY's text format."""
-    for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):  # the backslash first
-        text = text.replace(raw, written)
-    return text
-
-
-class _Sink:
-    """A file-like target for Polars' CSV writer that sends what it is given into a COPY."""
-
-    def __init__(self, copy: Any) -> None:
-        self._copy = copy
-
-    def write(self, data: bytes | str) -> int:
-        self._copy.write(data)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
+_TYPES = (
+    "int8",
+    "varchar",
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "varchar",
+    "text",
+    "text",
+    "varchar",
+    "varchar",
+    "varchar",
+    "varchar",
+    "text",
+    "varchar",
+    "varchar",
+    "varchar",
+)
+"""The types of `_COLUMNS`, as the binary COPY sends them."""
 
 
 def _copy_rows(part: _Slice, copy: Any) -> None:
-    """Send the records of `part` into `copy` as lines of COPY's text format: Polars writes
-    the columns tab-separated and unquoted, each value escaped where it needs it (checked
-    over the column first: canonical JSON never holds a raw tab or newline)."""
+    """Send the records of `part` into `copy` (COPY's binary format: each value sent as it
+    is, with its length, so the server neither scans the texts for separators and escapes
+    nor parses the numbers and the time). psycopg writes each row in C; the loop over the
+    rows is `map`'s."""
     n = len(part.decision_ids)
-    frame = pl.DataFrame(
-        {
-            "seq": pl.int_range(part.seq + 1, part.seq + n + 1, eager=True),
-            "decision_id": part.decision_ids,
-            "application_id": part.application_ids,
-            "features_json": part.features_json,
-            "outcomes_json": part.outcomes_json,
-            "payload_digest": part.payload_digests,
-            "prev_hash": [part.prev, *part.record_hashes[:-1]],
-            "record_hash": part.record_hashes,
-        }
-    )
-    texts = ("application_id", "features_json", "outcomes_json", "prev_hash")
-    escape = frame.select(pl.col(name).str.contains(_NEEDS_ESCAPE).any() for name in texts)
-    escaped: list[pl.Expr] = []
-    for name in texts:
-        column = pl.col(name)
-        if escape.get_column(name).item():
-            for raw, written in zip(_COPY_TEXT, _COPY_ESCAPED, strict=True):
-                column = column.str.replace_all(raw, written, literal=True)
-        escaped.append(column)
-    shared = {
-        "channel": _copy_value(part.rows.channel),
-        "decided_at": _copy_value(part.decided_at.isoformat()),
-        "ruleset_hash": _copy_value(part.rows.ruleset_hash),
-    }
-    frame.with_columns(escaped).select(
-        pl.col("seq").cast(pl.String),
-        "decision_id",
-        "application_id",
-        *(pl.lit(value).alias(name) for name, value in shared.items()),
-        "features_json",
-        "outcomes_json",
-        # personal_digest, client (none for batch decisions: a column default would name
-        # one), idempotency_key, request_digest, review_json
-        pl.lit("\\N\t\\N\t\\N\t\\N\t\\N").alias("none"),
-        "payload_digest",
-        "prev_hash",
-        "record_hash",
-    ).write_csv(
-        cast(IO[bytes], _Sink(copy)), separator="\t", quote_style="never", include_header=False
+    copy.set_types(_TYPES)
+    rows = part.rows
+    deque(
+        map(
+            copy.write_row,
+            zip(
+                range(part.seq + 1, part.seq + n + 1),
+                part.decision_ids,
+                part.application_ids,
+                repeat(rows.channel),
+                repeat(part.decided_at),
+                repeat(rows.ruleset_hash),
+                part.features_json,
+                part.outcomes_json,
+                # personal_digest, client (none for batch decisions: a column default would
+                # name one), idempotency_key, request_digest, review_json
+                *(repeat(None) for _ in range(5)),
+                part.payload_digests,
+                [part.prev, *part.record_hashes[:-1]],
+                part.record_hashes,
+            ),
+        ),
+        maxlen=0,
     )
 
 

@@ -114,29 +114,81 @@ def _canonical_row(frame: pl.DataFrame, index: int, names: list[str]) -> str:
     return canonical_json({name: row[name] for name in names})
 
 
+_NARROW = (pl.UInt8(), pl.UInt16(), pl.UInt32())
+"""Bitmask types whose (failed, unknown) pair packs into one UInt64."""
+_PAIRS_PER_ROW = 0.25
+"""A lender's outcomes are written from its distinct (failed, unknown) pairs when it has
+fewer than this many per row (they repeat: a bitmask has few values in practice)."""
+
+
 def outcome_texts(bits: pl.DataFrame, ruleset: Ruleset) -> list[str]:
     """Each row's outcomes as canonical JSON, `[[lender_id, failed, unknown], ...]` over
     the lenders that serve it (non-null `<lender>.failed` and `.unknown`), in ruleset order:
-    the text the single append stores for `matcher.evaluate`'s outcomes.
+    the text the single append stores for `matcher.evaluate`'s outcomes."""
+    return OutcomeTexts(bits, ruleset).rows(0, bits.height)
 
-    One concatenation over the frame: each lender's `[id,failed,unknown]` is null where it
-    does not serve the row, and the lenders' parts are joined by commas skipping nulls."""
-    ids = [lender.lender_id for lender in ruleset.lenders]
-    if not ids or bits.height == 0:
-        return ["[]"] * bits.height
-    parts = [
-        pl.concat_str(  # null where either bitmask is null: the lender does not serve the row
-            pl.lit("[" + canonical_json(lender_id) + ","),
-            pl.col(f"{lender_id}.failed").cast(pl.String),
-            pl.lit(","),
-            pl.col(f"{lender_id}.unknown").cast(pl.String),
-            pl.lit("]"),
+
+class OutcomeTexts:
+    """`outcome_texts` of a frame of bitmasks (`matcher.match`), given a slice at a time
+    (`rows`): what the slices share is made once for the frame.
+
+    One concatenation over the rows: each lender's `[id,failed,unknown]` is null where it
+    does not serve the row, and the lenders' parts are joined by commas skipping nulls. A
+    lender's part is its pair's text looked up among the texts of the frame's distinct
+    pairs (made once each, in Python), not two numbers cast to text in every row."""
+
+    def __init__(self, bits: pl.DataFrame, ruleset: Ruleset) -> None:
+        ids = [lender.lender_id for lender in ruleset.lenders]
+        self._none = not ids
+        schema = bits.schema
+        packed = [
+            k
+            for k, lender_id in enumerate(ids)
+            if schema[f"{lender_id}.failed"] in _NARROW
+            and schema[f"{lender_id}.unknown"] in _NARROW
+        ]
+        pairs = bits.select(  # null where either bitmask is null: the lender does not serve
+            (
+                pl.col(f"{ids[k]}.failed").cast(pl.UInt64) * (1 << 32)
+                + pl.col(f"{ids[k]}.unknown").cast(pl.UInt64)
+            ).alias(f"pair{k}")
+            for k in packed
         )
-        for lender_id in ids
-    ]
-    joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
-    text = pl.concat_str(pl.lit("["), joined, pl.lit("]"))
-    return bits.select(text).to_series().to_list()
+        found = pairs.select(pl.all().unique().drop_nulls().implode()).row(0) if packed else ()
+        distinct = {
+            k: values
+            for k, values in zip(packed, found, strict=True)
+            if len(values) < _PAIRS_PER_ROW * bits.height
+        }
+        parts: list[pl.Expr] = []
+        for k, lender_id in enumerate(ids):
+            opening = "[" + canonical_json(lender_id) + ","
+            values = distinct.get(k)
+            if values is not None:
+                texts = [f"{opening}{value >> 32},{value & 0xFFFFFFFF}]" for value in values]
+                parts.append(
+                    pl.col(f"pair{k}").replace_strict(values, texts, return_dtype=pl.String)
+                )
+            else:
+                parts.append(
+                    pl.concat_str(
+                        pl.lit(opening),
+                        pl.col(f"{lender_id}.failed").cast(pl.String),
+                        pl.lit(","),
+                        pl.col(f"{lender_id}.unknown").cast(pl.String),
+                        pl.lit("]"),
+                    )
+                )
+        joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
+        self._text = pl.concat_str(pl.lit("["), joined, pl.lit("]"))
+        self._frame = pl.concat([bits, pairs], how="horizontal")
+
+    def rows(self, offset: int, length: int) -> list[str]:
+        """The texts of rows `offset` to `offset + length` of the frame."""
+        part = self._frame.slice(offset, length)
+        if self._none or part.height == 0:
+            return ["[]"] * part.height
+        return part.select(self._text).to_series().to_list()
 
 
 _NORMAL_FORMS = {"NO": r"^[0-9]{11}$", "SE": r"^[0-9]{12}$"}
@@ -247,6 +299,7 @@ class BatchRecorder:
             for block in wanted.iter_slices(max(MATCH_ROWS, self._per_transaction)):
                 block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
                 block_people = people(block, decided_at.date())
+                block_outcomes = OutcomeTexts(block_bits, self._ruleset)
                 offset = 0
                 for part in block.iter_slices(self._per_transaction):  # one commit's texts
                     end = offset + part.height
@@ -256,9 +309,7 @@ class BatchRecorder:
                         decided_at=decided_at,
                         application_ids=part.get_column("application_id").to_list(),
                         features_json=feature_texts(part),
-                        outcomes_json=outcome_texts(
-                            block_bits.slice(offset, part.height), self._ruleset
-                        ),
+                        outcomes_json=block_outcomes.rows(offset, part.height),
                         subjects=block_people[offset:end],
                     )
                     offset = end

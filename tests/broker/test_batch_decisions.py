@@ -20,7 +20,7 @@ import matcher
 from audit import Store
 from broker import BatchRecorder, reproduce
 from broker import batch_decisions as batch_decisions_module
-from broker.batch_decisions import feature_texts, outcome_texts, people
+from broker.batch_decisions import OutcomeTexts, feature_texts, outcome_texts, people
 from broker.rescoring import CHANGES_FILE, PEOPLE, rescore_file
 from broker.subject_ids import normalised
 from lender_rules import SHIPPED_LENDERS_DIR
@@ -189,6 +189,48 @@ def test_outcome_texts_list_the_lenders_serving_each_row_in_ruleset_order(
         for row in rows
     ]
     assert outcome_texts(bits, ruleset) == expected
+
+
+_NARROW_BITS = st.none() | st.sampled_from([0, 1, 5, 255, 2**16 - 1, 2**32 - 1])
+
+
+@given(
+    st.lists(
+        st.tuples(*[_NARROW_BITS] * 6),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([pl.UInt8, pl.UInt16, pl.UInt32]),
+)
+def test_outcome_texts_of_narrow_bitmasks_repeated_across_rows(
+    rows: list[tuple[int | None, ...]], narrow: Any
+) -> None:
+    """Bitmasks of up to 32 bits whose values repeat (as they do: a lender's rows have few
+    (failed, unknown) pairs) are written from their distinct pairs: the same texts, also
+    beside a lender whose bitmasks are 64 bits wide."""
+    ids = ["nordbank", "fjord_kreditt", "sparbank"]
+    limit = {pl.UInt8: 2**8 - 1, pl.UInt16: 2**16 - 1, pl.UInt32: 2**32 - 1}[narrow]
+    rows = [tuple(None if v is None else min(v, limit) for v in row) for row in rows]
+    schema = {
+        f"{i}.{kind}": pl.UInt64 if i == "sparbank" else narrow
+        for i in ids
+        for kind in ("failed", "unknown")
+    }
+    bits = pl.DataFrame(rows, schema=schema, orient="row")
+    ruleset: Any = SimpleNamespace(lenders=[SimpleNamespace(lender_id=i) for i in ids])
+    expected = [
+        canonical_json(
+            [
+                [i, row[2 * k], row[2 * k + 1]]
+                for k, i in enumerate(ids)
+                if row[2 * k] is not None and row[2 * k + 1] is not None
+            ]
+        )
+        for row in rows
+    ]
+    assert outcome_texts(bits, ruleset) == expected
+    block = OutcomeTexts(bits, ruleset)  # a part at a time, the pairs' texts made once
+    assert [text for at in range(0, len(rows), 7) for text in block.rows(at, 7)] == expected
 
 
 @functools.cache
