@@ -511,13 +511,12 @@ def _search(
     step: int,
     residue: int,
 ) -> Accepted | None:
-    solvers = lender.analysis.solvers
-    solver = solvers.get((variable, domain), _UNSEARCHABLE)
-    if solver is _UNSEARCHABLE:
-        solver = _solver(lender, variable, domain, row)
-    if solver is not None:
-        return solver(row)  # type: ignore[no-any-return]
-    if with_value is None:
+    if with_value is None:  # rows as `trial` makes them: the search written out may answer
+        solver = lender.analysis.solvers.get((variable, domain), _UNSEARCHABLE)
+        if solver is _UNSEARCHABLE:
+            solver = _solver(lender, variable, domain, row)
+        if solver is not None:
+            return solver(row)  # type: ignore[no-any-return]
         with_value = trial(row, variable)
     _, evaluate, moving_bits = moving_requirements(lender, variable)
     fixed = _fixed(lender, variable, domain, row)
@@ -655,7 +654,7 @@ def _told_solver(
     points, rest, crossed = fixed
     if not all(
         (kind is _DEBT_TO_INCOME and all(f is None and c is not None for f, c, _ in against))
-        or (kind is _IDENTITY and free and d)
+        or (kind is not _DEBT_TO_INCOME and free and d)
         for _, (kind, _, free, d, against) in rest
     ):
         return None
@@ -684,7 +683,10 @@ def _told_solver(
     atoms = [
         (
             solved[index],
-            kind is _DEBT_TO_INCOME,
+            kind,
+            operand,
+            # what the operand's compiled function reads, and the search's scratch row sets
+            tuple(sorted(operand.features | _LOAN_ROW)) if kind is _SEARCHED else (),
             [
                 (
                     function,
@@ -697,9 +699,9 @@ def _told_solver(
                 for function, c, relation in against
             ],
         )
-        for index, (kind, _, _, d, against) in rest
+        for index, (kind, operand, _, d, against) in rest
     ]
-    by_income = any(dti for _, dti, _ in atoms)
+    by_income = any(kind is _DEBT_TO_INCOME for _, kind, _, _, _ in atoms)
     isfinite, ceil, floor = math.isfinite, math.ceil, math.floor
 
     def solve(row: Row) -> Accepted | None:
@@ -708,8 +710,11 @@ def _told_solver(
             return None
         where = held.copy()
         found: int | None
-        for bit, dti, comparisons in atoms:
+        for bit, kind, operand, reads, comparisons in atoms:
             a, b = low, end
+            if reads:  # `_Operand` on a scratch row of just what it reads
+                scratch = {name: row[name] for name in reads}
+                g = _Operand(operand, scratch, trial(scratch, variable))
             for function, c, steps in comparisons:
                 if function is not None:
                     c = function(row)
@@ -717,8 +722,13 @@ def _told_solver(
                         return None
                 first = low
                 for how, reach, ge, rising in steps:
-                    if not dti:  # `_identity_crossings`
+                    if kind is _IDENTITY:  # `_identity_crossings`
                         found = min(max(ceil(c) if reach else floor(c) + 1, low), end)
+                    elif reads:
+                        found = _first(first, high, g, c, how)
+                        if found is None:
+                            return None
+                        first = min(found, high)
                     else:  # `_first_debt_to_income(first, high, g, c, how, row)`, written out
                         target = c * income - debt
                         found = None
@@ -792,6 +802,9 @@ def _told_solver(
 
     return solve
 
+
+_LOAN_ROW = frozenset({"amount", "term_months", "existing_debt", "total_income"})
+"""What `features.set_loan` reads and sets of a row (debt_to_income aside: it sets it)."""
 
 _REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
 
