@@ -723,18 +723,19 @@ def _told_solver(
                 first = low
                 for how, reach, ge, rising in steps:
                     if kind is _IDENTITY:  # `_identity_crossings`
-                        found = min(max(ceil(c) if reach else floor(c) + 1, low), end)
+                        found = ceil(c) if reach else floor(c) + 1
+                        found = low if found < low else end if found > end else found
                     elif reads:
                         found = _first(first, high, g, c, how)
                         if found is None:
                             return None
-                        first = min(found, high)
+                        first = found if found < high else high
                     else:  # `_first_debt_to_income(first, high, g, c, how, row)`, written out
                         target = c * income - debt
                         found = None
                         if isfinite(target):
                             x = ceil(target) if ge else floor(target) + 1
-                            x = min(max(x, first), end)
+                            x = first if x < first else end if x > end else x
                             for _ in range(WALK):
                                 if x > first and (
                                     (debt + (x - 1)) / income >= c
@@ -755,11 +756,12 @@ def _told_solver(
                             )
                             if found is None:
                                 return None
-                        first = min(found, high)
+                        first = found if found < high else high
                     if rising:
-                        a = max(a, found)
-                    else:
-                        b = min(b, found)
+                        if found > a:
+                            a = found
+                    elif found < b:
+                        b = found
             where.append((bit, a, b))
         if step == 1:  # `_told`
             start, stop, nowhere, somewhere = low, end, 0, 0
@@ -768,7 +770,10 @@ def _told_solver(
                     nowhere |= bit
                 elif a > low or b < end:
                     somewhere |= bit
-                start, stop = max(start, a), min(stop, b)
+                if a > start:
+                    start = a
+                if b < stop:
+                    stop = b
             if start < stop:
                 return [(start, stop - 1)], 1, 0
             return [], 1, _lender_bits(nowhere or somewhere, moving_bits)
