@@ -714,7 +714,13 @@ def _told_solver(
             a, b = low, end
             if reads:  # `_Operand` on a scratch row of just what it reads
                 scratch = {name: row[name] for name in reads}
-                g = _Operand(operand, scratch, trial(scratch, variable))
+                g = _Operand(
+                    operand,
+                    scratch,
+                    trial(scratch, variable)
+                    if "debt_to_income" in operand.features
+                    else _setting(scratch, variable),
+                )
             for function, c, steps in comparisons:
                 if function is not None:
                     c = function(row)
@@ -1080,6 +1086,17 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
             del memo[next(iter(memo))]
         memo[failing] = frozenset().union(*(r.reads for r in chosen)) if ok else None
     return memo[failing]
+
+
+def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:
+    """`trial` for what does not read debt_to_income (the one feature `features.set_loan`
+    computes): only the variable changes, on `scratch` itself."""
+
+    def with_value(_row: Row, value: int) -> Row:
+        scratch[variable] = value
+        return scratch
+
+    return with_value
 
 
 def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:
