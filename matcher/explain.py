@@ -189,7 +189,24 @@ def _threshold_plan(node: Node) -> Any:
     """The threshold of a rule when it does not depend on the row, else a `_Dynamic`: for a
     comparison, its other side's compiled function (as `threshold` chooses the side)."""
     if isinstance(node, Call) and node.op.name == "if":
-        return _Dynamic(lambda row: threshold(node, row))
+        # the branch the row's values choose, each branch's threshold planned as a rule's
+        args = node.args
+        branches = [
+            (expression_function(args[i]), _threshold_plan(args[i + 1]))
+            for i in range(0, len(args) - 1, 2)
+        ]
+        otherwise = _threshold_plan(args[-1])
+
+        def chosen(row: Row) -> Value | list[Value]:
+            for condition, plan in branches:
+                holds = condition(row)
+                if holds is None:
+                    return None
+                if holds:
+                    return plan.of(row) if isinstance(plan, _Dynamic) else plan
+            return otherwise.of(row) if isinstance(otherwise, _Dynamic) else otherwise
+
+        return _Dynamic(chosen)
     if isinstance(node, Call) and node.op.name in COMPARISONS:
         args = node.args
         if len(args) == 3:

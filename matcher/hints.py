@@ -173,6 +173,7 @@ Shape = tuple[list[Comparison], Congruence | None]
 
 Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
 Split = tuple[int, int, int]
+Solver = Callable[[Row], "Accepted | None"]
 
 
 @dataclass
@@ -187,6 +188,9 @@ class Analysis:
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
     truths: dict[str, Truths | None] = field(default_factory=dict)
+    # per variable and domain: `_search` written out for the lender's told shape (`_solver`),
+    # None where the shape is another
+    solvers: dict[tuple[str, Interval], Solver | None] = field(default_factory=dict)
     # hints already given when no (amount, term) would do (`matcher.explain`), by what they
     # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
@@ -416,9 +420,7 @@ def accepted(
     if fixed:
         return [], step, fixed  # a requirement the variable does not touch fails whatever it is
     if names is None:  # answers not kept: their features have too many combinations
-        return _search(
-            lender, row, variable, domain, with_value or trial(row, variable), step, residue
-        )
+        return _search(lender, row, variable, domain, with_value, step, residue)
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
     key = (*map(row.__getitem__, names), domain)
@@ -428,9 +430,7 @@ def accepted(
     found = memo.get(key, _UNSEARCHABLE)
     if found is not _UNSEARCHABLE:
         return found  # type: ignore[no-any-return]
-    found = _search(
-        lender, row, variable, domain, with_value or trial(row, variable), step, residue
-    )
+    found = _search(lender, row, variable, domain, with_value, step, residue)
     if len(memo) >= MEMO_SIZE:
         del memo[next(iter(memo))]
     memo[key] = found
@@ -507,10 +507,17 @@ def _search(
     row: Row,
     variable: str,
     domain: Interval,
-    with_value: Callable[[Row, int], Row],
+    with_value: Callable[[Row, int], Row] | None,
     step: int,
     residue: int,
 ) -> Accepted | None:
+    if with_value is None:  # rows as `trial` makes them: the search written out may answer
+        solver = lender.analysis.solvers.get((variable, domain), _UNSEARCHABLE)
+        if solver is _UNSEARCHABLE:
+            solver = _solver(lender, variable, domain, row)
+        if solver is not None:
+            return solver(row)  # type: ignore[no-any-return]
+        with_value = trial(row, variable)
     _, evaluate, moving_bits = moving_requirements(lender, variable)
     fixed = _fixed(lender, variable, domain, row)
     if fixed is None:
@@ -621,6 +628,194 @@ def _told(
         return [(start, stop - 1)], 1, 0
     return [], 1, _lender_bits(nowhere or somewhere, of)
 
+
+def _solver(lender: CompiledLender, variable: str, domain: Interval, row: Row) -> Solver | None:
+    """`_search` for a lender, variable and domain, written out once, where its shape is the
+    common told one (`_told`, no congruence): every moving requirement one inequality of
+    the variable itself against literals, or of debt_to_income (the amount moving) against
+    literals; None otherwise (the search then works it out each time). Kept per lender."""
+    solvers = lender.analysis.solvers
+    if len(solvers) >= MEMO_SIZE:
+        del solvers[next(iter(solvers))]
+    solver = solvers[(variable, domain)] = _told_solver(lender, variable, domain, row)
+    return solver
+
+
+def _told_solver(
+    lender: CompiledLender, variable: str, domain: Interval, row: Row
+) -> Solver | None:
+    shape = comparisons(lender, variable)
+    if shape is None or domain[0] > domain[1]:
+        return None
+    fixed = _fixed(lender, variable, domain, row)
+    truths = _truths(lender, variable, row)
+    if fixed is None or truths is None:
+        return None
+    points, rest, crossed = fixed
+    if not all(
+        (kind is _DEBT_TO_INCOME and all(f is None and c is not None for f, c, _ in against))
+        or (kind is not _DEBT_TO_INCOME and free and d)
+        for _, (kind, _, free, d, against) in rest
+    ):
+        return None
+    step, residue = shape[1] or (1, 0)
+    moving_bits = moving_requirements(lender, variable)[2]
+    low, high = domain
+    end = high + 1
+    # per requirement whose atom no row moves: its bit and where it holds, [a, b)
+    held: list[tuple[int, int, int]] = []
+    solved: dict[int, int] = {}  # atom index: its requirement's bit, for those solved per row
+    rest_indices = {index for index, _ in rest}
+    for bit, index in truths:
+        if index in rest_indices:
+            solved[index] = bit
+            continue
+        a, b = low, end
+        for point, rising in crossed[index]:
+            if rising:
+                a = max(a, point)
+            else:
+                b = min(b, point)
+        held.append((bit, a, b))
+    # per atom a row moves: its bit, whether it is debt_to_income, and per value compared
+    # with (a function of the row, or None and a literal) the crossings wanted: the
+    # condition, whether it is >= and whether the comparison holds from there on
+    atoms = [
+        (
+            solved[index],
+            kind,
+            operand,
+            # what the operand's compiled function reads, and the search's scratch row sets
+            tuple(sorted(operand.features | _LOAN_ROW)) if kind is _SEARCHED else (),
+            [
+                (
+                    function,
+                    c,
+                    [
+                        (how, how in _REACHED, how == ">=", _rising(how, relation))
+                        for how in _HOWS[(d or 1, relation)]
+                    ],
+                )
+                for function, c, relation in against
+            ],
+        )
+        for index, (kind, operand, _, d, against) in rest
+    ]
+    by_income = any(kind is _DEBT_TO_INCOME for _, kind, _, _, _ in atoms)
+    isfinite, ceil, floor = math.isfinite, math.ceil, math.floor
+
+    def solve(row: Row) -> Accepted | None:
+        debt, income = row["existing_debt"], row["total_income"]
+        if by_income and not income > 0:  # debt_to_income does not move: no direction
+            return None
+        where = held.copy()
+        found: int | None
+        for bit, kind, operand, reads, comparisons in atoms:
+            a, b = low, end
+            if reads:  # `_Operand` on a scratch row of just what it reads
+                scratch = {name: row[name] for name in reads}
+                g = _Operand(
+                    operand,
+                    scratch,
+                    trial(scratch, variable)
+                    if "debt_to_income" in operand.features
+                    else _setting(scratch, variable),
+                )
+            for function, c, steps in comparisons:
+                if function is not None:
+                    c = function(row)
+                    if c is None:  # `_resolved`: a value compared with is unknown
+                        return None
+                first = low
+                for how, reach, ge, rising in steps:
+                    if kind is _IDENTITY:  # `_identity_crossings`
+                        found = ceil(c) if reach else floor(c) + 1
+                        found = low if found < low else end if found > end else found
+                    elif reads:
+                        found = _first(first, high, g, c, how)
+                        if found is None:
+                            return None
+                        first = found if found < high else high
+                    else:  # `_first_debt_to_income(first, high, g, c, how, row)`, written out
+                        target = c * income - debt
+                        found = None
+                        if isfinite(target):
+                            x = ceil(target) if ge else floor(target) + 1
+                            x = first if x < first else end if x > end else x
+                            for _ in range(WALK):
+                                if x > first and (
+                                    (debt + (x - 1)) / income >= c
+                                    if ge
+                                    else (debt + (x - 1)) / income > c
+                                ):
+                                    x -= 1
+                                elif x <= high and not (
+                                    (debt + x) / income >= c if ge else (debt + x) / income > c
+                                ):
+                                    x += 1
+                                else:
+                                    found = x
+                                    break
+                        if found is None:
+                            found = _first_debt_to_income(
+                                first, high, _debt_to_income_of(row), c, how, row
+                            )
+                            if found is None:
+                                return None
+                        first = found if found < high else high
+                    if rising:
+                        if found > a:
+                            a = found
+                    elif found < b:
+                        b = found
+            where.append((bit, a, b))
+        if step == 1:  # `_told`
+            start, stop, nowhere, somewhere = low, end, 0, 0
+            for bit, a, b in where:
+                if a >= b:
+                    nowhere |= bit
+                elif a > low or b < end:
+                    somewhere |= bit
+                if a > start:
+                    start = a
+                if b < stop:
+                    stop = b
+            if start < stop:
+                return [(start, stop - 1)], 1, 0
+            return [], 1, _lender_bits(nowhere or somewhere, moving_bits)
+        # `_search`'s segments, each requirement holding on its [a, b)
+        bounds = set(points)
+        for _, a, b in where:
+            bounds.add(a)
+            bounds.add(b)
+        intervals: list[Interval] = []
+        always, seen = -1, 0
+        for start, stop in itertools.pairwise(sorted(bounds)):
+            first = start + (residue - start) % step
+            last = stop - 1 - (stop - 1 - residue) % step
+            if first > last:
+                continue
+            f = 0
+            for bit, a, b in where:
+                if not a <= first < b:
+                    f |= bit
+            if f:
+                always &= f
+                seen |= f
+                continue
+            if intervals and first - intervals[-1][1] == step:
+                intervals[-1] = (intervals[-1][0], last)
+            else:
+                intervals.append((first, last))
+        if intervals:
+            return intervals, step, 0
+        return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+
+    return solve
+
+
+_LOAN_ROW = frozenset({"amount", "term_months", "existing_debt", "total_income"})
+"""What `features.set_loan` reads and sets of a row (debt_to_income aside: it sets it)."""
 
 _REACHED = frozenset({">=", "<="})  # a crossing where the operand reaches the value
 
@@ -891,6 +1086,17 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
             del memo[next(iter(memo))]
         memo[failing] = frozenset().union(*(r.reads for r in chosen)) if ok else None
     return memo[failing]
+
+
+def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:
+    """`trial` for what does not read debt_to_income (the one feature `features.set_loan`
+    computes): only the variable changes, on `scratch` itself."""
+
+    def with_value(_row: Row, value: int) -> Row:
+        scratch[variable] = value
+        return scratch
+
+    return with_value
 
 
 def trial(row: Row, variable: str) -> Callable[[Row, int], Row]:

@@ -313,6 +313,26 @@ def test_segments_told_by_their_crossings_are_the_segments_evaluated(
     assert explain(row, outcomes, told) == explain(row, outcomes, evaluated)
 
 
+class _NoSolvers(dict[Any, Any]):
+    """`Analysis.solvers` that has none: the search works every answer out as it goes."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return None
+
+
+@given(_inequality_lenders(), loan_feature_rows())
+def test_searches_written_out_once_are_the_search(
+    document: dict[str, Any], row: dict[str, Any]
+) -> None:
+    """The search written out once per lender for its told shape (inequalities of the amount
+    against literals or row values, debt_to_income against literals, a congruence) gives
+    the search's own hints, amounts, terms and requirements in the way."""
+    solved, searched = ruleset_from_documents([document]), ruleset_from_documents([document])
+    searched.lenders[0].analysis.solvers = _NoSolvers()
+    outcomes = [o for o in evaluate(row, solved) if not o.eligible]
+    assert explain(row, outcomes, solved) == explain(row, outcomes, searched)
+
+
 def test_requirements_told_in_the_way_are_those_evaluated_in_the_way() -> None:
     """Where no amount would do: the requirement that holds nowhere, or where each holds
     somewhere (a floor above a ceiling), both, as evaluating the segments says."""
