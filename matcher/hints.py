@@ -561,12 +561,42 @@ def _search(
     if truths is not None and step == 1 and low <= high:
         return _told(truths, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
-    bounds = sorted(points)
+    if truths is None:
+
+        def failing(first: int) -> int:
+            f, u = evaluate(with_value(row, first))
+            return f | u
+
+    else:
+
+        def failing(first: int) -> int:
+            # every moving requirement is one comparison whose crossings are known: it holds
+            # at `first` as they say (the congruence is met there), none is unknown
+            f = 0
+            for bit, index in truths:
+                for point, rising in crossed[index]:
+                    if (first >= point) is not rising:
+                        f |= bit
+                        break
+            return f
+
+    return _segments(sorted(points), step, residue, failing, moving_bits)
+
+
+def _segments(
+    bounds: list[int],
+    step: int,
+    residue: int,
+    failing: Callable[[int], int],
+    moving_bits: tuple[int, ...],
+) -> Accepted:
+    """The accepted values from the segments between consecutive `bounds`: every requirement
+    but the congruence is constant on [start, end - 1], so the segment's first value that
+    meets the congruence is tried (`failing`: the moving requirements' bits that fail
+    there); accepted segments are joined where they meet."""
     intervals: list[Interval] = []
     always, seen = -1, 0
     for start, end in itertools.pairwise(bounds):
-        # every requirement but the congruence is constant on [start, end - 1]: try the
-        # segment's first value that meets the congruence
         if step == 1:
             first, last = start, end - 1
         else:
@@ -574,20 +604,10 @@ def _search(
             last = end - 1 - (end - 1 - residue) % step
             if first > last:
                 continue
-        if truths is None:
-            f, u = evaluate(with_value(row, first))
-        else:
-            # every moving requirement is one comparison whose crossings are known: it holds
-            # at `first` as they say (the congruence is met there), none is unknown
-            f = u = 0
-            for bit, index in truths:
-                for point, rising in crossed[index]:
-                    if (first >= point) is not rising:
-                        f |= bit
-                        break
-        if f | u:
-            always &= f | u
-            seen |= f | u
+        f = failing(first)
+        if f:
+            always &= f
+            seen |= f
             continue
         if intervals and first - intervals[-1][1] == step:
             intervals[-1] = (intervals[-1][0], last)
@@ -610,20 +630,38 @@ def _told(
     way are those that hold nowhere in the domain (failing on every segment), or where none
     does, each that fails somewhere: as the segments, every one tried, would say."""
     low, end = domain[0], domain[1] + 1
+    held = [(bit, *_holds(crossed[index], low, end)) for bit, index in truths]
+    return _intersection(held, low, end, of)
+
+
+def _holds(crossings: list[tuple[int, bool]], low: int, end: int) -> tuple[int, int]:
+    """Where a comparison holds within [low, end), as [a, b): from the crossings where it
+    starts to hold on (`rising`), before those where it stops."""
+    a, b = low, end
+    for point, rising in crossings:
+        if rising:
+            a = max(a, point)
+        else:
+            b = min(b, point)
+    return a, b
+
+
+def _intersection(
+    held: list[tuple[int, int, int]], low: int, end: int, of: tuple[int, ...]
+) -> Accepted:
+    """`_told`'s answer from where each requirement (its bit) holds, [a, b) within [low,
+    end): their intersection, or when it is empty the requirements in the way."""
     start, stop = low, end  # where every requirement holds
     nowhere = somewhere = 0
-    for bit, index in truths:
-        a, b = low, end
-        for point, rising in crossed[index]:
-            if rising:
-                a = max(a, point)
-            else:
-                b = min(b, point)
+    for bit, a, b in held:
         if a >= b:
             nowhere |= bit
         elif a > low or b < end:
             somewhere |= bit
-        start, stop = max(start, a), min(stop, b)
+        if a > start:
+            start = a
+        if b < stop:
+            stop = b
     if start < stop:
         return [(start, stop - 1)], 1, 0
     return [], 1, _lender_bits(nowhere or somewhere, of)
@@ -670,13 +708,7 @@ def _told_solver(
         if index in rest_indices:
             solved[index] = bit
             continue
-        a, b = low, end
-        for point, rising in crossed[index]:
-            if rising:
-                a = max(a, point)
-            else:
-                b = min(b, point)
-        held.append((bit, a, b))
+        held.append((bit, *_holds(crossed[index], low, end)))
     # per atom a row moves: its bit, whether it is debt_to_income, and per value compared
     # with (a function of the row, or None and a literal) the crossings wanted: the
     # condition, whether it is >= and whether the comparison holds from there on
@@ -769,47 +801,22 @@ def _told_solver(
                     elif found < b:
                         b = found
             where.append((bit, a, b))
-        if step == 1:  # `_told`
-            start, stop, nowhere, somewhere = low, end, 0, 0
-            for bit, a, b in where:
-                if a >= b:
-                    nowhere |= bit
-                elif a > low or b < end:
-                    somewhere |= bit
-                if a > start:
-                    start = a
-                if b < stop:
-                    stop = b
-            if start < stop:
-                return [(start, stop - 1)], 1, 0
-            return [], 1, _lender_bits(nowhere or somewhere, moving_bits)
+        if step == 1:
+            return _intersection(where, low, end, moving_bits)
         # `_search`'s segments, each requirement holding on its [a, b)
         bounds = set(points)
         for _, a, b in where:
             bounds.add(a)
             bounds.add(b)
-        intervals: list[Interval] = []
-        always, seen = -1, 0
-        for start, stop in itertools.pairwise(sorted(bounds)):
-            first = start + (residue - start) % step
-            last = stop - 1 - (stop - 1 - residue) % step
-            if first > last:
-                continue
+
+        def failing(first: int) -> int:
             f = 0
             for bit, a, b in where:
                 if not a <= first < b:
                     f |= bit
-            if f:
-                always &= f
-                seen |= f
-                continue
-            if intervals and first - intervals[-1][1] == step:
-                intervals[-1] = (intervals[-1][0], last)
-            else:
-                intervals.append((first, last))
-        if intervals:
-            return intervals, step, 0
-        return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+            return f
+
+        return _segments(sorted(bounds), step, residue, failing, moving_bits)
 
     return solve
 
