@@ -12,6 +12,7 @@ knows them, its people as (role, normalised national id), stored only as keyed h
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -144,7 +145,21 @@ class BatchDecisionLog:
         next part ready (runs `parts`, checks it, hashes its people and payloads): the client's
         work overlaps the server's, one part in flight at a time. A part with an invalid value
         raises `InvalidRecord` before it is written (the parts before it stay committed); a
-        database failure raises `StoreUnavailable` once the part in flight has ended."""
+        database failure raises `StoreUnavailable` once the part in flight has ended.
+
+        Python's cyclic garbage collector is paused meanwhile (enabled again after, as it
+        was): the many small objects of the parts (the people's tuples, the rows' lists) set
+        off a collection every few hundred records, which cost ~4% of the client's CPU per
+        record and find nothing (a part holds no cycle: its objects are freed as it ends)."""
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._append_parts(parts, checked)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _append_parts(self, parts: Iterable[BulkRows], checked: bool) -> BatchWritten:
         recorded = already = 0
         if self._uow.sqlite:  # one process holds SQLite's write lock: nothing to overlap
             for part in parts:
