@@ -161,9 +161,10 @@ class BatchDecisionLog:
 
     def _append_parts(self, parts: Iterable[BulkRows], checked: bool) -> BatchWritten:
         recorded = already = 0
+        seen = _bulk_append.LinksSeen()  # the run's parts link their people as the last did
         if self._uow.sqlite:  # one process holds SQLite's write lock: nothing to overlap
             for part in parts:
-                written, skipped = self._write(self._prepare(part, checked))
+                written, skipped = self._write(self._prepare(part, checked), seen)
                 recorded += written
                 already += skipped
             return BatchWritten(recorded, already)
@@ -178,7 +179,7 @@ class BatchDecisionLog:
                         written, skipped = pending.result()
                         recorded += written
                         already += skipped
-                    pending = writer.submit(self._write, prepared)
+                    pending = writer.submit(self._write, prepared, seen)
                 if pending is not None:
                     written, skipped = pending.result()
                     recorded += written
@@ -193,6 +194,8 @@ class BatchDecisionLog:
         people = _bulk_append.People.of(rows.subjects, self._keys.subject_hashes)
         return _bulk_append.prepare(rows, people)  # national ids stored only as keyed hashes
 
-    def _write(self, prepared: _bulk_append.Prepared) -> tuple[int, int]:
+    def _write(
+        self, prepared: _bulk_append.Prepared, seen: _bulk_append.LinksSeen
+    ) -> tuple[int, int]:
         with self._uow.unit("record_batch_decisions", write=True) as session:
-            return _bulk_append.write(session, prepared, sqlite=self._uow.sqlite)
+            return _bulk_append.write(session, prepared, sqlite=self._uow.sqlite, links_seen=seen)
