@@ -414,3 +414,27 @@ def test_a_link_made_meanwhile_by_something_else_is_kept_and_the_rest_linked(
     assert count(sql, "subject_link") == 2
     assert [x.application_id for x in store.subjects.links("02029012345")] == ["b"]
     assert store.verify().ok
+
+
+def test_a_run_links_everyone_once_whether_its_parts_were_linked_before_or_not(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    """Parts alternate between applications linked already (by a batch under another
+    ruleset) and new ones, so a part copies its links straight away after one that found
+    none there, and meets links there (and keeps them) after one that found some."""
+    person = {app: f"{k + 1:02d}019012345" for k, app in enumerate("abcdef")}
+
+    def batch(apps: str, ruleset_hash: str) -> BulkRows:
+        given = rows(*apps, ruleset_hash=ruleset_hash)
+        return BulkRows(
+            **{name: getattr(given, name) for name in given.__slots__}
+            | {"subjects": [(("applicant", person[app]),) for app in apps]}
+        )
+
+    store.batch_decisions.append(batch("bd", RULESET_HASH))
+    written = store.batch_decisions.append(batch("abcdef", "cd" * 32), per_transaction=1)
+    assert written.recorded == 6
+    assert count(sql, "subject_link") == 6
+    for app, number in person.items():
+        assert [link.application_id for link in store.subjects.links(number)] == [app]
+    assert store.verify().ok
