@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -178,7 +178,14 @@ def test_outcome_texts_list_the_lenders_serving_each_row_in_ruleset_order(
     columns = [f"{i}.{kind}" for i in ids for kind in ("failed", "unknown")]
     bits = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.UInt64), orient="row")
     ruleset: Any = SimpleNamespace(lenders=[SimpleNamespace(lender_id=i) for i in ids])
-    expected = [
+    expected = _texts_by_definition(rows, ids)
+    assert outcome_texts(bits, ruleset) == expected
+
+
+def _texts_by_definition(rows: Sequence[Sequence[int | None]], ids: list[str]) -> list[str]:
+    """Each row's outcomes text as its definition says: the lenders serving it (both
+    bitmasks given) in ruleset order with their bitmasks, as canonical JSON."""
+    return [
         canonical_json(
             [
                 [i, row[2 * k], row[2 * k + 1]]
@@ -188,7 +195,6 @@ def test_outcome_texts_list_the_lenders_serving_each_row_in_ruleset_order(
         )
         for row in rows
     ]
-    assert outcome_texts(bits, ruleset) == expected
 
 
 _NARROW_BITS = st.none() | st.sampled_from([0, 1, 5, 255, 2**16 - 1, 2**32 - 1])
@@ -218,16 +224,7 @@ def test_outcome_texts_of_narrow_bitmasks_repeated_across_rows(
     }
     bits = pl.DataFrame(rows, schema=schema, orient="row")
     ruleset: Any = SimpleNamespace(lenders=[SimpleNamespace(lender_id=i) for i in ids])
-    expected = [
-        canonical_json(
-            [
-                [i, row[2 * k], row[2 * k + 1]]
-                for k, i in enumerate(ids)
-                if row[2 * k] is not None and row[2 * k + 1] is not None
-            ]
-        )
-        for row in rows
-    ]
+    expected = _texts_by_definition(rows, ids)
     assert outcome_texts(bits, ruleset) == expected
     block = OutcomeTexts(bits, ruleset)  # a part at a time, the pairs' texts made once
     assert [text for at in range(0, len(rows), 7) for text in block.rows(at, 7)] == expected
