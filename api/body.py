@@ -44,14 +44,19 @@ PLAIN_JSON = frozenset(
 )
 """Content types (lower case) `check_media_type` accepts at once; the full check accepts
 them too (tests/api/test_fast_path.py)."""
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 async def json_body(request: Request) -> Any:
     """The request's body as JSON data, checked as the module doc says."""
+    return parse_json(await json_bytes(request))
+
+
+async def json_bytes(request: Request) -> bytes:
+    """The request's body as it came, once its media type says JSON in UTF-8 (for
+    `parse_json`, or `validated_json`)."""
     check_media_type(request.headers.get("content-type"))
-    return parse_json(await request.body())
+    return await request.body()
 
 
 def check_media_type(content_type: str | None) -> None:
@@ -118,7 +123,7 @@ def parse_json(raw: bytes) -> Any:
             {"type": "duplicate_key", "loc": ("body", *loc), "msg": "this key is given twice"}
             for loc in _repeated_keys(data, ())
         ]
-    if _SURROGATE_ESCAPE.search(text):
+    if _SURROGATE_ESCAPE.search(raw):
         problems += [
             {"type": "string_unicode", "loc": ("body", *loc), "msg": "a lone UTF-16 surrogate"}
             for loc in _lone_surrogates(data, ())
@@ -163,7 +168,7 @@ def read_ordinary(
     surrogate and as many colons as the models it filled were given keys
     (`model_fields_set`): a key given twice makes one more colon in the text, and so does
     a colon in a string (such a body is read the long way)."""
-    if _SURROGATE_ESCAPE_BYTES.search(raw) is not None:
+    if _SURROGATE_ESCAPE.search(raw) is not None:
         return None
     try:
         found = model.model_validate_json(raw, context=dict(context or {}))
@@ -212,9 +217,11 @@ def _may_hold_keys(annotation: Any) -> bool:
     origin = typing.get_origin(annotation)
     if origin is None:
         return isinstance(annotation, type) and issubclass(annotation, BaseModel | dict | list)
-    if origin in (list, tuple, dict, set, frozenset) or origin is typing.Annotated:
-        return origin is not typing.Annotated or _may_hold_keys(typing.get_args(annotation)[0])
-    return any(_may_hold_keys(arg) for arg in typing.get_args(annotation))
+    if origin is typing.Annotated:
+        return _may_hold_keys(typing.get_args(annotation)[0])
+    if origin in (list, tuple, dict, set, frozenset):
+        return True
+    return any(_may_hold_keys(arg) for arg in typing.get_args(annotation))  # a union
 
 
 class _NotJsonError(ValueError):

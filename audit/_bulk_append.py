@@ -46,24 +46,27 @@ from audit import _append, _chain, _rows
 from audit.models import DecisionRow, SubjectLinkRow
 
 _IN_BATCH = 500  # ids per IN (...) on SQLite
-_COLUMNS = (
-    "seq",
-    "decision_id",
-    "application_id",
-    "channel",
-    "decided_at",
-    "ruleset_hash",
-    "features_json",
-    "outcomes_json",
-    "personal_digest",
-    "client",
-    "idempotency_key",
-    "request_digest",
-    "review_json",
-    "payload_digest",
-    "prev_hash",
-    "record_hash",
+_COLUMN_TYPES = (
+    ("seq", "int8"),
+    ("decision_id", "varchar"),
+    ("application_id", "varchar"),
+    ("channel", "varchar"),
+    ("decided_at", "timestamptz"),
+    ("ruleset_hash", "varchar"),
+    ("features_json", "text"),
+    ("outcomes_json", "text"),
+    ("personal_digest", "varchar"),
+    ("client", "varchar"),
+    ("idempotency_key", "varchar"),
+    ("request_digest", "varchar"),
+    ("review_json", "text"),
+    ("payload_digest", "varchar"),
+    ("prev_hash", "varchar"),
+    ("record_hash", "varchar"),
 )
+"""The decision columns a batch writes, each with its type as the binary COPY sends it."""
+_COLUMNS = tuple(name for name, _ in _COLUMN_TYPES)
+_TYPES = tuple(kind for _, kind in _COLUMN_TYPES)
 _COPY = f"COPY decision ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _COPY_LINKS = "COPY subject_link (subject_hash, application_id, role) FROM STDIN (FORMAT BINARY)"
 _VARYING = ("application_id", "decision_id", "features_json", "outcomes_json")
@@ -362,27 +365,6 @@ class _Slice:
             digests,
             hashes,
         )
-
-
-_TYPES = (
-    "int8",
-    "varchar",
-    "varchar",
-    "varchar",
-    "timestamptz",
-    "varchar",
-    "text",
-    "text",
-    "varchar",
-    "varchar",
-    "varchar",
-    "varchar",
-    "text",
-    "varchar",
-    "varchar",
-    "varchar",
-)
-"""The types of `_COLUMNS`, as the binary COPY sends them."""
 
 
 def _copy_rows(part: _Slice, copy: Any) -> None:

@@ -292,7 +292,7 @@ def _filled(template: str, lender: str, row: Row, lang: Language, key: str, valu
     """A hint's message: `template` filled with the lender's name, the applied term, the
     amount written in the language (worked out only when the template has it) and `key`."""
     fill = {"lender": lender, "term": row["term_months"], key: value}
-    needs = _FIELDS.get(template) or _fields(template)
+    needs = _fields(template)
     if "amount" in needs:
         fill["amount"] = _number(row["amount"], lang)
     return template.format_map(fill)
@@ -303,9 +303,12 @@ _FIELDS: dict[str, frozenset[str]] = {}
 
 
 def _fields(template: str) -> frozenset[str]:
-    needs = _FIELDS[template] = frozenset(
-        field for _, field, _, _ in string.Formatter().parse(template) if field
-    )
+    """The fields of a hint template, worked out at its first use (`_FIELDS`)."""
+    needs = _FIELDS.get(template)
+    if needs is None:
+        needs = _FIELDS[template] = frozenset(
+            field for _, field, _, _ in string.Formatter().parse(template) if field
+        )
     return needs
 
 
@@ -384,7 +387,7 @@ def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -
     the applied term and amount where the language's message names them), so one given
     before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
     template = HINTS[lang]["no_pair"]
-    needs = _FIELDS.get(template) or _fields(template)
+    needs = _fields(template)
     amounts, terms = found.amounts, found.terms
     key = (
         lang,

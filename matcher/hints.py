@@ -538,17 +538,14 @@ def _search(
                 entries += _identity_crossings(c, hows, relation, domain)
             points.update(point for point, _ in entries)
         else:
-            g = (
-                _debt_to_income_of(row)
-                if kind is _DEBT_TO_INCOME
-                else _Operand(operand, row, with_value)
-            )
+            g = None if kind is _DEBT_TO_INCOME else _Operand(operand, row, with_value)
             for c, hows, relation in crossings:
                 start = low
                 for how in hows:
                     # where g passes c is at or after where it reaches c
-                    if kind is _DEBT_TO_INCOME:
-                        found = _first_debt_to_income(start, high, g, c, how, row)
+                    if g is None:
+                        debt, income = row["existing_debt"], row["total_income"]
+                        found = _first_debt_to_income(start, high, c, how, debt, income)
                     else:
                         found = _first(start, high, g, c, how)
                     if found is None:
@@ -709,9 +706,10 @@ def _told_solver(
             solved[index] = bit
             continue
         held.append((bit, *_holds(crossed[index], low, end)))
-    # per atom a row moves: its bit, whether it is debt_to_income, and per value compared
+    # per atom a row moves: its bit, how its crossings are found, and per value compared
     # with (a function of the row, or None and a literal) the crossings wanted: the
-    # condition, whether it is >= and whether the comparison holds from there on
+    # condition, whether it is where the operand reaches the value, and whether the
+    # comparison holds from there on
     atoms = [
         (
             solved[index],
@@ -724,7 +722,7 @@ def _told_solver(
                     function,
                     c,
                     [
-                        (how, how in _REACHED, how == ">=", _rising(how, relation))
+                        (how, how in _REACHED, _rising(how, relation))
                         for how in _HOWS[(d or 1, relation)]
                     ],
                 )
@@ -734,7 +732,7 @@ def _told_solver(
         for index, (kind, operand, _, d, against) in rest
     ]
     by_income = any(kind is _DEBT_TO_INCOME for _, kind, _, _, _ in atoms)
-    isfinite, ceil, floor = math.isfinite, math.ceil, math.floor
+    ceil, floor = math.ceil, math.floor
 
     def solve(row: Row) -> Accepted | None:
         debt, income = row["existing_debt"], row["total_income"]
@@ -759,7 +757,7 @@ def _told_solver(
                     if c is None:  # `_resolved`: a value compared with is unknown
                         return None
                 first = low
-                for how, reach, ge, rising in steps:
+                for how, reach, rising in steps:
                     if kind is _IDENTITY:  # `_identity_crossings`
                         found = ceil(c) if reach else floor(c) + 1
                         found = low if found < low else end if found > end else found
@@ -768,32 +766,10 @@ def _told_solver(
                         if found is None:
                             return None
                         first = found if found < high else high
-                    else:  # `_first_debt_to_income(first, high, g, c, how, row)`, written out
-                        target = c * income - debt
-                        found = None
-                        if isfinite(target):
-                            x = ceil(target) if ge else floor(target) + 1
-                            x = first if x < first else end if x > end else x
-                            for _ in range(WALK):
-                                if x > first and (
-                                    (debt + (x - 1)) / income >= c
-                                    if ge
-                                    else (debt + (x - 1)) / income > c
-                                ):
-                                    x -= 1
-                                elif x <= high and not (
-                                    (debt + x) / income >= c if ge else (debt + x) / income > c
-                                ):
-                                    x += 1
-                                else:
-                                    found = x
-                                    break
+                    else:
+                        found = _first_debt_to_income(first, high, c, how, debt, income)
                         if found is None:
-                            found = _first_debt_to_income(
-                                first, high, _debt_to_income_of(row), c, how, row
-                            )
-                            if found is None:
-                                return None
+                            return None
                         first = found if found < high else high
                     if rising:
                         if found > a:
@@ -1017,9 +993,8 @@ def _kind(operand: Node, variable: str) -> str:
     return _SEARCHED
 
 
-def _debt_to_income_of(row: Row) -> Callable[[int], float]:
+def _debt_to_income_of(debt: Any, income: Any) -> Callable[[int], float]:
     """debt_to_income as a function of the amount, as `features.set_loan` computes it."""
-    debt, income = row["existing_debt"], row["total_income"]
     return lambda x: debt_to_income(debt, x, income)
 
 
@@ -1029,19 +1004,19 @@ search takes over (float rounding moves the guess by one or two at most)."""
 
 
 def _first_debt_to_income(
-    low: int, high: int, g: Callable[[int], Any], c: Any, how: str, row: Row
+    low: int, high: int, c: Any, how: str, debt: Any, income: Any
 ) -> int | None:
     """`_first` for g = debt_to_income as the amount moves, with total income > 0 (else g
     does not move and there is no search): (existing_debt + x) / total_income reaches c at
     x = c * total_income - existing_debt. That is the guess; `from_guess` makes it exact
-    (written out here, g being known)."""
-    debt, income = row["existing_debt"], row["total_income"]
+    (written out here, g being known: the search's function is made only when the walk
+    does not settle)."""
     target = c * income - debt
     if not math.isfinite(target) or how not in (">=", ">"):
-        return _first(low, high, g, c, how)
+        return _first(low, high, _debt_to_income_of(debt, income), c, how)
     guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
     if not income:
-        return from_guess(guess, low, high, g, c, how)
+        return from_guess(guess, low, high, _debt_to_income_of(debt, income), c, how)
     # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`
     holds = operator.ge if how == ">=" else operator.gt
     x: int = min(max(guess, low), high + 1)
@@ -1052,7 +1027,7 @@ def _first_debt_to_income(
             x += 1
         else:
             return x
-    return _first(low, high, g, c, how)
+    return _first(low, high, _debt_to_income_of(debt, income), c, how)
 
 
 def from_guess(

@@ -35,7 +35,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field, TypeAdapter
 
 from api.auth import Caller, authenticated
-from api.body import check_media_type, validated_json
+from api.body import json_bytes, validated_json
 from api.deps import ServiceDep
 from api.errors import error_responses
 from api.examples import openapi_examples
@@ -84,9 +84,8 @@ class DecisionAnswer(BaseModel):
 async def application_body(request: Request, service: ServiceDep) -> Application:
     """The request body validated as an `Application` (strict; JSON read by `api.body`);
     synthetic test national ids only when the service accepts them (demo and test mode)."""
-    check_media_type(request.headers.get("content-type"))
     context = validation_context(synthetic_ids=service.settings.synthetic_ids)
-    return validated_json(Application, await request.body(), context)
+    return validated_json(Application, await json_bytes(request), context)
 
 
 ApplicationBody = Annotated[Application, Depends(application_body)]

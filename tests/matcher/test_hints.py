@@ -232,10 +232,9 @@ def test_debt_to_income_solved_for_the_amount_is_the_search(
     """Where debt_to_income = (debt + amount) / income first reaches (or passes) a limit,
     solved in closed form, is where the search over whole amounts finds it."""
     high = min(low + span, AMOUNT_MAX)
-    row = {"existing_debt": debt, "total_income": income}
     g = _cached(lambda x: debt_to_income(debt, x, income))
     expected = _first(low, high, g, limit, how)
-    assert _first_debt_to_income(low, high, g, limit, how, row) == expected
+    assert _first_debt_to_income(low, high, limit, how, debt, income) == expected
 
 
 @given(
