@@ -136,10 +136,13 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
     checks = _application_checks() if shape == "applications" else []
     checks.append(_Check(pl.col(APPLICATION_ID).is_null(), pl.lit(f"{APPLICATION_ID}: missing")))
     # rows that may fail a check (`_Check.suspect`): a superset of those that do
-    failing = frame.select(
-        pl.any_horizontal(check.suspect for check in checks).fill_null(False)
-    ).to_series()
-    reasons = pl.repeat("", frame.height, dtype=pl.String, eager=True).alias(_REASON)
+    failing = (
+        frame.lazy()
+        .select(pl.any_horizontal(check.suspect for check in checks).fill_null(False))
+        .collect()
+        .to_series()
+    )
+    reasons = pl.repeat("", frame.height, dtype=pl.String, eager=True)
     if failing.any():
         worded = frame.filter(failing).select(
             pl.concat_list(pl.when(c.failed).then(c.reason) for c in checks)
@@ -147,30 +150,29 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
             .list.join("; ")
         )
         reasons = reasons.scatter(failing.arg_true(), worded.to_series())
-    marked = frame.with_columns(reasons)
     if shape == "applications":
-        marked = _check_national_ids(marked, on)
-    return _split(marked)
+        reasons = _check_national_ids(frame, reasons, on)
+    return _split(frame, reasons)
 
 
 def validate_features(frame: pl.DataFrame) -> Validated:
     """Split a feature frame (with `ROW` and `APPLICATION_ID`) into the rows the feature
     contract allows and rejects naming each bad feature (`matcher.row_problems`)."""
-    problems = row_problems(frame.select(f.name for f in FEATURES)).fill_null("")
-    return _split(frame.with_columns(problems.alias(_REASON)))
+    return _split(frame, row_problems(frame.lazy().select(f.name for f in FEATURES)))
 
 
-_REASON = "__reason"
-
-
-def _split(marked: pl.DataFrame) -> Validated:
-    bad = pl.col(_REASON) != ""
-    rejects = marked.filter(bad).select(
-        pl.col(ROW).cast(pl.UInt64),
-        pl.col(APPLICATION_ID).cast(pl.String),
-        pl.col(_REASON).alias("reason"),
+def _split(frame: pl.DataFrame, reasons: pl.Series) -> Validated:
+    """`frame` split by the reason of each row (null or "": valid). The frame's columns are
+    not touched (nor copied) when every row is valid, the usual case."""
+    bad = (reasons != "").fill_null(False)
+    if not bad.any():
+        return Validated(frame, REJECTS_SCHEMA.to_frame())
+    rejects = (
+        frame.select(pl.col(ROW).cast(pl.UInt64), pl.col(APPLICATION_ID).cast(pl.String))
+        .with_columns(reasons.alias("reason"))
+        .filter(bad)
     )
-    return Validated(marked.filter(~bad).drop(_REASON), rejects)
+    return Validated(frame.filter(~bad), rejects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,15 +248,16 @@ _FEW = 8
 """Closed lists up to this long are checked by comparing with each value."""
 
 
-def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
-    """Add a reason to each row whose applicant's or co-applicant's national id is invalid
-    for its market (only rows with no other reason: their market and ids are well-formed).
-    The rows are checked in one pass over the frame (`matcher.national_ids_valid`); only the
-    invalid ones (usually few) are parsed one at a time, for the reason in words."""
-    clean = marked.get_column(_REASON) == ""
-    flagged = pl.repeat(False, marked.height, dtype=pl.Boolean, eager=True)
+def _check_national_ids(frame: pl.DataFrame, reasons: pl.Series, on: dt.date) -> pl.Series:
+    """`reasons` with a reason added to each row whose applicant's or co-applicant's national
+    id is invalid for its market (only rows with no other reason: their market and ids are
+    well-formed). The rows are checked in one pass over the frame
+    (`matcher.national_ids_valid`); only the invalid ones (usually few) are parsed one at a
+    time, for the reason in words."""
+    clean = reasons == ""
+    flagged = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
     for role in _ROLES:
-        numbers = marked.select(
+        numbers = frame.select(
             pl.col(role).struct.field("national_id").alias("id"),
             pl.col("market").cast(pl.String),
         )
@@ -266,20 +269,24 @@ def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
         valid = national_ids_valid(subset, pl.col("id"), pl.col("market"), on=on)
         flagged = flagged.scatter(checked.arg_true().filter(~valid.fill_null(True)), True)
     if not flagged.any():
-        return marked
-    reasons = marked[_REASON].to_list()
-    markets = marked["market"].cast(pl.String).to_list()
-    ids = {role: marked[role].struct.field("national_id").to_list() for role in _ROLES}
-    for i in flagged.arg_true().to_list():
-        for role in _ROLES:
-            national_id = ids[role][i]
-            if national_id is None or reasons[i]:
+        return reasons
+    rows = flagged.arg_true()
+    found = frame.select(
+        pl.col("market").cast(pl.String).gather(rows),
+        *(pl.col(role).struct.field("national_id").gather(rows).alias(role) for role in _ROLES),
+    )
+    worded = []
+    for market, *ids in found.iter_rows():
+        reason = ""
+        for role, national_id in zip(_ROLES, ids, strict=True):
+            if national_id is None or reason:
                 continue
             try:
-                parse_national_id(national_id, markets[i], on=on)
+                parse_national_id(national_id, market, on=on)
             except InvalidNationalIdError as error:
-                reasons[i] = f"{role}.national_id: invalid {error.kind}: {error.reason}"
-    return marked.with_columns(pl.Series(_REASON, reasons, dtype=pl.String))
+                reason = f"{role}.national_id: invalid {error.kind}: {error.reason}"
+        worded.append(reason)
+    return reasons.scatter(rows, pl.Series(worded, dtype=pl.String))
 
 
 _ROLES = ("applicant", "co_applicant")
