@@ -9,8 +9,10 @@ it (`BatchColumnError`) before anything is computed.
 `validate_rows` splits a chunk into valid rows and rejects with their reasons. For
 applications the bounds, closed lists, patterns and lengths come from the application model
 itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
-checked as the API checks them (`matcher.national_ids_valid` over the frame, the same rules as
-`matcher.parse_national_id`, which words the reason of each invalid one). Feature rows,
+checked as the API checks them (`matcher.national_id_birth_dates` over the frame, the same
+rules as `matcher.parse_national_id`, which words the reason of each invalid one); the valid
+rows keep their people's birth dates (`matcher.BIRTH_DATE_COLUMNS`), so their ages are not
+read from the ids again. Feature rows,
 given or computed from applications, are checked by `validate_features` against the
 feature contract with the matcher's own check (`matcher.row_problems`, the definition
 `matcher.match` and `matcher.valid_rows` use): a null where a feature is not nullable, NaN,
@@ -29,10 +31,11 @@ import polars as pl
 
 from broker.errors import BatchColumnError, BatchInputError
 from matcher import (
+    BIRTH_DATE_COLUMNS,
     FEATURES,
     Application,
     InvalidNationalIdError,
-    national_ids_valid,
+    national_id_birth_dates,
     parse_national_id,
     row_problems,
 )
@@ -151,7 +154,8 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
         )
         reasons = reasons.scatter(failing.arg_true(), worded.to_series())
     if shape == "applications":
-        reasons = _check_national_ids(frame, reasons, on)
+        reasons, births = _check_national_ids(frame, reasons, on)
+        frame = frame.with_columns(births)  # for the ages (`matcher.BIRTH_DATE_COLUMNS`)
     return _split(frame, reasons)
 
 
@@ -248,14 +252,18 @@ _FEW = 8
 """Closed lists up to this long are checked by comparing with each value."""
 
 
-def _check_national_ids(frame: pl.DataFrame, reasons: pl.Series, on: dt.date) -> pl.Series:
+def _check_national_ids(
+    frame: pl.DataFrame, reasons: pl.Series, on: dt.date
+) -> tuple[pl.Series, list[pl.Series]]:
     """`reasons` with a reason added to each row whose applicant's or co-applicant's national
     id is invalid for its market (only rows with no other reason: their market and ids are
-    well-formed). The rows are checked in one pass over the frame
-    (`matcher.national_ids_valid`); only the invalid ones (usually few) are parsed one at a
-    time, for the reason in words."""
+    well-formed), and each role's birth dates (`matcher.BIRTH_DATE_COLUMNS`; null where not
+    checked). The rows are checked in one pass over the frame
+    (`matcher.national_id_birth_dates`); only the invalid ones (usually few) are parsed one
+    at a time, for the reason in words."""
     clean = reasons == ""
     flagged = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    births = []
     for role in _ROLES:
         numbers = frame.select(
             pl.col(role).struct.field("national_id").alias("id"),
@@ -263,13 +271,16 @@ def _check_national_ids(frame: pl.DataFrame, reasons: pl.Series, on: dt.date) ->
         )
         # only the rows with an id to check (most applications have no co-applicant)
         checked = clean & numbers.get_column("id").is_not_null()
-        subset = numbers if checked.all() else numbers.filter(checked)
-        if subset.is_empty():
-            continue
-        valid = national_ids_valid(subset, pl.col("id"), pl.col("market"), on=on)
-        flagged = flagged.scatter(checked.arg_true().filter(~valid.fill_null(True)), True)
+        every = checked.all()
+        subset = numbers if every else numbers.filter(checked)
+        born = national_id_birth_dates(subset, pl.col("id"), pl.col("market"), on=on)
+        if not every:
+            where = checked.arg_true()
+            born = pl.repeat(None, frame.height, dtype=pl.Int32, eager=True).scatter(where, born)
+        births.append(born.alias(BIRTH_DATE_COLUMNS[role]))
+        flagged = flagged | (checked & born.is_null())
     if not flagged.any():
-        return reasons
+        return reasons, births
     rows = flagged.arg_true()
     found = frame.select(
         pl.col("market").cast(pl.String).gather(rows),
@@ -286,7 +297,7 @@ def _check_national_ids(frame: pl.DataFrame, reasons: pl.Series, on: dt.date) ->
             except InvalidNationalIdError as error:
                 reason = f"{role}.national_id: invalid {error.kind}: {error.reason}"
         worded.append(reason)
-    return reasons.scatter(rows, pl.Series(worded, dtype=pl.String))
+    return reasons.scatter(rows, pl.Series(worded, dtype=pl.String)), births
 
 
 _ROLES = ("applicant", "co_applicant")

@@ -383,7 +383,17 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
     """Per row of `frame`: whether `parse(national_id, market, on=on)` succeeds (null where
     the id or the market is null), computed over the frame with no Python per row. The same
     rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
-    equal.
+    equal. `birth_dates` gives the birth dates of the same check."""
+    born = birth_dates(frame, national_id, market, on=on)
+    given = frame.select(national_id.is_not_null() & market.is_not_null()).to_series()
+    return pl.select(pl.when(given).then(born.is_not_null())).to_series().alias("valid")
+
+
+def birth_dates(
+    frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on: date
+) -> pl.Series:
+    """Per row of `frame`: the birth date that `parse(national_id, market, on=on)` gives, as
+    the integer YYYYMMDD (Int32), or null where it raises (or the id or market is null).
 
     The rows of each market are checked apart, by that market's rules only. Each
     well-formed number is read once as an integer (its digits without the separator), and
@@ -392,19 +402,17 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         frame.lazy().select(national_id.alias("s"), market.alias("m")).with_row_index("i").collect()
     )
     s, m = pl.col("s"), pl.col("m")
-    valid = pairs.select(
-        pl.when(s.is_null() | m.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(False)
-    ).to_series()
+    born = pl.repeat(None, pairs.height, dtype=pl.Int32, eager=True)
     for code, check in (("NO", _fodselsnummers_valid), ("SE", _personnummers_valid)):
         rows = pairs.lazy().filter(s.is_not_null() & (m == code))
         found = check(rows, on).collect()
         if found.height:
-            valid = valid.scatter(found.get_column("i"), found.get_column("valid"))
-    return valid.alias("valid")
+            born = born.scatter(found.get_column("i"), found.get_column("born"))
+    return born.alias("born")
 
 
 def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
-    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
+    """(`i`, `born`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
     s, c = pl.col("s"), pl.col
     # 11 digits (as a number: 0 where they are not, and the form fails)
     forms = {
@@ -456,12 +464,12 @@ def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
         .with_columns(**digits)
         .with_columns(**parts)
         .with_columns(**checks)
-        .select("i", (c("form") & c("checks") & _date_valid("no", on)).alias("valid"))
+        .select("i", _born("no", c("form") & c("checks"), on))
     )
 
 
 def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
-    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
+    """(`i`, `born`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
     s, c = pl.col("s"), pl.col
     length = s.str.len_bytes()
     form = s.str.contains(_SE_FORM)
@@ -508,7 +516,7 @@ def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
         .with_columns(**digits)
         .with_columns(**parts)
         .with_columns(se_year=pl.coalesce(c("year4"), short_year))
-        .select("i", (c("form") & c("luhn") & _date_valid("se", on)).alias("valid"))
+        .select("i", _born("se", c("form") & c("luhn"), on))
     )
 
 
@@ -523,9 +531,10 @@ def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
     return (11 - rest) % 11
 
 
-def _date_valid(prefix: str, on: date) -> pl.Expr:
-    """The columns `<prefix>_year`, `_month`, `_day` make a real date (proleptic Gregorian,
-    year 1 or later) not after `on`; false where any is null."""
+def _born(prefix: str, ok: pl.Expr, on: date) -> pl.Expr:
+    """`born`: the columns `<prefix>_year`, `_month`, `_day` as the integer YYYYMMDD (Int32)
+    where `ok` holds and they make a real date (proleptic Gregorian, year 1 or later) not
+    after `on`; else null."""
     year, month, day = (pl.col(f"{prefix}_{part}") for part in ("year", "month", "day"))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     days = (
@@ -537,4 +546,5 @@ def _date_valid(prefix: str, on: date) -> pl.Expr:
     )
     real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
     ymd = year * 10_000 + month * 100 + day
-    return (real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)).fill_null(False)
+    valid = ok & real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)
+    return pl.when(valid.fill_null(False)).then(ymd).cast(pl.Int32).alias("born")
