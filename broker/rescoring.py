@@ -360,7 +360,7 @@ def score_rows(
                 checked.valid.get_column(role).struct.field("national_id").alias(column)
                 for role, column in PEOPLE.items()
             ),
-        )
+        ).rechunk()  # in the file's row groups but for `ROW`: one chunk each, as `match` likes
     invalid = checked.rejects
     del checked  # the applications, once their features are computed
     allowed = validate_features(frame)
