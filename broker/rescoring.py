@@ -290,7 +290,8 @@ class _Side:
         """The outcome's code (`_CODES`) per row."""
         if self.lender is None:
             return pl.lit(_CODES["not_served"], dtype=pl.UInt8)
-        failed, unknown = self.bits("failed"), self.bits("unknown")
+        # compared with 0 as they are (a cast of every bitmask would cost more than the codes)
+        failed, unknown = (pl.col(column) for column in self.columns())
         return (
             pl.when(failed.is_null())
             .then(pl.lit(_CODES["not_served"], dtype=pl.UInt8))
