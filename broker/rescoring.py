@@ -361,12 +361,14 @@ def score_rows(
                 checked.valid.get_column(role).struct.field("national_id").alias(column)
                 for role, column in PEOPLE.items()
             ),
-        ).rechunk()  # in the file's row groups but for `ROW`: one chunk each, as `match` likes
+        )
     invalid = checked.rejects
     del checked  # the applications, once their features are computed
     allowed = validate_features(frame)
     rejects = pl.concat([invalid, allowed.rejects]).sort(ROW)
-    frame = allowed.valid.drop(ROW)
+    # lazily: the columns keep the file's row groups as chunks beside the one chunk of `ROW`,
+    # which an eager drop would first copy into one chunk each
+    frame = allowed.valid.lazy().drop(ROW).collect()
     return frame, compare(frame, new, baseline), rejects
 
 
