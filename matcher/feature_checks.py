@@ -135,6 +135,9 @@ def _violated(feature: Feature, outside: pl.Expr | None) -> list[pl.Expr]:
     start at 0, read as unsigned so that a negative value is above the high bound."""
     if outside is not None and feature.values:
         return [outside]
+    if feature.values and len(feature.values) <= _FEW_VALUES:
+        col = pl.col(feature.name)  # a few comparisons cost less than a hash lookup
+        return [~pl.any_horizontal(col == value for value in feature.values)]
     low, high = feature.low, feature.high
     if not feature.type.is_numeric or low is None or high is None:
         return [where for where, _ in _violations(feature)]
@@ -147,6 +150,10 @@ def _violated(feature: Feature, outside: pl.Expr | None) -> list[pl.Expr]:
     if high != math.inf:
         found.append(col > high)
     return found
+
+
+_FEW_VALUES = 8
+"""Closed lists up to this long are checked by comparing with each value."""
 
 
 def _row_reason(feature: Feature) -> pl.Expr:
