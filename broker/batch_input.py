@@ -22,6 +22,7 @@ a value outside its bounds or its closed list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,7 +137,7 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
 
     Every check is first evaluated as a boolean over the whole frame, in one pass; the
     reasons are worded only for the rows that fail one (usually few)."""
-    checks = _application_checks() if shape == "applications" else []
+    checks = [*_application_checks()] if shape == "applications" else []
     checks.append(_Check(pl.col(APPLICATION_ID).is_null(), pl.lit(f"{APPLICATION_ID}: missing")))
     # rows that may fail a check (`_Check.suspect`): a superset of those that do
     failing = (
@@ -195,8 +196,10 @@ class _Check:
         return self.failed if self.cheap is None else self.cheap
 
 
-def _application_checks() -> list[_Check]:
-    return list(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
+@functools.cache
+def _application_checks() -> tuple[_Check, ...]:
+    """The checks of the application model, built once (expressions are immutable)."""
+    return tuple(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
 
 
 def _object_checks(
