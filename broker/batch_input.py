@@ -9,8 +9,10 @@ it (`BatchColumnError`) before anything is computed.
 `validate_rows` splits a chunk into valid rows and rejects with their reasons. For
 applications the bounds, closed lists, patterns and lengths come from the application model
 itself (its JSON Schema, so they cannot drift from what the API accepts), and national ids are
-checked as the API checks them (`matcher.national_ids_valid` over the frame, the same rules as
-`matcher.parse_national_id`, which words the reason of each invalid one). Feature rows,
+checked as the API checks them (`matcher.national_id_birth_dates` over the frame, the same
+rules as `matcher.parse_national_id`, which words the reason of each invalid one); the valid
+rows keep their people's birth dates (`matcher.BIRTH_DATE_COLUMNS`), so their ages are not
+read from the ids again. Feature rows,
 given or computed from applications, are checked by `validate_features` against the
 feature contract with the matcher's own check (`matcher.row_problems`, the definition
 `matcher.match` and `matcher.valid_rows` use): a null where a feature is not nullable, NaN,
@@ -20,6 +22,7 @@ a value outside its bounds or its closed list.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +32,11 @@ import polars as pl
 
 from broker.errors import BatchColumnError, BatchInputError
 from matcher import (
+    BIRTH_DATE_COLUMNS,
     FEATURES,
     Application,
     InvalidNationalIdError,
-    national_ids_valid,
+    national_id_birth_dates,
     parse_national_id,
     row_problems,
 )
@@ -133,13 +137,16 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
 
     Every check is first evaluated as a boolean over the whole frame, in one pass; the
     reasons are worded only for the rows that fail one (usually few)."""
-    checks = _application_checks() if shape == "applications" else []
+    checks = [*_application_checks()] if shape == "applications" else []
     checks.append(_Check(pl.col(APPLICATION_ID).is_null(), pl.lit(f"{APPLICATION_ID}: missing")))
     # rows that may fail a check (`_Check.suspect`): a superset of those that do
-    failing = frame.select(
-        pl.any_horizontal(check.suspect for check in checks).fill_null(False)
-    ).to_series()
-    reasons = pl.repeat("", frame.height, dtype=pl.String, eager=True).alias(_REASON)
+    failing = (
+        frame.lazy()
+        .select(pl.any_horizontal(check.suspect for check in checks).fill_null(False))
+        .collect()
+        .to_series()
+    )
+    reasons = pl.repeat("", frame.height, dtype=pl.String, eager=True)
     if failing.any():
         worded = frame.filter(failing).select(
             pl.concat_list(pl.when(c.failed).then(c.reason) for c in checks)
@@ -147,30 +154,30 @@ def validate_rows(frame: pl.DataFrame, shape: InputShape, on: dt.date) -> Valida
             .list.join("; ")
         )
         reasons = reasons.scatter(failing.arg_true(), worded.to_series())
-    marked = frame.with_columns(reasons)
     if shape == "applications":
-        marked = _check_national_ids(marked, on)
-    return _split(marked)
+        reasons, births = _check_national_ids(frame, reasons, on)
+        frame = frame.with_columns(births)  # for the ages (`matcher.BIRTH_DATE_COLUMNS`)
+    return _split(frame, reasons)
 
 
 def validate_features(frame: pl.DataFrame) -> Validated:
     """Split a feature frame (with `ROW` and `APPLICATION_ID`) into the rows the feature
     contract allows and rejects naming each bad feature (`matcher.row_problems`)."""
-    problems = row_problems(frame.select(f.name for f in FEATURES)).fill_null("")
-    return _split(frame.with_columns(problems.alias(_REASON)))
+    return _split(frame, row_problems(frame.lazy().select(f.name for f in FEATURES)))
 
 
-_REASON = "__reason"
-
-
-def _split(marked: pl.DataFrame) -> Validated:
-    bad = pl.col(_REASON) != ""
-    rejects = marked.filter(bad).select(
-        pl.col(ROW).cast(pl.UInt64),
-        pl.col(APPLICATION_ID).cast(pl.String),
-        pl.col(_REASON).alias("reason"),
+def _split(frame: pl.DataFrame, reasons: pl.Series) -> Validated:
+    """`frame` split by the reason of each row (null or "": valid). The frame's columns are
+    not touched (nor copied) when every row is valid, the usual case."""
+    bad = (reasons != "").fill_null(False)
+    if not bad.any():
+        return Validated(frame, REJECTS_SCHEMA.to_frame())
+    rejects = (
+        frame.select(pl.col(ROW).cast(pl.UInt64), pl.col(APPLICATION_ID).cast(pl.String))
+        .with_columns(reasons.alias("reason"))
+        .filter(bad)
     )
-    return Validated(marked.filter(~bad).drop(_REASON), rejects)
+    return Validated(frame.filter(~bad), rejects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +196,10 @@ class _Check:
         return self.failed if self.cheap is None else self.cheap
 
 
-def _application_checks() -> list[_Check]:
-    return list(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
+@functools.cache
+def _application_checks() -> tuple[_Check, ...]:
+    """The checks of the application model, built once (expressions are immutable)."""
+    return tuple(_object_checks(_MODEL_SCHEMA, "", None, pl.lit(True)))
 
 
 def _object_checks(
@@ -246,40 +255,52 @@ _FEW = 8
 """Closed lists up to this long are checked by comparing with each value."""
 
 
-def _check_national_ids(marked: pl.DataFrame, on: dt.date) -> pl.DataFrame:
-    """Add a reason to each row whose applicant's or co-applicant's national id is invalid
-    for its market (only rows with no other reason: their market and ids are well-formed).
-    The rows are checked in one pass over the frame (`matcher.national_ids_valid`); only the
-    invalid ones (usually few) are parsed one at a time, for the reason in words."""
-    clean = marked.get_column(_REASON) == ""
-    flagged = pl.repeat(False, marked.height, dtype=pl.Boolean, eager=True)
+def _check_national_ids(
+    frame: pl.DataFrame, reasons: pl.Series, on: dt.date
+) -> tuple[pl.Series, list[pl.Series]]:
+    """`reasons` with a reason added to each row whose applicant's or co-applicant's national
+    id is invalid for its market (only rows with no other reason: their market and ids are
+    well-formed), and each role's birth dates (`matcher.BIRTH_DATE_COLUMNS`; null where not
+    checked). The rows are checked in one pass over the frame
+    (`matcher.national_id_birth_dates`); only the invalid ones (usually few) are parsed one
+    at a time, for the reason in words."""
+    clean = reasons == ""
+    flagged = pl.repeat(False, frame.height, dtype=pl.Boolean, eager=True)
+    births = []
     for role in _ROLES:
-        numbers = marked.select(
+        numbers = frame.select(
             pl.col(role).struct.field("national_id").alias("id"),
             pl.col("market").cast(pl.String),
         )
         # only the rows with an id to check (most applications have no co-applicant)
         checked = clean & numbers.get_column("id").is_not_null()
-        subset = numbers if checked.all() else numbers.filter(checked)
-        if subset.is_empty():
-            continue
-        valid = national_ids_valid(subset, pl.col("id"), pl.col("market"), on=on)
-        flagged = flagged.scatter(checked.arg_true().filter(~valid.fill_null(True)), True)
+        every = checked.all()
+        subset = numbers if every else numbers.filter(checked)
+        born = national_id_birth_dates(subset, pl.col("id"), pl.col("market"), on=on)
+        if not every:
+            where = checked.arg_true()
+            born = pl.repeat(None, frame.height, dtype=pl.Int32, eager=True).scatter(where, born)
+        births.append(born.alias(BIRTH_DATE_COLUMNS[role]))
+        flagged = flagged | (checked & born.is_null())
     if not flagged.any():
-        return marked
-    reasons = marked[_REASON].to_list()
-    markets = marked["market"].cast(pl.String).to_list()
-    ids = {role: marked[role].struct.field("national_id").to_list() for role in _ROLES}
-    for i in flagged.arg_true().to_list():
-        for role in _ROLES:
-            national_id = ids[role][i]
-            if national_id is None or reasons[i]:
+        return reasons, births
+    rows = flagged.arg_true()
+    found = frame.select(
+        pl.col("market").cast(pl.String).gather(rows),
+        *(pl.col(role).struct.field("national_id").gather(rows).alias(role) for role in _ROLES),
+    )
+    worded = []
+    for market, *ids in found.iter_rows():
+        reason = ""
+        for role, national_id in zip(_ROLES, ids, strict=True):
+            if national_id is None or reason:
                 continue
             try:
-                parse_national_id(national_id, markets[i], on=on)
+                parse_national_id(national_id, market, on=on)
             except InvalidNationalIdError as error:
-                reasons[i] = f"{role}.national_id: invalid {error.kind}: {error.reason}"
-    return marked.with_columns(pl.Series(_REASON, reasons, dtype=pl.String))
+                reason = f"{role}.national_id: invalid {error.kind}: {error.reason}"
+        worded.append(reason)
+    return reasons.scatter(rows, pl.Series(worded, dtype=pl.String)), births
 
 
 _ROLES = ("applicant", "co_applicant")

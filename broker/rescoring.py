@@ -290,7 +290,8 @@ class _Side:
         """The outcome's code (`_CODES`) per row."""
         if self.lender is None:
             return pl.lit(_CODES["not_served"], dtype=pl.UInt8)
-        failed, unknown = self.bits("failed"), self.bits("unknown")
+        # compared with 0 as they are (a cast of every bitmask would cost more than the codes)
+        failed, unknown = (pl.col(column) for column in self.columns())
         return (
             pl.when(failed.is_null())
             .then(pl.lit(_CODES["not_served"], dtype=pl.UInt8))
@@ -365,7 +366,9 @@ def score_rows(
     del checked  # the applications, once their features are computed
     allowed = validate_features(frame)
     rejects = pl.concat([invalid, allowed.rejects]).sort(ROW)
-    frame = allowed.valid.drop(ROW)
+    # lazily: the columns keep the file's row groups as chunks beside the one chunk of `ROW`,
+    # which an eager drop would first copy into one chunk each
+    frame = allowed.valid.lazy().drop(ROW).collect()
     return frame, compare(frame, new, baseline), rejects
 
 

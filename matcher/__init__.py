@@ -26,12 +26,14 @@ from matcher.errors import (
 from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
 from matcher.feature_checks import row_problems, valid_rows
 from matcher.features import (
+    BIRTH_DATE_COLUMNS,
     CORRECTABLE_FEATURES,
     feature_frame,
     features_of,
     with_corrections,
 )
 from matcher.generate import EARLIEST_DECISION_YEAR, LATEST_DECISION_YEAR, generate
+from matcher.national_id import birth_dates as national_id_birth_dates
 from matcher.national_id import parse as parse_national_id
 from matcher.national_id import valid_ids as national_ids_valid
 from matcher.ruleset import (
@@ -47,6 +49,7 @@ from matcher.schema import FEATURE_NAMES, FEATURES, Feature, polars_schema
 from matcher.texts import FEATURE_WORDS
 
 __all__ = [
+    "BIRTH_DATE_COLUMNS",
     "CORRECTABLE_FEATURES",
     "EARLIEST_DECISION_YEAR",
     "FEATURES",
@@ -85,6 +88,7 @@ __all__ = [
     "load_ruleset",
     "match",
     "match_side_by_side",
+    "national_id_birth_dates",
     "national_ids_valid",
     "parse_national_id",
     "polars_schema",

@@ -135,6 +135,9 @@ def _violated(feature: Feature, outside: pl.Expr | None) -> list[pl.Expr]:
     start at 0, read as unsigned so that a negative value is above the high bound."""
     if outside is not None and feature.values:
         return [outside]
+    if feature.values and len(feature.values) <= _FEW_VALUES:
+        col = pl.col(feature.name)  # a few comparisons cost less than a hash lookup
+        return [~pl.any_horizontal(col == value for value in feature.values)]
     low, high = feature.low, feature.high
     if not feature.type.is_numeric or low is None or high is None:
         return [where for where, _ in _violations(feature)]
@@ -147,6 +150,10 @@ def _violated(feature: Feature, outside: pl.Expr | None) -> list[pl.Expr]:
     if high != math.inf:
         found.append(col > high)
     return found
+
+
+_FEW_VALUES = 8
+"""Closed lists up to this long are checked by comparing with each value."""
 
 
 def _row_reason(feature: Feature) -> pl.Expr:
@@ -181,6 +188,12 @@ class FrameCheck:
             for i, f in enumerate(FEATURES)
         ]
         return pl.sum_horizontal(terms).cast(pl.UInt32).alias(BAD_BITS)
+
+    @property
+    def any_bad(self) -> pl.Expr:
+        """True where any feature of the row is not valid: `bad_bits != 0`, as one boolean
+        (no bits to set and add up where only whether a row is bad matters)."""
+        return pl.any_horizontal(_bad(f) for f in FEATURES)
 
     def refused(self, rows: int) -> FeatureFrameError:
         """The error for a frame whose columns do not fit: every row is bad."""
@@ -247,14 +260,17 @@ def row_problems(frame: pl.DataFrame | pl.LazyFrame) -> pl.Series:
     check = frame_check(lazy.collect_schema())
     if check.wrong_types:
         raise check.refused(lazy.select(pl.len()).collect().item())
-    checked = lazy.with_columns(*check.casts).with_columns(check.bad_bits).collect()
-    bad = checked.get_column(BAD_BITS) != 0
-    problems = pl.Series("problems", [None] * checked.height, dtype=pl.String)
+    checked = lazy.with_columns(*check.casts).with_columns(check.any_bad.alias(_ANY_BAD)).collect()
+    bad = checked.get_column(_ANY_BAD)
+    problems = pl.repeat(None, checked.height, dtype=pl.String, eager=True).alias("problems")
     if bad.any():  # the reasons only for the bad rows (usually few)
         reasons = pl.concat_list([_row_reason(f) for f in FEATURES]).list.drop_nulls()
         found = checked.filter(bad).select(reasons.list.join("; ")).to_series()
         problems = problems.scatter(bad.arg_true(), found)
     return problems
+
+
+_ANY_BAD = "__lendmatch_any_bad"
 
 
 def valid_rows(frame: pl.DataFrame | pl.LazyFrame) -> tuple[pl.Series, tuple[BadColumn, ...]]:

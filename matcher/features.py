@@ -31,6 +31,13 @@ from matcher.national_id import (
 from matcher.schema import FEATURE_NAMES, polars_schema
 
 APPLICATION_ID = "application_id"
+BIRTH_DATE_COLUMNS = {
+    "applicant": "__lendmatch_applicant_born",
+    "co_applicant": "__lendmatch_co_applicant_born",
+}
+"""Columns that `feature_frame` takes each person's birth date from (YYYYMMDD integers, as
+`matcher.national_id.birth_dates` gives them) where a frame holds them, instead of reading
+the national ids again: a batch that has just checked the ids has them at hand."""
 
 
 # --- one application, plain Python -------------------------------------------------------
@@ -147,15 +154,31 @@ def _age(role: str, on: date) -> pl.Expr:
     return age_expr(*birth_ymd_from_parts(head, is_no, long_se, plus, on=on), on=on)
 
 
+def _age_from_birth(born: pl.Expr, on: date) -> pl.Expr:
+    """`age_on` of a birth date given as the integer YYYYMMDD."""
+    on_mmdd = on.month * 100 + on.day
+    year, mmdd = born.cast(pl.Int64) // 10_000, born.cast(pl.Int64) % 10_000
+    return pl.lit(on.year, pl.Int64) - year - (mmdd > on_mmdd).cast(pl.Int64)
+
+
 def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     """The feature rows of a frame of applications at decision date `on` (lazy).
 
     The input has the nested shape of `Application` as struct columns; an
     ``application_id`` column, if present, is passed through as the first column. National
     ids are assumed valid (as every `Application` is); an invalid one gives an undefined
-    age.
+    age. A person's age comes from the column `BIRTH_DATE_COLUMNS[role]` where the frame
+    holds it (the birth dates of those ids), else from the national id.
     """
     lazy = apps.lazy()
+    input_schema = lazy.collect_schema()
+    from_ids = [role for role, born in BIRTH_DATE_COLUMNS.items() if born not in input_schema]
+
+    def age(role: str) -> pl.Expr:
+        if role in from_ids:
+            return _age(role, on)
+        return _age_from_birth(pl.col(BIRTH_DATE_COLUMNS[role]), on)
+
     market = pl.col("market").cast(pl.String)
     a = pl.col("applicant")
     co = pl.col("co_applicant")
@@ -184,9 +207,9 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     )
     exprs: dict[str, pl.Expr] = {
         "market": market,
-        "age": _age("applicant", on),
+        "age": age("applicant"),
         "has_co_applicant": has_co,
-        "co_age": pl.when(has_co).then(_age("co_applicant", on)),
+        "co_age": pl.when(has_co).then(age("co_applicant")),
         "income": field(a, "income"),
         "co_income": co_income,
         "total_income": total_income,
@@ -207,7 +230,6 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
     }
     schema = polars_schema()
     columns = [exprs[name].cast(schema[name]).alias(name) for name in FEATURE_NAMES]
-    input_schema = lazy.collect_schema()
     if APPLICATION_ID in input_schema:
         columns.insert(0, pl.col(APPLICATION_ID))
     if (
@@ -216,4 +238,6 @@ def feature_frame(apps: pl.DataFrame | pl.LazyFrame, on: date) -> pl.LazyFrame:
         lazy = lazy.with_columns(
             pl.col("co_applicant").cast(APPLICATION_FRAME_SCHEMA["co_applicant"])
         )
-    return lazy.with_columns(*_id_parts("applicant"), *_id_parts("co_applicant")).select(columns)
+    return lazy.with_columns(*(part for role in from_ids for part in _id_parts(role))).select(
+        columns
+    )

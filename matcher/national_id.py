@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import calendar
 import operator
+from collections.abc import Callable
 from datetime import date
 from typing import Literal, NamedTuple
 
@@ -383,7 +384,17 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
     """Per row of `frame`: whether `parse(national_id, market, on=on)` succeeds (null where
     the id or the market is null), computed over the frame with no Python per row. The same
     rules as `parse_fodselsnummer` and `parse_personnummer`; a property test keeps them
-    equal.
+    equal. `birth_dates` gives the birth dates of the same check."""
+    born = birth_dates(frame, national_id, market, on=on)
+    given = frame.select(national_id.is_not_null() & market.is_not_null()).to_series()
+    return pl.select(pl.when(given).then(born.is_not_null())).to_series().alias("valid")
+
+
+def birth_dates(
+    frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on: date
+) -> pl.Series:
+    """Per row of `frame`: the birth date that `parse(national_id, market, on=on)` gives, as
+    the integer YYYYMMDD (Int32), or null where it raises (or the id or market is null).
 
     The rows of each market are checked apart, by that market's rules only. Each
     well-formed number is read once as an integer (its digits without the separator), and
@@ -392,41 +403,44 @@ def valid_ids(frame: pl.DataFrame, national_id: pl.Expr, market: pl.Expr, *, on:
         frame.lazy().select(national_id.alias("s"), market.alias("m")).with_row_index("i").collect()
     )
     s, m = pl.col("s"), pl.col("m")
-    valid = pairs.select(
-        pl.when(s.is_null() | m.is_null()).then(pl.lit(None, pl.Boolean)).otherwise(False)
-    ).to_series()
+    born = pl.repeat(None, pairs.height, dtype=pl.Int32, eager=True)
     for code, check in (("NO", _fodselsnummers_valid), ("SE", _personnummers_valid)):
         rows = pairs.lazy().filter(s.is_not_null() & (m == code))
         found = check(rows, on).collect()
         if found.height:
-            valid = valid.scatter(found.get_column("i"), found.get_column("valid"))
-    return valid.alias("valid")
+            born = born.scatter(found.get_column("i"), found.get_column("born"))
+    return born.alias("born")
 
 
 def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
-    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
+    """(`i`, `born`) of each number `s` of `rows`, by the rules of `parse_fodselsnummer`."""
     s, c = pl.col("s"), pl.col
-    # 11 digits (as a number: 0 where they are not, and the form fails)
+    # 11 digits: an unsigned integer of 11 bytes with no sign (as a number: 0 where they are
+    # not, and the form fails)
+    number = s.cast(pl.UInt64, strict=False)
     forms = {
-        "form": s.str.contains(r"^[0-9]{11}$"),
-        "x": s.cast(pl.UInt64, strict=False).fill_null(0),
+        "form": (s.str.len_bytes() == 11) & number.is_not_null() & ~s.str.starts_with("+"),
+        "x": number.fill_null(0) % 10**11,
     }
+    # DDM MYY III K1K2: the first nine digits three at a time
     x = c("x")
-    n = [c(f"n{i}") for i in range(11)]
-    digits = {
-        **{f"n{i}": x // 10 ** (10 - i) % 10 for i in range(11)},
-        "dd": (x // 10**9 % 100).cast(pl.Int64),
-        "mm": (x // 10**7 % 100).cast(pl.Int64),
-        "yy": (x // 10**5 % 100).cast(pl.Int64),
-        "individual": (x // 100 % 1000).cast(pl.Int64),
+    groups = {"g0": x // 10**8, "g1": x // 10**5 % 1000, "g2": x // 100 % 1000, "k": x % 100}
+    g0, g1, g2 = c("g0"), c("g1"), c("g2")
+    # the two mod-11 sums (K2's without K1), each group's part looked up (`_FODSELSNUMMER_SUMS`)
+    sums = pl.sum_horizontal(
+        pl.lit(table).gather(g) for table, g in zip(_FODSELSNUMMER_SUMS, (g0, g1, g2), strict=True)
+    )
+    fields = {
+        "sums": sums,
+        "dd": (g0 // 10).cast(pl.Int64),
+        "mm": (g0 % 10 * 10 + g1 // 100).cast(pl.Int64),
+        "yy": (g1 % 100).cast(pl.Int64),
+        "individual": g2.cast(pl.Int64),
     }
     # two mod-11 check digits; DDMMYY III with D-, H- and synthetic offsets
     dd, mm = c("dd"), c("mm")
     parts = {
-        "k1": _mod11_expr(n[:9], FODSELSNUMMER_K1_WEIGHTS),
-        "k2_sum": pl.sum_horizontal(
-            [d * w for d, w in zip(n[:9], FODSELSNUMMER_K2_WEIGHTS[:9], strict=True)]
-        ),
+        "k1": (11 - c("sums") % _PACK % 11) % 11,
         "no_day": pl.when(dd > D_NUMBER_DAY_OFFSET).then(dd - D_NUMBER_DAY_OFFSET).otherwise(dd),
         "no_month": pl.when((mm > H_NUMBER_MONTH_OFFSET) & (mm <= H_NUMBER_MONTH_OFFSET + 12))
         .then(mm - H_NUMBER_MONTH_OFFSET)
@@ -445,23 +459,57 @@ def _fodselsnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
         .when((individual <= 749) & (yy >= 54))
         .then(1800)
     )
-    k1 = c("k1")
-    k2 = (11 - (c("k2_sum") + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11) % 11
+    k1, k = c("k1"), c("k")
+    k2 = (11 - (c("sums") // _PACK + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11) % 11
     checks = {
         "no_year": century + yy,
-        "checks": (k1 != 10) & (k2 != 10) & (k1 == n[9]) & (k2 == n[10]),
+        "checks": (k1 != 10) & (k2 != 10) & (k1 == k // 10) & (k2 == k % 10),
     }
     return (
         rows.with_columns(**forms)
-        .with_columns(**digits)
+        .with_columns(**groups)
+        .with_columns(**fields)
         .with_columns(**parts)
         .with_columns(**checks)
-        .select("i", (c("form") & c("checks") & _date_valid("no", on)).alias("valid"))
+        .select("i", _born("no", c("form") & c("checks"), on))
     )
 
 
+_PACK = 1 << 10
+"""The K2 sum is packed above the K1 sum (each below 1024) in one lookup."""
+
+
+def _group_sums(weights: tuple[int, ...], term: Callable[[int, int], int]) -> pl.Series:
+    """Per number 0-999 read as three digits: the sum of `term(digit, weight)` over them."""
+    return pl.Series(
+        [
+            sum(term(int(digit), weight) for digit, weight in zip(f"{v:03d}", weights, strict=True))
+            for v in range(1000)
+        ],
+        dtype=pl.UInt32,
+    )
+
+
+_FODSELSNUMMER_SUMS = tuple(
+    _group_sums(FODSELSNUMMER_K1_WEIGHTS[i : i + 3], operator.mul)
+    + _group_sums(FODSELSNUMMER_K2_WEIGHTS[i : i + 3], operator.mul) * _PACK
+    for i in (0, 3, 6)
+)
+"""Per group of three of the first nine digits: its part of the K1 sum, plus its part of the
+K2 sum (without K1's term) times `_PACK`."""
+
+
+def _luhn_term(digit: int, weight: int) -> int:
+    return _LUHN_DOUBLED[digit] if weight == 2 else digit
+
+
+_LUHN_SUMS = tuple(_group_sums(w, _luhn_term) for w in ((2, 1, 2), (1, 2, 1), (2, 1, 2)))
+"""Per group of three of the first nine digits of a personnummer's 10-digit form: its part
+of the Luhn sum (weights 2, 1, 2, ... from the left)."""
+
+
 def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
-    """(`i`, `valid`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
+    """(`i`, `born`) of each number `s` of `rows`, by the rules of `parse_personnummer`."""
     s, c = pl.col("s"), pl.col
     length = s.str.len_bytes()
     form = s.str.contains(_SE_FORM)
@@ -474,22 +522,28 @@ def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
         "plus": form & (length == 11) & (s.str.slice(6, 1) == "+"),
     }
     x = c("x")
-    ten = x % 10**10  # the 10-digit form
-    t = [c(f"t{i}") for i in range(10)]
-    digits = {
-        **{f"t{i}": ten // 10 ** (9 - i) % 10 for i in range(10)},
-        "yy": (ten // 10**8).cast(pl.Int64),
-        "se_month": (ten // 10**6 % 100).cast(pl.Int64),
-        "dd": (ten // 10**4 % 100).cast(pl.Int64),
+    ten = x % 10**10  # the 10-digit form: YYM MDD NNN C, the first nine three at a time
+    groups = {
+        "g0": ten // 10**7,
+        "g1": ten // 10**4 % 1000,
+        "g2": ten // 10 % 1000,
+        "t9": ten % 10,
         "year4": pl.when(c("long")).then((x // 10**8).cast(pl.Int64)),
     }
-    # Luhn over the 10-digit form (a doubled digit d counts 2d - 9 from 5 up);
+    g0, g1, g2 = c("g0"), c("g1"), c("g2")
+    # Luhn over the 10-digit form, each group's part looked up (`_LUHN_SUMS`);
     # samordningsnummer day + 60; the century
-    doubled = [t[i] * 2 - (t[i] >= 5).cast(pl.UInt64) * 9 for i in range(0, 9, 2)]
-    total = pl.sum_horizontal([*doubled, *(t[i] for i in range(1, 9, 2))])
+    total = pl.sum_horizontal(
+        pl.lit(table).gather(g) for table, g in zip(_LUHN_SUMS, (g0, g1, g2), strict=True)
+    )
+    fields = {
+        "luhn": (10 - total % 10) % 10 == c("t9"),
+        "yy": (g0 // 10).cast(pl.Int64),
+        "se_month": (g0 % 10 * 10 + g1 // 100).cast(pl.Int64),
+        "dd": (g1 % 100).cast(pl.Int64),
+    }
     dd = c("dd")
     parts = {
-        "luhn": (10 - total % 10) % 10 == t[9],
         "se_day": pl.when(dd > SAMORDNINGSNUMMER_DAY_OFFSET)
         .then(dd - SAMORDNINGSNUMMER_DAY_OFFSET)
         .otherwise(dd),
@@ -505,10 +559,11 @@ def _personnummers_valid(rows: pl.LazyFrame, on: date) -> pl.LazyFrame:
     )
     return (
         rows.with_columns(**forms)
-        .with_columns(**digits)
+        .with_columns(**groups)
+        .with_columns(**fields)
         .with_columns(**parts)
         .with_columns(se_year=pl.coalesce(c("year4"), short_year))
-        .select("i", (c("form") & c("luhn") & _date_valid("se", on)).alias("valid"))
+        .select("i", _born("se", c("form") & c("luhn"), on))
     )
 
 
@@ -517,15 +572,10 @@ _SE_FORM = r"^(?:[0-9]{10}|[0-9]{12}|[0-9]{6}[-+][0-9]{4}|[0-9]{8}-[0-9]{4})$"
 12 digits with the separator."""
 
 
-def _mod11_expr(digits: list[pl.Expr], weights: tuple[int, ...]) -> pl.Expr:
-    """The mod-11 check digit of non-negative integer digits (10: none exists)."""
-    rest = pl.sum_horizontal([d * w for d, w in zip(digits, weights, strict=True)]) % 11
-    return (11 - rest) % 11
-
-
-def _date_valid(prefix: str, on: date) -> pl.Expr:
-    """The columns `<prefix>_year`, `_month`, `_day` make a real date (proleptic Gregorian,
-    year 1 or later) not after `on`; false where any is null."""
+def _born(prefix: str, ok: pl.Expr, on: date) -> pl.Expr:
+    """`born`: the columns `<prefix>_year`, `_month`, `_day` as the integer YYYYMMDD (Int32)
+    where `ok` holds and they make a real date (proleptic Gregorian, year 1 or later) not
+    after `on`; else null."""
     year, month, day = (pl.col(f"{prefix}_{part}") for part in ("year", "month", "day"))
     leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
     days = (
@@ -537,4 +587,5 @@ def _date_valid(prefix: str, on: date) -> pl.Expr:
     )
     real = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= days)
     ymd = year * 10_000 + month * 100 + day
-    return (real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)).fill_null(False)
+    valid = ok & real & (ymd <= on.year * 10_000 + on.month * 100 + on.day)
+    return pl.when(valid.fill_null(False)).then(ymd).cast(pl.Int32).alias("born")

@@ -10,6 +10,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher import (
     BadColumn,
@@ -17,11 +19,13 @@ from matcher import (
     FeatureRowError,
     evaluate,
     match,
+    row_problems,
     ruleset_from_documents,
     valid_rows,
 )
 from matcher.engine import failed_column
-from matcher.schema import polars_schema
+from matcher.feature_checks import _row_reason
+from matcher.schema import FEATURES, polars_schema
 from tests.matcher.test_engine import _doc, _row
 
 RULESET = ruleset_from_documents(
@@ -176,3 +180,39 @@ def check_row_refuses(row: dict[str, Any]) -> bool:
     except FeatureRowError:
         return True
     return False
+
+
+_FRAME_BAD_VALUES = [
+    *((feature, value) for feature, value, _ in NUMBER_VALUES),
+    ("amount", 999),
+    ("amount", 2**53 + 1),
+    ("co_employment", "astronaut"),
+    ("purpose", None),
+    ("housing", "castle"),
+    ("citizenship", None),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(0, len(_FRAME_BAD_VALUES) - 1), max_size=3), min_size=1, max_size=30
+    )
+)
+def test_row_problems_words_exactly_the_rows_valid_rows_sets_aside(
+    breaks: list[list[int]],
+) -> None:
+    """`row_problems` finds the bad rows in one boolean pass and words only those: its
+    reasons are those of wording every feature of every row, null exactly where `valid_rows`
+    keeps the row."""
+    rows = []
+    for row_breaks in breaks:
+        changes = dict(_FRAME_BAD_VALUES[k] for k in row_breaks)
+        rows.append(_row(**changes))
+    frame = _frame(rows)
+    every_row = frame.select(
+        pl.concat_list([_row_reason(f) for f in FEATURES]).list.drop_nulls().list.join("; ")
+    ).to_series()
+    problems = row_problems(frame)
+    assert problems.to_list() == [reason or None for reason in every_row.to_list()]
+    assert problems.is_null().to_list() == valid_rows(frame)[0].to_list()

@@ -12,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matcher.application import Application, applications_frame
-from matcher.features import debt_to_income, feature_frame, features_of, with_loan
+from matcher.features import (
+    BIRTH_DATE_COLUMNS,
+    debt_to_income,
+    feature_frame,
+    features_of,
+    with_loan,
+)
+from matcher.national_id import birth_dates as national_id_birth_dates
 from matcher.national_id import make_fodselsnummer, make_personnummer
 from matcher.schema import FEATURE_NAMES, polars_schema
 from tests.strategies import dated_applications
@@ -205,3 +212,23 @@ def test_leap_day_birthdays_agree_around_29_february(on: date) -> None:
     assert frame_row(app, on)["age"] == expected
     assert features_of(app, date(2027, 2, 28))["age"] == 26
     assert frame_row(app, date(2027, 3, 1))["age"] == 27
+
+
+@given(st.lists(dated_applications(), min_size=1, max_size=8))
+def test_feature_frame_with_the_birth_dates_of_the_ids_equals_reading_the_ids(
+    dated: list[tuple[Application, date]],
+) -> None:
+    """Ages taken from `BIRTH_DATE_COLUMNS` (the ids' birth dates, as a batch that has just
+    checked them has them) are those `feature_frame` reads from the ids, and `features_of`'s."""
+    on = max(d for _, d in dated)
+    apps = [app for app, _ in dated]
+    frame = applications_frame(apps)
+    births = [
+        national_id_birth_dates(
+            frame, pl.col(role).struct.field("national_id"), pl.col("market"), on=on
+        ).alias(column)
+        for role, column in BIRTH_DATE_COLUMNS.items()
+    ]
+    with_births = feature_frame(frame.with_columns(births), on).collect()
+    assert with_births.equals(feature_frame(frame, on).collect())
+    assert with_births.to_dicts() == [features_of(app, on) for app in apps]

@@ -34,6 +34,7 @@ from matcher.national_id import (
     parse,
     valid_ids,
 )
+from matcher.national_id import birth_dates as frame_birth_dates
 from tests.strategies import birth_dates, decision_dates, fodselsnummers, personnummers
 
 ON = date(2026, 11, 25)
@@ -444,6 +445,16 @@ def test_the_frame_check_of_national_ids_is_parse(on: date, data: st.DataObject)
         return True
 
     assert found.to_list() == [accepted(m, n) for m, n in rows]
+
+    def born(market: str, number: str) -> int | None:
+        try:
+            found = parse(number, market, on=on)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        return int(found.birth_date.strftime("%Y%m%d"))
+
+    births = frame_birth_dates(frame, pl.col("id"), pl.col("market"), on=on)
+    assert births.to_list() == [born(m, n) for m, n in rows]
 
 
 # --- the check digits against their textbook definitions -----------------------------------
