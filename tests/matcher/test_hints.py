@@ -263,8 +263,9 @@ def test_a_guess_is_moved_to_exactly_where_the_search_lands(
 @st.composite
 def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
     """A lender of inequalities of the amount or the term (increasing and decreasing operands,
-    strict and not, one- and two-sided, against literals and row values), a congruence, and
-    sometimes a rule that is not one comparison."""
+    strict and not, one- and two-sided, against literals and row values), a congruence,
+    `if`s whose conditions do not move (their branches such inequalities or not moving; a
+    condition that is unknown), and sometimes a rule that is neither."""
     amount, term = {"var": "amount"}, {"var": "term_months"}
     low = draw(st.integers(1_000, 60_000))
     pool: dict[str, Any] = {
@@ -286,6 +287,41 @@ def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
         "whole_thousands": {"==": [{"%": [amount, 1000]}, 0]},
         "small_or_rich": {
             "or": [{"<=": [amount, 100_000]}, {">=": [{"var": "total_income"}, 900_000]}]
+        },
+        # `if`s whose conditions do not move: branches that are inequalities (of the variable
+        # against literals or row values, of debt_to_income) or do not move at all
+        "term_by_purpose": {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [draw(st.integers(1, 24)), term, draw(st.integers(24, 240))]},
+                {"<=": [draw(st.integers(1, 24)), term, draw(st.integers(24, 120))]},
+            ]
+        },
+        "chained": {
+            "if": [
+                {"==": [{"var": "market"}, "SE"]},
+                {draw(st.sampled_from([">=", ">"])): [amount, draw(st.integers(1_000, 90_000))]},
+                {"==": [{"var": "purpose"}, "car"]},
+                {"<": [amount, {"*": [{"var": "total_income"}, draw(st.integers(1, 4))]}]},
+                {">=": [{"var": "employed_months"}, draw(st.integers(12, 240))]},
+            ]
+        },
+        "debt_by_market": {
+            "if": [
+                {"==": [{"var": "market"}, "NO"]},
+                {"<=": [{"var": "debt_to_income"}, draw(st.integers(2, 8))]},
+                True,
+            ]
+        },
+        "unknown_condition": {
+            "if": [
+                {">=": [{"var": "co_age"}, 30]},
+                {"<=": [term, 120]},
+                {"<=": [amount, draw(st.integers(1_000, 900_000))]},
+            ]
+        },
+        "moving_condition": {
+            "if": [{">=": [term, 120]}, {">=": [{"var": "income"}, 400_000]}, True]
         },
     }
     chosen = draw(st.lists(st.sampled_from(sorted(pool)), min_size=1, unique=True))
@@ -362,6 +398,37 @@ def test_segments_are_told_by_crossings_only_where_every_moving_rule_is_one_ineq
         assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
         truths = ruleset.lenders[0].analysis.truths["amount"]
         assert (truths is not None) is told
+
+
+def test_an_if_whose_conditions_do_not_move_is_told_by_the_branch_the_row_chooses() -> None:
+    """A term range by purpose is told by its crossings and written out once (`_solver`);
+    an `if` whose condition moves with the term is evaluated on the segments."""
+    by_purpose = (
+        "term",
+        {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [12, {"var": "term_months"}, 240]},
+                {"<=": [12, {"var": "term_months"}, 60]},
+            ]
+        },
+    )
+    moving = (
+        "long",
+        {"if": [{">=": [{"var": "term_months"}, 120]}, {"var": "has_co_applicant"}, True]},
+    )
+    for purpose, terms in (("refinance", [(12, 240)]), ("car", [(12, 60)])):
+        row = with_loan(_row(purpose=purpose), amount=300_000, term_months=300)
+        for rules, told in (((by_purpose,), True), ((by_purpose, moving), False)):
+            ruleset = _lender(*rules)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+            assert explanation.hint is not None
+            assert explanation.hint.term_months == (
+                terms if told else [(12, min(terms[0][1], 119))]
+            )
+            analysis = ruleset.lenders[0].analysis
+            assert (analysis.truths["term_months"] is not None) is told
+            assert (analysis.solvers[("term_months", (TERM_MIN, TERM_MAX))] is not None) is told
 
 
 def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
