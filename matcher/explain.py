@@ -70,7 +70,7 @@ class Hint:
     message: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Reason:
     """Why one requirement of one lender did not pass."""
 
@@ -95,7 +95,7 @@ class Reason:
     when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class LenderExplanation:
     """One lender's outcome for one application, with every reason it was not eligible."""
 
@@ -156,13 +156,15 @@ def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Lan
     for name in requirement.reads_in_order:
         value = get(name)
         values[name] = _json_value(value) if isinstance(value, float) else value
+    # positional: a call by keyword costs more than building the record (the single path
+    # builds one per reason); the order is the fields'
     return Reason(
-        code=requirement.code,
-        kind="failed" if kind == "failed" else "missing",
-        message=requirement.reason[lang],
-        rule=requirement.plain_words[lang],
-        values=values,
-        threshold=_threshold_of(requirement, row),
+        requirement.code,
+        "failed" if kind == "failed" else "missing",
+        requirement.reason[lang],
+        requirement.plain_words[lang],
+        values,
+        _threshold_of(requirement, row),
     )
 
 
@@ -424,9 +426,7 @@ def explain_outcome(
     failed = outcome.failed
     failing = failed | outcome.unknown
     if not failing:
-        return LenderExplanation(
-            lender_id=lender.lender_id, name=lender.name, eligible=True, reasons=[]
-        )
+        return LenderExplanation(lender.lender_id, lender.name, True, [])
     requirements = lender.requirements
     if not failing & (failing - 1):  # one requirement (the usual case)
         kind = "failed" if failed else "missing"
@@ -440,11 +440,7 @@ def explain_outcome(
             reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
             bits ^= bit
     return LenderExplanation(
-        lender_id=lender.lender_id,
-        name=lender.name,
-        eligible=False,
-        reasons=reasons,
-        hint=hint_for(lender, row, failing, lang),
+        lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)
     )
 
 
