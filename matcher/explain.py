@@ -329,9 +329,6 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
-_NONE_OF = {"amount": "no_amount", "term_months": "no_term_months"}
-
-
 def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
@@ -342,45 +339,94 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     found = options(
         lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
     )
-    amounts, terms = found.amounts, found.terms
-    if found.pairs is not None and not found.pairs:
+    if found.pairs is None:
+        return _one_variable(lender, row, found, lang)
+    if not found.pairs:
         return _no_pair(lender, row, found, lang)
+    amounts, terms = found.amounts, found.terms
     in_the_way = (
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    name = lender.name
-    if found.pairs:
-        either = f", {text['or']} "
-        combinations = either.join(
-            text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
-            for t, t_step, a, a_step in _shown(found.pairs)
-        )
-        message = _filled(text["pairs"], name, row, lang, "combinations", combinations)
-    else:
-        messages: list[str] = []
-        for key, one in (("amount", amounts), ("term_months", terms)):
-            if one is not None:
-                ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                template = text[key if one[0] else _NONE_OF[key]]
-                messages.append(_filled(template, name, row, lang, "ranges", ranges))
-        if not messages:
-            return None
-        message = " ".join(messages)
+    either = f", {text['or']} "
+    combinations = either.join(
+        text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
+        for t, t_step, a, a_step in _shown(found.pairs)
+    )
     return Hint(
         amount=None if amounts is None else amounts[0],
         amount_step=1 if amounts is None else amounts[1],
         term_months=None if terms is None else terms[0],
         term_months_step=1 if terms is None else terms[1],
-        combinations=None
-        if found.pairs is None
-        else [
+        combinations=[
             Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
             for t, t_step, a, a_step in found.pairs
         ],
         blocking=[r.code for r in in_the_way],
-        message=message,
+        message=_filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
     )
+
+
+def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
+    """The hint from the amounts and terms each alone would take (no combinations): a
+    function of the lender, the language, those answers, the requirements in the way (and
+    the applied term and amount where the language's messages name them), so one given
+    before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
+    amounts, terms = found.amounts, found.terms
+    keys = (
+        None if amounts is None else "amount" if amounts[0] else "no_amount",
+        None if terms is None else "term_months" if terms[0] else "no_term_months",
+    )
+    if keys == (None, None):
+        return None
+    needs = _NEEDS.get((lang, *keys))
+    if needs is None:
+        text = HINTS[lang]
+        needs = _NEEDS[(lang, *keys)] = frozenset().union(
+            *(_fields(text[key]) for key in keys if key is not None)
+        )
+    key = (
+        lang,
+        found.blocking,
+        None if amounts is None else (*amounts[0], amounts[1]),
+        None if terms is None else (*terms[0], terms[1]),
+        row["term_months"] if "term" in needs else None,
+        row["amount"] if "amount" in needs else None,
+    )
+    memo = lender.analysis.told_hints
+    hint: Hint | None = memo.get(key)
+    if hint is None:
+        text = HINTS[lang]
+        messages = [
+            _filled(
+                text[template],
+                lender.name,
+                row,
+                lang,
+                "ranges",
+                _ranges(one[0], one[1], lang) if one[0] else "",
+            )
+            for template, one in zip(keys, (amounts, terms), strict=True)
+            if template is not None and one is not None
+        ]
+        in_the_way = [r for r in lender.requirements if found.blocking & r.bit]
+        hint = Hint(
+            amount=None if amounts is None else amounts[0],
+            amount_step=1 if amounts is None else amounts[1],
+            term_months=None if terms is None else terms[0],
+            term_months_step=1 if terms is None else terms[1],
+            combinations=None,
+            blocking=[r.code for r in in_the_way],
+            message=" ".join(messages),
+        )
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = hint
+    return hint
+
+
+_NEEDS: dict[tuple[str, str | None, str | None], frozenset[str]] = {}
+"""The fields of a language's one-variable hint messages, by language and template keys."""
 
 
 def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint:

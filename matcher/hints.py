@@ -26,8 +26,11 @@ Where every requirement that moves with the variable is one inequality of its op
 amount <= b`, `debt_to_income <= 5`; a congruence aside), a segment's outcome is told by the
 crossings: each comparison holds on one side of its crossing, the operand being monotone (what
 the segments already rest on), so the requirements are not evaluated on each segment;
-without a congruence, the accepted interval is the intersection of where each holds. Other
-rules (`or`, `if`, `==`) are evaluated there as before; a differential test keeps both equal.
+without a congruence, the accepted interval is the intersection of where each holds. An `if`
+whose conditions do not move with the variable, each branch such an inequality or not moving
+("10 <= term <= 120 when refinancing, else 10 <= term <= 60"), is told the same way by the
+branch the row chooses. Other rules (`or`, `==`, an `if` whose condition moves) are
+evaluated there as before; a differential test keeps both equal.
 """
 
 from __future__ import annotations
@@ -194,6 +197,9 @@ class Analysis:
     # hints already given when no (amount, term) would do (`matcher.explain`), by what they
     # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # hints already given from the amounts and terms each alone would take (`matcher.explain`),
+    # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
+    told_hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)

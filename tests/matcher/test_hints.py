@@ -450,3 +450,32 @@ def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer(
     lender.analysis.hints.clear()
     (again,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
     assert again.hint == hints[(4_100_000, "nb")] and again.hint is not hints[(4_100_000, "nb")]
+
+
+def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan() -> None:
+    """Kept per lender by what it is a function of: the same hint for applicants whose
+    incomes differ but whose amounts the lender would take alike over the same term; another
+    for another term (the message names it) or language; the one kept is the one computed."""
+    ruleset = _lender(AMOUNT_RANGE)
+    (lender,) = ruleset.lenders
+    hints = {}
+    for income, term, lang in (
+        (400_000, 60, "en"),
+        (700_000, 60, "en"),
+        (400_000, 72, "en"),
+        (400_000, 60, "sv"),
+    ):
+        row = with_loan(_row(income=income, total_income=income), amount=300_000, term_months=term)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+        assert explanation.hint is not None
+        assert explanation.hint.amount == [(10_000, 250_000)]
+        hints[(income, term, lang)] = explanation.hint
+    assert hints[(400_000, 60, "en")] is hints[(700_000, 60, "en")]
+    assert "72" in hints[(400_000, 72, "en")].message
+    assert hints[(400_000, 72, "en")].message != hints[(400_000, 60, "en")].message
+    assert hints[(400_000, 60, "sv")].message != hints[(400_000, 60, "en")].message
+    assert len(lender.analysis.told_hints) == 3
+    lender.analysis.told_hints.clear()
+    (again,) = explain(row, evaluate(row, ruleset), ruleset, "sv")
+    assert again.hint == hints[(400_000, 60, "sv")]
+    assert again.hint is not hints[(400_000, 60, "sv")]
