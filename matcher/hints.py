@@ -766,11 +766,51 @@ def _told_solver(
                 )
                 for function, c, relation in against
             ],
+            *_kept_crossings(kind, operand, variable, against),
         )
         for index, (kind, operand, _, d, against) in rest
     ]
-    by_income = any(kind is _DEBT_TO_INCOME for _, kind, _, _, _ in atoms)
+    by_income = any(kind is _DEBT_TO_INCOME for _, kind, *_ in atoms)
     ceil, floor = math.ceil, math.floor
+
+    def holds(
+        kind: str,
+        g: _Operand | None,
+        comparisons: list[tuple[Callable[[Row], Any] | None, Any, list[tuple[str, bool, bool]]]],
+        row: Row,
+        debt: Any,
+        income: Any,
+    ) -> tuple[int, int] | None:
+        """Where an atom's comparisons all hold, [a, b), from their crossings; None where
+        one cannot be found (`_resolved`, `_first`)."""
+        a, b = low, end
+        found: int | None
+        for function, c, steps in comparisons:
+            if function is not None:
+                c = function(row)
+                if c is None:  # `_resolved`: a value compared with is unknown
+                    return None
+            first = low
+            for how, reach, rising in steps:
+                if kind is _IDENTITY:  # `_identity_crossings`
+                    found = ceil(c) if reach else floor(c) + 1
+                    found = low if found < low else end if found > end else found
+                elif g is not None:
+                    found = _first(first, high, g, c, how)
+                    if found is None:
+                        return None
+                    first = found if found < high else high
+                else:
+                    found = _first_debt_to_income(first, high, c, how, debt, income)
+                    if found is None:
+                        return None
+                    first = found if found < high else high
+                if rising:
+                    if found > a:
+                        a = found
+                elif found < b:
+                    b = found
+        return a, b
 
     def solve(row: Row) -> Accepted | None:
         debt, income = row["existing_debt"], row["total_income"]
@@ -785,9 +825,16 @@ def _told_solver(
                 where.append((bit, low, end))
             else:
                 where.append((bit, end, low))
-        found: int | None
-        for bit, kind, operand, reads, comparisons in atoms:
-            a, b = low, end
+        for bit, kind, operand, reads, comparisons, kept, names in atoms:
+            if kept is not None:
+                key = tuple([row[name] for name in names])
+                known = kept.get(key, _UNSEARCHABLE)
+                if known is not _UNSEARCHABLE:
+                    if known is None:
+                        return None
+                    where.append((bit, *known))
+                    continue
+            g = None
             if reads:  # `_Operand` on a scratch row of just what it reads
                 scratch = {name: row[name] for name in reads}
                 g = _Operand(
@@ -797,32 +844,14 @@ def _told_solver(
                     if "debt_to_income" in operand.features
                     else _setting(scratch, variable),
                 )
-            for function, c, steps in comparisons:
-                if function is not None:
-                    c = function(row)
-                    if c is None:  # `_resolved`: a value compared with is unknown
-                        return None
-                first = low
-                for how, reach, rising in steps:
-                    if kind is _IDENTITY:  # `_identity_crossings`
-                        found = ceil(c) if reach else floor(c) + 1
-                        found = low if found < low else end if found > end else found
-                    elif reads:
-                        found = _first(first, high, g, c, how)
-                        if found is None:
-                            return None
-                        first = found if found < high else high
-                    else:
-                        found = _first_debt_to_income(first, high, c, how, debt, income)
-                        if found is None:
-                            return None
-                        first = found if found < high else high
-                    if rising:
-                        if found > a:
-                            a = found
-                    elif found < b:
-                        b = found
-            where.append((bit, a, b))
+            held_here = holds(kind, g, comparisons, row, debt, income)
+            if kept is not None:
+                if len(kept) >= MEMO_SIZE:
+                    del kept[next(iter(kept))]
+                kept[key] = held_here
+            if held_here is None:
+                return None
+            where.append((bit, *held_here))
         if step == 1:
             return _intersection(where, low, end, moving_bits)
         # `_search`'s segments, each requirement holding on its [a, b)
@@ -841,6 +870,29 @@ def _told_solver(
         return _segments(sorted(bounds), step, residue, failing, moving_bits)
 
     return solve
+
+
+def _kept_crossings(
+    kind: str,
+    operand: Node,
+    variable: str,
+    against: tuple[tuple[Callable[[Row], Any] | None, Any, Relation], ...],
+) -> tuple[dict[tuple[Any, ...], tuple[int, int] | None] | None, tuple[str, ...]]:
+    """For an atom `_solver` searches with `_first` against literals only: where it holds
+    is a function of the values of the other features its operand reads (the age in
+    "age + term / 12 <= 70"), so it is kept by them (at most MEMO_SIZE, the oldest dropped
+    first), with their names; where those have few combinations (`FEW_COMBINATIONS`)
+    and the operand does not read debt_to_income (which moves with the loan's other
+    features). Else (None, ())."""
+    names = tuple(sorted(operand.features - {variable}))
+    if (
+        kind is not _SEARCHED
+        or "debt_to_income" in operand.features
+        or any(function is not None for function, _, _ in against)
+        or combinations(names) > FEW_COMBINATIONS
+    ):
+        return None, ()
+    return {}, names
 
 
 def _branches(choice: Choice[B]) -> list[B]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lender_rules.vocabulary import PURPOSES
-from matcher import CompiledLender, Hint, evaluate, explain
+from matcher import CompiledLender, Hint, evaluate, explain, hints
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.features import debt_to_income, with_loan
 from matcher.hints import MEMO_SIZE, _first, _first_debt_to_income, from_guess
@@ -479,3 +480,54 @@ def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan
     (again,) = explain(row, evaluate(row, ruleset), ruleset, "sv")
     assert again.hint == hints[(400_000, 60, "sv")]
     assert again.hint is not hints[(400_000, 60, "sv")]
+
+
+@given(_inequality_lenders(), st.lists(loan_feature_rows(), min_size=2, max_size=6))
+def test_answers_kept_from_earlier_applicants_are_those_worked_out_afresh(
+    document: dict[str, Any], rows: list[dict[str, Any]]
+) -> None:
+    """Hints (and where an atom of the search holds, kept by the other values its operand
+    reads: the age in "age + term / 12 <= 70") given to applicants of the same age after
+    others are those a lender that has seen no one gives."""
+    rows = [{**row, "age": rows[0]["age"]} for row in rows]
+    warm = ruleset_from_documents([document])
+    for row in rows:
+        cold = ruleset_from_documents([document])
+        outcomes = [o for o in evaluate(row, cold) if not o.eligible]
+        assert explain(row, outcomes, warm) == explain(row, outcomes, cold)
+
+
+def test_where_an_atom_holds_is_kept_by_the_values_its_operand_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "age + term / 12 <= 70" is searched once per age: a term range by purpose beside it
+    (the lender's answers kept by age and purpose) does not make it searched again for
+    another purpose."""
+    age_at_end = (
+        "age_at_end",
+        {"<=": [{"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}, 70]},
+    )
+    by_purpose = (
+        "term",
+        {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [12, {"var": "term_months"}, 240]},
+                {"<=": [12, {"var": "term_months"}, 96]},
+            ]
+        },
+    )
+    searches: list[Any] = []
+
+    def counted(*args: Any) -> Any:
+        searches.append(args)
+        return _first(*args)
+
+    monkeypatch.setattr(hints, "_first", counted)
+    ruleset = _lender(age_at_end, by_purpose)
+    for purpose, terms in (("car", [(12, 96)]), ("refinance", [(12, 120)]), ("other", [(12, 96)])):
+        row = with_loan(_row(age=60, purpose=purpose), amount=100_000, term_months=200)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.term_months == terms
+        assert len(searches) == 1
+    assert len(ruleset.lenders[0].analysis.memo[("term_months", 0)]) == 3
