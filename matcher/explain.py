@@ -290,13 +290,22 @@ _RANGES: dict[tuple[Any, ...], str] = {}
 the oldest dropped first)."""
 
 
-def _filled(template: str, lender: str, row: Row, lang: Language, key: str, value: str) -> str:
+def _filled(
+    template: str,
+    lender: str,
+    row: Row,
+    lang: Language,
+    key: str,
+    value: str,
+    amount: str | None = None,
+) -> str:
     """A hint's message: `template` filled with the lender's name, the applied term, the
-    amount written in the language (worked out only when the template has it) and `key`."""
+    amount written in the language (worked out only when the template has it; `amount` when
+    given) and `key`."""
     fill = {"lender": lender, "term": row["term_months"], key: value}
     needs = _fields(template)
     if "amount" in needs:
-        fill["amount"] = _number(row["amount"], lang)
+        fill["amount"] = _number(row["amount"], lang) if amount is None else amount
     return template.format_map(fill)
 
 
@@ -396,33 +405,104 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
     memo = lender.analysis.told_hints
     hint: Hint | None = memo.get(key)
     if hint is None:
-        text = HINTS[lang]
-        messages = [
-            _filled(
-                text[template],
-                lender.name,
-                row,
-                lang,
-                "ranges",
-                _ranges(one[0], one[1], lang) if one[0] else "",
+        if "amount" in needs:
+            # the same but for the amount, kept apart (a term hint is "... for {amount}")
+            parts = lender.analysis.told_parts
+            general = key[:-1]
+            made = parts.get(general, _NOT_MADE)
+            if made is _NOT_MADE:
+                made = _told_parts(lender, row, found, lang, keys)
+                if len(parts) >= MEMO_SIZE:
+                    del parts[next(iter(parts))]
+                parts[general] = made
+        else:
+            made = None
+        if made is not None:
+            amount_at, term_at, blocking, pieces = made
+            hint = Hint(
+                amount=amount_at,
+                amount_step=1 if amounts is None else amounts[1],
+                term_months=term_at,
+                term_months_step=1 if terms is None else terms[1],
+                combinations=None,
+                blocking=blocking,
+                message=_number(row["amount"], lang).join(pieces),
             )
-            for template, one in zip(keys, (amounts, terms), strict=True)
-            if template is not None and one is not None
-        ]
-        in_the_way = [r for r in lender.requirements if found.blocking & r.bit]
-        hint = Hint(
-            amount=None if amounts is None else amounts[0],
-            amount_step=1 if amounts is None else amounts[1],
-            term_months=None if terms is None else terms[0],
-            term_months_step=1 if terms is None else terms[1],
-            combinations=None,
-            blocking=[r.code for r in in_the_way],
-            message=" ".join(messages),
-        )
+        else:
+            hint = Hint(
+                amount=None if amounts is None else amounts[0],
+                amount_step=1 if amounts is None else amounts[1],
+                term_months=None if terms is None else terms[0],
+                term_months_step=1 if terms is None else terms[1],
+                combinations=None,
+                blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+                message=_told_message(lender, row, found, lang, keys),
+            )
         if len(memo) >= MEMO_SIZE:
             del memo[next(iter(memo))]
         memo[key] = hint
     return hint
+
+
+def _told_message(
+    lender: CompiledLender,
+    row: Row,
+    found: Options,
+    lang: Language,
+    keys: tuple[str | None, str | None],
+    amount: str | None = None,
+) -> str:
+    """A one-variable hint's message: each template of `keys` filled (`_filled`)."""
+    text = HINTS[lang]
+    return " ".join(
+        _filled(
+            text[template],
+            lender.name,
+            row,
+            lang,
+            "ranges",
+            _ranges(one[0], one[1], lang) if one[0] else "",
+            amount,
+        )
+        for template, one in zip(keys, (found.amounts, found.terms), strict=True)
+        if template is not None and one is not None
+    )
+
+
+_AMOUNT_MARK = "\x00"
+"""Where the applied amount goes in a one-variable hint's message kept in parts."""
+
+_NOT_MADE: Any = object()  # a miss of `Analysis.told_parts`
+
+
+def _told_parts(
+    lender: CompiledLender,
+    row: Row,
+    found: Options,
+    lang: Language,
+    keys: tuple[str | None, str | None],
+) -> tuple[list[Interval] | None, list[Interval] | None, list[str], list[str]] | None:
+    """What a one-variable hint whose message names the applied amount is made of but the
+    amount: its amounts and terms, the codes in the way, and its message in the pieces
+    between which the amount is written; None where the lender's name holds the mark (the
+    hint is then made whole each time)."""
+    amounts, terms = found.amounts, found.terms
+    marked = _told_message(lender, row, found, lang, keys, _AMOUNT_MARK)
+    text = HINTS[lang]
+    marks = sum(
+        sum(1 for _, name, _, _ in string.Formatter().parse(text[template]) if name == "amount")
+        for template, one in zip(keys, (amounts, terms), strict=True)
+        if template is not None and one is not None
+    )
+    pieces = marked.split(_AMOUNT_MARK)
+    if len(pieces) != marks + 1:
+        return None
+    return (
+        None if amounts is None else amounts[0],
+        None if terms is None else terms[0],
+        [r.code for r in lender.requirements if found.blocking & r.bit],
+        pieces,
+    )
 
 
 _NEEDS: dict[tuple[str, str | None, str | None], frozenset[str]] = {}

@@ -200,6 +200,9 @@ class Analysis:
     # hints already given from the amounts and terms each alone would take (`matcher.explain`),
     # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     told_hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # for those whose message names the applied amount: what they are made of but the
+    # amount (the message in parts around it), by the same key less the amount (bounded too)
+    told_parts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)

@@ -277,6 +277,7 @@ def _forget(ruleset: Ruleset) -> None:
         lender.analysis.memo.clear()
         lender.analysis.hints.clear()
         lender.analysis.told_hints.clear()
+        lender.analysis.told_parts.clear()
         for requirement in lender.requirements:
             requirement.reasons_given.clear()
 

@@ -482,6 +482,47 @@ def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan
     assert again.hint is not hints[(400_000, 60, "sv")]
 
 
+def test_a_term_hint_for_another_amount_is_made_from_the_parts_kept() -> None:
+    """A term hint names the applied amount ("... for 250,000"): what it is made of but the
+    amount is kept once per answer and language, and the hint for another amount is the one
+    a lender that has seen no one gives, in every language."""
+    ruleset = _lender(TERM_RANGE)
+    (lender,) = ruleset.lenders
+    for lang in ("en", "nb", "sv"):
+        for amount in (100_000, 250_000, 1_234_567, 100_000):
+            row = with_loan(_row(), amount=amount, term_months=120)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+            cold = _lender(TERM_RANGE)
+            (afresh,) = explain(row, evaluate(row, cold), cold, lang)
+            assert explanation == afresh
+            assert explanation.hint is not None
+            assert explanation.hint.term_months == [(12, 96)]
+            assert "\x00" not in explanation.hint.message
+    assert len(lender.analysis.told_parts) == 3
+    assert len(lender.analysis.told_hints) == 9
+
+
+def test_a_lender_whose_name_holds_the_amount_mark_has_its_term_hints_made_whole() -> None:
+    """The parts are cut at a mark: a lender whose name holds it has none kept, and its
+    hints are those made whole."""
+    document = {
+        "lender_id": "fjord",
+        "name": "Fjord\x00kreditt",
+        "markets": ["NO", "SE"],
+        "requirements": [{"id": TERM_RANGE[0], "rule": TERM_RANGE[1], "reason": REASON}],
+    }
+    ruleset = ruleset_from_documents([document])
+    (lender,) = ruleset.lenders
+    for amount in (100_000, 250_000):
+        row = with_loan(_row(), amount=amount, term_months=120)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset, "en")
+        assert explanation.hint is not None
+        assert explanation.hint.message == (
+            f"Fjord\x00kreditt would accept a term of 12–96 months for {amount:,}."
+        )
+    assert list(lender.analysis.told_parts.values()) == [None]
+
+
 @given(_inequality_lenders(), st.lists(loan_feature_rows(), min_size=2, max_size=6))
 def test_answers_kept_from_earlier_applicants_are_those_worked_out_afresh(
     document: dict[str, Any], rows: list[dict[str, Any]]
