@@ -70,7 +70,7 @@ class Hint:
     message: str
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class Reason:
     """Why one requirement of one lender did not pass."""
 
@@ -95,7 +95,7 @@ class Reason:
     when employment is temporary") is given as it applied to them (see `threshold`)."""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True)
 class LenderExplanation:
     """One lender's outcome for one application, with every reason it was not eligible."""
 
@@ -156,13 +156,15 @@ def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Lan
     for name in requirement.reads_in_order:
         value = get(name)
         values[name] = _json_value(value) if isinstance(value, float) else value
+    # positional: a call by keyword costs more than building the record (the single path
+    # builds one per reason); the order is the fields'
     return Reason(
-        code=requirement.code,
-        kind="failed" if kind == "failed" else "missing",
-        message=requirement.reason[lang],
-        rule=requirement.plain_words[lang],
-        values=values,
-        threshold=_threshold_of(requirement, row),
+        requirement.code,
+        "failed" if kind == "failed" else "missing",
+        requirement.reason[lang],
+        requirement.plain_words[lang],
+        values,
+        _threshold_of(requirement, row),
     )
 
 
@@ -288,13 +290,22 @@ _RANGES: dict[tuple[Any, ...], str] = {}
 the oldest dropped first)."""
 
 
-def _filled(template: str, lender: str, row: Row, lang: Language, key: str, value: str) -> str:
+def _filled(
+    template: str,
+    lender: str,
+    row: Row,
+    lang: Language,
+    key: str,
+    value: str,
+    amount: str | None = None,
+) -> str:
     """A hint's message: `template` filled with the lender's name, the applied term, the
-    amount written in the language (worked out only when the template has it) and `key`."""
+    amount written in the language (worked out only when the template has it; `amount` when
+    given) and `key`."""
     fill = {"lender": lender, "term": row["term_months"], key: value}
     needs = _fields(template)
     if "amount" in needs:
-        fill["amount"] = _number(row["amount"], lang)
+        fill["amount"] = _number(row["amount"], lang) if amount is None else amount
     return template.format_map(fill)
 
 
@@ -327,9 +338,6 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
-_NONE_OF = {"amount": "no_amount", "term_months": "no_term_months"}
-
-
 def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
@@ -340,45 +348,165 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     found = options(
         lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
     )
-    amounts, terms = found.amounts, found.terms
-    if found.pairs is not None and not found.pairs:
+    if found.pairs is None:
+        return _one_variable(lender, row, found, lang)
+    if not found.pairs:
         return _no_pair(lender, row, found, lang)
+    amounts, terms = found.amounts, found.terms
     in_the_way = (
         [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
     )
     text = HINTS[lang]
-    name = lender.name
-    if found.pairs:
-        either = f", {text['or']} "
-        combinations = either.join(
-            text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
-            for t, t_step, a, a_step in _shown(found.pairs)
-        )
-        message = _filled(text["pairs"], name, row, lang, "combinations", combinations)
-    else:
-        messages: list[str] = []
-        for key, one in (("amount", amounts), ("term_months", terms)):
-            if one is not None:
-                ranges = _ranges(one[0], one[1], lang) if one[0] else ""
-                template = text[key if one[0] else _NONE_OF[key]]
-                messages.append(_filled(template, name, row, lang, "ranges", ranges))
-        if not messages:
-            return None
-        message = " ".join(messages)
+    either = f", {text['or']} "
+    combinations = either.join(
+        text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
+        for t, t_step, a, a_step in _shown(found.pairs)
+    )
     return Hint(
         amount=None if amounts is None else amounts[0],
         amount_step=1 if amounts is None else amounts[1],
         term_months=None if terms is None else terms[0],
         term_months_step=1 if terms is None else terms[1],
-        combinations=None
-        if found.pairs is None
-        else [
+        combinations=[
             Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
             for t, t_step, a, a_step in found.pairs
         ],
         blocking=[r.code for r in in_the_way],
-        message=message,
+        message=_filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
     )
+
+
+def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
+    """The hint from the amounts and terms each alone would take (no combinations): a
+    function of the lender, the language, those answers, the requirements in the way (and
+    the applied term and amount where the language's messages name them), so one given
+    before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
+    amounts, terms = found.amounts, found.terms
+    keys = (
+        None if amounts is None else "amount" if amounts[0] else "no_amount",
+        None if terms is None else "term_months" if terms[0] else "no_term_months",
+    )
+    if keys == (None, None):
+        return None
+    needs = _NEEDS.get((lang, *keys))
+    if needs is None:
+        text = HINTS[lang]
+        needs = _NEEDS[(lang, *keys)] = frozenset().union(
+            *(_fields(text[key]) for key in keys if key is not None)
+        )
+    key = (
+        lang,
+        found.blocking,
+        None if amounts is None else (*amounts[0], amounts[1]),
+        None if terms is None else (*terms[0], terms[1]),
+        row["term_months"] if "term" in needs else None,
+        row["amount"] if "amount" in needs else None,
+    )
+    memo = lender.analysis.told_hints
+    hint: Hint | None = memo.get(key)
+    if hint is None:
+        if "amount" in needs:
+            # the same but for the amount, kept apart (a term hint is "... for {amount}")
+            parts = lender.analysis.told_parts
+            general = key[:-1]
+            made = parts.get(general, _NOT_MADE)
+            if made is _NOT_MADE:
+                made = _told_parts(lender, row, found, lang, keys)
+                if len(parts) >= MEMO_SIZE:
+                    del parts[next(iter(parts))]
+                parts[general] = made
+        else:
+            made = None
+        if made is not None:
+            amount_at, term_at, blocking, pieces = made
+            hint = Hint(
+                amount=amount_at,
+                amount_step=1 if amounts is None else amounts[1],
+                term_months=term_at,
+                term_months_step=1 if terms is None else terms[1],
+                combinations=None,
+                blocking=blocking,
+                message=_number(row["amount"], lang).join(pieces),
+            )
+        else:
+            hint = Hint(
+                amount=None if amounts is None else amounts[0],
+                amount_step=1 if amounts is None else amounts[1],
+                term_months=None if terms is None else terms[0],
+                term_months_step=1 if terms is None else terms[1],
+                combinations=None,
+                blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+                message=_told_message(lender, row, found, lang, keys),
+            )
+        if len(memo) >= MEMO_SIZE:
+            del memo[next(iter(memo))]
+        memo[key] = hint
+    return hint
+
+
+def _told_message(
+    lender: CompiledLender,
+    row: Row,
+    found: Options,
+    lang: Language,
+    keys: tuple[str | None, str | None],
+    amount: str | None = None,
+) -> str:
+    """A one-variable hint's message: each template of `keys` filled (`_filled`)."""
+    text = HINTS[lang]
+    return " ".join(
+        _filled(
+            text[template],
+            lender.name,
+            row,
+            lang,
+            "ranges",
+            _ranges(one[0], one[1], lang) if one[0] else "",
+            amount,
+        )
+        for template, one in zip(keys, (found.amounts, found.terms), strict=True)
+        if template is not None and one is not None
+    )
+
+
+_AMOUNT_MARK = "\x00"
+"""Where the applied amount goes in a one-variable hint's message kept in parts."""
+
+_NOT_MADE: Any = object()  # a miss of `Analysis.told_parts`
+
+
+def _told_parts(
+    lender: CompiledLender,
+    row: Row,
+    found: Options,
+    lang: Language,
+    keys: tuple[str | None, str | None],
+) -> tuple[list[Interval] | None, list[Interval] | None, list[str], list[str]] | None:
+    """What a one-variable hint whose message names the applied amount is made of but the
+    amount: its amounts and terms, the codes in the way, and its message in the pieces
+    between which the amount is written; None where the lender's name holds the mark (the
+    hint is then made whole each time)."""
+    amounts, terms = found.amounts, found.terms
+    marked = _told_message(lender, row, found, lang, keys, _AMOUNT_MARK)
+    text = HINTS[lang]
+    marks = sum(
+        sum(1 for _, name, _, _ in string.Formatter().parse(text[template]) if name == "amount")
+        for template, one in zip(keys, (amounts, terms), strict=True)
+        if template is not None and one is not None
+    )
+    pieces = marked.split(_AMOUNT_MARK)
+    if len(pieces) != marks + 1:
+        return None
+    return (
+        None if amounts is None else amounts[0],
+        None if terms is None else terms[0],
+        [r.code for r in lender.requirements if found.blocking & r.bit],
+        pieces,
+    )
+
+
+_NEEDS: dict[tuple[str, str | None, str | None], frozenset[str]] = {}
+"""The fields of a language's one-variable hint messages, by language and template keys."""
 
 
 def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint:
@@ -424,9 +552,7 @@ def explain_outcome(
     failed = outcome.failed
     failing = failed | outcome.unknown
     if not failing:
-        return LenderExplanation(
-            lender_id=lender.lender_id, name=lender.name, eligible=True, reasons=[]
-        )
+        return LenderExplanation(lender.lender_id, lender.name, True, [])
     requirements = lender.requirements
     if not failing & (failing - 1):  # one requirement (the usual case)
         kind = "failed" if failed else "missing"
@@ -440,11 +566,7 @@ def explain_outcome(
             reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
             bits ^= bit
     return LenderExplanation(
-        lender_id=lender.lender_id,
-        name=lender.name,
-        eligible=False,
-        reasons=reasons,
-        hint=hint_for(lender, row, failing, lang),
+        lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)
     )
 
 

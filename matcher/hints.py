@@ -26,8 +26,11 @@ Where every requirement that moves with the variable is one inequality of its op
 amount <= b`, `debt_to_income <= 5`; a congruence aside), a segment's outcome is told by the
 crossings: each comparison holds on one side of its crossing, the operand being monotone (what
 the segments already rest on), so the requirements are not evaluated on each segment;
-without a congruence, the accepted interval is the intersection of where each holds. Other
-rules (`or`, `if`, `==`) are evaluated there as before; a differential test keeps both equal.
+without a congruence, the accepted interval is the intersection of where each holds. An `if`
+whose conditions do not move with the variable, each branch such an inequality or not moving
+("10 <= term <= 120 when refinancing, else 10 <= term <= 60"), is told the same way by the
+branch the row chooses. Other rules (`or`, `==`, an `if` whose condition moves) are
+evaluated there as before; a differential test keeps both equal.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matcher.features import debt_to_income, set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
@@ -194,6 +197,12 @@ class Analysis:
     # hints already given when no (amount, term) would do (`matcher.explain`), by what they
     # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # hints already given from the amounts and terms each alone would take (`matcher.explain`),
+    # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
+    told_hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # for those whose message names the applied amount: what they are made of but the
+    # amount (the message in parts around it), by the same key less the amount (bounded too)
+    told_parts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -555,8 +564,9 @@ def _search(
                     start = min(found, high)
         if truths is not None:
             crossed[index] = entries
+    told = _told_atoms(truths, row) if truths is not None else []
     if truths is not None and step == 1 and low <= high:
-        return _told(truths, crossed, domain, moving_bits)
+        return _told(told, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
     if truths is None:
 
@@ -567,10 +577,15 @@ def _search(
     else:
 
         def failing(first: int) -> int:
-            # every moving requirement is one comparison whose crossings are known: it holds
-            # at `first` as they say (the congruence is met there), none is unknown
+            # every moving requirement is one comparison whose crossings are known (of the
+            # branch the row chooses): it holds at `first` as they say (the congruence is met
+            # there), none is unknown (but a branch or condition that does not move)
             f = 0
-            for bit, index in truths:
+            for bit, index in told:
+                if index < 0:
+                    if index == _NOWHERE:
+                        f |= bit
+                    continue
                 for point, rising in crossed[index]:
                     if (first >= point) is not rising:
                         f |= bit
@@ -616,7 +631,7 @@ def _segments(
 
 
 def _told(
-    truths: Truths,
+    told: list[tuple[int, int]],
     crossed: dict[int, list[tuple[int, bool]]],
     domain: Interval,
     of: tuple[int, ...],
@@ -625,9 +640,17 @@ def _told(
     holds on one interval [a, b) of the domain (from its crossings on, before them), the
     lender accepts on their intersection, and when that is empty, the requirements in the
     way are those that hold nowhere in the domain (failing on every segment), or where none
-    does, each that fails somewhere: as the segments, every one tried, would say."""
+    does, each that fails somewhere: as the segments, every one tried, would say. `told` is
+    `_told_atoms`' answer for the row."""
     low, end = domain[0], domain[1] + 1
-    held = [(bit, *_holds(crossed[index], low, end)) for bit, index in truths]
+    held = [
+        (bit, *_holds(crossed[index], low, end))
+        if index >= 0
+        else (bit, low, end)
+        if index == _EVERYWHERE
+        else (bit, end, low)
+        for bit, index in told
+    ]
     return _intersection(held, low, end, of)
 
 
@@ -701,11 +724,29 @@ def _told_solver(
     held: list[tuple[int, int, int]] = []
     solved: dict[int, int] = {}  # atom index: its requirement's bit, for those solved per row
     rest_indices = {index for index, _ in rest}
-    for bit, index in truths:
-        if index in rest_indices:
-            solved[index] = bit
-            continue
-        held.append((bit, *_holds(crossed[index], low, end)))
+    # per `if` (`Choice`): its bit, and per branch where it holds, [a, b), or its function
+    # of the row where it does not move; only where no row moves its branches' atoms
+    choices: list[tuple[int, Choice[tuple[int, int] | Callable[[Row], Any]]]] = []
+    for bit, told in truths:
+        if not isinstance(told, int):
+            if any(
+                isinstance(branch, int) and branch in rest_indices for branch in _branches(told)
+            ):
+                return None
+            conditions, otherwise = told
+            choices.append(
+                (
+                    bit,
+                    (
+                        tuple((c, _held(branch, crossed, low, end)) for c, branch in conditions),
+                        _held(otherwise, crossed, low, end),
+                    ),
+                )
+            )
+        elif told in rest_indices:
+            solved[told] = bit
+        else:
+            held.append((bit, *_holds(crossed[told], low, end)))
     # per atom a row moves: its bit, how its crossings are found, and per value compared
     # with (a function of the row, or None and a literal) the crossings wanted: the
     # condition, whether it is where the operand reaches the value, and whether the
@@ -728,20 +769,75 @@ def _told_solver(
                 )
                 for function, c, relation in against
             ],
+            *_kept_crossings(kind, operand, variable, against),
         )
         for index, (kind, operand, _, d, against) in rest
     ]
-    by_income = any(kind is _DEBT_TO_INCOME for _, kind, _, _, _ in atoms)
+    by_income = any(kind is _DEBT_TO_INCOME for _, kind, *_ in atoms)
     ceil, floor = math.ceil, math.floor
+
+    def holds(
+        kind: str,
+        g: _Operand | None,
+        comparisons: list[tuple[Callable[[Row], Any] | None, Any, list[tuple[str, bool, bool]]]],
+        row: Row,
+        debt: Any,
+        income: Any,
+    ) -> tuple[int, int] | None:
+        """Where an atom's comparisons all hold, [a, b), from their crossings; None where
+        one cannot be found (`_resolved`, `_first`)."""
+        a, b = low, end
+        found: int | None
+        for function, c, steps in comparisons:
+            if function is not None:
+                c = function(row)
+                if c is None:  # `_resolved`: a value compared with is unknown
+                    return None
+            first = low
+            for how, reach, rising in steps:
+                if kind is _IDENTITY:  # `_identity_crossings`
+                    found = ceil(c) if reach else floor(c) + 1
+                    found = low if found < low else end if found > end else found
+                elif g is not None:
+                    found = _first(first, high, g, c, how)
+                    if found is None:
+                        return None
+                    first = found if found < high else high
+                else:
+                    found = _first_debt_to_income(first, high, c, how, debt, income)
+                    if found is None:
+                        return None
+                    first = found if found < high else high
+                if rising:
+                    if found > a:
+                        a = found
+                elif found < b:
+                    b = found
+        return a, b
 
     def solve(row: Row) -> Accepted | None:
         debt, income = row["existing_debt"], row["total_income"]
         if by_income and not income > 0:  # debt_to_income does not move: no direction
             return None
         where = held.copy()
-        found: int | None
-        for bit, kind, operand, reads, comparisons in atoms:
-            a, b = low, end
+        for bit, choice in choices:
+            branch = _choose(choice, row)
+            if isinstance(branch, tuple):
+                where.append((bit, *branch))
+            elif branch is not None and branch(row):  # `_told_atoms`' `_EVERYWHERE`
+                where.append((bit, low, end))
+            else:
+                where.append((bit, end, low))
+        for bit, kind, operand, reads, comparisons, kept, names in atoms:
+            if kept is not None:
+                key = tuple([row[name] for name in names])
+                known = kept.get(key, _UNSEARCHABLE)
+                if known is not _UNSEARCHABLE:
+                    if known is None:
+                        return None
+                    where.append((bit, *known))
+                    continue
+            g = None
             if reads:  # `_Operand` on a scratch row of just what it reads
                 scratch = {name: row[name] for name in reads}
                 g = _Operand(
@@ -751,32 +847,14 @@ def _told_solver(
                     if "debt_to_income" in operand.features
                     else _setting(scratch, variable),
                 )
-            for function, c, steps in comparisons:
-                if function is not None:
-                    c = function(row)
-                    if c is None:  # `_resolved`: a value compared with is unknown
-                        return None
-                first = low
-                for how, reach, rising in steps:
-                    if kind is _IDENTITY:  # `_identity_crossings`
-                        found = ceil(c) if reach else floor(c) + 1
-                        found = low if found < low else end if found > end else found
-                    elif reads:
-                        found = _first(first, high, g, c, how)
-                        if found is None:
-                            return None
-                        first = found if found < high else high
-                    else:
-                        found = _first_debt_to_income(first, high, c, how, debt, income)
-                        if found is None:
-                            return None
-                        first = found if found < high else high
-                    if rising:
-                        if found > a:
-                            a = found
-                    elif found < b:
-                        b = found
-            where.append((bit, a, b))
+            held_here = holds(kind, g, comparisons, row, debt, income)
+            if kept is not None:
+                if len(kept) >= MEMO_SIZE:
+                    del kept[next(iter(kept))]
+                kept[key] = held_here
+            if held_here is None:
+                return None
+            where.append((bit, *held_here))
         if step == 1:
             return _intersection(where, low, end, moving_bits)
         # `_search`'s segments, each requirement holding on its [a, b)
@@ -795,6 +873,41 @@ def _told_solver(
         return _segments(sorted(bounds), step, residue, failing, moving_bits)
 
     return solve
+
+
+def _kept_crossings(
+    kind: str,
+    operand: Node,
+    variable: str,
+    against: tuple[tuple[Callable[[Row], Any] | None, Any, Relation], ...],
+) -> tuple[dict[tuple[Any, ...], tuple[int, int] | None] | None, tuple[str, ...]]:
+    """For an atom `_solver` searches with `_first` against literals only: where it holds
+    is a function of the values of the other features its operand reads (the age in
+    "age + term / 12 <= 70"), so it is kept by them (at most MEMO_SIZE, the oldest dropped
+    first), with their names; where those have few combinations (`FEW_COMBINATIONS`)
+    and the operand does not read debt_to_income (which moves with the loan's other
+    features). Else (None, ())."""
+    names = tuple(sorted(operand.features - {variable}))
+    if (
+        kind is not _SEARCHED
+        or "debt_to_income" in operand.features
+        or any(function is not None for function, _, _ in against)
+        or combinations(names) > FEW_COMBINATIONS
+    ):
+        return None, ()
+    return {}, names
+
+
+def _branches(choice: Choice[B]) -> list[B]:
+    return [branch for _, branch in choice[0]] + [choice[1]]
+
+
+def _held(
+    branch: Branch, crossed: dict[int, list[tuple[int, bool]]], low: int, end: int
+) -> tuple[int, int] | Callable[[Row], Any]:
+    """Where a branch of an `if` holds within [low, end) when its atom's crossings are
+    known for every row; the branch's function of the row where it does not move."""
+    return _holds(crossed[branch], low, end) if isinstance(branch, int) else branch
 
 
 _LOAN_ROW = frozenset({"amount", "term_months", "existing_debt", "total_income"})
@@ -908,12 +1021,57 @@ def _rising(how: str, relation: Relation) -> bool:
     return (how in (">=", ">")) == (relation in (">=", ">"))
 
 
-Truths = list[tuple[int, int]]
+B = TypeVar("B")
+Choice = tuple[tuple[tuple[Callable[[Row], Any], B], ...], B]
+"""An `if` whose conditions do not move with the variable: each condition (a function of
+the row) with its branch, and the else branch."""
+
+Branch = int | Callable[[Row], Any]
+"""A branch of such an `if`: the index of its atom where it is one inequality of the
+variable's operand, else (it does not move with the variable) its function of the row."""
+
+Truths = list[tuple[int, int | Choice[Branch]]]
 """When every requirement that moves with a variable (the congruence aside) is one
-inequality of the variable's operand with values that do not move (`a <= x`, `a <= x <= b`):
-per requirement, its bit in the moving requirements' function and its atom's index. Then
-its truth at any point is that of its comparisons, each told by which side of its crossing
-the point is on (the operand being monotone, as the search's segments already assume)."""
+inequality of the variable's operand with values that do not move (`a <= x`, `a <= x <= b`),
+or an `if` whose conditions do not move and whose branches are each such an inequality or do
+not move ("10 <= term <= 120 when refinancing, else 10 <= term <= 60"): per requirement,
+its bit in the moving requirements' function and its atom's index (or the `if`'s `Choice`).
+Then its truth at any point is that of its comparisons (of the branch the row chooses), each
+told by which side of its crossing the point is on (the operand being monotone, as the
+search's segments already assume)."""
+
+_EVERYWHERE, _NOWHERE = -1, -2
+"""`_told_atoms`' index for a requirement that holds at every value (a branch that does not
+move and holds), and for one that holds at none (a branch that does not move and fails or is
+unknown, or a condition that is unknown: the `if` is then unknown, as it is lowered)."""
+
+
+def _choose(choice: Choice[B], row: Row) -> B | None:
+    """The branch of an `if` that the row's values choose; None where a condition is
+    unknown (the lowered `if` is then unknown)."""
+    conditions, otherwise = choice
+    for condition, branch in conditions:
+        holds = condition(row)
+        if holds is None:
+            return None
+        if holds:
+            return branch
+    return otherwise
+
+
+def _told_atoms(truths: Truths, row: Row) -> list[tuple[int, int]]:
+    """Per requirement of `truths`, its bit and the atom whose truth is its own at `row`, or
+    `_EVERYWHERE` or `_NOWHERE`."""
+    out: list[tuple[int, int]] = []
+    for bit, told in truths:
+        if not isinstance(told, int):
+            branch = _choose(told, row)
+            if isinstance(branch, int):
+                told = branch
+            else:  # the lowered requirement fails where its value is false or unknown
+                told = _EVERYWHERE if branch is not None and branch(row) else _NOWHERE
+        out.append((bit, told))
+    return out
 
 
 def _truths(lender: CompiledLender, variable: str, row: Row) -> Truths | None:
@@ -935,20 +1093,54 @@ def _truths_of(lender: CompiledLender, variable: str, row: Row) -> Truths | None
         node = r.node
         if _congruence(node, variable) is not None:
             continue  # met at every value the search tries
+        told = _told_of(node, variable, index)
+        if told is None:
+            return None
+        out.append((1 << position, told))
         found: list[Comparison] = []
         _collect(node, variable, found)
-        whole = (
-            isinstance(node, Call)
-            and node.op.name in _FLIP
-            and all(a.type is not Type.BOOL for a in node.args)
-            and len(found) == 1
-            and any(found[0][0] is a for a in node.args)
-        )
-        if not whole:
-            return None
-        out.append((1 << position, index))
         index += len(found)
     return out
+
+
+def _told_of(node: Node, variable: str, index: int) -> int | Choice[Branch] | None:
+    """What `Truths` keeps of a requirement whose atoms are numbered from `index`: that
+    index where it is one inequality of the variable's operand, the `if`'s `Choice` where it
+    is such an `if`, else None."""
+    if _inequality(node, variable):
+        return index
+    if not (isinstance(node, Call) and node.op.name == "if"):
+        return None
+    args = node.args
+    conditions: list[Callable[[Row], Any]] = []
+    branches: list[Branch] = []
+    for i, arg in enumerate(args):
+        condition = i % 2 == 0 and i < len(args) - 1
+        if not depends(arg, variable):
+            (conditions if condition else branches).append(expression_function(arg))
+        elif condition or not _inequality(arg, variable):
+            return None
+        else:  # `_collect` numbers the atoms of the branches in order, one each here
+            branches.append(index)
+            index += 1
+    return tuple(zip(conditions, branches[:-1], strict=True)), branches[-1]
+
+
+def _inequality(node: Node, variable: str) -> bool:
+    """Whether `node` is one inequality of the variable's operand: one atom, which is an
+    operand of the comparison itself (`a <= x <= b`, not `(x <= a) == true`)."""
+    if not (
+        isinstance(node, Call)
+        and node.op.name in _FLIP
+        and all(a.type is not Type.BOOL for a in node.args)
+    ):
+        return False
+    found: list[Comparison] = []
+    return (
+        _collect(node, variable, found)
+        and len(found) == 1
+        and any(found[0][0] is a for a in node.args)
+    )
 
 
 Resolved = list[tuple[int, str, Node, list[tuple[Any, tuple[str, ...], Relation]]]]

@@ -78,10 +78,10 @@ def options(
     Otherwise the amounts are searched at every term of the domain, and equal neighbours
     grouped."""
     amount_bits, term_bits, both = lender.analysis.split or _split(lender)
-    failing = bits[0] | bits[1]
-    out = Options()
-    ask_amount, ask_term = bool(reads & _AMOUNT_READS), "term_months" in reads
+    ask_amount = "amount" in reads or "debt_to_income" in reads
+    ask_term = "term_months" in reads
     if both:
+        out = Options()
         if ask_amount:
             out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
         if ask_term:
@@ -89,46 +89,32 @@ def options(
         if not _any(out):
             out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
         return out
-    # each variable searched with the other's requirements left out
-    found_a = (
-        accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-        if ask_amount
-        else None
-    )
-    found_t = (
-        accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
-        if ask_term
-        else None
-    )
-    if found_a is not None:
-        out.amounts = _alone(found_a, failing & term_bits)
-    if found_t is not None:
-        out.terms = _alone(found_t, failing & amount_bits)
-    if _any(out):
-        return out
+    # each variable searched with the other's requirements left out; the one-variable
+    # answer is none where one of the other's requirements fails at the applied value
+    failing = bits[0] | bits[1]
+    found_a = found_t = alone_a = alone_t = None
+    if ask_amount:
+        found_a = alone_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        if found_a is not None and failing & term_bits:
+            alone_a = ([], found_a[1], failing & term_bits)
+    if ask_term:
+        found_t = alone_t = accepted(
+            lender, row, "term_months", terms, bits=bits, ignore=amount_bits
+        )
+        if found_t is not None and failing & amount_bits:
+            alone_t = ([], found_t[1], failing & amount_bits)
+    if (alone_a is not None and alone_a[0]) or (alone_t is not None and alone_t[0]):
+        return Options(alone_a, alone_t)
     if not ask_amount:
         found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
     if not ask_term:
         found_t = accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
     if found_a is None or found_t is None:
-        return out
+        return Options(alone_a, alone_t)
     if found_a[0] and found_t[0]:
-        out.pairs = [(found_t[0], found_t[1], found_a[0], found_a[1])]
-    else:
-        out.pairs = []
-        out.blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
-    return out
-
-
-_AMOUNT_READS = frozenset({"amount", "debt_to_income"})
-
-
-def _alone(found: Accepted | None, other: int) -> Accepted | None:
-    """The one-variable answer from a search that left the other variable's requirements
-    out: none when one of those fails at the applied value."""
-    if found is None or not other:
-        return found
-    return [], found[1], other
+        return Options(alone_a, alone_t, [(found_t[0], found_t[1], found_a[0], found_a[1])])
+    blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
+    return Options(alone_a, alone_t, [], blocking)
 
 
 def _any(out: Options) -> bool:

@@ -404,7 +404,8 @@ def loan_feature_rows(draw: st.DrawFn) -> dict[str, Any]:
 def loan_lender_documents(draw: st.DrawFn, lender_id: str = "loans") -> dict[str, Any]:
     """A lender document (both markets) whose requirements read the amount and the term,
     some both at once: amount and term ranges, a debt ceiling, the age at the end of the
-    term, whole thousands, whole years, and a ceiling on amount per month of term."""
+    term, whole thousands, whole years, a term range by purpose (an `if`), and a ceiling on
+    amount per month of term."""
     amount_var, term_var = {"var": "amount"}, {"var": "term_months"}
     low = draw(st.integers(1_000, 50_000))
     high = draw(st.integers(low, 1_000_000))
@@ -419,6 +420,13 @@ def loan_lender_documents(draw: st.DrawFn, lender_id: str = "loans") -> dict[str
         },
         "whole_thousands": {"==": [{"%": [amount_var, 1000]}, 0]},
         "whole_years": {"==": [{"%": [term_var, 12]}, 0]},
+        "term_by_purpose": {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [shortest, term_var, draw(st.integers(shortest, 240))]},
+                {"<=": [draw(st.integers(1, 24)), term_var, longest]},
+            ]
+        },
         "per_month": {"<=": [{"/": [amount_var, term_var]}, draw(st.integers(1_000, 20_000))]},
         "per_month_scaled": {
             "<=": [amount_var, {"*": [term_var, draw(st.integers(1_000, 10_000))]}]

@@ -271,9 +271,13 @@ def test_a_computed_limit_is_evaluated_with_the_applicants_values() -> None:
 
 
 def _forget(ruleset: Ruleset) -> None:
-    """Empty every memo of the explanations: reasons given and hint searches' answers."""
+    """Empty every memo of the explanations: reasons and hints given, hint searches'
+    answers."""
     for lender in ruleset.lenders:
         lender.analysis.memo.clear()
+        lender.analysis.hints.clear()
+        lender.analysis.told_hints.clear()
+        lender.analysis.told_parts.clear()
         for requirement in lender.requirements:
             requirement.reasons_given.clear()
 

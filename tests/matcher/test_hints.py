@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lender_rules.vocabulary import PURPOSES
-from matcher import CompiledLender, Hint, evaluate, explain
+from matcher import CompiledLender, Hint, evaluate, explain, hints
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.features import debt_to_income, with_loan
 from matcher.hints import MEMO_SIZE, _first, _first_debt_to_income, from_guess
@@ -263,8 +264,9 @@ def test_a_guess_is_moved_to_exactly_where_the_search_lands(
 @st.composite
 def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
     """A lender of inequalities of the amount or the term (increasing and decreasing operands,
-    strict and not, one- and two-sided, against literals and row values), a congruence, and
-    sometimes a rule that is not one comparison."""
+    strict and not, one- and two-sided, against literals and row values), a congruence,
+    `if`s whose conditions do not move (their branches such inequalities or not moving; a
+    condition that is unknown), and sometimes a rule that is neither."""
     amount, term = {"var": "amount"}, {"var": "term_months"}
     low = draw(st.integers(1_000, 60_000))
     pool: dict[str, Any] = {
@@ -286,6 +288,41 @@ def _inequality_lenders(draw: st.DrawFn) -> dict[str, Any]:
         "whole_thousands": {"==": [{"%": [amount, 1000]}, 0]},
         "small_or_rich": {
             "or": [{"<=": [amount, 100_000]}, {">=": [{"var": "total_income"}, 900_000]}]
+        },
+        # `if`s whose conditions do not move: branches that are inequalities (of the variable
+        # against literals or row values, of debt_to_income) or do not move at all
+        "term_by_purpose": {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [draw(st.integers(1, 24)), term, draw(st.integers(24, 240))]},
+                {"<=": [draw(st.integers(1, 24)), term, draw(st.integers(24, 120))]},
+            ]
+        },
+        "chained": {
+            "if": [
+                {"==": [{"var": "market"}, "SE"]},
+                {draw(st.sampled_from([">=", ">"])): [amount, draw(st.integers(1_000, 90_000))]},
+                {"==": [{"var": "purpose"}, "car"]},
+                {"<": [amount, {"*": [{"var": "total_income"}, draw(st.integers(1, 4))]}]},
+                {">=": [{"var": "employed_months"}, draw(st.integers(12, 240))]},
+            ]
+        },
+        "debt_by_market": {
+            "if": [
+                {"==": [{"var": "market"}, "NO"]},
+                {"<=": [{"var": "debt_to_income"}, draw(st.integers(2, 8))]},
+                True,
+            ]
+        },
+        "unknown_condition": {
+            "if": [
+                {">=": [{"var": "co_age"}, 30]},
+                {"<=": [term, 120]},
+                {"<=": [amount, draw(st.integers(1_000, 900_000))]},
+            ]
+        },
+        "moving_condition": {
+            "if": [{">=": [term, 120]}, {">=": [{"var": "income"}, 400_000]}, True]
         },
     }
     chosen = draw(st.lists(st.sampled_from(sorted(pool)), min_size=1, unique=True))
@@ -364,6 +401,37 @@ def test_segments_are_told_by_crossings_only_where_every_moving_rule_is_one_ineq
         assert (truths is not None) is told
 
 
+def test_an_if_whose_conditions_do_not_move_is_told_by_the_branch_the_row_chooses() -> None:
+    """A term range by purpose is told by its crossings and written out once (`_solver`);
+    an `if` whose condition moves with the term is evaluated on the segments."""
+    by_purpose = (
+        "term",
+        {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [12, {"var": "term_months"}, 240]},
+                {"<=": [12, {"var": "term_months"}, 60]},
+            ]
+        },
+    )
+    moving = (
+        "long",
+        {"if": [{">=": [{"var": "term_months"}, 120]}, {"var": "has_co_applicant"}, True]},
+    )
+    for purpose, terms in (("refinance", [(12, 240)]), ("car", [(12, 60)])):
+        row = with_loan(_row(purpose=purpose), amount=300_000, term_months=300)
+        for rules, told in (((by_purpose,), True), ((by_purpose, moving), False)):
+            ruleset = _lender(*rules)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+            assert explanation.hint is not None
+            assert explanation.hint.term_months == (
+                terms if told else [(12, min(terms[0][1], 119))]
+            )
+            analysis = ruleset.lenders[0].analysis
+            assert (analysis.truths["term_months"] is not None) is told
+            assert (analysis.solvers[("term_months", (TERM_MIN, TERM_MAX))] is not None) is told
+
+
 def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
     """Kept per lender by what it is a function of: the same hint for applicants whose
     debts differ but whom no amount would help, another per language, and the one kept is
@@ -383,3 +451,124 @@ def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer(
     lender.analysis.hints.clear()
     (again,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
     assert again.hint == hints[(4_100_000, "nb")] and again.hint is not hints[(4_100_000, "nb")]
+
+
+def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan() -> None:
+    """Kept per lender by what it is a function of: the same hint for applicants whose
+    incomes differ but whose amounts the lender would take alike over the same term; another
+    for another term (the message names it) or language; the one kept is the one computed."""
+    ruleset = _lender(AMOUNT_RANGE)
+    (lender,) = ruleset.lenders
+    hints = {}
+    for income, term, lang in (
+        (400_000, 60, "en"),
+        (700_000, 60, "en"),
+        (400_000, 72, "en"),
+        (400_000, 60, "sv"),
+    ):
+        row = with_loan(_row(income=income, total_income=income), amount=300_000, term_months=term)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+        assert explanation.hint is not None
+        assert explanation.hint.amount == [(10_000, 250_000)]
+        hints[(income, term, lang)] = explanation.hint
+    assert hints[(400_000, 60, "en")] is hints[(700_000, 60, "en")]
+    assert "72" in hints[(400_000, 72, "en")].message
+    assert hints[(400_000, 72, "en")].message != hints[(400_000, 60, "en")].message
+    assert hints[(400_000, 60, "sv")].message != hints[(400_000, 60, "en")].message
+    assert len(lender.analysis.told_hints) == 3
+    lender.analysis.told_hints.clear()
+    (again,) = explain(row, evaluate(row, ruleset), ruleset, "sv")
+    assert again.hint == hints[(400_000, 60, "sv")]
+    assert again.hint is not hints[(400_000, 60, "sv")]
+
+
+def test_a_term_hint_for_another_amount_is_made_from_the_parts_kept() -> None:
+    """A term hint names the applied amount ("... for 250,000"): what it is made of but the
+    amount is kept once per answer and language, and the hint for another amount is the one
+    a lender that has seen no one gives, in every language."""
+    ruleset = _lender(TERM_RANGE)
+    (lender,) = ruleset.lenders
+    for lang in ("en", "nb", "sv"):
+        for amount in (100_000, 250_000, 1_234_567, 100_000):
+            row = with_loan(_row(), amount=amount, term_months=120)
+            (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
+            cold = _lender(TERM_RANGE)
+            (afresh,) = explain(row, evaluate(row, cold), cold, lang)
+            assert explanation == afresh
+            assert explanation.hint is not None
+            assert explanation.hint.term_months == [(12, 96)]
+            assert "\x00" not in explanation.hint.message
+    assert len(lender.analysis.told_parts) == 3
+    assert len(lender.analysis.told_hints) == 9
+
+
+def test_a_lender_whose_name_holds_the_amount_mark_has_its_term_hints_made_whole() -> None:
+    """The parts are cut at a mark: a lender whose name holds it has none kept, and its
+    hints are those made whole."""
+    document = {
+        "lender_id": "fjord",
+        "name": "Fjord\x00kreditt",
+        "markets": ["NO", "SE"],
+        "requirements": [{"id": TERM_RANGE[0], "rule": TERM_RANGE[1], "reason": REASON}],
+    }
+    ruleset = ruleset_from_documents([document])
+    (lender,) = ruleset.lenders
+    for amount in (100_000, 250_000):
+        row = with_loan(_row(), amount=amount, term_months=120)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset, "en")
+        assert explanation.hint is not None
+        assert explanation.hint.message == (
+            f"Fjord\x00kreditt would accept a term of 12–96 months for {amount:,}."
+        )
+    assert list(lender.analysis.told_parts.values()) == [None]
+
+
+@given(_inequality_lenders(), st.lists(loan_feature_rows(), min_size=2, max_size=6))
+def test_answers_kept_from_earlier_applicants_are_those_worked_out_afresh(
+    document: dict[str, Any], rows: list[dict[str, Any]]
+) -> None:
+    """Hints (and where an atom of the search holds, kept by the other values its operand
+    reads: the age in "age + term / 12 <= 70") given to applicants of the same age after
+    others are those a lender that has seen no one gives."""
+    rows = [{**row, "age": rows[0]["age"]} for row in rows]
+    warm = ruleset_from_documents([document])
+    for row in rows:
+        cold = ruleset_from_documents([document])
+        outcomes = [o for o in evaluate(row, cold) if not o.eligible]
+        assert explain(row, outcomes, warm) == explain(row, outcomes, cold)
+
+
+def test_where_an_atom_holds_is_kept_by_the_values_its_operand_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "age + term / 12 <= 70" is searched once per age: a term range by purpose beside it
+    (the lender's answers kept by age and purpose) does not make it searched again for
+    another purpose."""
+    age_at_end = (
+        "age_at_end",
+        {"<=": [{"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}, 70]},
+    )
+    by_purpose = (
+        "term",
+        {
+            "if": [
+                {"==": [{"var": "purpose"}, "refinance"]},
+                {"<=": [12, {"var": "term_months"}, 240]},
+                {"<=": [12, {"var": "term_months"}, 96]},
+            ]
+        },
+    )
+    searches: list[Any] = []
+
+    def counted(*args: Any) -> Any:
+        searches.append(args)
+        return _first(*args)
+
+    monkeypatch.setattr(hints, "_first", counted)
+    ruleset = _lender(age_at_end, by_purpose)
+    for purpose, terms in (("car", [(12, 96)]), ("refinance", [(12, 120)]), ("other", [(12, 96)])):
+        row = with_loan(_row(age=60, purpose=purpose), amount=100_000, term_months=200)
+        (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+        assert explanation.hint is not None and explanation.hint.term_months == terms
+        assert len(searches) == 1
+    assert len(ruleset.lenders[0].analysis.memo[("term_months", 0)]) == 3
