@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ _SWITCH_INTERVAL = 0.0005
 """Seconds between the interpreter's thread switches while parts are written: the writer
 thread needs Python's lock after each answer of the server, and the thread making the next
 part ready would otherwise hold it up to 5 ms (Python's default) while the server waits."""
+_QUEUED = 2
+"""Parts made ready ahead of the writer thread at most (one written, the next waiting): the
+work of a part is uneven (the first part of each block of `broker`'s matches its whole
+block), so with room for one more part the writer is not left waiting after a slow one."""
 _ROLES = ("applicant", "co_applicant")
 
 
@@ -143,9 +148,11 @@ class BatchDecisionLog:
 
         On PostgreSQL the parts are written by a thread of their own while this one makes the
         next part ready (runs `parts`, checks it, hashes its people and payloads): the client's
-        work overlaps the server's, one part in flight at a time. A part with an invalid value
-        raises `InvalidRecord` before it is written (the parts before it stay committed); a
-        database failure raises `StoreUnavailable` once the part in flight has ended.
+        work overlaps the server's, with at most `_QUEUED` parts handed to the writer and not
+        yet written. A part with an invalid value raises `InvalidRecord` before it is written
+        (the parts before it are written and stay committed); a database failure raises
+        `StoreUnavailable` once the parts handed over before it have ended, and nothing
+        after the failed part is written.
 
         Python's cyclic garbage collector is paused meanwhile (enabled again after, as it
         was): the many small objects of the parts (the people's tuples, the rows' lists) set
@@ -172,16 +179,17 @@ class BatchDecisionLog:
         sys.setswitchinterval(min(interval, _SWITCH_INTERVAL))
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
-                pending: Future[tuple[int, int]] | None = None
+                pending: deque[Future[tuple[int, int]]] = deque()
                 for part in parts:
                     prepared = self._prepare(part, checked)
-                    if pending is not None:
-                        written, skipped = pending.result()
+                    while len(pending) >= _QUEUED:
+                        written, skipped = pending.popleft().result()
                         recorded += written
                         already += skipped
-                    pending = writer.submit(self._write, prepared, seen)
-                if pending is not None:
-                    written, skipped = pending.result()
+                    after = pending[-1] if pending else None
+                    pending.append(writer.submit(self._write_after, after, prepared, seen))
+                while pending:
+                    written, skipped = pending.popleft().result()
                     recorded += written
                     already += skipped
         finally:
@@ -193,6 +201,18 @@ class BatchDecisionLog:
             _check(rows)
         people = _bulk_append.People.of(rows.subjects, self._keys.subject_hashes)
         return _bulk_append.prepare(rows, people)  # national ids stored only as keyed hashes
+
+    def _write_after(
+        self,
+        before: Future[tuple[int, int]] | None,
+        prepared: _bulk_append.Prepared,
+        seen: _bulk_append.LinksSeen,
+    ) -> tuple[int, int]:
+        """`_write`, in the writer thread, unless the part written before failed (its error
+        is raised from its own future): nothing is written after a failed part."""
+        if before is not None and before.exception() is not None:
+            return 0, 0
+        return self._write(prepared, seen)
 
     def _write(
         self, prepared: _bulk_append.Prepared, seen: _bulk_append.LinksSeen

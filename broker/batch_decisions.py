@@ -247,6 +247,17 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
     return found
 
 
+def _blocks(rows: pl.DataFrame, per_transaction: int) -> Iterator[pl.DataFrame]:
+    """The rows matched together: `MATCH_ROWS` at a time, except the first block, which is
+    two parts. The first part is then ready for the writer (`Store.batch_decisions.
+    append_parts`) after a part's work, not a whole block's (until then nothing is
+    written), and the second is ready too before the next block is matched, so the writer
+    has a part to write meanwhile."""
+    first = min(2 * per_transaction, rows.height)
+    yield rows.slice(0, first)
+    yield from rows.slice(first).iter_slices(max(MATCH_ROWS, per_transaction))
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -296,7 +307,7 @@ class BatchRecorder:
         decided_at = self._clock()
 
         def parts() -> Iterator[BulkRows]:  # made ready while the part before is written
-            for block in wanted.iter_slices(max(MATCH_ROWS, self._per_transaction)):
+            for block in _blocks(wanted, self._per_transaction):
                 block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
                 block_people = people(block, decided_at.date())
                 block_outcomes = OutcomeTexts(block_bits, self._ruleset)

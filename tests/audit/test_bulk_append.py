@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import BulkRows, InvalidRecord, Store, _bulk_append
+from audit import BulkRows, InvalidRecord, Store, StoreUnavailable, _bulk_append
 from audit._bulk_append import decision_ids
 from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
 from audit.models import GENESIS_HASH
@@ -375,6 +375,35 @@ def test_a_failure_while_parts_are_made_ready_keeps_the_parts_written_before(
     with pytest.raises(RuntimeError, match="ended early"):
         store.batch_decisions.append_parts(parts())
     assert count(sql, "decision") == 3
+    assert store.verify().ok
+
+
+def test_a_part_that_fails_to_be_written_stops_the_run_and_nothing_after_it_is_written(
+    store: Store, sql: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts are made ready ahead of the writer: when writing one fails, its error is
+    raised, the parts before it stay committed and none after it is written, however many
+    were ready; the run started again records the rest."""
+    write = _bulk_append.write
+    calls: list[int] = []
+
+    def failing_second(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise StoreUnavailable("record_batch_decisions", "the connection was lost")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(_bulk_append, "write", failing_second)
+    parts = [rows("a"), rows("b"), rows("c"), rows("d"), rows("e")]
+    with pytest.raises(StoreUnavailable):
+        store.batch_decisions.append_parts(iter(parts))
+    assert calls == [0, 1]
+    stored = sql("SELECT seq, application_id FROM decision ORDER BY seq")
+    assert [tuple(row) for row in stored] == [(1, "a")]
+    assert store.verify().ok
+    monkeypatch.setattr(_bulk_append, "write", write)
+    again = store.batch_decisions.append_parts(parts)
+    assert (again.recorded, again.already) == (4, 1)
     assert store.verify().ok
 
 
