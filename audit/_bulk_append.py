@@ -37,6 +37,7 @@ from datetime import datetime
 from itertools import repeat
 from typing import Any
 
+import numpy as np
 from psycopg.errors import UniqueViolation
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -308,18 +309,30 @@ def decision_ids(n: int, now_ms: int | None = None) -> list[str]:
     clock's), then 74 random bits from one read of the system's random source. Ordered by
     time, a batch's ids go in at the end of the decision id index, where the pages are in
     memory, not at random places in it as random (version 4) ids do, which costs the server
-    less per record."""
+    less per record.
+
+    Made over arrays (numpy): each id's 36 characters are a row of bytes (the shared
+    prefix, the random bits' hex digits, the dashes and the variant's digit), sorted as
+    bytes (the order of the texts) and cut from one decoded text."""
     stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
-    prefix = f"{stamp[:8]}-{stamp[8:12]}-7"
-    raw = os.urandom(10 * n).hex()
-    variant = "89ab89ab89ab89ab"  # the variant bits 10xx over the hex digit's value
-    ids = [
-        f"{prefix}{raw[i : i + 3]}-{variant[int(raw[i + 3], 16)]}{raw[i + 4 : i + 7]}-"
-        f"{raw[i + 7 : i + 19]}"
-        for i in range(0, 20 * n, 20)
-    ]
-    ids.sort()
-    return ids
+    prefix = f"{stamp[:8]}-{stamp[8:12]}-7".encode()
+    raw = np.frombuffer(os.urandom(10 * n), dtype=np.uint8).reshape(n, 10)
+    digits = np.empty((n, 20), dtype=np.uint8)  # each id's 20 random hex digits' values
+    digits[:, 0::2] = raw >> 4
+    digits[:, 1::2] = raw & 0x0F
+    text = np.empty((n, 36), dtype=np.uint8)
+    text[:, :15] = np.frombuffer(prefix, dtype=np.uint8)
+    text[:, 15:18] = _HEX[digits[:, 0:3]]
+    text[:, 18] = text[:, 23] = ord("-")
+    text[:, 19] = _VARIANT[digits[:, 3]]  # the variant bits 10xx over the hex digit's value
+    text[:, 20:23] = _HEX[digits[:, 4:7]]
+    text[:, 24:36] = _HEX[digits[:, 7:19]]
+    ordered = np.sort(text.view("S36").ravel()).tobytes().decode("ascii")
+    return [ordered[i : i + 36] for i in range(0, 36 * n, 36)]
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_VARIANT = np.frombuffer(b"89ab89ab89ab89ab", dtype=np.uint8)
 
 
 @dataclass(frozen=True, slots=True)

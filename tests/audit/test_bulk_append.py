@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -215,6 +216,25 @@ def test_decision_ids_are_distinct_ascending_version_7_uuids_of_the_time_given()
         assert parsed.int >> 80 == now_ms  # the first 48 bits: Unix time in milliseconds
     later = decision_ids(10)
     assert later[0] > made[-1]  # the clock's time now is later than now_ms
+
+
+@given(st.integers(0, 40).flatmap(lambda n: st.binary(min_size=10 * n, max_size=10 * n)))
+def test_decision_ids_are_the_random_bits_written_as_one_id_at_a_time_writes_them(
+    raw: bytes,
+) -> None:
+    """The ids made over arrays equal, for the same random bytes, the ids written one at a
+    time in Python (the definition: 20 random hex digits per id, the fourth giving the
+    variant digit), sorted."""
+    now_ms = 1_764_547_200_123
+    stamp = f"{now_ms:012x}"
+    digits = raw.hex()
+    expected = sorted(
+        f"{stamp[:8]}-{stamp[8:12]}-7{digits[i : i + 3]}-"
+        f"{'89ab'[int(digits[i + 3], 16) % 4]}{digits[i + 4 : i + 7]}-{digits[i + 7 : i + 19]}"
+        for i in range(0, 20 * len(raw) // 10, 20)
+    )
+    with mock.patch.object(_bulk_append.os, "urandom", lambda size: raw[:size]):
+        assert decision_ids(len(raw) // 10, now_ms) == expected
 
 
 def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
