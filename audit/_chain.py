@@ -153,12 +153,22 @@ class PayloadDigests:
     def digests(self, *columns: Sequence[str]) -> list[str]:
         """`digest` of each record, the varying fields given as columns in the order of
         `varying`; iterated in C (`map`, `zip`): the shared parts and each field's text
-        encoded by `encode_basestring` joined, encoded, hashed."""
+        encoded by `encode_basestring` joined, encoded, hashed. A column whose texts need
+        no escape (`_plain`: ids, as a rule) is taken as it is, its quotes joined to the
+        shared parts around it."""
         if len({len(column) for column in columns}) > 1:
             raise ValueError("every varying field needs one text per record")
-        pieces: list[Iterable[str]] = [repeat(self._parts[0])]
+        pieces: list[Iterable[str]] = []
+        shared = self._parts[0]
         for k, slot in enumerate(self._slots):
-            pieces += [map(_encode_text, columns[slot]), repeat(self._parts[k + 1])]
+            column = columns[slot]
+            if _plain(column):
+                pieces += [repeat(shared + '"'), column]
+                shared = '"' + self._parts[k + 1]
+            else:
+                pieces += [repeat(shared), map(_encode_text, column)]
+                shared = self._parts[k + 1]
+        pieces.append(repeat(shared))
         texts = map("".join, zip(*pieces, strict=False))  # the columns end together; repeat not
         try:
             found = [sha256(text).hexdigest() for text in map(str.encode, texts)]  # UTF-8
@@ -167,6 +177,20 @@ class PayloadDigests:
                 "a text of the payload (a lone surrogate) has no canonical form"
             ) from None
         return found
+
+
+def _plain(texts: Sequence[str]) -> bool:
+    """Whether JSON writes each of `texts` as it is between quotes (`encode_basestring`
+    escapes nothing of it): no quote, no backslash, no control character. Checked on all
+    of them joined (quick for short texts); a column of JSON texts fails at its first."""
+    if not texts:
+        return True
+    if '"' in texts[0] or "\\" in texts[0]:
+        return False
+    joined = "".join(texts)
+    # isprintable: no control character (nor a few characters JSON writes as they are,
+    # which then take the long way)
+    return '"' not in joined and "\\" not in joined and joined.isprintable()
 
 
 def record_hashes(seq: int, prev_hash: str, payload_digests: Iterable[str]) -> list[str]:

@@ -324,6 +324,38 @@ def test_payload_digests_of_many_records_equal_payload_digest_of_each(
     ]
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [None, 'q"uote', "back\\slash", "tab\t", "nul\x00", "del\x7f", "line\u2028", "Øre", "\ud800"],
+)
+def test_payload_digests_of_plain_ids_and_one_odd_one_equal_payload_digest(
+    odd: str | None,
+) -> None:
+    """Ids that need no escape are written as they are, between quotes; one that does (or
+    a character JSON writes as it is but is not printable) among them changes nothing;
+    a lone surrogate is refused."""
+    shared = _shared("batch")
+    fast = PayloadDigests(
+        ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
+    )
+    applications = [f"app-{i}" for i in range(50)]
+    if odd is not None:
+        applications[37] = odd
+    ids = decision_ids(len(applications))
+    features = [canonical_json({"age": i, "market": "NO"}) for i in range(50)]
+    outcomes = ["[]"] * 50
+    expected = [
+        payload_digest(application_id=a, decision_id=d, features_json=f, outcomes_json=o, **shared)
+        for a, d, f, o in zip(applications, ids, features, outcomes, strict=True)
+        if odd != "\ud800"
+    ]
+    if odd == "\ud800":
+        with pytest.raises(ValueError, match="lone surrogate"):
+            fast.digests(applications, ids, features, outcomes)
+    else:
+        assert fast.digests(applications, ids, features, outcomes) == expected
+
+
 @given(seq=st.integers(0, 2**40), digests=st.lists(st.text("0123456789abcdef"), max_size=6))
 def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
     prev, expected = GENESIS_HASH, []
