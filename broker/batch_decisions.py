@@ -247,15 +247,31 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
     return found
 
 
-def _blocks(rows: pl.DataFrame, per_transaction: int) -> Iterator[pl.DataFrame]:
-    """The rows matched together: `MATCH_ROWS` at a time, except the first block, which is
-    two parts. The first part is then ready for the writer (`Store.batch_decisions.
-    append_parts`) after a part's work, not a whole block's (until then nothing is
-    written), and the second is ready too before the next block is matched, so the writer
-    has a part to write meanwhile."""
-    first = min(2 * per_transaction, rows.height)
-    yield rows.slice(0, first)
-    yield from rows.slice(first).iter_slices(max(MATCH_ROWS, per_transaction))
+def _blocks(rows: pl.DataFrame, per_transaction: int) -> Iterator[tuple[pl.DataFrame, list[int]]]:
+    """The rows matched together, each block with the sizes of its parts (one commit each):
+    `MATCH_ROWS` at a time in parts of `per_transaction`, except the first block, which is
+    a small part (a fifth) and a whole one. Until the first part is ready nothing is
+    written, so it is made ready after a small part's work, not a whole block's; the
+    second is ready soon after, so the writer (`Store.batch_decisions.append_parts`) has a
+    part to write while the next block is matched."""
+    if rows.is_empty():
+        return
+    small = max(1, per_transaction // 5)
+    first = rows.slice(0, small + per_transaction)
+    yield first, _sizes(first.height, [small, per_transaction])
+    for block in rows.slice(first.height).iter_slices(max(MATCH_ROWS, per_transaction)):
+        yield block, _sizes(block.height, [per_transaction] * -(-block.height // per_transaction))
+
+
+def _sizes(height: int, sizes: list[int]) -> list[int]:
+    """`sizes` cut to add up to `height`."""
+    found: list[int] = []
+    for size in sizes:
+        if height <= 0:
+            break
+        found.append(min(size, height))
+        height -= size
+    return found
 
 
 def _now() -> dt.datetime:
@@ -307,12 +323,13 @@ class BatchRecorder:
         decided_at = self._clock()
 
         def parts() -> Iterator[BulkRows]:  # made ready while the part before is written
-            for block in _blocks(wanted, self._per_transaction):
+            for block, sizes in _blocks(wanted, self._per_transaction):
                 block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
                 block_people = people(block, decided_at.date())
                 block_outcomes = OutcomeTexts(block_bits, self._ruleset)
                 offset = 0
-                for part in block.iter_slices(self._per_transaction):  # one commit's texts
+                for size in sizes:  # one commit's texts
+                    part = block.slice(offset, size)
                     end = offset + part.height
                     yield BulkRows(
                         channel=CHANNEL,
