@@ -18,6 +18,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 
 from audit import _bulk_append
 from audit._bulk_append import BulkRows as BulkRows
@@ -91,13 +93,13 @@ def _check(rows: BulkRows) -> None:
 
 def _all_people(groups: Sequence[Sequence[tuple[str, str]]]) -> bool:
     """Whether every group holds only pairs (role, national id of 1 to 64 characters); quick."""
-    pairs = [pair for group in groups for pair in group]
+    pairs = list(chain.from_iterable(groups))
     if not pairs:
         return True
     if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
         return False
-    return set(pair[0] for pair in pairs) <= set(_ROLES) and _all_texts(
-        [pair[1] for pair in pairs], 64
+    return set(map(itemgetter(0), pairs)) <= set(_ROLES) and _all_texts(
+        list(map(itemgetter(1), pairs)), 64
     )
 
 
@@ -108,8 +110,9 @@ def _all_texts(values: Sequence[object], longest: int | None = None) -> bool:
         return True
     if set(map(type, values)) != {str}:
         return False
-    lengths = list(map(len, values))  # type: ignore[arg-type]
-    return min(lengths) > 0 and (longest is None or max(lengths) <= longest)
+    if longest is None:
+        return all(values)  # a non-empty text is true
+    return all(values) and max(map(len, values)) <= longest  # type: ignore[arg-type]
 
 
 def _slices(rows: BulkRows, size: int) -> Iterator[BulkRows]:

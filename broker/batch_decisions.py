@@ -224,7 +224,7 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         year.cast(pl.String).str.zfill(4), raw.str.slice(2, 4), raw.str.slice(-4, 4)
     )
     markets = features.get_column("market").to_list()
-    found: list[tuple[tuple[str, str], ...]] = [()] * features.height
+    per_role: list[list[tuple[str, str] | None]] = []
     for role, column in columns.items():
         ids = (
             features.select(pl.col(column).cast(pl.String).alias("id"), market)
@@ -240,11 +240,16 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
         numbers = ids.get_column("id").to_list()
         for i in ids.get_column("ok").not_().fill_null(False).arg_true().to_list():
             numbers[i] = normalised(numbers[i], markets[i], on) or numbers[i]
-        found = [  # tuples, not a list per row: fewer objects for the garbage collector
-            group if number is None else (*group, (role, number))
-            for group, number in zip(found, numbers, strict=True)
+        per_role.append([None if number is None else (role, number) for number in numbers])
+    # tuples, not a list per row: fewer objects for the garbage collector
+    if len(per_role) == 2:  # an applicant and a co-applicant, as a rule: without a loop per row
+        return [
+            ((first, second) if second is not None else (first,))
+            if first is not None
+            else (() if second is None else (second,))
+            for first, second in zip(*per_role, strict=True)
         ]
-    return found
+    return [tuple(filter(None, row)) for row in zip(*per_role, strict=True)]
 
 
 def _blocks(rows: pl.DataFrame, per_transaction: int) -> Iterator[tuple[pl.DataFrame, list[int]]]:
