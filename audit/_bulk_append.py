@@ -31,10 +31,10 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -217,7 +217,7 @@ def write(
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(_COPY) as copy:
             _copy_rows(part, copy)
-    seq, prev = part.seq + len(fresh), part.record_hashes[-1]
+    seq, prev = part.seq + len(fresh), part.record_hashes[-1]  # linked as they were written
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     links = prepared.people
     if links.records:  # under the chain lock: no other link writer
@@ -348,7 +348,8 @@ class _Slice:
     features_json: Sequence[str]
     outcomes_json: Sequence[str]
     payload_digests: Sequence[str]
-    record_hashes: list[str]
+    record_hashes: list[str] = field(default_factory=list)
+    """Filled as the records are linked (`hashes`): in step with the COPY on PostgreSQL."""
 
     @classmethod
     def of(cls, prepared: Prepared, chosen: Sequence[int], seq: int, prev: str) -> _Slice:
@@ -365,26 +366,27 @@ class _Slice:
         if len(chosen) != len(rows.application_ids):
             columns = [[column[i] for i in chosen] for column in columns]
         ids, applications, features, outcomes, digests = columns
-        hashes = _chain.record_hashes(seq, prev, digests)
         return cls(
-            rows,
-            prepared.decided_at,
-            seq,
-            prev,
-            ids,
-            applications,
-            features,
-            outcomes,
-            digests,
-            hashes,
+            rows, prepared.decided_at, seq, prev, ids, applications, features, outcomes, digests
         )
+
+    def hashes(self) -> Iterator[str]:
+        """Each record's hash, computed (and kept in `record_hashes`) as it is asked for."""
+        return _chain.linking(self.seq, self.prev, self.payload_digests, self.record_hashes)
+
+    def prev_hashes(self) -> Iterator[str]:
+        """Each record's predecessor's hash: the head's, then `record_hashes` as `hashes`
+        fills it (record k's is asked for after record k - 1 is linked)."""
+        n = len(self.payload_digests)
+        return chain([self.prev], map(self.record_hashes.__getitem__, range(n - 1)))
 
 
 def _copy_rows(part: _Slice, copy: Any) -> None:
     """Send the records of `part` into `copy` (COPY's binary format: each value sent as it
     is, with its length, so the server neither scans the texts for separators and escapes
     nor parses the numbers and the time). psycopg writes each row in C; the loop over the
-    rows is `map`'s."""
+    rows is `map`'s. Each record is linked (its record hash computed) as its row is
+    written, so the server has the first rows while the rest are linked."""
     n = len(part.decision_ids)
     copy.set_types(_TYPES)
     rows = part.rows
@@ -404,8 +406,8 @@ def _copy_rows(part: _Slice, copy: Any) -> None:
                 # name one), idempotency_key, request_digest, review_json
                 *(repeat(None) for _ in range(5)),
                 part.payload_digests,
-                [part.prev, *part.record_hashes[:-1]],
-                part.record_hashes,
+                part.prev_hashes(),  # zip asks for a row's fields in order: prev, then own
+                part.hashes(),
             ),
         ),
         maxlen=0,
@@ -414,6 +416,7 @@ def _copy_rows(part: _Slice, copy: Any) -> None:
 
 def _insert_rows(part: _Slice) -> list[dict[str, Any]]:
     """The records of `part` as the rows of an executemany (SQLite)."""
+    deque(part.hashes(), maxlen=0)
     prev_hashes = [part.prev, *part.record_hashes[:-1]]
     rows = part.rows
     return [

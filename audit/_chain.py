@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -195,13 +196,22 @@ def _plain(texts: Sequence[str]) -> bool:
 
 def record_hashes(seq: int, prev_hash: str, payload_digests: Iterable[str]) -> list[str]:
     """`record_hash` of records `seq + 1`, `seq + 2`, ... chained after `prev_hash`."""
-    sha256, tag = hashlib.sha256, _CHAIN_TAG
     found: list[str] = []
+    deque(linking(seq, prev_hash, payload_digests, found), maxlen=0)
+    return found
+
+
+def linking(
+    seq: int, prev_hash: str, payload_digests: Iterable[str], found: list[str]
+) -> Iterator[str]:
+    """`record_hashes`, one at a time: each record's hash is yielded (and appended to
+    `found`) when it is asked for, so a writer can send a record as soon as it is linked."""
+    sha256, tag = hashlib.sha256, _CHAIN_TAG
     for digest in payload_digests:
         seq += 1
         prev_hash = sha256(f"{tag}|{seq}|{prev_hash}|{digest}".encode()).hexdigest()
         found.append(prev_hash)
-    return found
+        yield prev_hash
 
 
 def record_hash(seq: int, prev_hash: str, payload_digest: str) -> str:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from audit import BulkRows, InvalidRecord, Store, StoreUnavailable, _bulk_append
 from audit._bulk_append import decision_ids
-from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
+from audit._chain import PayloadDigests, linking, payload_digest, record_hash, record_hashes
 from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
@@ -363,6 +363,12 @@ def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
         prev = record_hash(k, prev, digest)
         expected.append(prev)
     assert record_hashes(seq, GENESIS_HASH, digests) == expected
+    found: list[str] = []
+    linked = linking(seq, GENESIS_HASH, digests, found)
+    for k, own in enumerate(linked):  # one at a time, each kept as it is made
+        assert own == expected[k]
+        assert found == expected[: k + 1]
+    assert found == expected
 
 
 def test_bulk_records_whose_texts_hold_copy_separators_are_stored_as_given(store: Store) -> None:
