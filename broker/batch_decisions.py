@@ -253,19 +253,15 @@ def people(features: pl.DataFrame, on: dt.date) -> list[tuple[tuple[str, str], .
 
 
 def _blocks(rows: pl.DataFrame, per_transaction: int) -> Iterator[tuple[pl.DataFrame, list[int]]]:
-    """The rows matched together, each block with the sizes of its parts (one commit each):
-    `MATCH_ROWS` at a time in parts of `per_transaction`, except the first block, which is
-    a small part (a fifth) and a whole one. Until the first part is ready nothing is
-    written, so it is made ready after a small part's work, not a whole block's; the
-    second is ready soon after, so the writer (`Store.batch_decisions.append_parts`) has a
-    part to write while the next block is matched."""
-    if rows.is_empty():
-        return
+    """The rows matched together (`MATCH_ROWS` at a time: a call of `matcher.match` costs
+    some milliseconds whatever its rows), each block with the sizes of its parts (one
+    commit each, `per_transaction` rows), the first part of all a small one (a fifth):
+    until it is ready nothing is written, so it is made ready after a small part's texts
+    and digests, not a whole part's."""
     small = max(1, per_transaction // 5)
-    first = rows.slice(0, small + per_transaction)
-    yield first, _sizes(first.height, [small, per_transaction])
-    for block in rows.slice(first.height).iter_slices(max(MATCH_ROWS, per_transaction)):
-        yield block, _sizes(block.height, [per_transaction] * -(-block.height // per_transaction))
+    for k, block in enumerate(rows.iter_slices(max(MATCH_ROWS, per_transaction))):
+        parts = -(-block.height // per_transaction)
+        yield block, _sizes(block.height, [small] * (k == 0) + [per_transaction] * parts)
 
 
 def _sizes(height: int, sizes: list[int]) -> list[int]:
