@@ -89,19 +89,20 @@ class BulkRows:
     none given (the applications' people are linked already, or unknown)."""
 
 
-def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
-    """Which of the applications already have a decision of the channel under the ruleset."""
-    ids = list(dict.fromkeys(rows.application_ids))
+def _decided(session: Session, rows: BulkRows, sqlite: bool, ids_json: str = "") -> set[str]:
+    """Which of the applications already have a decision of the channel under the ruleset
+    (`ids_json`: `_ids_json` of them, when made already)."""
     found: set[str] = set()
     if not sqlite:
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(
             "SELECT application_id FROM decision WHERE ruleset_hash = %s AND channel = %s "
             "AND application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
-            (rows.ruleset_hash, rows.channel, json.dumps(ids)),  # one JSON text: quick to send
+            (rows.ruleset_hash, rows.channel, ids_json or _ids_json(rows.application_ids)),
         )
         found.update(row[0] for row in cursor.fetchall())
         return found
+    ids = list(dict.fromkeys(rows.application_ids))
     for start in range(0, len(ids), _IN_BATCH):
         found.update(
             session.exec(
@@ -113,6 +114,11 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
             ).all()
         )
     return found
+
+
+def _ids_json(application_ids: Sequence[str]) -> str:
+    """The distinct ids as one JSON array: one parameter, quick to send and to read."""
+    return json.dumps(list(dict.fromkeys(application_ids)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +160,11 @@ class Prepared:
     decision_ids: list[str]
     payload_digests: list[str]
     people: People
+    ids_json: str
+    """The applications' ids as `_decided` sends them."""
+    links: dict[tuple[str, str, str], None]
+    """Every record's links (subject hash, application, role), each once, in order: what
+    `_link` writes when every record is new."""
 
 
 def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
@@ -172,7 +183,17 @@ def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
     )
     ids = decision_ids(len(rows.application_ids))
     found = digests.digests(rows.application_ids, ids, rows.features_json, rows.outcomes_json)
-    return Prepared(rows, decided_at, ids, found, people or People.of(rows.subjects))
+    people = people or People.of(rows.subjects)
+    applications = rows.application_ids
+    links = dict.fromkeys(
+        zip(
+            people.hashes,
+            map(applications.__getitem__, people.records),
+            people.roles,
+            strict=True,
+        )
+    )
+    return Prepared(rows, decided_at, ids, found, people, _ids_json(rows.application_ids), links)
 
 
 @dataclass(slots=True)
@@ -197,7 +218,7 @@ def write(
     given = prepared.rows
     connection = session.connection()
     head = connection.execute(_append._LOCK_HEAD).one()
-    seen = _decided(session, given, sqlite)
+    seen = _decided(session, given, sqlite, prepared.ids_json)
     n = len(given.application_ids)
     if not seen and len(set(given.application_ids)) == n:
         fresh: Sequence[int] = range(n)  # the usual case: every record is new
@@ -221,36 +242,31 @@ def write(
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     links = prepared.people
     if links.records:  # under the chain lock: no other link writer
-        applications = given.application_ids
-        chosen_links: Sequence[int]
         if len(fresh) == n:
-            chosen_links = range(len(links.records))
+            wanted = dict(prepared.links)  # made ready outside the lock
         else:
+            applications = given.application_ids
             kept = set(fresh)
-            chosen_links = [k for k, index in enumerate(links.records) if index in kept]
+            wanted = dict.fromkeys(
+                (links.hashes[k], applications[index], links.roles[k])
+                for k, index in enumerate(links.records)
+                if index in kept
+            )
         links_seen = links_seen or LinksSeen()
-        links_seen.last = _link(
-            session,
-            [links.hashes[k] for k in chosen_links],
-            [applications[links.records[k]] for k in chosen_links],
-            [links.roles[k] for k in chosen_links],
-            sqlite,
-            read_first=links_seen.last is not False,
-        )
+        links_seen.last = _link(session, wanted, sqlite, read_first=links_seen.last is not False)
     return len(fresh), n - len(fresh)
 
 
 def _link(
     session: Session,
-    hashes: list[str],
-    applications: list[str],
-    roles: list[str],
+    wanted: dict[tuple[str, str, str], None],
     sqlite: bool,
     *,
     read_first: bool = True,
 ) -> bool:
-    """Link applications to their people (subject hash, application, role), keeping links
-    that are there already (and one of a link given twice); return whether any was there.
+    """Link applications to their people (`wanted`: subject hash, application, role; each
+    once, in order; consumed), keeping links that are there already; return whether any
+    was there.
 
     On PostgreSQL the links are written by one COPY, which costs the server less than an
     insert that checks each row for a conflict: `read_first`, after reading the links
@@ -261,7 +277,6 @@ def _link(
     first, or made by something else in between: re-sealing payloads of 0.1 links its
     people) makes it fail, and the insert that keeps the links there is made instead,
     after its savepoint."""
-    wanted = dict.fromkeys(zip(hashes, applications, roles, strict=True))
     if sqlite:
         session.connection().execute(
             sqlite_insert(SubjectLinkRow).on_conflict_do_nothing(),
@@ -271,7 +286,8 @@ def _link(
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     there = False
     if read_first:
-        for found in _existing_links(cursor, list(dict.fromkeys(applications))):
+        applications = list(dict.fromkeys(application for _, application, _ in wanted))
+        for found in _existing_links(cursor, applications):
             wanted.pop(found, None)
             there = True
     if not wanted:
