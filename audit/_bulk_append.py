@@ -31,12 +31,13 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
+import numpy as np
 from psycopg.errors import UniqueViolation
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -88,19 +89,20 @@ class BulkRows:
     none given (the applications' people are linked already, or unknown)."""
 
 
-def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
-    """Which of the applications already have a decision of the channel under the ruleset."""
-    ids = list(dict.fromkeys(rows.application_ids))
+def _decided(session: Session, rows: BulkRows, sqlite: bool, ids_json: str = "") -> set[str]:
+    """Which of the applications already have a decision of the channel under the ruleset
+    (`ids_json`: `_ids_json` of them, when made already)."""
     found: set[str] = set()
     if not sqlite:
         cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
         cursor.execute(
             "SELECT application_id FROM decision WHERE ruleset_hash = %s AND channel = %s "
             "AND application_id = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))",
-            (rows.ruleset_hash, rows.channel, json.dumps(ids)),  # one JSON text: quick to send
+            (rows.ruleset_hash, rows.channel, ids_json or _ids_json(rows.application_ids)),
         )
         found.update(row[0] for row in cursor.fetchall())
         return found
+    ids = list(dict.fromkeys(rows.application_ids))
     for start in range(0, len(ids), _IN_BATCH):
         found.update(
             session.exec(
@@ -112,6 +114,11 @@ def _decided(session: Session, rows: BulkRows, sqlite: bool) -> set[str]:
             ).all()
         )
     return found
+
+
+def _ids_json(application_ids: Sequence[str]) -> str:
+    """The distinct ids as one JSON array: one parameter, quick to send and to read."""
+    return json.dumps(list(dict.fromkeys(application_ids)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +160,11 @@ class Prepared:
     decision_ids: list[str]
     payload_digests: list[str]
     people: People
+    ids_json: str
+    """The applications' ids as `_decided` sends them."""
+    links: dict[tuple[str, str, str], None]
+    """Every record's links (subject hash, application, role), each once, in order: what
+    `_link` writes when every record is new."""
 
 
 def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
@@ -171,7 +183,17 @@ def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
     )
     ids = decision_ids(len(rows.application_ids))
     found = digests.digests(rows.application_ids, ids, rows.features_json, rows.outcomes_json)
-    return Prepared(rows, decided_at, ids, found, people or People.of(rows.subjects))
+    people = people or People.of(rows.subjects)
+    applications = rows.application_ids
+    links = dict.fromkeys(
+        zip(
+            people.hashes,
+            map(applications.__getitem__, people.records),
+            people.roles,
+            strict=True,
+        )
+    )
+    return Prepared(rows, decided_at, ids, found, people, _ids_json(rows.application_ids), links)
 
 
 @dataclass(slots=True)
@@ -196,7 +218,7 @@ def write(
     given = prepared.rows
     connection = session.connection()
     head = connection.execute(_append._LOCK_HEAD).one()
-    seen = _decided(session, given, sqlite)
+    seen = _decided(session, given, sqlite, prepared.ids_json)
     n = len(given.application_ids)
     if not seen and len(set(given.application_ids)) == n:
         fresh: Sequence[int] = range(n)  # the usual case: every record is new
@@ -216,40 +238,35 @@ def write(
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with cursor.copy(_COPY) as copy:
             _copy_rows(part, copy)
-    seq, prev = part.seq + len(fresh), part.record_hashes[-1]
+    seq, prev = part.seq + len(fresh), part.record_hashes[-1]  # linked as they were written
     connection.execute(_append._MOVE_HEAD, {"new_seq": seq, "new_hash": prev})
     links = prepared.people
     if links.records:  # under the chain lock: no other link writer
-        applications = given.application_ids
-        chosen_links: Sequence[int]
         if len(fresh) == n:
-            chosen_links = range(len(links.records))
+            wanted = dict(prepared.links)  # made ready outside the lock
         else:
+            applications = given.application_ids
             kept = set(fresh)
-            chosen_links = [k for k, index in enumerate(links.records) if index in kept]
+            wanted = dict.fromkeys(
+                (links.hashes[k], applications[index], links.roles[k])
+                for k, index in enumerate(links.records)
+                if index in kept
+            )
         links_seen = links_seen or LinksSeen()
-        links_seen.last = _link(
-            session,
-            [links.hashes[k] for k in chosen_links],
-            [applications[links.records[k]] for k in chosen_links],
-            [links.roles[k] for k in chosen_links],
-            sqlite,
-            read_first=links_seen.last is not False,
-        )
+        links_seen.last = _link(session, wanted, sqlite, read_first=links_seen.last is not False)
     return len(fresh), n - len(fresh)
 
 
 def _link(
     session: Session,
-    hashes: list[str],
-    applications: list[str],
-    roles: list[str],
+    wanted: dict[tuple[str, str, str], None],
     sqlite: bool,
     *,
     read_first: bool = True,
 ) -> bool:
-    """Link applications to their people (subject hash, application, role), keeping links
-    that are there already (and one of a link given twice); return whether any was there.
+    """Link applications to their people (`wanted`: subject hash, application, role; each
+    once, in order; consumed), keeping links that are there already; return whether any
+    was there.
 
     On PostgreSQL the links are written by one COPY, which costs the server less than an
     insert that checks each row for a conflict: `read_first`, after reading the links
@@ -260,7 +277,6 @@ def _link(
     first, or made by something else in between: re-sealing payloads of 0.1 links its
     people) makes it fail, and the insert that keeps the links there is made instead,
     after its savepoint."""
-    wanted = dict.fromkeys(zip(hashes, applications, roles, strict=True))
     if sqlite:
         session.connection().execute(
             sqlite_insert(SubjectLinkRow).on_conflict_do_nothing(),
@@ -270,7 +286,8 @@ def _link(
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     there = False
     if read_first:
-        for found in _existing_links(cursor, list(dict.fromkeys(applications))):
+        applications = list(dict.fromkeys(application for _, application, _ in wanted))
+        for found in _existing_links(cursor, applications):
             wanted.pop(found, None)
             there = True
     if not wanted:
@@ -308,18 +325,30 @@ def decision_ids(n: int, now_ms: int | None = None) -> list[str]:
     clock's), then 74 random bits from one read of the system's random source. Ordered by
     time, a batch's ids go in at the end of the decision id index, where the pages are in
     memory, not at random places in it as random (version 4) ids do, which costs the server
-    less per record."""
+    less per record.
+
+    Made over arrays (numpy): each id's 36 characters are a row of bytes (the shared
+    prefix, the random bits' hex digits, the dashes and the variant's digit), sorted as
+    bytes (the order of the texts) and cut from one decoded text."""
     stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
-    prefix = f"{stamp[:8]}-{stamp[8:12]}-7"
-    raw = os.urandom(10 * n).hex()
-    variant = "89ab89ab89ab89ab"  # the variant bits 10xx over the hex digit's value
-    ids = [
-        f"{prefix}{raw[i : i + 3]}-{variant[int(raw[i + 3], 16)]}{raw[i + 4 : i + 7]}-"
-        f"{raw[i + 7 : i + 19]}"
-        for i in range(0, 20 * n, 20)
-    ]
-    ids.sort()
-    return ids
+    prefix = f"{stamp[:8]}-{stamp[8:12]}-7".encode()
+    raw = np.frombuffer(os.urandom(10 * n), dtype=np.uint8).reshape(n, 10)
+    digits = np.empty((n, 20), dtype=np.uint8)  # each id's 20 random hex digits' values
+    digits[:, 0::2] = raw >> 4
+    digits[:, 1::2] = raw & 0x0F
+    text = np.empty((n, 36), dtype=np.uint8)
+    text[:, :15] = np.frombuffer(prefix, dtype=np.uint8)
+    text[:, 15:18] = _HEX[digits[:, 0:3]]
+    text[:, 18] = text[:, 23] = ord("-")
+    text[:, 19] = _VARIANT[digits[:, 3]]  # the variant bits 10xx over the hex digit's value
+    text[:, 20:23] = _HEX[digits[:, 4:7]]
+    text[:, 24:36] = _HEX[digits[:, 7:19]]
+    ordered = np.sort(text.view("S36").ravel()).tobytes().decode("ascii")
+    return [ordered[i : i + 36] for i in range(0, 36 * n, 36)]
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_VARIANT = np.frombuffer(b"89ab89ab89ab89ab", dtype=np.uint8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +364,8 @@ class _Slice:
     features_json: Sequence[str]
     outcomes_json: Sequence[str]
     payload_digests: Sequence[str]
-    record_hashes: list[str]
+    record_hashes: list[str] = field(default_factory=list)
+    """Filled as the records are linked (`hashes`): in step with the COPY on PostgreSQL."""
 
     @classmethod
     def of(cls, prepared: Prepared, chosen: Sequence[int], seq: int, prev: str) -> _Slice:
@@ -352,26 +382,27 @@ class _Slice:
         if len(chosen) != len(rows.application_ids):
             columns = [[column[i] for i in chosen] for column in columns]
         ids, applications, features, outcomes, digests = columns
-        hashes = _chain.record_hashes(seq, prev, digests)
         return cls(
-            rows,
-            prepared.decided_at,
-            seq,
-            prev,
-            ids,
-            applications,
-            features,
-            outcomes,
-            digests,
-            hashes,
+            rows, prepared.decided_at, seq, prev, ids, applications, features, outcomes, digests
         )
+
+    def hashes(self) -> Iterator[str]:
+        """Each record's hash, computed (and kept in `record_hashes`) as it is asked for."""
+        return _chain.linking(self.seq, self.prev, self.payload_digests, self.record_hashes)
+
+    def prev_hashes(self) -> Iterator[str]:
+        """Each record's predecessor's hash: the head's, then `record_hashes` as `hashes`
+        fills it (record k's is asked for after record k - 1 is linked)."""
+        n = len(self.payload_digests)
+        return chain([self.prev], map(self.record_hashes.__getitem__, range(n - 1)))
 
 
 def _copy_rows(part: _Slice, copy: Any) -> None:
     """Send the records of `part` into `copy` (COPY's binary format: each value sent as it
     is, with its length, so the server neither scans the texts for separators and escapes
     nor parses the numbers and the time). psycopg writes each row in C; the loop over the
-    rows is `map`'s."""
+    rows is `map`'s. Each record is linked (its record hash computed) as its row is
+    written, so the server has the first rows while the rest are linked."""
     n = len(part.decision_ids)
     copy.set_types(_TYPES)
     rows = part.rows
@@ -391,8 +422,8 @@ def _copy_rows(part: _Slice, copy: Any) -> None:
                 # name one), idempotency_key, request_digest, review_json
                 *(repeat(None) for _ in range(5)),
                 part.payload_digests,
-                [part.prev, *part.record_hashes[:-1]],
-                part.record_hashes,
+                part.prev_hashes(),  # zip asks for a row's fields in order: prev, then own
+                part.hashes(),
             ),
         ),
         maxlen=0,
@@ -401,6 +432,7 @@ def _copy_rows(part: _Slice, copy: Any) -> None:
 
 def _insert_rows(part: _Slice) -> list[dict[str, Any]]:
     """The records of `part` as the rows of an executemany (SQLite)."""
+    deque(part.hashes(), maxlen=0)
     prev_hashes = [part.prev, *part.record_hashes[:-1]]
     rows = part.rows
     return [

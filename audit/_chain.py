@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -153,12 +154,22 @@ class PayloadDigests:
     def digests(self, *columns: Sequence[str]) -> list[str]:
         """`digest` of each record, the varying fields given as columns in the order of
         `varying`; iterated in C (`map`, `zip`): the shared parts and each field's text
-        encoded by `encode_basestring` joined, encoded, hashed."""
+        encoded by `encode_basestring` joined, encoded, hashed. A column whose texts need
+        no escape (`_plain`: ids, as a rule) is taken as it is, its quotes joined to the
+        shared parts around it."""
         if len({len(column) for column in columns}) > 1:
             raise ValueError("every varying field needs one text per record")
-        pieces: list[Iterable[str]] = [repeat(self._parts[0])]
+        pieces: list[Iterable[str]] = []
+        shared = self._parts[0]
         for k, slot in enumerate(self._slots):
-            pieces += [map(_encode_text, columns[slot]), repeat(self._parts[k + 1])]
+            column = columns[slot]
+            if _plain(column):
+                pieces += [repeat(shared + '"'), column]
+                shared = '"' + self._parts[k + 1]
+            else:
+                pieces += [repeat(shared), map(_encode_text, column)]
+                shared = self._parts[k + 1]
+        pieces.append(repeat(shared))
         texts = map("".join, zip(*pieces, strict=False))  # the columns end together; repeat not
         try:
             found = [sha256(text).hexdigest() for text in map(str.encode, texts)]  # UTF-8
@@ -169,15 +180,38 @@ class PayloadDigests:
         return found
 
 
+def _plain(texts: Sequence[str]) -> bool:
+    """Whether JSON writes each of `texts` as it is between quotes (`encode_basestring`
+    escapes nothing of it): no quote, no backslash, no control character. Checked on all
+    of them joined (quick for short texts); a column of JSON texts fails at its first."""
+    if not texts:
+        return True
+    if '"' in texts[0] or "\\" in texts[0]:
+        return False
+    joined = "".join(texts)
+    # isprintable: no control character (nor a few characters JSON writes as they are,
+    # which then take the long way)
+    return '"' not in joined and "\\" not in joined and joined.isprintable()
+
+
 def record_hashes(seq: int, prev_hash: str, payload_digests: Iterable[str]) -> list[str]:
     """`record_hash` of records `seq + 1`, `seq + 2`, ... chained after `prev_hash`."""
-    sha256, tag = hashlib.sha256, _CHAIN_TAG
     found: list[str] = []
+    deque(linking(seq, prev_hash, payload_digests, found), maxlen=0)
+    return found
+
+
+def linking(
+    seq: int, prev_hash: str, payload_digests: Iterable[str], found: list[str]
+) -> Iterator[str]:
+    """`record_hashes`, one at a time: each record's hash is yielded (and appended to
+    `found`) when it is asked for, so a writer can send a record as soon as it is linked."""
+    sha256, tag = hashlib.sha256, _CHAIN_TAG
     for digest in payload_digests:
         seq += 1
         prev_hash = sha256(f"{tag}|{seq}|{prev_hash}|{digest}".encode()).hexdigest()
         found.append(prev_hash)
-    return found
+        yield prev_hash
 
 
 def record_hash(seq: int, prev_hash: str, payload_digest: str) -> str:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 
 from audit import _bulk_append
 from audit._bulk_append import BulkRows as BulkRows
@@ -34,6 +37,10 @@ _SWITCH_INTERVAL = 0.0005
 """Seconds between the interpreter's thread switches while parts are written: the writer
 thread needs Python's lock after each answer of the server, and the thread making the next
 part ready would otherwise hold it up to 5 ms (Python's default) while the server waits."""
+_QUEUED = 2
+"""Parts made ready ahead of the writer thread at most (one written, the next waiting): the
+work of a part is uneven (the first part of each block of `broker`'s matches its whole
+block), so with room for one more part the writer is not left waiting after a slow one."""
 _ROLES = ("applicant", "co_applicant")
 
 
@@ -86,13 +93,13 @@ def _check(rows: BulkRows) -> None:
 
 def _all_people(groups: Sequence[Sequence[tuple[str, str]]]) -> bool:
     """Whether every group holds only pairs (role, national id of 1 to 64 characters); quick."""
-    pairs = [pair for group in groups for pair in group]
+    pairs = list(chain.from_iterable(groups))
     if not pairs:
         return True
     if set(map(type, pairs)) != {tuple} or set(map(len, pairs)) != {2}:
         return False
-    return set(pair[0] for pair in pairs) <= set(_ROLES) and _all_texts(
-        [pair[1] for pair in pairs], 64
+    return set(map(itemgetter(0), pairs)) <= set(_ROLES) and _all_texts(
+        list(map(itemgetter(1), pairs)), 64
     )
 
 
@@ -103,8 +110,9 @@ def _all_texts(values: Sequence[object], longest: int | None = None) -> bool:
         return True
     if set(map(type, values)) != {str}:
         return False
-    lengths = list(map(len, values))  # type: ignore[arg-type]
-    return min(lengths) > 0 and (longest is None or max(lengths) <= longest)
+    if longest is None:
+        return all(values)  # a non-empty text is true
+    return all(values) and max(map(len, values)) <= longest  # type: ignore[arg-type]
 
 
 def _slices(rows: BulkRows, size: int) -> Iterator[BulkRows]:
@@ -143,9 +151,11 @@ class BatchDecisionLog:
 
         On PostgreSQL the parts are written by a thread of their own while this one makes the
         next part ready (runs `parts`, checks it, hashes its people and payloads): the client's
-        work overlaps the server's, one part in flight at a time. A part with an invalid value
-        raises `InvalidRecord` before it is written (the parts before it stay committed); a
-        database failure raises `StoreUnavailable` once the part in flight has ended.
+        work overlaps the server's, with at most `_QUEUED` parts handed to the writer and not
+        yet written. A part with an invalid value raises `InvalidRecord` before it is written
+        (the parts before it are written and stay committed); a database failure raises
+        `StoreUnavailable` once the parts handed over before it have ended, and nothing
+        after the failed part is written.
 
         Python's cyclic garbage collector is paused meanwhile (enabled again after, as it
         was): the many small objects of the parts (the people's tuples, the rows' lists) set
@@ -172,16 +182,17 @@ class BatchDecisionLog:
         sys.setswitchinterval(min(interval, _SWITCH_INTERVAL))
         try:
             with ThreadPoolExecutor(1, thread_name_prefix="batch-decisions") as writer:
-                pending: Future[tuple[int, int]] | None = None
+                pending: deque[Future[tuple[int, int]]] = deque()
                 for part in parts:
                     prepared = self._prepare(part, checked)
-                    if pending is not None:
-                        written, skipped = pending.result()
+                    while len(pending) >= _QUEUED:
+                        written, skipped = pending.popleft().result()
                         recorded += written
                         already += skipped
-                    pending = writer.submit(self._write, prepared, seen)
-                if pending is not None:
-                    written, skipped = pending.result()
+                    after = pending[-1] if pending else None
+                    pending.append(writer.submit(self._write_after, after, prepared, seen))
+                while pending:
+                    written, skipped = pending.popleft().result()
                     recorded += written
                     already += skipped
         finally:
@@ -193,6 +204,18 @@ class BatchDecisionLog:
             _check(rows)
         people = _bulk_append.People.of(rows.subjects, self._keys.subject_hashes)
         return _bulk_append.prepare(rows, people)  # national ids stored only as keyed hashes
+
+    def _write_after(
+        self,
+        before: Future[tuple[int, int]] | None,
+        prepared: _bulk_append.Prepared,
+        seen: _bulk_append.LinksSeen,
+    ) -> tuple[int, int]:
+        """`_write`, in the writer thread, unless the part written before failed (its error
+        is raised from its own future): nothing is written after a failed part."""
+        if before is not None and before.exception() is not None:
+            return 0, 0
+        return self._write(prepared, seen)
 
     def _write(
         self, prepared: _bulk_append.Prepared, seen: _bulk_append.LinksSeen

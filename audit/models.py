@@ -51,6 +51,11 @@ from sqlmodel import Field, SQLModel
 
 DIGEST_LENGTH = 64  # sha256, lower-case hex
 GENESIS_HASH = "0" * DIGEST_LENGTH
+_SUBJECT_HASH = String(DIGEST_LENGTH).with_variant(
+    String(DIGEST_LENGTH, collation="C"), "postgresql"
+)
+"""A subject hash's column: compared byte by byte on PostgreSQL (migration 0010; SQLite's
+text comparison already is)."""
 CLIENT_LENGTH = 64
 DEFAULT_CLIENT = "default"  # the client of keys and decisions from before clients existed
 
@@ -187,7 +192,7 @@ class SubjectLinkRow(SQLModel, table=True):
 
     __tablename__ = "subject_link"
 
-    subject_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), primary_key=True))
+    subject_hash: str = Field(sa_column=Column(_SUBJECT_HASH, primary_key=True))
     application_id: str = Field(sa_column=Column(String(64), primary_key=True, index=True))
     role: str = Field(sa_column=Column(String(16), primary_key=True))
 
@@ -197,7 +202,7 @@ class SubjectRestrictionRow(SQLModel, table=True):
 
     __tablename__ = "subject_restriction"
 
-    subject_hash: str = Field(sa_column=Column(String(DIGEST_LENGTH), primary_key=True))
+    subject_hash: str = Field(sa_column=Column(_SUBJECT_HASH, primary_key=True))
     restricted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     reason: str = Field(sa_column=Column(Text, nullable=False))
 

@@ -10,14 +10,15 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit import BulkRows, InvalidRecord, Store, _bulk_append
+from audit import BulkRows, InvalidRecord, Store, StoreUnavailable, _bulk_append
 from audit._bulk_append import decision_ids
-from audit._chain import PayloadDigests, payload_digest, record_hash, record_hashes
+from audit._chain import PayloadDigests, linking, payload_digest, record_hash, record_hashes
 from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
@@ -217,6 +218,25 @@ def test_decision_ids_are_distinct_ascending_version_7_uuids_of_the_time_given()
     assert later[0] > made[-1]  # the clock's time now is later than now_ms
 
 
+@given(st.integers(0, 40).flatmap(lambda n: st.binary(min_size=10 * n, max_size=10 * n)))
+def test_decision_ids_are_the_random_bits_written_as_one_id_at_a_time_writes_them(
+    raw: bytes,
+) -> None:
+    """The ids made over arrays equal, for the same random bytes, the ids written one at a
+    time in Python (the definition: 20 random hex digits per id, the fourth giving the
+    variant digit), sorted."""
+    now_ms = 1_764_547_200_123
+    stamp = f"{now_ms:012x}"
+    digits = raw.hex()
+    expected = sorted(
+        f"{stamp[:8]}-{stamp[8:12]}-7{digits[i : i + 3]}-"
+        f"{'89ab'[int(digits[i + 3], 16) % 4]}{digits[i + 4 : i + 7]}-{digits[i + 7 : i + 19]}"
+        for i in range(0, 20 * len(raw) // 10, 20)
+    )
+    with mock.patch.object(_bulk_append.os, "urandom", lambda size: raw[:size]):
+        assert decision_ids(len(raw) // 10, now_ms) == expected
+
+
 def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
     store: Store, sql: Callable[..., list[Any]]
 ) -> None:
@@ -304,6 +324,38 @@ def test_payload_digests_of_many_records_equal_payload_digest_of_each(
     ]
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [None, 'q"uote', "back\\slash", "tab\t", "nul\x00", "del\x7f", "line\u2028", "Øre", "\ud800"],
+)
+def test_payload_digests_of_plain_ids_and_one_odd_one_equal_payload_digest(
+    odd: str | None,
+) -> None:
+    """Ids that need no escape are written as they are, between quotes; one that does (or
+    a character JSON writes as it is but is not printable) among them changes nothing;
+    a lone surrogate is refused."""
+    shared = _shared("batch")
+    fast = PayloadDigests(
+        ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
+    )
+    applications = [f"app-{i}" for i in range(50)]
+    if odd is not None:
+        applications[37] = odd
+    ids = decision_ids(len(applications))
+    features = [canonical_json({"age": i, "market": "NO"}) for i in range(50)]
+    outcomes = ["[]"] * 50
+    expected = [
+        payload_digest(application_id=a, decision_id=d, features_json=f, outcomes_json=o, **shared)
+        for a, d, f, o in zip(applications, ids, features, outcomes, strict=True)
+        if odd != "\ud800"
+    ]
+    if odd == "\ud800":
+        with pytest.raises(ValueError, match="lone surrogate"):
+            fast.digests(applications, ids, features, outcomes)
+    else:
+        assert fast.digests(applications, ids, features, outcomes) == expected
+
+
 @given(seq=st.integers(0, 2**40), digests=st.lists(st.text("0123456789abcdef"), max_size=6))
 def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
     prev, expected = GENESIS_HASH, []
@@ -311,6 +363,12 @@ def test_record_hashes_chain_record_hash(seq: int, digests: list[str]) -> None:
         prev = record_hash(k, prev, digest)
         expected.append(prev)
     assert record_hashes(seq, GENESIS_HASH, digests) == expected
+    found: list[str] = []
+    linked = linking(seq, GENESIS_HASH, digests, found)
+    for k, own in enumerate(linked):  # one at a time, each kept as it is made
+        assert own == expected[k]
+        assert found == expected[: k + 1]
+    assert found == expected
 
 
 def test_bulk_records_whose_texts_hold_copy_separators_are_stored_as_given(store: Store) -> None:
@@ -375,6 +433,35 @@ def test_a_failure_while_parts_are_made_ready_keeps_the_parts_written_before(
     with pytest.raises(RuntimeError, match="ended early"):
         store.batch_decisions.append_parts(parts())
     assert count(sql, "decision") == 3
+    assert store.verify().ok
+
+
+def test_a_part_that_fails_to_be_written_stops_the_run_and_nothing_after_it_is_written(
+    store: Store, sql: Callable[..., list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts are made ready ahead of the writer: when writing one fails, its error is
+    raised, the parts before it stay committed and none after it is written, however many
+    were ready; the run started again records the rest."""
+    write = _bulk_append.write
+    calls: list[int] = []
+
+    def failing_second(*args: Any, **kwargs: Any) -> tuple[int, int]:
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise StoreUnavailable("record_batch_decisions", "the connection was lost")
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(_bulk_append, "write", failing_second)
+    parts = [rows("a"), rows("b"), rows("c"), rows("d"), rows("e")]
+    with pytest.raises(StoreUnavailable):
+        store.batch_decisions.append_parts(iter(parts))
+    assert calls == [0, 1]
+    stored = sql("SELECT seq, application_id FROM decision ORDER BY seq")
+    assert [tuple(row) for row in stored] == [(1, "a")]
+    assert store.verify().ok
+    monkeypatch.setattr(_bulk_append, "write", write)
+    again = store.batch_decisions.append_parts(parts)
+    assert (again.recorded, again.already) == (4, 1)
     assert store.verify().ok
 
 

@@ -267,7 +267,7 @@ def test_people_are_the_national_ids_normalised_as_the_single_path_does(
             PEOPLE["co_applicant"]: [co_applicant if m == "SE" else None for m, _ in ids],
         }
     )
-    assert people(frame, on) == [
+    expected = [
         tuple(
             (role, normalised(number, market, on) or number)
             for role, number in (("applicant", applicant), ("co_applicant", co))
@@ -276,5 +276,12 @@ def test_people_are_the_national_ids_normalised_as_the_single_path_does(
         for (market, applicant), co in zip(
             ids, frame.get_column(PEOPLE["co_applicant"]).to_list(), strict=True
         )
+    ]
+    assert people(frame, on) == expected
+    assert people(frame.drop(PEOPLE["co_applicant"]), on) == [
+        tuple(pair for pair in group if pair[0] == "applicant") for group in expected
+    ]
+    assert people(frame.drop(PEOPLE["applicant"]), on) == [
+        tuple(pair for pair in group if pair[0] == "co_applicant") for group in expected
     ]
     assert people(frame.drop(*PEOPLE.values()), on) == []
