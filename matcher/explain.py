@@ -394,14 +394,7 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
         needs = _NEEDS[(lang, *keys)] = frozenset().union(
             *(_fields(text[key]) for key in keys if key is not None)
         )
-    key = (
-        lang,
-        found.blocking,
-        None if amounts is None else (*amounts[0], amounts[1]),
-        None if terms is None else (*terms[0], terms[1]),
-        row["term_months"] if "term" in needs else None,
-        row["amount"] if "amount" in needs else None,
-    )
+    key = _hint_key(lang, found, row, needs)
     memo = lender.analysis.told_hints
     hint: Hint | None = memo.get(key)
     if hint is None:
@@ -509,6 +502,24 @@ _NEEDS: dict[tuple[str, str | None, str | None], frozenset[str]] = {}
 """The fields of a language's one-variable hint messages, by language and template keys."""
 
 
+def _hint_key(
+    lang: Language, found: Options, row: Row, needs: frozenset[str]
+) -> tuple[object, ...]:
+    """What a hint of one lender is a function of, as the key it is kept by: the language,
+    the requirements in the way, the amounts and terms each alone would take, and the
+    applied term and amount where the message names them (`needs`: its fields). The
+    amount comes last (a term hint's parts are kept by the key less it)."""
+    amounts, terms = found.amounts, found.terms
+    return (
+        lang,
+        found.blocking,
+        None if amounts is None else (*amounts[0], amounts[1]),
+        None if terms is None else (*terms[0], terms[1]),
+        row["term_months"] if "term" in needs else None,
+        row["amount"] if "amount" in needs else None,
+    )
+
+
 def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint:
     """The hint when no (amount, term) combination would do: a function of the lender, the
     language, the amounts and terms each alone would take, the requirements in the way (and
@@ -517,14 +528,7 @@ def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -
     template = HINTS[lang]["no_pair"]
     needs = _fields(template)
     amounts, terms = found.amounts, found.terms
-    key = (
-        lang,
-        found.blocking,
-        None if amounts is None else (*amounts[0], amounts[1]),
-        None if terms is None else (*terms[0], terms[1]),
-        row["term_months"] if "term" in needs else None,
-        row["amount"] if "amount" in needs else None,
-    )
+    key = _hint_key(lang, found, row, needs)
     memo = lender.analysis.hints
     hint: Hint | None = memo.get(key)
     if hint is None:
