@@ -18,7 +18,7 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import FEW_COMBINATIONS, MEMO_SIZE, Interval, combinations, loan_reads
+from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
@@ -398,42 +398,26 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
     memo = lender.analysis.told_hints
     hint: Hint | None = memo.get(key)
     if hint is None:
+        pieces = None
         if "amount" in needs:
-            # the same but for the amount, kept apart (a term hint is "... for {amount}")
+            # the message but for the amount, kept apart (a term hint is "... for {amount}")
             parts = lender.analysis.told_parts
             general = key[:-1]
-            made = parts.get(general, _NOT_MADE)
-            if made is _NOT_MADE:
-                made = _told_parts(lender, row, found, lang, keys)
-                if len(parts) >= MEMO_SIZE:
-                    del parts[next(iter(parts))]
-                parts[general] = made
-        else:
-            made = None
-        if made is not None:
-            amount_at, term_at, blocking, pieces = made
-            hint = Hint(
-                amount=amount_at,
-                amount_step=1 if amounts is None else amounts[1],
-                term_months=term_at,
-                term_months_step=1 if terms is None else terms[1],
-                combinations=None,
-                blocking=blocking,
-                message=_number(row["amount"], lang).join(pieces),
-            )
-        else:
-            hint = Hint(
-                amount=None if amounts is None else amounts[0],
-                amount_step=1 if amounts is None else amounts[1],
-                term_months=None if terms is None else terms[0],
-                term_months_step=1 if terms is None else terms[1],
-                combinations=None,
-                blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
-                message=_told_message(lender, row, found, lang, keys),
-            )
-        if len(memo) >= MEMO_SIZE:
-            del memo[next(iter(memo))]
-        memo[key] = hint
+            pieces = parts.get(general, _NOT_MADE)
+            if pieces is _NOT_MADE:
+                pieces = remember(parts, general, _told_pieces(lender, row, found, lang, keys))
+        hint = Hint(
+            amount=None if amounts is None else amounts[0],
+            amount_step=1 if amounts is None else amounts[1],
+            term_months=None if terms is None else terms[0],
+            term_months_step=1 if terms is None else terms[1],
+            combinations=None,
+            blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
+            message=_told_message(lender, row, found, lang, keys)
+            if pieces is None
+            else _number(row["amount"], lang).join(pieces),
+        )
+        remember(memo, key, hint)
     return hint
 
 
@@ -468,34 +452,25 @@ _AMOUNT_MARK = "\x00"
 _NOT_MADE: Any = object()  # a miss of `Analysis.told_parts`
 
 
-def _told_parts(
+def _told_pieces(
     lender: CompiledLender,
     row: Row,
     found: Options,
     lang: Language,
     keys: tuple[str | None, str | None],
-) -> tuple[list[Interval] | None, list[Interval] | None, list[str], list[str]] | None:
-    """What a one-variable hint whose message names the applied amount is made of but the
-    amount: its amounts and terms, the codes in the way, and its message in the pieces
+) -> list[str] | None:
+    """A one-variable hint's message whose templates name the applied amount, in the pieces
     between which the amount is written; None where the lender's name holds the mark (the
-    hint is then made whole each time)."""
-    amounts, terms = found.amounts, found.terms
+    message is then made whole each time)."""
     marked = _told_message(lender, row, found, lang, keys, _AMOUNT_MARK)
     text = HINTS[lang]
     marks = sum(
         sum(1 for _, name, _, _ in string.Formatter().parse(text[template]) if name == "amount")
-        for template, one in zip(keys, (amounts, terms), strict=True)
+        for template, one in zip(keys, (found.amounts, found.terms), strict=True)
         if template is not None and one is not None
     )
     pieces = marked.split(_AMOUNT_MARK)
-    if len(pieces) != marks + 1:
-        return None
-    return (
-        None if amounts is None else amounts[0],
-        None if terms is None else terms[0],
-        [r.code for r in lender.requirements if found.blocking & r.bit],
-        pieces,
-    )
+    return pieces if len(pieces) == marks + 1 else None
 
 
 _NEEDS: dict[tuple[str, str | None, str | None], frozenset[str]] = {}
@@ -543,9 +518,7 @@ def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -
             blocking=[r.code for r in in_the_way],
             message=_filled(template, lender.name, row, lang, "reasons", reasons),
         )
-        if len(memo) >= MEMO_SIZE:
-            del memo[next(iter(memo))]
-        memo[key] = hint
+        remember(memo, key, hint)
     return hint
 
 

@@ -200,8 +200,8 @@ class Analysis:
     # hints already given from the amounts and terms each alone would take (`matcher.explain`),
     # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     told_hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    # for those whose message names the applied amount: what they are made of but the
-    # amount (the message in parts around it), by the same key less the amount (bounded too)
+    # for those whose message names the applied amount: the message in the pieces around
+    # it, by the same key less the amount (bounded too)
     told_parts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
@@ -215,6 +215,18 @@ class Analysis:
 MEMO_SIZE = 512
 """Answers kept per lender, variable and left-out requirements: applicants share ages,
 purposes and markets, so the terms a lender takes are mostly found once."""
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def remember(memo: dict[K, V], key: K, value: V) -> V:
+    """`value`, kept in `memo` by `key`: a memo holds at most `MEMO_SIZE` entries, the
+    oldest dropped first."""
+    if len(memo) >= MEMO_SIZE:
+        del memo[next(iter(memo))]
+    memo[key] = value
+    return value
 
 
 def comparisons(lender: CompiledLender, variable: str) -> Shape | None:
@@ -439,11 +451,7 @@ def accepted(
     found = memo.get(key, _UNSEARCHABLE)
     if found is not _UNSEARCHABLE:
         return found  # type: ignore[no-any-return]
-    found = _search(lender, row, variable, domain, with_value, step, residue)
-    if len(memo) >= MEMO_SIZE:
-        del memo[next(iter(memo))]
-    memo[key] = found
-    return found
+    return remember(memo, key, _search(lender, row, variable, domain, with_value, step, residue))
 
 
 Plan = tuple[int, int, int, tuple[str, ...] | None]
@@ -692,11 +700,8 @@ def _solver(lender: CompiledLender, variable: str, domain: Interval, row: Row) -
     common told one (`_told`, no congruence): every moving requirement one inequality of
     the variable itself against literals, or of debt_to_income (the amount moving) against
     literals; None otherwise (the search then works it out each time). Kept per lender."""
-    solvers = lender.analysis.solvers
-    if len(solvers) >= MEMO_SIZE:
-        del solvers[next(iter(solvers))]
-    solver = solvers[(variable, domain)] = _told_solver(lender, variable, domain, row)
-    return solver
+    solver = _told_solver(lender, variable, domain, row)
+    return remember(lender.analysis.solvers, (variable, domain), solver)
 
 
 def _told_solver(
@@ -849,9 +854,7 @@ def _told_solver(
                 )
             held_here = holds(kind, g, comparisons, row, debt, income)
             if kept is not None:
-                if len(kept) >= MEMO_SIZE:
-                    del kept[next(iter(kept))]
-                kept[key] = held_here
+                remember(kept, key, held_here)
             if held_here is None:
                 return None
             where.append((bit, *held_here))
@@ -1256,9 +1259,8 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     if failing not in memo:
         chosen = [r for r in lender.requirements if failing & r.bit]
         ok = all(r.reads & LOAN_FEATURES for r in chosen)
-        if len(memo) >= MEMO_SIZE:
-            del memo[next(iter(memo))]
-        memo[failing] = frozenset().union(*(r.reads for r in chosen)) if ok else None
+        reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
+        return remember(memo, failing, reads)
     return memo[failing]
 
 

@@ -92,18 +92,19 @@ def options(
     # each variable searched with the other's requirements left out; the one-variable
     # answer is none where one of the other's requirements fails at the applied value
     failing = bits[0] | bits[1]
-    found_a = found_t = alone_a = alone_t = None
-    if ask_amount:
-        found_a = alone_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
-        if found_a is not None and failing & term_bits:
-            alone_a = ([], found_a[1], failing & term_bits)
-    if ask_term:
-        found_t = alone_t = accepted(
-            lender, row, "term_months", terms, bits=bits, ignore=amount_bits
-        )
-        if found_t is not None and failing & amount_bits:
-            alone_t = ([], found_t[1], failing & amount_bits)
-    if (alone_a is not None and alone_a[0]) or (alone_t is not None and alone_t[0]):
+    found_a = (
+        accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        if ask_amount
+        else None
+    )
+    found_t = (
+        accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+        if ask_term
+        else None
+    )
+    alone_a = _alone(found_a, failing & term_bits)
+    alone_t = _alone(found_t, failing & amount_bits)
+    if (alone_a and alone_a[0]) or (alone_t and alone_t[0]):
         return Options(alone_a, alone_t)
     if not ask_amount:
         found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
@@ -115,6 +116,14 @@ def options(
         return Options(alone_a, alone_t, [(found_t[0], found_t[1], found_a[0], found_a[1])])
     blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
     return Options(alone_a, alone_t, [], blocking)
+
+
+def _alone(found: Accepted | None, other: int) -> Accepted | None:
+    """The one-variable answer from a search that left the other variable's requirements
+    out: none when one of those (`other`: their bits) fails at the applied value."""
+    if found is None or not other:
+        return found
+    return [], found[1], other
 
 
 def _any(out: Options) -> bool:
