@@ -11,8 +11,9 @@ What it measures, each in a fresh process (`lendmatch rescore`, wall time and it
   IR; its counts are checked equal to lendmatch's;
 - with `--ray`, the Ray engine on a local 2-CPU Ray on the feature frame, as a ratio to local;
 - `--apply` on PostgreSQL (`--apply-n` applications, each recorded: `--all`), in a schema of
-  its own: chained decision records per second, timed inside the recorder (evaluating each
-  recorded row on the single path, preparing and appending it), so scoring is not counted.
+  its own: chained decision records per second, timed inside the recorder (each record's
+  texts made from the bitmasks the scoring computed, its digests, people and links, its
+  append), so scoring (both evaluations) is not counted.
 
 The rulesets: `--lenders` lenders derived from the shipped ones (`bench_matcher.
 derive_documents`), and the same with the comparison thresholds of every fifth lender moved.
@@ -168,10 +169,12 @@ def apply_rate(
             spent = cpu = 0.0
             server_before = _backend_cpu(store)
 
-            def timed(features: pl.DataFrame, changes: pl.DataFrame) -> None:
+            def timed(
+                features: pl.DataFrame, changes: pl.DataFrame, after: pl.DataFrame | None
+            ) -> None:
                 nonlocal spent, cpu
                 started, started_cpu = time.perf_counter(), time.process_time()
-                recorder(features, changes)
+                recorder(features, changes, after)
                 spent += time.perf_counter() - started
                 cpu += time.process_time() - started_cpu
 

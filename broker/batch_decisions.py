@@ -2,9 +2,11 @@
 
 `rescore --apply` hands each chunk's feature rows and changes to a `BatchRecorder`, which
 records a decision under the new ruleset for each application whose outcome changed (or every
-application, with `everything`). The rows to record are matched together on the batch path
-(`matcher.match`, which gives the single-application path's bitmasks for every row the
-feature contract allows: an invariant with its property tests), so what is stored
+application, with `everything`). The rows' bitmasks are the batch path's (`matcher.match`,
+which gives the single-application path's bitmasks for every row the feature contract
+allows: an invariant with its property tests): the ones the re-scoring computed under the
+new ruleset (`rescoring.Comparison.after`), or the rows matched together here when the engine
+did not keep them (Ray, the store's pages), so what is stored
 reproduces under the stored ruleset (`lendmatch audit reproduce`, which re-evaluates on the
 single path); each outcome lists the lenders of the row's market in ruleset order, as
 `matcher.evaluate` does. The ruleset's snapshot is saved before the first record.
@@ -303,9 +305,16 @@ class BatchRecorder:
         self.skipped = 0
         self.restricted = 0  # applications skipped because their processing is restricted
 
-    def __call__(self, features: pl.DataFrame, changes: pl.DataFrame) -> None:
+    def __call__(
+        self, features: pl.DataFrame, changes: pl.DataFrame, after: pl.DataFrame | None = None
+    ) -> None:
         """Record the applications of one chunk: `features` (with `application_id`) are its
-        scored rows, `changes` its changed (application, lender) pairs."""
+        scored rows, `changes` its changed (application, lender) pairs, `after` (when the
+        engine kept them: `rescoring.Comparison.after`) the rows' bitmasks under the ruleset,
+        in their order; without them the rows to record are matched here."""
+        bits = [] if after is None else after.columns
+        if after is not None:
+            features = pl.concat([features, after], how="horizontal")
         if self._everything:
             wanted = features
         else:
@@ -327,7 +336,10 @@ class BatchRecorder:
 
         def parts() -> Iterator[BulkRows]:  # made ready while the part before is written
             for block, sizes in _blocks(wanted, self._per_transaction):
-                block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
+                if bits:
+                    block_bits = block.select(bits)
+                else:
+                    block_bits = match(block.select(FEATURE_NAMES), self._ruleset)
                 block_people = people(block, decided_at.date())
                 block_outcomes = OutcomeTexts(block_bits, self._ruleset)
                 offset = 0

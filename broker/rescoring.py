@@ -100,10 +100,14 @@ class LenderCounts:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """One frame's comparison: counts per lender and the changed (application, lender) pairs."""
+    """One frame's comparison: counts per lender and the changed (application, lender) pairs;
+    `after`, when kept, the new ruleset's bitmasks of the frame's rows, in their order, as
+    `matcher.match` gives them (without `application_id`): what `--apply` records, so it
+    does not evaluate the rows again."""
 
     counts: dict[str, LenderCounts]
     changes: pl.DataFrame
+    after: pl.DataFrame | None = None
 
 
 @dataclass(slots=True)
@@ -257,7 +261,12 @@ def compare(
             )
         )
     changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
-    return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)))  # type: ignore[arg-type]
+    bits = wide.select(pl.col(f"a:{c}").alias(c) for lender in new.lenders for c in _bits(lender))
+    return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)), bits)  # type: ignore[arg-type]
+
+
+def _bits(lender: CompiledLender) -> tuple[str, str]:
+    return f"{lender.lender_id}.failed", f"{lender.lender_id}.unknown"
 
 
 _CODES = {outcome: i for i, outcome in enumerate(OUTCOMES)}
@@ -457,8 +466,9 @@ def rescore_file(
     return impact
 
 
-Recorder = Callable[[pl.DataFrame, pl.DataFrame], None]
-"""Records a chunk's scored feature rows and changes (`broker.batch_decisions`)."""
+Recorder = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame | None], None]
+"""Records a chunk's scored feature rows, its changes and, when the engine kept them, the
+rows' bitmasks under the new ruleset (`Comparison.after`; `broker.batch_decisions`)."""
 
 
 class Outputs:
@@ -499,7 +509,8 @@ class Outputs:
             first = scored.rejects.row(0, named=True)
             raise BatchRowError(self._source, first[ROW], first["reason"])
         if self._record is not None and scored.features is not None:
-            self._record(scored.features, scored.comparison.changes)
+            comparison = scored.comparison
+            self._record(scored.features, comparison.changes, comparison.after)
         self._changes.add(scored.start, scored.comparison.changes)
         _count_reasons(scored.comparison.changes, "after", self._newly_rejected_by)
         _count_reasons(scored.comparison.changes, "before", self._newly_eligible_by)

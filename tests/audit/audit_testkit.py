@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from alembic import command
+from sqlalchemy import Engine
+
+from audit.database import alembic_config
 from lender_rules.canonical import canonical_json, sha256_hex
 from tests.databases import postgres_schema as _postgres_schema
 
@@ -86,3 +90,11 @@ def postgres_schema() -> AbstractContextManager[str]:
 def count(sql: Callable[..., list[Any]], table: str) -> int:
     """The number of rows in `table`, through the `sql` fixture."""
     return int(sql(f"SELECT count(*) FROM {table}")[0][0])
+
+
+def migrate(engine: Engine, how: str, revision: str) -> None:
+    """Upgrade or downgrade (`how`) the database of `engine` to `revision`."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        getattr(command, how)(config, revision)

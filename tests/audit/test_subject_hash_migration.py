@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
 from sqlalchemy import Engine, text
 
 from audit import PersonalKeys, make_engine, open_store
-from audit.database import alembic_config
+from tests.audit.audit_testkit import migrate
 
 WHEN = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 KEYS = PersonalKeys.development()
 PEOPLE = {"01010112345": ("app-1", "applicant"), "02020254321": ("app-2", "co_applicant")}
-
-
-def _migrate(engine: Engine, how: str, revision: str) -> None:
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, how)(config, revision)
 
 
 def _collations(engine: Engine) -> dict[str, str | None]:
@@ -40,7 +32,7 @@ def _collations(engine: Engine) -> dict[str, str | None]:
 
 def test_subject_hashes_compare_byte_by_byte_and_stay_as_they_were(database_url: str) -> None:
     engine = make_engine(database_url)
-    _migrate(engine, "upgrade", "0009_idempotency_partial")
+    migrate(engine, "upgrade", "0009_idempotency_partial")
     with engine.begin() as connection:
         for number, (application_id, role) in PEOPLE.items():
             connection.execute(
@@ -73,10 +65,10 @@ def test_subject_hashes_compare_byte_by_byte_and_stay_as_they_were(database_url:
     if postgres:
         assert before == {"subject_link": None, "subject_restriction": None}
         assert _collations(engine) == {"subject_link": "C", "subject_restriction": "C"}
-        _migrate(engine, "downgrade", "0009_idempotency_partial")
+        migrate(engine, "downgrade", "0009_idempotency_partial")
         assert _collations(engine) == before
     else:
-        _migrate(engine, "downgrade", "0009_idempotency_partial")
+        migrate(engine, "downgrade", "0009_idempotency_partial")
     with engine.connect() as connection:
         kept = connection.execute(
             text("SELECT subject_hash, application_id, role FROM subject_link ORDER BY 2")

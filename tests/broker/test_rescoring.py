@@ -212,6 +212,26 @@ def test_changes_equal_scoring_each_row_alone_under_both_rulesets(
         ), lender_id
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_changes())
+def test_the_bitmasks_kept_for_recording_are_match_under_the_new_rules(
+    documents: list[dict[str, Any]],
+) -> None:
+    """What `--apply` records from (`Comparison.after`) is `match` under the new ruleset,
+    whether the baseline was evaluated or given as stored bits."""
+    try:
+        new = matcher.ruleset_from_documents(documents)
+    except RulesetError:
+        assume(False)
+        raise
+    expected = matcher.match(SAMPLE, new).drop("application_id")
+    evaluated = compare(SAMPLE, new, SHIPPED).after
+    stored = compare(SAMPLE, new, SHIPPED, matcher.match(SAMPLE, SHIPPED)).after
+    assert evaluated is not None and stored is not None
+    assert evaluated.equals(expected) and evaluated.schema == expected.schema
+    assert stored.equals(expected) and stored.schema == expected.schema
+
+
 def test_the_same_rules_change_nothing_and_count_what_is_eligible() -> None:
     comparison = compare(SAMPLE, SHIPPED, SHIPPED)
     assert comparison.changes.height == 0
