@@ -314,6 +314,8 @@ class BatchRecorder:
         in their order; without them the rows to record are matched here."""
         bits = [] if after is None else after.columns
         if after is not None:
+            if after.height != features.height:
+                raise ValueError(f"{after.height} rows of bitmasks for {features.height} rows")
             features = pl.concat([features, after], how="horizontal")
         if self._everything:
             wanted = features

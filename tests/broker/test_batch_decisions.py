@@ -127,6 +127,20 @@ def test_all_records_every_scored_application(
     assert len(batch_decisions(sql, SHIPPED.hash)) == 300
 
 
+def test_bitmasks_not_of_the_scored_rows_are_refused_and_nothing_is_recorded(
+    store: Store, sql: Callable[..., list[Any]]
+) -> None:
+    features = matcher.feature_frame(matcher.generate(20, 3, ON), ON).collect()
+    bits = matcher.match(features, SHIPPED).drop("application_id")
+    recorder = BatchRecorder(store, SHIPPED, everything=True)
+    with pytest.raises(ValueError, match="19 rows of bitmasks for 20 rows"):
+        recorder(features, pl.DataFrame(), bits.head(19))
+    assert recorder.recorded == 0
+    assert batch_decisions(sql, SHIPPED.hash) == []
+    recorder(features, pl.DataFrame(), bits)
+    assert recorder.recorded == 20
+
+
 @given(st.lists(feature_rows(), min_size=1, max_size=8))
 def test_feature_texts_are_the_canonical_json_of_each_row(rows: list[dict[str, Any]]) -> None:
     frame = pl.DataFrame(rows, schema=matcher.polars_schema(), orient="row")
