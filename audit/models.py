@@ -194,8 +194,8 @@ class SubjectLinkRow(SQLModel, table=True):
     __tablename__ = "subject_link"
     __table_args__ = (
         # migration 0011: keyed by application first (a batch's ids ascend: its links go in
-        # at the end of the key), found by person through a hash index on PostgreSQL (a
-        # btree over random hashes cost the server ~40% of an --apply record's time)
+        # at the end of the key), found by person through a hash index on PostgreSQL (the
+        # btree led by random hashes made links ~40% of the server's time per --apply record)
         PrimaryKeyConstraint("application_id", "role", "subject_hash", name="pk_subject_link"),
         Index("ix_subject_link_subject_hash", "subject_hash", postgresql_using="hash"),
     )
