@@ -220,7 +220,9 @@ def _object_checks(
 
 def _value_checks(value: pl.Expr, path: str, spec: Mapping[str, Any]) -> Iterator[_Check]:
     def reason(failed: pl.Expr, text: str, cheap: pl.Expr | None = None) -> _Check:
-        return _Check(failed, pl.format(f"{path}: {{}} {text}", value.cast(pl.String)), cheap)
+        # concat_str, not pl.format: see `matcher.feature_checks._violations`
+        worded = pl.concat_str(pl.lit(f"{path}: "), value.cast(pl.String), pl.lit(f" {text}"))
+        return _Check(failed, worded, cheap)
 
     if "minimum" in spec:
         yield reason(value < spec["minimum"], f"is below the minimum {spec['minimum']}")

@@ -97,7 +97,10 @@ def _violations(feature: Feature) -> list[tuple[pl.Expr, pl.Expr]]:
     col = pl.col(feature.name)
 
     def reason(text: str) -> pl.Expr:
-        return pl.format(f"{feature.name}: {{}} {text}", col.cast(pl.String))
+        # concat_str, not pl.format: in Polars 2.1.0 pl.format panics over a text column that
+        # a filter took no row from a whole chunk of (a collect can split a column in chunks;
+        # the bad rows' reasons are worded after such a filter). Null where the value is.
+        return pl.concat_str(pl.lit(f"{feature.name}: "), col.cast(pl.String), pl.lit(f" {text}"))
 
     found: list[tuple[pl.Expr, pl.Expr]] = []
     if feature.type is Type.FLOAT:

@@ -259,3 +259,26 @@ def test_rows_checked_in_one_pass_get_the_reasons_of_checking_every_row(
     assert checked.valid[ROW].to_list() == sorted(
         set(range(frame.height)) - set(every_row[ROW].to_list())
     )
+
+
+def test_bad_rows_only_after_a_clean_chunk_are_worded() -> None:
+    """A frame in two chunks (a Parquet file's row groups), the first clean: the bad rows of
+    the second are worded after a filter that takes no row of the first (Polars 2.1.0's
+    `pl.format` panicked there; `concat_str` words them)."""
+    rows = APPS.to_dicts()
+    rows[-2]["loan"]["purpose"] = "yacht"
+    rows[-1]["loan"]["amount"] = 10
+    half = len(rows) // 2
+    frame = pl.concat(
+        [pl.DataFrame(part, schema=APPS.schema) for part in (rows[:half], rows[half:])],
+        rechunk=False,
+    ).with_row_index(ROW)
+    assert frame.get_column("loan").n_chunks() == 2
+    checked = validate_rows(frame, "applications", ON)
+    assert checked.rejects.select(ROW, "reason").rows() == [
+        (
+            len(rows) - 2,
+            "loan.purpose: yacht is not one of refinance, consumer, car, renovation, other",
+        ),
+        (len(rows) - 1, "loan.amount: 10 is below the minimum 1000"),
+    ]

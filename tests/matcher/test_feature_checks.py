@@ -193,6 +193,20 @@ _FRAME_BAD_VALUES = [
 ]
 
 
+def test_bad_rows_after_a_clean_run_of_rows_are_worded() -> None:
+    """Found by the property below: two valid rows, then a missing income and a text outside
+    its list. Checking the frame leaves its columns in two chunks, the bad rows are none of
+    the first, and Polars 2.1.0's `pl.format` panicked wording them (now `concat_str`)."""
+    frame = _frame([_row(), _row(), _row(income=None), _row(co_employment="astronaut")])
+    assert row_problems(frame).to_list() == [
+        None,
+        None,
+        "income: missing",
+        "co_employment: astronaut is not one of "
+        + ", ".join(next(f for f in FEATURES if f.name == "co_employment").values or ()),
+    ]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
