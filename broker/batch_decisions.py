@@ -32,8 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import polars as pl
 
@@ -46,7 +44,6 @@ from lender_rules.canonical import canonical_json
 from lender_rules.vocabulary import Channel
 from matcher import FEATURE_NAMES, Ruleset, match
 
-T = TypeVar("T")
 CHANNEL: Channel = "batch"
 MATCH_ROWS = 25_000
 """Rows matched together (a call of `matcher.match` has a fixed cost of some milliseconds),
@@ -282,21 +279,6 @@ def _sizes(height: int, sizes: list[int]) -> list[int]:
     return found
 
 
-_END = object()
-
-
-def _ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items`, each made in a thread of its own while the one before is used: a part's
-    texts are made (mostly Polars, which lets go of the GIL) while the store hashes the part
-    before and its writer sends the one before that. An error making an item is raised
-    where the item is taken; closed early, it stops after the item being made."""
-    with ThreadPoolExecutor(1, thread_name_prefix="batch-texts") as maker:
-        pending = maker.submit(next, items, _END)
-        while (item := pending.result()) is not _END:
-            pending = maker.submit(next, items, _END)
-            yield item  # type: ignore[misc]
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -377,6 +359,6 @@ class BatchRecorder:
                     )
                     offset = end
 
-        written = self._store.batch_decisions.append_parts(_ahead(parts()))
+        written = self._store.batch_decisions.append_parts(parts())
         self.recorded += written.recorded
         self.skipped += written.already

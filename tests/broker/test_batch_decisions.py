@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -139,29 +139,6 @@ def test_bitmasks_not_of_the_scored_rows_are_refused_and_nothing_is_recorded(
     assert batch_decisions(sql, SHIPPED.hash) == []
     recorder(features, pl.DataFrame(), bits)
     assert recorder.recorded == 20
-
-
-def test_parts_made_ahead_come_in_order_and_an_error_comes_where_its_part_would() -> None:
-    made: list[int] = []
-
-    def parts() -> Iterator[int]:
-        for k in range(5):
-            if k == 3:
-                raise RuntimeError("part 3")
-            made.append(k)
-            yield k
-
-    taken: list[int] = []
-    with pytest.raises(RuntimeError, match="part 3"):
-        for part in batch_decisions_module._ahead(parts()):
-            taken.append(part)
-    assert taken == made == [0, 1, 2]
-    items = iter(range(100))
-    ahead = batch_decisions_module._ahead(items)
-    assert [next(ahead), next(ahead)] == [0, 1]
-    ahead.close()  # stops after the part being made (2): nothing more is asked for
-    assert list(ahead) == []
-    assert next(items) == 3
 
 
 @given(st.lists(feature_rows(), min_size=1, max_size=8))
