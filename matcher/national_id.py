@@ -216,7 +216,7 @@ def parse_personnummer(number: str, *, on: date) -> ParsedId:
     if year is None:
         year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
     born = _birth("SE", year, month, day, on)
-    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", samordningsnummer=samordning)
+    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", False, False, False, samordning)
 
 
 def parse(national_id: str, market: Market, *, on: date) -> ParsedId:
