@@ -779,6 +779,18 @@ def _told_solver(
         for index, (kind, operand, _, d, against) in rest
     ]
     by_income = any(kind is _DEBT_TO_INCOME for _, kind, *_ in atoms)
+    # debt_to_income against one literal with one crossing ("debt_to_income <= 5", the usual
+    # atom): its bit, the literal, the crossing's condition and whether it holds from there
+    # on, found directly rather than by `holds` (where each atom holds is independent of
+    # the others, and `where` is read as a set)
+    ratios = [
+        (bit, comparisons[0][1], *comparisons[0][2][0][::2])
+        for bit, kind, _, _, comparisons, _, _ in atoms
+        if kind is _DEBT_TO_INCOME and len(comparisons) == 1 and len(comparisons[0][2]) == 1
+    ]
+    if ratios:
+        simple = {bit for bit, *_ in ratios}
+        atoms = [atom for atom in atoms if atom[1] is not _DEBT_TO_INCOME or atom[0] not in simple]
     ceil, floor = math.ceil, math.floor
 
     def holds(
@@ -825,6 +837,11 @@ def _told_solver(
         if by_income and not income > 0:  # debt_to_income does not move: no direction
             return None
         where = held.copy()
+        for bit, c, how, rising in ratios:  # `holds` of such an atom, written out
+            found = _first_debt_to_income(low, high, c, how, debt, income)
+            if found is None:
+                return None
+            where.append((bit, found, end) if rising else (bit, low, found))
         for bit, choice in choices:
             branch = _choose(choice, row)
             if isinstance(branch, tuple):
@@ -1256,12 +1273,13 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
     set of bits, worked out once."""
     memo = lender.analysis.reads
-    if failing not in memo:
+    known = memo.get(failing, _UNSEARCHABLE)
+    if known is _UNSEARCHABLE:
         chosen = [r for r in lender.requirements if failing & r.bit]
         ok = all(r.reads & LOAN_FEATURES for r in chosen)
         reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
         return remember(memo, failing, reads)
-    return memo[failing]
+    return known  # type: ignore[no-any-return]
 
 
 def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:
