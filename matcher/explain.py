@@ -125,7 +125,8 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     parts = requirement.told.get(lang) or _told(requirement, lang)
     if not parts[0]:
         return _new_reason(parts, row, kind)
-    key = (kind, lang, *map(row.get, parts[4]))
+    reads = parts[4]
+    key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
