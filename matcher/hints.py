@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -1213,6 +1212,7 @@ def _debt_to_income_of(debt: Any, income: Any) -> Callable[[int], float]:
 WALK = 8
 """Steps a closed form's guess may be moved by, checking the exact function, before the
 search takes over (float rounding moves the guess by one or two at most)."""
+_WALK_STEPS = range(WALK)
 
 
 def _first_debt_to_income(
@@ -1226,16 +1226,21 @@ def _first_debt_to_income(
     target = c * income - debt
     if not math.isfinite(target) or how not in (">=", ">"):
         return _first(low, high, _debt_to_income_of(debt, income), c, how)
-    guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
+    strict = how == ">"
+    guess = math.floor(target) + 1 if strict else math.ceil(target)
     if not income:
         return from_guess(guess, low, high, _debt_to_income_of(debt, income), c, how)
-    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`
-    holds = operator.ge if how == ">=" else operator.gt
-    x: int = min(max(guess, low), high + 1)
-    for _ in range(WALK):
-        if x > low and holds((debt + (x - 1)) / income, c):
+    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`,
+    # compared by `how` (> where strict, else >=)
+    x: int = low if guess < low else guess
+    if x > high + 1:
+        x = high + 1
+    for _ in _WALK_STEPS:
+        if x > low and (
+            (debt + (x - 1)) / income > c if strict else (debt + (x - 1)) / income >= c
+        ):
             x -= 1
-        elif x <= high and not holds((debt + x) / income, c):
+        elif x <= high and not ((debt + x) / income > c if strict else (debt + x) / income >= c):
             x += 1
         else:
             return x
