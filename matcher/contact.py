@@ -216,9 +216,12 @@ class _Plan:
 
     def valid(self, national: str) -> bool:
         """Whether the number is of the general pattern and of one kind (not UNKNOWN)."""
-        return _matches(national, self.general) and any(
-            _matches(national, kind) for kind in self.kinds
-        )
+        if not _matches(national, self.general):
+            return False
+        for kind in self.kinds:  # noqa: SIM110 - a loop: no generator made per number
+            if _matches(national, kind):
+                return True
+        return False
 
 
 def _kind(desc: phonenumbers.PhoneNumberDesc | None) -> _NumberKind | None:
