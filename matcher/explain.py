@@ -455,19 +455,12 @@ def _told_message(
 ) -> str:
     """A one-variable hint's message: each template of `keys` filled (`_filled`)."""
     text = HINTS[lang]
-    return " ".join(
-        _filled(
-            text[template],
-            lender.name,
-            row,
-            lang,
-            "ranges",
-            _ranges(one[0], one[1], lang) if one[0] else "",
-            amount,
-        )
-        for template, one in zip(keys, (found.amounts, found.terms), strict=True)
-        if template is not None and one is not None
-    )
+    filled = []  # a loop, not a generator: a message is made for most hints of amounts
+    for template, one in ((keys[0], found.amounts), (keys[1], found.terms)):
+        if template is not None and one is not None:
+            ranges = _ranges(one[0], one[1], lang) if one[0] else ""
+            filled.append(_filled(text[template], lender.name, row, lang, "ranges", ranges, amount))
+    return " ".join(filled)
 
 
 _AMOUNT_MARK = "\x00"
