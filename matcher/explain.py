@@ -366,7 +366,10 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
     such as the age in "age at the end of the term", stay as they are); None otherwise."""
-    reads = loan_reads(lender, failing)
+    # `loan_reads`, its kept answer read here (a call fewer for each lender that failed)
+    reads = lender.analysis.reads.get(failing, _NOT_MADE)
+    if reads is _NOT_MADE:
+        reads = loan_reads(lender, failing)
     if reads is None:
         return None
     found = options(
