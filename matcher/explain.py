@@ -575,8 +575,8 @@ def explain(
 ) -> list[LenderExplanation]:
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
-    lender = ruleset.lender
-    return [explain_outcome(lender(o.lender_id), o, row, lang) for o in outcomes]
+    by_id = ruleset.by_id
+    return [explain_outcome(by_id[o.lender_id], o, row, lang) for o in outcomes]
 
 
 def explain_frame(

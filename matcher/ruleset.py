@@ -105,10 +105,11 @@ class Ruleset:
         return canonical_snapshot(self.documents)
 
     def lender(self, lender_id: str) -> CompiledLender:
-        return self._by_id[lender_id]
+        return self.by_id[lender_id]
 
     @cached_property
-    def _by_id(self) -> dict[str, CompiledLender]:
+    def by_id(self) -> Mapping[str, CompiledLender]:
+        """The lenders by id (`lender` of each)."""
         return {lender.lender_id: lender for lender in self.lenders}
 
     def for_market(self, market: str) -> tuple[CompiledLender, ...]:
