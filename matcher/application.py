@@ -31,7 +31,7 @@ false); `validation_context` builds it.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any, Self
 
@@ -266,77 +266,100 @@ _Problem = tuple[str, str, str, dict[str, Any]]
 
 def _person_problems(
     person: Person, market: Market, on: date, *, synthetic_ids: bool, others: list[str]
-) -> Iterator[_Problem]:
+) -> list[_Problem]:
     """What is impossible about one person; `others` holds the numbers of the people before
-    (this person's is added)."""
+    (this person's is added). A list, not a generator: nearly always empty, and made for
+    every person validated."""
+    problems: list[_Problem] = []
     try:
         parsed: ParsedId | None = parse(person.national_id, market, on=on)
     except InvalidNationalIdError as exc:
         parsed = None
-        yield (
-            "national_id",
-            "national_id",
-            "invalid {kind}: {reason}",
-            {"kind": exc.kind, "reason": exc.reason},
+        problems.append(
+            (
+                "national_id",
+                "national_id",
+                "invalid {kind}: {reason}",
+                {"kind": exc.kind, "reason": exc.reason},
+            )
         )
     if parsed is not None:
-        yield from _identity_problems(parsed, on, synthetic_ids=synthetic_ids, others=others)
-        others.append(parsed.number)
         age = age_on(parsed.birth_date, on)
+        problems += _identity_problems(parsed, age, synthetic_ids=synthetic_ids, others=others)
+        others.append(parsed.number)
         if person.years_in_country > age:
-            yield (
-                "years_in_country",
-                "more_than_age",
-                "{years} years in the country is more than the person's age ({age})",
-                {"years": person.years_in_country, "age": age},
+            problems.append(
+                (
+                    "years_in_country",
+                    "more_than_age",
+                    "{years} years in the country is more than the person's age ({age})",
+                    {"years": person.years_in_country, "age": age},
+                )
             )
         working = months_since_birthday(parsed.birth_date, WORKING_AGE, on)
         if person.employed_months > working:
-            yield (
-                "employed_months",
-                "longer_than_working_life",
-                "{months} months is longer than the person's working life (at most {working} "
-                "months since age {working_age})",
-                {"months": person.employed_months, "working": working, "working_age": WORKING_AGE},
+            problems.append(
+                (
+                    "employed_months",
+                    "longer_than_working_life",
+                    "{months} months is longer than the person's working life (at most "
+                    "{working} months since age {working_age})",
+                    {
+                        "months": person.employed_months,
+                        "working": working,
+                        "working_age": WORKING_AGE,
+                    },
+                )
             )
     if person.employment in WITHOUT_EMPLOYER and person.employed_months > 0:
-        yield (
-            "employed_months",
-            "no_employer",
-            "must be 0 when the employment is {employment} (no employer)",
-            {"employment": person.employment},
+        problems.append(
+            (
+                "employed_months",
+                "no_employer",
+                "must be 0 when the employment is {employment} (no employer)",
+                {"employment": person.employment},
+            )
         )
     if person.phone is not None and not is_phone_number(person.phone, market):
-        yield ("phone", "phone_number", "not a phone number", {})
+        problems.append(("phone", "phone_number", "not a phone number", {}))
+    return problems
 
 
 def _identity_problems(
-    parsed: ParsedId, on: date, *, synthetic_ids: bool, others: list[str]
-) -> Iterator[_Problem]:
+    parsed: ParsedId, age: int, *, synthetic_ids: bool, others: list[str]
+) -> list[_Problem]:
+    """What is impossible about a valid number's holder (`age` on the reference date)."""
+    out: list[_Problem] = []
     if parsed.synthetic and not synthetic_ids:
-        yield (
-            "national_id",
-            "synthetic_national_id",
-            "a synthetic test number (month + 80) is accepted only in demo and test mode",
-            {},
+        out.append(
+            (
+                "national_id",
+                "synthetic_national_id",
+                "a synthetic test number (month + 80) is accepted only in demo and test mode",
+                {},
+            )
         )
-    age = age_on(parsed.birth_date, on)
     if age < MIN_AGE:
-        yield (
-            "national_id",
-            "age",
-            "the holder is under {min_age}: no credit agreement with a minor",
-            {"min_age": MIN_AGE},
+        out.append(
+            (
+                "national_id",
+                "age",
+                "the holder is under {min_age}: no credit agreement with a minor",
+                {"min_age": MIN_AGE},
+            )
         )
     elif age > MAX_AGE:
-        yield ("national_id", "age", "the holder is over {max_age}", {"max_age": MAX_AGE})
+        out.append(("national_id", "age", "the holder is over {max_age}", {"max_age": MAX_AGE}))
     if parsed.number in others:
-        yield (
-            "national_id",
-            "same_person",
-            "the co-applicant has the applicant's national id",
-            {},
+        out.append(
+            (
+                "national_id",
+                "same_person",
+                "the co-applicant has the applicant's national id",
+                {},
+            )
         )
+    return out
 
 
 def _phone_of_some_market(value: str) -> str:

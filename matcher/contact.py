@@ -29,6 +29,8 @@ ADDRESS_MAX_LENGTH = 254
 DOMAIN_MAX_LENGTH = 253
 LABEL_MAX_LENGTH = 63
 _SPECIAL_USE = frozenset(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_USE_LABELS = max((name.count(".") + 1 for name in _SPECIAL_USE), default=0)
+"""The most labels a special-use name has: a longer suffix of a domain is none of them."""
 
 
 def plain_address(text: str) -> bool:
@@ -37,15 +39,21 @@ def plain_address(text: str) -> bool:
     found = _PLAIN_ADDRESS.fullmatch(text)
     if found is None or len(text) > ADDRESS_MAX_LENGTH:
         return False
-    domain = found["domain"].lower()
+    local, domain = found.group("local", "domain")
+    domain = domain.lower()
     labels = domain.split(".")
-    return (
-        len(found["local"]) <= LOCAL_PART_MAX_LENGTH
-        and len(domain) <= DOMAIN_MAX_LENGTH
-        and max(map(len, labels)) <= LABEL_MAX_LENGTH
-        # neither a special-use name nor below one: no suffix of whole labels is one
-        and not any(".".join(labels[i:]) in _SPECIAL_USE for i in range(len(labels)))
-    )
+    if (
+        len(local) > LOCAL_PART_MAX_LENGTH
+        or len(domain) > DOMAIN_MAX_LENGTH
+        or max(map(len, labels)) > LABEL_MAX_LENGTH
+    ):
+        return False
+    # neither a special-use name nor below one: no suffix of whole labels is one (of those
+    # short enough to be one)
+    for i in range(max(len(labels) - _SPECIAL_USE_LABELS, 0), len(labels)):
+        if ".".join(labels[i:]) in _SPECIAL_USE:
+            return False
+    return True
 
 
 def email_problem(text: str) -> str | None:
@@ -208,9 +216,12 @@ class _Plan:
 
     def valid(self, national: str) -> bool:
         """Whether the number is of the general pattern and of one kind (not UNKNOWN)."""
-        return _matches(national, self.general) and any(
-            _matches(national, kind) for kind in self.kinds
-        )
+        if not _matches(national, self.general):
+            return False
+        for kind in self.kinds:  # noqa: SIM110 - a loop: no generator made per number
+            if _matches(national, kind):
+                return True
+        return False
 
 
 def _kind(desc: phonenumbers.PhoneNumberDesc | None) -> _NumberKind | None:

@@ -10,7 +10,7 @@ import math
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import polars as pl
 from pydantic import Field
@@ -122,19 +122,43 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    kept = requirement.node.derived.exact_keys
-    if not (kept or (kept is None and _kept(requirement))):
-        return _new_reason(requirement, row, kind, lang)
-    get = row.get
-    key = (kind, lang, *map(get, requirement.reads_in_order))
+    parts = requirement.told.get(lang) or _told(requirement, lang)
+    if not parts[0]:
+        return _new_reason(parts, row, kind)
+    reads = parts[4]
+    key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
-        found = _new_reason(requirement, row, kind, lang)
+        found = _new_reason(parts, row, kind)
         if len(memo) >= REASONS_KEPT:
             del memo[next(iter(memo))]
         memo[key] = found
     return found
+
+
+class _Told(NamedTuple):
+    """What the reasons of one requirement in one language are made of, worked out at its
+    first reason (kept on the requirement, `CompiledRequirement.told`)."""
+
+    kept: bool  # whether its reasons are kept by their values (`_kept`)
+    code: str
+    message: str
+    rule: str
+    reads: tuple[str, ...]  # the features the rule reads, in order
+    threshold: Any  # the threshold where it does not depend on the row, else a `_Dynamic`
+
+
+def _told(requirement: CompiledRequirement, lang: Language) -> _Told:
+    parts = requirement.told[lang] = _Told(
+        _kept(requirement),
+        requirement.code,
+        requirement.reason[lang],
+        requirement.plain_words[lang],
+        requirement.reads_in_order,
+        _threshold_planned(requirement),
+    )
+    return parts
 
 
 def _kept(requirement: CompiledRequirement) -> bool:
@@ -150,32 +174,32 @@ def _kept(requirement: CompiledRequirement) -> bool:
     return kept
 
 
-def _new_reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+def _new_reason(parts: _Told, row: Row, kind: str) -> Reason:
+    _, code, message, rule, reads, threshold = parts
     get = row.get
     values: dict[str, Value] = {}
-    for name in requirement.reads_in_order:
+    for name in reads:
         value = get(name)
         values[name] = _json_value(value) if isinstance(value, float) else value
     # positional: a call by keyword costs more than building the record (the single path
     # builds one per reason); the order is the fields'
     return Reason(
-        requirement.code,
+        code,
         "failed" if kind == "failed" else "missing",
-        requirement.reason[lang],
-        requirement.plain_words[lang],
+        message,
+        rule,
         values,
-        _threshold_of(requirement, row),
+        threshold.of(row) if isinstance(threshold, _Dynamic) else threshold,
     )
 
 
-def _threshold_of(requirement: CompiledRequirement, row: Row) -> Value | list[Value]:
-    """`threshold`, worked out once for rules where it does not depend on the row, and from
-    a function of the row worked out once where it does."""
+def _threshold_planned(requirement: CompiledRequirement) -> Any:
+    """`threshold` of a requirement where it does not depend on the row, else a `_Dynamic`
+    giving it from the row (worked out once, kept on its node)."""
     known = requirement.node.derived.threshold
     if known is None:
         known = requirement.node.derived.threshold = (_threshold_plan(requirement.node),)
-    plan = known[0]
-    return plan.of(row) if isinstance(plan, _Dynamic) else plan
+    return known[0]
 
 
 class _Dynamic:
@@ -342,7 +366,10 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
     such as the age in "age at the end of the term", stay as they are); None otherwise."""
-    reads = loan_reads(lender, failing)
+    # `loan_reads`, its kept answer read here (a call fewer for each lender that failed)
+    reads = lender.analysis.reads.get(failing, _NOT_MADE)
+    if reads is _NOT_MADE:
+        reads = loan_reads(lender, failing)
     if reads is None:
         return None
     found = options(
@@ -431,19 +458,12 @@ def _told_message(
 ) -> str:
     """A one-variable hint's message: each template of `keys` filled (`_filled`)."""
     text = HINTS[lang]
-    return " ".join(
-        _filled(
-            text[template],
-            lender.name,
-            row,
-            lang,
-            "ranges",
-            _ranges(one[0], one[1], lang) if one[0] else "",
-            amount,
-        )
-        for template, one in zip(keys, (found.amounts, found.terms), strict=True)
-        if template is not None and one is not None
-    )
+    filled = []  # a loop, not a generator: a message is made for most hints of amounts
+    for template, one in ((keys[0], found.amounts), (keys[1], found.terms)):
+        if template is not None and one is not None:
+            ranges = _ranges(one[0], one[1], lang) if one[0] else ""
+            filled.append(_filled(text[template], lender.name, row, lang, "ranges", ranges, amount))
+    return " ".join(filled)
 
 
 _AMOUNT_MARK = "\x00"
@@ -555,8 +575,8 @@ def explain(
 ) -> list[LenderExplanation]:
     """Every lender's explanation, in the order of `outcomes`."""
     row = features if isinstance(features, dict) else dict(features)
-    lender = ruleset.lender
-    return [explain_outcome(lender(o.lender_id), o, row, lang) for o in outcomes]
+    by_id = ruleset.by_id
+    return [explain_outcome(by_id[o.lender_id], o, row, lang) for o in outcomes]
 
 
 def explain_frame(

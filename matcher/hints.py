@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -779,6 +778,18 @@ def _told_solver(
         for index, (kind, operand, _, d, against) in rest
     ]
     by_income = any(kind is _DEBT_TO_INCOME for _, kind, *_ in atoms)
+    # debt_to_income against one literal with one crossing ("debt_to_income <= 5", the usual
+    # atom): its bit, the literal, the crossing's condition and whether it holds from there
+    # on, found directly rather than by `holds` (where each atom holds is independent of
+    # the others, and `where` is read as a set)
+    ratios = [
+        (bit, comparisons[0][1], *comparisons[0][2][0][::2])
+        for bit, kind, _, _, comparisons, _, _ in atoms
+        if kind is _DEBT_TO_INCOME and len(comparisons) == 1 and len(comparisons[0][2]) == 1
+    ]
+    if ratios:
+        simple = {bit for bit, *_ in ratios}
+        atoms = [atom for atom in atoms if atom[1] is not _DEBT_TO_INCOME or atom[0] not in simple]
     ceil, floor = math.ceil, math.floor
 
     def holds(
@@ -825,6 +836,11 @@ def _told_solver(
         if by_income and not income > 0:  # debt_to_income does not move: no direction
             return None
         where = held.copy()
+        for bit, c, how, rising in ratios:  # `holds` of such an atom, written out
+            found = _first_debt_to_income(low, high, c, how, debt, income)
+            if found is None:
+                return None
+            where.append((bit, found, end) if rising else (bit, low, found))
         for bit, choice in choices:
             branch = _choose(choice, row)
             if isinstance(branch, tuple):
@@ -1196,6 +1212,7 @@ def _debt_to_income_of(debt: Any, income: Any) -> Callable[[int], float]:
 WALK = 8
 """Steps a closed form's guess may be moved by, checking the exact function, before the
 search takes over (float rounding moves the guess by one or two at most)."""
+_WALK_STEPS = range(WALK)
 
 
 def _first_debt_to_income(
@@ -1209,16 +1226,21 @@ def _first_debt_to_income(
     target = c * income - debt
     if not math.isfinite(target) or how not in (">=", ">"):
         return _first(low, high, _debt_to_income_of(debt, income), c, how)
-    guess = math.ceil(target) if how == ">=" else math.floor(target) + 1
+    strict = how == ">"
+    guess = math.floor(target) + 1 if strict else math.ceil(target)
     if not income:
         return from_guess(guess, low, high, _debt_to_income_of(debt, income), c, how)
-    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`
-    holds = operator.ge if how == ">=" else operator.gt
-    x: int = min(max(guess, low), high + 1)
-    for _ in range(WALK):
-        if x > low and holds((debt + (x - 1)) / income, c):
+    # `from_guess` with g written out: (debt + x) / income, as `features.debt_to_income`,
+    # compared by `how` (> where strict, else >=)
+    x: int = low if guess < low else guess
+    if x > high + 1:
+        x = high + 1
+    for _ in _WALK_STEPS:
+        if x > low and (
+            (debt + (x - 1)) / income > c if strict else (debt + (x - 1)) / income >= c
+        ):
             x -= 1
-        elif x <= high and not holds((debt + x) / income, c):
+        elif x <= high and not ((debt + x) / income > c if strict else (debt + x) / income >= c):
             x += 1
         else:
             return x
@@ -1256,12 +1278,13 @@ def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
     set of bits, worked out once."""
     memo = lender.analysis.reads
-    if failing not in memo:
+    known = memo.get(failing, _UNSEARCHABLE)
+    if known is _UNSEARCHABLE:
         chosen = [r for r in lender.requirements if failing & r.bit]
         ok = all(r.reads & LOAN_FEATURES for r in chosen)
         reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
         return remember(memo, failing, reads)
-    return memo[failing]
+    return known  # type: ignore[no-any-return]
 
 
 def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:

@@ -42,10 +42,6 @@ def _or3(*values: bool | None) -> bool | None:
     return None if unknown else False
 
 
-def _nan_to_null(value: float) -> float | None:
-    return None if value != value else value
-
-
 def _imod(a: int, b: int) -> int:
     """JsonLogic's `%` on integers: the sign of the dividend (Python's takes the divisor's)."""
     rest = abs(a) % abs(b)
@@ -62,7 +58,6 @@ def _fmod(a: float, b: float) -> float:
 _RUNTIME: dict[str, Any] = {
     "_and3": _and3,
     "_or3": _or3,
-    "_nn": _nan_to_null,
     "_imod": _imod,
     "_fmod": _fmod,
 }
@@ -126,10 +121,16 @@ class _Source:
                 names.append(source)
         core = op.python(names, [a.type for a in args])
         if node.nan_to_null:
-            core = f"_nn({core})" if not op.yields_null else self._nan_guard(core)
+            core = self._nan_to_null(core) if not op.yields_null else self._nan_guard(core)
         if guards:
             return f"(None if {' or '.join(guards)} else {core})"
         return core
+
+    def _nan_to_null(self, core: str) -> str:
+        # NaN (the one value unequal to itself) as null, written out rather than called: the
+        # single path evaluates a score of these per decision, and a call costs more
+        name = self.fresh()
+        return f"(None if ({name} := {core}) != {name} else {name})"
 
     def _nan_guard(self, core: str) -> str:
         name = self.fresh()

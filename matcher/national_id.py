@@ -67,8 +67,33 @@ def _mod11(digits: str, weights: tuple[int, ...]) -> int:
     return 0 if rest == 0 else 11 - rest
 
 
+_ZERO = ord("0")
+# the weighted sums of ASCII digits taken as their bytes are too large by "0" times the
+# weights' sum (K2's ninth-digit part: its tenth digit is K1)
+_K1_EXCESS = _ZERO * sum(FODSELSNUMMER_K1_WEIGHTS)
+_K2_EXCESS = _ZERO * sum(FODSELSNUMMER_K2_WEIGHTS[:9])
+
+
 def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
     """K1 and K2 for the first nine digits, or None when either would be 10 (no number)."""
+    if not (len(first_nine) == 9 and first_nine.isascii() and first_nine.isdigit()):
+        return _check_digits_of(first_nine)
+    # nine ASCII digits (every number `parse` checks): the sums over their bytes, once each
+    raw = first_nine.encode()
+    rest = (sum(map(operator.mul, raw, FODSELSNUMMER_K1_WEIGHTS)) - _K1_EXCESS) % 11
+    k1 = 0 if rest == 0 else 11 - rest
+    if k1 == 10:
+        return None
+    nine = sum(map(operator.mul, raw, FODSELSNUMMER_K2_WEIGHTS)) - _K2_EXCESS
+    rest = (nine + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11
+    k2 = 0 if rest == 0 else 11 - rest
+    if k2 == 10:
+        return None
+    return k1, k2
+
+
+def _check_digits_of(first_nine: str) -> tuple[int, int] | None:
+    """`fodselsnummer_check_digits` digit by digit (any digits `int` reads)."""
     k1 = _mod11(first_nine, FODSELSNUMMER_K1_WEIGHTS)
     if k1 == 10:
         return None
@@ -82,10 +107,20 @@ _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 """A digit times 2, its two digits added (9 subtracted above 9): Luhn's weight-2 terms."""
 
 
+_LUHN_DOUBLED_BYTES = (0,) * _ZERO + _LUHN_DOUBLED
+"""`_LUHN_DOUBLED` by the digit's ASCII byte."""
+
+
 def luhn_check_digit(digits: str) -> int:
     """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
-    doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[0::2])))
-    total = doubled + sum(map(int, digits[1::2]))
+    if digits.isascii() and digits.isdigit():  # the bytes of ASCII digits, without `int`
+        raw = digits.encode()
+        doubled = sum(map(_LUHN_DOUBLED_BYTES.__getitem__, raw[0::2]))
+        single = raw[1::2]
+        total = doubled + sum(single) - _ZERO * len(single)
+    else:
+        doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[0::2])))
+        total = doubled + sum(map(int, digits[1::2]))
     return (10 - total % 10) % 10
 
 
@@ -138,7 +173,7 @@ def parse_fodselsnummer(number: str, *, on: date) -> ParsedId:
             "NO", f"individual number {individual:03d} is not used for YY={yy:02d}"
         )
     born = _birth("NO", century + yy, month, day, on)
-    return ParsedId("NO", born, number, d_number=d_number, h_number=h_number, synthetic=synthetic)
+    return ParsedId("NO", born, number, d_number, h_number, synthetic)
 
 
 def _personnummer_parts(number: str) -> tuple[str, int | None, bool]:
@@ -181,7 +216,7 @@ def parse_personnummer(number: str, *, on: date) -> ParsedId:
     if year is None:
         year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
     born = _birth("SE", year, month, day, on)
-    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", samordningsnummer=samordning)
+    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", False, False, False, samordning)
 
 
 def parse(national_id: str, market: Market, *, on: date) -> ParsedId:

@@ -44,6 +44,8 @@ class CompiledRequirement:
     # reasons already given for it (`matcher.explain`), by kind, language and the values the
     # rule reads: bounded, and kept exactly as long as the requirement
     reasons_given: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
+    # per language, what its reasons are made of (`matcher.explain`), worked out once
+    told: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property
     def bit(self) -> int:
@@ -103,10 +105,11 @@ class Ruleset:
         return canonical_snapshot(self.documents)
 
     def lender(self, lender_id: str) -> CompiledLender:
-        return self._by_id[lender_id]
+        return self.by_id[lender_id]
 
     @cached_property
-    def _by_id(self) -> dict[str, CompiledLender]:
+    def by_id(self) -> Mapping[str, CompiledLender]:
+        """The lenders by id (`lender` of each)."""
         return {lender.lender_id: lender for lender in self.lenders}
 
     def for_market(self, market: str) -> tuple[CompiledLender, ...]:
