@@ -173,7 +173,7 @@ def parse_fodselsnummer(number: str, *, on: date) -> ParsedId:
             "NO", f"individual number {individual:03d} is not used for YY={yy:02d}"
         )
     born = _birth("NO", century + yy, month, day, on)
-    return ParsedId("NO", born, number, d_number, h_number, synthetic)
+    return ParsedId("NO", born, number, d_number=d_number, h_number=h_number, synthetic=synthetic)
 
 
 def _personnummer_parts(number: str) -> tuple[str, int | None, bool]:
@@ -216,7 +216,7 @@ def parse_personnummer(number: str, *, on: date) -> ParsedId:
     if year is None:
         year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
     born = _birth("SE", year, month, day, on)
-    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", False, False, False, samordning)
+    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", samordningsnummer=samordning)
 
 
 def parse(national_id: str, market: Market, *, on: date) -> ParsedId:
