@@ -312,10 +312,11 @@ class BatchRecorder:
         scored rows, `changes` its changed (application, lender) pairs, `after` (when the
         engine kept them: `rescoring.Comparison.after`) the rows' bitmasks under the ruleset,
         in their order; without them the rows to record are matched here."""
-        bits = [] if after is None else after.columns
+        bits: list[str] = []
         if after is not None:
             if after.height != features.height:
                 raise ValueError(f"{after.height} rows of bitmasks for {features.height} rows")
+            bits = after.columns
             features = pl.concat([features, after], how="horizontal")
         if self._everything:
             wanted = features

@@ -261,12 +261,9 @@ def compare(
             )
         )
     changes = pl.concat(parts) if parts else CHANGES_SCHEMA.to_frame()
-    bits = wide.select(pl.col(f"a:{c}").alias(c) for lender in new.lenders for c in _bits(lender))
+    kept = [c for lender in new.lenders for c in _Side("a:", lender).columns()]
+    bits = wide.select(pl.col(c).alias(c.removeprefix("a:")) for c in kept)
     return Comparison(counts, changes.cast(dict(CHANGES_SCHEMA)), bits)  # type: ignore[arg-type]
-
-
-def _bits(lender: CompiledLender) -> tuple[str, str]:
-    return f"{lender.lender_id}.failed", f"{lender.lender_id}.unknown"
 
 
 _CODES = {outcome: i for i, outcome in enumerate(OUTCOMES)}

@@ -123,9 +123,9 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
     parts = requirement.told.get(lang) or _told(requirement, lang)
-    if not parts[0]:
+    if not parts.kept:
         return _new_reason(parts, row, kind)
-    reads = parts[4]
+    reads = parts.reads
     key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
@@ -366,10 +366,7 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
     such as the age in "age at the end of the term", stay as they are); None otherwise."""
-    # `loan_reads`, its kept answer read here (a call fewer for each lender that failed)
-    reads = lender.analysis.reads.get(failing, _NOT_MADE)
-    if reads is _NOT_MADE:
-        reads = loan_reads(lender, failing)
+    reads = loan_reads(lender, failing)
     if reads is None:
         return None
     found = options(

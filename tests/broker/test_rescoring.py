@@ -170,8 +170,7 @@ def rule_changes(draw: st.DrawFn) -> list[dict[str, Any]]:
             requirements[index]["rule"] = draw(bool_rules(2))
         elif change == "remove" and len(requirements) > 1:
             requirements.pop(index)
-        else:
-            rule = requirements[index]["rule"]
+        elif isinstance(rule := requirements[index]["rule"], dict):  # not a literal drawn before
             operator, operands = next(iter(rule.items()))
             if isinstance(operands, list) and isinstance(operands[-1], int | float):
                 operands[-1] = operands[-1] + draw(st.integers(-20_000, 20_000))
