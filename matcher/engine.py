@@ -190,10 +190,10 @@ def match_side_by_side(
         .select(*keep, *outputs, BAD_BITS)
         .collect()
     )
-    bad = out[BAD_BITS]
+    bad = out.drop_in_place(BAD_BITS)  # in place: `drop` would plan a query (~1.5 ms)
     if bad.max():
         raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
-    return out.drop(BAD_BITS)
+    return out
 
 
 # The closed-vocabulary string features, read once per frame as small integer codes.
