@@ -10,7 +10,7 @@ import math
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 
 import polars as pl
 from pydantic import Field
@@ -18,7 +18,14 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
+from matcher.hints import (
+    FEW_COMBINATIONS,
+    Failing,
+    Interval,
+    combinations,
+    loan_reads,
+    remember,
+)
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
@@ -118,47 +125,70 @@ purposes and employments, so most reasons of rules that read only those have bee
 before, word for word."""
 
 
-def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+Kind = Literal["failed", "missing"]
+
+ReasonMaker = Callable[[Row, Kind], Reason]
+"""One requirement's reasons in one language: its reason for a row, given the kind."""
+
+
+def _reason(requirement: CompiledRequirement, row: Row, kind: Kind, lang: Language) -> Reason:
     """The reason for one requirement: a function of the requirement, the kind, the language
     and the values the rule reads (the threshold included), so one given before for the same
     values is given again."""
-    parts = requirement.told.get(lang) or _told(requirement, lang)
-    if not parts.kept:
-        return _new_reason(parts, row, kind)
-    reads = parts.reads
-    key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
-    memo = requirement.reasons_given
-    found: Reason | None = memo.get(key)
-    if found is None:
-        found = _new_reason(parts, row, kind)
-        if len(memo) >= REASONS_KEPT:
-            del memo[next(iter(memo))]
-        memo[key] = found
-    return found
+    return (requirement.told.get(lang) or _told(requirement, lang))(row, kind)
 
 
-class _Told(NamedTuple):
-    """What the reasons of one requirement in one language are made of, worked out at its
-    first reason (kept on the requirement, `CompiledRequirement.told`)."""
+def _told(requirement: CompiledRequirement, lang: Language) -> ReasonMaker:
+    """The maker of a requirement's reasons in one language, written out at its first reason
+    for what they are made of (kept on the requirement, `CompiledRequirement.told`): its
+    code, message and rule in words, the features it reads, its threshold (a `_Dynamic`
+    where it depends on the row), and whether its reasons are kept by their values
+    (`_kept`)."""
+    code, message, rule = requirement.code, requirement.reason[lang], requirement.plain_words[lang]
+    reads = requirement.reads_in_order
+    threshold = _threshold_planned(requirement)
+    dynamic = threshold.of if isinstance(threshold, _Dynamic) else None
+    new: ReasonMaker
+    if len(reads) == 1 and dynamic is None:  # the usual rule: one feature against literals
+        (name,) = reads
 
-    kept: bool  # whether its reasons are kept by their values (`_kept`)
-    code: str
-    message: str
-    rule: str
-    reads: tuple[str, ...]  # the features the rule reads, in order
-    threshold: Any  # the threshold where it does not depend on the row, else a `_Dynamic`
+        def new(row: Row, kind: Kind) -> Reason:
+            value = row.get(name)
+            if isinstance(value, float):
+                value = _json_value(value)
+            # positional: a call by keyword costs more than building the record (the single
+            # path builds one per reason); the order is the fields'
+            return Reason(code, kind, message, rule, {name: value}, threshold)
 
+    else:
 
-def _told(requirement: CompiledRequirement, lang: Language) -> _Told:
-    parts = requirement.told[lang] = _Told(
-        _kept(requirement),
-        requirement.code,
-        requirement.reason[lang],
-        requirement.plain_words[lang],
-        requirement.reads_in_order,
-        _threshold_planned(requirement),
-    )
-    return parts
+        def new(row: Row, kind: Kind) -> Reason:
+            get = row.get
+            values: dict[str, Value] = {}
+            for name in reads:
+                value = get(name)
+                values[name] = _json_value(value) if isinstance(value, float) else value
+            return Reason(
+                code, kind, message, rule, values, threshold if dynamic is None else dynamic(row)
+            )
+
+    make = new
+    if _kept(requirement):
+        memo = requirement.reasons_given
+        first, one = reads[0], len(reads) == 1
+
+        def make(row: Row, kind: Kind) -> Reason:
+            key = (kind, lang, row.get(first)) if one else (kind, lang, *map(row.get, reads))
+            found: Reason | None = memo.get(key)
+            if found is None:
+                found = new(row, kind)
+                if len(memo) >= REASONS_KEPT:
+                    del memo[next(iter(memo))]
+                memo[key] = found
+            return found
+
+    requirement.told[lang] = make
+    return make
 
 
 def _kept(requirement: CompiledRequirement) -> bool:
@@ -172,25 +202,6 @@ def _kept(requirement: CompiledRequirement) -> bool:
         few = combinations(requirement.reads_in_order) <= FEW_COMBINATIONS
         kept = requirement.node.derived.exact_keys = few
     return kept
-
-
-def _new_reason(parts: _Told, row: Row, kind: str) -> Reason:
-    _, code, message, rule, reads, threshold = parts
-    get = row.get
-    values: dict[str, Value] = {}
-    for name in reads:
-        value = get(name)
-        values[name] = _json_value(value) if isinstance(value, float) else value
-    # positional: a call by keyword costs more than building the record (the single path
-    # builds one per reason); the order is the fields'
-    return Reason(
-        code,
-        "failed" if kind == "failed" else "missing",
-        message,
-        rule,
-        values,
-        threshold.of(row) if isinstance(threshold, _Dynamic) else threshold,
-    )
 
 
 def _threshold_planned(requirement: CompiledRequirement) -> Any:
@@ -547,21 +558,25 @@ def explain_outcome(
     failing = failed | outcome.unknown
     if not failing:
         return LenderExplanation(lender.lender_id, lender.name, True, [])
-    requirements = lender.requirements
-    if not failing & (failing - 1):  # one requirement (the usual case)
-        kind = "failed" if failed else "missing"
-        reasons = [_reason(requirements[failing.bit_length() - 1], row, kind, lang)]
+    requirements, reads = lender.analysis.failing.get(failing) or _failing(lender, failing)
+    if len(requirements) == 1:  # one requirement (the usual case)
+        (requirement,) = requirements
+        kind: Kind = "failed" if failed else "missing"
+        reasons = [(requirement.told.get(lang) or _told(requirement, lang))(row, kind)]
     else:
-        reasons = []
-        bits = failing
-        while bits:  # the requirements whose bit is set, in order
-            bit = bits & -bits
-            kind = "failed" if failed & bit else "missing"
-            reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
-            bits ^= bit
-    return LenderExplanation(
-        lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)
-    )
+        reasons = [
+            (r.told.get(lang) or _told(r, lang))(row, "failed" if failed & r.bit else "missing")
+            for r in requirements
+        ]
+    hint = None if reads is None else hint_for(lender, row, failing, lang)
+    return LenderExplanation(lender.lender_id, lender.name, False, reasons, hint)
+
+
+def _failing(lender: CompiledLender, failing: int) -> Failing:
+    """`Failing` of a lender for the requirements of `failing` (bits), worked out at their
+    first explanation and kept on the lender (`Analysis.failing`)."""
+    requirements = tuple(r for r in lender.requirements if failing & r.bit)
+    return remember(lender.analysis.failing, failing, (requirements, loan_reads(lender, failing)))
 
 
 def explain(

@@ -48,7 +48,7 @@ from matcher.operators import COMPARISONS
 from matcher.schema import FEATURES_BY_NAME, Type
 
 if TYPE_CHECKING:
-    from matcher.ruleset import CompiledLender
+    from matcher.ruleset import CompiledLender, CompiledRequirement
 
 Interval = tuple[int, int]
 Direction = int | None  # +1 increasing, -1 decreasing, 0 independent, None unknown
@@ -174,6 +174,9 @@ Shape = tuple[list[Comparison], Congruence | None]
 
 
 Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
+Failing = tuple[tuple["CompiledRequirement", ...], frozenset[str] | None]
+"""Requirements that did not pass, in order, and the features they read when each reads the
+amount, the term or debt_to_income (`loan_reads`; None: no hint can help)."""
 Split = tuple[int, int, int]
 Solver = Callable[[Row], "Accepted | None"]
 
@@ -206,6 +209,9 @@ class Analysis:
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    # per set of requirements that did not pass (bits): what their explanation is made of
+    # (`matcher.explain`; bounded too)
+    failing: dict[int, Failing] = field(default_factory=dict)
     memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
         default_factory=dict
     )
