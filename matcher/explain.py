@@ -29,7 +29,7 @@ from matcher.hints import (
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
-from matcher.pairs import Options, Pair, options
+from matcher.pairs import Options, Pair, chooser
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 
@@ -373,16 +373,11 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
-def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
-    """A hint when every requirement that did not pass (the bits of `failing`) depends on
-    the amount or the term (directly or through debt_to_income; other features it reads,
-    such as the age in "age at the end of the term", stay as they are); None otherwise."""
-    reads = loan_reads(lender, failing)
-    if reads is None:
-        return None
-    found = options(
-        lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
-    )
+def hint_for(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
+    """The hint from what would pass (`found`, of `pairs.chooser`) for requirements that did
+    not pass, each of which depends on the amount or the term (directly or through
+    debt_to_income; other features it reads, such as the age in "age at the end of the
+    term", stay as they are)."""
     if found.pairs is None:
         return _one_variable(lender, row, found, lang)
     if not found.pairs:
@@ -558,7 +553,7 @@ def explain_outcome(
     failing = failed | outcome.unknown
     if not failing:
         return LenderExplanation(lender.lender_id, lender.name, True, [])
-    requirements, reads = lender.analysis.failing.get(failing) or _failing(lender, failing)
+    requirements, choose = lender.analysis.failing.get(failing) or _failing(lender, failing)
     if len(requirements) == 1:  # one requirement (the usual case)
         (requirement,) = requirements
         kind: Kind = "failed" if failed else "missing"
@@ -568,7 +563,7 @@ def explain_outcome(
             (r.told.get(lang) or _told(r, lang))(row, "failed" if failed & r.bit else "missing")
             for r in requirements
         ]
-    hint = None if reads is None else hint_for(lender, row, failing, lang)
+    hint = None if choose is None else hint_for(lender, row, choose(row), lang)
     return LenderExplanation(lender.lender_id, lender.name, False, reasons, hint)
 
 
@@ -576,7 +571,13 @@ def _failing(lender: CompiledLender, failing: int) -> Failing:
     """`Failing` of a lender for the requirements of `failing` (bits), worked out at their
     first explanation and kept on the lender (`Analysis.failing`)."""
     requirements = tuple(r for r in lender.requirements if failing & r.bit)
-    return remember(lender.analysis.failing, failing, (requirements, loan_reads(lender, failing)))
+    reads = loan_reads(lender, failing)
+    choose = (
+        None
+        if reads is None
+        else chooser(lender, failing, reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX))
+    )
+    return remember(lender.analysis.failing, failing, (requirements, choose))
 
 
 def explain(
