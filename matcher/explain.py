@@ -131,19 +131,14 @@ ReasonMaker = Callable[[Row, Kind], Reason]
 """One requirement's reasons in one language: its reason for a row, given the kind."""
 
 
-def _reason(requirement: CompiledRequirement, row: Row, kind: Kind, lang: Language) -> Reason:
-    """The reason for one requirement: a function of the requirement, the kind, the language
-    and the values the rule reads (the threshold included), so one given before for the same
-    values is given again."""
-    return (requirement.told.get(lang) or _told(requirement, lang))(row, kind)
-
-
 def _told(requirement: CompiledRequirement, lang: Language) -> ReasonMaker:
     """The maker of a requirement's reasons in one language, written out at its first reason
     for what they are made of (kept on the requirement, `CompiledRequirement.told`): its
-    code, message and rule in words, the features it reads, its threshold (a `_Dynamic`
-    where it depends on the row), and whether its reasons are kept by their values
-    (`_kept`)."""
+    code, message and rule in words, the features it reads, and its threshold (a `_Dynamic`
+    where it depends on the row). A reason is a function of the requirement, the kind, the
+    language and the values the rule reads (the threshold included), so where its reasons
+    are kept by their values (`_kept`), one given before for the same values is given
+    again."""
     code, message, rule = requirement.code, requirement.reason[lang], requirement.plain_words[lang]
     reads = requirement.reads_in_order
     threshold = _threshold_planned(requirement)
