@@ -48,7 +48,8 @@ from matcher.operators import COMPARISONS
 from matcher.schema import FEATURES_BY_NAME, Type
 
 if TYPE_CHECKING:
-    from matcher.ruleset import CompiledLender
+    from matcher.pairs import Chooser
+    from matcher.ruleset import CompiledLender, CompiledRequirement
 
 Interval = tuple[int, int]
 Direction = int | None  # +1 increasing, -1 decreasing, 0 independent, None unknown
@@ -174,6 +175,10 @@ Shape = tuple[list[Comparison], Congruence | None]
 
 
 Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
+Failing = tuple[tuple["CompiledRequirement", ...], "Chooser | None"]
+"""Requirements that did not pass, in order, and what would pass as a function of the row
+(`pairs.chooser`) where each of them reads the amount, the term or debt_to_income (None: no
+hint can help)."""
 Split = tuple[int, int, int]
 Solver = Callable[[Row], "Accepted | None"]
 
@@ -190,6 +195,9 @@ class Analysis:
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
     truths: dict[str, Truths | None] = field(default_factory=dict)
+    # per variable, domain and left-out requirements: `accepted` written out (`acceptance`;
+    # bounded too)
+    acceptances: dict[tuple[str, Interval, int], Acceptance] = field(default_factory=dict)
     # per variable and domain: `_search` written out for the lender's told shape (`_solver`),
     # None where the shape is another
     solvers: dict[tuple[str, Interval], Solver | None] = field(default_factory=dict)
@@ -205,7 +213,9 @@ class Analysis:
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    # per set of requirements that did not pass (bits): what their explanation is made of
+    # (`matcher.explain`; bounded too)
+    failing: dict[int, Failing] = field(default_factory=dict)
     memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
         default_factory=dict
     )
@@ -414,12 +424,16 @@ and, when no value is accepted, the lender's bits of the requirements in the way
 failed at every value tried, or where no one did, each that failed at some value."""
 
 
+Acceptance = Callable[[Row, Bits | None], Accepted | None]
+"""`accepted` for one lender, variable, domain and left-out requirements: the answer for a
+row, given the lender's bits there when already known."""
+
+
 def accepted(
     lender: CompiledLender,
     row: Row,
     variable: str,
     domain: Interval,
-    with_value: Callable[[Row, int], Row] | None = None,
     *,
     bits: Bits | None = None,
     ignore: int = 0,
@@ -428,29 +442,73 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
+    return acceptance(lender, variable, domain, ignore)(row, bits)
+
+
+def acceptance(
+    lender: CompiledLender, variable: str, domain: Interval, ignore: int = 0
+) -> Acceptance:
+    """`accepted` for a lender, variable, domain and left-out requirements, written out at its
+    first use and kept on the lender (`Analysis.acceptances`): its plan, the memo its answers
+    are kept in and the search written out for the lender's shape are looked up once, not at
+    each answer."""
+    key = (variable, domain, ignore)
+    known = lender.analysis.acceptances.get(key)
+    if known is None:
+        known = remember(lender.analysis.acceptances, key, _acceptance(lender, *key))
+    return known
+
+
+def _acceptance(lender: CompiledLender, variable: str, domain: Interval, ignore: int) -> Acceptance:
     analysis = lender.analysis
     plan = analysis.plans.get((variable, ignore))
     if plan is None:
         plan = analysis.plans[(variable, ignore)] = _plan(lender, variable, ignore)
     if plan is _UNSEARCHABLE:
-        return None
+        return lambda _row, _bits: None
     step, residue, outside, names = plan
-    failed, unknown = lender.evaluate(row) if bits is None else bits
-    fixed = (failed | unknown) & outside
-    if fixed:
-        return [], step, fixed  # a requirement the variable does not touch fails whatever it is
+    evaluate = lender.evaluate
+    solver: Solver | None = _UNSEARCHABLE
+
+    def search(row: Row) -> Accepted | None:
+        nonlocal solver
+        if solver is _UNSEARCHABLE:  # the search written out, made at its first row
+            solver = analysis.solvers.get((variable, domain), _UNSEARCHABLE)
+            if solver is _UNSEARCHABLE:
+                solver = _solver(lender, variable, domain, row)
+        if solver is not None:
+            return solver(row)
+        return _search(lender, row, variable, domain, step, residue)
+
     if names is None:  # answers not kept: their features have too many combinations
-        return _search(lender, row, variable, domain, with_value, step, residue)
+
+        def answer(row: Row, bits: Bits | None) -> Accepted | None:
+            failed, unknown = evaluate(row) if bits is None else bits
+            fixed = (failed | unknown) & outside
+            if fixed:  # a requirement the variable does not touch fails whatever it is
+                return [], step, fixed
+            return search(row)
+
+        return answer
+
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
-    key = (*map(row.__getitem__, names), domain)
-    memo = analysis.memo.get((variable, ignore))
-    if memo is None:
-        memo = analysis.memo[(variable, ignore)] = {}
-    found = memo.get(key, _UNSEARCHABLE)
-    if found is not _UNSEARCHABLE:
-        return found  # type: ignore[no-any-return]
-    return remember(memo, key, _search(lender, row, variable, domain, with_value, step, residue))
+    answers = analysis.memo.get((variable, ignore))
+    if answers is None:
+        answers = analysis.memo[(variable, ignore)] = {}
+
+    def kept(row: Row, bits: Bits | None) -> Accepted | None:
+        failed, unknown = evaluate(row) if bits is None else bits
+        fixed = (failed | unknown) & outside
+        if fixed:
+            return [], step, fixed
+        key = (*map(row.__getitem__, names), domain)
+        found = answers.get(key, _UNSEARCHABLE)
+        if found is not _UNSEARCHABLE:
+            return found  # type: ignore[no-any-return]
+        return remember(answers, key, search(row))
+
+    return kept
 
 
 Plan = tuple[int, int, int, tuple[str, ...] | None]
@@ -523,17 +581,12 @@ def _search(
     row: Row,
     variable: str,
     domain: Interval,
-    with_value: Callable[[Row, int], Row] | None,
     step: int,
     residue: int,
 ) -> Accepted | None:
-    if with_value is None:  # rows as `trial` makes them: the search written out may answer
-        solver = lender.analysis.solvers.get((variable, domain), _UNSEARCHABLE)
-        if solver is _UNSEARCHABLE:
-            solver = _solver(lender, variable, domain, row)
-        if solver is not None:
-            return solver(row)  # type: ignore[no-any-return]
-        with_value = trial(row, variable)
+    """The search on rows as `trial` makes them, where no search is written out for the
+    lender's shape (`_solver`)."""
+    with_value = trial(row, variable)
     _, evaluate, moving_bits = moving_requirements(lender, variable)
     fixed = _fixed(lender, variable, domain, row)
     if fixed is None:
@@ -1275,16 +1328,11 @@ def from_guess(
 
 def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     """The features the requirements of `failing` (bits) read, when each of them reads the
-    amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
-    set of bits, worked out once."""
-    memo = lender.analysis.reads
-    known = memo.get(failing, _UNSEARCHABLE)
-    if known is _UNSEARCHABLE:
-        chosen = [r for r in lender.requirements if failing & r.bit]
-        ok = all(r.reads & LOAN_FEATURES for r in chosen)
-        reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
-        return remember(memo, failing, reads)
-    return known  # type: ignore[no-any-return]
+    amount, the term or debt_to_income; None otherwise (no hint can help)."""
+    chosen = [r for r in lender.requirements if failing & r.bit]
+    if not all(r.reads & LOAN_FEATURES for r in chosen):
+        return None
+    return frozenset().union(*(r.reads for r in chosen))
 
 
 def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:
