@@ -174,7 +174,8 @@ Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
 Shape = tuple[list[Comparison], Congruence | None]
 
 
-Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
+Moving = tuple[int, tuple[int, ...]]
+"""The bits of the requirements that move with a variable, and the lender's bit of each."""
 Failing = tuple[tuple["CompiledRequirement", ...], "Chooser | None"]
 """Requirements that did not pass, in order, and what would pass as a function of the row
 (`pairs.chooser`) where each of them reads the amount, the term or debt_to_income (None: no
@@ -190,6 +191,7 @@ class Analysis:
 
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
+    moving_functions: dict[str, Callable[[Row], Bits]] = field(default_factory=dict)
     split: Split | None = None
     plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
@@ -393,16 +395,28 @@ def _first(low: int, high: int, g: Callable[[int], Any], c: Any, how: str) -> in
 
 
 def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
-    """The bits of the requirements that depend on `variable`, a function evaluating just
-    those (compiled once per lender; between two tries only they can change), and the
-    lender's bit of each of them (the function's bit i is the i-th of these)."""
+    """The bits of the requirements that depend on `variable` (between two tries only they
+    can change), and the lender's bit of each of them (bit i of `moving_function` is the
+    i-th of these); worked out once per lender."""
     known = lender.analysis.moving.get(variable)
     if known is None:
         moving = [r for r in lender.requirements if depends(r.node, variable)]
-        mask = sum(r.bit for r in moving)
-        function = lower_requirements([r.node for r in moving], name="moving")
-        known = (mask, function, tuple(r.bit for r in moving))
+        known = (sum(r.bit for r in moving), tuple(r.bit for r in moving))
         lender.analysis.moving[variable] = known
+    return known
+
+
+def moving_function(lender: CompiledLender, variable: str) -> Callable[[Row], Bits]:
+    """A function evaluating just the requirements that depend on `variable` (bit i is the
+    i-th of `moving_requirements`), compiled at its first use and kept per lender: only the
+    search on trial rows (`_search`) evaluates them, the written-out searches (`_solver`)
+    do not."""
+    known = lender.analysis.moving_functions.get(variable)
+    if known is None:
+        moving = [r.node for r in lender.requirements if depends(r.node, variable)]
+        known = lender.analysis.moving_functions[variable] = lower_requirements(
+            moving, name="moving"
+        )
     return known
 
 
@@ -587,7 +601,7 @@ def _search(
     """The search on rows as `trial` makes them, where no search is written out for the
     lender's shape (`_solver`)."""
     with_value = trial(row, variable)
-    _, evaluate, moving_bits = moving_requirements(lender, variable)
+    moving_bits = moving_requirements(lender, variable)[1]
     fixed = _fixed(lender, variable, domain, row)
     if fixed is None:
         return None
@@ -629,6 +643,7 @@ def _search(
         return _told(told, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
     if truths is None:
+        evaluate = moving_function(lender, variable)
 
         def failing(first: int) -> int:
             f, u = evaluate(with_value(row, first))
@@ -774,7 +789,7 @@ def _told_solver(
     ):
         return None
     step, residue = shape[1] or (1, 0)
-    moving_bits = moving_requirements(lender, variable)[2]
+    moving_bits = moving_requirements(lender, variable)[1]
     low, high = domain
     end = high + 1
     # per requirement whose atom no row moves: its bit and where it holds, [a, b)
