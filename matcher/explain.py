@@ -170,7 +170,8 @@ def _told(requirement: CompiledRequirement, lang: Language) -> ReasonMaker:
     make = new
     if _kept(requirement):
         memo = requirement.reasons_given
-        first, one = reads[0], len(reads) == 1
+        one = len(reads) == 1
+        first = reads[0] if one else None  # a literal rule reads nothing
 
         def make(row: Row, kind: Kind) -> Reason:
             key = (kind, lang, row.get(first)) if one else (kind, lang, *map(row.get, reads))

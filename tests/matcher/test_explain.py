@@ -317,6 +317,18 @@ def test_a_reason_is_given_again_for_the_same_values_and_kept_bounded() -> None:
     assert ("failed", "en", 120, PURPOSES[-1]) in kept
 
 
+def test_a_literal_rule_that_reads_nothing_is_explained_and_its_reason_kept() -> None:
+    # a lender closed to new applications: `false` reads no feature
+    ruleset = bank(False)
+    row = loan_row()
+    (first,) = explain(row, evaluate(row, ruleset), ruleset)
+    (again,) = explain(loan_row(age=30), evaluate(row, ruleset), ruleset)
+    assert not first.eligible
+    assert [(r.kind, r.values, r.threshold) for r in first.reasons] == [("failed", {}, None)]
+    assert again.reasons[0] is first.reasons[0]  # the same reason for every row
+    assert first.hint is None
+
+
 def test_reasons_reading_an_income_or_an_amount_are_not_kept() -> None:
     """Nearly unique per applicant: a kept reason would rarely be given again."""
     ruleset = bank({">=": [{"var": "income"}, 1_000_000]}, {"<=": [{"var": "amount"}, 1_000]})
