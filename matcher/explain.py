@@ -171,7 +171,7 @@ def _told(requirement: CompiledRequirement, lang: Language) -> ReasonMaker:
     if _kept(requirement):
         memo = requirement.reasons_given
         one = len(reads) == 1
-        first = reads[0] if one else None  # a literal rule reads nothing
+        first = reads[0] if one else ""  # read only when `one` (a literal rule reads nothing)
 
         def make(row: Row, kind: Kind) -> Reason:
             key = (kind, lang, row.get(first)) if one else (kind, lang, *map(row.get, reads))
