@@ -494,13 +494,17 @@ def _acceptance(lender: CompiledLender, variable: str, domain: Interval, ignore:
             return solver(row)
         return _search(lender, row, variable, domain, step, residue)
 
+    def fixed(row: Row, bits: Bits | None) -> int:
+        """The bits of the requirements the variable does not touch that fail at `row`."""
+        failed, unknown = evaluate(row) if bits is None else bits
+        return (failed | unknown) & outside
+
     if names is None:  # answers not kept: their features have too many combinations
 
         def answer(row: Row, bits: Bits | None) -> Accepted | None:
-            failed, unknown = evaluate(row) if bits is None else bits
-            fixed = (failed | unknown) & outside
-            if fixed:  # a requirement the variable does not touch fails whatever it is
-                return [], step, fixed
+            in_the_way = fixed(row, bits)
+            if in_the_way:  # a requirement the variable does not touch fails whatever it is
+                return [], step, in_the_way
             return search(row)
 
         return answer
@@ -512,10 +516,9 @@ def _acceptance(lender: CompiledLender, variable: str, domain: Interval, ignore:
         answers = analysis.memo[(variable, ignore)] = {}
 
     def kept(row: Row, bits: Bits | None) -> Accepted | None:
-        failed, unknown = evaluate(row) if bits is None else bits
-        fixed = (failed | unknown) & outside
-        if fixed:
-            return [], step, fixed
+        in_the_way = fixed(row, bits)
+        if in_the_way:
+            return [], step, in_the_way
         key = (*map(row.__getitem__, names), domain)
         found = answers.get(key, _UNSEARCHABLE)
         if found is not _UNSEARCHABLE:
