@@ -190,7 +190,7 @@ def match_side_by_side(
         .select(*keep, *outputs, BAD_BITS)
         .collect()
     )
-    bad = out.drop_in_place(BAD_BITS)  # in place: `drop` would plan a query (~1.5 ms)
+    bad = out.drop_in_place(BAD_BITS)  # in place: `drop` would plan a query (about 1 ms)
     if bad.max():
         raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
     return out

@@ -10,7 +10,7 @@ import math
 import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import polars as pl
 from pydantic import Field
@@ -18,18 +18,11 @@ from pydantic import Field
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.hints import (
-    FEW_COMBINATIONS,
-    Failing,
-    Interval,
-    combinations,
-    loan_reads,
-    remember,
-)
+from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
-from matcher.pairs import Options, Pair, chooser
+from matcher.pairs import Options, Pair, options
 from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
 from matcher.texts import HINTS
 
@@ -125,66 +118,47 @@ purposes and employments, so most reasons of rules that read only those have bee
 before, word for word."""
 
 
-Kind = Literal["failed", "missing"]
+def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
+    """The reason for one requirement: a function of the requirement, the kind, the language
+    and the values the rule reads (the threshold included), so one given before for the same
+    values is given again."""
+    parts = requirement.told.get(lang) or _told(requirement, lang)
+    if not parts.kept:
+        return _new_reason(parts, row, kind)
+    reads = parts.reads
+    key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
+    memo = requirement.reasons_given
+    found: Reason | None = memo.get(key)
+    if found is None:
+        found = _new_reason(parts, row, kind)
+        if len(memo) >= REASONS_KEPT:
+            del memo[next(iter(memo))]
+        memo[key] = found
+    return found
 
-ReasonMaker = Callable[[Row, Kind], Reason]
-"""One requirement's reasons in one language: its reason for a row, given the kind."""
+
+class _Told(NamedTuple):
+    """What the reasons of one requirement in one language are made of, worked out at its
+    first reason (kept on the requirement, `CompiledRequirement.told`)."""
+
+    kept: bool  # whether its reasons are kept by their values (`_kept`)
+    code: str
+    message: str
+    rule: str
+    reads: tuple[str, ...]  # the features the rule reads, in order
+    threshold: Any  # the threshold where it does not depend on the row, else a `_Dynamic`
 
 
-def _told(requirement: CompiledRequirement, lang: Language) -> ReasonMaker:
-    """The maker of a requirement's reasons in one language, written out at its first reason
-    for what they are made of (kept on the requirement, `CompiledRequirement.told`): its
-    code, message and rule in words, the features it reads, and its threshold (a `_Dynamic`
-    where it depends on the row). A reason is a function of the requirement, the kind, the
-    language and the values the rule reads (the threshold included), so where its reasons
-    are kept by their values (`_kept`), one given before for the same values is given
-    again."""
-    code, message, rule = requirement.code, requirement.reason[lang], requirement.plain_words[lang]
-    reads = requirement.reads_in_order
-    threshold = _threshold_planned(requirement)
-    dynamic = threshold.of if isinstance(threshold, _Dynamic) else None
-    new: ReasonMaker
-    if len(reads) == 1 and dynamic is None:  # the usual rule: one feature against literals
-        (name,) = reads
-
-        def new(row: Row, kind: Kind) -> Reason:
-            value = row.get(name)
-            if isinstance(value, float):
-                value = _json_value(value)
-            # positional: a call by keyword costs more than building the record (the single
-            # path builds one per reason); the order is the fields'
-            return Reason(code, kind, message, rule, {name: value}, threshold)
-
-    else:
-
-        def new(row: Row, kind: Kind) -> Reason:
-            get = row.get
-            values: dict[str, Value] = {}
-            for name in reads:
-                value = get(name)
-                values[name] = _json_value(value) if isinstance(value, float) else value
-            return Reason(
-                code, kind, message, rule, values, threshold if dynamic is None else dynamic(row)
-            )
-
-    make = new
-    if _kept(requirement):
-        memo = requirement.reasons_given
-        one = len(reads) == 1
-        first = reads[0] if one else ""  # read only when `one` (a literal rule reads nothing)
-
-        def make(row: Row, kind: Kind) -> Reason:
-            key = (kind, lang, row.get(first)) if one else (kind, lang, *map(row.get, reads))
-            found: Reason | None = memo.get(key)
-            if found is None:
-                found = new(row, kind)
-                if len(memo) >= REASONS_KEPT:
-                    del memo[next(iter(memo))]
-                memo[key] = found
-            return found
-
-    requirement.told[lang] = make
-    return make
+def _told(requirement: CompiledRequirement, lang: Language) -> _Told:
+    parts = requirement.told[lang] = _Told(
+        _kept(requirement),
+        requirement.code,
+        requirement.reason[lang],
+        requirement.plain_words[lang],
+        requirement.reads_in_order,
+        _threshold_planned(requirement),
+    )
+    return parts
 
 
 def _kept(requirement: CompiledRequirement) -> bool:
@@ -198,6 +172,25 @@ def _kept(requirement: CompiledRequirement) -> bool:
         few = combinations(requirement.reads_in_order) <= FEW_COMBINATIONS
         kept = requirement.node.derived.exact_keys = few
     return kept
+
+
+def _new_reason(parts: _Told, row: Row, kind: str) -> Reason:
+    _, code, message, rule, reads, threshold = parts
+    get = row.get
+    values: dict[str, Value] = {}
+    for name in reads:
+        value = get(name)
+        values[name] = _json_value(value) if isinstance(value, float) else value
+    # positional: a call by keyword costs more than building the record (the single path
+    # builds one per reason); the order is the fields'
+    return Reason(
+        code,
+        "failed" if kind == "failed" else "missing",
+        message,
+        rule,
+        values,
+        threshold.of(row) if isinstance(threshold, _Dynamic) else threshold,
+    )
 
 
 def _threshold_planned(requirement: CompiledRequirement) -> Any:
@@ -369,11 +362,16 @@ def _shown(pairs: list[Pair]) -> list[Pair]:
     return [pairs[i] for i in picks]
 
 
-def hint_for(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
-    """The hint from what would pass (`found`, of `pairs.chooser`) for requirements that did
-    not pass, each of which depends on the amount or the term (directly or through
-    debt_to_income; other features it reads, such as the age in "age at the end of the
-    term", stay as they are)."""
+def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> Hint | None:
+    """A hint when every requirement that did not pass (the bits of `failing`) depends on
+    the amount or the term (directly or through debt_to_income; other features it reads,
+    such as the age in "age at the end of the term", stay as they are); None otherwise."""
+    reads = loan_reads(lender, failing)
+    if reads is None:
+        return None
+    found = options(
+        lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
+    )
     if found.pairs is None:
         return _one_variable(lender, row, found, lang)
     if not found.pairs:
@@ -549,31 +547,21 @@ def explain_outcome(
     failing = failed | outcome.unknown
     if not failing:
         return LenderExplanation(lender.lender_id, lender.name, True, [])
-    requirements, choose = lender.analysis.failing.get(failing) or _failing(lender, failing)
-    if len(requirements) == 1:  # one requirement (the usual case)
-        (requirement,) = requirements
-        kind: Kind = "failed" if failed else "missing"
-        reasons = [(requirement.told.get(lang) or _told(requirement, lang))(row, kind)]
+    requirements = lender.requirements
+    if not failing & (failing - 1):  # one requirement (the usual case)
+        kind = "failed" if failed else "missing"
+        reasons = [_reason(requirements[failing.bit_length() - 1], row, kind, lang)]
     else:
-        reasons = [
-            (r.told.get(lang) or _told(r, lang))(row, "failed" if failed & r.bit else "missing")
-            for r in requirements
-        ]
-    hint = None if choose is None else hint_for(lender, row, choose(row), lang)
-    return LenderExplanation(lender.lender_id, lender.name, False, reasons, hint)
-
-
-def _failing(lender: CompiledLender, failing: int) -> Failing:
-    """`Failing` of a lender for the requirements of `failing` (bits), worked out at their
-    first explanation and kept on the lender (`Analysis.failing`)."""
-    requirements = tuple(r for r in lender.requirements if failing & r.bit)
-    reads = loan_reads(lender, failing)
-    choose = (
-        None
-        if reads is None
-        else chooser(lender, failing, reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX))
+        reasons = []
+        bits = failing
+        while bits:  # the requirements whose bit is set, in order
+            bit = bits & -bits
+            kind = "failed" if failed & bit else "missing"
+            reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+            bits ^= bit
+    return LenderExplanation(
+        lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)
     )
-    return remember(lender.analysis.failing, failing, (requirements, choose))
 
 
 def explain(

@@ -48,8 +48,7 @@ from matcher.operators import COMPARISONS
 from matcher.schema import FEATURES_BY_NAME, Type
 
 if TYPE_CHECKING:
-    from matcher.pairs import Chooser
-    from matcher.ruleset import CompiledLender, CompiledRequirement
+    from matcher.ruleset import CompiledLender
 
 Interval = tuple[int, int]
 Direction = int | None  # +1 increasing, -1 decreasing, 0 independent, None unknown
@@ -174,12 +173,7 @@ Congruence = tuple[int, int]  # (k, r): the variable must be r modulo k
 Shape = tuple[list[Comparison], Congruence | None]
 
 
-Moving = tuple[int, tuple[int, ...]]
-"""The bits of the requirements that move with a variable, and the lender's bit of each."""
-Failing = tuple[tuple["CompiledRequirement", ...], "Chooser | None"]
-"""Requirements that did not pass, in order, and what would pass as a function of the row
-(`pairs.chooser`) where each of them reads the amount, the term or debt_to_income (None: no
-hint can help)."""
+Moving = tuple[int, Callable[[Row], Bits], tuple[int, ...]]
 Split = tuple[int, int, int]
 Solver = Callable[[Row], "Accepted | None"]
 
@@ -191,15 +185,11 @@ class Analysis:
 
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
-    moving_functions: dict[str, Callable[[Row], Bits]] = field(default_factory=dict)
     split: Split | None = None
     plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
     truths: dict[str, Truths | None] = field(default_factory=dict)
-    # per variable, domain and left-out requirements: `accepted` written out (`acceptance`;
-    # bounded too)
-    acceptances: dict[tuple[str, Interval, int], Acceptance] = field(default_factory=dict)
     # per variable and domain: `_search` written out for the lender's told shape (`_solver`),
     # None where the shape is another
     solvers: dict[tuple[str, Interval], Solver | None] = field(default_factory=dict)
@@ -215,9 +205,7 @@ class Analysis:
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # per set of requirements that did not pass (bits): what their explanation is made of
-    # (`matcher.explain`; bounded too)
-    failing: dict[int, Failing] = field(default_factory=dict)
+    reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
     memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
         default_factory=dict
     )
@@ -395,28 +383,16 @@ def _first(low: int, high: int, g: Callable[[int], Any], c: Any, how: str) -> in
 
 
 def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
-    """The bits of the requirements that depend on `variable` (between two tries only they
-    can change), and the lender's bit of each of them (bit i of `moving_function` is the
-    i-th of these); worked out once per lender."""
+    """The bits of the requirements that depend on `variable`, a function evaluating just
+    those (compiled once per lender; between two tries only they can change), and the
+    lender's bit of each of them (the function's bit i is the i-th of these)."""
     known = lender.analysis.moving.get(variable)
     if known is None:
         moving = [r for r in lender.requirements if depends(r.node, variable)]
-        known = (sum(r.bit for r in moving), tuple(r.bit for r in moving))
+        mask = sum(r.bit for r in moving)
+        function = lower_requirements([r.node for r in moving], name="moving")
+        known = (mask, function, tuple(r.bit for r in moving))
         lender.analysis.moving[variable] = known
-    return known
-
-
-def moving_function(lender: CompiledLender, variable: str) -> Callable[[Row], Bits]:
-    """A function evaluating just the requirements that depend on `variable` (bit i is the
-    i-th of `moving_requirements`), compiled at its first use and kept per lender: only the
-    search on trial rows (`_search`) evaluates them, the written-out searches (`_solver`)
-    do not."""
-    known = lender.analysis.moving_functions.get(variable)
-    if known is None:
-        moving = [r.node for r in lender.requirements if depends(r.node, variable)]
-        known = lender.analysis.moving_functions[variable] = lower_requirements(
-            moving, name="moving"
-        )
     return known
 
 
@@ -438,16 +414,12 @@ and, when no value is accepted, the lender's bits of the requirements in the way
 failed at every value tried, or where no one did, each that failed at some value."""
 
 
-Acceptance = Callable[[Row, Bits | None], Accepted | None]
-"""`accepted` for one lender, variable, domain and left-out requirements: the answer for a
-row, given the lender's bits there when already known."""
-
-
 def accepted(
     lender: CompiledLender,
     row: Row,
     variable: str,
     domain: Interval,
+    with_value: Callable[[Row, int], Row] | None = None,
     *,
     bits: Bits | None = None,
     ignore: int = 0,
@@ -456,76 +428,29 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
-    return acceptance(lender, variable, domain, ignore)(row, bits)
-
-
-def acceptance(
-    lender: CompiledLender, variable: str, domain: Interval, ignore: int = 0
-) -> Acceptance:
-    """`accepted` for a lender, variable, domain and left-out requirements, written out at its
-    first use and kept on the lender (`Analysis.acceptances`): its plan, the memo its answers
-    are kept in and the search written out for the lender's shape are looked up once, not at
-    each answer."""
-    key = (variable, domain, ignore)
-    known = lender.analysis.acceptances.get(key)
-    if known is None:
-        known = remember(lender.analysis.acceptances, key, _acceptance(lender, *key))
-    return known
-
-
-def _acceptance(lender: CompiledLender, variable: str, domain: Interval, ignore: int) -> Acceptance:
     analysis = lender.analysis
     plan = analysis.plans.get((variable, ignore))
     if plan is None:
         plan = analysis.plans[(variable, ignore)] = _plan(lender, variable, ignore)
     if plan is _UNSEARCHABLE:
-        return lambda _row, _bits: None
+        return None
     step, residue, outside, names = plan
-    evaluate = lender.evaluate
-    solver: Solver | None = _UNSEARCHABLE
-
-    def search(row: Row) -> Accepted | None:
-        nonlocal solver
-        if solver is _UNSEARCHABLE:  # the search written out, made at its first row
-            solver = analysis.solvers.get((variable, domain), _UNSEARCHABLE)
-            if solver is _UNSEARCHABLE:
-                solver = _solver(lender, variable, domain, row)
-        if solver is not None:
-            return solver(row)
-        return _search(lender, row, variable, domain, step, residue)
-
-    def fixed(row: Row, bits: Bits | None) -> int:
-        """The bits of the requirements the variable does not touch that fail at `row`."""
-        failed, unknown = evaluate(row) if bits is None else bits
-        return (failed | unknown) & outside
-
+    failed, unknown = lender.evaluate(row) if bits is None else bits
+    fixed = (failed | unknown) & outside
+    if fixed:
+        return [], step, fixed  # a requirement the variable does not touch fails whatever it is
     if names is None:  # answers not kept: their features have too many combinations
-
-        def answer(row: Row, bits: Bits | None) -> Accepted | None:
-            in_the_way = fixed(row, bits)
-            if in_the_way:  # a requirement the variable does not touch fails whatever it is
-                return [], step, in_the_way
-            return search(row)
-
-        return answer
-
+        return _search(lender, row, variable, domain, with_value, step, residue)
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
-    answers = analysis.memo.get((variable, ignore))
-    if answers is None:
-        answers = analysis.memo[(variable, ignore)] = {}
-
-    def kept(row: Row, bits: Bits | None) -> Accepted | None:
-        in_the_way = fixed(row, bits)
-        if in_the_way:
-            return [], step, in_the_way
-        key = (*map(row.__getitem__, names), domain)
-        found = answers.get(key, _UNSEARCHABLE)
-        if found is not _UNSEARCHABLE:
-            return found  # type: ignore[no-any-return]
-        return remember(answers, key, search(row))
-
-    return kept
+    key = (*map(row.__getitem__, names), domain)
+    memo = analysis.memo.get((variable, ignore))
+    if memo is None:
+        memo = analysis.memo[(variable, ignore)] = {}
+    found = memo.get(key, _UNSEARCHABLE)
+    if found is not _UNSEARCHABLE:
+        return found  # type: ignore[no-any-return]
+    return remember(memo, key, _search(lender, row, variable, domain, with_value, step, residue))
 
 
 Plan = tuple[int, int, int, tuple[str, ...] | None]
@@ -598,13 +523,18 @@ def _search(
     row: Row,
     variable: str,
     domain: Interval,
+    with_value: Callable[[Row, int], Row] | None,
     step: int,
     residue: int,
 ) -> Accepted | None:
-    """The search on rows as `trial` makes them, where no search is written out for the
-    lender's shape (`_solver`)."""
-    with_value = trial(row, variable)
-    moving_bits = moving_requirements(lender, variable)[1]
+    if with_value is None:  # rows as `trial` makes them: the search written out may answer
+        solver = lender.analysis.solvers.get((variable, domain), _UNSEARCHABLE)
+        if solver is _UNSEARCHABLE:
+            solver = _solver(lender, variable, domain, row)
+        if solver is not None:
+            return solver(row)  # type: ignore[no-any-return]
+        with_value = trial(row, variable)
+    _, evaluate, moving_bits = moving_requirements(lender, variable)
     fixed = _fixed(lender, variable, domain, row)
     if fixed is None:
         return None
@@ -646,7 +576,6 @@ def _search(
         return _told(told, crossed, domain, moving_bits)
     # every point is within [low, high + 1]: the crossings are clamped there
     if truths is None:
-        evaluate = moving_function(lender, variable)
 
         def failing(first: int) -> int:
             f, u = evaluate(with_value(row, first))
@@ -792,7 +721,7 @@ def _told_solver(
     ):
         return None
     step, residue = shape[1] or (1, 0)
-    moving_bits = moving_requirements(lender, variable)[1]
+    moving_bits = moving_requirements(lender, variable)[2]
     low, high = domain
     end = high + 1
     # per requirement whose atom no row moves: its bit and where it holds, [a, b)
@@ -1346,11 +1275,16 @@ def from_guess(
 
 def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
     """The features the requirements of `failing` (bits) read, when each of them reads the
-    amount, the term or debt_to_income; None otherwise (no hint can help)."""
-    chosen = [r for r in lender.requirements if failing & r.bit]
-    if not all(r.reads & LOAN_FEATURES for r in chosen):
-        return None
-    return frozenset().union(*(r.reads for r in chosen))
+    amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
+    set of bits, worked out once."""
+    memo = lender.analysis.reads
+    known = memo.get(failing, _UNSEARCHABLE)
+    if known is _UNSEARCHABLE:
+        chosen = [r for r in lender.requirements if failing & r.bit]
+        ok = all(r.reads & LOAN_FEATURES for r in chosen)
+        reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
+        return remember(memo, failing, reads)
+    return known  # type: ignore[no-any-return]
 
 
 def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:

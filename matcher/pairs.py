@@ -11,7 +11,6 @@ neighbouring terms with the same amounts are grouped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,13 +19,12 @@ from matcher.hints import (
     Accepted,
     Interval,
     Split,
-    acceptance,
     accepted,
     comparisons,
     depends,
     moving_requirements,
 )
-from matcher.lower_python import Row
+from matcher.lower_python import Bits, Row
 
 if TYPE_CHECKING:
     from matcher.ruleset import CompiledLender
@@ -63,21 +61,16 @@ class Options:
     blocking: int = 0
 
 
-Chooser = Callable[[Row], Options]
-"""`Options` of one lender for one set of requirements that did not pass, by the row."""
-
-
-def chooser(
+def options(
     lender: CompiledLender,
-    failing: int,
+    row: Row,
+    bits: Bits,
     reads: frozenset[str],
     amounts: Interval,
     terms: Interval,
-) -> Chooser:
-    """What would pass, as a function of the row, for a lender whose requirements of
-    `failing` (bits) did not pass, reading `reads` (each of them the amount, the term or
-    debt_to_income): written out once per lender and set of requirements, the searches it
-    asks for (`hints.acceptance`) chosen then.
+) -> Options:
+    """What would pass, for a lender whose failing requirements read `reads` (each of them
+    the amount, the term or debt_to_income).
 
     When no requirement reads both the amount and the term (every shipped lender), the
     accepted pairs are exactly the amounts accepted by the amount's requirements times the
@@ -87,47 +80,42 @@ def chooser(
     amount_bits, term_bits, both = lender.analysis.split or _split(lender)
     ask_amount = "amount" in reads or "debt_to_income" in reads
     ask_term = "term_months" in reads
-    bits = (failing, 0)
     if both:
-        by_amount = acceptance(lender, "amount", amounts)
-        by_term = acceptance(lender, "term_months", terms)
-
-        def choose_moving_together(row: Row) -> Options:
-            out = Options()
-            if ask_amount:
-                out.amounts = by_amount(row, bits)
-            if ask_term:
-                out.terms = by_term(row, bits)
-            if not _any(out):
-                out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
-            return out
-
-        return choose_moving_together
+        out = Options()
+        if ask_amount:
+            out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
+        if ask_term:
+            out.terms = accepted(lender, row, "term_months", terms, bits=bits)
+        if not _any(out):
+            out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
+        return out
     # each variable searched with the other's requirements left out; the one-variable
     # answer is none where one of the other's requirements fails at the applied value
-    amount_alone = acceptance(lender, "amount", amounts, term_bits)
-    term_alone = acceptance(lender, "term_months", terms, amount_bits)
-    other_a, other_t = failing & term_bits, failing & amount_bits
-
-    def choose(row: Row) -> Options:
-        found_a = amount_alone(row, bits) if ask_amount else None
-        found_t = term_alone(row, bits) if ask_term else None
-        alone_a = _alone(found_a, other_a)
-        alone_t = _alone(found_t, other_t)
-        if (alone_a and alone_a[0]) or (alone_t and alone_t[0]):
-            return Options(alone_a, alone_t)
-        if not ask_amount:
-            found_a = amount_alone(row, bits)
-        if not ask_term:
-            found_t = term_alone(row, bits)
-        if found_a is None or found_t is None:
-            return Options(alone_a, alone_t)
-        if found_a[0] and found_t[0]:
-            return Options(alone_a, alone_t, [(found_t[0], found_t[1], found_a[0], found_a[1])])
-        blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
-        return Options(alone_a, alone_t, [], blocking)
-
-    return choose
+    failing = bits[0] | bits[1]
+    found_a = (
+        accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        if ask_amount
+        else None
+    )
+    found_t = (
+        accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+        if ask_term
+        else None
+    )
+    alone_a = _alone(found_a, failing & term_bits)
+    alone_t = _alone(found_t, failing & amount_bits)
+    if (alone_a and alone_a[0]) or (alone_t and alone_t[0]):
+        return Options(alone_a, alone_t)
+    if not ask_amount:
+        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+    if not ask_term:
+        found_t = accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+    if found_a is None or found_t is None:
+        return Options(alone_a, alone_t)
+    if found_a[0] and found_t[0]:
+        return Options(alone_a, alone_t, [(found_t[0], found_t[1], found_a[0], found_a[1])])
+    blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
+    return Options(alone_a, alone_t, [], blocking)
 
 
 def _alone(found: Accepted | None, other: int) -> Accepted | None:

@@ -44,8 +44,7 @@ class CompiledRequirement:
     # reasons already given for it (`matcher.explain`), by kind, language and the values the
     # rule reads: bounded, and kept exactly as long as the requirement
     reasons_given: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
-    # per language, the maker of its reasons (`matcher.explain`), written out at its first
-    # reason
+    # per language, what its reasons are made of (`matcher.explain`), worked out once
     told: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     @cached_property

@@ -274,8 +274,7 @@ def _forget(ruleset: Ruleset) -> None:
     """Empty every memo of the explanations: reasons and hints given, hint searches'
     answers."""
     for lender in ruleset.lenders:
-        for answers in lender.analysis.memo.values():  # held by `hints.acceptance` too
-            answers.clear()
+        lender.analysis.memo.clear()
         lender.analysis.hints.clear()
         lender.analysis.told_hints.clear()
         lender.analysis.told_parts.clear()
