@@ -4,12 +4,18 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup browser serve test check lint typecheck pytest postgres bench
+.PHONY: setup native browser serve test check lint typecheck pytest postgres bench
 
 setup:  ## install uv if missing, then the locked dependencies into .venv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv
 	$(UV) sync --frozen --all-extras
+	@$(MAKE) --no-print-directory native
+
+native:  ## compile the matcher's hot modules with mypyc into .native/ (skipped when up to date)
+	@# the pure-Python modules stay in use if this fails (a compiler or headers missing)
+	@$(UV) run python -m matcher.native_build \
+		|| echo "note: the compiled matcher modules were not built; the pure-Python ones are used" >&2
 
 browser:  ## Debian's Chromium for the browser tests (installed when missing and run as root)
 	@# the browser tests drive Debian's Chromium (Playwright cannot download browsers here)

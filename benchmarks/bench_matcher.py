@@ -269,6 +269,10 @@ def machine() -> dict[str, str]:
         "datalogic-py": _version("datalogic-py"),
         "panzi-json-logic": _version("panzi-json-logic"),
         "pydantic": _version("pydantic"),
+        "mypyc": _version("mypy"),
+        "this checkout's matcher modules": (
+            "compiled (mypyc)" if getattr(matcher, "compiled", False) else "Python"
+        ),
     }
 
 
@@ -987,6 +991,8 @@ def _figures(single: Single, evaluate: Latency, bare: PerRow) -> dict[str, Any]:
         "bare_mean": bare.per_application_us,
         "rejected": single.rejected_per_call,
         "matcher": str(Path(matcher.__file__).resolve().parent),
+        # whether the hot modules ran compiled by mypyc (`matcher/_native.py`; False before it)
+        "compiled": bool(getattr(matcher, "compiled", False)),
     }
     return out
 
@@ -1112,9 +1118,15 @@ def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
             k: statistics.median(f[k] / f["bare_mean"] for f in figures)
             for k in ("total_p50", "total_p99")
         }
-        middle = {k: statistics.median(f[k] for f in figures) for k in figures[0] if k != "matcher"}
+        middle = {
+            k: statistics.median(f[k] for f in figures)
+            for k in figures[0]
+            if k not in {"matcher", "compiled"}
+        }
+        compiled = "compiled" if all(f.get("compiled") for f in figures) else "pure Python"
         medians.append(
-            f"- {name}: median whole answer p50 {_fmt_us(middle['total_p50'])} us, p99 "
+            f"- {name} ({compiled} matcher modules): median whole answer p50 "
+            f"{_fmt_us(middle['total_p50'])} us, p99 "
             f"{_fmt_us(middle['total_p99'])} us; median ratios to datalogic-py p50 "
             f"**{ratios['total_p50']:.1f}x** (target <= {TARGET_SINGLE_P50_VS_BARE:.0f}x: "
             f"{_verdict(ratios['total_p50'] <= TARGET_SINGLE_P50_VS_BARE)}), p99 "

@@ -2,7 +2,14 @@
 
 No I/O beyond reading rule files; never imports FastAPI or SQLModel. Other packages use the
 matcher only through the names listed here (`__all__`); its modules are internal.
+
+`compiled` says whether the hot modules run compiled by mypyc (`matcher/_native.py`).
 """
+
+from matcher import _native
+
+# before any submodule is imported: where the compiled modules are looked up first
+__path__, compiled = _native.search_path(list(__path__))
 
 from lender_rules.errors import Problem, RulesetError
 from matcher.application import Application, Email, Name, Phone, validation_context
@@ -23,7 +30,8 @@ from matcher.errors import (
     MatcherError,
     NothingActivatedError,
 )
-from matcher.explain import Hint, LenderExplanation, Reason, explain, explain_frame
+from matcher.explain import explain, explain_frame
+from matcher.explanation import Hint, LenderExplanation, Reason
 from matcher.feature_checks import row_problems, valid_rows
 from matcher.features import (
     BIRTH_DATE_COLUMNS,
@@ -77,6 +85,7 @@ __all__ = [
     "Reason",
     "Ruleset",
     "RulesetError",
+    "compiled",
     "decide",
     "evaluate",
     "explain",

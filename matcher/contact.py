@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Any
 
 import email_validator
 import phonenumbers
@@ -150,7 +151,9 @@ def _international_parts(text: str) -> tuple[int, str] | None:
     metadata, prefix = found
     # the library strips nothing where its national prefix pattern does not match
     if prefix is not None and prefix.match(national):
-        _, stripped, _ = _util._maybe_strip_national_prefix_carrier_code(national, metadata)
+        # its stubs say (str, str, bool); it gives None first where there is no carrier code
+        strip: Any = _util._maybe_strip_national_prefix_carrier_code
+        _, stripped, _ = strip(national, metadata)
         if _util._test_number_length(stripped, metadata) in _KEEP_STRIPPED:
             national = stripped
     if not _util._MIN_LENGTH_FOR_NSN <= len(national) <= _util._MAX_LENGTH_FOR_NSN:

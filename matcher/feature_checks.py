@@ -72,7 +72,7 @@ def check_decision_date_features(row: Mapping[str, Any]) -> None:
 
 def _check(row: Mapping[str, Any], checks: tuple[tuple[str, bool, _Check], ...]) -> None:
     for name, nullable, check in checks:
-        value = row.get(name, _MISSING)
+        value: Any = row.get(name, _MISSING)
         if value is None:
             if not nullable:
                 raise FeatureRowError(name, value, "null, and the feature is never null")

@@ -469,7 +469,7 @@ would only fill memory that the garbage collector then walks."""
 def combinations(names: Iterable[str]) -> float:
     """How many combinations of values the features `names` can have in a row (nulls
     included), by their types and bounds; inf with a float feature or one not in the schema."""
-    out: float = 1
+    out: float = 1.0
     for name in names:
         feature = FEATURES_BY_NAME.get(name)
         if feature is None or feature.type is Type.FLOAT:
