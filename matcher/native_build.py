@@ -36,7 +36,7 @@ def build(where: Path, *, force: bool = False) -> bool:
     root = _native.PACKAGE_DIR.parent
     sources = [str(_native.PACKAGE_DIR / f"{name}.py") for name in _native.COMPILED]
     where.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="native-", dir=where.parent) as scratch:
+    with tempfile.TemporaryDirectory(prefix=".native-build-", dir=where.parent) as scratch:
         out = Path(scratch) / "out"
         said = io.StringIO()  # mypyc's notes ("Treating generator comprehension as list")
         try:
