@@ -25,6 +25,7 @@ import sysconfig
 from pathlib import Path
 
 COMPILED = (
+    "compiled_lender",
     "contact",
     "engine",
     "explain",
@@ -38,7 +39,8 @@ COMPILED = (
     "words",
 )
 """The modules compiled, by name in the `matcher` package: what the single path runs per
-call (validation checks, the decision's plans, explanations and hints). Not compiled:
+call (validation checks, the decision's plans, explanations and hints, and the lenders and
+requirements they read). Not compiled:
 modules whose classes other code subclasses, weak-references (`Ruleset`) or generates code
 for, and what runs once per ruleset."""
 

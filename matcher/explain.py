@@ -15,6 +15,7 @@ import polars as pl
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
+from matcher.compiled_lender import CompiledLender, CompiledRequirement
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
 from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value
 from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
@@ -22,7 +23,7 @@ from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
 from matcher.operators import COMPARISONS
 from matcher.pairs import Options, Pair, options
-from matcher.ruleset import CompiledLender, CompiledRequirement, Ruleset
+from matcher.ruleset import Ruleset
 from matcher.texts import HINTS
 
 

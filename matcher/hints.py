@@ -48,7 +48,7 @@ from matcher.operators import COMPARISONS
 from matcher.schema import FEATURES_BY_NAME, Type
 
 if TYPE_CHECKING:
-    from matcher.ruleset import CompiledLender
+    from matcher.compiled_lender import CompiledLender
 
 Interval = tuple[int, int]
 Direction = int | None  # +1 increasing, -1 decreasing, 0 independent, None unknown

@@ -27,7 +27,7 @@ from matcher.hints import (
 from matcher.lower_python import Bits, Row
 
 if TYPE_CHECKING:
-    from matcher.ruleset import CompiledLender
+    from matcher.compiled_lender import CompiledLender
 
 
 def _split(lender: CompiledLender) -> Split:

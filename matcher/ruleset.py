@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,77 +19,14 @@ from typing import Any
 from lender_rules.canonical import canonical_json, sha256_hex
 from lender_rules.errors import Problem, RulesetError
 from lender_rules.loader import LenderDocument, check_document, read_lender_files
-from lender_rules.vocabulary import DEFAULT_LANGUAGE, LANGUAGES, Language
+from lender_rules.vocabulary import LANGUAGES
+from matcher.compiled_lender import CompiledLender as CompiledLender
+from matcher.compiled_lender import CompiledRequirement as CompiledRequirement
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
-from matcher.hints import Analysis, prepare
-from matcher.ir import Node
-from matcher.lower_python import Bits, Row, lower_requirements
+from matcher.hints import prepare
+from matcher.lower_python import lower_requirements
 from matcher.words import render
-
-
-@dataclass(frozen=True, eq=False)
-class CompiledRequirement:
-    """One requirement, type-checked, with its position in the lender's bitmask."""
-
-    lender_id: str
-    id: str
-    index: int
-    node: Node
-    reason: Mapping[str, str]
-    plain_words: Mapping[str, str] = field(repr=False)  # by language
-    rule_key: str = field(
-        repr=False, default=""
-    )  # canonical JSON of the rule: equal rules, equal keys
-    # reasons already given for it (`matcher.explain`), by kind, language and the values the
-    # rule reads: bounded, and kept exactly as long as the requirement
-    reasons_given: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
-    # per language, what its reasons are made of (`matcher.explain`), worked out once
-    told: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-
-    @cached_property
-    def bit(self) -> int:
-        return 1 << self.index
-
-    @cached_property
-    def code(self) -> str:
-        """The stable code of the requirement in explanations: `<lender_id>.<id>`."""
-        return f"{self.lender_id}.{self.id}"
-
-    @cached_property
-    def reads_in_order(self) -> tuple[str, ...]:
-        return tuple(sorted(self.reads))
-
-    @property
-    def reads(self) -> frozenset[str]:
-        """The features the rule reads."""
-        return self.node.features
-
-    def plain(self, lang: Language = DEFAULT_LANGUAGE) -> str:
-        """The rule in plain words in `lang`, one of LANGUAGES (else `KeyError`).
-
-        `str`, not `Language`, while callers (the CLI's `--lang`) hold a language as a `str`."""
-        return self.plain_words[lang]
-
-
-@dataclass(frozen=True, eq=False)
-class CompiledLender:
-    """A lender with its requirements compiled twice: Python for one row, Polars for frames."""
-
-    lender_id: str
-    name: str
-    markets: tuple[str, ...]
-    effective_from: dt.date | None
-    requirements: tuple[CompiledRequirement, ...]
-    evaluate: Callable[[Row], Bits] = field(repr=False)
-    # what the hint search has worked out from these requirements, kept as long as they are
-    analysis: Analysis = field(default_factory=Analysis, init=False, repr=False)
-
-    def requirement(self, requirement_id: str) -> CompiledRequirement:
-        for r in self.requirements:
-            if r.id == requirement_id:
-                return r
-        raise KeyError(requirement_id)
 
 
 @dataclass(frozen=True, eq=False)
