@@ -8,7 +8,7 @@ import gc
 import weakref
 
 import lender_rules
-from matcher import Application, CompiledLender, decide, explain, load_ruleset, match
+from matcher import Application, CompiledLender, Ruleset, decide, explain, load_ruleset, match
 from matcher.application import applications_frame
 from matcher.generate import generate
 from matcher.ir import Node
@@ -27,15 +27,25 @@ def _applications() -> list[Application]:
     ]
 
 
+def _compiled_lenders() -> int:
+    """The compiled lenders alive in this process (counted by the garbage collector: they
+    run compiled, `matcher/_native.py`, and mypyc's classes take no weak references)."""
+    gc.collect()
+    return sum(isinstance(o, CompiledLender) for o in gc.get_objects())
+
+
 def test_dropped_rulesets_leave_no_compiled_lender_alive() -> None:
     apps = _applications()
     frame = applications_frame(apps[:5])
-    lenders: list[weakref.ref[CompiledLender]] = []
+    alive_before = _compiled_lenders()  # other tests' rulesets, held by their modules
+    rulesets: list[weakref.ref[Ruleset]] = []
     rules: list[weakref.ref[Node]] = []  # the compiled rules' trees (the keys of the old caches)
     hints = 0
+    made = 0
     for i in range(ROUNDS):
         ruleset = load_ruleset(lender_rules.SHIPPED_LENDERS_DIR)
-        lenders.extend(weakref.ref(lender) for lender in ruleset.lenders)
+        rulesets.append(weakref.ref(ruleset))
+        made += len(ruleset.lenders)
         rules.extend(weakref.ref(r.node) for lender in ruleset.lenders for r in lender.requirements)
         app = apps[i % len(apps)]
         decision = decide(app, ruleset, decided_at=dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
@@ -44,7 +54,8 @@ def test_dropped_rulesets_leave_no_compiled_lender_alive() -> None:
         if i % 20 == 0:
             match(frame, ruleset, on=ON)
         del ruleset, decision, explanations
-    gc.collect()
     assert hints > 0  # the hint search ran, so its caches were filled
-    assert sum(ref() is not None for ref in lenders) == 0
+    assert made == ROUNDS * 15
+    assert _compiled_lenders() == alive_before
+    assert sum(ref() is not None for ref in rulesets) == 0
     assert sum(ref() is not None for ref in rules) == 0
