@@ -48,15 +48,11 @@ def _broken(application: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield copy
 
 
-def _json(value: Any) -> Any:
+def _plain(value: Any) -> Any:
+    """What `json.dumps` cannot write itself: an explanation's records (dataclasses) as
+    dicts, anything else by its repr."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _json(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, float | int | str | bool) or value is None:
-        return value
+        return dataclasses.asdict(value)
     return repr(value)
 
 
@@ -70,22 +66,19 @@ def answers(n: int, seed: int) -> Iterator[str]:
             try:
                 valid = Application.model_validate(candidate, context=context)
             except ValidationError as error:
-                yield json.dumps({"problems": _json(error.errors(include_url=False))})
+                yield json.dumps({"problems": error.errors(include_url=False)}, default=_plain)
                 continue
             decision = decide(valid, ruleset, decided_at=when)
             rejected = [o for o in decision.outcomes if not o.eligible]
             explained = {
-                lang: _json(explain(decision.features, rejected, ruleset, lang))
-                for lang in LANGUAGES
+                lang: explain(decision.features, rejected, ruleset, lang) for lang in LANGUAGES
             }
-            yield json.dumps(
-                {
-                    "features": _json(decision.features),
-                    "outcomes": _json(decision.outcomes),
-                    "explained": explained,
-                },
-                sort_keys=True,
-            )
+            answer = {
+                "features": decision.features,
+                "outcomes": decision.outcomes,
+                "explained": explained,
+            }
+            yield json.dumps(answer, sort_keys=True, default=_plain)
 
 
 if __name__ == "__main__":
