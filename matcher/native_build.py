@@ -5,7 +5,8 @@ Writes `.native/` (or LENDMATCH_NATIVE_DIR): the extension modules of `_native.C
 shared library they live in, and the manifest `_native.usable` checks. Up to date builds are
 left alone, so the command costs nothing when the sources have not changed. The build goes
 to a scratch folder first and replaces the old one only when it is whole: a failed build
-leaves the previous build (and the pure-Python modules) in use.
+leaves the previous one in place (used only while it matches the sources; else the
+pure-Python modules run).
 
 Needs a C compiler and the Python headers, mypyc (with mypy) and setuptools (the dev group).
 """
@@ -85,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__)
         print("Options: --force  rebuild even when the build is up to date.")
         return 0
+    unknown = [a for a in args if a != "--force"]
+    if unknown:
+        print(f"native_build: unknown option {unknown[0]!r} (see --help)", file=sys.stderr)
+        return 2
     where = _native.native_dir()
     started = time.monotonic()
     if build(where, force="--force" in args):
