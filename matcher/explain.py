@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import string
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import polars as pl
 
@@ -47,7 +47,13 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     if not parts.kept:
         return _new_reason(parts, row, kind)
     reads = parts.reads
-    key = (kind, lang, row.get(reads[0])) if len(reads) == 1 else (kind, lang, *map(row.get, reads))
+    if len(reads) == 1:
+        key: tuple[Any, ...] = (kind, lang, row.get(reads[0]))
+    else:
+        values: list[Any] = [kind, lang]  # a loop: `*map` costs more compiled
+        for name in reads:
+            values.append(row.get(name))
+        key = tuple(values)
     memo = requirement.reasons_given
     found: Reason | None = memo.get(key)
     if found is None:
@@ -58,16 +64,20 @@ def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Languag
     return found
 
 
-class _Told(NamedTuple):
+class _Told:
     """What the reasons of one requirement in one language are made of, worked out at its
-    first reason (kept on the requirement, `CompiledRequirement.told`)."""
+    first reason (kept on the requirement, `CompiledRequirement.told`). A class, not a
+    named tuple: compiled, its fields are read directly."""
 
-    kept: bool  # whether its reasons are kept by their values (`_kept`)
-    code: str
-    message: str
-    rule: str
-    reads: tuple[str, ...]  # the features the rule reads, in order
-    threshold: Any  # the threshold where it does not depend on the row, else a `_Dynamic`
+    def __init__(
+        self, kept: bool, code: str, message: str, rule: str, reads: tuple[str, ...], threshold: Any
+    ) -> None:
+        self.kept = kept  # whether its reasons are kept by their values (`_kept`)
+        self.code = code
+        self.message = message
+        self.rule = rule
+        self.reads = reads  # the features the rule reads, in order
+        self.threshold = threshold  # where it does not depend on the row, else a `_Dynamic`
 
 
 def _told(requirement: CompiledRequirement, lang: Language) -> _Told:
@@ -96,19 +106,18 @@ def _kept(requirement: CompiledRequirement) -> bool:
 
 
 def _new_reason(parts: _Told, row: Row, kind: str) -> Reason:
-    _, code, message, rule, reads, threshold = parts
-    get = row.get
     values: dict[str, Value] = {}
-    for name in reads:
-        value = get(name)
+    for name in parts.reads:
+        value = row.get(name)
         values[name] = _json_value(value) if isinstance(value, float) else value
     # positional: a call by keyword costs more than building the record (the single path
     # builds one per reason); the order is the fields'
+    threshold = parts.threshold
     return Reason(
-        code,
+        parts.code,
         "failed" if kind == "failed" else "missing",
-        message,
-        rule,
+        parts.message,
+        parts.rule,
         values,
         threshold.of(row) if isinstance(threshold, _Dynamic) else threshold,
     )
@@ -209,7 +218,21 @@ def _evaluated(node: Node, row: Row) -> Value:
 
 
 def _number(value: int, lang: Language) -> str:
-    return f"{value:,}".replace(",", HINTS[lang]["thousands"])
+    """`value` with its thousands separated as `lang` writes them: f"{value:,}" with the
+    language's separator, the digits grouped here (compiled, formatting with "," and
+    replacing it costs twice as much)."""
+    digits = str(value)
+    start = 1 if value < 0 else 0
+    if len(digits) - start <= 3:
+        return digits
+    head = start + ((len(digits) - start) % 3 or 3)
+    groups = [digits[:head]]
+    for i in range(head, len(digits), 3):
+        groups.append(digits[i : i + 3])
+    return _THOUSANDS[lang].join(groups)
+
+
+_THOUSANDS = {lang: text["thousands"] for lang, text in HINTS.items()}
 
 
 def _ranges(intervals: list[Interval], step: int, lang: Language) -> str:
@@ -333,10 +356,10 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
     )
     if keys == (None, None):
         return None
-    needs = _NEEDS.get((lang, *keys))
+    needs = _NEEDS.get((lang, keys[0], keys[1]))
     if needs is None:
         text = HINTS[lang]
-        needs = _NEEDS[(lang, *keys)] = frozenset().union(
+        needs = _NEEDS[(lang, keys[0], keys[1])] = frozenset().union(
             *(_fields(text[key]) for key in keys if key is not None)
         )
     key = _hint_key(lang, found, row, needs)
@@ -426,8 +449,8 @@ def _hint_key(
     return (
         lang,
         found.blocking,
-        None if amounts is None else (*amounts[0], amounts[1]),
-        None if terms is None else (*terms[0], terms[1]),
+        None if amounts is None else (tuple(amounts[0]), amounts[1]),
+        None if terms is None else (tuple(terms[0]), terms[1]),
         row["term_months"] if "term" in needs else None,
         row["amount"] if "amount" in needs else None,
     )

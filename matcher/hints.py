@@ -186,13 +186,14 @@ class Analysis:
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     moving: dict[str, Moving] = field(default_factory=dict)
     split: Split | None = None
-    plans: dict[tuple[str, int], Plan | Any] = field(default_factory=dict)
+    # by variable, then the bits of the requirements left out
+    plans: dict[str, dict[int, Plan | Any]] = field(default_factory=dict)
     atoms: dict[str, list[AtomPlan] | None] = field(default_factory=dict)
     fixed: dict[tuple[str, Interval], Fixed | None] = field(default_factory=dict)
     truths: dict[str, Truths | None] = field(default_factory=dict)
     # per variable and domain: `_search` written out for the lender's told shape (`_solver`),
     # None where the shape is another
-    solvers: dict[tuple[str, Interval], Solver | None] = field(default_factory=dict)
+    solvers: dict[str, dict[Interval, Solver | None]] = field(default_factory=dict)
     # hints already given when no (amount, term) would do (`matcher.explain`), by what they
     # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
@@ -428,13 +429,14 @@ def accepted(
     that cannot be computed exactly. `bits` are the lender's (failed, unknown) at `row` when
     already known; requirements in `ignore` are left out (they read another variable, which
     the caller varies on its own)."""
-    analysis = lender.analysis
-    plan = analysis.plans.get((variable, ignore))
+    plans = lender.analysis.plans.get(variable)  # by variable, then bits: no key to build
+    plan = plans.get(ignore) if plans is not None else None
     if plan is None:
-        plan = analysis.plans[(variable, ignore)] = _plan(lender, variable, ignore)
+        plan = _plan_of(lender, variable, ignore)
     if plan is _UNSEARCHABLE:
         return None
-    step, residue, outside, names = plan
+    planned: Plan = plan
+    step, residue, outside, names, memo = planned
     failed, unknown = lender.evaluate(row) if bits is None else bits
     fixed = (failed | unknown) & outside
     if fixed:
@@ -443,21 +445,21 @@ def accepted(
         return _search(lender, row, variable, domain, with_value, step, residue)
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
-    key = (*map(row.__getitem__, names), domain)
-    memo = analysis.memo.get((variable, ignore))
-    if memo is None:
-        memo = analysis.memo[(variable, ignore)] = {}
+    values: list[Any] = [row[name] for name in names]  # a loop: `*map` costs more compiled
+    values.append(domain)
+    key = tuple(values)
     found = memo.get(key, _UNSEARCHABLE)
     if found is not _UNSEARCHABLE:
         return found  # type: ignore[no-any-return]
     return remember(memo, key, _search(lender, row, variable, domain, with_value, step, residue))
 
 
-Plan = tuple[int, int, int, tuple[str, ...] | None]
+Plan = tuple[int, int, int, tuple[str, ...] | None, dict[tuple[Any, ...], "Accepted | None"]]
 """What `accepted` needs of a lender for one variable and left-out requirements, worked out
 once: the congruence's step and residue, the bits of the requirements that do not move with
-the variable and are not left out, and the features the memo's key is made of (None: answers
-are not kept, their values having more than `FEW_COMBINATIONS` combinations)."""
+the variable and are not left out, the features the memo's key is made of (None: answers
+are not kept, their values having more than `FEW_COMBINATIONS` combinations), and the memo
+(`Analysis.memo`'s for the variable and bits)."""
 
 FEW_COMBINATIONS = 4 * MEMO_SIZE
 """Answers (and reasons, `matcher.explain`) are kept only where the values they depend on
@@ -491,6 +493,12 @@ _COUNTRY_CODES = 256  # at most: ISO 3166-1 alpha-2 codes, a string feature with
 _UNSEARCHABLE: Any = object()  # a plan where no search is possible; a memo's miss
 
 
+def _plan_of(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
+    """`_plan`, worked out once per lender, variable and left-out requirements."""
+    plan = lender.analysis.plans.setdefault(variable, {})[ignore] = _plan(lender, variable, ignore)
+    return plan
+
+
 def _plan(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
     shape = comparisons(lender, variable)
     if shape is None:
@@ -499,7 +507,8 @@ def _plan(lender: CompiledLender, variable: str, ignore: int) -> Plan | Any:
     moving = moving_requirements(lender, variable)[0]
     names = _key(lender, variable)
     kept = combinations(names) <= FEW_COMBINATIONS
-    return step, residue, ~moving & ~ignore, names if kept else None
+    memo = lender.analysis.memo.setdefault((variable, ignore), {})
+    return step, residue, ~moving & ~ignore, names if kept else None, memo
 
 
 def _key(lender: CompiledLender, variable: str) -> tuple[str, ...]:
@@ -528,12 +537,27 @@ def _search(
     residue: int,
 ) -> Accepted | None:
     if with_value is None:  # rows as `trial` makes them: the search written out may answer
-        solver = lender.analysis.solvers.get((variable, domain), _UNSEARCHABLE)
+        solvers = lender.analysis.solvers.get(variable)  # by variable, then domain
+        solver = _UNSEARCHABLE if solvers is None else solvers.get(domain, _UNSEARCHABLE)
         if solver is _UNSEARCHABLE:
             solver = _solver(lender, variable, domain, row)
         if solver is not None:
             return solver(row)  # type: ignore[no-any-return]
         with_value = trial(row, variable)
+    return _searched(lender, row, variable, domain, with_value, step, residue)
+
+
+def _searched(
+    lender: CompiledLender,
+    row: Row,
+    variable: str,
+    domain: Interval,
+    with_value: Callable[[Row, int], Row],
+    step: int,
+    residue: int,
+) -> Accepted | None:
+    """`_search` worked out from the crossings found for this row (apart from `_search`,
+    whose usual answer, a solver's, then makes none of this function's closures)."""
     _, evaluate, moving_bits = moving_requirements(lender, variable)
     fixed = _fixed(lender, variable, domain, row)
     if fixed is None:
@@ -700,7 +724,7 @@ def _solver(lender: CompiledLender, variable: str, domain: Interval, row: Row) -
     the variable itself against literals, or of debt_to_income (the amount moving) against
     literals; None otherwise (the search then works it out each time). Kept per lender."""
     solver = _told_solver(lender, variable, domain, row)
-    return remember(lender.analysis.solvers, (variable, domain), solver)
+    return remember(lender.analysis.solvers.setdefault(variable, {}), domain, solver)
 
 
 def _told_solver(
@@ -876,22 +900,34 @@ def _told_solver(
             where.append((bit, *held_here))
         if step == 1:
             return _intersection(where, low, end, moving_bits)
-        # `_search`'s segments, each requirement holding on its [a, b)
-        bounds = set(points)
-        for _, a, b in where:
-            bounds.add(a)
-            bounds.add(b)
-
-        def failing(first: int) -> int:
-            f = 0
-            for bit, a, b in where:
-                if not a <= first < b:
-                    f |= bit
-            return f
-
-        return _segments(sorted(bounds), step, residue, failing, moving_bits)
+        return _held_segments(where, points, step, residue, moving_bits)
 
     return solve
+
+
+def _held_segments(
+    where: list[tuple[int, int, int]],
+    points: frozenset[int],
+    step: int,
+    residue: int,
+    moving_bits: tuple[int, ...],
+) -> Accepted:
+    """`_search`'s segments, each requirement (its bit) holding on its [a, b) of `where`,
+    with a congruence (`step`, `residue`); `points` are the lender's own crossings (apart
+    from the solver, which then makes no closure per row)."""
+    bounds = set(points)
+    for _, a, b in where:
+        bounds.add(a)
+        bounds.add(b)
+
+    def failing(first: int) -> int:
+        f = 0
+        for bit, a, b in where:
+            if not a <= first < b:
+                f |= bit
+        return f
+
+    return _segments(sorted(bounds), step, residue, failing, moving_bits)
 
 
 def _kept_crossings(

@@ -14,9 +14,10 @@ from pydantic import TypeAdapter
 from lender_rules.vocabulary import PURPOSES
 from matcher import Application, LenderExplanation, evaluate, explain, features_of, match
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN, applications_frame
-from matcher.explain import REASONS_KEPT, explain_frame
+from matcher.explain import REASONS_KEPT, _number, explain_frame
 from matcher.features import with_loan
 from matcher.ruleset import Ruleset, ruleset_from_documents
+from matcher.texts import HINTS
 from tests.matcher.test_engine import SHIPPED, _doc, _row
 from tests.strategies import applications
 
@@ -274,7 +275,8 @@ def _forget(ruleset: Ruleset) -> None:
     """Empty every memo of the explanations: reasons and hints given, hint searches'
     answers."""
     for lender in ruleset.lenders:
-        lender.analysis.memo.clear()
+        for answers in lender.analysis.memo.values():
+            answers.clear()
         lender.analysis.hints.clear()
         lender.analysis.told_hints.clear()
         lender.analysis.told_parts.clear()
@@ -347,3 +349,10 @@ def test_reasons_reading_a_float_are_not_kept() -> None:
     row = loan_row(amount=AMOUNT_MAX)
     (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
     assert explanation.reasons and not ruleset.lenders[0].requirements[0].reasons_given
+
+
+@given(st.integers(min_value=-(10**20), max_value=10**20), st.sampled_from(sorted(HINTS)))
+def test_numbers_in_hints_are_grouped_as_python_groups_them(value: int, lang: str) -> None:
+    """The digits grouped by hand (`_number`) as f"{value:,}" groups them, with the
+    language's separator."""
+    assert _number(value, lang) == f"{value:,}".replace(",", HINTS[lang]["thousands"])  # type: ignore[arg-type]

@@ -191,7 +191,8 @@ def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
     assert all(len(answers) <= MEMO_SIZE for answers in lender.analysis.memo.values())
     # the same values again: the answer kept is the answer computed
     again = explain(row, evaluate(row, ruleset), ruleset)[0].hint
-    lender.analysis.memo.clear()
+    for answers in lender.analysis.memo.values():
+        answers.clear()
     assert explain(row, evaluate(row, ruleset), ruleset)[0].hint == again
 
 
@@ -351,8 +352,14 @@ def test_segments_told_by_their_crossings_are_the_segments_evaluated(
 
 
 class _NoSolvers(dict[Any, Any]):
-    """`Analysis.solvers` that has none: the search works every answer out as it goes."""
+    """`Analysis.solvers` that has none: the search works every answer out as it goes (for
+    every variable, every domain's solver is None)."""
 
+    def get(self, key: Any, default: Any = None) -> Any:
+        return _NoSolver()
+
+
+class _NoSolver(dict[Any, Any]):
     def get(self, key: Any, default: Any = None) -> Any:
         return None
 
@@ -430,7 +437,7 @@ def test_an_if_whose_conditions_do_not_move_is_told_by_the_branch_the_row_choose
             )
             analysis = ruleset.lenders[0].analysis
             assert (analysis.truths["term_months"] is not None) is told
-            assert (analysis.solvers[("term_months", (TERM_MIN, TERM_MAX))] is not None) is told
+            assert (analysis.solvers["term_months"][(TERM_MIN, TERM_MAX)] is not None) is told
 
 
 def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
