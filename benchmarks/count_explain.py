@@ -68,7 +68,9 @@ def prepare(args: argparse.Namespace) -> int:
         for document in nested.to_dicts():
             application = matcher.Application.model_validate(document, context=context)
             decision = matcher.decide(application, ruleset, decided_at=when)
-            rejected = [tuple(o) for o in decision.outcomes if not o.eligible]
+            rejected = [
+                (o.lender_id, o.failed, o.unknown) for o in decision.outcomes if not o.eligible
+            ]
             out.append((dict(decision.features), rejected))
         return out
 
