@@ -44,6 +44,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import bench_matcher
+
 ROOT = Path(__file__).resolve().parent.parent
 TOGGLE = "starmap_next"  # the C function of itertools.starmap: it runs only the counted part
 
@@ -52,11 +54,9 @@ def prepare(args: argparse.Namespace) -> int:
     """Not counted (a plain process, `matcher` from the code counted): the lender documents,
     and each application's feature row and rejected lenders' outcomes, pickled to
     `--prepare`."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_matcher as bm
-
     import matcher
 
+    bm = bench_matcher
     _, documents = bm.benchmark_lenders(bm.parse_args(["--only", "single"]))
     ruleset = matcher.ruleset_from_documents(documents)
     when = dt.datetime.combine(bm.DECISION_DATE, dt.time(12), tzinfo=dt.UTC)
@@ -146,18 +146,8 @@ def count(code: Path, args: argparse.Namespace) -> dict[str, Any]:
     if Path(figures["matcher"]) != (code / "matcher").resolve():
         raise RuntimeError(f"the run of {code} imported matcher from {figures['matcher']}")
     figures["instructions"] = int(collected.group(1))
-    figures["commit"] = _commit(code)
+    figures["commit"] = bench_matcher._commit(code)
     return figures
-
-
-def _commit(folder: Path) -> str:
-    found = subprocess.run(
-        ["git", "-C", str(folder), "describe", "--always", "--dirty"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return found.stdout.strip() or "?"
 
 
 def render(runs: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
