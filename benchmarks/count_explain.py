@@ -56,17 +56,17 @@ def prepare(args: argparse.Namespace) -> int:
     `--prepare`."""
     import matcher
 
-    bm = bench_matcher
-    _, documents = bm.benchmark_lenders(bm.parse_args(["--only", "single"]))
+    defaults = bench_matcher.parse_args(["--only", "single"])
+    _, documents = bench_matcher.benchmark_lenders(defaults)
     ruleset = matcher.ruleset_from_documents(documents)
-    when = dt.datetime.combine(bm.DECISION_DATE, dt.time(12), tzinfo=dt.UTC)
-    context = {"on": bm.DECISION_DATE}
+    on = bench_matcher.DECISION_DATE
+    when = dt.datetime.combine(on, dt.time(12), tzinfo=dt.UTC)
 
     def decided(n: int, seed: int) -> list[tuple[dict[str, Any], list[tuple[str, int, int]]]]:
         out = []
-        nested = bm.generate(n, seed).drop("application_id", strict=False)
+        nested = bench_matcher.generate(n, seed).drop("application_id", strict=False)
         for document in nested.to_dicts():
-            application = matcher.Application.model_validate(document, context=context)
+            application = matcher.Application.model_validate(document, context={"on": on})
             decision = matcher.decide(application, ruleset, decided_at=when)
             rejected = [
                 (o.lender_id, o.failed, o.unknown) for o in decision.outcomes if not o.eligible
