@@ -476,6 +476,9 @@ class Single:
     # with `bare`: datalogic-py on the same application right after each call (wall, CPU)
     bare: Latency | None = None
     bare_cpu: Latency | None = None
+    # garbage collections during the measured calls, by generation (0, 1, 2): each one stops
+    # the call it falls in, so they are what many of the slowest calls have in common
+    collections: tuple[int, int, int] = (0, 0, 0)
 
 
 def read_application(payload: bytes, context: dict[str, Any]) -> Application:
@@ -530,6 +533,13 @@ def run_single(
     bare_cpu: list[float] = []
     cpu_clock = time.thread_time_ns
     gc.collect()
+    collections = [0, 0, 0]
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections[info["generation"]] += 1
+
+    gc.callbacks.append(counted)
     for k in range(calls):
         t0 = clock()
         c0 = cpu_clock()
@@ -549,6 +559,7 @@ def run_single(
         explain.append((a - v - d) / 1e3)
         rejected += r
         del t0
+    gc.callbacks.remove(counted)
     return Single(
         Latency(total),
         Latency(validate),
@@ -558,6 +569,7 @@ def run_single(
         Latency(cpu),
         Latency(bare_wall) if bare is not None else None,
         Latency(bare_cpu) if bare is not None else None,
+        (collections[0], collections[1], collections[2]),
     )
 
 
@@ -990,6 +1002,7 @@ def _figures(single: Single, evaluate: Latency, bare: PerRow) -> dict[str, Any]:
         "evaluate_p50": evaluate.p50,
         "bare_mean": bare.per_application_us,
         "rejected": single.rejected_per_call,
+        "collections": list(single.collections),
         "matcher": str(Path(matcher.__file__).resolve().parent),
         # whether the hot modules ran compiled by mypyc (`matcher/_native.py`; False before it)
         "compiled": bool(getattr(matcher, "compiled", False)),
@@ -1055,7 +1068,9 @@ def main_compare(args: argparse.Namespace) -> int:
         f"{args.calls:,} calls on different applications (after {WARM_UP} warm-up calls), "
         f"50 derived lenders (seed {args.seed}); datalogic-py's bare evaluation of the same "
         f"rules on the same applications after every {BARE_BLOCK} calls (its mean is the "
-        "yardstick, taken under the same load). Microseconds; the ratios are each run's own.",
+        "yardstick, taken under the same load). Microseconds; the ratios are each run's own; "
+        "collections: the garbage collector's runs during the measured calls, by generation "
+        "(each stops the call it falls in).",
         "",
         *render_compare(runs),
     ]
@@ -1084,8 +1099,9 @@ def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
             "datalogic-py mean",
             "p50 / datalogic",
             "p99 / datalogic",
+            "collections (gen 0/1/2)",
         ),
-        "|---|---|" + "---:|" * 10,
+        "|---|---|" + "---:|" * 11,
     ]
 
     def row(name: str, run: str, f: Mapping[str, float]) -> str:
@@ -1108,6 +1124,7 @@ def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
             ),
             f"{p50:.1f}x {_verdict(p50 <= TARGET_SINGLE_P50_VS_BARE)}",
             f"{p99:.1f}x {_verdict(p99 <= TARGET_SINGLE_P99_VS_BARE)}",
+            "/".join(str(n) for n in f.get("collections", ())) or "?",
         )
 
     medians: list[str] = []
@@ -1121,7 +1138,7 @@ def render_compare(runs: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
         middle = {
             k: statistics.median(f[k] for f in figures)
             for k in figures[0]
-            if k not in {"matcher", "compiled"}
+            if k not in {"matcher", "compiled", "collections"}
         }
         compiled = "compiled" if all(f.get("compiled") for f in figures) else "pure Python"
         medians.append(

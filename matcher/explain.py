@@ -17,7 +17,7 @@ from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.compiled_lender import CompiledLender, CompiledRequirement
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value
+from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value, new_hint
 from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
@@ -320,35 +320,28 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         return _one_variable(lender, row, found, lang)
     if not found.pairs:
         return _no_pair(lender, row, found, lang)
-    amounts, terms = found.amounts, found.terms
-    in_the_way = (
-        [r for r in lender.requirements if found.blocking & r.bit] if found.blocking else []
-    )
     text = HINTS[lang]
     either = f", {text['or']} "
     combinations = either.join(
         text["pair"].format(amounts=_ranges(a, a_step, lang), terms=_ranges(t, t_step, lang))
         for t, t_step, a, a_step in _shown(found.pairs)
     )
-    return Hint(
-        amount=None if amounts is None else amounts[0],
-        amount_step=1 if amounts is None else amounts[1],
-        term_months=None if terms is None else terms[0],
-        term_months_step=1 if terms is None else terms[1],
-        combinations=[
+    return _hint(
+        lender,
+        found,
+        [
             Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
             for t, t_step, a, a_step in found.pairs
         ],
-        blocking=[r.code for r in in_the_way],
-        message=_filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
+        _filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
     )
 
 
 def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
     """The hint from the amounts and terms each alone would take (no combinations): a
     function of the lender, the language, those answers, the requirements in the way (and
-    the applied term and amount where the language's messages name them), so one given
-    before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
+    the applied term and amount where the language's messages name them), so its message,
+    once written, is kept for the same (per lender, at most `hints.MEMO_SIZE`)."""
     amounts, terms = found.amounts, found.terms
     keys = (
         None if amounts is None else "amount" if amounts[0] else "no_amount",
@@ -364,8 +357,8 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
         )
     key = _hint_key(lang, found, row, needs)
     memo = lender.analysis.told_hints
-    hint: Hint | None = memo.get(key)
-    if hint is None:
+    message: str | None = memo.get(key)
+    if message is None:
         pieces = None
         if "amount" in needs:
             # the message but for the amount, kept apart (a term hint is "... for {amount}")
@@ -374,19 +367,33 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
             pieces = parts.get(general, _NOT_MADE)
             if pieces is _NOT_MADE:
                 pieces = remember(parts, general, _told_pieces(lender, row, found, lang, keys))
-        hint = Hint(
-            amount=None if amounts is None else amounts[0],
-            amount_step=1 if amounts is None else amounts[1],
-            term_months=None if terms is None else terms[0],
-            term_months_step=1 if terms is None else terms[1],
-            combinations=None,
-            blocking=[r.code for r in lender.requirements if found.blocking & r.bit],
-            message=_told_message(lender, row, found, lang, keys)
+        message = (
+            _told_message(lender, row, found, lang, keys)
             if pieces is None
-            else _number(row["amount"], lang).join(pieces),
+            else _number(row["amount"], lang).join(pieces)
         )
-        remember(memo, key, hint)
-    return hint
+        remember(memo, key, message)
+    return _hint(lender, found, None, message)
+
+
+def _hint(
+    lender: CompiledLender, found: Options, combinations: list[Combination] | None, message: str
+) -> Hint:
+    """A hint of the answers `found`, made for each explanation: the memos keep its message,
+    not the record. A record kept is a few more objects (it, its lists, its key's tuples)
+    that outlive the request, and objects that outlive requests are what set the garbage
+    collector off: on a fresh process, collections were what many of the slowest calls had
+    in common."""
+    amounts, terms = found.amounts, found.terms
+    return new_hint(
+        None if amounts is None else amounts[0],
+        1 if amounts is None else amounts[1],
+        None if terms is None else terms[0],
+        1 if terms is None else terms[1],
+        combinations,
+        [r.code for r in lender.requirements if found.blocking & r.bit] if found.blocking else [],
+        message,
+    )
 
 
 def _told_message(
@@ -459,28 +466,17 @@ def _hint_key(
 def _no_pair(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint:
     """The hint when no (amount, term) combination would do: a function of the lender, the
     language, the amounts and terms each alone would take, the requirements in the way (and
-    the applied term and amount where the language's message names them), so one given
-    before for the same is given again (kept per lender, at most `hints.MEMO_SIZE`)."""
+    the applied term and amount where the language's message names them), so its message,
+    once written, is kept for the same (per lender, at most `hints.MEMO_SIZE`)."""
     template = HINTS[lang]["no_pair"]
     needs = _fields(template)
-    amounts, terms = found.amounts, found.terms
     key = _hint_key(lang, found, row, needs)
     memo = lender.analysis.hints
-    hint: Hint | None = memo.get(key)
-    if hint is None:
-        in_the_way = [r for r in lender.requirements if found.blocking & r.bit]
-        reasons = " ".join(r.reason[lang] for r in in_the_way)
-        hint = Hint(
-            amount=None if amounts is None else amounts[0],
-            amount_step=1 if amounts is None else amounts[1],
-            term_months=None if terms is None else terms[0],
-            term_months_step=1 if terms is None else terms[1],
-            combinations=[],
-            blocking=[r.code for r in in_the_way],
-            message=_filled(template, lender.name, row, lang, "reasons", reasons),
-        )
-        remember(memo, key, hint)
-    return hint
+    message: str | None = memo.get(key)
+    if message is None:
+        reasons = " ".join(r.reason[lang] for r in lender.requirements if found.blocking & r.bit)
+        message = remember(memo, key, _filled(template, lender.name, row, lang, "reasons", reasons))
+    return _hint(lender, found, [], message)
 
 
 def explain_outcome(

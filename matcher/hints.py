@@ -194,12 +194,12 @@ class Analysis:
     # per variable and domain: `_search` written out for the lender's told shape (`_solver`),
     # None where the shape is another
     solvers: dict[str, dict[Interval, Solver | None]] = field(default_factory=dict)
-    # hints already given when no (amount, term) would do (`matcher.explain`), by what they
-    # are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
-    hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    # hints already given from the amounts and terms each alone would take (`matcher.explain`),
+    # the messages of hints already given when no (amount, term) would do (`matcher.explain`),
     # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
-    told_hints: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    hints: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    # the messages of hints already given from the amounts and terms each alone would take
+    # (`matcher.explain`), by what they are a function of (bounded likewise)
+    told_hints: dict[tuple[Any, ...], str] = field(default_factory=dict)
     # for those whose message names the applied amount: the message in the pieces around
     # it, by the same key less the amount (bounded too)
     told_parts: dict[tuple[Any, ...], Any] = field(default_factory=dict)

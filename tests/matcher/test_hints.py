@@ -441,9 +441,9 @@ def test_an_if_whose_conditions_do_not_move_is_told_by_the_branch_the_row_choose
 
 
 def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer() -> None:
-    """Kept per lender by what it is a function of: the same hint for applicants whose
-    debts differ but whom no amount would help, another per language, and the one kept is
-    the one computed."""
+    """Its message is kept per lender by what it is a function of: the same hint for
+    applicants whose debts differ but whom no amount would help, another per language, the
+    one kept is the one computed, and each answer has a record of its own."""
     ruleset = _lender(AMOUNT_RANGE, ("debt", {"<=": [{"var": "debt_to_income"}, 5]}))
     (lender,) = ruleset.lenders
     hints = {}
@@ -453,18 +453,21 @@ def test_a_hint_that_no_combination_would_do_is_given_again_for_the_same_answer(
             (explanation,) = explain(row, evaluate(row, ruleset), ruleset, lang)
             assert explanation.hint is not None and explanation.hint.blocking == ["fjord.debt"]
             hints[(debt, lang)] = explanation.hint
-    assert hints[(4_000_000, "en")] is hints[(4_100_000, "en")]
+    assert hints[(4_000_000, "en")] == hints[(4_100_000, "en")]
+    assert hints[(4_000_000, "en")] is not hints[(4_100_000, "en")]
     assert hints[(4_000_000, "en")].message != hints[(4_000_000, "nb")].message
     assert len(lender.analysis.hints) == 2
+    assert set(lender.analysis.hints.values()) == {h.message for h in hints.values()}
     lender.analysis.hints.clear()
     (again,) = explain(row, evaluate(row, ruleset), ruleset, "nb")
     assert again.hint == hints[(4_100_000, "nb")] and again.hint is not hints[(4_100_000, "nb")]
 
 
 def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan() -> None:
-    """Kept per lender by what it is a function of: the same hint for applicants whose
-    incomes differ but whose amounts the lender would take alike over the same term; another
-    for another term (the message names it) or language; the one kept is the one computed."""
+    """Its message is kept per lender by what it is a function of: the same hint for
+    applicants whose incomes differ but whose amounts the lender would take alike over the
+    same term; another for another term (the message names it) or language; the one kept is
+    the one computed."""
     ruleset = _lender(AMOUNT_RANGE)
     (lender,) = ruleset.lenders
     hints = {}
@@ -479,11 +482,12 @@ def test_a_one_variable_hint_is_given_again_for_the_same_answer_and_applied_loan
         assert explanation.hint is not None
         assert explanation.hint.amount == [(10_000, 250_000)]
         hints[(income, term, lang)] = explanation.hint
-    assert hints[(400_000, 60, "en")] is hints[(700_000, 60, "en")]
+    assert hints[(400_000, 60, "en")] == hints[(700_000, 60, "en")]
     assert "72" in hints[(400_000, 72, "en")].message
     assert hints[(400_000, 72, "en")].message != hints[(400_000, 60, "en")].message
     assert hints[(400_000, 60, "sv")].message != hints[(400_000, 60, "en")].message
     assert len(lender.analysis.told_hints) == 3
+    assert set(lender.analysis.told_hints.values()) == {h.message for h in hints.values()}
     lender.analysis.told_hints.clear()
     (again,) = explain(row, evaluate(row, ruleset), ruleset, "sv")
     assert again.hint == hints[(400_000, 60, "sv")]
