@@ -17,7 +17,7 @@ from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.compiled_lender import CompiledLender, CompiledRequirement
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value, new_hint
+from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value
 from matcher.hints import FEW_COMBINATIONS, Interval, combinations, loan_reads, remember
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_python import Row, expression_function
@@ -330,7 +330,9 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         lender,
         found,
         [
-            Combination(term_months=t, term_months_step=t_step, amount=a, amount_step=a_step)
+            Combination(
+                term_months=list(t), term_months_step=t_step, amount=list(a), amount_step=a_step
+            )
             for t, t_step, a, a_step in found.pairs
         ],
         _filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
@@ -385,15 +387,27 @@ def _hint(
     collector off: on a fresh process, collections were what many of the slowest calls had
     in common."""
     amounts, terms = found.amounts, found.terms
-    return new_hint(
-        None if amounts is None else amounts[0],
-        1 if amounts is None else amounts[1],
-        None if terms is None else terms[0],
-        1 if terms is None else terms[1],
-        combinations,
-        [r.code for r in lender.requirements if found.blocking & r.bit] if found.blocking else [],
-        message,
+    hint: Hint = _NEW(Hint)
+    # `Hint(amount=..., ...)` would gather the keywords in a dict first (`type.__call__`
+    # passes a dict to `__init__`): twice the cost of calling `__init__` with them
+    _HINT_INIT(
+        hint,
+        # the intervals copied: the search keeps its answers, and an answer is the caller's
+        amount=None if amounts is None else list(amounts[0]),
+        amount_step=1 if amounts is None else amounts[1],
+        term_months=None if terms is None else list(terms[0]),
+        term_months_step=1 if terms is None else terms[1],
+        combinations=combinations,
+        blocking=[r.code for r in lender.requirements if found.blocking & r.bit]
+        if found.blocking
+        else [],
+        message=message,
     )
+    return hint
+
+
+_NEW: Any = object.__new__
+_HINT_INIT: Any = Hint.__init__
 
 
 def _told_message(

@@ -91,34 +91,3 @@ class LenderExplanation:
     eligible: bool
     reasons: list[Reason]
     hint: Hint | None = None
-
-
-def new_hint(
-    amount: list[tuple[int, int]] | None,
-    amount_step: int,
-    term_months: list[tuple[int, int]] | None,
-    term_months_step: int,
-    combinations: list[Combination] | None,
-    blocking: list[str],
-    message: str,
-) -> Hint:
-    """A `Hint` from its fields in their order, made as `Hint(amount=..., ...)` makes it
-    but in half the time: calling a class with keywords first gathers them in a dict
-    (`type.__call__` passes a dict to `__init__`), while calling its `__init__` passes them
-    as they are. The explanations make one per hint given."""
-    hint: Hint = _new(Hint)
-    _init_hint(
-        hint,
-        amount=amount,
-        amount_step=amount_step,
-        term_months=term_months,
-        term_months_step=term_months_step,
-        combinations=combinations,
-        blocking=blocking,
-        message=message,
-    )
-    return hint
-
-
-_new = object.__new__
-_init_hint = Hint.__init__

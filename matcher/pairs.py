@@ -11,7 +11,6 @@ neighbouring terms with the same amounts are grouped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from matcher.features import set_loan
@@ -48,17 +47,26 @@ Pair = tuple[list[Interval], int, list[Interval], int]
 """Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
 
 
-@dataclass(slots=True)
 class Options:
     """What would pass for one lender and application: amounts at the applied term and terms
     at the applied amount (None: not asked, or not computable exactly); and when neither
     alone can pass, the (amount, term) combinations that would, or none and the bits of the
-    requirements in the way (`pairs` None: not computable exactly)."""
+    requirements in the way (`pairs` None: not computable exactly).
 
-    amounts: Accepted | None = None
-    terms: Accepted | None = None
-    pairs: list[Pair] | None = None
-    blocking: int = 0
+    A class with its own `__init__`, not a dataclass: compiled, a dataclass's generated
+    `__init__` runs in the interpreter, one frame per hint."""
+
+    def __init__(
+        self,
+        amounts: Accepted | None = None,
+        terms: Accepted | None = None,
+        pairs: list[Pair] | None = None,
+        blocking: int = 0,
+    ) -> None:
+        self.amounts = amounts
+        self.terms = terms
+        self.pairs = pairs
+        self.blocking = blocking
 
 
 def options(

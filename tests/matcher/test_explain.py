@@ -15,7 +15,6 @@ from lender_rules.vocabulary import PURPOSES
 from matcher import Application, LenderExplanation, evaluate, explain, features_of, match
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN, applications_frame
 from matcher.explain import REASONS_KEPT, _number, explain_frame
-from matcher.explanation import Hint, new_hint
 from matcher.features import with_loan
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from matcher.texts import HINTS
@@ -359,48 +358,19 @@ def test_numbers_in_hints_are_grouped_as_python_groups_them(value: int, lang: st
     assert _number(value, lang) == f"{value:,}".replace(",", HINTS[lang]["thousands"])  # type: ignore[arg-type]
 
 
-@given(
-    st.one_of(st.none(), st.lists(st.tuples(st.integers(), st.integers()), max_size=3)),
-    st.integers(min_value=1),
-    st.one_of(st.none(), st.lists(st.tuples(st.integers(), st.integers()), max_size=3)),
-    st.integers(min_value=1),
-    st.lists(st.text(max_size=8), max_size=3),
-    st.text(),
-)
-def test_a_hint_made_by_its_fields_in_order_is_the_one_made_by_keywords(
-    amount: list[tuple[int, int]] | None,
-    amount_step: int,
-    terms: list[tuple[int, int]] | None,
-    terms_step: int,
-    blocking: list[str],
-    message: str,
-) -> None:
-    """`new_hint` (what the compiled explanations call) makes the very record the class
-    makes, and pydantic writes both alike."""
-    made = new_hint(amount, amount_step, terms, terms_step, None, blocking, message)
-    expected = Hint(
-        amount=amount,
-        amount_step=amount_step,
-        term_months=terms,
-        term_months_step=terms_step,
-        combinations=None,
-        blocking=blocking,
-        message=message,
-    )
-    assert type(made) is Hint and made == expected
-    adapter = TypeAdapter(Hint)
-    assert adapter.dump_json(made) == adapter.dump_json(expected)
-
-
 def test_answers_do_not_share_their_hint_records() -> None:
-    """Two applicants given the same hint each get a record of their own: changing one
-    answer's hint leaves the next answer's as it was."""
+    """Two applicants given the same hint each get a record of their own, lists included:
+    changing one answer's hint leaves the next answer's as it was (and the search's memo of
+    the amounts it found)."""
     ruleset = ruleset_from_documents([_doc("fjord", ["NO"], {"<=": [{"var": "amount"}, 250_000]})])
     row = with_loan(_row(), amount=300_000, term_months=60)
     (first,) = explain(row, evaluate(row, ruleset), ruleset)
-    assert first.hint is not None
+    assert first.hint is not None and first.hint.amount is not None
+    amounts = list(first.hint.amount)
     first.hint.blocking.append("changed")
+    first.hint.amount.append((1, 1))
     first.hint.message = "changed"
     (second,) = explain(row, evaluate(row, ruleset), ruleset)
     assert second.hint is not None and second.hint is not first.hint
     assert second.hint.blocking == [] and second.hint.message != "changed"
+    assert second.hint.amount == amounts
