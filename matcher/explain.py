@@ -381,11 +381,9 @@ def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Langua
 def _hint(
     lender: CompiledLender, found: Options, combinations: list[Combination] | None, message: str
 ) -> Hint:
-    """A hint of the answers `found`, made for each explanation: the memos keep its message,
-    not the record. A record kept is a few more objects (it, its lists, its key's tuples)
-    that outlive the request, and objects that outlive requests are what set the garbage
-    collector off: on a fresh process, collections were what many of the slowest calls had
-    in common."""
+    """A hint of the answers `found`, made for each explanation with lists of its own: the
+    memos keep its message, not the record, so no two answers share a record (one answer's
+    changed hint would be the next one's) and fewer objects outlive a request."""
     amounts, terms = found.amounts, found.terms
     hint: Hint = _NEW(Hint)
     # `Hint(amount=..., ...)` would gather the keywords in a dict first (`type.__call__`
