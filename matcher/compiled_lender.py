@@ -31,9 +31,6 @@ class CompiledRequirement:
     rule_key: str = field(
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
-    # reasons already given for it (`matcher.explain`), by kind, language and the values the
-    # rule reads: bounded, and kept exactly as long as the requirement
-    reasons_given: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
     # per language, what its reasons are made of (`matcher.explain`), worked out once
     told: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     # worked out from the above when made (`__post_init__`)

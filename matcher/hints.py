@@ -198,10 +198,10 @@ class Analysis:
     # by what they are a function of (bounded: at most MEMO_SIZE, the oldest dropped first)
     hints: dict[tuple[Any, ...], str] = field(default_factory=dict)
     # the messages of hints already given from the amounts and terms each alone would take
-    # (`matcher.explain`), by what they are a function of (bounded likewise)
+    # (`matcher.explain`), by what they are a function of (bounded likewise), where the
+    # message does not name the applied amount; for those that do (a term hint, "... for
+    # 250,000"): the message in the pieces around the amount, by the same key
     told_hints: dict[tuple[Any, ...], str] = field(default_factory=dict)
-    # for those whose message names the applied amount: the message in the pieces around
-    # it, by the same key less the amount (bounded too)
     told_parts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
@@ -210,6 +210,8 @@ class Analysis:
     memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
         default_factory=dict
     )
+    # the answers those memos hold, each once (`_shared`; bounded likewise)
+    answers: dict[Accepted, Accepted] = field(default_factory=dict)
 
 
 MEMO_SIZE = 512
@@ -408,11 +410,13 @@ def _lender_bits(bits: int, of: tuple[int, ...]) -> int:
     return out
 
 
-Accepted = tuple[list[Interval], int, int]
+Accepted = tuple[tuple[Interval, ...], int, int]
 """Intervals [low, high] of accepted values; the step between accepted values within them
 (1, or k when a requirement says `variable % k == r`: then low and high are such values);
 and, when no value is accepted, the lender's bits of the requirements in the way: those that
-failed at every value tried, or where no one did, each that failed at some value."""
+failed at every value tried, or where no one did, each that failed at some value. A value:
+tuples all through, so an answer kept is shared by every key it answers (`_shared`), and
+what is kept by it (`matcher.explain`'s hint messages) holds the answer itself."""
 
 
 def accepted(
@@ -440,7 +444,7 @@ def accepted(
     failed, unknown = lender.evaluate(row) if bits is None else bits
     fixed = (failed | unknown) & outside
     if fixed:
-        return [], step, fixed  # a requirement the variable does not touch fails whatever it is
+        return (), step, fixed  # a requirement the variable does not touch fails whatever it is
     if names is None:  # answers not kept: their features have too many combinations
         return _search(lender, row, variable, domain, with_value, step, residue)
     # What follows depends only on the values of the features the moving requirements read
@@ -451,7 +455,21 @@ def accepted(
     found = memo.get(key, _UNSEARCHABLE)
     if found is not _UNSEARCHABLE:
         return found  # type: ignore[no-any-return]
-    return remember(memo, key, _search(lender, row, variable, domain, with_value, step, residue))
+    answer = _search(lender, row, variable, domain, with_value, step, residue)
+    if answer is not None:
+        answer = _shared(lender.analysis.answers, answer)
+    return remember(memo, key, answer)
+
+
+def _shared(answers: dict[Accepted, Accepted], found: Accepted) -> Accepted:
+    """`found`, or the equal answer already kept (per lender, at most `MEMO_SIZE`): most
+    kept answers are equal to another ("a term of 12 to 96 months" for many ages and
+    purposes), and one kept once, not per key, is fewer objects alive, so fewer garbage
+    collections."""
+    known = answers.get(found)
+    if known is None:
+        return remember(answers, found, found)
+    return known
 
 
 Plan = tuple[int, int, int, tuple[str, ...] | None, dict[tuple[Any, ...], "Accepted | None"]]
@@ -462,10 +480,10 @@ are not kept, their values having more than `FEW_COMBINATIONS` combinations), an
 (`Analysis.memo`'s for the variable and bits)."""
 
 FEW_COMBINATIONS = 4 * MEMO_SIZE
-"""Answers (and reasons, `matcher.explain`) are kept only where the values they depend on
-have at most this many combinations, by the features' bounds: an income or a debt is nearly
-unique per applicant, so a kept answer that depends on one would rarely be given again, and
-would only fill memory that the garbage collector then walks."""
+"""Answers (and the hint messages made of them, `matcher.explain`) are kept only where the
+values they depend on have at most this many combinations, by the features' bounds: an
+income or a debt is nearly unique per applicant, so a kept answer that depends on one would
+rarely be given again, and would only fill memory that the garbage collector then walks."""
 
 
 def combinations(names: Iterable[str]) -> float:
@@ -657,8 +675,8 @@ def _segments(
         else:
             intervals.append((first, last))
     if intervals:
-        return intervals, step, 0
-    return [], step, _lender_bits(always if always > 0 else seen, moving_bits)
+        return tuple(intervals), step, 0
+    return (), step, _lender_bits(always if always > 0 else seen, moving_bits)
 
 
 def _told(
@@ -714,8 +732,8 @@ def _intersection(
         if b < stop:
             stop = b
     if start < stop:
-        return [(start, stop - 1)], 1, 0
-    return [], 1, _lender_bits(nowhere or somewhere, of)
+        return ((start, stop - 1),), 1, 0
+    return (), 1, _lender_bits(nowhere or somewhere, of)
 
 
 def _solver(lender: CompiledLender, variable: str, domain: Interval, row: Row) -> Solver | None:

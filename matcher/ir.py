@@ -26,9 +26,9 @@ Scalar = bool | int | float | str
 class Derived:
     """What is worked out from a node once and kept with it; not part of the node's value
     (nodes compare and hash without it). Filled by `matcher.lower_python` (`python`) and
-    `matcher.hints` (`directions`) and `matcher.explain` (`threshold`, `exact_keys`)."""
+    `matcher.hints` (`directions`) and `matcher.explain` (`threshold`)."""
 
-    __slots__ = ("directions", "exact_keys", "python", "threshold")
+    __slots__ = ("directions", "python", "threshold")
 
     def __init__(self) -> None:
         # the node as a Python function of a feature row
@@ -38,8 +38,6 @@ class Derived:
         # the threshold of a requirement's rule, when it does not depend on the row
         # (`matcher.explain`): a 1-tuple of the value, or of a marker that it does
         self.threshold: tuple[Any] | None = None
-        # whether the values a requirement's rule reads are exact memo keys (`matcher.explain`)
-        self.exact_keys: bool | None = None
 
 
 @dataclass(frozen=True)

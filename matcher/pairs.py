@@ -43,7 +43,7 @@ def _split(lender: CompiledLender) -> Split:
     return lender.analysis.split
 
 
-Pair = tuple[list[Interval], int, list[Interval], int]
+Pair = tuple[list[Interval], int, tuple[Interval, ...], int]
 """Terms (intervals and step) and the amounts (intervals and step) accepted with each of them."""
 
 
@@ -121,7 +121,7 @@ def options(
     if found_a is None or found_t is None:
         return Options(alone_a, alone_t)
     if found_a[0] and found_t[0]:
-        return Options(alone_a, alone_t, [(found_t[0], found_t[1], found_a[0], found_a[1])])
+        return Options(alone_a, alone_t, [(list(found_t[0]), found_t[1], found_a[0], found_a[1])])
     blocking = (0 if found_a[0] else found_a[2]) | (0 if found_t[0] else found_t[2])
     return Options(alone_a, alone_t, [], blocking)
 
@@ -131,7 +131,7 @@ def _alone(found: Accepted | None, other: int) -> Accepted | None:
     out: none when one of those (`other`: their bits) fails at the applied value."""
     if found is None or not other:
         return found
-    return [], found[1], other
+    return (), found[1], other
 
 
 def _any(out: Options) -> bool:
