@@ -35,6 +35,7 @@ COMPILED = (
     "national_id",
     "pairs",
     "ranges",
+    "reasons",
     "texts",
     "words",
 )

@@ -1,4 +1,5 @@
-"""Reasons from bitmasks: what was checked, what the applicant's values were, what would pass.
+"""Explanations from bitmasks: what was checked, what the applicant's values were (each
+requirement's reason: `matcher.reasons`), what would pass (hints, their messages here).
 
 Everything here is derived from a feature row, the bitmasks and the ruleset, so a stored
 decision's reasons can be derived again, byte for byte, from what was stored.
@@ -6,178 +7,23 @@ decision's reasons can be derived again, byte for byte, from what was stored.
 
 from __future__ import annotations
 
-import math
 import string
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
-from matcher.compiled_lender import CompiledLender, CompiledRequirement
+from matcher.compiled_lender import CompiledLender
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
-from matcher.explanation import Combination, Hint, LenderExplanation, Reason, Value
-from matcher.hints import Interval, loan_reads, remember
-from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.lower_python import Row, expression_function
-from matcher.operators import COMPARISONS
+from matcher.explanation import Combination, Hint, LenderExplanation
+from matcher.hints import Interval, loan_asks, remember
+from matcher.lower_python import Row
 from matcher.pairs import Options, Pair, options
+from matcher.reasons import reason
 from matcher.ruleset import Ruleset
 from matcher.texts import HINTS
-
-
-def _json_value(value: Any) -> Value:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "Infinity" if value > 0 else ("-Infinity" if value < 0 else None)
-    return value  # type: ignore[no-any-return]
-
-
-def _reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language) -> Reason:
-    """The reason for one requirement, a record of its own for each explanation (made from
-    what `_told` worked out once): kept and given again, a reason was shared by every
-    answer it was given in, and saved about 0.1 us a reason while each one kept was three
-    more objects alive for the garbage collector."""
-    parts = requirement.told.get(lang) or _told(requirement, lang)
-    values: dict[str, Value] = {}
-    for name in parts.reads:
-        value = row.get(name)
-        values[name] = _json_value(value) if isinstance(value, float) else value
-    threshold = parts.threshold
-    if isinstance(threshold, _Dynamic):
-        threshold = threshold.of(row)
-    elif isinstance(threshold, list):
-        threshold = list(threshold)  # the answer's own list
-    # positional: a call by keyword costs more than building the record (the single path
-    # builds one per reason); the order is the fields'
-    return Reason(
-        parts.code,
-        "failed" if kind == "failed" else "missing",
-        parts.message,
-        parts.rule,
-        values,
-        threshold,
-    )
-
-
-class _Told:
-    """What the reasons of one requirement in one language are made of, worked out at its
-    first reason (kept on the requirement, `CompiledRequirement.told`). A class, not a
-    named tuple: compiled, its fields are read directly."""
-
-    def __init__(
-        self, code: str, message: str, rule: str, reads: tuple[str, ...], threshold: Any
-    ) -> None:
-        self.code = code
-        self.message = message
-        self.rule = rule
-        self.reads = reads  # the features the rule reads, in order
-        self.threshold = threshold  # where it does not depend on the row, else a `_Dynamic`
-
-
-def _told(requirement: CompiledRequirement, lang: Language) -> _Told:
-    parts = requirement.told[lang] = _Told(
-        requirement.code,
-        requirement.reason[lang],
-        requirement.plain_words[lang],
-        requirement.reads_in_order,
-        _threshold_planned(requirement),
-    )
-    return parts
-
-
-def _threshold_planned(requirement: CompiledRequirement) -> Any:
-    """`threshold` of a requirement where it does not depend on the row, else a `_Dynamic`
-    giving it from the row (worked out once, kept on its node)."""
-    known = requirement.node.derived.threshold
-    if known is None:
-        known = requirement.node.derived.threshold = (_threshold_plan(requirement.node),)
-    return known[0]
-
-
-class _Dynamic:
-    """A threshold that depends on the row: `of(row)` is `threshold(node, row)`."""
-
-    __slots__ = ("of",)
-
-    def __init__(self, of: Callable[[Row], Value | list[Value]]) -> None:
-        self.of = of
-
-
-def _threshold_plan(node: Node) -> Any:
-    """The threshold of a rule when it does not depend on the row, else a `_Dynamic`: for a
-    comparison, its other side's compiled function (as `threshold` chooses the side)."""
-    if isinstance(node, Call) and node.op.name == "if":
-        # the branch the row's values choose, each branch's threshold planned as a rule's
-        args = node.args
-        branches = [
-            (expression_function(args[i]), _threshold_plan(args[i + 1]))
-            for i in range(0, len(args) - 1, 2)
-        ]
-        otherwise = _threshold_plan(args[-1])
-
-        def chosen(row: Row) -> Value | list[Value]:
-            for condition, plan in branches:
-                holds = condition(row)
-                if holds is None:
-                    return None
-                if holds:
-                    return plan.of(row) if isinstance(plan, _Dynamic) else plan
-            return otherwise.of(row) if isinstance(otherwise, _Dynamic) else otherwise
-
-        return _Dynamic(chosen)
-    if isinstance(node, Call) and node.op.name in COMPARISONS:
-        args = node.args
-        if len(args) == 3:
-            if all(isinstance(a, Const) for a in (args[0], args[2])):
-                return threshold(node, {})
-            low, high = args[0], args[2]
-            return _Dynamic(lambda row: [_evaluated(low, row), _evaluated(high, row)])
-        if not any(isinstance(a, Const) for a in args):
-            # the side `threshold` gives: neither is a literal
-            subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
-            side = expression_function(args[1 - subject])
-            return _Dynamic(lambda row: _json_value(side(row)))
-    return threshold(node, {})
-
-
-def threshold(node: Node, row: Row) -> Value | list[Value]:
-    """The value this applicant was measured against, evaluated from the rule and the row:
-    the other side of a comparison (its right-hand side when neither side is one feature
-    read as it is), [low, high] of a "between", the list of an `in`; through an `if`, that of
-    the branch the row's values choose ("temporary employment needs 12 months": 12 for a
-    temporary employee). None where there is no one such value (`and`, `or`, a branch that
-    is a constant, a condition that is unknown)."""
-    while isinstance(node, Call) and node.op.name == "if":
-        args = node.args
-        for i in range(0, len(args) - 1, 2):
-            chosen = expression_function(args[i])(row)
-            if chosen is None:
-                return None
-            if chosen:
-                node = args[i + 1]
-                break
-        else:
-            node = args[-1]
-    if not isinstance(node, Call):
-        return None
-    name, args = node.op.name, node.args
-    if name == "in" and isinstance(args[1], ListConst):
-        return list(args[1].values)
-    if name not in COMPARISONS:
-        return None
-    if len(args) == 3:
-        return [_evaluated(args[0], row), _evaluated(args[2], row)]
-    subject = 1 if isinstance(args[1], Var) and not isinstance(args[0], Var) else 0
-    if isinstance(args[0], Const):
-        subject = 1
-    return _evaluated(args[1 - subject], row)
-
-
-def _evaluated(node: Node, row: Row) -> Value:
-    if isinstance(node, Const):
-        return node.value
-    return _json_value(expression_function(node)(row))
 
 
 def _number(value: int, lang: Language) -> str:
@@ -279,12 +125,10 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     """A hint when every requirement that did not pass (the bits of `failing`) depends on
     the amount or the term (directly or through debt_to_income; other features it reads,
     such as the age in "age at the end of the term", stay as they are); None otherwise."""
-    reads = loan_reads(lender, failing)
-    if reads is None:
+    asks = loan_asks(lender, failing)
+    if asks is None:
         return None
-    found = options(
-        lender, row, (failing, 0), reads, (AMOUNT_MIN, AMOUNT_MAX), (TERM_MIN, TERM_MAX)
-    )
+    found = options(lender, row, (failing, 0), asks, _AMOUNTS, _TERMS)
     if found.pairs is None:
         return _one_variable(lender, row, found, lang)
     if not found.pairs:
@@ -306,6 +150,12 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         ],
         _filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
     )
+
+
+_AMOUNTS = (AMOUNT_MIN, AMOUNT_MAX)
+_TERMS = (TERM_MIN, TERM_MAX)
+"""The domains a hint searches, made once: a search's answers are kept by a key that holds
+its domain (one tuple for all, not one per key)."""
 
 
 def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:
@@ -475,14 +325,14 @@ def explain_outcome(
     requirements = lender.requirements
     if not failing & (failing - 1):  # one requirement (the usual case)
         kind = "failed" if failed else "missing"
-        reasons = [_reason(requirements[failing.bit_length() - 1], row, kind, lang)]
+        reasons = [reason(requirements[failing.bit_length() - 1], row, kind, lang)]
     else:
         reasons = []
         bits = failing
         while bits:  # the requirements whose bit is set, in order
             bit = bits & -bits
             kind = "failed" if failed & bit else "missing"
-            reasons.append(_reason(requirements[bit.bit_length() - 1], row, kind, lang))
+            reasons.append(reason(requirements[bit.bit_length() - 1], row, kind, lang))
             bits ^= bit
     return LenderExplanation(
         lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.features import debt_to_income, set_loan
 from matcher.ir import Call, Const, ListConst, Node, Var, walk
 from matcher.lower_python import Bits, Row, expression_function, lower_requirements
@@ -105,13 +106,25 @@ def _row_free(node: Node) -> bool:
 
 def direction(node: Node, variable: str, row: Row) -> Direction:
     """How a numeric node moves as `variable` grows, other features as in `row` (worked out
-    once per node, and kept on it, where the row does not matter)."""
+    once per node, and kept on it, where the row does not matter: `_movement`)."""
+    known = _movement(node, variable)
+    return known[1] if known[0] else _direction(node, variable, row)
+
+
+def _movement(node: Node, variable: str) -> tuple[bool, Direction]:
+    """Whether a node moves the same way in `variable` for every row (`_row_free`), and
+    then how (None otherwise); worked out once per node, and kept on it. No row is read:
+    in a row-free node, what is evaluated to tell the direction is a literal (the other
+    factors of a product, the divisor of a quotient), or the node does not move."""
     known = node.derived.directions.get(variable)
     if known is None:
         free = _row_free(node)
-        known = (free, _direction(node, variable, row) if free else None)
+        known = (free, _direction(node, variable, _NO_ROW) if free else None)
         node.derived.directions[variable] = known
-    return known[1] if known[0] else _direction(node, variable, row)
+    return known
+
+
+_NO_ROW: Row = {}
 
 
 def _direction(node: Node, variable: str, row: Row) -> Direction:
@@ -206,7 +219,8 @@ class Analysis:
     # per variable: the features the search's answer depends on, and answers already found
     # for their values (bounded: at most MEMO_SIZE each, the oldest dropped first)
     keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    reads: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    # per requirement: what a hint for it asks the search for (`loan_asks`)
+    asks: tuple[int, ...] | None = None
     memo: dict[tuple[str, int], dict[tuple[Any, ...], Accepted | None]] = field(
         default_factory=dict
     )
@@ -385,6 +399,44 @@ def _first(low: int, high: int, g: Callable[[int], Any], c: Any, how: str) -> in
     return hi
 
 
+def split(lender: CompiledLender) -> Split:
+    """The bits of the requirements that read the amount (or debt_to_income) and not the
+    term, the term and not the amount, and both: worked out once per lender."""
+    if lender.analysis.split is None:
+        amount = term = both = 0
+        for r in lender.requirements:
+            a, t = depends(r.node, "amount"), depends(r.node, "term_months")
+            both |= r.bit if a and t else 0
+            amount |= r.bit if a and not t else 0
+            term |= r.bit if t and not a else 0
+        lender.analysis.split = (amount, term, both)
+    return lender.analysis.split
+
+
+def prepare_lender(lender: CompiledLender) -> None:
+    """Work out, when the lender is compiled, what the search would otherwise work out for
+    the first applicant who needs it (`matcher.pairs.options` asks for each variable over
+    its whole domain, with the other variable's requirements left out): each variable's
+    moving requirements (a compiled function), its plan and its solver. No request then
+    pays for them: they cost up to a few hundred microseconds a lender."""
+    amount_bits, term_bits, both = split(lender)
+    _asks(lender)
+    for variable, domain, others in (
+        ("amount", (AMOUNT_MIN, AMOUNT_MAX), term_bits),
+        ("term_months", (TERM_MIN, TERM_MAX), amount_bits),
+    ):
+        if comparisons(lender, variable) is None:
+            continue
+        moving_requirements(lender, variable)
+        ignore = 0 if both else others
+        plans = lender.analysis.plans.get(variable)
+        if plans is None or ignore not in plans:
+            _plan_of(lender, variable, ignore)
+        solvers = lender.analysis.solvers.get(variable)
+        if solvers is None or domain not in solvers:
+            _solver(lender, variable, domain)
+
+
 def moving_requirements(lender: CompiledLender, variable: str) -> Moving:
     """The bits of the requirements that depend on `variable`, a function evaluating just
     those (compiled once per lender; between two tries only they can change), and the
@@ -464,8 +516,9 @@ def accepted(
 def _shared(answers: dict[Accepted, Accepted], found: Accepted) -> Accepted:
     """`found`, or the equal answer already kept (per lender, at most `MEMO_SIZE`): most
     kept answers are equal to another ("a term of 12 to 96 months" for many ages and
-    purposes), and one kept once, not per key, is fewer objects alive, so fewer garbage
-    collections."""
+    purposes: 465 distinct among 2,831 kept in the single-path benchmark's 5,200
+    applications), and one kept once, not per key, is fewer objects alive, so fewer
+    garbage collections."""
     known = answers.get(found)
     if known is None:
         return remember(answers, found, found)
@@ -480,10 +533,10 @@ are not kept, their values having more than `FEW_COMBINATIONS` combinations), an
 (`Analysis.memo`'s for the variable and bits)."""
 
 FEW_COMBINATIONS = 4 * MEMO_SIZE
-"""Answers (and the hint messages made of them, `matcher.explain`) are kept only where the
-values they depend on have at most this many combinations, by the features' bounds: an
-income or a debt is nearly unique per applicant, so a kept answer that depends on one would
-rarely be given again, and would only fill memory that the garbage collector then walks."""
+"""Answers are kept only where the values they depend on have at most this many
+combinations, by the features' bounds: an income or a debt is nearly unique per applicant,
+so a kept answer that depends on one would rarely be given again, and would only fill
+memory that the garbage collector then walks."""
 
 
 def combinations(names: Iterable[str]) -> float:
@@ -558,7 +611,7 @@ def _search(
         solvers = lender.analysis.solvers.get(variable)  # by variable, then domain
         solver = _UNSEARCHABLE if solvers is None else solvers.get(domain, _UNSEARCHABLE)
         if solver is _UNSEARCHABLE:
-            solver = _solver(lender, variable, domain, row)
+            solver = _solver(lender, variable, domain)
         if solver is not None:
             return solver(row)  # type: ignore[no-any-return]
         with_value = trial(row, variable)
@@ -577,7 +630,7 @@ def _searched(
     """`_search` worked out from the crossings found for this row (apart from `_search`,
     whose usual answer, a solver's, then makes none of this function's closures)."""
     _, evaluate, moving_bits = moving_requirements(lender, variable)
-    fixed = _fixed(lender, variable, domain, row)
+    fixed = _fixed(lender, variable, domain)
     if fixed is None:
         return None
     atoms = _resolved(fixed[1], variable, row)
@@ -585,7 +638,7 @@ def _searched(
         return None
     low, high = domain
     points = set(fixed[0])
-    truths = _truths(lender, variable, row)
+    truths = _truths(lender, variable)
     # per atom, where each comparison of it changes truth and which way (`Truths`), for
     # the atoms `truths` reads: theirs only where the rules are all such comparisons
     crossed: dict[int, list[tuple[int, bool]]] = dict(fixed[2]) if truths is not None else {}
@@ -736,23 +789,21 @@ def _intersection(
     return (), 1, _lender_bits(nowhere or somewhere, of)
 
 
-def _solver(lender: CompiledLender, variable: str, domain: Interval, row: Row) -> Solver | None:
+def _solver(lender: CompiledLender, variable: str, domain: Interval) -> Solver | None:
     """`_search` for a lender, variable and domain, written out once, where its shape is the
     common told one (`_told`, no congruence): every moving requirement one inequality of
     the variable itself against literals, or of debt_to_income (the amount moving) against
     literals; None otherwise (the search then works it out each time). Kept per lender."""
-    solver = _told_solver(lender, variable, domain, row)
+    solver = _told_solver(lender, variable, domain)
     return remember(lender.analysis.solvers.setdefault(variable, {}), domain, solver)
 
 
-def _told_solver(
-    lender: CompiledLender, variable: str, domain: Interval, row: Row
-) -> Solver | None:
+def _told_solver(lender: CompiledLender, variable: str, domain: Interval) -> Solver | None:
     shape = comparisons(lender, variable)
     if shape is None or domain[0] > domain[1]:
         return None
-    fixed = _fixed(lender, variable, domain, row)
-    truths = _truths(lender, variable, row)
+    fixed = _fixed(lender, variable, domain)
+    truths = _truths(lender, variable)
     if fixed is None or truths is None:
         return None
     points, rest, crossed = fixed
@@ -893,7 +944,8 @@ def _told_solver(
                 where.append((bit, end, low))
         for bit, kind, operand, reads, comparisons, kept, names in atoms:
             if kept is not None:
-                key = tuple([row[name] for name in names])
+                # one feature's value is the key as it is: no tuple made and kept
+                key = row[names[0]] if len(names) == 1 else tuple([row[name] for name in names])
                 known = kept.get(key, _UNSEARCHABLE)
                 if known is not _UNSEARCHABLE:
                     if known is None:
@@ -953,13 +1005,13 @@ def _kept_crossings(
     operand: Node,
     variable: str,
     against: tuple[tuple[Callable[[Row], Any] | None, Any, Relation], ...],
-) -> tuple[dict[tuple[Any, ...], tuple[int, int] | None] | None, tuple[str, ...]]:
+) -> tuple[dict[Any, tuple[int, int] | None] | None, tuple[str, ...]]:
     """For an atom `_solver` searches with `_first` against literals only: where it holds
     is a function of the values of the other features its operand reads (the age in
-    "age + term / 12 <= 70"), so it is kept by them (at most MEMO_SIZE, the oldest dropped
-    first), with their names; where those have few combinations (`FEW_COMBINATIONS`)
-    and the operand does not read debt_to_income (which moves with the loan's other
-    features). Else (None, ())."""
+    "age + term / 12 <= 70"), so it is kept by them (a tuple of them, or the one value;
+    at most MEMO_SIZE, the oldest dropped first), with their names; where those have few
+    combinations (`FEW_COMBINATIONS`) and the operand does not read debt_to_income (which
+    moves with the loan's other features). Else (None, ())."""
     names = tuple(sorted(operand.features - {variable}))
     if (
         kind is not _SEARCHED
@@ -1008,7 +1060,7 @@ found, its operand, whether its direction holds for every row and which, and wha
 compared with (a function of the row, or None and a literal) and how."""
 
 
-def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPlan] | None:
+def _atom_plans(lender: CompiledLender, variable: str) -> list[AtomPlan] | None:
     plans = lender.analysis.atoms
     if variable not in plans:
         shape = comparisons(lender, variable)
@@ -1017,8 +1069,7 @@ def _atom_plans(lender: CompiledLender, variable: str, row: Row) -> list[AtomPla
         else:
             out: list[AtomPlan] = []
             for operand, against in shape[0]:
-                direction(operand, variable, row)  # works out whether it depends on the row
-                free, d = operand.derived.directions[variable]
+                free, d = _movement(operand, variable)
                 # a literal compared with is kept as its value: no function to call per row
                 values = tuple(
                     (None, node.value, relation)
@@ -1037,14 +1088,14 @@ crosses a literal); the atoms left to resolve for each row, with their index; an
 crossings of the others by index (each point with `_rising`)."""
 
 
-def _fixed(lender: CompiledLender, variable: str, domain: Interval, row: Row) -> Fixed | None:
+def _fixed(lender: CompiledLender, variable: str, domain: Interval) -> Fixed | None:
     """`Fixed` for a lender, variable and domain, worked out once (the crossings of the
     variable compared with a literal are ceil(c) and floor(c) + 1, as `_search` finds them);
     None when a rule depends on `variable` in a way the search cannot handle."""
     known = lender.analysis.fixed
     key = (variable, domain)
     if key not in known:
-        plans = _atom_plans(lender, variable, row)
+        plans = _atom_plans(lender, variable)
         if len(known) >= MEMO_SIZE:
             del known[next(iter(known))]
         if plans is None:
@@ -1147,17 +1198,17 @@ def _told_atoms(truths: Truths, row: Row) -> list[tuple[int, int]]:
     return out
 
 
-def _truths(lender: CompiledLender, variable: str, row: Row) -> Truths | None:
+def _truths(lender: CompiledLender, variable: str) -> Truths | None:
     """`Truths` of a lender and variable, worked out once; None where a requirement is not
     one such comparison (the search then evaluates the requirements on each segment)."""
     known = lender.analysis.truths
     if variable not in known:
-        known[variable] = _truths_of(lender, variable, row)
+        known[variable] = _truths_of(lender, variable)
     return known[variable]
 
 
-def _truths_of(lender: CompiledLender, variable: str, row: Row) -> Truths | None:
-    if _atom_plans(lender, variable, row) is None:
+def _truths_of(lender: CompiledLender, variable: str) -> Truths | None:
+    if _atom_plans(lender, variable) is None:
         return None
     out: Truths = []
     index = 0  # atoms are numbered as `comparisons` collects them: requirement by requirement
@@ -1327,18 +1378,38 @@ def from_guess(
     return _first(low, high, g, c, how)
 
 
-def loan_reads(lender: CompiledLender, failing: int) -> frozenset[str] | None:
-    """The features the requirements of `failing` (bits) read, when each of them reads the
-    amount, the term or debt_to_income; None otherwise (no hint can help). Per lender and
-    set of bits, worked out once."""
-    memo = lender.analysis.reads
-    known = memo.get(failing, _UNSEARCHABLE)
-    if known is _UNSEARCHABLE:
-        chosen = [r for r in lender.requirements if failing & r.bit]
-        ok = all(r.reads & LOAN_FEATURES for r in chosen)
-        reads = frozenset().union(*(r.reads for r in chosen)) if ok else None
-        return remember(memo, failing, reads)
-    return known  # type: ignore[no-any-return]
+ASK_AMOUNT = 1
+ASK_TERM = 2
+"""What a hint asks the search for (bits): the amounts, the terms."""
+
+
+def loan_asks(lender: CompiledLender, failing: int) -> int | None:
+    """What a hint for the requirements of `failing` (bits) asks the search for: the
+    amounts (`ASK_AMOUNT`) where one of them reads the amount or debt_to_income, the terms
+    (`ASK_TERM`) where one reads the term; None where one reads none of the three (no hint
+    can help). From each requirement's own (`_asks`): nothing made per call."""
+    asks = lender.analysis.asks or _asks(lender)
+    out = 0
+    while failing:
+        low = failing & -failing
+        ask = asks[low.bit_length() - 1]
+        if not ask:
+            return None
+        out |= ask
+        failing ^= low
+    return out
+
+
+def _asks(lender: CompiledLender) -> tuple[int, ...]:
+    """Per requirement, in order, what a hint for it alone asks for (`loan_asks`); worked
+    out once per lender."""
+    asks = []
+    for r in lender.requirements:
+        reads = r.reads
+        amount = "amount" in reads or "debt_to_income" in reads
+        asks.append((ASK_AMOUNT if amount else 0) | (ASK_TERM if "term_months" in reads else 0))
+    lender.analysis.asks = tuple(asks)
+    return lender.analysis.asks
 
 
 def _setting(scratch: Row, variable: str) -> Callable[[Row, int], Row]:

@@ -15,32 +15,19 @@ from typing import TYPE_CHECKING
 
 from matcher.features import set_loan
 from matcher.hints import (
+    ASK_AMOUNT,
+    ASK_TERM,
     Accepted,
     Interval,
-    Split,
     accepted,
     comparisons,
-    depends,
     moving_requirements,
+    split,
 )
 from matcher.lower_python import Bits, Row
 
 if TYPE_CHECKING:
     from matcher.compiled_lender import CompiledLender
-
-
-def _split(lender: CompiledLender) -> Split:
-    """The bits of the requirements that read the amount (or debt_to_income) and not the
-    term, the term and not the amount, and both: worked out once per lender."""
-    if lender.analysis.split is None:
-        amount = term = both = 0
-        for r in lender.requirements:
-            a, t = depends(r.node, "amount"), depends(r.node, "term_months")
-            both |= r.bit if a and t else 0
-            amount |= r.bit if a and not t else 0
-            term |= r.bit if t and not a else 0
-        lender.analysis.split = (amount, term, both)
-    return lender.analysis.split
 
 
 Pair = tuple[list[Interval], int, tuple[Interval, ...], int]
@@ -73,21 +60,22 @@ def options(
     lender: CompiledLender,
     row: Row,
     bits: Bits,
-    reads: frozenset[str],
+    asks: int,
     amounts: Interval,
     terms: Interval,
 ) -> Options:
-    """What would pass, for a lender whose failing requirements read `reads` (each of them
-    the amount, the term or debt_to_income).
+    """What would pass, for a lender whose failing requirements each read the amount, the
+    term or debt_to_income: the amounts, the terms or both, as `asks` says
+    (`hints.loan_asks`).
 
     When no requirement reads both the amount and the term (every shipped lender), the
     accepted pairs are exactly the amounts accepted by the amount's requirements times the
     terms accepted by the term's: one search each, shared with the one-variable answers.
     Otherwise the amounts are searched at every term of the domain, and equal neighbours
     grouped."""
-    amount_bits, term_bits, both = lender.analysis.split or _split(lender)
-    ask_amount = "amount" in reads or "debt_to_income" in reads
-    ask_term = "term_months" in reads
+    amount_bits, term_bits, both = lender.analysis.split or split(lender)
+    ask_amount = bool(asks & ASK_AMOUNT)
+    ask_term = bool(asks & ASK_TERM)
     if both:
         out = Options()
         if ask_amount:

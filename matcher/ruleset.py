@@ -24,8 +24,9 @@ from matcher.compiled_lender import CompiledLender as CompiledLender
 from matcher.compiled_lender import CompiledRequirement as CompiledRequirement
 from matcher.compiler import compile_rule
 from matcher.errors import NothingActivatedError
-from matcher.hints import prepare
+from matcher.hints import prepare, prepare_lender
 from matcher.lower_python import lower_requirements
+from matcher.reasons import prepare as prepare_reasons
 from matcher.words import render
 
 
@@ -97,6 +98,10 @@ def _compile_lender(doc: LenderDocument) -> tuple[CompiledLender | None, list[Pr
             [r.node for r in requirements], name=f"lender_{model.lender_id}"
         ),
     )
+    # what explaining its rejections works out once, worked out now, not in a request
+    for requirement in requirements:
+        prepare_reasons(requirement)
+    prepare_lender(lender)
     return lender, []
 
 

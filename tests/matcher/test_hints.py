@@ -587,3 +587,37 @@ def test_where_an_atom_holds_is_kept_by_the_values_its_operand_reads(
         assert explanation.hint is not None and explanation.hint.term_months == terms
         assert len(searches) == 1
     assert len(ruleset.lenders[0].analysis.memo[("term_months", 0)]) == 3
+
+
+def test_what_explaining_works_out_once_is_worked_out_when_the_rules_load() -> None:
+    """A lender's hint search (moving requirements, plans, solvers) and its requirements'
+    reason parts in every language are ready when the ruleset is built: explaining
+    applications adds none, so no request pays for them."""
+    ruleset = ruleset_from_documents(list(SHIPPED.documents.values()))
+
+    def analysed() -> list[tuple[object, ...]]:
+        return [
+            (
+                dict(lender.analysis.moving),
+                {v: dict(p) for v, p in lender.analysis.plans.items()},
+                {v: dict(s) for v, s in lender.analysis.solvers.items()},
+                lender.analysis.asks,
+                [dict(r.told) for r in lender.requirements],
+            )
+            for lender in ruleset.lenders
+        ]
+
+    before = analysed()
+    assert all(told for *_, tolds in before for told in tolds)
+    assert any(solvers for _, _, solvers, _, _ in before)
+    rejected = 0
+    for income in (50_000, 150_000, 400_000):
+        for amount, term in ((10_000, 12), (300_000, 60), (900_000, 180)):
+            row = with_loan(
+                _row(income=income, total_income=income), amount=amount, term_months=term
+            )
+            for lang in ("en", "nb", "sv"):
+                answers = explain(row, evaluate(row, ruleset), ruleset, lang)
+                rejected += sum(not a.eligible for a in answers)
+    assert rejected > 0
+    assert analysed() == before
