@@ -36,6 +36,7 @@ COMPILED = (
     "pairs",
     "ranges",
     "reasons",
+    "records",
     "texts",
     "words",
 )
