@@ -36,7 +36,6 @@ COMPILED = (
     "pairs",
     "ranges",
     "reasons",
-    "records",
     "texts",
     "words",
 )

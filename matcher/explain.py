@@ -14,7 +14,6 @@ from typing import Any
 import polars as pl
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
-from matcher import records
 from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.compiled_lender import CompiledLender
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
@@ -212,16 +211,27 @@ def _hint(
     memos keep its message, not the record, so no two answers share a record (one answer's
     changed hint would be the next one's) and fewer objects outlive a request."""
     amounts, terms = found.amounts, found.terms
-    return records.hint(
-        # the intervals as lists of its own: the search keeps its answers
-        None if amounts is None else list(amounts[0]),
-        1 if amounts is None else amounts[1],
-        None if terms is None else list(terms[0]),
-        1 if terms is None else terms[1],
-        combinations,
-        [r.code for r in lender.requirements if found.blocking & r.bit] if found.blocking else [],
-        message,
+    hint: Hint = _NEW(Hint)
+    # `Hint(amount=..., ...)` would gather the keywords in a dict first (`type.__call__`
+    # passes a dict to `__init__`): twice the cost of calling `__init__` with them
+    _HINT_INIT(
+        hint,
+        # the intervals copied: the search keeps its answers, and an answer is the caller's
+        amount=None if amounts is None else list(amounts[0]),
+        amount_step=1 if amounts is None else amounts[1],
+        term_months=None if terms is None else list(terms[0]),
+        term_months_step=1 if terms is None else terms[1],
+        combinations=combinations,
+        blocking=[r.code for r in lender.requirements if found.blocking & r.bit]
+        if found.blocking
+        else [],
+        message=message,
     )
+    return hint
+
+
+_NEW: Any = object.__new__
+_HINT_INIT: Any = Hint.__init__
 
 
 def _told_message(
@@ -311,7 +321,7 @@ def explain_outcome(
     failed = outcome.failed
     failing = failed | outcome.unknown
     if not failing:
-        return records.explanation(lender.lender_id, lender.name, True, [], None)
+        return LenderExplanation(lender.lender_id, lender.name, True, [])
     requirements = lender.requirements
     if not failing & (failing - 1):  # one requirement (the usual case)
         kind = "failed" if failed else "missing"
@@ -324,7 +334,7 @@ def explain_outcome(
             kind = "failed" if failed & bit else "missing"
             reasons.append(reason(requirements[bit.bit_length() - 1], row, kind, lang))
             bits ^= bit
-    return records.explanation(
+    return LenderExplanation(
         lender.lender_id, lender.name, False, reasons, hint_for(lender, row, failing, lang)
     )
 
