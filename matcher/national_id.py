@@ -78,14 +78,22 @@ def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
     """K1 and K2 for the first nine digits, or None when either would be 10 (no number)."""
     if not (len(first_nine) == 9 and first_nine.isascii() and first_nine.isdigit()):
         return _check_digits_of(first_nine)
-    # nine ASCII digits (every number `parse` checks): the sums over their bytes, once each
+    # nine ASCII digits (every number `parse` checks): both sums over their bytes in one
+    # loop of machine integers (compiled; `sum(map(operator.mul, ...))` calls a Python
+    # function per digit)
     raw = first_nine.encode()
-    rest = (sum(map(operator.mul, raw, FODSELSNUMMER_K1_WEIGHTS)) - _K1_EXCESS) % 11
+    k1_weights: tuple[int, ...] = FODSELSNUMMER_K1_WEIGHTS  # a tuple of ints, compiled
+    k2_weights: tuple[int, ...] = FODSELSNUMMER_K2_WEIGHTS
+    k1_sum = k2_sum = 0
+    for i in range(9):
+        byte: int = raw[i]
+        k1_sum += byte * k1_weights[i]
+        k2_sum += byte * k2_weights[i]
+    rest = (k1_sum - _K1_EXCESS) % 11
     k1 = 0 if rest == 0 else 11 - rest
     if k1 == 10:
         return None
-    nine = sum(map(operator.mul, raw, FODSELSNUMMER_K2_WEIGHTS)) - _K2_EXCESS
-    rest = (nine + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11
+    rest = (k2_sum - _K2_EXCESS + k1 * FODSELSNUMMER_K2_WEIGHTS[9]) % 11
     k2 = 0 if rest == 0 else 11 - rest
     if k2 == 10:
         return None
@@ -107,17 +115,15 @@ _LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 """A digit times 2, its two digits added (9 subtracted above 9): Luhn's weight-2 terms."""
 
 
-_LUHN_DOUBLED_BYTES = (0,) * _ZERO + _LUHN_DOUBLED
-"""`_LUHN_DOUBLED` by the digit's ASCII byte."""
-
-
 def luhn_check_digit(digits: str) -> int:
     """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
     if digits.isascii() and digits.isdigit():  # the bytes of ASCII digits, without `int`
         raw = digits.encode()
-        doubled = sum(map(_LUHN_DOUBLED_BYTES.__getitem__, raw[0::2]))
-        single = raw[1::2]
-        total = doubled + sum(single) - _ZERO * len(single)
+        twice: tuple[int, ...] = _LUHN_DOUBLED  # a tuple of ints, compiled
+        total = 0
+        for i in range(len(raw)):  # a loop of machine integers, compiled
+            digit: int = raw[i] - _ZERO
+            total += digit if i % 2 else twice[digit]
     else:
         doubled = sum(map(_LUHN_DOUBLED.__getitem__, map(int, digits[0::2])))
         total = doubled + sum(map(int, digits[1::2]))
