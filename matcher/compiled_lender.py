@@ -31,7 +31,7 @@ class CompiledRequirement:
     rule_key: str = field(
         repr=False, default=""
     )  # canonical JSON of the rule: equal rules, equal keys
-    # per language, what its reasons are made of (`matcher.explain`), worked out once
+    # per language, what its reasons are made of (`matcher.reasons`), worked out once
     told: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     # worked out from the above when made (`__post_init__`)
     bit: int = field(default=0, init=False, repr=False)

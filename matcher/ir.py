@@ -26,7 +26,7 @@ Scalar = bool | int | float | str
 class Derived:
     """What is worked out from a node once and kept with it; not part of the node's value
     (nodes compare and hash without it). Filled by `matcher.lower_python` (`python`) and
-    `matcher.hints` (`directions`) and `matcher.explain` (`threshold`)."""
+    `matcher.hints` (`directions`) and `matcher.reasons` (`threshold`)."""
 
     __slots__ = ("directions", "python", "threshold")
 
@@ -36,7 +36,7 @@ class Derived:
         # per variable: whether the node moves the same way in it for every row, and how
         self.directions: dict[str, tuple[bool, int | None]] = {}
         # the threshold of a requirement's rule, when it does not depend on the row
-        # (`matcher.explain`): a 1-tuple of the value, or of a marker that it does
+        # (`matcher.reasons`): a 1-tuple of the value, or of a marker that it does
         self.threshold: tuple[Any] | None = None
 
 

@@ -62,9 +62,9 @@ def reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language
 
 
 class _Told:
-    """What the reasons of one requirement in one language are made of, worked out at its
-    first reason (kept on the requirement, `CompiledRequirement.told`). A class, not a
-    named tuple: compiled, its fields are read directly."""
+    """What the reasons of one requirement in one language are made of, worked out when
+    its lender is compiled (`prepare`; kept on the requirement, `CompiledRequirement.told`).
+    A class, not a named tuple: compiled, its fields are read directly."""
 
     def __init__(
         self, code: str, message: str, rule: str, reads: tuple[str, ...], threshold: Any
