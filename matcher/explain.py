@@ -14,11 +14,10 @@ from typing import Any
 import polars as pl
 
 from lender_rules.vocabulary import DEFAULT_LANGUAGE, Language
-from matcher.application import AMOUNT_MAX, AMOUNT_MIN, TERM_MAX, TERM_MIN
 from matcher.compiled_lender import CompiledLender
 from matcher.engine import LenderOutcome, failed_column, to_long, unknown_column
 from matcher.explanation import Combination, Hint, LenderExplanation
-from matcher.hints import Interval, loan_asks, remember
+from matcher.hints import AMOUNTS, TERMS, Interval, loan_asks, remember
 from matcher.lower_python import Row
 from matcher.pairs import Options, Pair, options
 from matcher.reasons import reason
@@ -128,7 +127,7 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
     asks = loan_asks(lender, failing)
     if asks is None:
         return None
-    found = options(lender, row, (failing, 0), asks, _AMOUNTS, _TERMS)
+    found = options(lender, row, (failing, 0), asks, AMOUNTS, TERMS)
     if found.pairs is None:
         return _one_variable(lender, row, found, lang)
     if not found.pairs:
@@ -150,12 +149,6 @@ def hint_for(lender: CompiledLender, row: Row, failing: int, lang: Language) -> 
         ],
         _filled(text["pairs"], lender.name, row, lang, "combinations", combinations),
     )
-
-
-_AMOUNTS = (AMOUNT_MIN, AMOUNT_MAX)
-_TERMS = (TERM_MIN, TERM_MAX)
-"""The domains a hint searches, made once: a search's answers are kept by a key that holds
-its domain (one tuple for all, not one per key)."""
 
 
 def _one_variable(lender: CompiledLender, row: Row, found: Options, lang: Language) -> Hint | None:

@@ -413,6 +413,12 @@ def split(lender: CompiledLender) -> Split:
     return lender.analysis.split
 
 
+AMOUNTS: Interval = (AMOUNT_MIN, AMOUNT_MAX)
+TERMS: Interval = (TERM_MIN, TERM_MAX)
+"""The domains a hint searches (the application's bounds), made once: a search's answers
+are kept by a key that holds its domain (one tuple for all, not one per key)."""
+
+
 def prepare_lender(lender: CompiledLender) -> None:
     """Work out, when the lender is compiled, what the search would otherwise work out for
     the first applicant who needs it (`matcher.pairs.options` asks for each variable over
@@ -422,8 +428,8 @@ def prepare_lender(lender: CompiledLender) -> None:
     amount_bits, term_bits, both = split(lender)
     _asks(lender)
     for variable, domain, others in (
-        ("amount", (AMOUNT_MIN, AMOUNT_MAX), term_bits),
-        ("term_months", (TERM_MIN, TERM_MAX), amount_bits),
+        ("amount", AMOUNTS, term_bits),
+        ("term_months", TERMS, amount_bits),
     ):
         if comparisons(lender, variable) is None:
             continue
