@@ -215,7 +215,9 @@ class _Plan:
             metadata.uan,
             metadata.voicemail,
         ]
-        self.kinds = [k for k in map(_kind, kinds) if k is not None]
+        # typed with None: compiled, a list of fixed-length tuples is read an item at a
+        # time unboxed, and passing one on to `_matches` would make a new tuple of it
+        self.kinds: list[_NumberKind | None] = [k for k in map(_kind, kinds) if k is not None]
 
     def valid(self, national: str) -> bool:
         """Whether the number is of the general pattern and of one kind (not UNKNOWN)."""

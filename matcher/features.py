@@ -64,15 +64,18 @@ def features_of(app: Application, on: date) -> dict[str, Any]:
         co_income = 0
         co_employment: str | None = None
     else:
-        co_age = age_on_ymd(*birth_ymd(co.national_id, market, on=on), on)
+        year, month, day = birth_ymd(co.national_id, market, on=on)
+        co_age = age_on_ymd(year, month, day, on)
         co_income = co.income
         co_employment = co.employment
         existing_debt += co.unsecured_debt + co.secured_debt
         remarks += co.payment_remarks
     total_income = a.income + co_income
+    # the birth date unpacked, not passed with `*`: compiled, that would make a tuple of it
+    year, month, day = birth_ymd(a.national_id, market, on=on)
     return {
         "market": market,
-        "age": age_on_ymd(*birth_ymd(a.national_id, market, on=on), on),
+        "age": age_on_ymd(year, month, day, on),
         "has_co_applicant": co is not None,
         "co_age": co_age,
         "income": a.income,

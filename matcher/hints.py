@@ -225,7 +225,7 @@ class Analysis:
         default_factory=dict
     )
     # the answers those memos hold, each once (`_shared`; bounded likewise)
-    answers: dict[Accepted, Accepted] = field(default_factory=dict)
+    answers: dict[Accepted | None, Accepted | None] = field(default_factory=dict)
 
 
 MEMO_SIZE = 512
@@ -508,27 +508,38 @@ def accepted(
     # What follows depends only on the values of the features the moving requirements read
     # (the variable aside): an answer found for the same values is the answer.
     values: list[Any] = [row[name] for name in names]  # a loop: `*map` costs more compiled
-    values.append(domain)
+    # the domain's bounds, not the domain: compiled, a tuple[int, int] argument arrives
+    # unboxed, and appending it would make a new tuple for every key (one more object
+    # alive per answer kept)
+    values.append(domain[0])
+    values.append(domain[1])
     key = tuple(values)
     found = memo.get(key, _UNSEARCHABLE)
     if found is not _UNSEARCHABLE:
         return found  # type: ignore[no-any-return]
-    answer = _search(lender, row, variable, domain, with_value, step, residue)
-    if answer is not None:
-        answer = _shared(lender.analysis.answers, answer)
+    answer = _shared(
+        lender.analysis.answers,
+        _search(lender, row, variable, domain, with_value, step, residue),
+    )
     return remember(memo, key, answer)
 
 
-def _shared(answers: dict[Accepted, Accepted], found: Accepted) -> Accepted:
+def _shared(
+    answers: dict[Accepted | None, Accepted | None], found: Accepted | None
+) -> Accepted | None:
     """`found`, or the equal answer already kept (per lender, at most `MEMO_SIZE`): most
     kept answers are equal to another ("a term of 12 to 96 months" for many ages and
     purposes: 465 distinct among 2,831 kept in the single-path benchmark's 5,200
     applications), and one kept once, not per key, is fewer objects alive, so fewer
-    garbage collections."""
-    known = answers.get(found)
-    if known is None:
+    garbage collections.
+
+    Typed `Accepted | None`, never narrowed to `Accepted`, on purpose: compiled, a value of
+    a fixed-length tuple type is held unboxed, and passing or returning one makes a new
+    tuple each time, so the answer kept would be a copy, not the one shared."""
+    known = answers.get(found, _UNSEARCHABLE)
+    if known is _UNSEARCHABLE:
         return remember(answers, found, found)
-    return known
+    return known  # type: ignore[no-any-return]
 
 
 Plan = tuple[int, int, int, tuple[str, ...] | None, dict[tuple[Any, ...], "Accepted | None"]]

@@ -35,8 +35,10 @@ from matcher.errors import (
 
 PersonnummerForm = Literal["short", "compact", "long"]
 
-FODSELSNUMMER_K1_WEIGHTS = (3, 7, 6, 1, 8, 9, 4, 5, 2)
-FODSELSNUMMER_K2_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+# Tables typed `tuple[int, ...]`: compiled, a fixed-length tuple type is held unboxed, and
+# each use as an object (indexed in a loop, passed on) would make a new tuple of it.
+FODSELSNUMMER_K1_WEIGHTS: tuple[int, ...] = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+FODSELSNUMMER_K2_WEIGHTS: tuple[int, ...] = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 D_NUMBER_DAY_OFFSET = 40
 H_NUMBER_MONTH_OFFSET = 40
 SYNTHETIC_MONTH_OFFSET = 80
@@ -82,8 +84,8 @@ def fodselsnummer_check_digits(first_nine: str) -> tuple[int, int] | None:
     # loop of machine integers (compiled; `sum(map(operator.mul, ...))` calls a Python
     # function per digit)
     raw = first_nine.encode()
-    k1_weights: tuple[int, ...] = FODSELSNUMMER_K1_WEIGHTS  # a tuple of ints, compiled
-    k2_weights: tuple[int, ...] = FODSELSNUMMER_K2_WEIGHTS
+    k1_weights = FODSELSNUMMER_K1_WEIGHTS
+    k2_weights = FODSELSNUMMER_K2_WEIGHTS
     k1_sum = k2_sum = 0
     for i in range(9):
         byte: int = raw[i]
@@ -111,7 +113,7 @@ def _check_digits_of(first_nine: str) -> tuple[int, int] | None:
     return k1, k2
 
 
-_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_LUHN_DOUBLED: tuple[int, ...] = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 """A digit times 2, its two digits added (9 subtracted above 9): Luhn's weight-2 terms."""
 
 
@@ -119,7 +121,7 @@ def luhn_check_digit(digits: str) -> int:
     """The Luhn check digit of `digits` (weights 2, 1, 2, ... from the left for 9 digits)."""
     if digits.isascii() and digits.isdigit():  # the bytes of ASCII digits, without `int`
         raw = digits.encode()
-        twice: tuple[int, ...] = _LUHN_DOUBLED  # a tuple of ints, compiled
+        twice = _LUHN_DOUBLED
         total = 0
         for i in range(len(raw)):  # a loop of machine integers, compiled
             digit: int = raw[i] - _ZERO
@@ -143,7 +145,7 @@ def fodselsnummer_century(individual: int, yy: int) -> int | None:
     return None
 
 
-_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_DAYS_IN_MONTH: tuple[int, ...] = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def days_in_month(year: int, month: int) -> int:
@@ -206,7 +208,7 @@ def personnummer_year(yy: int, month: int, day: int, *, hundred_plus: bool, on: 
     """The birth year of a 10-digit personnummer: the latest year ending in `yy` whose
     (month, day) is not after `on`, minus 100 for the "+" separator (aged 100 or more)."""
     year = on.year - on.year % 100 + yy
-    if (year, month, day) > (on.year, on.month, on.day):
+    if year > on.year or (year == on.year and _later_in_year(month, day, on)):
         year -= 100
     return year - 100 if hundred_plus else year
 
@@ -267,7 +269,13 @@ def age_on(birth: date, on: date) -> int:
 
 def age_on_ymd(year: int, month: int, day: int, on: date) -> int:
     """`age_on` for a birth date given as (year, month, day)."""
-    return on.year - year - ((on.month, on.day) < (month, day))
+    return on.year - year - _later_in_year(month, day, on)
+
+
+def _later_in_year(month: int, day: int, on: date) -> bool:
+    """Whether (month, day) comes after `on`'s in a year: `(month, day) > (on.month,
+    on.day)` written out (compiled, comparing two tuples would make both first)."""
+    return month > on.month or (month == on.month and day > on.day)
 
 
 def months_since_birthday(birth: date, years: int, on: date) -> int:

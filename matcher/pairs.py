@@ -73,15 +73,20 @@ def options(
     terms accepted by the term's: one search each, shared with the one-variable answers.
     Otherwise the amounts are searched at every term of the domain, and equal neighbours
     grouped."""
-    amount_bits, term_bits, both = lender.analysis.split or split(lender)
+    # Compiled, a fixed-length tuple is held unboxed, and using one as an object (a
+    # search's argument, `x or y`, a truth test) makes a new tuple of it each time: hence
+    # `split` called (it returns the lender's, worked out at load), `bits` boxed once for
+    # the searches, and the answers tested with `is not None` (an answer is never empty).
+    amount_bits, term_bits, both = split(lender)
+    given: Bits | None = bits
     ask_amount = bool(asks & ASK_AMOUNT)
     ask_term = bool(asks & ASK_TERM)
     if both:
         out = Options()
         if ask_amount:
-            out.amounts = accepted(lender, row, "amount", amounts, bits=bits)
+            out.amounts = accepted(lender, row, "amount", amounts, bits=given)
         if ask_term:
-            out.terms = accepted(lender, row, "term_months", terms, bits=bits)
+            out.terms = accepted(lender, row, "term_months", terms, bits=given)
         if not _any(out):
             out.pairs, out.blocking = _every_term(lender, row, amounts, terms)
         return out
@@ -89,23 +94,23 @@ def options(
     # answer is none where one of the other's requirements fails at the applied value
     failing = bits[0] | bits[1]
     found_a = (
-        accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        accepted(lender, row, "amount", amounts, bits=given, ignore=term_bits)
         if ask_amount
         else None
     )
     found_t = (
-        accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+        accepted(lender, row, "term_months", terms, bits=given, ignore=amount_bits)
         if ask_term
         else None
     )
     alone_a = _alone(found_a, failing & term_bits)
     alone_t = _alone(found_t, failing & amount_bits)
-    if (alone_a and alone_a[0]) or (alone_t and alone_t[0]):
+    if (alone_a is not None and alone_a[0]) or (alone_t is not None and alone_t[0]):
         return Options(alone_a, alone_t)
     if not ask_amount:
-        found_a = accepted(lender, row, "amount", amounts, bits=bits, ignore=term_bits)
+        found_a = accepted(lender, row, "amount", amounts, bits=given, ignore=term_bits)
     if not ask_term:
-        found_t = accepted(lender, row, "term_months", terms, bits=bits, ignore=amount_bits)
+        found_t = accepted(lender, row, "term_months", terms, bits=given, ignore=amount_bits)
     if found_a is None or found_t is None:
         return Options(alone_a, alone_t)
     if found_a[0] and found_t[0]:
@@ -123,7 +128,10 @@ def _alone(found: Accepted | None, other: int) -> Accepted | None:
 
 
 def _any(out: Options) -> bool:
-    return bool((out.amounts and out.amounts[0]) or (out.terms and out.terms[0]))
+    # `is not None`, not a truth test: see `options`
+    return bool(
+        (out.amounts is not None and out.amounts[0]) or (out.terms is not None and out.terms[0])
+    )
 
 
 def _every_term(
@@ -151,7 +159,7 @@ def _every_term(
         if found[0]:
             last = out[-1] if out else None
             if (
-                last
+                last is not None
                 and (last[2], last[3]) == (found[0], found[1])
                 and term - last[0][-1][1] == term_step
             ):

@@ -621,3 +621,24 @@ def test_what_explaining_works_out_once_is_worked_out_when_the_rules_load() -> N
                 rejected += sum(not a.eligible for a in answers)
     assert rejected > 0
     assert analysed() == before
+
+
+def test_equal_answers_the_search_keeps_are_one_object() -> None:
+    """Each answer the search keeps is kept once per lender, whatever the keys it answers:
+    equal answers in a lender's memos are the same object. (Compiled, an answer passed on
+    as a fixed-length tuple was a new copy each time, so none was shared.)"""
+    ruleset = ruleset_from_documents(list(SHIPPED.documents.values()))
+    for age in (25, 45, 62, 70):
+        for purpose in PURPOSES:
+            for amount, term in ((10_000, 12), (300_000, 60), (900_000, 180)):
+                row = with_loan(_row(age=age, purpose=purpose), amount=amount, term_months=term)
+                explain(row, evaluate(row, ruleset), ruleset)
+    kept = 0
+    for lender in ruleset.lenders:
+        first: dict[object, object] = {}
+        for memo in lender.analysis.memo.values():
+            for answer in memo.values():
+                if answer is not None:
+                    kept += 1
+                    assert first.setdefault(answer, answer) is answer
+    assert kept > len(ruleset.lenders)
