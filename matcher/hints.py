@@ -762,14 +762,15 @@ def _told(
     does, each that fails somewhere: as the segments, every one tried, would say. `told` is
     `_told_atoms`' answer for the row."""
     low, end = domain[0], domain[1] + 1
-    held = [
-        (bit, *_holds(crossed[index], low, end))
-        if index >= 0
-        else (bit, low, end)
-        if index == _EVERYWHERE
-        else (bit, end, low)
-        for bit, index in told
-    ]
+    held: list[tuple[int, int, int]] = []
+    for bit, index in told:  # a loop: `(bit, *pair)` would make a list and three tuples
+        if index >= 0:
+            a, b = _holds(crossed[index], low, end)
+            held.append((bit, a, b))
+        elif index == _EVERYWHERE:
+            held.append((bit, low, end))
+        else:
+            held.append((bit, end, low))
     return _intersection(held, low, end, of)
 
 
@@ -860,7 +861,8 @@ def _told_solver(lender: CompiledLender, variable: str, domain: Interval) -> Sol
         elif told in rest_indices:
             solved[told] = bit
         else:
-            held.append((bit, *_holds(crossed[told], low, end)))
+            a, b = _holds(crossed[told], low, end)
+            held.append((bit, a, b))
     # per atom a row moves: its bit, how its crossings are found, and per value compared
     # with (a function of the row, or None and a literal) the crossings wanted: the
     # condition, whether it is where the operand reaches the value, and whether the
@@ -954,7 +956,8 @@ def _told_solver(lender: CompiledLender, variable: str, domain: Interval) -> Sol
         for bit, choice in choices:
             branch = _choose(choice, row)
             if isinstance(branch, tuple):
-                where.append((bit, *branch))
+                a, b = branch  # unpacked: `(bit, *branch)` makes a list and three tuples
+                where.append((bit, a, b))
             elif branch is not None and branch(row):  # `_told_atoms`' `_EVERYWHERE`
                 where.append((bit, low, end))
             else:
@@ -967,7 +970,8 @@ def _told_solver(lender: CompiledLender, variable: str, domain: Interval) -> Sol
                 if known is not _UNSEARCHABLE:
                     if known is None:
                         return None
-                    where.append((bit, *known))
+                    a, b = known
+                    where.append((bit, a, b))
                     continue
             g = None
             if reads:  # `_Operand` on a scratch row of just what it reads
@@ -984,7 +988,8 @@ def _told_solver(lender: CompiledLender, variable: str, domain: Interval) -> Sol
                 remember(kept, key, held_here)
             if held_here is None:
                 return None
-            where.append((bit, *held_here))
+            a, b = held_here
+            where.append((bit, a, b))
         if step == 1:
             return _intersection(where, low, end, moving_bits)
         return _held_segments(where, points, step, residue, moving_bits)
