@@ -415,8 +415,9 @@ def split(lender: CompiledLender) -> Split:
 
 AMOUNTS: Interval = (AMOUNT_MIN, AMOUNT_MAX)
 TERMS: Interval = (TERM_MIN, TERM_MAX)
-"""The domains a hint searches (the application's bounds), made once: a search's answers
-are kept by a key that holds its domain (one tuple for all, not one per key)."""
+"""The domains a hint searches (the application's bounds), defined once for the searches
+worked out at load (`prepare_lender`) and those a hint asks for (`matcher.explain`). A
+search's kept answers are keyed by a domain's bounds, not by the tuple (see `accepted`)."""
 
 
 def prepare_lender(lender: CompiledLender) -> None:
