@@ -39,7 +39,11 @@ def reason(requirement: CompiledRequirement, row: Row, kind: str, lang: Language
     list too) in each explanation, made from what `_told` worked out once. Not kept by
     values: a kept reason was one record shared by every answer it was given in, and saved
     about 0.1 us while keeping three more objects alive for the garbage collector."""
-    parts = requirement.told.get(lang) or _told(requirement, lang)
+    # typed: `told` holds Any (compiled_lender cannot import `_Told`), and a `_Told` read as
+    # Any has its fields looked up by name and its `reads` iterated as any iterable
+    parts: _Told | None = requirement.told.get(lang)
+    if parts is None:
+        parts = _told(requirement, lang)
     values: dict[str, Value] = {}
     for name in parts.reads:
         value = row.get(name)
