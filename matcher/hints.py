@@ -144,11 +144,9 @@ def _direction(node: Node, variable: str, row: Row) -> Direction:
     if name in ("+", "min", "max"):
         return _combine(dirs)
     if name == "-":
-        return (
-            -dirs[0]
-            if len(dirs) == 1 and dirs[0] is not None
-            else _combine([dirs[0], None if dirs[1] is None else -dirs[1]])
-        )
+        if len(dirs) == 1:  # negation: the operand's direction reversed, or unknown
+            return None if dirs[0] is None else -dirs[0]
+        return _combine([dirs[0], None if dirs[1] is None else -dirs[1]])
     if name == "*":
         moving = [i for i, d in enumerate(dirs) if d != 0]
         if len(moving) != 1 or dirs[moving[0]] is None:

@@ -176,6 +176,19 @@ def test_when_no_amount_and_term_would_do_the_hint_says_so_and_what_stands_in_th
     )
 
 
+def test_a_negated_operand_whose_direction_is_unknown_loads_and_gives_no_hint() -> None:
+    # -(amount * amount): the product of two moving factors has no known direction, and
+    # neither has its negation; loading the lender crashed on it (an index past the one
+    # operand of a unary minus)
+    square = {"-": [{"*": [{"var": "amount"}, {"var": "amount"}]}]}
+    ruleset = _lender(("square", {">=": [square, -40_000_000_000]}))
+    row = with_loan(_row(income=300_000, total_income=300_000), amount=250_000, term_months=60)
+    (explanation,) = explain(row, evaluate(row, ruleset), ruleset)
+    assert not explanation.eligible
+    assert [r.code for r in explanation.reasons] == ["fjord.square"]
+    assert explanation.hint is None
+
+
 def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
     # the amounts accepted depend on the age and the purpose: 121 x 5 combinations
     per_age = {"*": [{"var": "age"}, {"if": [{"==": [{"var": "purpose"}, "car"]}, 2_000, 1_000]}]}
