@@ -34,6 +34,7 @@ COMPILED = (
     "hints",
     "national_id",
     "pairs",
+    "person_checks",
     "ranges",
     "reasons",
     "texts",
