@@ -22,7 +22,7 @@ import calendar
 import operator
 from collections.abc import Callable
 from datetime import date
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import polars as pl
 
@@ -56,6 +56,11 @@ class ParsedId(NamedTuple):
     h_number: bool = False  # NO: month + 40
     synthetic: bool = False  # NO: month + 80 (test numbers)
     samordningsnummer: bool = False  # SE: day + 60
+
+
+_PARSED: Any = tuple.__new__
+"""How `parse` makes its `ParsedId`: from the tuple of every field, as `ParsedId._make`
+does; calling the class runs its `__new__` in the interpreter, keywords gathered."""
 
 
 # --- checks ------------------------------------------------------------------------------
@@ -181,7 +186,8 @@ def parse_fodselsnummer(number: str, *, on: date) -> ParsedId:
             "NO", f"individual number {individual:03d} is not used for YY={yy:02d}"
         )
     born = _birth("NO", century + yy, month, day, on)
-    return ParsedId("NO", born, number, d_number=d_number, h_number=h_number, synthetic=synthetic)
+    parsed: ParsedId = _PARSED(ParsedId, ("NO", born, number, d_number, h_number, synthetic, False))
+    return parsed
 
 
 def _personnummer_parts(number: str) -> tuple[str, int | None, bool]:
@@ -224,7 +230,10 @@ def parse_personnummer(number: str, *, on: date) -> ParsedId:
     if year is None:
         year = personnummer_year(yy, month, day, hundred_plus=hundred_plus, on=on)
     born = _birth("SE", year, month, day, on)
-    return ParsedId("SE", born, f"{year:04d}{ten[2:]}", samordningsnummer=samordning)
+    parsed: ParsedId = _PARSED(
+        ParsedId, ("SE", born, f"{year:04d}{ten[2:]}", False, False, False, samordning)
+    )
+    return parsed
 
 
 def parse(national_id: str, market: Market, *, on: date) -> ParsedId:
