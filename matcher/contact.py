@@ -21,9 +21,13 @@ import email_validator
 import phonenumbers
 from phonenumbers import phonenumberutil as _util
 
+# possessive quantifiers (`++`, `*+`: never give back what they took) where giving back
+# cannot help the match: a run of a class stops at a character outside it, and the domain's
+# "label." parts stop at the top-level domain, which has no dot; the same addresses match,
+# without the regex engine's backtracking
 _PLAIN_ADDRESS = re.compile(
-    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
-    r"@(?P<domain>(?:[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\.)+[A-Za-z]+)"
+    r"(?P<local>[A-Za-z0-9_+-]++(?:\.[A-Za-z0-9_+-]++)*+)"
+    r"@(?P<domain>(?:[A-Za-z0-9]++(?:-[A-Za-z0-9]++)*+\.)++[A-Za-z]++)"
 )
 LOCAL_PART_MAX_LENGTH = 64
 ADDRESS_MAX_LENGTH = 254
