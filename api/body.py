@@ -190,7 +190,10 @@ def _keys_given(model: BaseModel) -> int:
     count = len(given)
     for name in _model_fields(type(model)):
         if name in given:
-            count += _keys_within(getattr(model, name))
+            value = getattr(model, name)
+            # a model (the usual field that holds keys) counted here, without the call
+            # through `_keys_within`: this runs on every body read
+            count += _keys_given(value) if isinstance(value, BaseModel) else _keys_within(value)
     return count
 
 
