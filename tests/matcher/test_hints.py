@@ -189,6 +189,19 @@ def test_a_negated_operand_whose_direction_is_unknown_loads_and_gives_no_hint() 
     assert explanation.hint is None
 
 
+def test_a_full_memo_drops_its_oldest_entries_and_keeps_the_newest() -> None:
+    memo: dict[int, int] = {}
+    for i in range(3 * MEMO_SIZE + 7):
+        hints.remember(memo, i, i * i)
+        assert len(memo) <= MEMO_SIZE
+        assert memo[i] == i * i  # the newest is always kept
+    kept = sorted(memo)
+    # what is kept is the latest run of entries, in the order they came
+    assert kept == list(range(kept[0], 3 * MEMO_SIZE + 7))
+    assert list(memo) == kept
+    assert len(kept) > MEMO_SIZE // 2
+
+
 def test_search_answers_kept_per_lender_are_bounded_and_reused() -> None:
     # the amounts accepted depend on the age and the purpose: 121 x 5 combinations
     per_age = {"*": [{"var": "age"}, {"if": [{"==": [{"var": "purpose"}, "car"]}, 2_000, 1_000]}]}
