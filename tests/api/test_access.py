@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.metrics import Metrics
 from api.service import ApiKeyCache
 from lender_rules import SHIPPED_LENDERS_DIR
+from matcher import LenderOutcome
 from tests.api.support import Api, application, running_api
 
 
@@ -229,6 +231,34 @@ def test_metrics_count_decisions_by_lender_and_outcome_and_time_requests(api: Ap
         (("method", "POST"), ("route", "/v1/applications"), ("status", "201")),
     )
     assert samples[latency] == 1.0
+
+
+def test_decisions_tallied_between_reads_are_counted_once_each() -> None:
+    metrics = Metrics()
+    rejected = LenderOutcome("fjord", 0b10, 0)
+    eligible = LenderOutcome("vidde", 0, 0)
+    for _ in range(3):
+        metrics.observe_decision((rejected, eligible))
+
+    def counts() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        samples = metric_samples(metrics.render().decode())
+        return {key: value for key, value in samples.items() if key[0].endswith("_total")}
+
+    first = counts()
+    assert (
+        first[("lendmatch_decisions_total", (("lender_id", "fjord"), ("outcome", "failed")))] == 3
+    )
+    assert first[("lendmatch_applications_total", (("outcome", "matched"),))] == 3
+    assert counts() == first  # reading again counts nothing twice
+    metrics.observe_decision((rejected, LenderOutcome("vidde", 0, 0b1)))
+    again = counts()
+    assert (
+        again[("lendmatch_decisions_total", (("lender_id", "fjord"), ("outcome", "failed")))] == 4
+    )
+    assert (
+        again[("lendmatch_decisions_total", (("lender_id", "vidde"), ("outcome", "missing")))] == 1
+    )
+    assert again[("lendmatch_applications_total", (("outcome", "unmatched"),))] == 1
 
 
 def test_each_app_has_its_own_metrics(tmp_path: Path) -> None:
