@@ -46,6 +46,9 @@ requirements they read). Not compiled:
 modules whose classes other code subclasses, weak-references (`Ruleset`) or generates code
 for, and what runs once per ruleset."""
 
+KERNEL = "_frame_kernel"
+"""The frame path's fused kernel, a C extension built beside them (`matcher.lower_kernel`)."""
+
 GROUP = "lendmatch_native"
 """The name of the shared library mypyc writes the compiled modules into."""
 
@@ -68,10 +71,11 @@ def extension_suffix() -> str:
 
 
 def source_digest(package_dir: Path = PACKAGE_DIR) -> str:
-    """The SHA-256 of every module of the package (names and bytes, in name order): the
-    compiled modules bind the others' names when built, so any edit makes a build stale."""
+    """The SHA-256 of every module of the package and the kernel's C source (names and
+    bytes, in name order): the compiled modules bind the others' names when built, so any
+    edit makes a build stale."""
     digest = hashlib.sha256()
-    for path in sorted(package_dir.glob("*.py")):
+    for path in sorted([*package_dir.glob("*.py"), *package_dir.glob("*.c")]):
         digest.update(path.name.encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
@@ -99,7 +103,7 @@ def usable(where: Path) -> bool:
         return False
     suffix = extension_suffix()
     return (where / f"{GROUP}__mypyc{suffix}").is_file() and all(
-        (where / "matcher" / f"{name}{suffix}").is_file() for name in COMPILED
+        (where / "matcher" / f"{name}{suffix}").is_file() for name in (*COMPILED, KERNEL)
     )
 
 

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from lender_rules.vocabulary import MARKETS
+from matcher import lower_kernel
 from matcher.application import Application
 from matcher.errors import FeatureFrameError
 from matcher.feature_checks import (
@@ -168,6 +169,8 @@ def match_side_by_side(
         raise check.refused(lazy.select(pl.len()).collect().item())
     if check.casts:
         lazy = lazy.with_columns(*check.casts)
+    if rulesets and lower_kernel.available():
+        return _match_by_kernel(lazy, rulesets, keep)
     narrow: dict[str, pl.Expr] = {}
     shared: dict[str, pl.Expr] = {}
     computed: dict[str, pl.Expr] = {}
@@ -194,6 +197,61 @@ def match_side_by_side(
     if bad.max():
         raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
     return out
+
+
+def _match_by_kernel(
+    lazy: pl.LazyFrame, rulesets: Mapping[str, Ruleset], keep: list[pl.Expr]
+) -> pl.DataFrame:
+    """`match_side_by_side` by the fused kernel (`matcher.lower_kernel`): Polars computes
+    the codes, the rules the kernel lacks and the rows' check in one pass; the kernel the
+    bitmasks, once the frame is known to be within the contract."""
+    program = _kernel_program(rulesets)
+    read = [pl.col(name) for name, _ in program.columns]
+    out = (
+        lazy.with_columns(*_code_columns())
+        .with_columns(*program.computed.values())
+        .select(*keep, *read, _bad_bits())
+        .collect()
+    )
+    bad = out.get_column(BAD_BITS)
+    if bad.max():
+        raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
+    kept = [out.get_column("application_id")] if keep else []
+    return pl.DataFrame([*kept, *program.run(out)])
+
+
+# Kernel programs, per ruleset, then per (prefix, ruleset) pairs they are matched with
+# (weak references: a program lives as long as its rulesets).
+_KERNEL_PROGRAMS: weakref.WeakKeyDictionary[Ruleset, dict[Any, lower_kernel.KernelProgram]] = (
+    weakref.WeakKeyDictionary()
+)
+# Combinations kept per ruleset: re-scoring matches one baseline with one new ruleset.
+KERNEL_PROGRAMS_KEPT = 8
+
+
+def _kernel_program(rulesets: Mapping[str, Ruleset]) -> lower_kernel.KernelProgram:
+    """The kernel program of these rulesets side by side, built once."""
+    pairs = list(rulesets.items())
+    first = pairs[0][1]
+    key = tuple((prefix, weakref.ref(ruleset)) for prefix, ruleset in pairs)
+    kept = _KERNEL_PROGRAMS.setdefault(first, {})
+    program = kept.get(key)
+    if program is None:
+        lenders = [
+            lower_kernel.Lender(
+                f"{prefix}{failed_column(lender.lender_id)}",
+                f"{prefix}{unknown_column(lender.lender_id)}",
+                [r.node for r in lender.requirements],
+                None if set(lender.markets) == set(MARKETS) else sorted(lender.markets),
+            )
+            for prefix, ruleset in pairs
+            for lender in ruleset.lenders
+        ]
+        program = lower_kernel.lower_program(lenders, CODES)
+        if len(kept) >= KERNEL_PROGRAMS_KEPT:
+            kept.clear()
+        kept[key] = program
+    return program
 
 
 # The closed-vocabulary string features, read once per frame as small integer codes.

@@ -32,7 +32,7 @@ def build(where: Path, *, force: bool = False) -> bool:
         return False
     # imported here: the dev group's tools, not needed to use a build
     from mypyc.build import mypycify
-    from setuptools import setup
+    from setuptools import Extension, setup
 
     root = _native.PACKAGE_DIR.parent
     sources = [str(_native.PACKAGE_DIR / f"{name}.py") for name in _native.COMPILED]
@@ -51,6 +51,15 @@ def build(where: Path, *, force: bool = False) -> bool:
         except SystemExit:  # mypyc's errors, printed with the notes
             print(said.getvalue(), end="", file=sys.stderr)
             raise
+        extensions.append(
+            Extension(
+                f"matcher.{_native.KERNEL}",
+                [str(_native.PACKAGE_DIR / f"{_native.KERNEL}.c")],
+                # its loops vectorised (for each instruction set: `target_clones` in the
+                # source); no -ffast-math: IEEE results, as Polars computes them
+                extra_compile_args=["-O3", "-std=c11"],
+            )
+        )
         here = Path.cwd()
         os.chdir(scratch)  # setuptools would read the checkout's pyproject.toml
         try:

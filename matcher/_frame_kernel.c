@@ -1,0 +1,559 @@
+/* The frame path's fused kernel: a ruleset's requirements turned into lenders' bitmasks in
+ * one pass over the rows (`matcher.lower_kernel` writes the program, `matcher.engine` runs it).
+ *
+ * The program is straight-line code over registers, each holding one block of rows. It runs
+ * block after block: every instruction over a block of BLOCK rows, then the next block, so a
+ * block's columns and registers stay in the processor's cache while the program runs over them
+ * (Polars, an expression at a time over the whole column, writes each result to memory and
+ * reads it back). The lowering decides every type, so the loops here are plain and the
+ * compiler vectorises them. The GIL is released while it runs: two threads, two halves.
+ *
+ * run(program, registers, columns, outputs, tables, start, stop)
+ *   program    bytes, instructions of 32 bytes: int32 op, dst, a, b; int64 i; double f
+ *   registers  the number of registers the program uses
+ *   columns    a sequence of contiguous buffers (int64, float64 or uint8, by the loads)
+ *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
+ *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
+ *   start, stop  the rows to run: [start, stop)
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef BLOCK
+#define BLOCK 2048
+#endif
+
+typedef struct {
+    int32_t op, dst, a, b;
+    int64_t i;
+    double f;
+} Instr;
+
+enum {
+    LOAD_I64 = 1, LOAD_F64, LOAD_U8,
+    I2F,
+    ADD_I, SUB_I, MUL_I, MIN_I, MAX_I, NEG_I, MODK_I,
+    ADD_F, SUB_F, MUL_F, DIV_F, MIN_F, MAX_F, NEG_F, FMODK_F, DIVK_F,
+    CONST_I, CONST_F, CONST_U8,
+    LT_I, LE_I, GT_I, GE_I, EQ_I, NE_I,
+    LT_F, LE_F, GT_F, GE_F, EQ_F, NE_F,
+    LTK_I, LEK_I, GTK_I, GEK_I, EQK_I, NEK_I,
+    LTK_F, LEK_F, GTK_F, GEK_F, EQK_F, NEK_F,
+    AND, OR, TABLE, TABLE32,
+    SELECT_U8, SELECT_I, SELECT_F,
+    TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
+    BITS_FALSE_1, BITS_FALSE_2, BITS_FALSE_4, BITS_FALSE_8,
+    BITS_TRI_1, BITS_TRI_2, BITS_TRI_4, BITS_TRI_8,
+    OP_END
+};
+
+#define I64(r) ((int64_t *)reg[(r)])
+#define F64(r) ((double *)reg[(r)])
+#define U8(r) ((uint8_t *)reg[(r)])
+
+/* dst = a OP b over the block, element type T */
+#define BINARY(T, EXPR)                                                          \
+    {                                                                            \
+        const T *restrict x = (const T *)reg[in->a];                             \
+        const T *restrict y = (const T *)reg[in->b];                             \
+        T *restrict z = (T *)buf[in->dst];                                       \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            T p = x[k], q = y[k];                                                \
+            z[k] = (EXPR);                                                       \
+        }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+/* dst = a CMP b (b a register or the immediate), a boolean byte */
+#define COMPARE(T, EXPR)                                                         \
+    {                                                                            \
+        const T *restrict x = (const T *)reg[in->a];                             \
+        const T *restrict y = (const T *)reg[in->b];                             \
+        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            T p = x[k], q = y[k];                                                \
+            z[k] = (EXPR);                                                       \
+        }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+#define COMPARE_K(T, K, EXPR)                                                    \
+    {                                                                            \
+        const T *restrict x = (const T *)reg[in->a];                             \
+        const T q = (T)(K);                                                      \
+        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            T p = x[k];                                                          \
+            z[k] = (EXPR);                                                       \
+        }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+/* a lender's bitmask (element type T): bit i set where the requirement is false */
+#define BITS_FALSE(T)                                                            \
+    {                                                                            \
+        const uint8_t *restrict x = U8(in->a);                                   \
+        T *restrict out = (T *)out_ptr[in->dst] + row;                           \
+        const T bit = (T)((uint64_t)1 << in->i);                                 \
+        for (Py_ssize_t k = 0; k < n; k++)                                       \
+            out[k] |= x[k] ? (T)0 : bit;                                         \
+    }                                                                            \
+    break;
+
+/* the failed (dst) and unknown (b) bitmasks of a three-valued requirement: 0 false, 1 true,
+ * 2 unknown */
+#define BITS_TRI(T)                                                              \
+    {                                                                            \
+        const uint8_t *restrict x = U8(in->a);                                   \
+        T *restrict failed = (T *)out_ptr[in->dst] + row;                        \
+        T *restrict unknown = (T *)out_ptr[in->b] + row;                         \
+        const T bit = (T)((uint64_t)1 << in->i);                                 \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            failed[k] |= x[k] == 0 ? bit : (T)0;                                 \
+            unknown[k] |= x[k] == 2 ? bit : (T)0;                                \
+        }                                                                        \
+    }                                                                            \
+    break;
+
+/* compiled for each of these instruction sets, the best one the processor has picked when
+ * the module is loaded (a build copied to an older processor still runs) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+static void
+execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *const *col_ptr,
+        char *const *out_ptr, const uint8_t *tables, Py_ssize_t start, Py_ssize_t stop)
+{
+    for (Py_ssize_t row = start; row < stop; row += BLOCK) {
+        const Py_ssize_t n = stop - row < BLOCK ? stop - row : BLOCK;
+        for (Py_ssize_t pc = 0; pc < count; pc++) {
+            const Instr *in = &program[pc];
+            switch (in->op) {
+            case LOAD_I64:
+                reg[in->dst] = col_ptr[in->a] + row * 8;
+                break;
+            case LOAD_F64:
+                reg[in->dst] = col_ptr[in->a] + row * 8;
+                break;
+            case LOAD_U8:
+                reg[in->dst] = col_ptr[in->a] + row;
+                break;
+            case I2F: {
+                const int64_t *restrict x = I64(in->a);
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = (double)x[k];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case ADD_I: BINARY(int64_t, p + q)
+            case SUB_I: BINARY(int64_t, p - q)
+            case MUL_I: BINARY(int64_t, p * q)
+            case MIN_I: BINARY(int64_t, p < q ? p : q)
+            case MAX_I: BINARY(int64_t, p > q ? p : q)
+            case ADD_F: BINARY(double, p + q)
+            case SUB_F: BINARY(double, p - q)
+            case MUL_F: BINARY(double, p * q)
+            case DIV_F: BINARY(double, p / q)
+            case MIN_F: BINARY(double, p < q ? p : q)
+            case MAX_F: BINARY(double, p > q ? p : q)
+            case NEG_I: {
+                const int64_t *restrict x = I64(in->a);
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = -x[k];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case NEG_F: {
+                const double *restrict x = F64(in->a);
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = -x[k];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case MODK_I: {
+                /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
+                const int64_t *restrict x = I64(in->a);
+                const int64_t q = in->i;
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = x[k] % q;
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case FMODK_F: {
+                const double *restrict x = F64(in->a);
+                const double q = in->f;
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = fmod(x[k], q);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case DIVK_F: {
+                const double *restrict x = F64(in->a);
+                const double q = in->f;
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = x[k] / q;
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case CONST_I: {
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = in->i;
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case CONST_F: {
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = in->f;
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case CONST_U8:
+                memset(buf[in->dst], (int)in->i, (size_t)n);
+                reg[in->dst] = buf[in->dst];
+                break;
+            case LT_I: COMPARE(int64_t, p < q)
+            case LE_I: COMPARE(int64_t, p <= q)
+            case GT_I: COMPARE(int64_t, p > q)
+            case GE_I: COMPARE(int64_t, p >= q)
+            case EQ_I: COMPARE(int64_t, p == q)
+            case NE_I: COMPARE(int64_t, p != q)
+            case LT_F: COMPARE(double, p < q)
+            case LE_F: COMPARE(double, p <= q)
+            case GT_F: COMPARE(double, p > q)
+            case GE_F: COMPARE(double, p >= q)
+            case EQ_F: COMPARE(double, p == q)
+            case NE_F: COMPARE(double, p != q)
+            case LTK_I: COMPARE_K(int64_t, in->i, p < q)
+            case LEK_I: COMPARE_K(int64_t, in->i, p <= q)
+            case GTK_I: COMPARE_K(int64_t, in->i, p > q)
+            case GEK_I: COMPARE_K(int64_t, in->i, p >= q)
+            case EQK_I: COMPARE_K(int64_t, in->i, p == q)
+            case NEK_I: COMPARE_K(int64_t, in->i, p != q)
+            case LTK_F: COMPARE_K(double, in->f, p < q)
+            case LEK_F: COMPARE_K(double, in->f, p <= q)
+            case GTK_F: COMPARE_K(double, in->f, p > q)
+            case GEK_F: COMPARE_K(double, in->f, p >= q)
+            case EQK_F: COMPARE_K(double, in->f, p == q)
+            case NEK_F: COMPARE_K(double, in->f, p != q)
+            case AND: BINARY(uint8_t, p & q)
+            case OR: BINARY(uint8_t, p | q)
+            case TABLE: {
+                const uint8_t *restrict x = U8(in->a);
+                const uint8_t *restrict t = tables + 256 * in->i;
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = t[x[k]];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case TABLE32: {
+                /* a byte below 32 through a 32-bit mask: shifts, where TABLE gathers */
+                const uint8_t *restrict x = U8(in->a);
+                const uint32_t mask = (uint32_t)in->i;
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = (uint8_t)((mask >> (x[k] & 31u)) & 1u);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case SELECT_U8: {
+                /* booleans (0 or 1): bitwise, no branch or blend */
+                const uint8_t *restrict c = U8(in->a);
+                const uint8_t *restrict x = U8(in->b);
+                const uint8_t *restrict y = U8(in->i);
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = (uint8_t)((c[k] & x[k]) | ((c[k] ^ 1u) & y[k]));
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case SELECT_I: {
+                const uint8_t *restrict c = U8(in->a);
+                const int64_t *restrict x = I64(in->b);
+                const int64_t *restrict y = I64(in->i);
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = c[k] ? x[k] : y[k];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case SELECT_F: {
+                const uint8_t *restrict c = U8(in->a);
+                const double *restrict x = F64(in->b);
+                const double *restrict y = F64(in->i);
+                double *restrict z = (double *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = c[k] ? x[k] : y[k];
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            /* three-valued booleans: 0 false, 1 true, 2 unknown (Kleene's logic, as Polars') */
+            case TMASK: BINARY(uint8_t, q ? p : 2)
+            case TAND: BINARY(uint8_t, (p == 0 || q == 0) ? 0 : (p > q ? p : q))
+            case TOR: BINARY(uint8_t, (p == 1 || q == 1) ? 1 : (p > q ? p : q))
+            /* strict: unknown where either is (a chained comparison with a null operand) */
+            case TSAND: BINARY(uint8_t, (p == 2 || q == 2) ? 2 : (p & q))
+            case TNOT: {
+                const uint8_t *restrict x = U8(in->a);
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = x[k] == 2 ? 2 : (uint8_t)(x[k] ^ 1u);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case TSELECT: {
+                const uint8_t *restrict c = U8(in->a);
+                const uint8_t *restrict x = U8(in->b);
+                const uint8_t *restrict y = U8(in->i);
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = c[k] == 2 ? 2 : (c[k] ? x[k] : y[k]);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case BITS_FALSE_1: BITS_FALSE(uint8_t)
+            case BITS_FALSE_2: BITS_FALSE(uint16_t)
+            case BITS_FALSE_4: BITS_FALSE(uint32_t)
+            case BITS_FALSE_8: BITS_FALSE(uint64_t)
+            case BITS_TRI_1: BITS_TRI(uint8_t)
+            case BITS_TRI_2: BITS_TRI(uint16_t)
+            case BITS_TRI_4: BITS_TRI(uint32_t)
+            case BITS_TRI_8: BITS_TRI(uint64_t)
+            default:
+                break; /* checked before running */
+            }
+        }
+    }
+}
+
+/* The buffers of a sequence of objects, each contiguous (writable when asked), at least
+ * `least` bytes long; NULL and an exception when one is not. */
+static Py_buffer *
+buffers(PyObject *seq, const char *what, int writable, Py_ssize_t *count)
+{
+    PyObject *items = PySequence_Fast(seq, what);
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t size = PySequence_Fast_GET_SIZE(items);
+    Py_buffer *views = PyMem_Calloc(size ? (size_t)size : 1, sizeof(Py_buffer));
+    if (views == NULL) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < size; k++) {
+        int flags = PyBUF_C_CONTIGUOUS | (writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(items, k), &views[k], flags) < 0) {
+            for (Py_ssize_t j = 0; j < k; j++)
+                PyBuffer_Release(&views[j]);
+            PyMem_Free(views);
+            Py_DECREF(items);
+            return NULL;
+        }
+    }
+    Py_DECREF(items);
+    *count = size;
+    return views;
+}
+
+static void
+release(Py_buffer *views, Py_ssize_t count)
+{
+    for (Py_ssize_t k = 0; k < count; k++)
+        PyBuffer_Release(&views[k]);
+    PyMem_Free(views);
+}
+
+static int
+bad(Py_ssize_t pc)
+{
+    PyErr_Format(PyExc_ValueError, "frame kernel: instruction %zd is out of range", pc);
+    return 0;
+}
+
+/* Whether every instruction's operands are in range and every buffer it reads or writes
+ * holds the rows [0, stop): a wrong program is an error, never a stray write. */
+static int
+check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Py_buffer *cols,
+      Py_ssize_t ncols, const Py_buffer *outs, Py_ssize_t nouts, Py_ssize_t ntables,
+      Py_ssize_t stop)
+{
+    for (Py_ssize_t pc = 0; pc < count; pc++) {
+        const Instr *in = &program[pc];
+        int op = in->op;
+        if (op <= 0 || op >= OP_END)
+            return bad(pc);
+        if (op >= BITS_FALSE_1) {
+            Py_ssize_t width = (Py_ssize_t)1 << ((op - BITS_FALSE_1) % 4);
+            if (in->a < 0 || in->a >= registers || in->i < 0 || in->i >= 8 * width)
+                return bad(pc);
+            if (in->dst < 0 || in->dst >= nouts || outs[in->dst].len < stop * width)
+                return bad(pc);
+            if (op >= BITS_TRI_1 && (in->b < 0 || in->b >= nouts || outs[in->b].len < stop * width))
+                return bad(pc);
+            continue;
+        }
+        if (in->dst < 0 || in->dst >= registers)
+            return bad(pc);
+        if (op <= LOAD_U8) {
+            Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
+            if (in->a < 0 || in->a >= ncols || cols[in->a].len < stop * width)
+                return bad(pc);
+            continue;
+        }
+        if (op == CONST_I || op == CONST_F || op == CONST_U8)
+            continue;
+        if (in->a < 0 || in->a >= registers)
+            return bad(pc);
+        if (op == TABLE && (in->i < 0 || in->i >= ntables))
+            return bad(pc);
+        if (op == MODK_I && (in->i == 0 || in->i == -1))
+            return bad(pc);
+        int select = (op >= SELECT_U8 && op <= SELECT_F) || op == TSELECT;
+        if (select && (in->i < 0 || in->i >= registers))
+            return bad(pc);
+        int binary = (op >= ADD_I && op <= MAX_I) || (op >= ADD_F && op <= MAX_F) ||
+                     (op >= LT_I && op <= NE_F) || op == AND || op == OR || select ||
+                     op == TMASK || op == TAND || op == TOR || op == TSAND;
+        if (binary && (in->b < 0 || in->b >= registers))
+            return bad(pc);
+    }
+    return 1;
+}
+
+static PyObject *
+run(PyObject *self, PyObject *args)
+{
+    Py_buffer program;
+    Py_ssize_t registers, start, stop;
+    PyObject *columns, *outputs;
+    Py_buffer tables;
+    if (!PyArg_ParseTuple(args, "y*nOOy*nn:run", &program, &registers, &columns, &outputs,
+                          &tables, &start, &stop))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t ncols = 0, nouts = 0;
+    Py_buffer *cols = NULL, *outs = NULL;
+    char **buf = NULL, **reg = NULL, **col_ptr = NULL, **out_ptr = NULL;
+    char *memory = NULL;
+    if (program.len % (Py_ssize_t)sizeof(Instr) || tables.len % 256 || registers < 0 ||
+        start < 0 || stop < start) {
+        PyErr_SetString(PyExc_ValueError, "frame kernel: malformed arguments");
+        goto done;
+    }
+    cols = buffers(columns, "columns must be a sequence", 0, &ncols);
+    if (cols == NULL)
+        goto done;
+    outs = buffers(outputs, "outputs must be a sequence", 1, &nouts);
+    if (outs == NULL)
+        goto done;
+    const Instr *code = (const Instr *)program.buf;
+    Py_ssize_t count = program.len / (Py_ssize_t)sizeof(Instr);
+    if (!check(code, count, registers, cols, ncols, outs, nouts, tables.len / 256, stop))
+        goto done;
+    size_t slots = registers ? (size_t)registers : 1;
+    buf = PyMem_Calloc(slots, sizeof(char *));
+    reg = PyMem_Calloc(slots, sizeof(char *));
+    col_ptr = PyMem_Calloc(ncols ? (size_t)ncols : 1, sizeof(char *));
+    out_ptr = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(char *));
+    /* every register a block of 8-byte values, 64-byte aligned */
+    memory = aligned_alloc(64, slots * BLOCK * 8);
+    if (!buf || !reg || !col_ptr || !out_ptr || !memory) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t k = 0; k < slots; k++)
+        buf[k] = reg[k] = memory + k * BLOCK * 8;
+    for (Py_ssize_t k = 0; k < ncols; k++)
+        col_ptr[k] = cols[k].buf;
+    for (Py_ssize_t k = 0; k < nouts; k++)
+        out_ptr[k] = outs[k].buf;
+    Py_BEGIN_ALLOW_THREADS
+    execute(code, count, buf, reg, col_ptr, out_ptr, (const uint8_t *)tables.buf, start, stop);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(memory);
+    PyMem_Free(buf);
+    PyMem_Free(reg);
+    PyMem_Free(col_ptr);
+    PyMem_Free(out_ptr);
+    if (cols)
+        release(cols, ncols);
+    if (outs)
+        release(outs, nouts);
+    PyBuffer_Release(&program);
+    PyBuffer_Release(&tables);
+    return result;
+}
+
+static PyObject *
+opcodes(PyObject *self, PyObject *unused)
+{
+    static const char *names[] = {
+        "LOAD_I64", "LOAD_F64", "LOAD_U8", "I2F",
+        "ADD_I", "SUB_I", "MUL_I", "MIN_I", "MAX_I", "NEG_I", "MODK_I",
+        "ADD_F", "SUB_F", "MUL_F", "DIV_F", "MIN_F", "MAX_F", "NEG_F", "FMODK_F", "DIVK_F",
+        "CONST_I", "CONST_F", "CONST_U8",
+        "LT_I", "LE_I", "GT_I", "GE_I", "EQ_I", "NE_I",
+        "LT_F", "LE_F", "GT_F", "GE_F", "EQ_F", "NE_F",
+        "LTK_I", "LEK_I", "GTK_I", "GEK_I", "EQK_I", "NEK_I",
+        "LTK_F", "LEK_F", "GTK_F", "GEK_F", "EQK_F", "NEK_F",
+        "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
+        "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
+        "BITS_FALSE_1", "BITS_FALSE_2", "BITS_FALSE_4", "BITS_FALSE_8",
+        "BITS_TRI_1", "BITS_TRI_2", "BITS_TRI_4", "BITS_TRI_8",
+    };
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    for (int k = 0; k < OP_END - 1; k++) {
+        PyObject *value = PyLong_FromLong(k + 1);
+        if (value == NULL || PyDict_SetItemString(out, names[k], value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"run", run, METH_VARARGS, "Run a program over the rows [start, stop)."},
+    {"opcodes", opcodes, METH_NOARGS, "The instructions' numbers, by name."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_frame_kernel", "The frame path's fused kernel.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__frame_kernel(void)
+{
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddIntConstant(m, "BLOCK", BLOCK) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,808 @@
+"""Lowering to the frame kernel: the batch path's lenders' bitmasks in one pass over the rows.
+
+`matcher.lower_polars` turns every requirement into a Polars expression: each comparison,
+each requirement's bit and each `|` of two bits is a pass over the whole column, written to
+memory and read back. Here the same requirements become one straight-line program for the
+fused kernel (`matcher/_frame_kernel.c`, compiled with the other native modules by `make
+native`), which runs the whole program over a block of rows while the block is in the
+processor's cache, then the next block, on every core.
+
+What the program computes is what the Polars lowering computes, bit for bit, on every frame
+the feature contract allows (the frame check runs first, in the same Polars pass as the
+codes): the same types (an integer operand of a float operation converted to a double, as
+Polars casts Int64 to Float64), the same remainders (C's `%` and `fmod` take the sign of the
+dividend, as JsonLogic does), the same codes for closed vocabularies. A requirement the
+program does not cover is computed by its Polars expression, as a column the program reads:
+
+- anything that can be null or NaN on an allowed row (`lower_polars.may_be_null` of any
+  node): nullable features without a default, division by a feature, ...;
+- strings other than a coded feature compared with a literal, `min` and `max` of floats
+  (Polars and C may differ in the sign of a zero), membership of a float.
+
+Equal sub-expressions (the same `node_key`) are computed once per block, however many
+rules and lenders hold them, and a register is reused once its value is read for the last
+time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
+
+from matcher.ir import Call, Const, ListConst, Node, Var
+from matcher.lower_polars import CODE_NONE, Codes, bits_dtype, lower, may_be_null, node_key
+from matcher.lower_python import lower_expression
+from matcher.schema import Type
+
+try:  # built by `make native` into .native/matcher; absent: the Polars lowering runs
+    from matcher import _frame_kernel  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the build
+    _frame_kernel = None
+
+OPCODES: Mapping[str, int] = {} if _frame_kernel is None else _frame_kernel.opcodes()
+_INSTRUCTION = struct.Struct("<iiiiqd")  # op, dst, a, b, i, f: the kernel's `Instr`
+
+
+def available() -> bool:
+    """Whether the kernel is built and wanted (LENDMATCH_FRAME_KERNEL=0 turns it off)."""
+    setting = os.environ.get("LENDMATCH_FRAME_KERNEL", "1").strip().lower()
+    return _frame_kernel is not None and setting not in {"0", "false", "no", "off"}
+
+
+# The kind of a value in a register or a column: 64-bit integer, double, or a byte (a
+# boolean, a code, or a three-valued requirement: 0 false, 1 true, 2 unknown).
+I64, F64, U8 = "i64", "f64", "u8"
+
+_COMPARE = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
+_COMPARE |= {"===": "EQ", "!==": "NE"}
+_MIRROR = {"LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE", "EQ": "EQ", "NE": "NE"}
+_CONDITIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": lambda a, b: bool(a == b),
+    "NE": lambda a, b: bool(a != b),
+}
+
+
+class UnsupportedError(Exception):
+    """A node the program does not cover: its rule is computed by Polars."""
+
+
+@dataclass(frozen=True)
+class KernelLender:
+    """Where a lender's bitmasks are: its output columns' names, the outputs (buffers)
+    holding them, their type, and the output marking the rows outside its markets (None:
+    it serves every market)."""
+
+    failed_column: str
+    unknown_column: str
+    failed: int
+    unknown: int
+    dtype: pl.DataType
+    outside: int | None
+
+
+@dataclass(frozen=True)
+class KernelProgram:
+    """A ruleset (or several, side by side) lowered for the kernel."""
+
+    code: bytes
+    registers: int
+    columns: tuple[tuple[str, str], ...]  # what the program reads: (frame column, kind)
+    computed: Mapping[str, pl.Expr]  # the columns Polars computes for it (rules it lacks)
+    tables: bytes
+    outputs: tuple[pl.DataType, ...]  # each output buffer's type
+    lenders: tuple[KernelLender, ...]
+
+    def run(self, frame: pl.DataFrame) -> list[pl.Series]:
+        """The lenders' bitmask columns (failed, unknown per lender) for `frame`, which
+        holds `columns` (after the frame check: every value within the contract)."""
+        kernel = _frame_kernel
+        assert kernel is not None
+        rows = frame.height
+        outputs = _outputs(rows, self.outputs)
+        tasks: list[tuple[list[Any], list[Any], int, int]] = []
+        for start, columns in _pieces(frame, self.columns):
+            length = len(columns[0]) if columns else rows
+            sliced = [out[start : start + length] for out in outputs]
+            tasks += [(columns, sliced, lo, hi) for lo, hi in _parts(length, rows)]
+
+        def run(task: tuple[list[Any], list[Any], int, int]) -> None:
+            columns, sliced, lo, hi = task
+            kernel.run(self.code, self.registers, columns, sliced, self.tables, lo, hi)
+
+        if len(tasks) == 1:
+            run(tasks[0])
+        else:
+            list(_pool().map(run, tasks))
+        valid: dict[int, pa.Buffer] = {}
+        out: list[pl.Series] = []
+        for lender in self.lenders:
+            mask = None
+            if lender.outside is not None:
+                mask = valid.get(lender.outside)
+                if mask is None:
+                    served = outputs[lender.outside] == 0
+                    mask = valid[lender.outside] = pa.py_buffer(
+                        np.packbits(served, bitorder="little")
+                    )
+            for name, index in (
+                (lender.failed_column, lender.failed),
+                (lender.unknown_column, lender.unknown),
+            ):
+                array = pa.Array.from_buffers(
+                    _ARROW[lender.dtype], rows, [mask, pa.py_buffer(outputs[index])]
+                )
+                series = pl.from_arrow(array)
+                assert isinstance(series, pl.Series)
+                out.append(series.alias(name))
+        return out
+
+
+_NUMPY: dict[pl.DataType, Any] = {
+    pl.UInt8(): np.uint8,
+    pl.UInt16(): np.uint16,
+    pl.UInt32(): np.uint32,
+    pl.UInt64(): np.uint64,
+}
+_ARROW: dict[pl.DataType, pa.DataType] = {
+    pl.UInt8(): pa.uint8(),
+    pl.UInt16(): pa.uint16(),
+    pl.UInt32(): pa.uint32(),
+    pl.UInt64(): pa.uint64(),
+}
+
+
+def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, Any]]:
+    """Zeroed output buffers, all in one allocation: the memory of a large one is mapped
+    from the system in large pages, where a hundred allocations of one or two megabytes
+    each take a fault per page on first write (about half the kernel's time, measured).
+    The bitmask columns share it: it is freed when the last of them is."""
+    places: list[tuple[int, int]] = []
+    size = 0
+    for dtype in dtypes:
+        width = rows * _WIDTHS[dtype]
+        places.append((size, width))
+        size += -(-width // 64) * 64  # each buffer 64-byte aligned
+    arena = np.zeros(max(size, 1), dtype=np.uint8)
+    return [
+        arena[start : start + width].view(_NUMPY[dtype])
+        for (start, width), dtype in zip(places, dtypes, strict=True)
+    ]
+
+
+def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any]:
+    """A column as the contiguous array the kernel reads (no copy where Polars holds one
+    chunk of the same type)."""
+    if kind == U8:
+        values = series.to_numpy()
+        return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
+    dtype = np.int64 if kind == I64 else np.float64
+    return np.ascontiguousarray(series.to_numpy(), dtype=dtype)
+
+
+# More pieces than this (a frame of many small chunks, cut unalike): read it rechunked.
+MAX_PIECES = 256
+
+
+def _pieces(
+    frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
+) -> list[tuple[int, list[np.ndarray[Any, Any]]]]:
+    """The frame's rows in pieces the kernel reads without a copy: cut wherever a column's
+    chunk ends (Polars' columns of a frame read or built in parts are chunked, not always
+    alike), each column's array of a piece a slice of its chunk. Each piece: its first
+    row, and its columns' arrays."""
+    if not columns:
+        return [(0, [])]
+    series = [frame.get_column(name) for name, _ in columns]
+    chunks = [
+        [_array(c, kind) for c in s.get_chunks()]
+        for s, (_, kind) in zip(series, columns, strict=True)
+    ]
+    cuts = {0, frame.height}
+    for arrays in chunks:
+        cuts.update(np.cumsum([len(a) for a in arrays]).tolist())
+    bounds = sorted(cuts)
+    if len(bounds) - 1 > MAX_PIECES:
+        whole = [_array(s.rechunk(), kind) for s, (_, kind) in zip(series, columns, strict=True)]
+        return [(0, whole)]
+    out: list[tuple[int, list[np.ndarray[Any, Any]]]] = []
+    for start, stop in itertools.pairwise(bounds):
+        piece = []
+        for arrays in chunks:
+            first = 0
+            for array in arrays:  # the chunk holding the piece: pieces never straddle one
+                if start < first + len(array):
+                    piece.append(array[start - first : stop - first])
+                    break
+                first += len(array)
+        out.append((start, piece))
+    return out
+
+
+# A part run by one thread has at least this many rows: a thread's start costs more than
+# fewer rows save.
+PART_FROM_ROWS = 65_536
+
+
+def _parts(length: int, rows: int) -> list[tuple[int, int]]:
+    """The row ranges of a piece of `length` rows of a frame of `rows`, run in parallel on
+    Polars' pool of threads (each at a block's bound)."""
+    threads = pl.thread_pool_size()
+    block = _frame_kernel.BLOCK if _frame_kernel is not None else 1
+    step = max(PART_FROM_ROWS, -(-rows // threads))
+    step = -(-step // block) * block
+    return [(lo, min(lo + step, length)) for lo in range(0, length, step)] or [(0, 0)]
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The threads running parts, one per thread of Polars' pool: made once per process
+    (a forked child does not inherit its parent's threads, so it makes its own)."""
+    global _POOL
+    if _POOL is None or _POOL[0] != os.getpid():
+        threads = ThreadPoolExecutor(pl.thread_pool_size(), thread_name_prefix="lendmatch-kernel")
+        _POOL = (os.getpid(), threads)
+    return _POOL[1]
+
+
+@dataclass(frozen=True)
+class Lender:
+    """A lender for the program: its output columns, requirements, and the markets it
+    serves (None: every market)."""
+
+    failed_column: str
+    unknown_column: str
+    requirements: Sequence[Node]  # their rules, bit i the i-th
+    markets: Sequence[str] | None
+
+
+def lower_program(lenders: Sequence[Lender], codes: Codes) -> KernelProgram:
+    """The program computing every lender's bitmasks, with `codes` (their columns and the
+    feature schema): see the module's docstring."""
+    # the rules it lacks read the features as they are (no narrow copies)
+    return _Builder(codes.narrowing(())).program(lenders)
+
+
+@dataclass
+class _Value:
+    """A value of the program: the instruction computing it and its kind."""
+
+    op: str
+    kind: str
+    dst: int = -1  # its register, once allocated
+    a: int = -1  # operands: values (or a column, an output)
+    b: int = -1
+    i: int = 0
+    f: float = 0.0
+    reads: tuple[int, ...] = ()  # the values it reads
+
+
+class _Builder:
+    def __init__(self, codes: Codes) -> None:
+        self.codes = codes
+        self.values: list[_Value] = []
+        self.keys: dict[tuple[Any, ...], int] = {}
+        self.columns: dict[str, int] = {}
+        self.column_kinds: list[tuple[str, str]] = []
+        self.tables: dict[bytes, int] = {}
+        self.outputs: list[pl.DataType] = []
+        self.computed: dict[str, pl.Expr] = {}
+        self.stores: list[_Value] = []  # the bits, in order after the values they read
+        self.zero_outputs: dict[pl.DataType, int] = {}
+        self.tri: set[int] = set()  # the values that can be unknown (2)
+
+    # -- the program --------------------------------------------------------------------
+
+    def program(self, lenders: Sequence[Lender]) -> KernelProgram:
+        out: list[KernelLender] = []
+        gates: dict[tuple[str, ...], int] = {}
+        for lender in lenders:
+            dtype = bits_dtype(len(lender.requirements))
+            failed = self.output(dtype)
+            # a lender none of whose requirements can be unknown shares one zero buffer
+            tri = any(self.three_valued(node) for node in lender.requirements)
+            unknown = self.output(dtype) if tri else self.zeros(dtype)
+            outside = None
+            if lender.markets is not None:
+                markets = tuple(sorted(lender.markets))
+                outside = gates.get(markets)
+                if outside is None:
+                    outside = gates[markets] = self.output(pl.UInt8())
+                    served = self.membership(_market(), markets)
+                    self.store("BITS_FALSE_1", served, outside, -1, 0)
+            width = _WIDTHS[dtype]
+            for bit, requirement in enumerate(lender.requirements):
+                value = self.requirement(requirement)
+                if self.three_valued(requirement):
+                    self.store(f"BITS_TRI_{width}", value, failed, unknown, bit)
+                else:
+                    self.store(f"BITS_FALSE_{width}", value, failed, -1, bit)
+            out.append(
+                KernelLender(
+                    lender.failed_column, lender.unknown_column, failed, unknown, dtype, outside
+                )
+            )
+        code, registers = self.allocate()
+        return KernelProgram(
+            code,
+            registers,
+            tuple(self.column_kinds),
+            dict(self.computed),
+            b"".join(self.tables),
+            tuple(self.outputs),
+            tuple(out),
+        )
+
+    def output(self, dtype: pl.DataType) -> int:
+        self.outputs.append(dtype)
+        return len(self.outputs) - 1
+
+    def zeros(self, dtype: pl.DataType) -> int:
+        """An output no instruction writes: zero on every row."""
+        found = self.zero_outputs.get(dtype)
+        if found is None:
+            found = self.zero_outputs[dtype] = self.output(dtype)
+        return found
+
+    def three_valued(self, node: Node) -> bool:
+        """Whether a requirement can be unknown on a row of the contract."""
+        return may_be_null(node, self.codes)
+
+    def store(self, op: str, value: int, output: int, other: int, bit: int) -> None:
+        self.stores.append(_Value(op, "", a=value, b=other, dst=output, i=bit, reads=(value,)))
+        # a store is ordered after the values it reads: kept in the value list's order
+        self.values.append(self.stores[-1])
+
+    def requirement(self, node: Node) -> int:
+        """The value of a requirement's rule: a boolean byte, or for a three-valued
+        one (always a Polars column), 2 where unknown."""
+        try:
+            return self.rule(node)
+        except UnsupportedError:
+            pass
+        name = "__lendmatch_kernel_" + _digest(node)
+        expr = lower(node, self.codes)
+        if self.three_valued(node):
+            expr = (
+                pl.when(expr.is_null()).then(pl.lit(2, pl.UInt8())).otherwise(expr.cast(pl.UInt8()))
+            )
+        else:
+            expr = expr.cast(pl.UInt8())
+        self.computed.setdefault(name, expr.alias(name))
+        return self.load(name, U8)
+
+    def rule(self, node: Node) -> int:
+        """A rule lowered in full, or UnsupportedError (nothing of it kept but shared
+        values). Null is covered where it comes from a nullable feature read by a
+        comparison with a literal (or a membership, a truthiness): the comparison is
+        unknown (2) where the feature is null, and unknowns combine by Kleene's logic."""
+        return self.value(node)
+
+    # -- values -------------------------------------------------------------------------
+
+    def emit(self, key: tuple[Any, ...] | None, value: _Value) -> int:
+        if key is not None:
+            found = self.keys.get(key)
+            if found is not None:
+                return found
+        self.values.append(value)
+        index = len(self.values) - 1
+        if key is not None:
+            self.keys[key] = index
+        return index
+
+    def load(self, column: str, kind: str) -> int:
+        place = self.columns.get(column)
+        if place is None:
+            place = self.columns[column] = len(self.column_kinds)
+            self.column_kinds.append((column, kind))
+        op = {I64: "LOAD_I64", F64: "LOAD_F64", U8: "LOAD_U8"}[kind]
+        return self.emit(("load", column), _Value(op, kind, a=place))
+
+    def value(self, node: Node) -> int:
+        """A node's value (a register's worth per block), computed once per key."""
+        key = node_key(node)
+        found = self.keys.get(key)
+        if found is not None:
+            return found
+        index = self.compute(node)
+        self.keys.setdefault(key, index)
+        return index
+
+    def kind_of(self, node: Node) -> str:
+        kind = {Type.INT: I64, Type.FLOAT: F64, Type.BOOL: U8}.get(node.type)
+        if kind is None:
+            raise UnsupportedError
+        return kind
+
+    def compute(self, node: Node) -> int:
+        if isinstance(node, Const):
+            if node.value != node.value:  # NaN: Polars orders it, C does not
+                raise UnsupportedError
+            return self.constant(node.value, self.kind_of(node))
+        if isinstance(node, ListConst):
+            raise UnsupportedError
+        if isinstance(node, Var):
+            if node.nullable:
+                raise UnsupportedError
+            if node.default is None:
+                return self.load(node.name, self.kind_of(node))
+            # a nullable feature with a default: Polars fills its nulls, in one pass
+            name = "__lendmatch_kernel_" + _digest(node)
+            self.computed.setdefault(name, lower(node, self.codes).alias(name))
+            return self.load(name, self.kind_of(node))
+        if not node.features:
+            value = lower_expression(node)({})
+            if value is None or value != value:  # null (by zero), or NaN: Polars' orders
+                raise UnsupportedError
+            return self.constant(value, self.kind_of(node))
+        if node.type is not Type.BOOL and may_be_null(node, self.codes):
+            raise UnsupportedError  # a number that can be null or NaN
+        name, args = node.op.name, node.args
+        coded = self.coded(node)
+        if coded is not None:
+            return coded
+        if name in _COMPARE:
+            return self.compare(_COMPARE[name], args)
+        if name in ("!", "!!"):
+            return self.truthy(args[0], negated=name == "!")
+        if name in ("and", "or"):
+            if any(a.type is not Type.BOOL for a in args):
+                raise UnsupportedError
+            out = self.value(args[0])
+            for arg in args[1:]:
+                out = self.logical("AND" if name == "and" else "OR", out, self.value(arg))
+            return out
+        if name == "if":
+            return self.conditional(node)
+        if name == "in":
+            return self.member(node)
+        return self.arithmetic(node)
+
+    def constant(self, value: Any, kind: str) -> int:
+        if kind == U8:
+            return self.emit(("const", U8, bool(value)), _Value("CONST_U8", U8, i=int(value)))
+        if kind == I64:
+            return self.emit(("const", I64, int(value)), _Value("CONST_I", I64, i=int(value)))
+        return self.emit(("const", F64, repr(float(value))), _Value("CONST_F", F64, f=float(value)))
+
+    def binary(self, op: str, kind: str, a: int, b: int) -> int:
+        return self.emit((op, a, b), _Value(op, kind, a=a, b=b, reads=(a, b)))
+
+    def logical(self, op: str, a: int, b: int) -> int:
+        """`AND` or `OR` of two booleans; Kleene's (`TAND`, `TOR`) when one can be
+        unknown."""
+        if a in self.tri or b in self.tri:
+            return self.unknown_where(self.binary("T" + op, U8, a, b), True)
+        return self.binary(op, U8, a, b)
+
+    def unknown_where(self, value: int, tri: bool) -> int:
+        """The value, marked as one that can be unknown (2) when `tri`."""
+        if tri:
+            self.tri.add(value)
+        return value
+
+    def nullable_read(self, node: Node) -> tuple[int, int] | None:
+        """A nullable feature read without a default: its values (nulls read as zero,
+        or as code 0) and a byte true where it is not null, each a column Polars fills in
+        one pass. None for any other node."""
+        if not isinstance(node, Var) or not node.nullable or node.default is not None:
+            return None
+        found = self.codes.code(node)
+        if found is not None:
+            source, kind, zero = pl.col(found[0]), U8, pl.lit(0, pl.UInt8())
+        elif node.type.is_numeric:
+            kind = self.kind_of(node)
+            source, zero = pl.col(node.name), pl.lit(0, node.type.polars)
+        else:
+            raise UnsupportedError
+        values = f"__lendmatch_kernel_filled_{node.name}"
+        valid = f"__lendmatch_kernel_valid_{node.name}"
+        self.computed.setdefault(values, source.fill_null(zero).alias(values))
+        self.computed.setdefault(valid, pl.col(node.name).is_not_null().cast(pl.UInt8).alias(valid))
+        return self.load(values, kind), self.load(valid, U8)
+
+    def masked(self, value: int, valid: int) -> int:
+        """A boolean, unknown (2) where `valid` is 0."""
+        return self.unknown_where(self.binary("TMASK", U8, value, valid), True)
+
+    def as_float(self, node: Node) -> int:
+        value = self.value(node)
+        if self.values[value].kind == I64:
+            return self.emit(("I2F", value), _Value("I2F", F64, a=value, reads=(value,)))
+        return value
+
+    def operands(self, args: Sequence[Node], result: Type) -> tuple[str, list[int]]:
+        """The operands' values, in one kind: doubles when any is a float (as Polars
+        casts to the supertype), else integers."""
+        if any(not a.type.is_numeric for a in args):
+            raise UnsupportedError
+        if result is Type.FLOAT or any(a.type is Type.FLOAT for a in args):
+            return F64, [self.as_float(a) for a in args]
+        return I64, [self.value(a) for a in args]
+
+    def compare(self, kind_name: str, args: Sequence[Node]) -> int:
+        if len(args) == 3:
+            first = self.compare(kind_name, args[:2])
+            second = self.compare(kind_name, args[1:])
+            if first in self.tri or second in self.tri:
+                # unknown where any operand is null, as Polars' chained comparison (not
+                # Kleene's `and`: `age < 0 < co_age` is unknown, not false, without co_age)
+                return self.unknown_where(self.binary("TSAND", U8, first, second), True)
+            return self.binary("AND", U8, first, second)
+        left, right = args
+        for var, other in ((left, right), (right, left)):
+            read = self.nullable_read(var)
+            if read is not None:
+                if not isinstance(other, Const) or not other.type.is_numeric:
+                    raise UnsupportedError
+                assert isinstance(var, Var)
+                # the comparison of the filled values, then unknown where null
+                values = Var(f"__lendmatch_kernel_filled_{var.name}", var.type, var.path)
+                self.keys.setdefault(node_key(values), read[0])
+                plain = (values, other) if var is left else (other, values)
+                return self.masked(self.compare(kind_name, plain), read[1])
+        if left.type is Type.BOOL and right.type is Type.BOOL:
+            return self.boolean_equality(kind_name, left, right)
+        if not (left.type.is_numeric and right.type.is_numeric):
+            raise UnsupportedError
+        as_float = Type.FLOAT in (left.type, right.type)
+        suffix = "_F" if as_float else "_I"
+        for var, lit, name in ((left, right, kind_name), (right, left, _MIRROR[kind_name])):
+            if isinstance(lit, Const) and not isinstance(var, Const):
+                if lit.value != lit.value:
+                    raise UnsupportedError  # NaN: Polars orders it, C does not
+                a = self.as_float(var) if as_float else self.value(var)
+                op = f"{name}K{suffix}"
+                key: tuple[Any, ...]
+                if as_float:
+                    key = (op, a, repr(float(lit.value)))
+                    return self.emit(key, _Value(op, U8, a=a, f=float(lit.value), reads=(a,)))
+                key = (op, a, int(lit.value))
+                return self.emit(key, _Value(op, U8, a=a, i=int(lit.value), reads=(a,)))
+        _, (a, b) = self.operands(args, Type.FLOAT if as_float else Type.INT)
+        return self.binary(f"{kind_name}{suffix}", U8, a, b)
+
+    def boolean_equality(self, kind_name: str, left: Node, right: Node) -> int:
+        if kind_name not in _CONDITIONS:
+            raise UnsupportedError
+        for var, lit in ((left, right), (right, left)):
+            if isinstance(lit, Const):
+                wanted = [v for v in (False, True) if _CONDITIONS[kind_name](v, lit.value)]
+                value = self.value(var)
+                if value in self.tri:
+                    raise UnsupportedError
+                return self.table(value, [int(v) for v in wanted])
+        raise UnsupportedError
+
+    def truthy(self, arg: Node, *, negated: bool) -> int:
+        if arg.type is Type.BOOL:
+            value = self.value(arg)
+            if value in self.tri:
+                if not negated:
+                    return value
+                return self.unknown_where(
+                    self.emit(("TNOT", value), _Value("TNOT", U8, a=value, reads=(value,))), True
+                )
+            return self.table(value, [0] if negated else [1])
+        if not arg.type.is_numeric:
+            raise UnsupportedError
+        op = ("EQK" if negated else "NEK") + ("_F" if arg.type is Type.FLOAT else "_I")
+        read = self.nullable_read(arg)
+        a = self.value(arg) if read is None else read[0]
+        out = self.emit((op, a, 0), _Value(op, U8, a=a, reads=(a,)))
+        return out if read is None else self.masked(out, read[1])
+
+    def table(self, value: int, true_for: Sequence[int]) -> int:
+        """A byte mapped through a table: true for the bytes `true_for`."""
+        if all(code < 32 for code in true_for):  # shifts of a mask, vectorised
+            mask = sum(1 << code for code in set(true_for))
+            return self.emit(
+                ("TABLE32", value, mask), _Value("TABLE32", U8, a=value, i=mask, reads=(value,))
+            )
+        entries = bytearray(256)
+        for code in true_for:
+            entries[code] = 1
+        place = self.tables.setdefault(bytes(entries), len(self.tables))
+        return self.emit(
+            ("TABLE", value, place), _Value("TABLE", U8, a=value, i=place, reads=(value,))
+        )
+
+    def coded(self, node: Call) -> int | None:
+        """Equality with a string literal, or membership in a literal list, of a coded
+        feature: its code through a table (the codes the Polars lowering compares)."""
+        args, name = node.args, node.op.name
+        if name == "in" and isinstance(args[1], ListConst):
+            found = self.codes.code(args[0])
+            if found is None:
+                return None
+            return self.membership(args[0], args[1].values)
+        if name == "in" and isinstance(args[1], Const) and isinstance(args[1].value, str):
+            found = self.codes.code(args[0])
+            if found is None:
+                return None
+            text = args[1].value  # a substring of the literal: the values that are
+            return self.code_table(args[0], [c for c, v in enumerate(found[1]) if v in text])
+        if name not in ("==", "===", "!=", "!==") or len(args) != 2:
+            return None
+        for coded, other in (args, tuple(reversed(args))):
+            found = self.codes.code(coded)
+            if found is not None and isinstance(other, Const):
+                values = found[1]
+                equal = [values.index(other.value)] if other.value in values else []
+                if name in ("==", "==="):
+                    return self.code_table(coded, equal)
+                return self.code_table(coded, [c for c in range(len(values)) if c not in equal])
+        if any(a.type is Type.STR for a in args):
+            raise UnsupportedError
+        return None
+
+    def membership(self, coded: Node, wanted: Sequence[Any]) -> int:
+        found = self.codes.code(coded)
+        assert found is not None
+        values = found[1]
+        return self.code_table(coded, [values.index(w) for w in wanted if w in values])
+
+    def code_table(self, coded: Node, codes: Sequence[int]) -> int:
+        found = self.codes.code(coded)
+        assert found is not None and isinstance(coded, Var)
+        # CODE_NONE (a string outside the list) never reaches the program: the frame
+        # check refuses the frame first
+        wanted = [c for c in codes if c != CODE_NONE]
+        read = self.nullable_read(coded)
+        if read is None:
+            return self.table(self.load(found[0], U8), wanted)
+        return self.masked(self.table(read[0], wanted), read[1])
+
+    def member(self, node: Call) -> int:
+        needle, haystack = node.args
+        if not isinstance(haystack, ListConst) or needle.type is not Type.INT:
+            raise UnsupportedError
+        if not all(type(v) is int for v in haystack.values) or not haystack.values:
+            raise UnsupportedError
+        a = self.value(needle)
+        out = -1
+        for v in sorted(set(haystack.values)):
+            equal = self.emit(("EQK_I", a, v), _Value("EQK_I", U8, a=a, i=int(v), reads=(a,)))
+            out = equal if out < 0 else self.binary("OR", U8, out, equal)
+        return out
+
+    def conditional(self, node: Call) -> int:
+        args = node.args
+        kind = self.kind_of(node)
+        op = {U8: "SELECT_U8", I64: "SELECT_I", F64: "SELECT_F"}[kind]
+
+        def branch(arg: Node) -> int:
+            return self.as_float(arg) if kind == F64 else self.value(arg)
+
+        if kind == I64 and any(a.type is Type.FLOAT for a in args[1::2] + args[-1:]):
+            raise UnsupportedError  # pragma: no cover - typed FLOAT then
+        out = branch(args[-1])
+        for i in range(len(args) - 3, -1, -2):
+            cond, then = self.value(args[i]), branch(args[i + 1])
+            tri = {cond, then, out} & self.tri
+            if tri and kind != U8:
+                raise UnsupportedError  # pragma: no cover - a number that can be null
+            step = "TSELECT" if tri else op  # unknown where the condition is
+            out = self.emit(
+                (step, cond, then, out),
+                _Value(step, kind, a=cond, b=then, i=out, reads=(cond, then, out)),
+            )
+            self.unknown_where(out, bool(tri))
+        return out
+
+    def arithmetic(self, node: Call) -> int:
+        name, args = node.op.name, node.args
+        if name in ("+", "*"):
+            kind, values = self.operands(args, node.type)
+            op = ("ADD" if name == "+" else "MUL") + ("_F" if kind == F64 else "_I")
+            out = values[0]
+            for value in values[1:]:
+                out = self.binary(op, kind, out, value)
+            return out
+        if name == "-":
+            kind, values = self.operands(args, node.type)
+            suffix = "_F" if kind == F64 else "_I"
+            if len(values) == 1:
+                a = values[0]
+                return self.emit(("NEG" + suffix, a), _Value("NEG" + suffix, kind, a=a, reads=(a,)))
+            return self.binary("SUB" + suffix, kind, *values)
+        if name in ("min", "max"):
+            # of floats: C and Polars may differ in the sign of a zero result, which no
+            # rule the program covers can tell (it is compared, added, multiplied, or
+            # divided by a non-zero literal; a division by it is null-guarded: Polars')
+            kind, values = self.operands(args, node.type)
+            op = name.upper() + ("_F" if kind == F64 else "_I")
+            out = values[0]
+            for value in values[1:]:
+                out = self.binary(op, kind, out, value)
+            return out
+        divisor = args[1].value if len(args) == 2 and isinstance(args[1], Const) else 0
+        if name in ("/", "%") and divisor and divisor == divisor:  # by a number, not 0 or NaN
+            if name == "/":
+                a = self.as_float(args[0])
+                return self.emit(
+                    ("DIVK_F", a, repr(float(divisor))),
+                    _Value("DIVK_F", F64, a=a, f=float(divisor), reads=(a,)),
+                )
+            if node.type is Type.INT and type(divisor) is int and divisor != -1:
+                a = self.value(args[0])
+                return self.emit(
+                    ("MODK_I", a, divisor), _Value("MODK_I", I64, a=a, i=divisor, reads=(a,))
+                )
+            if node.type is Type.FLOAT:
+                a = self.as_float(args[0])
+                return self.emit(
+                    ("FMODK_F", a, repr(float(divisor))),
+                    _Value("FMODK_F", F64, a=a, f=float(divisor), reads=(a,)),
+                )
+        raise UnsupportedError
+
+    # -- registers ----------------------------------------------------------------------
+
+    def allocate(self) -> tuple[bytes, int]:
+        """The instructions, each value in a register freed after its last read. Values
+        of rules that turned out unsupported half way (nothing reads them) are dropped."""
+        used = [False] * len(self.values)
+        for index in range(len(self.values) - 1, -1, -1):
+            value = self.values[index]
+            if value.kind == "" or used[index]:
+                used[index] = True
+                for read in value.reads:
+                    used[read] = True
+        last: dict[int, int] = {}
+        for index, value in enumerate(self.values):
+            if used[index]:
+                for read in value.reads:
+                    last[read] = index
+        free: list[int] = []
+        registers = 0
+        register: dict[int, int] = {}
+        code = bytearray()
+        for index, value in enumerate(self.values):
+            if not used[index]:
+                continue
+            operands = [register[r] for r in value.reads]
+            if value.kind == "":  # a store: its bit into an output
+                code += _INSTRUCTION.pack(
+                    OPCODES[value.op], value.dst, operands[0], value.b, value.i, value.f
+                )
+            else:
+                # a register of its own, never one of its operands' (the kernel's loops
+                # read and write through `restrict` pointers)
+                if free:
+                    dst = free.pop()
+                else:
+                    dst, registers = registers, registers + 1
+                register[index] = dst
+                a = operands[0] if operands else value.a
+                b = operands[1] if len(operands) > 1 else value.b
+                i = operands[2] if len(operands) > 2 else value.i
+                code += _INSTRUCTION.pack(OPCODES[value.op], dst, a, b, i, value.f)
+            for read in set(value.reads):
+                if last[read] == index:
+                    free.append(register[read])
+        return bytes(code), registers
+
+
+_WIDTHS: dict[pl.DataType, int] = {pl.UInt8(): 1, pl.UInt16(): 2, pl.UInt32(): 4, pl.UInt64(): 8}
+
+
+def _digest(node: Node) -> str:
+    """A column name's part that tells nodes apart: the digest of the node's key."""
+    return hashlib.sha256(repr(node_key(node)).encode()).hexdigest()[:20]
+
+
+def _market() -> Var:
+    return Var("market", Type.STR, "market")

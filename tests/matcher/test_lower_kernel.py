@@ -1,0 +1,199 @@
+"""The frame kernel (`matcher.lower_kernel`, `matcher/_frame_kernel.c`): the very bitmasks of
+the Polars lowering, on every frame the contract allows, however the frame is chunked and
+split over threads; a wrong program is an error, never a stray write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher import engine, generate, lower_kernel, match, match_side_by_side
+from matcher.features import feature_frame
+from matcher.lower_kernel import _frame_kernel
+from matcher.ruleset import Ruleset, ruleset_from_documents
+from matcher.schema import polars_schema
+from tests.matcher.test_engine import SHIPPED
+from tests.matcher.test_lower_polars import _compiled, rows_with_infinity
+from tests.strategies import bool_rules
+
+REASON = {"en": "r", "nb": "r", "sv": "r"}
+DATE = dt.date(2026, 11, 25)
+
+
+def by_polars(frame: pl.DataFrame, ruleset: Ruleset, monkeypatch: pytest.MonkeyPatch) -> Any:
+    with monkeypatch.context() as m:
+        m.setenv("LENDMATCH_FRAME_KERNEL", "0")
+        assert not lower_kernel.available()
+        return match(frame, ruleset)
+
+
+@pytest.fixture
+def kernel() -> Iterator[None]:
+    # `make setup` builds it with the compiled modules; without a build this fails and says so
+    assert lower_kernel.available(), "the frame kernel is not built: run `make native`"
+    yield
+
+
+def _ruleset(rules: list[list[Any]], markets: list[list[str]]) -> Ruleset:
+    for lender in rules:
+        for rule in lender:
+            _compiled(rule)
+    return ruleset_from_documents(
+        [
+            {
+                "lender_id": f"bank_{i}",
+                "name": f"Bank {i}",
+                "markets": markets[i],
+                "requirements": [
+                    {"id": f"r{j}", "rule": rule, "reason": REASON} for j, rule in enumerate(lender)
+                ],
+            }
+            for i, lender in enumerate(rules)
+        ]
+    )
+
+
+@given(
+    st.lists(st.lists(bool_rules(depth=3), min_size=1, max_size=9), min_size=1, max_size=5),
+    st.lists(st.sampled_from([["NO"], ["SE"], ["NO", "SE"]]), min_size=5, max_size=5),
+    st.lists(rows_with_infinity(), min_size=1, max_size=12),
+)
+def test_the_kernel_gives_the_bits_of_the_polars_lowering(
+    rules: list[list[Any]], markets: list[list[str]], rows: list[dict[str, Any]]
+) -> None:
+    assert lower_kernel.available()
+    ruleset = _ruleset(rules, markets)
+    frame = pl.DataFrame(rows, schema=polars_schema(), orient="row")
+    with pytest.MonkeyPatch.context() as m:
+        ours = match(frame, ruleset)
+        expected = by_polars(frame, ruleset, m)
+    assert ours.schema == expected.schema
+    assert ours.equals(expected), rules
+
+
+def test_the_shipped_lenders_on_applications_in_chunks_and_threads(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # chunks of 700 rows, parts of at least one block: several pieces, several threads
+    frame = pl.concat(
+        [feature_frame(generate(700, s, DATE), DATE).collect() for s in range(6)], rechunk=False
+    )
+    assert frame.n_chunks() >= 6
+    monkeypatch.setattr(lower_kernel, "PART_FROM_ROWS", 1)
+    pieces: list[int] = []
+    cut = lower_kernel._pieces
+
+    def spy(*args: Any) -> Any:
+        found = cut(*args)
+        pieces.append(len(found))
+        return found
+
+    monkeypatch.setattr(lower_kernel, "_pieces", spy)
+    ours = match(frame, SHIPPED)
+    assert pieces[0] >= frame.n_chunks()  # cut where any column's chunk ends: no copy
+    assert ours.equals(by_polars(frame, SHIPPED, monkeypatch))
+    # too many pieces: the frame is read rechunked
+    monkeypatch.setattr(lower_kernel, "MAX_PIECES", 2)
+    assert match(frame, SHIPPED).equals(ours)
+    assert pieces[-1] == 1
+
+
+def test_rulesets_side_by_side_share_one_program(kernel: None) -> None:
+    frame = feature_frame(generate(300, 5, DATE), DATE).collect()
+    other = _ruleset([[{">=": [{"var": "income"}, 300000]}]], [["SE"]])
+    both = match_side_by_side(frame, {"a:": SHIPPED, "b:": other})
+    alone = match(frame, SHIPPED)
+    for name in alone.columns:
+        assert both.get_column(f"a:{name}" if name != "application_id" else name).equals(
+            alone.get_column(name), check_names=False
+        )
+    assert both.get_column("b:bank_0.failed").equals(
+        match(frame, other).get_column("bank_0.failed"), check_names=False
+    )
+    assert engine._kernel_program({"a:": SHIPPED, "b:": other}) is engine._kernel_program(
+        {"a:": SHIPPED, "b:": other}
+    )
+
+
+def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_once() -> None:
+    rule = {"<=": [18, {"var": "age"}, 70]}
+    ruleset = _ruleset([[rule, {"==": [{"var": "employment"}, "permanent"]}], [rule]], [["NO"]] * 2)
+    program = engine._kernel_program({"": ruleset})
+    assert program.computed == {}
+    ops = [struct.unpack_from("<i", program.code, i)[0] for i in range(0, len(program.code), 32)]
+    names = {v: k for k, v in lower_kernel.OPCODES.items()}
+    compares = [names[op] for op in ops if names[op] in ("GEK_I", "LEK_I")]
+    assert sorted(compares) == ["GEK_I", "LEK_I"]  # once for both lenders
+    # a nullable feature read without a default: Polars fills its nulls and says where
+    # they are, once for every rule reading it
+    nullable = _ruleset(
+        [[{">=": [{"var": "co_age"}, 18]}, {"<": [{"var": "co_age"}, 80]}]], [["NO"]]
+    )
+    computed = engine._kernel_program({"": nullable}).computed
+    assert sorted(computed) == [
+        "__lendmatch_kernel_filled_co_age",
+        "__lendmatch_kernel_valid_co_age",
+    ]
+    # what the program does not cover is a Polars column: a division by a feature
+    divided = _ruleset([[{">": [{"/": [{"var": "amount"}, {"var": "income"}]}, 2]}]], [["NO"]])
+    (name,) = engine._kernel_program({"": divided}).computed
+    assert name.startswith("__lendmatch_kernel_")
+
+
+def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
+    assert _frame_kernel is not None
+    out = np.zeros(10, dtype=np.uint8)
+    column = np.array([0] + [1] * 9, dtype=np.uint8)  # a requirement false on row 0
+    load = lower_kernel.OPCODES["LOAD_U8"]
+    bits = lower_kernel.OPCODES["BITS_FALSE_1"]
+    good = struct.pack("<iiiiqd", load, 0, 0, -1, 0, 0.0) + struct.pack(
+        "<iiiiqd", bits, 0, 0, -1, 3, 0.0
+    )
+    _frame_kernel.run(good, 1, [column], [out], b"", 0, 10)
+    assert out.tolist() == [8] + [0] * 9  # bit 3 where it is false
+    wrong = [
+        struct.pack("<iiiiqd", load, 0, 1, -1, 0, 0.0),  # no column 1
+        struct.pack("<iiiiqd", load, 5, 0, -1, 0, 0.0),  # no register 5
+        struct.pack("<iiiiqd", bits, 1, 0, -1, 0, 0.0),  # no output 1
+        struct.pack("<iiiiqd", bits, 0, 0, -1, 8, 0.0),  # no bit 8 in a byte
+        struct.pack("<iiiiqd", 999, 0, 0, -1, 0, 0.0),  # no such instruction
+    ]
+    for program in wrong:
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(program, 1, [column], [out], b"", 0, 10)
+    with pytest.raises(ValueError, match="out of range"):  # rows beyond the buffers
+        _frame_kernel.run(good, 1, [column], [out], b"", 0, 11)
+    with pytest.raises(ValueError, match="malformed"):
+        _frame_kernel.run(good[:-1], 1, [column], [out], b"", 0, 10)
+
+
+@settings(max_examples=25)
+@given(st.lists(rows_with_infinity(), min_size=1, max_size=30))
+def test_the_shipped_lenders_on_feature_rows_with_nulls_and_infinity(
+    rows: list[dict[str, Any]],
+) -> None:
+    assert lower_kernel.available()
+    frame = pl.DataFrame(rows, schema=polars_schema(), orient="row")
+    with pytest.MonkeyPatch.context() as m:
+        assert match(frame, SHIPPED).equals(by_polars(frame, SHIPPED, m))
+
+
+def test_an_empty_frame_and_a_frame_without_codes_read(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = pl.DataFrame([], schema=polars_schema())
+    assert match(empty, SHIPPED).equals(by_polars(empty, SHIPPED, monkeypatch))
+    assert match(empty, SHIPPED).height == 0
+    literal = _ruleset([[True, {"==": [1, 1]}]], [["NO", "SE"]])
+    frame = feature_frame(generate(50, 2, DATE), DATE).collect()
+    wide = match(frame, literal)
+    assert wide.equals(by_polars(frame, literal, monkeypatch))
+    assert wide.get_column("bank_0.failed").to_list() == [0] * 50
