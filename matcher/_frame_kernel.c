@@ -46,6 +46,7 @@ enum {
     AND, OR, TABLE, TABLE32,
     SELECT_U8, SELECT_I, SELECT_F,
     TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
+    BETWEENK_I, NEK_U8,
     BITS_FALSE_1, BITS_FALSE_2, BITS_FALSE_4, BITS_FALSE_8,
     BITS_TRI_1, BITS_TRI_2, BITS_TRI_4, BITS_TRI_8,
     OP_END
@@ -326,6 +327,17 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = (char *)z;
                 break;
             }
+            case BETWEENK_I: {
+                /* low <= x <= low + span in one unsigned comparison (span: f, exact) */
+                const int64_t *restrict x = I64(in->a);
+                const uint64_t low = (uint64_t)in->i, span = (uint64_t)in->f;
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = (uint64_t)x[k] - low <= span;
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            case NEK_U8: COMPARE_K(uint8_t, in->i, p != q)
             case BITS_FALSE_1: BITS_FALSE(uint8_t)
             case BITS_FALSE_2: BITS_FALSE(uint16_t)
             case BITS_FALSE_4: BITS_FALSE(uint32_t)
@@ -517,6 +529,7 @@ opcodes(PyObject *self, PyObject *unused)
         "LTK_F", "LEK_F", "GTK_F", "GEK_F", "EQK_F", "NEK_F",
         "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
         "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
+        "BETWEENK_I", "NEK_U8",
         "BITS_FALSE_1", "BITS_FALSE_2", "BITS_FALSE_4", "BITS_FALSE_8",
         "BITS_TRI_1", "BITS_TRI_2", "BITS_TRI_4", "BITS_TRI_8",
     };

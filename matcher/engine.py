@@ -202,22 +202,28 @@ def match_side_by_side(
 def _match_by_kernel(
     lazy: pl.LazyFrame, rulesets: Mapping[str, Ruleset], keep: list[pl.Expr]
 ) -> pl.DataFrame:
-    """`match_side_by_side` by the fused kernel (`matcher.lower_kernel`): Polars computes
-    the codes, the rules the kernel lacks and the rows' check in one pass; the kernel the
-    bitmasks, once the frame is known to be within the contract."""
+    """`match_side_by_side` by the fused kernel (`matcher.lower_kernel`): Polars reads the
+    frame, codes its strings and computes the rules the kernel lacks in one pass; the kernel
+    the bitmasks and whether a value breaks the contract (a null where none may be, by the
+    columns' null counts, before). A frame that does is refused with the rows' check, which
+    then runs to tell each bad column and its count (`_bad_bits`)."""
     program = _kernel_program(rulesets)
-    read = [pl.col(name) for name, _ in program.columns]
+    read = list(dict.fromkeys([name for name, _ in program.columns] + list(program.not_null)))
     out = (
         lazy.with_columns(*_code_columns())
         .with_columns(*program.computed.values())
-        .select(*keep, *read, _bad_bits())
+        .select(*keep, *read)
         .collect()
     )
-    bad = out.get_column(BAD_BITS)
-    if bad.max():
-        raise FeatureFrameError(report(bad), out.height, int((bad != 0).sum()))
-    kept = [out.get_column("application_id")] if keep else []
-    return pl.DataFrame([*kept, *program.run(out)])
+    if not any(out.get_column(name).null_count() for name in program.not_null):
+        bitmasks, bad = program.run(out)
+        if not bad:
+            kept = [out.get_column("application_id")] if keep else []
+            return pl.DataFrame([*kept, *bitmasks])
+    bits = lazy.with_columns(*_code_columns()).select(_bad_bits()).collect().get_column(BAD_BITS)
+    if not bits.max():  # pragma: no cover - the two checks are one contract
+        raise AssertionError("the frame kernel's check refused a frame the rows' check allows")
+    raise FeatureFrameError(report(bits), out.height, int((bits != 0).sum()))
 
 
 # Kernel programs, per ruleset, then per (prefix, ruleset) pairs they are matched with

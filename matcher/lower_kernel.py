@@ -42,7 +42,7 @@ import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hi
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_polars import CODE_NONE, Codes, bits_dtype, lower, may_be_null, node_key
 from matcher.lower_python import lower_expression
-from matcher.schema import Type
+from matcher.schema import FEATURES, Feature, Type
 
 try:  # built by `make native` into .native/matcher; absent: the Polars lowering runs
     from matcher import _frame_kernel  # type: ignore[attr-defined]
@@ -101,10 +101,13 @@ class KernelProgram:
     tables: bytes
     outputs: tuple[pl.DataType, ...]  # each output buffer's type
     lenders: tuple[KernelLender, ...]
+    bad: int  # the output marking rows the contract does not allow (1), by value
+    not_null: tuple[str, ...]  # the features whose column must hold no null
 
-    def run(self, frame: pl.DataFrame) -> list[pl.Series]:
+    def run(self, frame: pl.DataFrame) -> tuple[list[pl.Series], bool]:
         """The lenders' bitmask columns (failed, unknown per lender) for `frame`, which
-        holds `columns` (after the frame check: every value within the contract)."""
+        holds `columns` and no null in `not_null`, and whether a row holds a value the
+        contract does not allow (then the bitmasks mean nothing: the frame is refused)."""
         kernel = _frame_kernel
         assert kernel is not None
         rows = frame.height
@@ -144,7 +147,7 @@ class KernelProgram:
                 series = pl.from_arrow(array)
                 assert isinstance(series, pl.Series)
                 out.append(series.alias(name))
-        return out
+        return out, bool(outputs[self.bad].any())
 
 
 _NUMPY: dict[pl.DataType, Any] = {
@@ -271,7 +274,7 @@ def lower_program(lenders: Sequence[Lender], codes: Codes) -> KernelProgram:
     """The program computing every lender's bitmasks, with `codes` (their columns and the
     feature schema): see the module's docstring."""
     # the rules it lacks read the features as they are (no narrow copies)
-    return _Builder(codes.narrowing(())).program(lenders)
+    return _Builder(codes.narrowing(())).program(lenders, FEATURES)
 
 
 @dataclass
@@ -304,7 +307,8 @@ class _Builder:
 
     # -- the program --------------------------------------------------------------------
 
-    def program(self, lenders: Sequence[Lender]) -> KernelProgram:
+    def program(self, lenders: Sequence[Lender], features: Sequence[Feature]) -> KernelProgram:
+        bad = self.check(features)
         out: list[KernelLender] = []
         gates: dict[tuple[str, ...], int] = {}
         for lender in lenders:
@@ -342,6 +346,8 @@ class _Builder:
             b"".join(self.tables),
             tuple(self.outputs),
             tuple(out),
+            bad,
+            tuple(f.name for f in features if not f.nullable),
         )
 
     def output(self, dtype: pl.DataType) -> int:
@@ -534,6 +540,9 @@ class _Builder:
 
     def compare(self, kind_name: str, args: Sequence[Node]) -> int:
         if len(args) == 3:
+            between = self.between(kind_name, args)
+            if between is not None:
+                return between
             first = self.compare(kind_name, args[:2])
             second = self.compare(kind_name, args[1:])
             if first in self.tri or second in self.tri:
@@ -573,6 +582,67 @@ class _Builder:
                 return self.emit(key, _Value(op, U8, a=a, i=int(lit.value), reads=(a,)))
         _, (a, b) = self.operands(args, Type.FLOAT if as_float else Type.INT)
         return self.binary(f"{kind_name}{suffix}", U8, a, b)
+
+    def between(self, kind_name: str, args: Sequence[Node]) -> int | None:
+        """`low <= x <= high` (or `<`, `>=`, `>`) of an integer with integer literals at
+        both ends: one unsigned comparison (`BETWEENK_I`) for the two and their `and`.
+        None for anything else."""
+        low, x, high = args
+        if not (isinstance(low, Const) and isinstance(high, Const)) or x.type is not Type.INT:
+            return None
+        if type(low.value) is not int or type(high.value) is not int:
+            return None
+        if self.nullable_read(x) is not None:
+            return None
+        if kind_name in ("GE", "GT"):
+            low, high = high, low
+        if kind_name not in ("LE", "LT", "GE", "GT"):
+            return None
+        strict = kind_name in ("LT", "GT")
+        least = int(low.value) + strict
+        most = int(high.value) - strict
+        if most < least:
+            return self.constant(False, U8)
+        span = most - least
+        if span >= 2**53 or not -(2**63) <= least < 2**63:
+            return None  # the span must be exact in the instruction's double
+        a = self.value(x)
+        return self.emit(
+            ("BETWEENK_I", a, least, span),
+            _Value("BETWEENK_I", U8, a=a, i=least, f=float(span), reads=(a,)),
+        )
+
+    def check(self, features: Sequence[Feature]) -> int:
+        """The output marking (1) the rows with a value the contract does not allow: a
+        number outside its bounds or NaN, a code outside its closed list. Nulls where a
+        feature is not nullable are told by the columns' null counts, before running."""
+        bad = self.output(pl.UInt8())
+        for feature in features:
+            var = Var(feature.name, feature.type, feature.name, nullable=feature.nullable)
+            inside: int | None = None
+            if feature.type.is_numeric and feature.low is not None and feature.high is not None:
+                number = int if feature.type is Type.INT else float
+                low, high = (
+                    Const(number(b), feature.type, feature.name)
+                    for b in (feature.low, feature.high)
+                )
+                inside = self.compare("LE", [low, var, high])
+            elif feature.values:
+                found = self.codes.code(var)
+                if found is None:
+                    raise UnsupportedError  # a closed list too long for codes
+                read = self.nullable_read(var)
+                code = self.load(found[0], U8) if read is None else read[0]
+                inside = self.emit(
+                    ("NEK_U8", code, CODE_NONE),
+                    _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,)),
+                )
+            if inside is None:
+                continue
+            if inside in self.tri:  # a nullable feature: a null value is no violation
+                inside = self.table(inside, [1, 2])
+            self.store("BITS_FALSE_1", inside, bad, -1, 0)
+        return bad
 
     def boolean_equality(self, kind_name: str, left: Node, right: Node) -> int:
         if kind_name not in _CONDITIONS:

@@ -1,10 +1,12 @@
 """The frame kernel (`matcher.lower_kernel`, `matcher/_frame_kernel.c`): the very bitmasks of
 the Polars lowering, on every frame the contract allows, however the frame is chunked and
-split over threads; a wrong program is an error, never a stray write."""
+split over threads, and the same refusal of a frame it does not allow; a wrong program is an
+error, never a stray write."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -16,10 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher import engine, generate, lower_kernel, match, match_side_by_side
+from matcher.errors import FeatureFrameError
 from matcher.features import feature_frame
 from matcher.lower_kernel import _frame_kernel
 from matcher.ruleset import Ruleset, ruleset_from_documents
-from matcher.schema import polars_schema
+from matcher.schema import FEATURES, Type, polars_schema
 from tests.matcher.test_engine import SHIPPED
 from tests.matcher.test_lower_polars import _compiled, rows_with_infinity
 from tests.strategies import bool_rules
@@ -123,28 +126,36 @@ def test_rulesets_side_by_side_share_one_program(kernel: None) -> None:
     )
 
 
+def _instructions(program: lower_kernel.KernelProgram) -> list[tuple[str, int]]:
+    names = {v: k for k, v in lower_kernel.OPCODES.items()}
+    return [(names[op], i) for op, _, _, _, i, _ in struct.iter_unpack("<iiiiqd", program.code)]
+
+
+def _rule_columns(program: lower_kernel.KernelProgram) -> list[str]:
+    """The rules Polars computes for the program (not a nullable feature's values)."""
+    reads = ("__lendmatch_kernel_filled_", "__lendmatch_kernel_valid_")
+    return [name for name in program.computed if not name.startswith(reads)]
+
+
 def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_once() -> None:
     rule = {"<=": [18, {"var": "age"}, 70]}
     ruleset = _ruleset([[rule, {"==": [{"var": "employment"}, "permanent"]}], [rule]], [["NO"]] * 2)
     program = engine._kernel_program({"": ruleset})
-    assert program.computed == {}
-    ops = [struct.unpack_from("<i", program.code, i)[0] for i in range(0, len(program.code), 32)]
-    names = {v: k for k, v in lower_kernel.OPCODES.items()}
-    compares = [names[op] for op in ops if names[op] in ("GEK_I", "LEK_I")]
-    assert sorted(compares) == ["GEK_I", "LEK_I"]  # once for both lenders
+    assert _rule_columns(program) == []
+    # once for both lenders, one unsigned comparison from 18 over a span of 52
+    assert _instructions(program).count(("BETWEENK_I", 18)) == 1
     # a nullable feature read without a default: Polars fills its nulls and says where
-    # they are, once for every rule reading it
+    # they are, once for every rule reading it (and for the check of its bounds)
     nullable = _ruleset(
         [[{">=": [{"var": "co_age"}, 18]}, {"<": [{"var": "co_age"}, 80]}]], [["NO"]]
     )
     computed = engine._kernel_program({"": nullable}).computed
-    assert sorted(computed) == [
-        "__lendmatch_kernel_filled_co_age",
-        "__lendmatch_kernel_valid_co_age",
-    ]
+    assert "__lendmatch_kernel_filled_co_age" in computed
+    assert "__lendmatch_kernel_valid_co_age" in computed
+    assert _rule_columns(engine._kernel_program({"": nullable})) == []
     # what the program does not cover is a Polars column: a division by a feature
     divided = _ruleset([[{">": [{"/": [{"var": "amount"}, {"var": "income"}]}, 2]}]], [["NO"]])
-    (name,) = engine._kernel_program({"": divided}).computed
+    (name,) = _rule_columns(engine._kernel_program({"": divided}))
     assert name.startswith("__lendmatch_kernel_")
 
 
@@ -197,3 +208,42 @@ def test_an_empty_frame_and_a_frame_without_codes_read(
     wide = match(frame, literal)
     assert wide.equals(by_polars(frame, literal, monkeypatch))
     assert wide.get_column("bank_0.failed").to_list() == [0] * 50
+
+
+@st.composite
+def rows_breaking_the_contract(draw: st.DrawFn) -> dict[str, Any]:
+    """A feature row, perhaps with one value the contract does not allow: a number out of
+    its bounds or NaN, a string outside its closed list, a null where none may be."""
+    row = draw(rows_with_infinity())
+    feature = draw(st.sampled_from(FEATURES))
+    choices: list[Any] = [row[feature.name]]
+    if not feature.nullable:
+        choices.append(None)
+    if feature.type.is_numeric and feature.low is not None and feature.high is not None:
+        choices += [feature.low - 1, feature.high + 1] if feature.type is Type.INT else []
+        choices += [math.nan, -1.0] if feature.type is Type.FLOAT else []
+    if feature.values:
+        choices.append("nowhere")
+    row[feature.name] = draw(st.sampled_from(choices))
+    return row
+
+
+def _outcome(frame: pl.DataFrame, ruleset: Ruleset) -> Any:
+    try:
+        return match(frame, ruleset)
+    except FeatureFrameError as refused:
+        return (refused.columns, refused.rows, refused.bad_rows)
+
+
+@given(st.lists(rows_breaking_the_contract(), min_size=1, max_size=12))
+def test_a_frame_breaking_the_contract_is_refused_alike(rows: list[dict[str, Any]]) -> None:
+    assert lower_kernel.available()
+    frame = pl.DataFrame(rows, schema=polars_schema(), orient="row")
+    ours = _outcome(frame, SHIPPED)
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("LENDMATCH_FRAME_KERNEL", "0")
+        expected = _outcome(frame, SHIPPED)
+    if isinstance(expected, tuple):
+        assert ours == expected
+    else:
+        assert isinstance(ours, pl.DataFrame) and ours.equals(expected)
