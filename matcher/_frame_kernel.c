@@ -47,6 +47,8 @@ enum {
     SELECT_U8, SELECT_I, SELECT_F,
     TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
     BETWEENK_I, NEK_U8,
+    NARROW_I32, LTK_I32, LEK_I32, GTK_I32, GEK_I32, EQK_I32, NEK_I32, BETWEENK_I32,
+    NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     BITS_FALSE_1, BITS_FALSE_2, BITS_FALSE_4, BITS_FALSE_8,
     BITS_TRI_1, BITS_TRI_2, BITS_TRI_4, BITS_TRI_8,
     OP_END
@@ -93,6 +95,28 @@ enum {
             T p = x[k];                                                          \
             z[k] = (EXPR);                                                       \
         }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+#define NARROW(T)                                                                \
+    {                                                                            \
+        const int64_t *restrict x = I64(in->a);                                  \
+        T *restrict z = (T *)buf[in->dst];                                       \
+        for (Py_ssize_t k = 0; k < n; k++)                                       \
+            z[k] = (T)x[k];                                                      \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+/* low <= x <= low + span in one unsigned comparison (low: i, span: f, both exact) */
+#define BETWEEN_K(T, U)                                                          \
+    {                                                                            \
+        const T *restrict x = (const T *)reg[in->a];                             \
+        const U low = (U)in->i, span = (U)in->f;                                 \
+        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
+        for (Py_ssize_t k = 0; k < n; k++)                                       \
+            z[k] = (U)((U)x[k] - low) <= span;                                   \
         reg[in->dst] = (char *)z;                                                \
     }                                                                            \
     break;
@@ -327,17 +351,27 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = (char *)z;
                 break;
             }
-            case BETWEENK_I: {
-                /* low <= x <= low + span in one unsigned comparison (span: f, exact) */
-                const int64_t *restrict x = I64(in->a);
-                const uint64_t low = (uint64_t)in->i, span = (uint64_t)in->f;
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = (uint64_t)x[k] - low <= span;
-                reg[in->dst] = (char *)z;
-                break;
-            }
+            case BETWEENK_I: BETWEEN_K(int64_t, uint64_t)
             case NEK_U8: COMPARE_K(uint8_t, in->i, p != q)
+            /* an integer column compared many times, read once per block in a narrower type
+             * that holds its bounds (a value outside wraps; the frame's check, on the full
+             * value, refuses the frame that holds it): more values per vector */
+            case NARROW_I32: NARROW(int32_t)
+            case LTK_I32: COMPARE_K(int32_t, in->i, p < q)
+            case LEK_I32: COMPARE_K(int32_t, in->i, p <= q)
+            case GTK_I32: COMPARE_K(int32_t, in->i, p > q)
+            case GEK_I32: COMPARE_K(int32_t, in->i, p >= q)
+            case EQK_I32: COMPARE_K(int32_t, in->i, p == q)
+            case NEK_I32: COMPARE_K(int32_t, in->i, p != q)
+            case BETWEENK_I32: BETWEEN_K(int32_t, uint32_t)
+            case NARROW_I16: NARROW(int16_t)
+            case LTK_I16: COMPARE_K(int16_t, in->i, p < q)
+            case LEK_I16: COMPARE_K(int16_t, in->i, p <= q)
+            case GTK_I16: COMPARE_K(int16_t, in->i, p > q)
+            case GEK_I16: COMPARE_K(int16_t, in->i, p >= q)
+            case EQK_I16: COMPARE_K(int16_t, in->i, p == q)
+            case NEK_I16: COMPARE_K(int16_t, in->i, p != q)
+            case BETWEENK_I16: BETWEEN_K(int16_t, uint16_t)
             case BITS_FALSE_1: BITS_FALSE(uint8_t)
             case BITS_FALSE_2: BITS_FALSE(uint16_t)
             case BITS_FALSE_4: BITS_FALSE(uint32_t)
@@ -530,6 +564,10 @@ opcodes(PyObject *self, PyObject *unused)
         "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
         "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
         "BETWEENK_I", "NEK_U8",
+        "NARROW_I32", "LTK_I32", "LEK_I32", "GTK_I32", "GEK_I32", "EQK_I32", "NEK_I32",
+        "BETWEENK_I32",
+        "NARROW_I16", "LTK_I16", "LEK_I16", "GTK_I16", "GEK_I16", "EQK_I16", "NEK_I16",
+        "BETWEENK_I16",
         "BITS_FALSE_1", "BITS_FALSE_2", "BITS_FALSE_4", "BITS_FALSE_8",
         "BITS_TRI_1", "BITS_TRI_2", "BITS_TRI_4", "BITS_TRI_8",
     };

@@ -116,7 +116,7 @@ def _violations(feature: Feature) -> list[tuple[pl.Expr, pl.Expr]]:
     return found
 
 
-def _bad(feature: Feature, outside: pl.Expr | None = None) -> pl.Expr:
+def invalid(feature: Feature, outside: pl.Expr | None = None) -> pl.Expr:
     """True where the column's value is not valid (null-safe: false where it is null).
     `outside`, for a closed list of values, is where the value is not one of them, already
     computed (the frame path's codes, `matcher.lower_polars`); else the check computes it."""
@@ -185,7 +185,7 @@ class FrameCheck:
         """`bad_bits`, taking for the features in `outside` where a value is outside the
         feature's closed list from that expression (see `_bad`)."""
         terms = [
-            pl.when(_bad(f, outside.get(f.name)))
+            pl.when(invalid(f, outside.get(f.name)))
             .then(pl.lit(1 << i, pl.UInt32))
             .otherwise(pl.lit(0, pl.UInt32))
             for i, f in enumerate(FEATURES)
@@ -196,7 +196,7 @@ class FrameCheck:
     def any_bad(self) -> pl.Expr:
         """True where any feature of the row is not valid: `bad_bits != 0`, as one boolean
         (no bits to set and add up where only whether a row is bad matters)."""
-        return pl.any_horizontal(_bad(f) for f in FEATURES)
+        return pl.any_horizontal(invalid(f) for f in FEATURES)
 
     def refused(self, rows: int) -> FeatureFrameError:
         """The error for a frame whose columns do not fit: every row is bad."""

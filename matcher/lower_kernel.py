@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
 
+from matcher.feature_checks import invalid
 from matcher.ir import Call, Const, ListConst, Node, Var
 from matcher.lower_polars import CODE_NONE, Codes, bits_dtype, lower, may_be_null, node_key
 from matcher.lower_python import lower_expression
@@ -304,6 +305,7 @@ class _Builder:
         self.stores: list[_Value] = []  # the bits, in order after the values they read
         self.zero_outputs: dict[pl.DataType, int] = {}
         self.tri: set[int] = set()  # the values that can be unknown (2)
+        self.wide = False  # no narrow reads (`narrowed`)
 
     # -- the program --------------------------------------------------------------------
 
@@ -578,8 +580,12 @@ class _Builder:
                 if as_float:
                     key = (op, a, repr(float(lit.value)))
                     return self.emit(key, _Value(op, U8, a=a, f=float(lit.value), reads=(a,)))
-                key = (op, a, int(lit.value))
-                return self.emit(key, _Value(op, U8, a=a, i=int(lit.value), reads=(a,)))
+                value = int(lit.value)
+                narrow = self.narrowed(var, value)
+                if narrow is not None:
+                    a, op = narrow[0], f"{name}K{narrow[1]}"
+                key = (op, a, value)
+                return self.emit(key, _Value(op, U8, a=a, i=value, reads=(a,)))
         _, (a, b) = self.operands(args, Type.FLOAT if as_float else Type.INT)
         return self.binary(f"{kind_name}{suffix}", U8, a, b)
 
@@ -606,17 +612,41 @@ class _Builder:
         span = most - least
         if span >= 2**53 or not -(2**63) <= least < 2**63:
             return None  # the span must be exact in the instruction's double
-        a = self.value(x)
+        a, op = self.value(x), "BETWEENK_I"
+        narrow = self.narrowed(x, least, most)
+        if narrow is not None:
+            a, op = narrow[0], "BETWEENK" + narrow[1]
         return self.emit(
-            ("BETWEENK_I", a, least, span),
-            _Value("BETWEENK_I", U8, a=a, i=least, f=float(span), reads=(a,)),
+            (op, a, least, span), _Value(op, U8, a=a, i=least, f=float(span), reads=(a,))
         )
+
+    def narrowed(self, var: Node, *literals: int) -> tuple[int, str] | None:
+        """An integer feature read without a default, in the narrowest of 16 or 32 bits
+        that holds its bounds and the literals it is compared with: its value (once per
+        block) and the comparisons' suffix. None for anything else, and while the frame's
+        check is lowered (it compares the full values)."""
+        if self.wide or not isinstance(var, Var) or var.default is not None or var.nullable:
+            return None
+        feature = self.codes.features.get(var.name)
+        if feature is None or feature.type is not Type.INT:
+            return None
+        if not isinstance(feature.low, int) or not isinstance(feature.high, int):
+            return None
+        for bits in (16, 32):
+            least, most = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            values = (feature.low, feature.high, *literals)
+            if all(least <= v <= most for v in values):
+                a, op = self.value(var), f"NARROW_I{bits}"
+                narrow = self.emit((op, a), _Value(op, f"i{bits}", a=a, reads=(a,)))
+                return narrow, f"_I{bits}"
+        return None
 
     def check(self, features: Sequence[Feature]) -> int:
         """The output marking (1) the rows with a value the contract does not allow: a
         number outside its bounds or NaN, a code outside its closed list. Nulls where a
         feature is not nullable are told by the columns' null counts, before running."""
         bad = self.output(pl.UInt8())
+        self.wide = True  # the full values: a narrow copy of one outside its bounds wraps
         for feature in features:
             var = Var(feature.name, feature.type, feature.name, nullable=feature.nullable)
             inside: int | None = None
@@ -627,10 +657,14 @@ class _Builder:
                     for b in (feature.low, feature.high)
                 )
                 inside = self.compare("LE", [low, var, high])
+            elif feature.values and self.codes.code(var) is None:
+                # a closed list too long for codes: Polars checks it, the kernel reads that
+                name = f"__lendmatch_kernel_invalid_{feature.name}"
+                self.computed.setdefault(name, invalid(feature).cast(pl.UInt8).alias(name))
+                inside = self.table(self.load(name, U8), [0])
             elif feature.values:
                 found = self.codes.code(var)
-                if found is None:
-                    raise UnsupportedError  # a closed list too long for codes
+                assert found is not None
                 read = self.nullable_read(var)
                 code = self.load(found[0], U8) if read is None else read[0]
                 inside = self.emit(
@@ -642,6 +676,7 @@ class _Builder:
             if inside in self.tri:  # a nullable feature: a null value is no violation
                 inside = self.table(inside, [1, 2])
             self.store("BITS_FALSE_1", inside, bad, -1, 0)
+        self.wide = False
         return bad
 
     def boolean_equality(self, kind_name: str, left: Node, right: Node) -> int:

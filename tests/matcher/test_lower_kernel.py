@@ -9,6 +9,7 @@ import datetime as dt
 import math
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -142,8 +143,12 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     ruleset = _ruleset([[rule, {"==": [{"var": "employment"}, "permanent"]}], [rule]], [["NO"]] * 2)
     program = engine._kernel_program({"": ruleset})
     assert _rule_columns(program) == []
-    # once for both lenders, one unsigned comparison from 18 over a span of 52
-    assert _instructions(program).count(("BETWEENK_I", 18)) == 1
+    # once for both lenders, one unsigned comparison from 18 over a span of 52, of age
+    # read in 16 bits (its bounds are 0..250)
+    instructions = _instructions(program)
+    assert instructions.count(("BETWEENK_I16", 18)) == 1
+    # the check compares the full values: age's bounds on 64 bits
+    assert instructions.count(("BETWEENK_I", 0)) >= 1
     # a nullable feature read without a default: Polars fills its nulls and says where
     # they are, once for every rule reading it (and for the check of its bounds)
     nullable = _ruleset(
@@ -247,3 +252,27 @@ def test_a_frame_breaking_the_contract_is_refused_alike(rows: list[dict[str, Any
         assert ours == expected
     else:
         assert isinstance(ours, pl.DataFrame) and ours.equals(expected)
+
+
+def test_a_closed_list_without_codes_is_checked_by_polars_for_the_kernel(kernel: None) -> None:
+    # a schema whose housing is not coded (a list too long for a byte, say): the kernel
+    # reads Polars' check of it
+    codes = replace(
+        engine.CODES, columns={k: v for k, v in engine.CODES.columns.items() if k != "housing"}
+    )
+    program = lower_kernel.lower_program([], codes)
+    assert "__lendmatch_kernel_invalid_housing" in program.computed
+    rows = feature_frame(generate(20, 4, DATE), DATE).collect()
+
+    def bad(frame: pl.DataFrame) -> bool:
+        stage = (
+            frame.lazy()
+            .with_columns(*codes.code_expressions())
+            .with_columns(*program.computed.values())
+            .select(*(name for name, _ in program.columns))
+            .collect()
+        )
+        return program.run(stage)[1]
+
+    assert not bad(rows)
+    assert bad(rows.with_columns(pl.lit("castle").alias("housing")))
