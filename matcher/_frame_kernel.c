@@ -54,72 +54,56 @@ enum {
     OP_END
 };
 
-#define I64(r) ((int64_t *)reg[(r)])
-#define F64(r) ((double *)reg[(r)])
 #define U8(r) ((uint8_t *)reg[(r)])
 
-/* dst = a OP b over the block, element type T */
-#define BINARY(T, EXPR)                                                          \
+/* The shapes of every instruction but the loads and the stores, over the block: `z[k]` of
+ * type TZ from `p = x[k]` (register a, type TX), with `q = y[k]` (register b) for ZIP and
+ * `c = a[k]`, `p = b[k]`, `q = i[k]` (a boolean byte and two registers) for SELECT. */
+#define MAP(TX, TZ, EXPR)                                                        \
     {                                                                            \
-        const T *restrict x = (const T *)reg[in->a];                             \
-        const T *restrict y = (const T *)reg[in->b];                             \
+        const TX *restrict x = (const TX *)reg[in->a];                           \
+        TZ *restrict z = (TZ *)buf[in->dst];                                     \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            const TX p = x[k];                                                   \
+            z[k] = (TZ)(EXPR);                                                   \
+        }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+#define ZIP(TX, TZ, EXPR)                                                        \
+    {                                                                            \
+        const TX *restrict x = (const TX *)reg[in->a];                           \
+        const TX *restrict y = (const TX *)reg[in->b];                           \
+        TZ *restrict z = (TZ *)buf[in->dst];                                     \
+        for (Py_ssize_t k = 0; k < n; k++) {                                     \
+            const TX p = x[k], q = y[k];                                         \
+            z[k] = (TZ)(EXPR);                                                   \
+        }                                                                        \
+        reg[in->dst] = (char *)z;                                                \
+    }                                                                            \
+    break;
+
+#define SELECT(T, EXPR)                                                          \
+    {                                                                            \
+        const uint8_t *restrict w = U8(in->a);                                   \
+        const T *restrict x = (const T *)reg[in->b];                             \
+        const T *restrict y = (const T *)reg[in->i];                             \
         T *restrict z = (T *)buf[in->dst];                                       \
         for (Py_ssize_t k = 0; k < n; k++) {                                     \
-            T p = x[k], q = y[k];                                                \
-            z[k] = (EXPR);                                                       \
+            const uint8_t c = w[k];                                              \
+            const T p = x[k], q = y[k];                                          \
+            z[k] = (T)(EXPR);                                                    \
         }                                                                        \
         reg[in->dst] = (char *)z;                                                \
     }                                                                            \
     break;
 
-/* dst = a CMP b (b a register or the immediate), a boolean byte */
-#define COMPARE(T, EXPR)                                                         \
-    {                                                                            \
-        const T *restrict x = (const T *)reg[in->a];                             \
-        const T *restrict y = (const T *)reg[in->b];                             \
-        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
-        for (Py_ssize_t k = 0; k < n; k++) {                                     \
-            T p = x[k], q = y[k];                                                \
-            z[k] = (EXPR);                                                       \
-        }                                                                        \
-        reg[in->dst] = (char *)z;                                                \
-    }                                                                            \
-    break;
-
-#define COMPARE_K(T, K, EXPR)                                                    \
-    {                                                                            \
-        const T *restrict x = (const T *)reg[in->a];                             \
-        const T q = (T)(K);                                                      \
-        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
-        for (Py_ssize_t k = 0; k < n; k++) {                                     \
-            T p = x[k];                                                          \
-            z[k] = (EXPR);                                                       \
-        }                                                                        \
-        reg[in->dst] = (char *)z;                                                \
-    }                                                                            \
-    break;
-
-#define NARROW(T)                                                                \
-    {                                                                            \
-        const int64_t *restrict x = I64(in->a);                                  \
-        T *restrict z = (T *)buf[in->dst];                                       \
-        for (Py_ssize_t k = 0; k < n; k++)                                       \
-            z[k] = (T)x[k];                                                      \
-        reg[in->dst] = (char *)z;                                                \
-    }                                                                            \
-    break;
+/* a comparison with the immediate (i or f), a boolean byte */
+#define COMPARE_K(T, K, OP) MAP(T, uint8_t, p OP (T)(K))
 
 /* low <= x <= low + span in one unsigned comparison (low: i, span: f, both exact) */
-#define BETWEEN_K(T, U)                                                          \
-    {                                                                            \
-        const T *restrict x = (const T *)reg[in->a];                             \
-        const U low = (U)in->i, span = (U)in->f;                                 \
-        uint8_t *restrict z = (uint8_t *)buf[in->dst];                           \
-        for (Py_ssize_t k = 0; k < n; k++)                                       \
-            z[k] = (U)((U)x[k] - low) <= span;                                   \
-        reg[in->dst] = (char *)z;                                                \
-    }                                                                            \
-    break;
+#define BETWEEN_K(T, U) MAP(T, uint8_t, (U)((U)p - (U)in->i) <= (U)in->f)
 
 /* a lender's bitmask (element type T): bit i set where the requirement is false */
 #define BITS_FALSE(T)                                                            \
@@ -170,69 +154,24 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case LOAD_U8:
                 reg[in->dst] = col_ptr[in->a] + row;
                 break;
-            case I2F: {
-                const int64_t *restrict x = I64(in->a);
-                double *restrict z = (double *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = (double)x[k];
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case ADD_I: BINARY(int64_t, p + q)
-            case SUB_I: BINARY(int64_t, p - q)
-            case MUL_I: BINARY(int64_t, p * q)
-            case MIN_I: BINARY(int64_t, p < q ? p : q)
-            case MAX_I: BINARY(int64_t, p > q ? p : q)
-            case ADD_F: BINARY(double, p + q)
-            case SUB_F: BINARY(double, p - q)
-            case MUL_F: BINARY(double, p * q)
-            case DIV_F: BINARY(double, p / q)
-            case MIN_F: BINARY(double, p < q ? p : q)
-            case MAX_F: BINARY(double, p > q ? p : q)
-            case NEG_I: {
-                const int64_t *restrict x = I64(in->a);
-                int64_t *restrict z = (int64_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = -x[k];
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case NEG_F: {
-                const double *restrict x = F64(in->a);
-                double *restrict z = (double *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = -x[k];
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case MODK_I: {
-                /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
-                const int64_t *restrict x = I64(in->a);
-                const int64_t q = in->i;
-                int64_t *restrict z = (int64_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = x[k] % q;
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case FMODK_F: {
-                const double *restrict x = F64(in->a);
-                const double q = in->f;
-                double *restrict z = (double *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = fmod(x[k], q);
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case DIVK_F: {
-                const double *restrict x = F64(in->a);
-                const double q = in->f;
-                double *restrict z = (double *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = x[k] / q;
-                reg[in->dst] = (char *)z;
-                break;
-            }
+            case I2F: MAP(int64_t, double, p)
+            case ADD_I: ZIP(int64_t, int64_t, p + q)
+            case SUB_I: ZIP(int64_t, int64_t, p - q)
+            case MUL_I: ZIP(int64_t, int64_t, p * q)
+            case MIN_I: ZIP(int64_t, int64_t, p < q ? p : q)
+            case MAX_I: ZIP(int64_t, int64_t, p > q ? p : q)
+            case NEG_I: MAP(int64_t, int64_t, -p)
+            /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
+            case MODK_I: MAP(int64_t, int64_t, p % in->i)
+            case ADD_F: ZIP(double, double, p + q)
+            case SUB_F: ZIP(double, double, p - q)
+            case MUL_F: ZIP(double, double, p * q)
+            case DIV_F: ZIP(double, double, p / q)
+            case MIN_F: ZIP(double, double, p < q ? p : q)
+            case MAX_F: ZIP(double, double, p > q ? p : q)
+            case NEG_F: MAP(double, double, -p)
+            case FMODK_F: MAP(double, double, fmod(p, in->f))
+            case DIVK_F: MAP(double, double, p / in->f)
             case CONST_I: {
                 int64_t *restrict z = (int64_t *)buf[in->dst];
                 for (Py_ssize_t k = 0; k < n; k++)
@@ -251,126 +190,67 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 memset(buf[in->dst], (int)in->i, (size_t)n);
                 reg[in->dst] = buf[in->dst];
                 break;
-            case LT_I: COMPARE(int64_t, p < q)
-            case LE_I: COMPARE(int64_t, p <= q)
-            case GT_I: COMPARE(int64_t, p > q)
-            case GE_I: COMPARE(int64_t, p >= q)
-            case EQ_I: COMPARE(int64_t, p == q)
-            case NE_I: COMPARE(int64_t, p != q)
-            case LT_F: COMPARE(double, p < q)
-            case LE_F: COMPARE(double, p <= q)
-            case GT_F: COMPARE(double, p > q)
-            case GE_F: COMPARE(double, p >= q)
-            case EQ_F: COMPARE(double, p == q)
-            case NE_F: COMPARE(double, p != q)
-            case LTK_I: COMPARE_K(int64_t, in->i, p < q)
-            case LEK_I: COMPARE_K(int64_t, in->i, p <= q)
-            case GTK_I: COMPARE_K(int64_t, in->i, p > q)
-            case GEK_I: COMPARE_K(int64_t, in->i, p >= q)
-            case EQK_I: COMPARE_K(int64_t, in->i, p == q)
-            case NEK_I: COMPARE_K(int64_t, in->i, p != q)
-            case LTK_F: COMPARE_K(double, in->f, p < q)
-            case LEK_F: COMPARE_K(double, in->f, p <= q)
-            case GTK_F: COMPARE_K(double, in->f, p > q)
-            case GEK_F: COMPARE_K(double, in->f, p >= q)
-            case EQK_F: COMPARE_K(double, in->f, p == q)
-            case NEK_F: COMPARE_K(double, in->f, p != q)
-            case AND: BINARY(uint8_t, p & q)
-            case OR: BINARY(uint8_t, p | q)
-            case TABLE: {
-                const uint8_t *restrict x = U8(in->a);
-                const uint8_t *restrict t = tables + 256 * in->i;
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = t[x[k]];
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case TABLE32: {
-                /* a byte below 32 through a 32-bit mask: shifts, where TABLE gathers */
-                const uint8_t *restrict x = U8(in->a);
-                const uint32_t mask = (uint32_t)in->i;
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = (uint8_t)((mask >> (x[k] & 31u)) & 1u);
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case SELECT_U8: {
-                /* booleans (0 or 1): bitwise, no branch or blend */
-                const uint8_t *restrict c = U8(in->a);
-                const uint8_t *restrict x = U8(in->b);
-                const uint8_t *restrict y = U8(in->i);
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = (uint8_t)((c[k] & x[k]) | ((c[k] ^ 1u) & y[k]));
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case SELECT_I: {
-                const uint8_t *restrict c = U8(in->a);
-                const int64_t *restrict x = I64(in->b);
-                const int64_t *restrict y = I64(in->i);
-                int64_t *restrict z = (int64_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = c[k] ? x[k] : y[k];
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case SELECT_F: {
-                const uint8_t *restrict c = U8(in->a);
-                const double *restrict x = F64(in->b);
-                const double *restrict y = F64(in->i);
-                double *restrict z = (double *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = c[k] ? x[k] : y[k];
-                reg[in->dst] = (char *)z;
-                break;
-            }
+            case LT_I: ZIP(int64_t, uint8_t, p < q)
+            case LE_I: ZIP(int64_t, uint8_t, p <= q)
+            case GT_I: ZIP(int64_t, uint8_t, p > q)
+            case GE_I: ZIP(int64_t, uint8_t, p >= q)
+            case EQ_I: ZIP(int64_t, uint8_t, p == q)
+            case NE_I: ZIP(int64_t, uint8_t, p != q)
+            case LT_F: ZIP(double, uint8_t, p < q)
+            case LE_F: ZIP(double, uint8_t, p <= q)
+            case GT_F: ZIP(double, uint8_t, p > q)
+            case GE_F: ZIP(double, uint8_t, p >= q)
+            case EQ_F: ZIP(double, uint8_t, p == q)
+            case NE_F: ZIP(double, uint8_t, p != q)
+            case LTK_I: COMPARE_K(int64_t, in->i, <)
+            case LEK_I: COMPARE_K(int64_t, in->i, <=)
+            case GTK_I: COMPARE_K(int64_t, in->i, >)
+            case GEK_I: COMPARE_K(int64_t, in->i, >=)
+            case EQK_I: COMPARE_K(int64_t, in->i, ==)
+            case NEK_I: COMPARE_K(int64_t, in->i, !=)
+            case LTK_F: COMPARE_K(double, in->f, <)
+            case LEK_F: COMPARE_K(double, in->f, <=)
+            case GTK_F: COMPARE_K(double, in->f, >)
+            case GEK_F: COMPARE_K(double, in->f, >=)
+            case EQK_F: COMPARE_K(double, in->f, ==)
+            case NEK_F: COMPARE_K(double, in->f, !=)
+            case AND: ZIP(uint8_t, uint8_t, p & q)
+            case OR: ZIP(uint8_t, uint8_t, p | q)
+            case TABLE: MAP(uint8_t, uint8_t, tables[256 * in->i + p])
+            /* a byte below 32 through a 32-bit mask: shifts, where TABLE gathers */
+            case TABLE32: MAP(uint8_t, uint8_t, ((uint32_t)in->i >> (p & 31u)) & 1u)
+            /* booleans (0 or 1): bitwise, no branch or blend */
+            case SELECT_U8: SELECT(uint8_t, (c & p) | ((c ^ 1u) & q))
+            case SELECT_I: SELECT(int64_t, c ? p : q)
+            case SELECT_F: SELECT(double, c ? p : q)
             /* three-valued booleans: 0 false, 1 true, 2 unknown (Kleene's logic, as Polars') */
-            case TMASK: BINARY(uint8_t, q ? p : 2)
-            case TAND: BINARY(uint8_t, (p == 0 || q == 0) ? 0 : (p > q ? p : q))
-            case TOR: BINARY(uint8_t, (p == 1 || q == 1) ? 1 : (p > q ? p : q))
+            case TMASK: ZIP(uint8_t, uint8_t, q ? p : 2)
+            case TAND: ZIP(uint8_t, uint8_t, (p == 0 || q == 0) ? 0 : (p > q ? p : q))
+            case TOR: ZIP(uint8_t, uint8_t, (p == 1 || q == 1) ? 1 : (p > q ? p : q))
             /* strict: unknown where either is (a chained comparison with a null operand) */
-            case TSAND: BINARY(uint8_t, (p == 2 || q == 2) ? 2 : (p & q))
-            case TNOT: {
-                const uint8_t *restrict x = U8(in->a);
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = x[k] == 2 ? 2 : (uint8_t)(x[k] ^ 1u);
-                reg[in->dst] = (char *)z;
-                break;
-            }
-            case TSELECT: {
-                const uint8_t *restrict c = U8(in->a);
-                const uint8_t *restrict x = U8(in->b);
-                const uint8_t *restrict y = U8(in->i);
-                uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = c[k] == 2 ? 2 : (c[k] ? x[k] : y[k]);
-                reg[in->dst] = (char *)z;
-                break;
-            }
+            case TSAND: ZIP(uint8_t, uint8_t, (p == 2 || q == 2) ? 2 : (p & q))
+            case TNOT: MAP(uint8_t, uint8_t, p == 2 ? 2 : p ^ 1u)
+            case TSELECT: SELECT(uint8_t, c == 2 ? 2 : (c ? p : q))
             case BETWEENK_I: BETWEEN_K(int64_t, uint64_t)
-            case NEK_U8: COMPARE_K(uint8_t, in->i, p != q)
+            case NEK_U8: COMPARE_K(uint8_t, in->i, !=)
             /* an integer column compared many times, read once per block in a narrower type
              * that holds its bounds (a value outside wraps; the frame's check, on the full
              * value, refuses the frame that holds it): more values per vector */
-            case NARROW_I32: NARROW(int32_t)
-            case LTK_I32: COMPARE_K(int32_t, in->i, p < q)
-            case LEK_I32: COMPARE_K(int32_t, in->i, p <= q)
-            case GTK_I32: COMPARE_K(int32_t, in->i, p > q)
-            case GEK_I32: COMPARE_K(int32_t, in->i, p >= q)
-            case EQK_I32: COMPARE_K(int32_t, in->i, p == q)
-            case NEK_I32: COMPARE_K(int32_t, in->i, p != q)
+            case NARROW_I32: MAP(int64_t, int32_t, p)
+            case LTK_I32: COMPARE_K(int32_t, in->i, <)
+            case LEK_I32: COMPARE_K(int32_t, in->i, <=)
+            case GTK_I32: COMPARE_K(int32_t, in->i, >)
+            case GEK_I32: COMPARE_K(int32_t, in->i, >=)
+            case EQK_I32: COMPARE_K(int32_t, in->i, ==)
+            case NEK_I32: COMPARE_K(int32_t, in->i, !=)
             case BETWEENK_I32: BETWEEN_K(int32_t, uint32_t)
-            case NARROW_I16: NARROW(int16_t)
-            case LTK_I16: COMPARE_K(int16_t, in->i, p < q)
-            case LEK_I16: COMPARE_K(int16_t, in->i, p <= q)
-            case GTK_I16: COMPARE_K(int16_t, in->i, p > q)
-            case GEK_I16: COMPARE_K(int16_t, in->i, p >= q)
-            case EQK_I16: COMPARE_K(int16_t, in->i, p == q)
-            case NEK_I16: COMPARE_K(int16_t, in->i, p != q)
+            case NARROW_I16: MAP(int64_t, int16_t, p)
+            case LTK_I16: COMPARE_K(int16_t, in->i, <)
+            case LEK_I16: COMPARE_K(int16_t, in->i, <=)
+            case GTK_I16: COMPARE_K(int16_t, in->i, >)
+            case GEK_I16: COMPARE_K(int16_t, in->i, >=)
+            case EQK_I16: COMPARE_K(int16_t, in->i, ==)
+            case NEK_I16: COMPARE_K(int16_t, in->i, !=)
             case BETWEENK_I16: BETWEEN_K(int16_t, uint16_t)
             case BITS_FALSE_1: BITS_FALSE(uint8_t)
             case BITS_FALSE_2: BITS_FALSE(uint16_t)

@@ -11,6 +11,7 @@ from matcher.compiler import compile_rule
 from matcher.ir import Node
 from matcher.lower_polars import lower
 from matcher.lower_python import lower_expression
+from matcher.ruleset import Ruleset, ruleset_from_documents
 from matcher.schema import Feature, Type, polars_schema
 
 
@@ -34,3 +35,24 @@ def both(
     # lazy: Polars 2.1 eager with_columns mis-sizes some when/then results (a Polars bug)
     by_polars = frame.lazy().with_columns(lower(node).alias("v")).collect()["v"].to_list()
     return by_python, by_polars
+
+
+REASON = {"en": "r", "nb": "r", "sv": "r"}
+
+
+def lenders(rules: list[list[Any]], markets: list[list[str]]) -> Ruleset:
+    """A ruleset of lenders `bank_0`, `bank_1`, ...: lender i has the rules `rules[i]`
+    (requirements `r0`, `r1`, ...) and serves the markets `markets[i]`."""
+    return ruleset_from_documents(
+        [
+            {
+                "lender_id": f"bank_{i}",
+                "name": f"Bank {i}",
+                "markets": markets[i],
+                "requirements": [
+                    {"id": f"r{j}", "rule": rule, "reason": REASON} for j, rule in enumerate(lender)
+                ],
+            }
+            for i, lender in enumerate(rules)
+        ]
+    )

@@ -22,13 +22,13 @@ from matcher import engine, generate, lower_kernel, match, match_side_by_side
 from matcher.errors import FeatureFrameError
 from matcher.features import feature_frame
 from matcher.lower_kernel import _frame_kernel
-from matcher.ruleset import Ruleset, ruleset_from_documents
+from matcher.ruleset import Ruleset
 from matcher.schema import FEATURES, Type, polars_schema
+from tests.matcher.lowerings import lenders
 from tests.matcher.test_engine import SHIPPED
 from tests.matcher.test_lower_polars import _compiled, rows_with_infinity
 from tests.strategies import bool_rules
 
-REASON = {"en": "r", "nb": "r", "sv": "r"}
 DATE = dt.date(2026, 11, 25)
 
 
@@ -50,19 +50,7 @@ def _ruleset(rules: list[list[Any]], markets: list[list[str]]) -> Ruleset:
     for lender in rules:
         for rule in lender:
             _compiled(rule)
-    return ruleset_from_documents(
-        [
-            {
-                "lender_id": f"bank_{i}",
-                "name": f"Bank {i}",
-                "markets": markets[i],
-                "requirements": [
-                    {"id": f"r{j}", "rule": rule, "reason": REASON} for j, rule in enumerate(lender)
-                ],
-            }
-            for i, lender in enumerate(rules)
-        ]
-    )
+    return lenders(rules, markets)
 
 
 @given(

@@ -32,6 +32,7 @@ from matcher.lower_polars import (
 from matcher.lower_python import lower_expression
 from matcher.ruleset import Ruleset, ruleset_from_documents
 from matcher.schema import Type, polars_schema
+from tests.matcher.lowerings import lenders
 from tests.matcher.test_differential import RANGE_WORDS
 from tests.matcher.test_engine import _row
 from tests.strategies import bool_rules, feature_rows
@@ -108,18 +109,7 @@ def test_match_equals_evaluate_for_lenders_sharing_features(
     for lender in rules:
         for rule in lender:
             _compiled(rule)
-    documents = [
-        {
-            "lender_id": f"bank_{i}",
-            "name": f"Bank {i}",
-            "markets": markets[i],
-            "requirements": [
-                {"id": f"r{j}", "rule": rule, "reason": REASON} for j, rule in enumerate(lender)
-            ],
-        }
-        for i, lender in enumerate(rules)
-    ]
-    ruleset = ruleset_from_documents(documents)
+    ruleset = lenders(rules, markets)
     assert_bits_of_evaluate(rows, ruleset)
 
 
@@ -177,19 +167,8 @@ def test_thresholds_equal_to_the_values_and_infinity_in_both_paths() -> None:
         {"<=": [{"+": [{"var": "age"}, {"/": [{"var": "term_months"}, 12]}]}, 45]},
         {"in": [{"var": "purpose"}, ["car", "refinance", "consumer", "renovation"]]},
     ]
-    documents = [
-        {
-            "lender_id": f"bank_{k}",
-            "name": "Bank",
-            "markets": ["NO"],
-            "requirements": [
-                {"id": f"r{j}", "rule": rule, "reason": REASON}
-                for j, rule in enumerate(rules[k:] + rules[:k])
-            ],
-        }
-        for k in range(3)  # the same rules at other bits: computed once, placed three ways
-    ]
-    ruleset = ruleset_from_documents(documents)
+    # the same rules at other bits: computed once, placed three ways
+    ruleset = lenders([rules[k:] + rules[:k] for k in range(3)], [["NO"]] * 3)
     rows = [
         _row(age=40, term_months=60, purpose="other"),  # 40 + 5 = 45: on the threshold
         _row(age=39, income=0, total_income=0, debt_to_income=INF, employment="student"),
