@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa  # type: ignore[import-untyped]  # pyarrow ships no type hints
 
 from matcher.feature_checks import invalid
 from matcher.ir import Call, Const, ListConst, Node, Var
@@ -127,7 +126,11 @@ class KernelProgram:
             run(tasks[0])
         else:
             list(_pool().map(run, tasks))
-        valid: dict[int, pa.Buffer] = {}
+        # imported here: only a batch pays for it (pyarrow ships no type hints)
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        arrow = {dtype: pa.from_numpy_dtype(_NUMPY[dtype]) for dtype in _NUMPY}
+        valid: dict[int, Any] = {}
         out: list[pl.Series] = []
         for lender in self.lenders:
             mask = None
@@ -143,7 +146,7 @@ class KernelProgram:
                 (lender.unknown_column, lender.unknown),
             ):
                 array = pa.Array.from_buffers(
-                    _ARROW[lender.dtype], rows, [mask, pa.py_buffer(outputs[index])]
+                    arrow[lender.dtype], rows, [mask, pa.py_buffer(outputs[index])]
                 )
                 series = pl.from_arrow(array)
                 assert isinstance(series, pl.Series)
@@ -156,12 +159,6 @@ _NUMPY: dict[pl.DataType, Any] = {
     pl.UInt16(): np.uint16,
     pl.UInt32(): np.uint32,
     pl.UInt64(): np.uint64,
-}
-_ARROW: dict[pl.DataType, pa.DataType] = {
-    pl.UInt8(): pa.uint8(),
-    pl.UInt16(): pa.uint16(),
-    pl.UInt32(): pa.uint32(),
-    pl.UInt64(): pa.uint64(),
 }
 
 
