@@ -218,8 +218,9 @@ def _match_by_kernel(
     if not any(out.get_column(name).null_count() for name in program.not_null):
         bitmasks, bad = program.run(out)
         if not bad:
-            kept = [out.get_column("application_id")] if keep else []
-            return pl.DataFrame([*kept, *bitmasks])
+            if not keep:
+                return bitmasks
+            return pl.DataFrame([out.get_column("application_id"), *bitmasks.iter_columns()])
     bits = lazy.with_columns(*_code_columns()).select(_bad_bits()).collect().get_column(BAD_BITS)
     if not bits.max():  # pragma: no cover - the two checks are one contract
         raise AssertionError("the frame kernel's check refused a frame the rows' check allows")

@@ -50,6 +50,7 @@ except ImportError:  # pragma: no cover - depends on the build
     _frame_kernel = None
 
 OPCODES: Mapping[str, int] = {} if _frame_kernel is None else _frame_kernel.opcodes()
+PACK: int = 8 if _frame_kernel is None else _frame_kernel.PACK  # pairs a PACK instruction sets
 _INSTRUCTION = struct.Struct("<iiiiqd")  # op, dst, a, b, i, f: the kernel's `Instr`
 
 
@@ -99,12 +100,13 @@ class KernelProgram:
     columns: tuple[tuple[str, str], ...]  # what the program reads: (frame column, kind)
     computed: Mapping[str, pl.Expr]  # the columns Polars computes for it (rules it lacks)
     tables: bytes
+    operands: bytes  # int32 (register, bit) pairs of the PACK instructions
     outputs: tuple[pl.DataType, ...]  # each output buffer's type
     lenders: tuple[KernelLender, ...]
     bad: int  # the output marking rows the contract does not allow (1), by value
     not_null: tuple[str, ...]  # the features whose column must hold no null
 
-    def run(self, frame: pl.DataFrame) -> tuple[list[pl.Series], bool]:
+    def run(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
         """The lenders' bitmask columns (failed, unknown per lender) for `frame`, which
         holds `columns` and no null in `not_null`, and whether a row holds a value the
         contract does not allow (then the bitmasks mean nothing: the frame is refused)."""
@@ -120,7 +122,9 @@ class KernelProgram:
 
         def run(task: tuple[list[Any], list[Any], int, int]) -> None:
             columns, sliced, lo, hi = task
-            kernel.run(self.code, self.registers, columns, sliced, self.tables, lo, hi)
+            kernel.run(
+                self.code, self.registers, columns, sliced, self.tables, self.operands, lo, hi
+            )
 
         if len(tasks) == 1:
             run(tasks[0])
@@ -131,7 +135,8 @@ class KernelProgram:
 
         arrow = {dtype: pa.from_numpy_dtype(_NUMPY[dtype]) for dtype in _NUMPY}
         valid: dict[int, Any] = {}
-        out: list[pl.Series] = []
+        arrays: list[Any] = []
+        names: list[str] = []
         for lender in self.lenders:
             mask = None
             if lender.outside is not None:
@@ -145,12 +150,12 @@ class KernelProgram:
                 (lender.failed_column, lender.failed),
                 (lender.unknown_column, lender.unknown),
             ):
-                array = pa.Array.from_buffers(
-                    arrow[lender.dtype], rows, [mask, pa.py_buffer(outputs[index])]
-                )
-                series = pl.from_arrow(array)
-                assert isinstance(series, pl.Series)
-                out.append(series.alias(name))
+                buffers = [mask, pa.py_buffer(outputs[index])]
+                arrays.append(pa.Array.from_buffers(arrow[lender.dtype], rows, buffers))
+                names.append(name)
+        # one conversion for all the columns: a hundred of one each cost milliseconds
+        out = pl.from_arrow(pa.RecordBatch.from_arrays(arrays, names=names))
+        assert isinstance(out, pl.DataFrame)
         return out, bool(outputs[self.bad].any())
 
 
@@ -287,6 +292,7 @@ class _Value:
     i: int = 0
     f: float = 0.0
     reads: tuple[int, ...] = ()  # the values it reads
+    bits: tuple[int, ...] = ()  # a PACK's bit of each value it reads
 
 
 class _Builder:
@@ -323,26 +329,29 @@ class _Builder:
                 if outside is None:
                     outside = gates[markets] = self.output(pl.UInt8())
                     served = self.membership(_market(), markets)
-                    self.store("BITS_FALSE_1", served, outside, -1, 0)
+                    self.pack([(served, 0)], outside, 1)
             width = _WIDTHS[dtype]
+            falses: list[tuple[int, int]] = []
             for bit, requirement in enumerate(lender.requirements):
                 value = self.requirement(requirement)
                 if self.three_valued(requirement):
                     self.store(f"BITS_TRI_{width}", value, failed, unknown, bit)
                 else:
-                    self.store(f"BITS_FALSE_{width}", value, failed, -1, bit)
+                    falses.append((value, bit))
+            self.pack(falses, failed, width)
             out.append(
                 KernelLender(
                     lender.failed_column, lender.unknown_column, failed, unknown, dtype, outside
                 )
             )
-        code, registers = self.allocate()
+        code, operands, registers = self.allocate()
         return KernelProgram(
             code,
             registers,
             tuple(self.column_kinds),
             dict(self.computed),
             b"".join(self.tables),
+            operands,
             tuple(self.outputs),
             tuple(out),
             bad,
@@ -368,6 +377,17 @@ class _Builder:
         self.stores.append(_Value(op, "", a=value, b=other, dst=output, i=bit, reads=(value,)))
         # a store is ordered after the values it reads: kept in the value list's order
         self.values.append(self.stores[-1])
+
+    def pack(self, falses: Sequence[tuple[int, int]], output: int, width: int) -> None:
+        """Each (value, bit) pair's bit set in `output` where the value is false, up to
+        `PACK` pairs an instruction (one pass over the output for all of them)."""
+        for start in range(0, len(falses), PACK):
+            group = falses[start : start + PACK]
+            reads, bits = tuple(v for v, _ in group), tuple(b for _, b in group)
+            self.stores.append(
+                _Value(f"PACK_FALSE_{width}", "", dst=output, reads=reads, bits=bits)
+            )
+            self.values.append(self.stores[-1])
 
     def requirement(self, node: Node) -> int:
         """The value of a requirement's rule: a boolean byte, or for a three-valued
@@ -644,6 +664,7 @@ class _Builder:
         feature is not nullable are told by the columns' null counts, before running."""
         bad = self.output(pl.UInt8())
         self.wide = True  # the full values: a narrow copy of one outside its bounds wraps
+        insides: list[tuple[int, int]] = []
         for feature in features:
             var = Var(feature.name, feature.type, feature.name, nullable=feature.nullable)
             inside: int | None = None
@@ -672,7 +693,8 @@ class _Builder:
                 continue
             if inside in self.tri:  # a nullable feature: a null value is no violation
                 inside = self.table(inside, [1, 2])
-            self.store("BITS_FALSE_1", inside, bad, -1, 0)
+            insides.append((inside, 0))
+        self.pack(insides, bad, 1)
         self.wide = False
         return bad
 
@@ -853,9 +875,10 @@ class _Builder:
 
     # -- registers ----------------------------------------------------------------------
 
-    def allocate(self) -> tuple[bytes, int]:
-        """The instructions, each value in a register freed after its last read. Values
-        of rules that turned out unsupported half way (nothing reads them) are dropped."""
+    def allocate(self) -> tuple[bytes, bytes, int]:
+        """The instructions and the PACKs' operands, each value in a register freed after
+        its last read. Values of rules that turned out unsupported half way (nothing reads
+        them) are dropped."""
         used = [False] * len(self.values)
         for index in range(len(self.values) - 1, -1, -1):
             value = self.values[index]
@@ -872,11 +895,18 @@ class _Builder:
         registers = 0
         register: dict[int, int] = {}
         code = bytearray()
+        pairs: list[int] = []
         for index, value in enumerate(self.values):
             if not used[index]:
                 continue
             operands = [register[r] for r in value.reads]
-            if value.kind == "":  # a store: its bit into an output
+            if value.bits:  # a pack: the bits of its values into an output
+                code += _INSTRUCTION.pack(
+                    OPCODES[value.op], value.dst, -1, len(operands), len(pairs), 0.0
+                )
+                for operand, bit in zip(operands, value.bits, strict=True):
+                    pairs += (operand, bit)
+            elif value.kind == "":  # a store: its bit into an output
                 code += _INSTRUCTION.pack(
                     OPCODES[value.op], value.dst, operands[0], value.b, value.i, value.f
                 )
@@ -895,7 +925,7 @@ class _Builder:
             for read in set(value.reads):
                 if last[read] == index:
                     free.append(register[read])
-        return bytes(code), registers
+        return bytes(code), struct.pack(f"<{len(pairs)}i", *pairs), registers
 
 
 _WIDTHS: dict[pl.DataType, int] = {pl.UInt8(): 1, pl.UInt16(): 2, pl.UInt32(): 4, pl.UInt64(): 8}

@@ -156,27 +156,36 @@ def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
     assert _frame_kernel is not None
     out = np.zeros(10, dtype=np.uint8)
     column = np.array([0] + [1] * 9, dtype=np.uint8)  # a requirement false on row 0
+    other = np.array([1, 0] + [1] * 8, dtype=np.uint8)  # one false on row 1
     load = lower_kernel.OPCODES["LOAD_U8"]
-    bits = lower_kernel.OPCODES["BITS_FALSE_1"]
-    good = struct.pack("<iiiiqd", load, 0, 0, -1, 0, 0.0) + struct.pack(
-        "<iiiiqd", bits, 0, 0, -1, 3, 0.0
+    pack = lower_kernel.OPCODES["PACK_FALSE_1"]
+    loads = struct.pack("<iiiiqd", load, 0, 0, -1, 0, 0.0) + struct.pack(
+        "<iiiiqd", load, 1, 1, -1, 0, 0.0
     )
-    _frame_kernel.run(good, 1, [column], [out], b"", 0, 10)
-    assert out.tolist() == [8] + [0] * 9  # bit 3 where it is false
+    good = loads + struct.pack("<iiiiqd", pack, 0, -1, 2, 0, 0.0)
+    pairs = struct.pack("<4i", 0, 3, 1, 5)  # register 0 to bit 3, register 1 to bit 5
+    _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, 0, 10)
+    assert out.tolist() == [8, 32] + [0] * 8  # each bit where its requirement is false
     wrong = [
-        struct.pack("<iiiiqd", load, 0, 1, -1, 0, 0.0),  # no column 1
-        struct.pack("<iiiiqd", load, 5, 0, -1, 0, 0.0),  # no register 5
-        struct.pack("<iiiiqd", bits, 1, 0, -1, 0, 0.0),  # no output 1
-        struct.pack("<iiiiqd", bits, 0, 0, -1, 8, 0.0),  # no bit 8 in a byte
-        struct.pack("<iiiiqd", 999, 0, 0, -1, 0, 0.0),  # no such instruction
+        (struct.pack("<iiiiqd", load, 0, 2, -1, 0, 0.0), pairs),  # no column 2
+        (struct.pack("<iiiiqd", load, 5, 0, -1, 0, 0.0), pairs),  # no register 5
+        (loads + struct.pack("<iiiiqd", pack, 1, -1, 2, 0, 0.0), pairs),  # no output 1
+        (good, struct.pack("<4i", 0, 3, 1, 8)),  # no bit 8 in a byte
+        (good, struct.pack("<4i", 0, 3, 2, 5)),  # no register 2
+        (loads + struct.pack("<iiiiqd", pack, 0, -1, 3, 0, 0.0), pairs),  # 3 pairs, 2 given
+        (loads + struct.pack("<iiiiqd", pack, 0, -1, 9, 0, 0.0), pairs * 3),  # over 8 pairs
+        (loads + struct.pack("<iiiiqd", pack, 0, -1, 0, 0, 0.0), pairs),  # none
+        (struct.pack("<iiiiqd", 999, 0, 0, -1, 0, 0.0), pairs),  # no such instruction
     ]
-    for program in wrong:
+    for program, operands in wrong:
         with pytest.raises(ValueError, match="out of range"):
-            _frame_kernel.run(program, 1, [column], [out], b"", 0, 10)
+            _frame_kernel.run(program, 2, [column, other], [out], b"", operands, 0, 10)
     with pytest.raises(ValueError, match="out of range"):  # rows beyond the buffers
-        _frame_kernel.run(good, 1, [column], [out], b"", 0, 11)
+        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, 0, 11)
     with pytest.raises(ValueError, match="malformed"):
-        _frame_kernel.run(good[:-1], 1, [column], [out], b"", 0, 10)
+        _frame_kernel.run(good[:-1], 2, [column, other], [out], b"", pairs, 0, 10)
+    with pytest.raises(ValueError, match="malformed"):
+        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs[:-1], 0, 10)
 
 
 @settings(max_examples=25)
