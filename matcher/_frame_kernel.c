@@ -8,13 +8,20 @@
  * reads it back). The lowering decides every type, so the loops here are plain and the
  * compiler vectorises them. The GIL is released while it runs: two threads, two halves.
  *
- * run(program, registers, columns, outputs, tables, operands, start, stop)
+ * run(program, registers, columns, outputs, tables, operands, vocabularies, start, stop)
  *   program    bytes, instructions of 32 bytes: int32 op, dst, a, b; int64 i; double f
  *   registers  the number of registers the program uses
- *   columns    a sequence of contiguous buffers (int64, float64 or uint8, by the loads)
+ *   columns    a sequence of contiguous buffers (int64, float64 or uint8, by the loads), or
+ *              for a string column an Arrow string view array's parts, a tuple (views, row
+ *              offset, validity or None, data buffers): the views of 16 bytes (length, then
+ *              the string itself when it is 12 bytes or shorter, zero padded, else its first
+ *              4 bytes, its data buffer and its place there)
  *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
+ *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count, then
+ *              per string uint64 lo, hi (its view, the place in the data zero), length,
+ *              start (of its bytes, from the list's offset); then the bytes
  *   start, stop  the rows to run: [start, stop)
  */
 #define PY_SSIZE_T_CLEAN
@@ -34,6 +41,25 @@ typedef struct {
     double f;
 } Instr;
 
+/* A column the program reads: its values (a string column: its views), and for a string
+ * column its validity, the row of its first view and its data buffers. */
+typedef struct {
+    Py_buffer values;
+    Py_buffer validity; /* .obj NULL: none */
+    Py_ssize_t offset;
+    Py_ssize_t ndata;
+    Py_buffer *data;
+    int strings;
+} Column;
+
+/* what `execute` reads of a string column */
+typedef struct {
+    const uint8_t *views, *validity;
+    Py_ssize_t offset, ndata;
+    const uint8_t *const *data;
+    const Py_ssize_t *data_len;
+} Strings;
+
 enum {
     LOAD_I64 = 1, LOAD_F64, LOAD_U8,
     I2F,
@@ -47,7 +73,7 @@ enum {
     AND, OR, TABLE, TABLE32,
     SELECT_U8, SELECT_I, SELECT_F,
     TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
-    BETWEENK_I, NEK_U8,
+    BETWEENK_I, NEK_U8, CODE_STR, VALID,
     NARROW_I32, LTK_I32, LEK_I32, GTK_I32, GEK_I32, EQK_I32, NEK_I32, BETWEENK_I32,
     NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     PACK_FALSE_1, PACK_FALSE_2, PACK_FALSE_4, PACK_FALSE_8,
@@ -148,6 +174,36 @@ enum {
     }                                                                            \
     break;
 
+/* A view's two halves, the bytes past an inline string's end zeroed (the format zero pads
+ * them; a writer that did not is read alike): without a branch, so that the loop over a
+ * block's views is vectorised. The length's bits and min(n, 4) bytes kept of the first half,
+ * max(n - 4, 0) bytes of the second, for n the length up to 12 (a longer string's view
+ * whole). */
+static inline void
+view_at(const uint64_t *view, uint64_t *lo, uint64_t *hi)
+{
+    const uint64_t a = view[0], b = view[1];
+    const uint64_t len = a & 0xffffffffu;
+    const uint64_t n = len < 12 ? len : 12;
+    const uint64_t first = n < 4 ? n : 4, second = 8 * (n - first);
+    *lo = a & (~(uint64_t)0 >> (32 - 8 * first));
+    /* 2^second - 1 in two shifts, each below 64 (second is 0 to 64) */
+    *hi = b & (((uint64_t)1 << (second >> 1) << (second - (second >> 1))) - 1);
+}
+
+/* Whether the long string of view (lo, hi) of a string column is `len` bytes `want`: its data
+ * buffer and place read from the view, checked against the buffers (a view out of them is no
+ * match). */
+static inline int
+long_equal(const Strings *s, uint64_t hi, const uint8_t *want, uint64_t len)
+{
+    const uint64_t buffer = hi & 0xffffffffu, place = hi >> 32;
+    if (buffer >= (uint64_t)s->ndata || place > (uint64_t)s->data_len[buffer] ||
+        len > (uint64_t)s->data_len[buffer] - place)
+        return 0;
+    return memcmp(s->data[buffer] + place, want, len) == 0;
+}
+
 /* compiled for each of these instruction sets, the best one the processor has picked when
  * the module is loaded (a build copied to an older processor still runs) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -155,8 +211,8 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 static void
 execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *const *col_ptr,
-        char *const *out_ptr, const uint8_t *tables, const int32_t *operands, Py_ssize_t start,
-        Py_ssize_t stop)
+        const Strings *strs, char *const *out_ptr, const uint8_t *tables, const int32_t *operands,
+        const uint8_t *vocab, uint64_t *lo, uint64_t *hi, Py_ssize_t start, Py_ssize_t stop)
 {
     for (Py_ssize_t row = start; row < stop; row += BLOCK) {
         const Py_ssize_t n = stop - row < BLOCK ? stop - row : BLOCK;
@@ -251,6 +307,60 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case TSELECT: SELECT(uint8_t, c == 2 ? 2 : (c ? p : q))
             case BETWEENK_I: BETWEEN_K(int64_t, uint64_t)
             case NEK_U8: COMPARE_K(uint8_t, in->i, !=)
+            /* a string's code in a closed list (vocabulary at i): its place, 255 for another
+             * string, 0 where the value is null (VALID tells) */
+            case CODE_STR: {
+                const Strings *s = &strs[in->a];
+                /* 8-byte aligned (checked) */
+                const uint64_t *views = (const uint64_t *)s->views + 2 * (s->offset + row);
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                uint64_t *restrict halves_lo = lo, *restrict halves_hi = hi;
+                for (Py_ssize_t k = 0; k < n; k++)
+                    view_at(views + 2 * k, &halves_lo[k], &halves_hi[k]);
+                memset(z, 255, (size_t)n);
+                const uint8_t *list = vocab + in->i;
+                uint64_t values;
+                memcpy(&values, list, 8);
+                for (uint64_t j = 0; j < values; j++) {
+                    uint64_t entry[4]; /* lo, hi, length, start */
+                    memcpy(entry, list + 8 + 32 * j, 32);
+                    const uint64_t want_lo = entry[0], want_hi = entry[1];
+                    if (entry[2] <= 12) {
+                        for (Py_ssize_t k = 0; k < n; k++)
+                            z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
+                    } else {
+                        for (Py_ssize_t k = 0; k < n; k++)
+                            if (lo[k] == want_lo && long_equal(s, hi[k], list + entry[3], entry[2]))
+                                z[k] = (uint8_t)j;
+                    }
+                }
+                const uint8_t *valid = s->validity;
+                if (valid != NULL) {
+                    const Py_ssize_t first = s->offset + row;
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const Py_ssize_t bit = first + k;
+                        z[k] = ((valid[bit >> 3] >> (bit & 7)) & 1) ? z[k] : 0;
+                    }
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            /* 1 where a string column's value is not null */
+            case VALID: {
+                const Strings *s = &strs[in->a];
+                uint8_t *restrict z = (uint8_t *)buf[in->dst];
+                if (s->validity == NULL) {
+                    memset(z, 1, (size_t)n);
+                } else {
+                    const Py_ssize_t first = s->offset + row;
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const Py_ssize_t bit = first + k;
+                        z[k] = (s->validity[bit >> 3] >> (bit & 7)) & 1;
+                    }
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
             /* an integer column compared many times, read once per block in a narrower type
              * that holds its bounds (a value outside wraps; the frame's check, on the full
              * value, refuses the frame that holds it): more values per vector */
@@ -323,6 +433,88 @@ release(Py_buffer *views, Py_ssize_t count)
     PyMem_Free(views);
 }
 
+static void
+release_columns(Column *cols, Py_ssize_t count)
+{
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyBuffer_Release(&cols[k].values);
+        if (cols[k].validity.obj != NULL)
+            PyBuffer_Release(&cols[k].validity);
+        if (cols[k].data != NULL)
+            release(cols[k].data, cols[k].ndata);
+    }
+    PyMem_Free(cols);
+}
+
+/* The columns: each a contiguous buffer, or a string column's tuple (views, offset, validity
+ * or None, data buffers). NULL and an exception when one is neither. */
+static Column *
+columns_of(PyObject *seq, Py_ssize_t *count)
+{
+    PyObject *items = PySequence_Fast(seq, "columns must be a sequence");
+    if (items == NULL)
+        return NULL;
+    Py_ssize_t size = PySequence_Fast_GET_SIZE(items);
+    Column *cols = PyMem_Calloc(size ? (size_t)size : 1, sizeof(Column));
+    if (cols == NULL) {
+        Py_DECREF(items);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    Py_ssize_t k = 0;
+    for (; k < size; k++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(items, k);
+        Column *c = &cols[k];
+        if (!PyTuple_Check(item)) {
+            if (PyObject_GetBuffer(item, &c->values, PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+            continue;
+        }
+        PyObject *views, *validity, *data;
+        if (!PyArg_ParseTuple(item, "OnOO:a string column", &views, &c->offset, &validity, &data))
+            goto fail;
+        if (c->offset < 0) {
+            PyErr_SetString(PyExc_ValueError, "frame kernel: a string column's offset is negative");
+            goto fail;
+        }
+        if (PyObject_GetBuffer(views, &c->values, PyBUF_C_CONTIGUOUS) < 0)
+            goto fail;
+        c->strings = 1;
+        if (validity != Py_None && PyObject_GetBuffer(validity, &c->validity, PyBUF_C_CONTIGUOUS) < 0)
+            goto fail;
+        c->data = buffers(data, "a string column's data must be a sequence", 0, &c->ndata);
+        if (c->data == NULL)
+            goto fail;
+    }
+    Py_DECREF(items);
+    *count = size;
+    return cols;
+fail:
+    Py_DECREF(items);
+    release_columns(cols, k + 1); /* the failed one's buffers taken so far, too */
+    return NULL;
+}
+
+/* Whether the closed list at `offset` of the vocabularies lies in them, its strings too. */
+static int
+vocabulary_fits(const uint8_t *vocab, Py_ssize_t size, int64_t offset)
+{
+    if (offset < 0 || offset > size - 8)
+        return 0;
+    uint64_t values;
+    memcpy(&values, vocab + offset, 8);
+    if (values > 255 || (uint64_t)(size - offset - 8) < 32 * values)
+        return 0;
+    for (uint64_t j = 0; j < values; j++) {
+        uint64_t entry[4];
+        memcpy(entry, vocab + offset + 8 + 32 * j, 32);
+        if (entry[2] > 12 && (entry[3] > (uint64_t)(size - offset) ||
+                              entry[2] > (uint64_t)(size - offset) - entry[3]))
+            return 0;
+    }
+    return 1;
+}
+
 static int
 bad(Py_ssize_t pc)
 {
@@ -333,9 +525,10 @@ bad(Py_ssize_t pc)
 /* Whether every instruction's operands are in range and every buffer it reads or writes
  * holds the rows [0, stop): a wrong program is an error, never a stray write. */
 static int
-check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Py_buffer *cols,
+check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column *cols,
       Py_ssize_t ncols, const Py_buffer *outs, Py_ssize_t nouts, Py_ssize_t ntables,
-      const int32_t *operands, Py_ssize_t noperands, Py_ssize_t stop)
+      const int32_t *operands, Py_ssize_t noperands, const uint8_t *vocab, Py_ssize_t nvocab,
+      Py_ssize_t stop)
 {
     for (Py_ssize_t pc = 0; pc < count; pc++) {
         const Instr *in = &program[pc];
@@ -365,7 +558,21 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Py_buf
             return bad(pc);
         if (op <= LOAD_U8) {
             Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
-            if (in->a < 0 || in->a >= ncols || cols[in->a].len < stop * width)
+            if (in->a < 0 || in->a >= ncols || cols[in->a].strings ||
+                cols[in->a].values.len < stop * width)
+                return bad(pc);
+            continue;
+        }
+        if (op == CODE_STR || op == VALID) {
+            if (in->a < 0 || in->a >= ncols || !cols[in->a].strings)
+                return bad(pc);
+            const Column *c = &cols[in->a];
+            Py_ssize_t rows = c->offset + stop;
+            if (c->values.len / 16 < rows || (uintptr_t)c->values.buf % 8)
+                return bad(pc);
+            if (c->validity.obj != NULL && c->validity.len < (rows + 7) / 8)
+                return bad(pc);
+            if (op == CODE_STR && !vocabulary_fits(vocab, nvocab, in->i))
                 return bad(pc);
             continue;
         }
@@ -395,22 +602,27 @@ run(PyObject *self, PyObject *args)
     Py_buffer program;
     Py_ssize_t registers, start, stop;
     PyObject *columns, *outputs;
-    Py_buffer tables, operands;
-    if (!PyArg_ParseTuple(args, "y*nOOy*y*nn:run", &program, &registers, &columns, &outputs,
-                          &tables, &operands, &start, &stop))
+    Py_buffer tables, operands, vocabularies;
+    if (!PyArg_ParseTuple(args, "y*nOOy*y*y*nn:run", &program, &registers, &columns, &outputs,
+                          &tables, &operands, &vocabularies, &start, &stop))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t ncols = 0, nouts = 0;
-    Py_buffer *cols = NULL, *outs = NULL;
+    Column *cols = NULL;
+    Py_buffer *outs = NULL;
     char **buf = NULL, **reg = NULL, **col_ptr = NULL, **out_ptr = NULL;
     char *memory = NULL;
     int32_t *pairs = NULL;
+    uint8_t *vocab = NULL;
+    Strings *strs = NULL;
+    const uint8_t **data = NULL;
+    Py_ssize_t *data_len = NULL;
     if (program.len % (Py_ssize_t)sizeof(Instr) || tables.len % 256 ||
         operands.len % (Py_ssize_t)sizeof(int32_t) || registers < 0 || start < 0 || stop < start) {
         PyErr_SetString(PyExc_ValueError, "frame kernel: malformed arguments");
         goto done;
     }
-    cols = buffers(columns, "columns must be a sequence", 0, &ncols);
+    cols = columns_of(columns, &ncols);
     if (cols == NULL)
         goto done;
     outs = buffers(outputs, "outputs must be a sequence", 1, &nouts);
@@ -426,16 +638,48 @@ run(PyObject *self, PyObject *args)
         goto done;
     }
     memcpy(pairs, operands.buf, (size_t)operands.len);
-    if (!check(code, count, registers, cols, ncols, outs, nouts, tables.len / 256, pairs, npairs,
-               stop))
+    vocab = PyMem_Malloc(vocabularies.len ? (size_t)vocabularies.len : 1);
+    if (vocab == NULL) {
+        PyErr_NoMemory();
         goto done;
+    }
+    memcpy(vocab, vocabularies.buf, (size_t)vocabularies.len);
+    if (!check(code, count, registers, cols, ncols, outs, nouts, tables.len / 256, pairs, npairs,
+               vocab, vocabularies.len, stop))
+        goto done;
+    /* the string columns' parts, their data buffers in one array */
+    Py_ssize_t ndata = 0;
+    for (Py_ssize_t k = 0; k < ncols; k++)
+        ndata += cols[k].ndata;
+    strs = PyMem_Calloc(ncols ? (size_t)ncols : 1, sizeof(Strings));
+    data = PyMem_Calloc(ndata ? (size_t)ndata : 1, sizeof(uint8_t *));
+    data_len = PyMem_Calloc(ndata ? (size_t)ndata : 1, sizeof(Py_ssize_t));
+    if (!strs || !data || !data_len) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t k = 0, d = 0; k < ncols; k++) {
+        if (!cols[k].strings)
+            continue;
+        strs[k].views = cols[k].values.buf;
+        strs[k].validity = cols[k].validity.obj != NULL ? cols[k].validity.buf : NULL;
+        strs[k].offset = cols[k].offset;
+        strs[k].ndata = cols[k].ndata;
+        strs[k].data = data + d;
+        strs[k].data_len = data_len + d;
+        for (Py_ssize_t j = 0; j < cols[k].ndata; j++, d++) {
+            data[d] = cols[k].data[j].buf;
+            data_len[d] = cols[k].data[j].len;
+        }
+    }
     size_t slots = registers ? (size_t)registers : 1;
     buf = PyMem_Calloc(slots, sizeof(char *));
     reg = PyMem_Calloc(slots, sizeof(char *));
     col_ptr = PyMem_Calloc(ncols ? (size_t)ncols : 1, sizeof(char *));
     out_ptr = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(char *));
-    /* every register a block of 8-byte values, 64-byte aligned */
-    memory = aligned_alloc(64, slots * BLOCK * 8);
+    /* every register a block of 8-byte values, 64-byte aligned; then two blocks for the
+     * views a CODE_STR reads */
+    memory = aligned_alloc(64, (slots + 2) * BLOCK * 8);
     if (!buf || !reg || !col_ptr || !out_ptr || !memory) {
         PyErr_NoMemory();
         goto done;
@@ -443,29 +687,35 @@ run(PyObject *self, PyObject *args)
     for (size_t k = 0; k < slots; k++)
         buf[k] = reg[k] = memory + k * BLOCK * 8;
     for (Py_ssize_t k = 0; k < ncols; k++)
-        col_ptr[k] = cols[k].buf;
+        col_ptr[k] = cols[k].values.buf;
     for (Py_ssize_t k = 0; k < nouts; k++)
         out_ptr[k] = outs[k].buf;
     Py_BEGIN_ALLOW_THREADS
-    execute(code, count, buf, reg, col_ptr, out_ptr, (const uint8_t *)tables.buf, pairs, start,
-            stop);
+    uint64_t *lo = (uint64_t *)(memory + slots * BLOCK * 8), *hi = lo + BLOCK;
+    execute(code, count, buf, reg, col_ptr, strs, out_ptr, (const uint8_t *)tables.buf, pairs,
+            vocab, lo, hi, start, stop);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
 done:
     free(memory);
     PyMem_Free(pairs);
+    PyMem_Free(vocab);
+    PyMem_Free(strs);
+    PyMem_Free(data);
+    PyMem_Free(data_len);
     PyMem_Free(buf);
     PyMem_Free(reg);
     PyMem_Free(col_ptr);
     PyMem_Free(out_ptr);
     if (cols)
-        release(cols, ncols);
+        release_columns(cols, ncols);
     if (outs)
         release(outs, nouts);
     PyBuffer_Release(&program);
     PyBuffer_Release(&tables);
     PyBuffer_Release(&operands);
+    PyBuffer_Release(&vocabularies);
     return result;
 }
 
@@ -483,7 +733,7 @@ opcodes(PyObject *self, PyObject *unused)
         "LTK_F", "LEK_F", "GTK_F", "GEK_F", "EQK_F", "NEK_F",
         "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
         "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
-        "BETWEENK_I", "NEK_U8",
+        "BETWEENK_I", "NEK_U8", "CODE_STR", "VALID",
         "NARROW_I32", "LTK_I32", "LEK_I32", "GTK_I32", "GEK_I32", "EQK_I32", "NEK_I32",
         "BETWEENK_I32",
         "NARROW_I16", "LTK_I16", "LEK_I16", "GTK_I16", "GEK_I16", "EQK_I16", "NEK_I16",

@@ -8,11 +8,14 @@ native`), which runs the whole program over a block of rows while the block is i
 processor's cache, then the next block, on every core.
 
 What the program computes is what the Polars lowering computes, bit for bit, on every frame
-the feature contract allows (the frame check runs first, in the same Polars pass as the
-codes): the same types (an integer operand of a float operation converted to a double, as
-Polars casts Int64 to Float64), the same remainders (C's `%` and `fmod` take the sign of the
-dividend, as JsonLogic does), the same codes for closed vocabularies. A requirement the
-program does not cover is computed by its Polars expression, as a column the program reads:
+the feature contract allows (the program checks the frame in the same pass): the same types
+(an integer operand of a float operation converted to a double, as Polars casts Int64 to
+Float64), the same remainders (C's `%` and `fmod` take the sign of the dividend, as
+JsonLogic does), the same codes for closed vocabularies, which the kernel reads from the
+string columns' Arrow views itself (`CODE_STR`: an inline string's 16 bytes compared whole,
+a longer one's bytes in its data buffer), with no pass of Polars to code them. A
+requirement the program does not cover is computed by its Polars expression, as a column
+the program reads:
 
 - anything that can be null or NaN on an allowed row (`lower_polars.may_be_null` of any
   node): nullable features without a default, division by a feature, ...;
@@ -21,7 +24,8 @@ program does not cover is computed by its Polars expression, as a column the pro
 
 Equal sub-expressions (the same `node_key`) are computed once per block, however many
 rules and lenders hold them, and a register is reused once its value is read for the last
-time.
+time. A lender's bits are set by one `PACK` instruction per 8 requirements: one pass over
+its output.
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ def available() -> bool:
 # The kind of a value in a register or a column: 64-bit integer, double, or a byte (a
 # boolean, a code, or a three-valued requirement: 0 false, 1 true, 2 unknown).
 I64, F64, U8 = "i64", "f64", "u8"
+STR = "str"  # a string column, read as Arrow string views
 
 _COMPARE = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 _COMPARE |= {"===": "EQ", "!==": "NE"}
@@ -101,6 +106,7 @@ class KernelProgram:
     computed: Mapping[str, pl.Expr]  # the columns Polars computes for it (rules it lacks)
     tables: bytes
     operands: bytes  # int32 (register, bit) pairs of the PACK instructions
+    vocabularies: bytes  # the closed lists of strings the CODE_STR instructions read
     outputs: tuple[pl.DataType, ...]  # each output buffer's type
     lenders: tuple[KernelLender, ...]
     bad: int  # the output marking rows the contract does not allow (1), by value
@@ -115,15 +121,24 @@ class KernelProgram:
         rows = frame.height
         outputs = _outputs(rows, self.outputs)
         tasks: list[tuple[list[Any], list[Any], int, int]] = []
-        for start, columns in _pieces(frame, self.columns):
-            length = len(columns[0]) if columns else rows
+        for start, piece in _pieces(frame, self.columns):
+            length = len(piece[0]) if piece else rows
             sliced = [out[start : start + length] for out in outputs]
+            columns = [a.parts() if isinstance(a, _Strings) else a for a in piece]
             tasks += [(columns, sliced, lo, hi) for lo, hi in _parts(length, rows)]
 
         def run(task: tuple[list[Any], list[Any], int, int]) -> None:
             columns, sliced, lo, hi = task
             kernel.run(
-                self.code, self.registers, columns, sliced, self.tables, self.operands, lo, hi
+                self.code,
+                self.registers,
+                columns,
+                sliced,
+                self.tables,
+                self.operands,
+                self.vocabularies,
+                lo,
+                hi,
             )
 
         if len(tasks) == 1:
@@ -185,9 +200,37 @@ def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, A
     ]
 
 
-def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any]:
+class _Strings:
+    """A chunk of a string column as the kernel reads it: an Arrow string view array."""
+
+    def __init__(self, array: Any) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, rows: slice) -> _Strings:
+        start, stop, _ = rows.indices(len(self.array))
+        return _Strings(self.array.slice(start, stop - start))
+
+    def parts(self) -> tuple[Any, int, Any, list[Any]]:
+        """(views, the first row's place in them, validity or None, data buffers)."""
+        validity, views, *data = self.array.buffers()
+        return views, self.array.offset, validity if self.array.null_count else None, data
+
+
+def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
     """A column as the contiguous array the kernel reads (no copy where Polars holds one
-    chunk of the same type)."""
+    chunk of the same type), a string column as its Arrow string views (no copy)."""
+    if kind == STR:
+        import pyarrow as pa
+
+        if series.dtype != pl.String():  # a categorical column: its strings
+            series = series.cast(pl.String())
+        array = series.to_arrow(compat_level=pl.CompatLevel.newest())
+        if array.type != pa.string_view():  # pragma: no cover - Polars' strings are views
+            array = array.cast(pa.string_view())
+        return _Strings(array)
     if kind == U8:
         values = series.to_numpy()
         return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
@@ -201,7 +244,7 @@ MAX_PIECES = 256
 
 def _pieces(
     frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
-) -> list[tuple[int, list[np.ndarray[Any, Any]]]]:
+) -> list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]]:
     """The frame's rows in pieces the kernel reads without a copy: cut wherever a column's
     chunk ends (Polars' columns of a frame read or built in parts are chunked, not always
     alike), each column's array of a piece a slice of its chunk. Each piece: its first
@@ -220,7 +263,7 @@ def _pieces(
     if len(bounds) - 1 > MAX_PIECES:
         whole = [_array(s.rechunk(), kind) for s, (_, kind) in zip(series, columns, strict=True)]
         return [(0, whole)]
-    out: list[tuple[int, list[np.ndarray[Any, Any]]]] = []
+    out: list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]] = []
     for start, stop in itertools.pairwise(bounds):
         piece = []
         for arrays in chunks:
@@ -303,6 +346,8 @@ class _Builder:
         self.columns: dict[str, int] = {}
         self.column_kinds: list[tuple[str, str]] = []
         self.tables: dict[bytes, int] = {}
+        self.vocabularies: dict[tuple[str, ...], int] = {}
+        self.strings = bytearray()  # the closed lists CODE_STR reads (`vocabulary`)
         self.outputs: list[pl.DataType] = []
         self.computed: dict[str, pl.Expr] = {}
         self.stores: list[_Value] = []  # the bits, in order after the values they read
@@ -352,6 +397,7 @@ class _Builder:
             dict(self.computed),
             b"".join(self.tables),
             operands,
+            bytes(self.strings),
             tuple(self.outputs),
             tuple(out),
             bad,
@@ -520,23 +566,69 @@ class _Builder:
 
     def nullable_read(self, node: Node) -> tuple[int, int] | None:
         """A nullable feature read without a default: its values (nulls read as zero,
-        or as code 0) and a byte true where it is not null, each a column Polars fills in
-        one pass. None for any other node."""
+        or as code 0) and a byte true where it is not null: a coded string's from its
+        column, a number's each a column Polars fills in one pass. None for any other
+        node."""
         if not isinstance(node, Var) or not node.nullable or node.default is not None:
             return None
-        found = self.codes.code(node)
-        if found is not None:
-            source, kind, zero = pl.col(found[0]), U8, pl.lit(0, pl.UInt8())
-        elif node.type.is_numeric:
-            kind = self.kind_of(node)
-            source, zero = pl.col(node.name), pl.lit(0, node.type.polars)
-        else:
+        if self.codes.code(node) is not None:
+            column = self.string_column(node.name)
+            valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
+            return self.code_of(node), valid
+        if not node.type.is_numeric:
             raise UnsupportedError
+        kind = self.kind_of(node)
         values = f"__lendmatch_kernel_filled_{node.name}"
-        valid = f"__lendmatch_kernel_valid_{node.name}"
-        self.computed.setdefault(values, source.fill_null(zero).alias(values))
-        self.computed.setdefault(valid, pl.col(node.name).is_not_null().cast(pl.UInt8).alias(valid))
-        return self.load(values, kind), self.load(valid, U8)
+        valid_name = f"__lendmatch_kernel_valid_{node.name}"
+        zero = pl.lit(0, node.type.polars)
+        self.computed.setdefault(values, pl.col(node.name).fill_null(zero).alias(values))
+        self.computed.setdefault(
+            valid_name, pl.col(node.name).is_not_null().cast(pl.UInt8).alias(valid_name)
+        )
+        return self.load(values, kind), self.load(valid_name, U8)
+
+    def string_column(self, name: str) -> int:
+        """The place of a string column the program reads."""
+        place = self.columns.get(name)
+        if place is None:
+            place = self.columns[name] = len(self.column_kinds)
+            self.column_kinds.append((name, STR))
+        return place
+
+    def code_of(self, var: Var) -> int:
+        """A coded feature's code, read from its string column by the kernel: its place in
+        the closed list, CODE_NONE for another string, 0 for null."""
+        found = self.codes.code(var)
+        assert found is not None
+        column = self.string_column(var.name)
+        vocabulary = self.vocabulary(found[1])
+        return self.emit(("CODE_STR", column), _Value("CODE_STR", U8, a=column, i=vocabulary))
+
+    def vocabulary(self, values: Sequence[str]) -> int:
+        """The offset of a closed list in the program's vocabularies (the layout the
+        kernel's CODE_STR reads), added once."""
+        key = tuple(values)
+        found = self.vocabularies.get(key)
+        if found is not None:
+            return found
+        offset = len(self.strings)
+        encoded = [v.encode() for v in values]
+        head = 8 + 32 * len(encoded)
+        entries, tail = bytearray(), bytearray()
+        for value in encoded:
+            size = len(value)
+            if size <= 12:  # inline: the view itself, zero padded
+                view = size.to_bytes(4, "little") + value.ljust(12, b"\0")
+                start = 0
+            else:  # the length and first 4 bytes; the whole string after the entries
+                view = size.to_bytes(4, "little") + value[:4] + bytes(8)
+                start = head + len(tail)
+                tail += value
+            entries += view + struct.pack("<QQ", size, start)
+        self.strings += struct.pack("<Q", len(encoded)) + entries + tail
+        self.strings += bytes(-len(self.strings) % 8)  # the next list 8-byte aligned
+        self.vocabularies[key] = offset
+        return offset
 
     def masked(self, value: int, valid: int) -> int:
         """A boolean, unknown (2) where `valid` is 0."""
@@ -681,10 +773,8 @@ class _Builder:
                 self.computed.setdefault(name, invalid(feature).cast(pl.UInt8).alias(name))
                 inside = self.table(self.load(name, U8), [0])
             elif feature.values:
-                found = self.codes.code(var)
-                assert found is not None
                 read = self.nullable_read(var)
-                code = self.load(found[0], U8) if read is None else read[0]
+                code = self.code_of(var) if read is None else read[0]
                 inside = self.emit(
                     ("NEK_U8", code, CODE_NONE),
                     _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,)),
@@ -786,7 +876,7 @@ class _Builder:
         wanted = [c for c in codes if c != CODE_NONE]
         read = self.nullable_read(coded)
         if read is None:
-            return self.table(self.load(found[0], U8), wanted)
+            return self.table(self.code_of(coded), wanted)
         return self.masked(self.table(read[0], wanted), read[1])
 
     def member(self, node: Call) -> int:

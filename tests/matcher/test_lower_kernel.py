@@ -164,7 +164,7 @@ def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
     )
     good = loads + struct.pack("<iiiiqd", pack, 0, -1, 2, 0, 0.0)
     pairs = struct.pack("<4i", 0, 3, 1, 5)  # register 0 to bit 3, register 1 to bit 5
-    _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, 0, 10)
+    _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, b"", 0, 10)
     assert out.tolist() == [8, 32] + [0] * 8  # each bit where its requirement is false
     wrong = [
         (struct.pack("<iiiiqd", load, 0, 2, -1, 0, 0.0), pairs),  # no column 2
@@ -179,13 +179,98 @@ def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
     ]
     for program, operands in wrong:
         with pytest.raises(ValueError, match="out of range"):
-            _frame_kernel.run(program, 2, [column, other], [out], b"", operands, 0, 10)
+            _frame_kernel.run(program, 2, [column, other], [out], b"", operands, b"", 0, 10)
     with pytest.raises(ValueError, match="out of range"):  # rows beyond the buffers
-        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, 0, 11)
+        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs, b"", 0, 11)
     with pytest.raises(ValueError, match="malformed"):
-        _frame_kernel.run(good[:-1], 2, [column, other], [out], b"", pairs, 0, 10)
+        _frame_kernel.run(good[:-1], 2, [column, other], [out], b"", pairs, b"", 0, 10)
     with pytest.raises(ValueError, match="malformed"):
-        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs[:-1], 0, 10)
+        _frame_kernel.run(good, 2, [column, other], [out], b"", pairs[:-1], b"", 0, 10)
+
+
+def _view(text: bytes, buffer: int = 0, place: int = 0, padding: bytes = b"") -> bytes:
+    """An Arrow string view: inline (zero padded unless `padding`), or the length, the
+    first 4 bytes and the place in a data buffer."""
+    if len(text) <= 12:
+        return len(text).to_bytes(4, "little") + (text + padding).ljust(12, b"\0")[:12]
+    return struct.pack("<I4sII", len(text), text[:4], buffer, place)
+
+
+def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
+    assert _frame_kernel is not None
+    values = ("NO", "self_employed", "permanent")
+    builder = lower_kernel._Builder(engine.CODES)
+    assert builder.vocabulary(values) == 0
+    vocabulary = bytes(builder.strings)
+    data = [b"..self_employed", b"self_employedXself_employer"]
+    rows = [  # (view, the code the kernel must give: 255 for another string, 0 for null)
+        (_view(b"NO"), 0),
+        (_view(b"self_employed", 0, 2), 1),
+        (_view(b"self_employed", 1, 0), 1),  # the same string in another buffer
+        (_view(b"permanent"), 2),
+        (_view(b"NO", padding=b"\xff\xff"), 0),  # not zero padded: read alike
+        (_view(b"other"), 255),
+        (_view(b""), 255),
+        (_view(b"self_employedX", 1, 0), 255),  # longer, same first bytes
+        (_view(b"self_employer", 1, 14), 255),  # same length and first 4 bytes
+        (_view(b"self_employed", 1, 20), 255),  # past its buffer's end: no match
+        (_view(b"self_employed", 7, 0), 255),  # no buffer 7
+        (_view(b"NO"), 0),  # null (below): code 0
+    ]
+    nulls = {len(rows) - 1}
+    offset = 3  # the array starts at the 4th view and the 4th validity bit
+    views = _view(b"junk") * offset + b"".join(v for v, _ in rows)
+    bits = [1] * offset + [0 if k in nulls else 1 for k in range(len(rows))]
+    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    column = (views, offset, validity, data)
+    op = lower_kernel.OPCODES
+    program = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["VALID"], 1, 0, -1, 0, 0.0)
+    pairs: list[int] = []
+    for bit, code in enumerate([0, 1, 2, 255]):  # bit b where the code is the b-th
+        program += struct.pack("<iiiiqd", op["NEK_U8"], 2 + bit, 0, -1, code, 0.0)
+        pairs += (2 + bit, bit)
+    pairs += (1, 4)  # bit 4 where the value is null
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 5, 0, 0.0)
+    out = np.zeros(len(rows), dtype=np.uint8)
+    operands = struct.pack(f"<{len(pairs)}i", *pairs)
+    _frame_kernel.run(program, 6, [column], [out], b"", operands, vocabulary, 0, len(rows))
+    expected = [1 << [0, 1, 2, 255].index(code) for _, code in rows]
+    expected = [e | (16 if k in nulls else 0) for k, e in enumerate(expected)]
+    assert out.tolist() == expected
+    # a wrong program or column is an error, never a stray read
+    code_str = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, 0, 0.0)
+    numbers = np.zeros(len(rows), dtype=np.int64)
+    for columns, code, vocab, stop in [
+        ([numbers], code_str, vocabulary, len(rows)),  # not a string column
+        ([column], struct.pack("<iiiiqd", op["LOAD_I64"], 0, 0, -1, 0, 0.0), vocabulary, 1),
+        ([column], struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, 8, 0.0), vocabulary, 1),
+        ([column], code_str, vocabulary[:-4], 1),  # its strings past the vocabularies
+        ([column], code_str, vocabulary, len(rows) + 1),  # rows past the views
+        ([(views, offset, validity[:1], data)], code_str, vocabulary, len(rows)),
+    ]:
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(code, 1, columns, [out], b"", b"", vocab, 0, stop)
+    with pytest.raises(ValueError, match="negative"):
+        _frame_kernel.run(code_str, 1, [(views, -1, None, data)], [out], b"", b"", vocabulary, 0, 1)
+
+
+def test_string_columns_chunked_sliced_with_nulls_and_categorical_give_the_polars_bits(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = feature_frame(generate(3000, 11, DATE), DATE).collect()
+    assert frame.get_column("co_employment").null_count() > 0
+    assert (frame.get_column("employment") == "self_employed").any()  # a long string
+    parts = [frame.slice(0, 700), frame.slice(700, 1), frame.slice(701, 2299)]
+    chunked = pl.concat(parts, rechunk=False)
+    sliced = pl.concat([frame, frame], rechunk=True).slice(1234, 3000)
+    categorical = frame.with_columns(pl.col("employment", "housing").cast(pl.Categorical))
+    for each in (frame, chunked, sliced, categorical):
+        assert match(each, SHIPPED).equals(by_polars(each, SHIPPED, monkeypatch))
+    # the kernel reads the strings: no code column is computed for it
+    program = engine._kernel_program({"": SHIPPED})
+    assert ("employment", lower_kernel.STR) in program.columns
+    assert not any(name.startswith("__lendmatch_code_") for name, _ in program.columns)
 
 
 @settings(max_examples=25)
