@@ -175,20 +175,68 @@ enum {
     break;
 
 /* A view's two halves, the bytes past an inline string's end zeroed (the format zero pads
- * them; a writer that did not is read alike): without a branch, so that the loop over a
- * block's views is vectorised. The length's bits and min(n, 4) bytes kept of the first half,
- * max(n - 4, 0) bytes of the second, for n the length up to 12 (a longer string's view
- * whole). */
+ * them; a writer that did not is read alike), by masks looked up by the length up to 12 (a
+ * longer string's view whole): the length's bits and min(n, 4) bytes kept of the first half,
+ * max(n - 4, 0) bytes of the second. Looked up, not shifted: the loop over a block's views
+ * is vectorised (GCC does not vectorise its variable 64-bit shifts). */
+#define BYTES(n) ((n) >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * (n))) - 1)
+#define FIRST(n) BYTES(4 + ((n) < 4 ? (n) : 4))
+#define SECOND(n) BYTES((n) > 4 ? (n) - 4 : 0)
+static const uint64_t first_half[13] = {
+    FIRST(0), FIRST(1), FIRST(2), FIRST(3), FIRST(4), FIRST(5), FIRST(6),
+    FIRST(7), FIRST(8), FIRST(9), FIRST(10), FIRST(11), FIRST(12),
+};
+static const uint64_t second_half[13] = {
+    SECOND(0), SECOND(1), SECOND(2), SECOND(3), SECOND(4), SECOND(5), SECOND(6),
+    SECOND(7), SECOND(8), SECOND(9), SECOND(10), SECOND(11), SECOND(12),
+};
+
 static inline void
 view_at(const uint64_t *view, uint64_t *lo, uint64_t *hi)
 {
     const uint64_t a = view[0], b = view[1];
     const uint64_t len = a & 0xffffffffu;
     const uint64_t n = len < 12 ? len : 12;
-    const uint64_t first = n < 4 ? n : 4, second = 8 * (n - first);
-    *lo = a & (~(uint64_t)0 >> (32 - 8 * first));
-    /* 2^second - 1 in two shifts, each below 64 (second is 0 to 64) */
-    *hi = b & (((uint64_t)1 << (second >> 1) << (second - (second >> 1))) - 1);
+    *lo = a & first_half[n];
+    *hi = b & second_half[n];
+}
+
+/* The bytes of 8 rows from their validity bits (bit i of `byte` for row i): 0xff where valid,
+ * 0 where null. Each bit moved to its own byte by one multiplication, then spread over it. */
+static inline uint64_t
+valid_bytes(uint8_t byte)
+{
+    const uint64_t bit = ((uint64_t)byte * 0x0101010101010101u) & 0x8040201008040201u;
+    return (((bit + 0x7f7f7f7f7f7f7f7fu) & 0x8080808080808080u) >> 7) * 0xffu;
+}
+
+/* `z[k]` kept where row first + k is valid (bit first + k of `valid`), 0 where null: 8 rows
+ * a step, a byte of bits each (the bits of a step straddle two bytes where first is not a
+ * multiple of 8). `ones` 1 keeps 1, not `z[k]`: the rows' validity as bytes. */
+static inline void
+keep_valid(uint8_t *z, const uint8_t *valid, Py_ssize_t first, Py_ssize_t n, int ones)
+{
+    const uint8_t *v = valid + (first >> 3);
+    const unsigned shift = (unsigned)(first & 7);
+    Py_ssize_t k = 0;
+    for (Py_ssize_t step = 0; k + 8 <= n; step++, k += 8) {
+        /* the next byte holds some of these rows' bits only when shifted */
+        unsigned bits = shift ? ((unsigned)v[step] | ((unsigned)v[step + 1] << 8)) >> shift
+                              : v[step];
+        uint64_t mask = valid_bytes((uint8_t)bits), rows;
+        if (ones) {
+            rows = mask & 0x0101010101010101u;
+        } else {
+            memcpy(&rows, z + k, 8);
+            rows &= mask;
+        }
+        memcpy(z + k, &rows, 8);
+    }
+    for (; k < n; k++) {
+        const Py_ssize_t bit = first + k;
+        const uint8_t on = (valid[bit >> 3] >> (bit & 7)) & 1;
+        z[k] = ones ? on : (on ? z[k] : 0);
+    }
 }
 
 /* Whether the long string of view (lo, hi) of a string column is `len` bytes `want`: its data
@@ -334,14 +382,8 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                                 z[k] = (uint8_t)j;
                     }
                 }
-                const uint8_t *valid = s->validity;
-                if (valid != NULL) {
-                    const Py_ssize_t first = s->offset + row;
-                    for (Py_ssize_t k = 0; k < n; k++) {
-                        const Py_ssize_t bit = first + k;
-                        z[k] = ((valid[bit >> 3] >> (bit & 7)) & 1) ? z[k] : 0;
-                    }
-                }
+                if (s->validity != NULL)
+                    keep_valid(z, s->validity, s->offset + row, n, 0);
                 reg[in->dst] = (char *)z;
                 break;
             }
@@ -349,15 +391,10 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case VALID: {
                 const Strings *s = &strs[in->a];
                 uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                if (s->validity == NULL) {
+                if (s->validity == NULL)
                     memset(z, 1, (size_t)n);
-                } else {
-                    const Py_ssize_t first = s->offset + row;
-                    for (Py_ssize_t k = 0; k < n; k++) {
-                        const Py_ssize_t bit = first + k;
-                        z[k] = (s->validity[bit >> 3] >> (bit & 7)) & 1;
-                    }
-                }
+                else
+                    keep_valid(z, s->validity, s->offset + row, n, 1);
                 reg[in->dst] = (char *)z;
                 break;
             }
