@@ -203,18 +203,15 @@ def _match_by_kernel(
     lazy: pl.LazyFrame, rulesets: Mapping[str, Ruleset], keep: list[pl.Expr]
 ) -> pl.DataFrame:
     """`match_side_by_side` by the fused kernel (`matcher.lower_kernel`): Polars reads the
-    frame, codes its strings and computes the rules the kernel lacks in one pass; the kernel
-    the bitmasks and whether a value breaks the contract (a null where none may be, by the
-    columns' null counts, before). A frame that does is refused with the rows' check, which
+    frame and computes the rules the kernel lacks in one pass; the kernel the bitmasks and
+    whether a value breaks the contract (a null where none may be, by the columns' null
+    counts, before). A frame that does is refused with the rows' check, which
     then runs to tell each bad column and its count (`_bad_bits`)."""
     program = _kernel_program(rulesets)
     read = list(dict.fromkeys([name for name, _ in program.columns] + list(program.not_null)))
-    out = (
-        lazy.with_columns(*_code_columns())
-        .with_columns(*program.computed.values())
-        .select(*keep, *read)
-        .collect()
-    )
+    if program.helpers:  # the code and narrow columns of the rules Polars computes
+        lazy = lazy.with_columns(*program.helpers)
+    out = lazy.with_columns(*program.computed.values()).select(*keep, *read).collect()
     if not any(out.get_column(name).null_count() for name in program.not_null):
         bitmasks, bad = program.run(out)
         if not bad:

@@ -111,6 +111,7 @@ class KernelProgram:
     lenders: tuple[KernelLender, ...]
     bad: int  # the output marking rows the contract does not allow (1), by value
     not_null: tuple[str, ...]  # the features whose column must hold no null
+    helpers: tuple[pl.Expr, ...]  # the code and narrow columns `computed` reads, before it
 
     def run(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
         """The lenders' bitmask columns (failed, unknown per lender) for `frame`, which
@@ -390,6 +391,8 @@ class _Builder:
                 )
             )
         code, operands, registers = self.allocate()
+        reads = {name for expr in self.computed.values() for name in expr.meta.root_names()}
+        helpers = [e for e in self.codes.expressions() if e.meta.output_name() in reads]
         return KernelProgram(
             code,
             registers,
@@ -402,6 +405,7 @@ class _Builder:
             tuple(out),
             bad,
             tuple(f.name for f in features if not f.nullable),
+            tuple(helpers),
         )
 
     def output(self, dtype: pl.DataType) -> int:
@@ -509,7 +513,10 @@ class _Builder:
                 raise UnsupportedError
             if node.default is None:
                 return self.load(node.name, self.kind_of(node))
-            # a nullable feature with a default: Polars fills its nulls, in one pass
+            filled = self.filled(node)
+            if filled is not None:
+                return filled
+            # any other feature with a default: Polars fills its nulls, in one pass
             name = "__lendmatch_kernel_" + _digest(node)
             self.computed.setdefault(name, lower(node, self.codes).alias(name))
             return self.load(name, self.kind_of(node))
@@ -602,7 +609,9 @@ class _Builder:
         assert found is not None
         column = self.string_column(var.name)
         vocabulary = self.vocabulary(found[1])
-        return self.emit(("CODE_STR", column), _Value("CODE_STR", U8, a=column, i=vocabulary))
+        return self.emit(
+            ("CODE_STR", column, vocabulary), _Value("CODE_STR", U8, a=column, i=vocabulary)
+        )
 
     def vocabulary(self, values: Sequence[str]) -> int:
         """The offset of a closed list in the program's vocabularies (the layout the
@@ -629,6 +638,29 @@ class _Builder:
         self.strings += bytes(-len(self.strings) % 8)  # the next list 8-byte aligned
         self.vocabularies[key] = offset
         return offset
+
+    def filled(self, var: Var) -> int | None:
+        """A number feature read with a number for a default: its values where it is not
+        null, the default where it is (the values and validity the other reads of the
+        feature share). None for another feature or default."""
+        feature = self.codes.features.get(var.name)
+        default = None if var.default is None else var.default.value
+        if feature is None or not var.type.is_numeric or isinstance(default, bool):
+            return None
+        if not isinstance(default, int | float) or default != default:
+            return None
+        if var.type is Type.INT and not isinstance(default, int):
+            return None
+        bare = Var(var.name, var.type, var.path, nullable=feature.nullable)
+        read = self.nullable_read(bare)
+        if read is None:  # never null: the default is never read
+            return self.value(bare)
+        values, valid = read
+        kind = self.kind_of(var)
+        fallback = self.constant(default, kind)
+        op = "SELECT_I" if kind == I64 else "SELECT_F"
+        reads = (valid, values, fallback)
+        return self.emit((op, *reads), _Value(op, kind, a=valid, b=values, i=fallback, reads=reads))
 
     def masked(self, value: int, valid: int) -> int:
         """A boolean, unknown (2) where `valid` is 0."""
@@ -881,6 +913,8 @@ class _Builder:
 
     def member(self, node: Call) -> int:
         needle, haystack = node.args
+        if isinstance(haystack, ListConst) and needle.type is Type.STR:
+            return self.string_member(needle, haystack.values)
         if not isinstance(haystack, ListConst) or needle.type is not Type.INT:
             raise UnsupportedError
         if not all(type(v) is int for v in haystack.values) or not haystack.values:
@@ -891,6 +925,31 @@ class _Builder:
             equal = self.emit(("EQK_I", a, v), _Value("EQK_I", U8, a=a, i=int(v), reads=(a,)))
             out = equal if out < 0 else self.binary("OR", U8, out, equal)
         return out
+
+    def string_member(self, needle: Node, values: Sequence[Any]) -> int:
+        """A string feature (not coded) in a list of strings: its code in the list read
+        as a closed list of its own (`CODE_STR`), a member where the code is not
+        CODE_NONE; unknown where a nullable feature is null."""
+        if not isinstance(needle, Var) or needle.default is not None:
+            raise UnsupportedError
+        wanted = sorted(set(values))
+        if not all(isinstance(v, str) for v in wanted) or not 0 < len(wanted) < CODE_NONE:
+            raise UnsupportedError  # another value: what Polars' `is_in` makes of it
+        try:
+            vocabulary = self.vocabulary(wanted)
+        except UnicodeEncodeError:  # a lone surrogate: left to Polars
+            raise UnsupportedError from None
+        column = self.string_column(needle.name)
+        code = self.emit(
+            ("CODE_STR", column, vocabulary), _Value("CODE_STR", U8, a=column, i=vocabulary)
+        )
+        inside = self.emit(
+            ("NEK_U8", code, CODE_NONE), _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,))
+        )
+        if not needle.nullable:
+            return inside
+        valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
+        return self.masked(inside, valid)
 
     def conditional(self, node: Call) -> int:
         args = node.args

@@ -152,6 +152,39 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     assert name.startswith("__lendmatch_kernel_")
 
 
+def test_defaults_and_string_lists_are_read_by_the_kernel_as_polars_reads_them(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = [
+        [
+            {">=": [{"var": ["co_age", 30]}, 25]},  # a nullable feature with a default
+            {"<": [{"+": [{"var": ["co_age", 0]}, {"var": "age"}]}, 130]},
+            {"<=": [{"var": ["debt_to_income", 1.5]}, 5]},  # never null: the default unread
+            {"in": [{"var": "citizenship"}, ["NO", "SE", "Norway", ""]]},
+            {"!": {"in": [{"var": "citizenship"}, ["DK"]]}},
+        ],
+        [{"in": [{"var": "citizenship"}, ["NO", "SE", "Norway", ""]]}],
+    ]
+    ruleset = _ruleset(rules, [["NO", "SE"], ["SE"]])
+    program = engine._kernel_program({"": ruleset})
+    assert _rule_columns(program) == []  # every rule in the kernel, none in Polars
+    assert program.helpers == ()  # so no code column is computed for Polars either
+    frame = feature_frame(generate(2000, 3, DATE), DATE).collect()
+    assert frame.get_column("co_age").null_count() > 0
+    edited = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0)
+        .then(pl.lit("Norway"))
+        .when(pl.int_range(pl.len()) % 11 == 0)
+        .then(pl.lit("DK"))
+        .otherwise(pl.col("citizenship"))
+        .alias("citizenship")
+    )
+    for each in (frame, edited):
+        assert match(each, ruleset).equals(by_polars(each, ruleset, monkeypatch))
+    out = match(edited, ruleset)
+    assert out.get_column("bank_1.failed").drop_nulls().n_unique() == 2  # met and not met
+
+
 def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
     assert _frame_kernel is not None
     out = np.zeros(10, dtype=np.uint8)
