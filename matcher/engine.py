@@ -209,9 +209,9 @@ def _match_by_kernel(
     then runs to tell each bad column and its count (`_bad_bits`)."""
     program = _kernel_program(rulesets)
     read = list(dict.fromkeys([name for name, _ in program.columns] + list(program.not_null)))
-    if program.helpers:  # the code and narrow columns of the rules Polars computes
-        lazy = lazy.with_columns(*program.helpers)
-    out = lazy.with_columns(*program.computed.values()).select(*keep, *read).collect()
+    # the code and narrow columns the rules Polars computes read, then those rules
+    source = lazy.with_columns(*program.helpers) if program.helpers else lazy
+    out = source.with_columns(*program.computed.values()).select(*keep, *read).collect()
     if not any(out.get_column(name).null_count() for name in program.not_null):
         bitmasks, bad = program.run(out)
         if not bad:

@@ -477,13 +477,17 @@ class _Builder:
             self.keys[key] = index
         return index
 
-    def load(self, column: str, kind: str) -> int:
-        place = self.columns.get(column)
+    def column(self, name: str, kind: str) -> int:
+        """The place of a column the program reads, as `kind`."""
+        place = self.columns.get(name)
         if place is None:
-            place = self.columns[column] = len(self.column_kinds)
-            self.column_kinds.append((column, kind))
+            place = self.columns[name] = len(self.column_kinds)
+            self.column_kinds.append((name, kind))
+        return place
+
+    def load(self, column: str, kind: str) -> int:
         op = {I64: "LOAD_I64", F64: "LOAD_F64", U8: "LOAD_U8"}[kind]
-        return self.emit(("load", column), _Value(op, kind, a=place))
+        return self.emit(("load", column), _Value(op, kind, a=self.column(column, kind)))
 
     def value(self, node: Node) -> int:
         """A node's value (a register's worth per block), computed once per key."""
@@ -579,9 +583,7 @@ class _Builder:
         if not isinstance(node, Var) or not node.nullable or node.default is not None:
             return None
         if self.codes.code(node) is not None:
-            column = self.string_column(node.name)
-            valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
-            return self.code_of(node), valid
+            return self.code_of(node), self.valid(node.name)
         if not node.type.is_numeric:
             raise UnsupportedError
         kind = self.kind_of(node)
@@ -594,23 +596,30 @@ class _Builder:
         )
         return self.load(values, kind), self.load(valid_name, U8)
 
-    def string_column(self, name: str) -> int:
-        """The place of a string column the program reads."""
-        place = self.columns.get(name)
-        if place is None:
-            place = self.columns[name] = len(self.column_kinds)
-            self.column_kinds.append((name, STR))
-        return place
-
     def code_of(self, var: Var) -> int:
-        """A coded feature's code, read from its string column by the kernel: its place in
-        the closed list, CODE_NONE for another string, 0 for null."""
+        """A coded feature's code, read from its string column by the kernel."""
         found = self.codes.code(var)
         assert found is not None
-        column = self.string_column(var.name)
-        vocabulary = self.vocabulary(found[1])
+        return self.string_code(var.name, found[1])
+
+    def string_code(self, name: str, values: Sequence[str]) -> int:
+        """A string column's code in a closed list: the string's place in it, CODE_NONE
+        for another string, 0 for null (`valid` tells)."""
+        vocabulary = self.vocabulary(values)  # first: a string it cannot encode adds nothing
+        column = self.column(name, STR)
         return self.emit(
             ("CODE_STR", column, vocabulary), _Value("CODE_STR", U8, a=column, i=vocabulary)
+        )
+
+    def valid(self, name: str) -> int:
+        """1 where a string column's value is not null."""
+        column = self.column(name, STR)
+        return self.emit(("VALID", column), _Value("VALID", U8, a=column))
+
+    def listed(self, code: int) -> int:
+        """1 where a code is one of its closed list's (not CODE_NONE)."""
+        return self.emit(
+            ("NEK_U8", code, CODE_NONE), _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,))
         )
 
     def vocabulary(self, values: Sequence[str]) -> int:
@@ -806,11 +815,7 @@ class _Builder:
                 inside = self.table(self.load(name, U8), [0])
             elif feature.values:
                 read = self.nullable_read(var)
-                code = self.code_of(var) if read is None else read[0]
-                inside = self.emit(
-                    ("NEK_U8", code, CODE_NONE),
-                    _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,)),
-                )
+                inside = self.listed(self.code_of(var) if read is None else read[0])
             if inside is None:
                 continue
             if inside in self.tri:  # a nullable feature: a null value is no violation
@@ -936,20 +941,10 @@ class _Builder:
         if not all(isinstance(v, str) for v in wanted) or not 0 < len(wanted) < CODE_NONE:
             raise UnsupportedError  # another value: what Polars' `is_in` makes of it
         try:
-            vocabulary = self.vocabulary(wanted)
+            inside = self.listed(self.string_code(needle.name, wanted))
         except UnicodeEncodeError:  # a lone surrogate: left to Polars
             raise UnsupportedError from None
-        column = self.string_column(needle.name)
-        code = self.emit(
-            ("CODE_STR", column, vocabulary), _Value("CODE_STR", U8, a=column, i=vocabulary)
-        )
-        inside = self.emit(
-            ("NEK_U8", code, CODE_NONE), _Value("NEK_U8", U8, a=code, i=CODE_NONE, reads=(code,))
-        )
-        if not needle.nullable:
-            return inside
-        valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
-        return self.masked(inside, valid)
+        return self.masked(inside, self.valid(needle.name)) if needle.nullable else inside
 
     def conditional(self, node: Call) -> int:
         args = node.args
