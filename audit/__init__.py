@@ -42,6 +42,7 @@ from audit.errors import (
     SnapshotMismatch,
     StoreUnavailable,
 )
+from audit.ids import time_ordered_id
 from audit.personal_keys import DEVELOPMENT_DATA_KEYS, DEVELOPMENT_SUBJECT_KEY, PersonalKeys
 from audit.records import (
     AuditReport,
@@ -141,6 +142,7 @@ __all__ = [
     "new_checkpoint_keys",
     "newest_checkpoint",
     "open_store",
+    "time_ordered_id",
     "without_free_text",
     "write_checkpoint",
 ]

@@ -28,8 +28,6 @@ them.
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,13 +35,13 @@ from datetime import datetime
 from itertools import chain, repeat
 from typing import Any
 
-import numpy as np
 from psycopg.errors import UniqueViolation
 from sqlalchemy import insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from audit import _append, _chain, _rows
+from audit.ids import time_ordered_ids
 from audit.models import DecisionRow, SubjectLinkRow
 
 _IN_BATCH = 500  # ids per IN (...) on SQLite
@@ -181,7 +179,7 @@ def prepare(rows: BulkRows, people: People | None = None) -> Prepared:
         request_digest=None,
         client=None,
     )
-    ids = decision_ids(len(rows.application_ids))
+    ids = time_ordered_ids(len(rows.application_ids))
     found = digests.digests(rows.application_ids, ids, rows.features_json, rows.outcomes_json)
     people = people or People.of(rows.subjects)
     applications = rows.application_ids
@@ -317,38 +315,6 @@ def _existing_links(cursor: Any, applications: list[str]) -> list[tuple[str, str
         (json.dumps(applications),),
     )
     return [tuple(row) for row in cursor.fetchall()]
-
-
-def decision_ids(n: int, now_ms: int | None = None) -> list[str]:
-    """`n` new decision ids: version 7 UUIDs (RFC 9562) in their usual text form, in
-    ascending order. Each starts with the time in milliseconds (`now_ms`, default the
-    clock's), then 74 random bits from one read of the system's random source. Ordered by
-    time, a batch's ids go in at the end of the decision id index, where the pages are in
-    memory, not at random places in it as random (version 4) ids do, which costs the server
-    less per record.
-
-    Made over arrays (numpy): each id's 36 characters are a row of bytes (the shared
-    prefix, the random bits' hex digits, the dashes and the variant's digit), sorted as
-    bytes (the order of the texts) and cut from one decoded text."""
-    stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
-    prefix = f"{stamp[:8]}-{stamp[8:12]}-7".encode()
-    raw = np.frombuffer(os.urandom(10 * n), dtype=np.uint8).reshape(n, 10)
-    digits = np.empty((n, 20), dtype=np.uint8)  # each id's 20 random hex digits' values
-    digits[:, 0::2] = raw >> 4
-    digits[:, 1::2] = raw & 0x0F
-    text = np.empty((n, 36), dtype=np.uint8)
-    text[:, :15] = np.frombuffer(prefix, dtype=np.uint8)
-    text[:, 15:18] = _HEX[digits[:, 0:3]]
-    text[:, 18] = text[:, 23] = ord("-")
-    text[:, 19] = _VARIANT[digits[:, 3]]  # the variant bits 10xx over the hex digit's value
-    text[:, 20:23] = _HEX[digits[:, 4:7]]
-    text[:, 24:36] = _HEX[digits[:, 7:19]]
-    ordered = np.sort(text.view("S36").ravel()).tobytes().decode("ascii")
-    return [ordered[i : i + 36] for i in range(0, 36 * n, 36)]
-
-
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_VARIANT = np.frombuffer(b"89ab89ab89ab89ab", dtype=np.uint8)
 
 
 @dataclass(frozen=True, slots=True)

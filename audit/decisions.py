@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from audit import _append, _chain, _personal, _redaction, _rows
 from audit._unit import UnitOfWork
 from audit.api_keys import DEFAULT_CLIENT, check_client
 from audit.errors import InvalidRecord, StoreUnavailable
+from audit.ids import time_ordered_id
 from audit.models import (
     DIGEST_LENGTH,
     ChainHeadRow,
@@ -142,7 +142,7 @@ def _prepare(
     else:
         personal_json = _json_field("personal", dict(personal)) if personal else None
     fields: dict[str, Any] = {
-        "decision_id": str(uuid.uuid4()),
+        "decision_id": time_ordered_id(),
         "application_id": application_id,
         "channel": channel,
         "decided_at": _chain.utc(decision.decided_at),

@@ -23,12 +23,11 @@ automated decision itself is never changed.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import matcher
-from audit import DEFAULT_CLIENT, CanonicalText, Store, StoredDecision
+from audit import DEFAULT_CLIENT, CanonicalText, Store, StoredDecision, time_ordered_id
 from broker.errors import DecisionNotFoundError
 from broker.manual_decisions import overridden_lenders
 from broker.restrictions import ensure_unrestricted
@@ -86,7 +85,7 @@ def _append(
     people."""
     personal = canonical_json(application.model_dump(mode="json"))
     return {
-        "application_id": str(uuid.uuid4()),
+        "application_id": time_ordered_id(),
         "channel": channel,
         "decision": decision,
         "personal": CanonicalText(personal),

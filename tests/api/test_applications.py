@@ -58,6 +58,8 @@ def test_post_answers_201_with_every_lender_of_the_market_and_stores_it(api: Api
     assert stored is not None
     assert stored.decision_id == body["decision_id"]
     assert stored.channel == "api"
+    for made in (body["application_id"], body["decision_id"]):  # time-ordered: audit.ids
+        assert (uuid.UUID(made).version, str(uuid.UUID(made))) == (7, made)
     failing = {lender_id for lender_id, failed, unknown in stored.outcomes if failed or unknown}
     assert failing == rejected
     assert decision_count(api) == 1

@@ -10,15 +10,14 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from unittest import mock
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from audit import BulkRows, InvalidRecord, Store, StoreUnavailable, _bulk_append
-from audit._bulk_append import decision_ids
 from audit._chain import PayloadDigests, linking, payload_digest, record_hash, record_hashes
+from audit.ids import time_ordered_ids
 from audit.models import GENESIS_HASH
 from lender_rules.canonical import canonical_json
 from tests.audit.audit_testkit import RULESET_HASH, a_decision, a_person, count
@@ -204,39 +203,6 @@ def test_payload_digests_refuse_a_lone_surrogate_and_a_field_the_payload_lacks()
         )
 
 
-def test_decision_ids_are_distinct_ascending_version_7_uuids_of_the_time_given() -> None:
-    now_ms = 1_764_547_200_123  # 2025-12-01 00:00:00.123 UTC
-    made = decision_ids(2_000, now_ms)
-    assert len(set(made)) == 2_000
-    assert made == sorted(made)
-    for text in made:
-        parsed = uuid.UUID(text)
-        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
-        assert str(parsed) == text
-        assert parsed.int >> 80 == now_ms  # the first 48 bits: Unix time in milliseconds
-    later = decision_ids(10)
-    assert later[0] > made[-1]  # the clock's time now is later than now_ms
-
-
-@given(st.integers(0, 40).flatmap(lambda n: st.binary(min_size=10 * n, max_size=10 * n)))
-def test_decision_ids_are_the_random_bits_written_as_one_id_at_a_time_writes_them(
-    raw: bytes,
-) -> None:
-    """The ids made over arrays equal, for the same random bytes, the ids written one at a
-    time in Python (the definition: 20 random hex digits per id, the fourth giving the
-    variant digit), sorted."""
-    now_ms = 1_764_547_200_123
-    stamp = f"{now_ms:012x}"
-    digits = raw.hex()
-    expected = sorted(
-        f"{stamp[:8]}-{stamp[8:12]}-7{digits[i : i + 3]}-"
-        f"{'89ab'[int(digits[i + 3], 16) % 4]}{digits[i + 4 : i + 7]}-{digits[i + 7 : i + 19]}"
-        for i in range(0, 20 * len(raw) // 10, 20)
-    )
-    with mock.patch.object(_bulk_append.os, "urandom", lambda size: raw[:size]):
-        assert decision_ids(len(raw) // 10, now_ms) == expected
-
-
 def test_the_people_of_bulk_records_are_linked_by_keyed_hash_only(
     store: Store, sql: Callable[..., list[Any]]
 ) -> None:
@@ -305,7 +271,7 @@ def test_payload_digests_of_many_records_equal_payload_digest_of_each(
     records: list[tuple[str, str, str]], client: str | None
 ) -> None:
     shared = _shared("batch") | {"client": client}
-    ids = decision_ids(len(records))
+    ids = time_ordered_ids(len(records))
     fast = PayloadDigests(
         ("application_id", "decision_id", "features_json", "outcomes_json"), **shared
     )
@@ -341,7 +307,7 @@ def test_payload_digests_of_plain_ids_and_one_odd_one_equal_payload_digest(
     applications = [f"app-{i}" for i in range(50)]
     if odd is not None:
         applications[37] = odd
-    ids = decision_ids(len(applications))
+    ids = time_ordered_ids(len(applications))
     features = [canonical_json({"age": i, "market": "NO"}) for i in range(50)]
     outcomes = ["[]"] * 50
     expected = [
