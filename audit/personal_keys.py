@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -62,6 +62,21 @@ class PersonalKeys:
 
     subject_key: bytes
     data_keys: tuple[tuple[str, bytes], ...]
+    # Made once per set of keys, not per value: the subject key's HMAC inner and outer hash
+    # states (OpenSSL's HMAC set-up costs more than its two hashes), the sealing cipher.
+    _hmac_states: tuple[hashlib._Hash, hashlib._Hash] = field(init=False, repr=False, compare=False)
+    _sealer: AESGCM = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.data_keys:
+            raise DataKeyError("LENDMATCH_DATA_KEYS", "names no key")
+        key = self.subject_key
+        if len(key) > _HMAC_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_HMAC_BLOCK, b"\0")
+        states = hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+        object.__setattr__(self, "_hmac_states", states)
+        object.__setattr__(self, "_sealer", AESGCM(self.data_keys[0][1]))
 
     @classmethod
     def from_text(cls, subject_key: str, data_keys: str) -> PersonalKeys:
@@ -101,17 +116,13 @@ class PersonalKeys:
 
     def subject_hash(self, normalised_national_id: str) -> str:
         """The keyed hash (HMAC-SHA256, hex) a person is found by."""
-        return hmac.digest(self.subject_key, normalised_national_id.encode(), "sha256").hex()
+        return self.subject_hashes((normalised_national_id,))[0]
 
     def subject_hashes(self, normalised_national_ids: Iterable[str]) -> list[str]:
-        """`subject_hash` of each id: HMAC-SHA256 as RFC 2104 defines it, the key's inner
-        and outer hash states made once and copied for each id (setting up OpenSSL's HMAC
-        costs more per call than its two hashes); a property test keeps it equal."""
-        key = self.subject_key
-        if len(key) > _HMAC_BLOCK:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_HMAC_BLOCK, b"\0")
-        inner, outer = hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
+        """`subject_hash` of each id: HMAC-SHA256 as RFC 2104 defines it, from the key's
+        inner and outer hash states (made once, copied for each id); a property test keeps
+        it equal to the standard library's HMAC."""
+        inner, outer = self._hmac_states
         found: list[str] = []
         for number in normalised_national_ids:
             digest = inner.copy()
@@ -124,9 +135,9 @@ class PersonalKeys:
     def seal(self, clear: str, context: str) -> tuple[str, str]:
         """`clear` sealed under the current key, bound to `context` (the application id):
         (key id, sealed text)."""
-        key_id, key = self.data_keys[0]
+        key_id = self.data_keys[0][0]
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, clear.encode(), context.encode())
+        sealed = self._sealer.encrypt(nonce, clear.encode(), context.encode())
         return key_id, base64.b64encode(nonce + sealed).decode()
 
     def open(self, key_id: str, sealed: str, context: str) -> str:
