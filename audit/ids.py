@@ -27,9 +27,9 @@ _VARIANT = 0b10 << 62  # bits 64-65: the RFC 9562 variant
 def time_ordered_id(now_ms: int | None = None) -> str:
     """A new version 7 UUID in its usual text form (36 characters, lower-case hex), starting
     with the time in milliseconds (`now_ms`, default the clock's). The same id as
-    `time_ordered_ids` makes from the same 10 random bytes (20 hex digits: the first 3 follow
-    the version, the fourth's two low bits the variant, the next 15 the rest; the last is not
-    used)."""
+    `time_ordered_ids` makes from the same 10 random bytes (20 hex digits: the first 3 after
+    the version, the two low bits of the fourth after the variant, the next 15 after those;
+    the last is not used)."""
     stamp = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     bits = int.from_bytes(os.urandom(10))
     value = (

@@ -78,6 +78,10 @@ class PersonalKeys:
         object.__setattr__(self, "_hmac_states", states)
         object.__setattr__(self, "_sealer", AESGCM(self.data_keys[0][1]))
 
+    def __reduce__(self) -> tuple[type[PersonalKeys], tuple[bytes, tuple[tuple[str, bytes], ...]]]:
+        """Pickled (and copied) as its keys: the hash states and the cipher are made again."""
+        return PersonalKeys, (self.subject_key, self.data_keys)
+
     @classmethod
     def from_text(cls, subject_key: str, data_keys: str) -> PersonalKeys:
         """Keys from their settings' text; `DataKeyError` naming the setting if malformed."""

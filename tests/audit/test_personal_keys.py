@@ -4,7 +4,9 @@ PostgreSQL for what touches the store)."""
 from __future__ import annotations
 
 import base64
+import copy
 import hmac
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +45,16 @@ def test_subject_hashes_are_the_standard_hmac_of_each(numbers: list[str], subjec
     ]
     assert keys.subject_hashes(numbers) == expected
     assert [keys.subject_hash(number) for number in numbers] == expected
+
+
+def test_keys_pickled_or_copied_hash_seal_and_open_as_the_original() -> None:
+    keys = PersonalKeys.from_text(SUBJECT_KEY, f"k1:{_key(1)},k0:{_key(0)}")
+    key_id, sealed = keys.seal('{"name":"Kari"}', "app-1")
+    for other in (pickle.loads(pickle.dumps(keys)), copy.deepcopy(keys), copy.copy(keys)):
+        assert other == keys
+        assert other.subject_hash("21858641206") == keys.subject_hash("21858641206")
+        assert other.open(key_id, sealed, "app-1") == '{"name":"Kari"}'
+        assert keys.open(*other.seal("x", "app-2"), "app-2") == "x"
 
 
 def test_a_sealed_value_opens_only_in_its_own_context_and_with_its_key() -> None:
