@@ -20,7 +20,7 @@ client that sent it, so another client's use of the same key is a different requ
 from __future__ import annotations
 
 import contextlib
-import secrets
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +42,7 @@ from sqlmodel import Session, col, select
 from audit import _chain, _rows
 from audit.errors import IdempotencyConflict
 from audit.models import ChainHeadRow, DecisionRow, PersonalDataRow, SubjectLinkRow
+from audit.random_pool import random_bytes
 from audit.records import StoredDecision
 
 MAX_BATCH = 64
@@ -233,7 +234,7 @@ def _personal_rows(
     personal = [
         {
             "application_id": application_id,
-            "salt": secrets.token_hex(16),
+            "salt": random_bytes(16).hex(),
             "payload_json": ciphertext,
             "key_id": key_id,
             "recorded_at": now,
@@ -526,16 +527,36 @@ def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[
 # unit began (`BEGIN IMMEDIATE`: the database's write lock is the chain lock). SQLAlchemy's
 # statement machinery cost more than SQLite's own work for a batch; its type processors
 # still write and read the date-times, so the stored text is the text it would have written.
+# Each table's rows go in as one statement of many rows (VALUES (...), (...)), not one
+# statement per row: the driver lets go of the interpreter's lock for every statement it
+# steps, and under load every step then waited for the event loop's thread to give the lock
+# back. A batch is seven statements, whatever its size.
 _SQLITE_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
-_SQLITE_MOVE = "UPDATE chain_head SET seq = :new_seq, hash = :new_hash WHERE id = 1"
+_SQLITE_MOVE = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
 _SQLITE_COLUMNS = tuple(c.name for c in _rows.decision_table().columns)
 _SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE idempotency_key IN "
-_SQLITE_LINK, _SQLITE_PERSONAL = _link_and_personal_sql(lambda name: f":{name}")
-_SQLITE_SALTS = "SELECT application_id, salt FROM personal_data WHERE application_id IN "
+_LINK_COLUMNS = ("subject_hash", "application_id", "role")
+_PERSONAL_COLUMNS = ("application_id", "salt", "payload_json", "key_id", "recorded_at")
+_SQLITE_LINK = "INSERT INTO subject_link (subject_hash, application_id, role) VALUES "
+_SQLITE_PERSONAL = (
+    f"INSERT INTO personal_data ({', '.join(_PERSONAL_COLUMNS)}) VALUES ",
+    " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
+    " key_id = excluded.key_id, recorded_at = excluded.recorded_at",
+)
+# one row of JSON: [[application id, salt], ...] (one step, however many payloads)
+_SQLITE_SALTS = (
+    "SELECT json_group_array(json_array(application_id, salt)) FROM personal_data"
+    " WHERE application_id IN "
+)
 
 
 def _in(count: int) -> str:
     return f"({', '.join('?' * count)})"
+
+
+def _rows_of(count: int, width: int) -> str:
+    """`count` rows of `width` placeholders, as a VALUES list."""
+    return ", ".join([_in(width)] * count)
 
 
 def _write_batch_sqlite(
@@ -563,24 +584,35 @@ def _write_batch_sqlite(
         fresh = _sort_out(items, stored)
         personal, links = _personal_rows(fresh, datetime.now(UTC))
         if links:
-            cursor.executemany(_SQLITE_LINK, links)
+            cursor.execute(
+                _SQLITE_LINK + _rows_of(len(links), 3) + " ON CONFLICT DO NOTHING",
+                [link[name] for link in links for name in _LINK_COLUMNS],
+            )
         salts: dict[str, str] = {}
         if personal:  # an application's last payload is kept, with its salt if it had one
             for row in personal:
                 row["recorded_at"] = write_time(row["recorded_at"])
-            cursor.executemany(_SQLITE_PERSONAL, personal)
+            head_sql, tail_sql = _SQLITE_PERSONAL
+            cursor.execute(
+                head_sql + _rows_of(len(personal), len(_PERSONAL_COLUMNS)) + tail_sql,
+                [row[name] for row in personal for name in _PERSONAL_COLUMNS],
+            )
             ids = [row["application_id"] for row in personal]
-            found = cursor.execute(_SQLITE_SALTS + _in(len(ids)), ids)
-            salts = {str(application_id): str(salt) for application_id, salt in found}
+            (found,) = cursor.execute(_SQLITE_SALTS + _in(len(ids)), ids).fetchone()
+            salts = {str(application_id): str(salt) for application_id, salt in json.loads(found)}
         rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
         if rows:
             columns = list(rows[0])
-            cursor.executemany(
-                f"INSERT INTO decision ({', '.join(columns)})"
-                f" VALUES ({', '.join(':' + name for name in columns)})",
-                [{**row, "decided_at": write_time(row["decided_at"])} for row in rows],
+            cursor.execute(
+                f"INSERT INTO decision ({', '.join(columns)}) VALUES "
+                + _rows_of(len(rows), len(columns)),
+                [
+                    write_time(row[name]) if name == "decided_at" else row[name]
+                    for row in rows
+                    for name in columns
+                ],
             )
-            cursor.execute(_SQLITE_MOVE, {"new_seq": seq, "new_hash": prev})
+            cursor.execute(_SQLITE_MOVE, (seq, prev))
     except sqlite3.Error as error:
         raise DBAPIError.instance("record_decision", None, error, sqlite3.Error) from error
     finally:

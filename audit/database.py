@@ -58,7 +58,8 @@ def make_engine(url: str, timeouts: Timeouts | None = None) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             parsed,
-            connect_args={"check_same_thread": False},
+            # the append path's statements differ by their number of rows (audit._append)
+            connect_args={"check_same_thread": False, "cached_statements": 512},
             pool_size=16,
             max_overflow=16,
         )

@@ -1,13 +1,13 @@
 """New record ids: version 7 UUIDs (RFC 9562), ordered by the time they were made.
 
 Each id starts with the time in milliseconds, then 74 random bits from the system's random
-source. Ordered by time, new ids go in at the end of the indexes that hold them (the decision
-id, the application id and the personal data's key), where the pages are in memory, not at
-random places in them as random (version 4) ids do: a commit of a few records then writes a
-few index pages instead of one per record and index, which costs the server less per record
-(fewer pages to checksum and write to SQLite's WAL or PostgreSQL's). Ids made in the same
-millisecond are in no particular order among themselves; nothing relies on their order, only
-on their being unique (74 random bits a millisecond).
+source (through `audit.random_pool`). Ordered by time, new ids go in at the end of the indexes
+that hold them (the decision id, the application id and the personal data's key), where the
+pages are in memory, not at random places in them as random (version 4) ids do: a commit of a
+few records then writes a few index pages instead of one per record and index, which costs
+the server less per record (fewer pages to checksum and write to SQLite's WAL or
+PostgreSQL's). Ids made in the same millisecond are in no particular order among themselves;
+nothing relies on their order, only on their being unique (74 random bits a millisecond).
 
 `time_ordered_id` makes one (the API's path); `time_ordered_ids` many at once, sorted, over
 arrays (the batch path).
@@ -15,10 +15,11 @@ arrays (the batch path).
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
+
+from audit.random_pool import random_bytes
 
 _VERSION = 0x7 << 76  # bits 48-51 of the 128, counted from the top: the version
 _VARIANT = 0b10 << 62  # bits 64-65: the RFC 9562 variant
@@ -31,7 +32,7 @@ def time_ordered_id(now_ms: int | None = None) -> str:
     the version, the two low bits of the fourth after the variant, the next 15 after those;
     the last is not used)."""
     stamp = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    bits = int.from_bytes(os.urandom(10))
+    bits = int.from_bytes(random_bytes(10))
     value = (
         stamp << 80
         | _VERSION
@@ -53,7 +54,7 @@ def time_ordered_ids(n: int, now_ms: int | None = None) -> list[str]:
     bytes (the order of the texts) and cut from one decoded text."""
     stamp = f"{time.time_ns() // 1_000_000 if now_ms is None else now_ms:012x}"
     prefix = f"{stamp[:8]}-{stamp[8:12]}-7".encode()
-    raw = np.frombuffer(os.urandom(10 * n), dtype=np.uint8).reshape(n, 10)
+    raw = np.frombuffer(random_bytes(10 * n), dtype=np.uint8).reshape(n, 10)
     digits = np.empty((n, 20), dtype=np.uint8)  # each id's 20 random hex digits' values
     digits[:, 0::2] = raw >> 4
     digits[:, 1::2] = raw & 0x0F

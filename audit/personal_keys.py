@@ -21,7 +21,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -29,6 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from audit.errors import DataKeyError
+from audit.random_pool import random_bytes
 
 DEVELOPMENT_SUBJECT_KEY = "lendmatch-development-subject-key-not-for-production"
 DEVELOPMENT_DATA_KEYS = "dev1:" + base64.b64encode(b"lendmatch-development-data-key!!").decode()
@@ -140,7 +140,7 @@ class PersonalKeys:
         """`clear` sealed under the current key, bound to `context` (the application id):
         (key id, sealed text)."""
         key_id = self.data_keys[0][0]
-        nonce = os.urandom(_NONCE_BYTES)
+        nonce = random_bytes(_NONCE_BYTES)
         sealed = self._sealer.encrypt(nonce, clear.encode(), context.encode())
         return key_id, base64.b64encode(nonce + sealed).decode()
 

@@ -46,8 +46,8 @@ def test_ids_are_distinct_ascending_version_7_uuids_of_the_time_given() -> None:
 def test_ids_are_the_random_bits_written_as_the_definition_writes_them(raw: bytes) -> None:
     """The ids made over arrays and the ids made one at a time equal, for the same random
     bytes, the ids the definition writes."""
-    with mock.patch.object(ids.os, "urandom", lambda size: raw[:size]):
+    with mock.patch.object(ids, "random_bytes", lambda size: raw[:size]):
         assert time_ordered_ids(len(raw) // 10, NOW_MS) == _expected(raw)
     for i in range(0, len(raw), 10):
-        with mock.patch.object(ids.os, "urandom", lambda size, i=i: raw[i : i + size]):
+        with mock.patch.object(ids, "random_bytes", lambda size, i=i: raw[i : i + size]):
             assert time_ordered_id(NOW_MS) == _expected(raw[i : i + 10])[0]
