@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col, select
 
 from audit import _chain, _rows
@@ -428,27 +428,45 @@ def _pg_insert(raw: psycopg.Connection[Any], columns: Sequence[str]) -> bytes:
     return found
 
 
+class ConnectionLostError(OperationalError):
+    """The batch's PostgreSQL connection was found gone before any of its statements that
+    write were sent: nothing of the batch was written, so it may be written again on another
+    connection (`DecisionLog` does, once). Pooled connections are only pinged after lying
+    idle (`audit.database.PING_AFTER_IDLE_S`): this is how one that died while in use is
+    found."""
+
+
 def _write_batch_postgres(
     session: Session, items: Sequence[Append], commit: bool
 ) -> list[StoredDecision | BaseException]:
     """`write_batch` on PostgreSQL; a driver error is raised as SQLAlchemy's, as the unit
-    of work expects."""
+    of work expects (`ConnectionLostError` when nothing of the batch was written)."""
     connection = session.connection()
     raw = connection.connection.dbapi_connection
     if not isinstance(raw, psycopg.Connection):  # pragma: no cover - another driver
         raise TypeError(f"the PostgreSQL append path needs psycopg, not {type(raw)!r}")
+    progress = _Progress()
     try:
-        return _pipelined(raw, items, commit)
+        return _pipelined(raw, items, commit, progress)
     except psycopg.Error as error:
         if raw.broken:
             connection.invalidate(error)
+            if not progress.writing:
+                raise ConnectionLostError(
+                    "record_decision", None, error, connection_invalidated=True
+                ) from error
         raise DBAPIError.instance(
             "record_decision", None, error, psycopg.Error, connection_invalidated=raw.broken
         ) from error
 
 
+@dataclass
+class _Progress:
+    writing: bool = False  # a statement that writes may have been sent
+
+
 def _pipelined(
-    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool
+    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool, progress: _Progress
 ) -> list[StoredDecision | BaseException]:
     """The batch in one pipeline. A transaction begun here is begun by a queued `BEGIN` (the
     connection in autocommit meanwhile): psycopg's own would wait for a round trip of its
@@ -458,7 +476,7 @@ def _pipelined(
         raw.autocommit = True
     try:
         with raw.pipeline():
-            return _batch_in_pipeline(raw, items, commit, begin)
+            return _batch_in_pipeline(raw, items, commit, begin, progress)
     finally:
         if begin:
             if raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -469,7 +487,11 @@ def _pipelined(
 
 
 def _batch_in_pipeline(
-    raw: psycopg.Connection[Any], items: Sequence[Append], commit: bool, begin: bool
+    raw: psycopg.Connection[Any],
+    items: Sequence[Append],
+    commit: bool,
+    begin: bool,
+    progress: _Progress,
 ) -> list[StoredDecision | BaseException]:
     keys = sorted({key for _, key in (item.key for item in items if item.key is not None)})
     if begin:
@@ -489,6 +511,7 @@ def _batch_in_pipeline(
         if key in by_key
     }
     fresh = _sort_out(items, stored)
+    progress.writing = True
     salts = _pg_personal(raw, fresh)  # round trip (2)
     rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
     with raw.cursor() as cursor:

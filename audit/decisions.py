@@ -91,22 +91,35 @@ def _json_field(field: str, value: Any) -> str:
 
 
 def _outcomes_json(decision: DecisionLike) -> str:
-    rows: list[list[Any]] = []
+    rows: list[tuple[str, int, int]] = [
+        (outcome.lender_id, outcome.failed, outcome.unknown) for outcome in decision.outcomes
+    ]
     plain = True
-    for index, outcome in enumerate(decision.outcomes):
-        _check_text(f"outcomes[{index}].lender_id", outcome.lender_id, _ID_LENGTH)
-        for name, mask in (("failed", outcome.failed), ("unknown", outcome.unknown)):
-            if type(mask) is not int or not 0 <= mask < MAX_MASK:
-                raise InvalidRecord(f"outcomes[{index}].{name}", "must be an int in [0, 2**64)")
-        plain = plain and _PLAIN_ID.fullmatch(outcome.lender_id) is not None
-        rows.append([outcome.lender_id, outcome.failed, outcome.unknown])
+    for index, (lender_id, failed, unknown) in enumerate(rows):
+        if lender_id not in _PLAIN_IDS:
+            _check_text(f"outcomes[{index}].lender_id", lender_id, _ID_LENGTH)
+            if _PLAIN_ID.fullmatch(lender_id) is None:
+                plain = False
+            elif len(_PLAIN_IDS) < _PLAIN_IDS_KEPT:
+                _PLAIN_IDS.add(lender_id)
+        if not (
+            type(failed) is int and type(unknown) is int and 0 <= failed < MAX_MASK > unknown >= 0
+        ):
+            for name, mask in (("failed", failed), ("unknown", unknown)):
+                if type(mask) is not int or not 0 <= mask < MAX_MASK:
+                    raise InvalidRecord(f"outcomes[{index}].{name}", "must be an int in [0, 2**64)")
     if plain:
-        # ids of [a-z0-9_] and ints: json.dumps writes exactly the canonical text, faster
-        return json.dumps(rows, separators=(",", ":"))
-    return _json_field("outcomes", rows)
+        # ids of [a-z0-9_] and ints need no escaping: this is exactly the canonical text,
+        # written without the encoder (`json` makes its C encoder anew on every call)
+        return "[" + ",".join([f'["{i}",{f},{u}]' for i, f, u in rows]) + "]"
+    return _json_field("outcomes", [list(row) for row in rows])
 
 
 _PLAIN_ID = re.compile(r"[a-z0-9_]+")
+# Lender ids already checked and found plain: a ruleset's few dozen ids, seen on every record
+# (capped: a caller inventing ids cannot make it grow without end).
+_PLAIN_IDS: set[str] = set()
+_PLAIN_IDS_KEPT = 10_000
 
 
 def _prepare(
@@ -366,9 +379,17 @@ class DecisionLog:
             item.done = True
 
     def _commit_appends(self, batch: list[_append.Append]) -> list[StoredDecision | BaseException]:
-        with self._uow.unit("record_decision", write=True) as session:
-            # Looked up on the module at each call: benchmarks/_unchained.py replaces it.
-            return _append.write_batch(session, batch, sqlite=self._uow.sqlite, commit=True)
+        """Write `batch` in one transaction; again, once, on another connection when its
+        connection was found gone before anything was written (`_append.ConnectionLostError`)."""
+        for attempt in (1, 2):
+            try:
+                with self._uow.unit("record_decision", write=True) as session:
+                    # Looked up on the module at each call: benchmarks/_unchained.py replaces it.
+                    return _append.write_batch(session, batch, sqlite=self._uow.sqlite, commit=True)
+            except StoreUnavailable as error:
+                if attempt == 2 or not isinstance(error.__cause__, _append.ConnectionLostError):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url, text
 
-from audit import Store, StoredDecision, StoreUnavailable, make_engine, open_store
+from audit import Store, StoredDecision, StoreUnavailable, database, make_engine, open_store
 from tests.audit.audit_testkit import Ruleset, a_decision, a_person, postgres_schema
 from tests.databases import POSTGRES_URL
 
@@ -142,12 +142,8 @@ def named_postgres_store() -> Iterator[tuple[Store, str]]:
             store.dispose()
 
 
-@pytest.mark.postgres
-def test_the_store_recovers_when_postgresql_drops_its_connections(
-    named_postgres_store: tuple[Store, str],
-) -> None:
-    store, name = named_postgres_store
-    _record_one(store, "app-1")
+def _drop_connections(name: str) -> None:
+    """Make PostgreSQL end every connection named `name` (as a restart would)."""
     killer = make_engine(POSTGRES_URL)
     try:
         with killer.begin() as connection:
@@ -161,5 +157,42 @@ def test_the_store_recovers_when_postgresql_drops_its_connections(
         assert killed >= 1
     finally:
         killer.dispose()
+
+
+@pytest.mark.postgres
+def test_the_store_recovers_when_postgresql_drops_its_connections(
+    named_postgres_store: tuple[Store, str],
+) -> None:
+    """Dropped while in use (not pinged: used within `PING_AFTER_IDLE_S`), the append's
+    connection is found gone at the batch's first round trip, and the batch is written on a
+    new one: the caller sees nothing of it."""
+    store, name = named_postgres_store
+    _record_one(store, "app-1")
+    _drop_connections(name)
     assert _record_one(store, "app-2").seq == 2
     assert store.decisions.verify().ok
+
+
+@pytest.mark.postgres
+def test_a_connection_idle_longer_than_the_window_is_pinged_and_replaced(
+    named_postgres_store: tuple[Store, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, name = named_postgres_store
+    stored = _record_one(store, "app-1")
+    _drop_connections(name)
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)  # every pooled one is idle now
+    assert store.decisions.latest("app-1") == stored
+
+
+@pytest.mark.postgres
+def test_a_read_on_a_connection_dropped_within_the_window_fails_once_then_works(
+    named_postgres_store: tuple[Store, str],
+) -> None:
+    """The trade of pinging only idle connections: a read meeting a connection that died
+    while in use is `StoreUnavailable` (503 at the API), and the pool starts afresh."""
+    store, name = named_postgres_store
+    stored = _record_one(store, "app-1")
+    _drop_connections(name)
+    with pytest.raises(StoreUnavailable):
+        store.decisions.latest("app-1")
+    assert store.decisions.latest("app-1") == stored
