@@ -384,21 +384,26 @@ _PG_KEYS = sql.SQL("SELECT {} FROM decision WHERE idempotency_key = ANY(%(keys)s
 )
 
 
+# The link insert and the personal-payload upsert of a batch, the same on both databases but
+# for their placeholders: a link is kept if there; an application's last payload is kept
+# (with its salt, if it had one).
+_LINK_COLUMNS = ("subject_hash", "application_id", "role")
+_LINK_INSERT = f"INSERT INTO subject_link ({', '.join(_LINK_COLUMNS)}) VALUES "
+_LINK_CONFLICT = " ON CONFLICT DO NOTHING"
+_PERSONAL_COLUMNS = ("application_id", "salt", "payload_json", "key_id", "recorded_at")
+_PERSONAL_INSERT = f"INSERT INTO personal_data ({', '.join(_PERSONAL_COLUMNS)}) VALUES "
+_PERSONAL_CONFLICT = (
+    " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
+    " key_id = excluded.key_id, recorded_at = excluded.recorded_at"
+)
+
+
 def _link_and_personal_sql(parameter: Callable[[str], str]) -> tuple[str, str]:
-    """The plain-SQL link insert and personal-payload upsert of a batch, with each value
-    written as `parameter(name)` (the driver's placeholder style): a link kept if there,
-    an application's last payload kept (with its salt, if it had one)."""
-    link = (
-        "INSERT INTO subject_link (subject_hash, application_id, role) VALUES"
-        f" ({', '.join(map(parameter, ('subject_hash', 'application_id', 'role')))})"
-        " ON CONFLICT DO NOTHING"
-    )
-    columns = ("application_id", "salt", "payload_json", "key_id", "recorded_at")
+    """The link insert and personal-payload upsert of one row each, with each value written
+    as `parameter(name)` (the driver's placeholder style)."""
+    link = f"{_LINK_INSERT}({', '.join(map(parameter, _LINK_COLUMNS))}){_LINK_CONFLICT}"
     personal = (
-        f"INSERT INTO personal_data ({', '.join(columns)})"
-        f" VALUES ({', '.join(map(parameter, columns))})"
-        " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
-        " key_id = excluded.key_id, recorded_at = excluded.recorded_at"
+        f"{_PERSONAL_INSERT}({', '.join(map(parameter, _PERSONAL_COLUMNS))}){_PERSONAL_CONFLICT}"
     )
     return link, personal
 
@@ -558,14 +563,6 @@ _SQLITE_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
 _SQLITE_MOVE = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
 _SQLITE_COLUMNS = tuple(c.name for c in _rows.decision_table().columns)
 _SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE idempotency_key IN "
-_LINK_COLUMNS = ("subject_hash", "application_id", "role")
-_PERSONAL_COLUMNS = ("application_id", "salt", "payload_json", "key_id", "recorded_at")
-_SQLITE_LINK = "INSERT INTO subject_link (subject_hash, application_id, role) VALUES "
-_SQLITE_PERSONAL = (
-    f"INSERT INTO personal_data ({', '.join(_PERSONAL_COLUMNS)}) VALUES ",
-    " ON CONFLICT (application_id) DO UPDATE SET payload_json = excluded.payload_json,"
-    " key_id = excluded.key_id, recorded_at = excluded.recorded_at",
-)
 # one row of JSON: [[application id, salt], ...] (one step, however many payloads)
 _SQLITE_SALTS = (
     "SELECT json_group_array(json_array(application_id, salt)) FROM personal_data"
@@ -608,16 +605,17 @@ def _write_batch_sqlite(
         personal, links = _personal_rows(fresh, datetime.now(UTC))
         if links:
             cursor.execute(
-                _SQLITE_LINK + _rows_of(len(links), 3) + " ON CONFLICT DO NOTHING",
+                _LINK_INSERT + _rows_of(len(links), len(_LINK_COLUMNS)) + _LINK_CONFLICT,
                 [link[name] for link in links for name in _LINK_COLUMNS],
             )
         salts: dict[str, str] = {}
         if personal:  # an application's last payload is kept, with its salt if it had one
             for row in personal:
                 row["recorded_at"] = write_time(row["recorded_at"])
-            head_sql, tail_sql = _SQLITE_PERSONAL
             cursor.execute(
-                head_sql + _rows_of(len(personal), len(_PERSONAL_COLUMNS)) + tail_sql,
+                _PERSONAL_INSERT
+                + _rows_of(len(personal), len(_PERSONAL_COLUMNS))
+                + _PERSONAL_CONFLICT,
                 [row[name] for row in personal for name in _PERSONAL_COLUMNS],
             )
             ids = [row["application_id"] for row in personal]
