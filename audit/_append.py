@@ -574,9 +574,27 @@ def _in(count: int) -> str:
     return f"({', '.join('?' * count)})"
 
 
-def _rows_of(count: int, width: int) -> str:
-    """`count` rows of `width` placeholders, as a VALUES list."""
-    return ", ".join([_in(width)] * count)
+# SQLite's default bound on a statement's parameters since 3.32 (builds may raise it)
+_SQLITE_PARAMETERS = 32_766
+
+
+def _insert_rows(
+    cursor: sqlite3.Cursor,
+    insert: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    conflict: str = "",
+) -> None:
+    """`insert` (up to `VALUES `) of `rows` (each a value per column), as few statements as
+    SQLite's bound on parameters allows: one for any batch the group commit makes."""
+    width = len(columns)
+    per_statement = _SQLITE_PARAMETERS // width
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor.execute(
+            insert + ", ".join([_in(width)] * len(chunk)) + conflict,
+            [value for row in chunk for value in row],
+        )
 
 
 def _write_batch_sqlite(
@@ -604,19 +622,23 @@ def _write_batch_sqlite(
         fresh = _sort_out(items, stored)
         personal, links = _personal_rows(fresh, datetime.now(UTC))
         if links:
-            cursor.execute(
-                _LINK_INSERT + _rows_of(len(links), len(_LINK_COLUMNS)) + _LINK_CONFLICT,
-                [link[name] for link in links for name in _LINK_COLUMNS],
+            _insert_rows(
+                cursor,
+                _LINK_INSERT,
+                _LINK_COLUMNS,
+                [[link[name] for name in _LINK_COLUMNS] for link in links],
+                _LINK_CONFLICT,
             )
         salts: dict[str, str] = {}
         if personal:  # an application's last payload is kept, with its salt if it had one
             for row in personal:
                 row["recorded_at"] = write_time(row["recorded_at"])
-            cursor.execute(
-                _PERSONAL_INSERT
-                + _rows_of(len(personal), len(_PERSONAL_COLUMNS))
-                + _PERSONAL_CONFLICT,
-                [row[name] for row in personal for name in _PERSONAL_COLUMNS],
+            _insert_rows(
+                cursor,
+                _PERSONAL_INSERT,
+                _PERSONAL_COLUMNS,
+                [[row[name] for name in _PERSONAL_COLUMNS] for row in personal],
+                _PERSONAL_CONFLICT,
             )
             ids = [row["application_id"] for row in personal]
             (found,) = cursor.execute(_SQLITE_SALTS + _in(len(ids)), ids).fetchone()
@@ -624,13 +646,16 @@ def _write_batch_sqlite(
         rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
         if rows:
             columns = list(rows[0])
-            cursor.execute(
-                f"INSERT INTO decision ({', '.join(columns)}) VALUES "
-                + _rows_of(len(rows), len(columns)),
+            _insert_rows(
+                cursor,
+                f"INSERT INTO decision ({', '.join(columns)}) VALUES ",
+                columns,
                 [
-                    write_time(row[name]) if name == "decided_at" else row[name]
+                    [
+                        write_time(row[name]) if name == "decided_at" else row[name]
+                        for name in columns
+                    ]
                     for row in rows
-                    for name in columns
                 ],
             )
             cursor.execute(_SQLITE_MOVE, (seq, prev))

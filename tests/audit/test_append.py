@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sqlite3
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy import event
 
 from audit import (
     CanonicalText,
@@ -22,6 +24,7 @@ from audit import (
     Store,
     StoredDecision,
     StoreUnavailable,
+    _append,
     open_store,
 )
 from audit._append import Append, GroupCommit, _pg_insert
@@ -377,3 +380,39 @@ def test_sqlite_appends_store_date_times_in_sqlalchemys_text_form(tmp_path: Path
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", recorded[0][0])
     assert first.decided_at == moment
     assert replayed == first
+
+
+def test_a_sqlite_batch_beyond_the_parameter_bound_is_split_and_stored_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each table's rows go in as one many-row statement, split where SQLite's bound on a
+    statement's parameters would be passed (made 40 here, in SQLite too: 2 decision rows a
+    statement)."""
+    monkeypatch.setattr(_append, "_SQLITE_PARAMETERS", 40)
+    store = open_store(f"sqlite:///{tmp_path / 'lendmatch.sqlite'}")
+    event.listen(
+        store.engine,
+        "connect",
+        lambda connection, _record: connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40),
+    )
+    store.engine.dispose()  # the connections made from now on have the bound
+    try:
+        decisions = store.decisions
+
+        def prepared(n: int) -> Append:
+            return _prepare(
+                f"app-{n}", "api", a_decision(n), a_person(n), None, "body", "default",
+                decisions._keys, [("applicant", f"0101901234{n}")],
+            )  # fmt: skip
+
+        items = [prepared(n) for n in range(7)]
+        decisions._write_appends(items)
+        assert [item.outcome().seq for item in items] == list(range(1, 8))
+        assert [decisions.personal_data(f"app-{n}") for n in range(7)] == [
+            a_person(n) for n in range(7)
+        ]
+        assert decisions.verify().ok
+        findings, *_ = decisions.verify_personal_data()
+        assert findings == []
+    finally:
+        store.dispose()
