@@ -83,11 +83,21 @@ enum {
 
 #define U8(r) ((uint8_t *)reg[(r)])
 
+/* An instruction's immediates in locals, read once before its loop: read through `in` in
+ * the loop, they are read again at every row (a store of a byte may alias them, so the
+ * compiler cannot hoist them), which keeps it from being vectorised. */
+#define IMMEDIATES                                                               \
+    const int64_t imm = in->i;                                                   \
+    const double fimm = in->f;                                                   \
+    (void)imm;                                                                   \
+    (void)fimm;
+
 /* The shapes of every instruction but the loads and the stores, over the block: `z[k]` of
  * type TZ from `p = x[k]` (register a, type TX), with `q = y[k]` (register b) for ZIP and
  * `c = a[k]`, `p = b[k]`, `q = i[k]` (a boolean byte and two registers) for SELECT. */
 #define MAP(TX, TZ, EXPR)                                                        \
     {                                                                            \
+        IMMEDIATES                                                               \
         const TX *restrict x = (const TX *)reg[in->a];                           \
         TZ *restrict z = (TZ *)buf[in->dst];                                     \
         for (Py_ssize_t k = 0; k < n; k++) {                                     \
@@ -130,7 +140,7 @@ enum {
 #define COMPARE_K(T, K, OP) MAP(T, uint8_t, p OP (T)(K))
 
 /* low <= x <= low + span in one unsigned comparison (low: i, span: f, both exact) */
-#define BETWEEN_K(T, U) MAP(T, uint8_t, (U)((U)p - (U)in->i) <= (U)in->f)
+#define BETWEEN_K(T, U) MAP(T, uint8_t, (U)((U)p - (U)imm) <= (U)fimm)
 
 /* Most of a lender's bitmask (element type T) at once: up to PACK requirements, the
  * (register, bit) pairs `operands[i:i + 2 * b]`, each bit set where its requirement is false.
@@ -284,7 +294,7 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case MAX_I: ZIP(int64_t, int64_t, p > q ? p : q)
             case NEG_I: MAP(int64_t, int64_t, -p)
             /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
-            case MODK_I: MAP(int64_t, int64_t, p % in->i)
+            case MODK_I: MAP(int64_t, int64_t, p % imm)
             case ADD_F: ZIP(double, double, p + q)
             case SUB_F: ZIP(double, double, p - q)
             case MUL_F: ZIP(double, double, p * q)
@@ -292,19 +302,21 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case MIN_F: ZIP(double, double, p < q ? p : q)
             case MAX_F: ZIP(double, double, p > q ? p : q)
             case NEG_F: MAP(double, double, -p)
-            case FMODK_F: MAP(double, double, fmod(p, in->f))
-            case DIVK_F: MAP(double, double, p / in->f)
+            case FMODK_F: MAP(double, double, fmod(p, fimm))
+            case DIVK_F: MAP(double, double, p / fimm)
             case CONST_I: {
                 int64_t *restrict z = (int64_t *)buf[in->dst];
+                const int64_t value = in->i;
                 for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = in->i;
+                    z[k] = value;
                 reg[in->dst] = (char *)z;
                 break;
             }
             case CONST_F: {
                 double *restrict z = (double *)buf[in->dst];
+                const double value = in->f;
                 for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = in->f;
+                    z[k] = value;
                 reg[in->dst] = (char *)z;
                 break;
             }
@@ -324,23 +336,23 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case GE_F: ZIP(double, uint8_t, p >= q)
             case EQ_F: ZIP(double, uint8_t, p == q)
             case NE_F: ZIP(double, uint8_t, p != q)
-            case LTK_I: COMPARE_K(int64_t, in->i, <)
-            case LEK_I: COMPARE_K(int64_t, in->i, <=)
-            case GTK_I: COMPARE_K(int64_t, in->i, >)
-            case GEK_I: COMPARE_K(int64_t, in->i, >=)
-            case EQK_I: COMPARE_K(int64_t, in->i, ==)
-            case NEK_I: COMPARE_K(int64_t, in->i, !=)
-            case LTK_F: COMPARE_K(double, in->f, <)
-            case LEK_F: COMPARE_K(double, in->f, <=)
-            case GTK_F: COMPARE_K(double, in->f, >)
-            case GEK_F: COMPARE_K(double, in->f, >=)
-            case EQK_F: COMPARE_K(double, in->f, ==)
-            case NEK_F: COMPARE_K(double, in->f, !=)
+            case LTK_I: COMPARE_K(int64_t, imm, <)
+            case LEK_I: COMPARE_K(int64_t, imm, <=)
+            case GTK_I: COMPARE_K(int64_t, imm, >)
+            case GEK_I: COMPARE_K(int64_t, imm, >=)
+            case EQK_I: COMPARE_K(int64_t, imm, ==)
+            case NEK_I: COMPARE_K(int64_t, imm, !=)
+            case LTK_F: COMPARE_K(double, fimm, <)
+            case LEK_F: COMPARE_K(double, fimm, <=)
+            case GTK_F: COMPARE_K(double, fimm, >)
+            case GEK_F: COMPARE_K(double, fimm, >=)
+            case EQK_F: COMPARE_K(double, fimm, ==)
+            case NEK_F: COMPARE_K(double, fimm, !=)
             case AND: ZIP(uint8_t, uint8_t, p & q)
             case OR: ZIP(uint8_t, uint8_t, p | q)
-            case TABLE: MAP(uint8_t, uint8_t, tables[256 * in->i + p])
+            case TABLE: MAP(uint8_t, uint8_t, tables[256 * imm + p])
             /* a byte below 32 through a 32-bit mask: shifts, where TABLE gathers */
-            case TABLE32: MAP(uint8_t, uint8_t, ((uint32_t)in->i >> (p & 31u)) & 1u)
+            case TABLE32: MAP(uint8_t, uint8_t, ((uint32_t)imm >> (p & 31u)) & 1u)
             /* booleans (0 or 1): bitwise, no branch or blend */
             case SELECT_U8: SELECT(uint8_t, (c & p) | ((c ^ 1u) & q))
             case SELECT_I: SELECT(int64_t, c ? p : q)
@@ -354,7 +366,7 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case TNOT: MAP(uint8_t, uint8_t, p == 2 ? 2 : p ^ 1u)
             case TSELECT: SELECT(uint8_t, c == 2 ? 2 : (c ? p : q))
             case BETWEENK_I: BETWEEN_K(int64_t, uint64_t)
-            case NEK_U8: COMPARE_K(uint8_t, in->i, !=)
+            case NEK_U8: COMPARE_K(uint8_t, imm, !=)
             /* a string's code in a closed list (vocabulary at i): its place, 255 for another
              * string, 0 where the value is null (VALID tells) */
             case CODE_STR: {
@@ -402,20 +414,20 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
              * that holds its bounds (a value outside wraps; the frame's check, on the full
              * value, refuses the frame that holds it): more values per vector */
             case NARROW_I32: MAP(int64_t, int32_t, p)
-            case LTK_I32: COMPARE_K(int32_t, in->i, <)
-            case LEK_I32: COMPARE_K(int32_t, in->i, <=)
-            case GTK_I32: COMPARE_K(int32_t, in->i, >)
-            case GEK_I32: COMPARE_K(int32_t, in->i, >=)
-            case EQK_I32: COMPARE_K(int32_t, in->i, ==)
-            case NEK_I32: COMPARE_K(int32_t, in->i, !=)
+            case LTK_I32: COMPARE_K(int32_t, imm, <)
+            case LEK_I32: COMPARE_K(int32_t, imm, <=)
+            case GTK_I32: COMPARE_K(int32_t, imm, >)
+            case GEK_I32: COMPARE_K(int32_t, imm, >=)
+            case EQK_I32: COMPARE_K(int32_t, imm, ==)
+            case NEK_I32: COMPARE_K(int32_t, imm, !=)
             case BETWEENK_I32: BETWEEN_K(int32_t, uint32_t)
             case NARROW_I16: MAP(int64_t, int16_t, p)
-            case LTK_I16: COMPARE_K(int16_t, in->i, <)
-            case LEK_I16: COMPARE_K(int16_t, in->i, <=)
-            case GTK_I16: COMPARE_K(int16_t, in->i, >)
-            case GEK_I16: COMPARE_K(int16_t, in->i, >=)
-            case EQK_I16: COMPARE_K(int16_t, in->i, ==)
-            case NEK_I16: COMPARE_K(int16_t, in->i, !=)
+            case LTK_I16: COMPARE_K(int16_t, imm, <)
+            case LEK_I16: COMPARE_K(int16_t, imm, <=)
+            case GTK_I16: COMPARE_K(int16_t, imm, >)
+            case GEK_I16: COMPARE_K(int16_t, imm, >=)
+            case EQK_I16: COMPARE_K(int16_t, imm, ==)
+            case NEK_I16: COMPARE_K(int16_t, imm, !=)
             case BETWEENK_I16: BETWEEN_K(int16_t, uint16_t)
             case PACK_FALSE_1: PACK_FALSE(uint8_t)
             case PACK_FALSE_2: PACK_FALSE(uint16_t)
