@@ -19,9 +19,11 @@
  *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
- *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count, then
- *              per string uint64 lo, hi (its view, the place in the data zero), length,
- *              start (of its bytes, from the list's offset); then the bytes
+ *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count and
+ *              slots, then per string uint64 lo, hi (its view, the place in the data zero),
+ *              length, start (of its bytes, from the list's offset); then for a long list
+ *              (slots not 0) a hash table of its inline strings, `slots` (a power of two)
+ *              of uint64 lo, hi, code (lo HASH_EMPTY: none, no view's); then the bytes
  *   start, stop  the rows to run: [start, stop)
  */
 #define PY_SSIZE_T_CLEAN
@@ -262,6 +264,20 @@ long_equal(const Strings *s, uint64_t hi, const uint8_t *want, uint64_t len)
     return memcmp(s->data[buffer] + place, want, len) == 0;
 }
 
+/* A long closed list's inline strings are looked up in a hash table (`vocabulary` in
+ * `matcher.lower_kernel` builds it with the same hash): a probe or two per row, where
+ * comparing every row with each string in turn costs a pass per string. */
+#define HASH_EMPTY UINT64_MAX
+#define HASH_MAX_SLOTS 4096
+
+/* the first slot to probe: the top bits of a multiplication, which every bit of the view
+ * moves (`shift`: 64 less the slots' bits) */
+static inline uint64_t
+view_hash(uint64_t lo, uint64_t hi, unsigned shift)
+{
+    return ((lo ^ (hi * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >> shift;
+}
+
 /* compiled for each of these instruction sets, the best one the processor has picked when
  * the module is loaded (a build copied to an older processor still runs) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -379,19 +395,54 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                     view_at(views + 2 * k, &halves_lo[k], &halves_hi[k]);
                 memset(z, 255, (size_t)n);
                 const uint8_t *list = vocab + in->i;
-                uint64_t values;
+                uint64_t values, slots;
                 memcpy(&values, list, 8);
-                for (uint64_t j = 0; j < values; j++) {
-                    uint64_t entry[4]; /* lo, hi, length, start */
-                    memcpy(entry, list + 8 + 32 * j, 32);
-                    const uint64_t want_lo = entry[0], want_hi = entry[1];
-                    if (entry[2] <= 12) {
-                        for (Py_ssize_t k = 0; k < n; k++)
-                            z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
-                    } else {
-                        for (Py_ssize_t k = 0; k < n; k++)
-                            if (lo[k] == want_lo && long_equal(s, hi[k], list + entry[3], entry[2]))
-                                z[k] = (uint8_t)j;
+                memcpy(&slots, list + 8, 8);
+                if (slots) { /* by hash, a long string by comparing it with the long ones */
+                    const uint8_t *table = list + 16 + 32 * values;
+                    const unsigned shift = 64u - (unsigned)__builtin_ctzll(slots);
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const uint64_t a = lo[k], b = hi[k];
+                        if ((a & 0xffffffffu) > 12) {
+                            for (uint64_t j = 0; j < values; j++) {
+                                uint64_t entry[4]; /* lo, hi, length, start */
+                                memcpy(entry, list + 16 + 32 * j, 32);
+                                if (entry[2] > 12 && a == entry[0] &&
+                                    long_equal(s, b, list + entry[3], entry[2]))
+                                    z[k] = (uint8_t)j;
+                            }
+                            continue;
+                        }
+                        /* to the slot holding the view, or an empty one: most often the
+                         * first (a quarter of the slots at most are taken), so the loop's
+                         * branch is predicted, and the code is kept without one */
+                        uint64_t h = view_hash(a, b, shift);
+                        for (;; h++) {
+                            const uint8_t *slot = table + 24 * (h & (slots - 1));
+                            uint64_t slot_lo, slot_hi, code;
+                            memcpy(&slot_lo, slot, 8);
+                            memcpy(&slot_hi, slot + 8, 8);
+                            memcpy(&code, slot + 16, 8);
+                            const int found = (slot_lo == a) & (slot_hi == b);
+                            z[k] = found ? (uint8_t)code : z[k];
+                            if (found | (slot_lo == HASH_EMPTY))
+                                break;
+                        }
+                    }
+                } else {
+                    for (uint64_t j = 0; j < values; j++) {
+                        uint64_t entry[4]; /* lo, hi, length, start */
+                        memcpy(entry, list + 16 + 32 * j, 32);
+                        const uint64_t want_lo = entry[0], want_hi = entry[1];
+                        if (entry[2] <= 12) {
+                            for (Py_ssize_t k = 0; k < n; k++)
+                                z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
+                        } else {
+                            for (Py_ssize_t k = 0; k < n; k++)
+                                if (lo[k] == want_lo &&
+                                    long_equal(s, hi[k], list + entry[3], entry[2]))
+                                    z[k] = (uint8_t)j;
+                        }
                     }
                 }
                 if (s->validity != NULL)
@@ -544,24 +595,37 @@ fail:
     return NULL;
 }
 
-/* Whether the closed list at `offset` of the vocabularies lies in them, its strings too. */
+/* Whether the closed list at `offset` of the vocabularies lies in them, its strings and
+ * hash table too, and a lookup in the table ends (an empty slot). */
 static int
 vocabulary_fits(const uint8_t *vocab, Py_ssize_t size, int64_t offset)
 {
-    if (offset < 0 || offset > size - 8)
+    if (offset < 0 || offset > size - 16)
         return 0;
-    uint64_t values;
+    uint64_t values, slots;
     memcpy(&values, vocab + offset, 8);
-    if (values > 255 || (uint64_t)(size - offset - 8) < 32 * values)
+    memcpy(&slots, vocab + offset + 8, 8);
+    const uint64_t room = (uint64_t)(size - offset - 16);
+    if (values > 255 || slots == 1 || slots > HASH_MAX_SLOTS || (slots & (slots - 1)) ||
+        room < 32 * values + 24 * slots)
         return 0;
     for (uint64_t j = 0; j < values; j++) {
         uint64_t entry[4];
-        memcpy(entry, vocab + offset + 8 + 32 * j, 32);
+        memcpy(entry, vocab + offset + 16 + 32 * j, 32);
         if (entry[2] > 12 && (entry[3] > (uint64_t)(size - offset) ||
                               entry[2] > (uint64_t)(size - offset) - entry[3]))
             return 0;
     }
-    return 1;
+    int empty = slots == 0;
+    for (uint64_t h = 0; h < slots; h++) {
+        uint64_t slot[3]; /* lo, hi, code */
+        memcpy(slot, vocab + offset + 16 + 32 * values + 24 * h, 24);
+        if (slot[0] == HASH_EMPTY)
+            empty = 1;
+        else if (slot[2] >= values)
+            return 0;
+    }
+    return empty;
 }
 
 static int

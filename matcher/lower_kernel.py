@@ -13,9 +13,10 @@ the feature contract allows (the program checks the frame in the same pass): the
 Float64), the same remainders (C's `%` and `fmod` take the sign of the dividend, as
 JsonLogic does), the same codes for closed vocabularies, which the kernel reads from the
 string columns' Arrow views itself (`CODE_STR`: an inline string's 16 bytes compared whole,
-a longer one's bytes in its data buffer), with no pass of Polars to code them. A
-requirement the program does not cover is computed by its Polars expression, as a column
-the program reads:
+a longer one's bytes in its data buffer; a list of over `HASHED_FROM` strings, such as the
+substrings of a literal a string is `in`, looked up by hash), with no pass of Polars to
+code them. A requirement the program does not cover is computed by its Polars expression,
+as a column the program reads:
 
 - anything that can be null or NaN on an allowed row (`lower_polars.may_be_null` of any
   node): nullable features without a default, division by a feature, ...;
@@ -44,7 +45,15 @@ import polars as pl
 
 from matcher.feature_checks import invalid
 from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.lower_polars import CODE_NONE, Codes, bits_dtype, lower, may_be_null, node_key
+from matcher.lower_polars import (
+    CODE_NONE,
+    Codes,
+    bits_dtype,
+    lower,
+    may_be_null,
+    node_key,
+    substrings,
+)
 from matcher.lower_python import lower_expression
 from matcher.schema import FEATURES, Feature, Type
 
@@ -624,26 +633,32 @@ class _Builder:
 
     def vocabulary(self, values: Sequence[str]) -> int:
         """The offset of a closed list in the program's vocabularies (the layout the
-        kernel's CODE_STR reads), added once."""
+        kernel's CODE_STR reads), added once. A list longer than `HASHED_FROM` strings
+        carries a hash table of its inline ones (`_hash_table`)."""
         key = tuple(values)
         found = self.vocabularies.get(key)
         if found is not None:
             return found
         offset = len(self.strings)
         encoded = [v.encode() for v in values]
-        head = 8 + 32 * len(encoded)
-        entries, tail = bytearray(), bytearray()
+        views: list[bytes] = []
         for value in encoded:
             size = len(value)
             if size <= 12:  # inline: the view itself, zero padded
-                view = size.to_bytes(4, "little") + value.ljust(12, b"\0")
-                start = 0
+                views.append(size.to_bytes(4, "little") + value.ljust(12, b"\0"))
             else:  # the length and first 4 bytes; the whole string after the entries
-                view = size.to_bytes(4, "little") + value[:4] + bytes(8)
+                views.append(size.to_bytes(4, "little") + value[:4] + bytes(8))
+        table = _hash_table(views, encoded) if len(encoded) > HASHED_FROM else b""
+        head = 16 + 32 * len(encoded) + len(table)
+        entries, tail = bytearray(), bytearray()
+        for view, value in zip(views, encoded, strict=True):
+            start = 0
+            if len(value) > 12:
                 start = head + len(tail)
                 tail += value
-            entries += view + struct.pack("<QQ", size, start)
-        self.strings += struct.pack("<Q", len(encoded)) + entries + tail
+            entries += view + struct.pack("<QQ", len(value), start)
+        slots = len(table) // _SLOT.size
+        self.strings += struct.pack("<QQ", len(encoded), slots) + entries + table + tail
         self.strings += bytes(-len(self.strings) % 8)  # the next list 8-byte aligned
         self.vocabularies[key] = offset
         return offset
@@ -920,6 +935,11 @@ class _Builder:
         needle, haystack = node.args
         if isinstance(haystack, ListConst) and needle.type is Type.STR:
             return self.string_member(needle, haystack.values)
+        if isinstance(haystack, Const) and isinstance(haystack.value, str):
+            # a string in a literal string: one of its substrings (as the Polars lowering)
+            if needle.type is not Type.STR:
+                raise UnsupportedError
+            return self.string_member(needle, sorted(substrings(haystack.value)))
         if not isinstance(haystack, ListConst) or needle.type is not Type.INT:
             raise UnsupportedError
         if not all(type(v) is int for v in haystack.values) or not haystack.values:
@@ -1070,6 +1090,44 @@ class _Builder:
                 if last[read] == index:
                     free.append(register[read])
         return bytes(code), struct.pack(f"<{len(pairs)}i", *pairs), registers
+
+
+# A closed list longer than this is looked up by hash (`_hash_table`): below it, comparing
+# each row with every string, vectorised, costs less than a probe per row.
+HASHED_FROM = 16
+_SLOT = struct.Struct("<QQQ")  # a hash table's slot: the view's two halves, the code
+_HASH_EMPTY = 2**64 - 1  # a slot holding no string: its lo (no view's: a length over 12)
+_MASK64 = 2**64 - 1
+
+
+def _view_hash(lo: int, hi: int, slots: int) -> int:
+    """The kernel's `view_hash` of a view's halves: the first slot to probe of `slots` (a
+    power of two, at least 2)."""
+    mixed = ((lo ^ ((hi * 0x9E3779B97F4A7C15) & _MASK64)) * 0xC2B2AE3D27D4EB4F) & _MASK64
+    return mixed >> (64 - (slots.bit_length() - 1))
+
+
+def _hash_table(views: Sequence[bytes], encoded: Sequence[bytes]) -> bytes:
+    """The hash table of a closed list's inline strings, as the kernel's CODE_STR probes it:
+    a power of two of slots, at least four times the strings (so a probe ends soon, most
+    often at the first slot), each string at its hash's slot or the next free one; a
+    string listed twice at its last place, as the comparisons in turn find it."""
+    inline = {
+        view: code
+        for code, (view, value) in enumerate(zip(views, encoded, strict=True))
+        if len(value) <= 12
+    }
+    slots = 2
+    while slots < 4 * len(inline):
+        slots *= 2
+    table = [(_HASH_EMPTY, 0, 0)] * slots
+    for view, code in inline.items():
+        lo, hi = int.from_bytes(view[:8], "little"), int.from_bytes(view[8:], "little")
+        place = _view_hash(lo, hi, slots)
+        while table[place % slots][0] != _HASH_EMPTY:
+            place += 1
+        table[place % slots] = (lo, hi, code)
+    return b"".join(_SLOT.pack(*slot) for slot in table)
 
 
 _WIDTHS: dict[pl.DataType, int] = {pl.UInt8(): 1, pl.UInt16(): 2, pl.UInt32(): 4, pl.UInt64(): 8}

@@ -288,6 +288,86 @@ def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
         _frame_kernel.run(code_str, 1, [(views, -1, None, data)], [out], b"", b"", vocabulary, 0, 1)
 
 
+def test_a_long_list_is_coded_by_its_hash_table(kernel: None) -> None:
+    assert _frame_kernel is not None
+    values = sorted({f"c{k}" for k in range(40)} | {"", "a string of 15 b", "a string of 15 c"})
+    assert len(values) > lower_kernel.HASHED_FROM
+    builder = lower_kernel._Builder(engine.CODES)
+    place = builder.vocabulary(values)
+    vocabulary = bytes(builder.strings)
+    count, slots = struct.unpack_from("<QQ", vocabulary, place)
+    assert (count, slots) == (len(values), 256)  # four slots a string at least
+    data = [b"a string of 15 ba string of 15 ca string of 15 d"]
+    rows = [(_view(v.encode()), values.index(v)) for v in values if len(v) <= 12]
+    rows += [
+        (_view(b"a string of 15 b", 0, 0), values.index("a string of 15 b")),
+        (_view(b"a string of 15 c", 0, 16), values.index("a string of 15 c")),
+        (_view(b"c40"), 255),  # another string, of the same length as many
+        (_view(b"c1", padding=b"\xff"), values.index("c1")),  # not zero padded: read alike
+        (_view(b"c"), 255),
+        (_view(b"a string of 15 d", 0, 32), 255),  # the same length and first bytes
+        (_view(b"c7"), 0),  # null (below): code 0
+    ]
+    views = b"".join(v for v, _ in rows)
+    bits = [1] * (len(rows) - 1) + [0]
+    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    op = lower_kernel.OPCODES
+    code_str = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, place, 0.0)
+    pairs: list[int] = []
+    program = code_str
+    for bit in range(8):  # the code's bits, each where it is 0
+        mask = sum(1 << c for c in range(256) if not c >> bit & 1)
+        program += struct.pack("<iiiiqd", op["TABLE"], 1 + bit, 0, -1, bit, 0.0)
+        pairs += (1 + bit, bit)
+        builder.tables.setdefault(bytes(1 if mask >> c & 1 else 0 for c in range(256)), bit)
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 8, 0, 0.0)
+    tables = b"".join(builder.tables)
+    out = np.zeros(len(rows), dtype=np.uint8)
+    column = (views, 0, validity, data)
+    operands = struct.pack(f"<{len(pairs)}i", *pairs)
+    _frame_kernel.run(program, 9, [column], [out], tables, operands, vocabulary, 0, len(rows))
+    assert out.tolist() == [code for _, code in rows]
+    # a table a lookup could run past or that gives a code outside the list is refused
+    table = place + 16 + 32 * count
+    full = bytearray(vocabulary)
+    for slot in range(slots):
+        struct.pack_into("<QQQ", full, table + 24 * slot, 0, 0, 0)  # no empty slot
+    outside = bytearray(vocabulary)
+    struct.pack_into("<QQQ", outside, table, 0, 0, count)  # a code past the list
+    odd = bytearray(vocabulary)
+    struct.pack_into("<Q", odd, place + 8, 3)  # not a power of two
+    for wrong in (full, outside, odd):
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(code_str, 1, [column], [out], b"", b"", bytes(wrong), 0, 1)
+
+
+def test_a_string_in_a_literal_string_is_read_by_the_kernel_as_polars_reads_it(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    literal = "NO,SE,DK,FI,IS"
+    long_literal = "Norway,Sweden,Åland"  # substrings of over 12 bytes; a 2-byte letter
+    rules = [
+        [{"in": [{"var": "citizenship"}, literal]}],
+        [{"!": {"in": [{"var": "citizenship"}, long_literal]}}, {"<": [{"var": "age"}, 60]}],
+    ]
+    ruleset = _ruleset(rules, [["NO", "SE"], ["SE"]])
+    program = engine._kernel_program({"": ruleset})
+    assert _rule_columns(program) == []  # in the kernel, not a Polars column
+    frame = feature_frame(generate(3000, 5, DATE), DATE).collect()
+    pieces = ["", "NO", "O,S", literal, literal + ",", "no", "Norway,Sweden", "Sweden,Åland"]
+    pieces += ["Åland", "Aland", "Norway,Sweden,Åland", "Norway,Swedes", "Norway,Sweden,Åla"]
+    edited = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(pl.lit(pl.Series(pieces)).gather(pl.int_range(pl.len()) % len(pieces)))
+        .otherwise(pl.col("citizenship"))
+        .alias("citizenship")
+    )
+    for each in (frame, edited):
+        assert match(each, ruleset).equals(by_polars(each, ruleset, monkeypatch))
+    out = match(edited, ruleset).get_column("bank_1.failed").drop_nulls()
+    assert out.n_unique() == 4  # each requirement met and not met
+
+
 def test_string_columns_chunked_sliced_with_nulls_and_categorical_give_the_polars_bits(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
