@@ -15,7 +15,9 @@
  *              for a string column an Arrow string view array's parts, a tuple (views, row
  *              offset, validity or None, data buffers): the views of 16 bytes (length, then
  *              the string itself when it is 12 bytes or shorter, zero padded, else its first
- *              4 bytes, its data buffer and its place there)
+ *              4 bytes, its data buffer and its place there), or for a number column that
+ *              may hold nulls an Arrow array's parts, a tuple (values of 8 bytes, row offset,
+ *              validity or None)
  *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
@@ -44,7 +46,8 @@ typedef struct {
 } Instr;
 
 /* A column the program reads: its values (a string column: its views), and for a string
- * column its validity, the row of its first view and its data buffers. */
+ * column its validity, the row of its first view and its data buffers; for a nullable
+ * number column its validity and the row of its first value. */
 typedef struct {
     Py_buffer values;
     Py_buffer validity; /* .obj NULL: none */
@@ -52,9 +55,11 @@ typedef struct {
     Py_ssize_t ndata;
     Py_buffer *data;
     int strings;
+    int nullable; /* a number column read with its validity (FILL_64, VALID) */
 } Column;
 
-/* what `execute` reads of a string column */
+/* what `execute` reads of a string column (of a nullable number column: its values, as
+ * `views`, its validity and offset) */
 typedef struct {
     const uint8_t *views, *validity;
     Py_ssize_t offset, ndata;
@@ -75,7 +80,7 @@ enum {
     AND, OR, TABLE, TABLE32,
     SELECT_U8, SELECT_I, SELECT_F,
     TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
-    BETWEENK_I, NEK_U8, CODE_STR, VALID,
+    BETWEENK_I, NEK_U8, CODE_STR, VALID, FILL_64,
     NARROW_I32, LTK_I32, LEK_I32, GTK_I32, GEK_I32, EQK_I32, NEK_I32, BETWEENK_I32,
     NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     PACK_FALSE_1, PACK_FALSE_2, PACK_FALSE_4, PACK_FALSE_8,
@@ -450,7 +455,25 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = (char *)z;
                 break;
             }
-            /* 1 where a string column's value is not null */
+            /* a nullable number column's values (8 bytes, integer or double), 0 where
+             * null (whatever the values' buffer holds there) */
+            case FILL_64: {
+                const Strings *s = &strs[in->a];
+                /* 8-byte aligned (checked) */
+                const uint64_t *values = (const uint64_t *)s->views + s->offset + row;
+                if (s->validity == NULL) { /* no null: read in place */
+                    reg[in->dst] = (char *)values;
+                    break;
+                }
+                uint8_t *restrict valid = (uint8_t *)lo; /* scratch: a block's bytes */
+                keep_valid(valid, s->validity, s->offset + row, n, 1);
+                uint64_t *restrict z = (uint64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = values[k] & (0 - (uint64_t)valid[k]);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            /* 1 where a string (or nullable number) column's value is not null */
             case VALID: {
                 const Strings *s = &strs[in->a];
                 uint8_t *restrict z = (uint8_t *)buf[in->dst];
@@ -571,6 +594,22 @@ columns_of(PyObject *seq, Py_ssize_t *count)
             continue;
         }
         PyObject *views, *validity, *data;
+        if (PyTuple_GET_SIZE(item) == 3) {
+            if (!PyArg_ParseTuple(item, "OnO:a nullable number column", &views, &c->offset,
+                                  &validity))
+                goto fail;
+            if (c->offset < 0) {
+                PyErr_SetString(PyExc_ValueError, "frame kernel: a column's offset is negative");
+                goto fail;
+            }
+            if (PyObject_GetBuffer(views, &c->values, PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+            c->nullable = 1;
+            if (validity != Py_None &&
+                PyObject_GetBuffer(validity, &c->validity, PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+            continue;
+        }
         if (!PyArg_ParseTuple(item, "OnOO:a string column", &views, &c->offset, &validity, &data))
             goto fail;
         if (c->offset < 0) {
@@ -671,17 +710,20 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
             return bad(pc);
         if (op <= LOAD_U8) {
             Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
-            if (in->a < 0 || in->a >= ncols || cols[in->a].strings ||
+            if (in->a < 0 || in->a >= ncols || cols[in->a].strings || cols[in->a].nullable ||
                 cols[in->a].values.len < stop * width)
                 return bad(pc);
             continue;
         }
-        if (op == CODE_STR || op == VALID) {
-            if (in->a < 0 || in->a >= ncols || !cols[in->a].strings)
+        if (op == CODE_STR || op == VALID || op == FILL_64) {
+            if (in->a < 0 || in->a >= ncols)
                 return bad(pc);
             const Column *c = &cols[in->a];
-            Py_ssize_t rows = c->offset + stop;
-            if (c->values.len / 16 < rows || (uintptr_t)c->values.buf % 8)
+            if (op == CODE_STR ? !c->strings : op == FILL_64 ? !c->nullable
+                                                              : !(c->strings || c->nullable))
+                return bad(pc);
+            Py_ssize_t rows = c->offset + stop, width = c->strings ? 16 : 8;
+            if (c->values.len / width < rows || (uintptr_t)c->values.buf % 8)
                 return bad(pc);
             if (c->validity.obj != NULL && c->validity.len < (rows + 7) / 8)
                 return bad(pc);
@@ -772,7 +814,7 @@ run(PyObject *self, PyObject *args)
         goto done;
     }
     for (Py_ssize_t k = 0, d = 0; k < ncols; k++) {
-        if (!cols[k].strings)
+        if (!cols[k].strings && !cols[k].nullable)
             continue;
         strs[k].views = cols[k].values.buf;
         strs[k].validity = cols[k].validity.obj != NULL ? cols[k].validity.buf : NULL;
@@ -846,7 +888,7 @@ opcodes(PyObject *self, PyObject *unused)
         "LTK_F", "LEK_F", "GTK_F", "GEK_F", "EQK_F", "NEK_F",
         "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
         "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
-        "BETWEENK_I", "NEK_U8", "CODE_STR", "VALID",
+        "BETWEENK_I", "NEK_U8", "CODE_STR", "VALID", "FILL_64",
         "NARROW_I32", "LTK_I32", "LEK_I32", "GTK_I32", "GEK_I32", "EQK_I32", "NEK_I32",
         "BETWEENK_I32",
         "NARROW_I16", "LTK_I16", "LEK_I16", "GTK_I16", "GEK_I16", "EQK_I16", "NEK_I16",

@@ -19,7 +19,9 @@ code them. A requirement the program does not cover is computed by its Polars ex
 as a column the program reads:
 
 - anything that can be null or NaN on an allowed row (`lower_polars.may_be_null` of any
-  node): nullable features without a default, division by a feature, ...;
+  node) but a nullable feature compared with a literal (the kernel reads its values and
+  validity, `FILL_64` and `VALID`, and the comparison is unknown where it is null):
+  division by a feature, ...;
 - strings other than a coded feature compared with a literal, `min` and `max` of floats
   (Polars and C may differ in the sign of a zero), membership of a float.
 
@@ -77,6 +79,9 @@ def available() -> bool:
 # boolean, a code, or a three-valued requirement: 0 false, 1 true, 2 unknown).
 I64, F64, U8 = "i64", "f64", "u8"
 STR = "str"  # a string column, read as Arrow string views
+# a number column that may hold nulls, read as Arrow values and validity (FILL_64, VALID)
+NULLABLE_I64, NULLABLE_F64 = "i64?", "f64?"
+_NULLABLE: dict[str, pl.DataType] = {NULLABLE_I64: pl.Int64(), NULLABLE_F64: pl.Float64()}
 
 _COMPARE = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 _COMPARE |= {"===": "EQ", "!==": "NE"}
@@ -134,7 +139,7 @@ class KernelProgram:
         for start, piece in _pieces(frame, self.columns):
             length = len(piece[0]) if piece else rows
             sliced = [out[start : start + length] for out in outputs]
-            columns = [a.parts() if isinstance(a, _Strings) else a for a in piece]
+            columns = [a.parts() if isinstance(a, _Arrow) else a for a in piece]
             tasks += [(columns, sliced, lo, hi) for lo, hi in _parts(length, rows)]
 
         def run(task: tuple[list[Any], list[Any], int, int]) -> None:
@@ -210,28 +215,42 @@ def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, A
     ]
 
 
-class _Strings:
-    """A chunk of a string column as the kernel reads it: an Arrow string view array."""
+class _Arrow:
+    """A chunk of a column as the kernel reads it with its validity: an Arrow string view
+    array, or an array of 8-byte numbers that may hold nulls."""
 
-    def __init__(self, array: Any) -> None:
+    def __init__(self, array: Any, *, strings: bool) -> None:
         self.array = array
+        self.strings = strings
 
     def __len__(self) -> int:
         return len(self.array)
 
-    def __getitem__(self, rows: slice) -> _Strings:
+    def __getitem__(self, rows: slice) -> _Arrow:
         start, stop, _ = rows.indices(len(self.array))
-        return _Strings(self.array.slice(start, stop - start))
+        return _Arrow(self.array.slice(start, stop - start), strings=self.strings)
 
-    def parts(self) -> tuple[Any, int, Any, list[Any]]:
-        """(views, the first row's place in them, validity or None, data buffers)."""
-        validity, views, *data = self.array.buffers()
-        return views, self.array.offset, validity if self.array.null_count else None, data
+    def parts(self) -> tuple[Any, ...]:
+        """Strings: (views, the first row's place in them, validity or None, data
+        buffers); numbers: (values, the first row's place in them, validity or None)."""
+        validity, values, *data = self.array.buffers()
+        validity = validity if self.array.null_count else None
+        if values is None:  # pragma: no cover - an empty array without a values buffer
+            values = b""
+        if self.strings:
+            return values, self.array.offset, validity, data
+        return values, self.array.offset, validity
 
 
-def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
+def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
     """A column as the contiguous array the kernel reads (no copy where Polars holds one
-    chunk of the same type), a string column as its Arrow string views (no copy)."""
+    chunk of the same type), a string column as its Arrow string views and a nullable
+    number column as its Arrow values and validity (no copy)."""
+    if kind in _NULLABLE:
+        wanted = _NULLABLE[kind]
+        if series.dtype != wanted:
+            series = series.cast(wanted)
+        return _Arrow(series.to_arrow(), strings=False)
     if kind == STR:
         import pyarrow as pa
 
@@ -240,7 +259,7 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
         array = series.to_arrow(compat_level=pl.CompatLevel.newest())
         if array.type != pa.string_view():  # pragma: no cover - Polars' strings are views
             array = array.cast(pa.string_view())
-        return _Strings(array)
+        return _Arrow(array, strings=True)
     if kind == U8:
         values = series.to_numpy()
         return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
@@ -254,7 +273,7 @@ MAX_PIECES = 256
 
 def _pieces(
     frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
-) -> list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]]:
+) -> list[tuple[int, list[np.ndarray[Any, Any] | _Arrow]]]:
     """The frame's rows in pieces the kernel reads without a copy: cut wherever a column's
     chunk ends (Polars' columns of a frame read or built in parts are chunked, not always
     alike), each column's array of a piece a slice of its chunk. Each piece: its first
@@ -273,7 +292,7 @@ def _pieces(
     if len(bounds) - 1 > MAX_PIECES:
         whole = [_array(s.rechunk(), kind) for s, (_, kind) in zip(series, columns, strict=True)]
         return [(0, whole)]
-    out: list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]] = []
+    out: list[tuple[int, list[np.ndarray[Any, Any] | _Arrow]]] = []
     for start, stop in itertools.pairwise(bounds):
         piece = []
         for arrays in chunks:
@@ -586,9 +605,9 @@ class _Builder:
 
     def nullable_read(self, node: Node) -> tuple[int, int] | None:
         """A nullable feature read without a default: its values (nulls read as zero,
-        or as code 0) and a byte true where it is not null: a coded string's from its
-        column, a number's each a column Polars fills in one pass. None for any other
-        node."""
+        or as code 0) and a byte true where it is not null, both read by the kernel from
+        its column (a coded string's views, a number's Arrow values and validity: no pass
+        of Polars to fill it). None for any other node."""
         if not isinstance(node, Var) or not node.nullable or node.default is not None:
             return None
         if self.codes.code(node) is not None:
@@ -596,14 +615,10 @@ class _Builder:
         if not node.type.is_numeric:
             raise UnsupportedError
         kind = self.kind_of(node)
-        values = f"__lendmatch_kernel_filled_{node.name}"
-        valid_name = f"__lendmatch_kernel_valid_{node.name}"
-        zero = pl.lit(0, node.type.polars)
-        self.computed.setdefault(values, pl.col(node.name).fill_null(zero).alias(values))
-        self.computed.setdefault(
-            valid_name, pl.col(node.name).is_not_null().cast(pl.UInt8).alias(valid_name)
-        )
-        return self.load(values, kind), self.load(valid_name, U8)
+        column = self.column(node.name, NULLABLE_I64 if kind == I64 else NULLABLE_F64)
+        values = self.emit(("FILL_64", column), _Value("FILL_64", kind, a=column))
+        valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
+        return values, valid
 
     def code_of(self, var: Var) -> int:
         """A coded feature's code, read from its string column by the kernel."""

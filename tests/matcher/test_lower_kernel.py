@@ -121,9 +121,8 @@ def _instructions(program: lower_kernel.KernelProgram) -> list[tuple[str, int]]:
 
 
 def _rule_columns(program: lower_kernel.KernelProgram) -> list[str]:
-    """The rules Polars computes for the program (not a nullable feature's values)."""
-    reads = ("__lendmatch_kernel_filled_", "__lendmatch_kernel_valid_")
-    return [name for name in program.computed if not name.startswith(reads)]
+    """The rules Polars computes for the program."""
+    return list(program.computed)
 
 
 def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_once() -> None:
@@ -137,15 +136,15 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     assert instructions.count(("BETWEENK_I16", 18)) == 1
     # the check compares the full values: age's bounds on 64 bits
     assert instructions.count(("BETWEENK_I", 0)) >= 1
-    # a nullable feature read without a default: Polars fills its nulls and says where
-    # they are, once for every rule reading it (and for the check of its bounds)
+    # a nullable feature read without a default: the kernel reads its values and validity
+    # from its column, once for every rule reading it (and for the check of its bounds)
     nullable = _ruleset(
         [[{">=": [{"var": "co_age"}, 18]}, {"<": [{"var": "co_age"}, 80]}]], [["NO"]]
     )
-    computed = engine._kernel_program({"": nullable}).computed
-    assert "__lendmatch_kernel_filled_co_age" in computed
-    assert "__lendmatch_kernel_valid_co_age" in computed
-    assert _rule_columns(engine._kernel_program({"": nullable})) == []
+    program = engine._kernel_program({"": nullable})
+    assert program.computed == {}
+    assert ("co_age", lower_kernel.NULLABLE_I64) in program.columns
+    assert [op for op, _ in _instructions(program)].count("FILL_64") == 1
     # what the program does not cover is a Polars column: a division by a feature
     divided = _ruleset([[{">": [{"/": [{"var": "amount"}, {"var": "income"}]}, 2]}]], [["NO"]])
     (name,) = _rule_columns(engine._kernel_program({"": divided}))
@@ -219,6 +218,50 @@ def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
         _frame_kernel.run(good[:-1], 2, [column, other], [out], b"", pairs, b"", 0, 10)
     with pytest.raises(ValueError, match="malformed"):
         _frame_kernel.run(good, 2, [column, other], [out], b"", pairs[:-1], b"", 0, 10)
+
+
+def test_a_nullable_number_column_is_read_with_its_validity(kernel: None) -> None:
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    # values under the nulls are whatever the buffer holds: read as 0
+    values = np.array([99, 7, -3, 12345, 5, 8, 1 << 40, -1, 2, 6, 70], dtype=np.int64)
+    nulls = {1, 3, 6, 7}
+    offset = 2  # the array starts at its 3rd value and validity bit
+    bits = [1 if k not in nulls else 0 for k in range(len(values))]
+    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    rows = len(values) - offset
+    program = struct.pack("<iiiiqd", op["FILL_64"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["VALID"], 1, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["GTK_I"], 2, 0, -1, 0, 0.0)  # false where 0
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 2, 0, 0.0)
+    operands = struct.pack("<4i", 1, 0, 2, 1)  # bit 0 null, bit 1 not above 0
+    out = np.zeros(rows, dtype=np.uint8)
+    for column, expected_nulls in (
+        ((values, offset, validity), nulls),
+        ((values, offset, None), set()),  # no validity: every value read as it is
+    ):
+        out[:] = 0
+        _frame_kernel.run(program, 3, [column], [out], b"", operands, b"", 0, rows)
+        expected = []
+        for k in range(offset, len(values)):
+            value = 0 if k in expected_nulls else int(values[k])
+            expected.append((k in expected_nulls) | (value <= 0) << 1)
+        assert out.tolist() == expected
+    # read as anything else, past its end, or a string column read as numbers: refused
+    fill = struct.pack("<iiiiqd", op["FILL_64"], 0, 0, -1, 0, 0.0)
+    load = struct.pack("<iiiiqd", op["LOAD_I64"], 0, 0, -1, 0, 0.0)
+    strings = (_view(b"NO") * rows, 0, None, [])
+    for code, column, stop in [
+        (fill, values, rows),  # a plain buffer has no validity
+        (load, (values, offset, validity), rows),  # its values start at its offset
+        (fill, (values, offset, validity), rows + 1),  # past its values
+        (fill, (values, offset, validity[:1]), rows),  # past its validity
+        (fill, strings, rows),
+    ]:
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(code, 1, [column], [out], b"", b"", b"", 0, stop)
+    with pytest.raises(ValueError, match="negative"):
+        _frame_kernel.run(fill, 1, [(values, -1, None)], [out], b"", b"", b"", 0, 1)
 
 
 def _view(text: bytes, buffer: int = 0, place: int = 0, padding: bytes = b"") -> bytes:
