@@ -18,7 +18,10 @@
  *              4 bytes, its data buffer and its place there), or for a number column that
  *              may hold nulls an Arrow array's parts, a tuple (values of 8 bytes, row offset,
  *              validity or None)
- *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
+ *   outputs    a sequence of writable contiguous buffers, the bitmasks, each of its items'
+ *              width (1, 2, 4 or 8 bytes); the kernel zeroes their rows [start, stop) block by
+ *              block before the program runs over the block (an `Arena`'s memory is reused:
+ *              not zero)
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
  *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count and
@@ -34,6 +37,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifndef BLOCK
 #define BLOCK 2048
@@ -290,11 +294,16 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 static void
 execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *const *col_ptr,
-        const Strings *strs, char *const *out_ptr, const uint8_t *tables, const int32_t *operands,
-        const uint8_t *vocab, uint64_t *lo, uint64_t *hi, Py_ssize_t start, Py_ssize_t stop)
+        const Strings *strs, char *const *out_ptr, const Py_ssize_t *out_width, Py_ssize_t nouts,
+        const uint8_t *tables, const int32_t *operands, const uint8_t *vocab, uint64_t *lo,
+        uint64_t *hi, Py_ssize_t start, Py_ssize_t stop)
 {
     for (Py_ssize_t row = start; row < stop; row += BLOCK) {
         const Py_ssize_t n = stop - row < BLOCK ? stop - row : BLOCK;
+        /* the block's rows of every output zeroed here, while they go to the cache the
+         * program's stores find them in (not in a pass of their own over the memory) */
+        for (Py_ssize_t k = 0; k < nouts; k++)
+            memset(out_ptr[k] + row * out_width[k], 0, (size_t)(n * out_width[k]));
         for (Py_ssize_t pc = 0; pc < count; pc++) {
             const Instr *in = &program[pc];
             switch (in->op) {
@@ -682,6 +691,13 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
       const int32_t *operands, Py_ssize_t noperands, const uint8_t *vocab, Py_ssize_t nvocab,
       Py_ssize_t stop)
 {
+    for (Py_ssize_t k = 0; k < nouts; k++) { /* each zeroed over the rows, at its width */
+        const Py_ssize_t width = outs[k].itemsize;
+        if ((width != 1 && width != 2 && width != 4 && width != 8) || outs[k].len < stop * width) {
+            PyErr_Format(PyExc_ValueError, "frame kernel: output %zd is out of range", k);
+            return 0;
+        }
+    }
     for (Py_ssize_t pc = 0; pc < count; pc++) {
         const Instr *in = &program[pc];
         int op = in->op;
@@ -766,6 +782,7 @@ run(PyObject *self, PyObject *args)
     Column *cols = NULL;
     Py_buffer *outs = NULL;
     char **buf = NULL, **reg = NULL, **col_ptr = NULL, **out_ptr = NULL;
+    Py_ssize_t *out_width = NULL;
     char *memory = NULL;
     int32_t *pairs = NULL;
     uint8_t *vocab = NULL;
@@ -832,10 +849,11 @@ run(PyObject *self, PyObject *args)
     reg = PyMem_Calloc(slots, sizeof(char *));
     col_ptr = PyMem_Calloc(ncols ? (size_t)ncols : 1, sizeof(char *));
     out_ptr = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(char *));
+    out_width = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(Py_ssize_t));
     /* every register a block of 8-byte values, 64-byte aligned; then two blocks for the
      * views a CODE_STR reads */
     memory = aligned_alloc(64, (slots + 2) * BLOCK * 8);
-    if (!buf || !reg || !col_ptr || !out_ptr || !memory) {
+    if (!buf || !reg || !col_ptr || !out_ptr || !out_width || !memory) {
         PyErr_NoMemory();
         goto done;
     }
@@ -843,12 +861,14 @@ run(PyObject *self, PyObject *args)
         buf[k] = reg[k] = memory + k * BLOCK * 8;
     for (Py_ssize_t k = 0; k < ncols; k++)
         col_ptr[k] = cols[k].values.buf;
-    for (Py_ssize_t k = 0; k < nouts; k++)
+    for (Py_ssize_t k = 0; k < nouts; k++) {
         out_ptr[k] = outs[k].buf;
+        out_width[k] = outs[k].itemsize;
+    }
     Py_BEGIN_ALLOW_THREADS
     uint64_t *lo = (uint64_t *)(memory + slots * BLOCK * 8), *hi = lo + BLOCK;
-    execute(code, count, buf, reg, col_ptr, strs, out_ptr, (const uint8_t *)tables.buf, pairs,
-            vocab, lo, hi, start, stop);
+    execute(code, count, buf, reg, col_ptr, strs, out_ptr, out_width, nouts,
+            (const uint8_t *)tables.buf, pairs, vocab, lo, hi, start, stop);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -863,6 +883,7 @@ done:
     PyMem_Free(reg);
     PyMem_Free(col_ptr);
     PyMem_Free(out_ptr);
+    PyMem_Free(out_width);
     if (cols)
         release_columns(cols, ncols);
     if (outs)
@@ -911,6 +932,85 @@ opcodes(PyObject *self, PyObject *unused)
     return out;
 }
 
+/* Memory for the outputs, mapped from the system and kept: when an Arena is freed (the
+ * last bitmask column holding it gone), its memory is kept for the next Arena of about its
+ * size (the last freed only) instead of unmapped. A new mapping costs a page fault and the
+ * system's zeroing per page on first write, and its unmapping a flush of the other
+ * threads' address translations (a tenth of the frame path's CPU, measured); kept, the
+ * pages are mapped already, and the kernel zeroes what it writes (`execute`). */
+typedef struct {
+    PyObject_HEAD
+    char *memory;
+    Py_ssize_t size;
+} Arena;
+
+static char *spare = NULL; /* an Arena's memory kept for the next (the GIL guards it) */
+static Py_ssize_t spare_size = 0;
+
+static PyObject *
+arena_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"size", NULL};
+    Py_ssize_t size;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n:Arena", keywords, &size))
+        return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "frame kernel: an Arena's size is negative");
+        return NULL;
+    }
+    size = size ? size : 1;
+    Arena *self = (Arena *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    if (spare != NULL && spare_size >= size && spare_size - size <= size / 4) {
+        self->memory = spare, self->size = spare_size;
+        spare = NULL;
+        return (PyObject *)self;
+    }
+    void *memory = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (memory == MAP_FAILED) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(memory, (size_t)size, MADV_HUGEPAGE); /* fewer faults and misses; a hint */
+#endif
+    self->memory = memory, self->size = size;
+    return (PyObject *)self;
+}
+
+static void
+arena_dealloc(Arena *self)
+{
+    if (self->memory != NULL) { /* kept, in place of any kept before (the likelier fit) */
+        if (spare != NULL)
+            munmap(spare, (size_t)spare_size);
+        spare = self->memory, spare_size = self->size;
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+arena_getbuffer(Arena *self, Py_buffer *view, int flags)
+{
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->memory, self->size, 0, flags);
+}
+
+static PyBufferProcs arena_as_buffer = {(getbufferproc)arena_getbuffer, NULL};
+
+static PyTypeObject ArenaType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "matcher._frame_kernel.Arena",
+    .tp_doc = "Arena(size): writable memory for the outputs, of at least size bytes, kept for "
+              "the next Arena when freed (its bytes are not zeroed).",
+    .tp_basicsize = sizeof(Arena),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = arena_new,
+    .tp_dealloc = (destructor)arena_dealloc,
+    .tp_as_buffer = &arena_as_buffer,
+};
+
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, "Run a program over the rows [start, stop)."},
     {"opcodes", opcodes, METH_NOARGS, "The instructions' numbers, by name."},
@@ -924,9 +1024,17 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__frame_kernel(void)
 {
+    if (PyType_Ready(&ArenaType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
+    Py_INCREF(&ArenaType);
+    if (PyModule_AddObject(m, "Arena", (PyObject *)&ArenaType) < 0) {
+        Py_DECREF(&ArenaType);
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddIntConstant(m, "BLOCK", BLOCK) < 0 ||
         PyModule_AddIntConstant(m, "PACK", PACK) < 0) {
         Py_DECREF(m);

@@ -198,17 +198,20 @@ _NUMPY: dict[pl.DataType, Any] = {
 
 
 def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, Any]]:
-    """Zeroed output buffers, all in one allocation: the memory of a large one is mapped
-    from the system in large pages, where a hundred allocations of one or two megabytes
-    each take a fault per page on first write (about half the kernel's time, measured).
-    The bitmask columns share it: it is freed when the last of them is."""
+    """The output buffers (not zeroed: the kernel zeroes the rows it runs), all in one
+    allocation: the memory of a large one is mapped from the system in large pages, where a
+    hundred allocations of one or two megabytes each take a fault per page on first write
+    (about half the kernel's time, measured). It is the kernel's `Arena`, whose memory is
+    kept for the next call's when the last bitmask column holding it is freed (a new
+    mapping's faults, zeroing and unmapping were a tenth of the frame path's CPU)."""
+    assert _frame_kernel is not None
     places: list[tuple[int, int]] = []
     size = 0
     for dtype in dtypes:
         width = rows * _WIDTHS[dtype]
         places.append((size, width))
         size += -(-width // 64) * 64  # each buffer 64-byte aligned
-    arena = np.zeros(max(size, 1), dtype=np.uint8)
+    arena = np.frombuffer(_frame_kernel.Arena(size), dtype=np.uint8)
     return [
         arena[start : start + width].view(_NUMPY[dtype])
         for (start, width), dtype in zip(places, dtypes, strict=True)

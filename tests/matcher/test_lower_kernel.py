@@ -440,6 +440,35 @@ def test_the_shipped_lenders_on_feature_rows_with_nulls_and_infinity(
         assert match(frame, SHIPPED).equals(by_polars(frame, SHIPPED, m))
 
 
+def test_the_outputs_memory_is_reused_only_once_freed_and_zeroed_by_the_kernel(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _frame_kernel is not None
+
+    def address(array: np.ndarray[Any, Any]) -> int:
+        return int(array.__array_interface__["data"][0])
+
+    held = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    other = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    assert address(held) != address(other)  # held: not given again
+    held[:] = 0xFF
+    freed = address(held)
+    del held
+    again = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    assert address(again) == freed and again[0] == 0xFF  # given again, as it was left
+    del again, other
+    # bitmasks in reused memory (left holding another frame's bits) are the Polars ones
+    frame = feature_frame(generate(3000, 8, DATE), DATE).collect()
+    other_frame = feature_frame(generate(3000, 9, DATE), DATE).collect()
+    expected = by_polars(frame, SHIPPED, monkeypatch)
+    first = match(frame, SHIPPED)
+    for each in (other_frame, frame, other_frame, frame):
+        out = match(each, SHIPPED)
+        assert out.equals(by_polars(each, SHIPPED, monkeypatch))
+        del out  # its memory the next match's
+    assert first.equals(expected)  # held meanwhile: never overwritten
+
+
 def test_an_empty_frame_and_a_frame_without_codes_read(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
