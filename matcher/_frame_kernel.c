@@ -273,6 +273,41 @@ long_equal(const Strings *s, uint64_t hi, const uint8_t *want, uint64_t len)
     return memcmp(s->data[buffer] + place, want, len) == 0;
 }
 
+/* Integers to doubles and back without a conversion instruction per value (AVX2 has none
+ * for 64-bit integers, so the compiler converts one value at a time): for |x| < 2^51,
+ * x + 1.5 * 2^52 is a double whose low bits are x's, so adding the two's bits and
+ * subtracting the double is exact, and vectorised. `small` tells whether every value of
+ * a block is in that range (else the loops convert one at a time). */
+#define MAGIC_BITS 0x4338000000000000u /* 1.5 * 2^52 */
+#define MAGIC 6755399441055744.0
+
+static inline int
+small(const int64_t *restrict x, Py_ssize_t n)
+{
+    uint64_t outside = 0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+    return outside == 0;
+}
+
+static inline double
+small_to_double(int64_t x)
+{
+    const uint64_t bits = (uint64_t)x + MAGIC_BITS;
+    double d;
+    memcpy(&d, &bits, 8);
+    return d - MAGIC;
+}
+
+static inline int64_t
+double_to_small(double d) /* d an integer, |d| < 2^51 */
+{
+    const double shifted = d + MAGIC;
+    uint64_t bits;
+    memcpy(&bits, &shifted, 8);
+    return (int64_t)(bits - MAGIC_BITS);
+}
+
 /* A long closed list's inline strings are looked up in a hash table (`vocabulary` in
  * `matcher.lower_kernel` builds it with the same hash): a probe or two per row, where
  * comparing every row with each string in turn costs a pass per string. */
@@ -316,15 +351,50 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case LOAD_U8:
                 reg[in->dst] = col_ptr[in->a] + row;
                 break;
-            case I2F: MAP(int64_t, double, p)
+            case I2F: {
+                const int64_t *restrict x = (const int64_t *)reg[in->a];
+                double *restrict z = (double *)buf[in->dst];
+                if (small(x, n)) {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = small_to_double(x[k]);
+                } else {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = (double)x[k];
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
             case ADD_I: ZIP(int64_t, int64_t, p + q)
             case SUB_I: ZIP(int64_t, int64_t, p - q)
             case MUL_I: ZIP(int64_t, int64_t, p * q)
             case MIN_I: ZIP(int64_t, int64_t, p < q ? p : q)
             case MAX_I: ZIP(int64_t, int64_t, p > q ? p : q)
             case NEG_I: MAP(int64_t, int64_t, -p)
-            /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
-            case MODK_I: MAP(int64_t, int64_t, p % imm)
+            /* C's remainder truncates: the sign of the dividend, as JsonLogic's. For
+             * values and a divisor under 2^51 in size, by doubles, vectorised where an
+             * integer division is one at a time: the quotient's truncation is exact below
+             * 2^53 (a rounding can reach the next integer only from within |x| * 2^-53 of
+             * it, and a quotient that is not one is at least 1 / |divisor| from it), and
+             * so are its product with the divisor and the difference, integers below
+             * 2^52 */
+            case MODK_I: {
+                const int64_t *restrict x = (const int64_t *)reg[in->a];
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                const int64_t divisor = in->i;
+                if (divisor > -((int64_t)1 << 51) && divisor < ((int64_t)1 << 51) &&
+                    small(x, n)) {
+                    const double d = (double)divisor;
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const double p = small_to_double(x[k]);
+                        z[k] = double_to_small(p - trunc(p / d) * d);
+                    }
+                } else {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = x[k] % divisor;
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
             case ADD_F: ZIP(double, double, p + q)
             case SUB_F: ZIP(double, double, p - q)
             case MUL_F: ZIP(double, double, p * q)

@@ -264,6 +264,51 @@ def test_a_nullable_number_column_is_read_with_its_validity(kernel: None) -> Non
         _frame_kernel.run(fill, 1, [(values, -1, None)], [out], b"", b"", b"", 0, 1)
 
 
+def _c_remainder(value: int, divisor: int) -> int:
+    """C's `%`: truncated, the sign of the dividend."""
+    return int(math.copysign(abs(value) % abs(divisor), value)) if value else 0
+
+
+@pytest.mark.parametrize("divisor", [12, -7, 1000, 3, 2**50 + 1, 2**51 + 3])
+def test_integers_as_doubles_and_remainders_are_exact_in_every_range(
+    kernel: None, divisor: int
+) -> None:
+    """I2F and MODK_I take a vectorised path for a block whose values are under 2^51 in
+    size and another for a block with a larger one: both exact, as C converts and divides."""
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    rng = np.random.default_rng(divisor & 0xFFFF)
+    edges = [0, 1, -1, 11, -11, 12, -12, 2**51 - 1, -(2**51), 2**51, -(2**51) - 1]
+    edges += [2**53 + 1, -(2**62), 2**63 - 1, -(2**63)]
+    small = rng.integers(-(2**51), 2**51, size=3 * 2048, dtype=np.int64)
+    blocks = [  # one block of small values only, then blocks holding large ones
+        small[:2048],
+        np.concatenate([small[2048 : 4096 - len(edges)], np.array(edges, dtype=np.int64)]),
+        rng.integers(-(2**63), 2**63 - 1, size=2048, dtype=np.int64, endpoint=True),
+        small[4096:],
+    ]
+    values = np.concatenate(blocks)
+    program = struct.pack("<iiiiqd", op["LOAD_I64"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["I2F"], 1, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["MODK_I"], 2, 0, -1, divisor, 0.0)
+    # read back through comparisons: the double equal to C's, the remainder equal to C's
+    doubles = values.astype(np.float64)
+    remainders = np.array([_c_remainder(int(v), divisor) for v in values], dtype=np.int64)
+    out = np.zeros(len(values), dtype=np.uint8)
+    for k in range(0, len(values), 2048):
+        part = slice(k, k + 2048)
+        check = program + struct.pack("<iiiiqd", op["LOAD_F64"], 3, 1, -1, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["EQ_F"], 4, 1, 3, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["LOAD_I64"], 5, 2, -1, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["EQ_I"], 6, 2, 5, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 2, 0, 0.0)
+        columns = [values[part].copy(), doubles[part].copy(), remainders[part].copy()]
+        _frame_kernel.run(
+            check, 7, columns, [out[part]], b"", struct.pack("<4i", 4, 0, 6, 1), b"", 0, 2048
+        )
+    assert out.tolist() == [0] * len(values)  # no bit: every double and remainder C's
+
+
 def _view(text: bytes, buffer: int = 0, place: int = 0, padding: bytes = b"") -> bytes:
     """An Arrow string view: inline (zero padded unless `padding`), or the length, the
     first 4 bytes and the place in a data buffer."""
