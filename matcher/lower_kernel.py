@@ -33,6 +33,7 @@ its output.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import os
@@ -40,7 +41,7 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -135,12 +136,12 @@ class KernelProgram:
         assert kernel is not None
         rows = frame.height
         outputs = _outputs(rows, self.outputs)
-        tasks: list[tuple[list[Any], list[Any], int, int]] = []
-        for start, piece in _pieces(frame, self.columns):
-            length = len(piece[0]) if piece else rows
-            sliced = [out[start : start + length] for out in outputs]
-            columns = [a.parts() if isinstance(a, _Arrow) else a for a in piece]
-            tasks += [(columns, sliced, lo, hi) for lo, hi in _parts(length, rows)]
+        pieces = _pieces(frame, self.columns)
+
+        def tasks(piece: _Piece) -> list[tuple[list[Any], list[Any], int, int]]:
+            sliced = [out[piece.start : piece.start + piece.length] for out in outputs]
+            columns = [a.parts() if isinstance(a, _Arrow) else a for a in piece.arrays()]
+            return [(columns, sliced, lo, hi) for lo, hi in _parts(piece.length, rows)]
 
         def run(task: tuple[list[Any], list[Any], int, int]) -> None:
             columns, sliced, lo, hi = task
@@ -156,10 +157,15 @@ class KernelProgram:
                 hi,
             )
 
-        if len(tasks) == 1:
-            run(tasks[0])
+        if sum(len(_parts(piece.length, rows)) for piece in pieces) == 1:
+            run(tasks(pieces[0])[0])
         else:
-            list(_pool().map(run, tasks))
+            # each piece's parts start as soon as its arrays are made, while the next
+            # piece's are (a few milliseconds a call, no longer before the first part)
+            pool = _pool()
+            running = [pool.submit(run, task) for piece in pieces for task in tasks(piece)]
+            for part in running:
+                part.result()
         # imported here: only a batch pays for it (pyarrow ships no type hints)
         import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -274,39 +280,56 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
 MAX_PIECES = 256
 
 
-def _pieces(
-    frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
-) -> list[tuple[int, list[np.ndarray[Any, Any] | _Arrow]]]:
+class _Piece(NamedTuple):
+    """Rows of the frame that every column holds in one chunk: its first row, its length,
+    and a function making its columns' arrays (each a slice of its chunk's, made when first
+    asked for, so that a piece's part runs while the next piece's arrays are made)."""
+
+    start: int
+    length: int
+    arrays: Callable[[], list[np.ndarray[Any, Any] | _Arrow]]
+
+
+def _pieces(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> list[_Piece]:
     """The frame's rows in pieces the kernel reads without a copy: cut wherever a column's
     chunk ends (Polars' columns of a frame read or built in parts are chunked, not always
-    alike), each column's array of a piece a slice of its chunk. Each piece: its first
-    row, and its columns' arrays."""
+    alike), each column's array of a piece a slice of its chunk."""
     if not columns:
-        return [(0, [])]
+        return [_Piece(0, frame.height, list)]
     series = [frame.get_column(name) for name, _ in columns]
-    chunks = [
-        [_array(c, kind) for c in s.get_chunks()]
-        for s, (_, kind) in zip(series, columns, strict=True)
-    ]
-    cuts = {0, frame.height}
-    for arrays in chunks:
-        cuts.update(np.cumsum([len(a) for a in arrays]).tolist())
-    bounds = sorted(cuts)
+    kinds = [kind for _, kind in columns]
+    firsts = [[0, *itertools.accumulate(s.chunk_lengths())] for s in series]
+    bounds = sorted({0, frame.height}.union(*firsts))
     if len(bounds) - 1 > MAX_PIECES:
-        whole = [_array(s.rechunk(), kind) for s, (_, kind) in zip(series, columns, strict=True)]
-        return [(0, whole)]
-    out: list[tuple[int, list[np.ndarray[Any, Any] | _Arrow]]] = []
-    for start, stop in itertools.pairwise(bounds):
-        piece = []
-        for arrays in chunks:
-            first = 0
-            for array in arrays:  # the chunk holding the piece: pieces never straddle one
-                if start < first + len(array):
-                    piece.append(array[start - first : stop - first])
-                    break
-                first += len(array)
-        out.append((start, piece))
-    return out
+
+        def whole() -> list[np.ndarray[Any, Any] | _Arrow]:
+            return [_array(s.rechunk(), kind) for s, kind in zip(series, kinds, strict=True)]
+
+        return [_Piece(0, frame.height, whole)]
+    chunks: dict[int, list[pl.Series]] = {}
+    made: dict[tuple[int, int], np.ndarray[Any, Any] | _Arrow] = {}
+
+    def chunk(column: int, index: int) -> np.ndarray[Any, Any] | _Arrow:
+        found = made.get((column, index))
+        if found is None:
+            if column not in chunks:
+                chunks[column] = series[column].get_chunks()
+            found = made[column, index] = _array(chunks[column][index], kinds[column])
+        return found
+
+    def piece(start: int, stop: int) -> Callable[[], list[np.ndarray[Any, Any] | _Arrow]]:
+        def arrays() -> list[np.ndarray[Any, Any] | _Arrow]:
+            out = []
+            for column, starts in enumerate(firsts):
+                # the chunk holding the piece (the last of any empty ones starting there)
+                index = bisect.bisect_right(starts, start) - 1
+                first = starts[index]
+                out.append(chunk(column, index)[start - first : stop - first])
+            return out
+
+        return arrays
+
+    return [_Piece(a, b - a, piece(a, b)) for a, b in itertools.pairwise(bounds)]
 
 
 # A part run by one thread has at least this many rows: a thread's start costs more than
