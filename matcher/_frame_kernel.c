@@ -15,13 +15,20 @@
  *              for a string column an Arrow string view array's parts, a tuple (views, row
  *              offset, validity or None, data buffers): the views of 16 bytes (length, then
  *              the string itself when it is 12 bytes or shorter, zero padded, else its first
- *              4 bytes, its data buffer and its place there)
- *   outputs    a sequence of writable contiguous buffers, the bitmasks (zeroed by the caller)
+ *              4 bytes, its data buffer and its place there), or for a number column that
+ *              may hold nulls an Arrow array's parts, a tuple (values of 8 bytes, row offset,
+ *              validity or None)
+ *   outputs    a sequence of writable contiguous buffers, the bitmasks, each of its items'
+ *              width (1, 2, 4 or 8 bytes); the kernel zeroes their rows [start, stop) block by
+ *              block before the program runs over the block (an `Arena`'s memory is reused:
+ *              not zero)
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
- *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count, then
- *              per string uint64 lo, hi (its view, the place in the data zero), length,
- *              start (of its bytes, from the list's offset); then the bytes
+ *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count and
+ *              slots, then per string uint64 lo, hi (its view, the place in the data zero),
+ *              length, start (of its bytes, from the list's offset); then for a long list
+ *              (slots not 0) a hash table of its inline strings, `slots` (a power of two)
+ *              of uint64 lo, hi, code (lo HASH_EMPTY: none, no view's); then the bytes
  *   start, stop  the rows to run: [start, stop)
  */
 #define PY_SSIZE_T_CLEAN
@@ -30,6 +37,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifndef BLOCK
 #define BLOCK 2048
@@ -42,7 +50,8 @@ typedef struct {
 } Instr;
 
 /* A column the program reads: its values (a string column: its views), and for a string
- * column its validity, the row of its first view and its data buffers. */
+ * column its validity, the row of its first view and its data buffers; for a nullable
+ * number column its validity and the row of its first value. */
 typedef struct {
     Py_buffer values;
     Py_buffer validity; /* .obj NULL: none */
@@ -50,9 +59,11 @@ typedef struct {
     Py_ssize_t ndata;
     Py_buffer *data;
     int strings;
+    int nullable; /* a number column read with its validity (FILL_64, VALID) */
 } Column;
 
-/* what `execute` reads of a string column */
+/* what `execute` reads of a string column (of a nullable number column: its values, as
+ * `views`, its validity and offset) */
 typedef struct {
     const uint8_t *views, *validity;
     Py_ssize_t offset, ndata;
@@ -73,7 +84,7 @@ enum {
     AND, OR, TABLE, TABLE32,
     SELECT_U8, SELECT_I, SELECT_F,
     TMASK, TAND, TOR, TNOT, TSELECT, TSAND,
-    BETWEENK_I, NEK_U8, CODE_STR, VALID,
+    BETWEENK_I, NEK_U8, CODE_STR, VALID, FILL_64,
     NARROW_I32, LTK_I32, LEK_I32, GTK_I32, GEK_I32, EQK_I32, NEK_I32, BETWEENK_I32,
     NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     PACK_FALSE_1, PACK_FALSE_2, PACK_FALSE_4, PACK_FALSE_8,
@@ -83,11 +94,21 @@ enum {
 
 #define U8(r) ((uint8_t *)reg[(r)])
 
+/* An instruction's immediates in locals, read once before its loop: read through `in` in
+ * the loop, they are read again at every row (a store of a byte may alias them, so the
+ * compiler cannot hoist them), which keeps it from being vectorised. */
+#define IMMEDIATES                                                               \
+    const int64_t imm = in->i;                                                   \
+    const double fimm = in->f;                                                   \
+    (void)imm;                                                                   \
+    (void)fimm;
+
 /* The shapes of every instruction but the loads and the stores, over the block: `z[k]` of
  * type TZ from `p = x[k]` (register a, type TX), with `q = y[k]` (register b) for ZIP and
  * `c = a[k]`, `p = b[k]`, `q = i[k]` (a boolean byte and two registers) for SELECT. */
 #define MAP(TX, TZ, EXPR)                                                        \
     {                                                                            \
+        IMMEDIATES                                                               \
         const TX *restrict x = (const TX *)reg[in->a];                           \
         TZ *restrict z = (TZ *)buf[in->dst];                                     \
         for (Py_ssize_t k = 0; k < n; k++) {                                     \
@@ -130,7 +151,7 @@ enum {
 #define COMPARE_K(T, K, OP) MAP(T, uint8_t, p OP (T)(K))
 
 /* low <= x <= low + span in one unsigned comparison (low: i, span: f, both exact) */
-#define BETWEEN_K(T, U) MAP(T, uint8_t, (U)((U)p - (U)in->i) <= (U)in->f)
+#define BETWEEN_K(T, U) MAP(T, uint8_t, (U)((U)p - (U)imm) <= (U)fimm)
 
 /* Most of a lender's bitmask (element type T) at once: up to PACK requirements, the
  * (register, bit) pairs `operands[i:i + 2 * b]`, each bit set where its requirement is false.
@@ -252,6 +273,55 @@ long_equal(const Strings *s, uint64_t hi, const uint8_t *want, uint64_t len)
     return memcmp(s->data[buffer] + place, want, len) == 0;
 }
 
+/* Integers to doubles and back without a conversion instruction per value (AVX2 has none
+ * for 64-bit integers, so the compiler converts one value at a time): for |x| < 2^51,
+ * x + 1.5 * 2^52 is a double whose low bits are x's, so adding the two's bits and
+ * subtracting the double is exact, and vectorised. `small` tells whether every value of
+ * a block is in that range (else the loops convert one at a time). */
+#define MAGIC_BITS 0x4338000000000000u /* 1.5 * 2^52 */
+#define MAGIC 6755399441055744.0
+
+static inline int
+small(const int64_t *restrict x, Py_ssize_t n)
+{
+    uint64_t outside = 0;
+    for (Py_ssize_t k = 0; k < n; k++)
+        outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+    return outside == 0;
+}
+
+static inline double
+small_to_double(int64_t x)
+{
+    const uint64_t bits = (uint64_t)x + MAGIC_BITS;
+    double d;
+    memcpy(&d, &bits, 8);
+    return d - MAGIC;
+}
+
+static inline int64_t
+double_to_small(double d) /* d an integer, |d| < 2^51 */
+{
+    const double shifted = d + MAGIC;
+    uint64_t bits;
+    memcpy(&bits, &shifted, 8);
+    return (int64_t)(bits - MAGIC_BITS);
+}
+
+/* A long closed list's inline strings are looked up in a hash table (`vocabulary` in
+ * `matcher.lower_kernel` builds it with the same hash): a probe or two per row, where
+ * comparing every row with each string in turn costs a pass per string. */
+#define HASH_EMPTY UINT64_MAX
+#define HASH_MAX_SLOTS 4096
+
+/* the first slot to probe: the top bits of a multiplication, which every bit of the view
+ * moves (`shift`: 64 less the slots' bits) */
+static inline uint64_t
+view_hash(uint64_t lo, uint64_t hi, unsigned shift)
+{
+    return ((lo ^ (hi * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >> shift;
+}
+
 /* compiled for each of these instruction sets, the best one the processor has picked when
  * the module is loaded (a build copied to an older processor still runs) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -259,11 +329,16 @@ __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 static void
 execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *const *col_ptr,
-        const Strings *strs, char *const *out_ptr, const uint8_t *tables, const int32_t *operands,
-        const uint8_t *vocab, uint64_t *lo, uint64_t *hi, Py_ssize_t start, Py_ssize_t stop)
+        const Strings *strs, char *const *out_ptr, const Py_ssize_t *out_width, Py_ssize_t nouts,
+        const uint8_t *tables, const int32_t *operands, const uint8_t *vocab, uint64_t *lo,
+        uint64_t *hi, Py_ssize_t start, Py_ssize_t stop)
 {
     for (Py_ssize_t row = start; row < stop; row += BLOCK) {
         const Py_ssize_t n = stop - row < BLOCK ? stop - row : BLOCK;
+        /* the block's rows of every output zeroed here, while they go to the cache the
+         * program's stores find them in (not in a pass of their own over the memory) */
+        for (Py_ssize_t k = 0; k < nouts; k++)
+            memset(out_ptr[k] + row * out_width[k], 0, (size_t)(n * out_width[k]));
         for (Py_ssize_t pc = 0; pc < count; pc++) {
             const Instr *in = &program[pc];
             switch (in->op) {
@@ -276,15 +351,50 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case LOAD_U8:
                 reg[in->dst] = col_ptr[in->a] + row;
                 break;
-            case I2F: MAP(int64_t, double, p)
+            case I2F: {
+                const int64_t *restrict x = (const int64_t *)reg[in->a];
+                double *restrict z = (double *)buf[in->dst];
+                if (small(x, n)) {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = small_to_double(x[k]);
+                } else {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = (double)x[k];
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
             case ADD_I: ZIP(int64_t, int64_t, p + q)
             case SUB_I: ZIP(int64_t, int64_t, p - q)
             case MUL_I: ZIP(int64_t, int64_t, p * q)
             case MIN_I: ZIP(int64_t, int64_t, p < q ? p : q)
             case MAX_I: ZIP(int64_t, int64_t, p > q ? p : q)
             case NEG_I: MAP(int64_t, int64_t, -p)
-            /* C's remainder truncates: the sign of the dividend, as JsonLogic's */
-            case MODK_I: MAP(int64_t, int64_t, p % in->i)
+            /* C's remainder truncates: the sign of the dividend, as JsonLogic's. For
+             * values and a divisor under 2^51 in size, by doubles, vectorised where an
+             * integer division is one at a time: the quotient's truncation is exact below
+             * 2^53 (a rounding can reach the next integer only from within |x| * 2^-53 of
+             * it, and a quotient that is not one is at least 1 / |divisor| from it), and
+             * so are its product with the divisor and the difference, integers below
+             * 2^52 */
+            case MODK_I: {
+                const int64_t *restrict x = (const int64_t *)reg[in->a];
+                int64_t *restrict z = (int64_t *)buf[in->dst];
+                const int64_t divisor = in->i;
+                if (divisor > -((int64_t)1 << 51) && divisor < ((int64_t)1 << 51) &&
+                    small(x, n)) {
+                    const double d = (double)divisor;
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const double p = small_to_double(x[k]);
+                        z[k] = double_to_small(p - trunc(p / d) * d);
+                    }
+                } else {
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = x[k] % divisor;
+                }
+                reg[in->dst] = (char *)z;
+                break;
+            }
             case ADD_F: ZIP(double, double, p + q)
             case SUB_F: ZIP(double, double, p - q)
             case MUL_F: ZIP(double, double, p * q)
@@ -292,19 +402,21 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case MIN_F: ZIP(double, double, p < q ? p : q)
             case MAX_F: ZIP(double, double, p > q ? p : q)
             case NEG_F: MAP(double, double, -p)
-            case FMODK_F: MAP(double, double, fmod(p, in->f))
-            case DIVK_F: MAP(double, double, p / in->f)
+            case FMODK_F: MAP(double, double, fmod(p, fimm))
+            case DIVK_F: MAP(double, double, p / fimm)
             case CONST_I: {
                 int64_t *restrict z = (int64_t *)buf[in->dst];
+                const int64_t value = in->i;
                 for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = in->i;
+                    z[k] = value;
                 reg[in->dst] = (char *)z;
                 break;
             }
             case CONST_F: {
                 double *restrict z = (double *)buf[in->dst];
+                const double value = in->f;
                 for (Py_ssize_t k = 0; k < n; k++)
-                    z[k] = in->f;
+                    z[k] = value;
                 reg[in->dst] = (char *)z;
                 break;
             }
@@ -324,23 +436,23 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case GE_F: ZIP(double, uint8_t, p >= q)
             case EQ_F: ZIP(double, uint8_t, p == q)
             case NE_F: ZIP(double, uint8_t, p != q)
-            case LTK_I: COMPARE_K(int64_t, in->i, <)
-            case LEK_I: COMPARE_K(int64_t, in->i, <=)
-            case GTK_I: COMPARE_K(int64_t, in->i, >)
-            case GEK_I: COMPARE_K(int64_t, in->i, >=)
-            case EQK_I: COMPARE_K(int64_t, in->i, ==)
-            case NEK_I: COMPARE_K(int64_t, in->i, !=)
-            case LTK_F: COMPARE_K(double, in->f, <)
-            case LEK_F: COMPARE_K(double, in->f, <=)
-            case GTK_F: COMPARE_K(double, in->f, >)
-            case GEK_F: COMPARE_K(double, in->f, >=)
-            case EQK_F: COMPARE_K(double, in->f, ==)
-            case NEK_F: COMPARE_K(double, in->f, !=)
+            case LTK_I: COMPARE_K(int64_t, imm, <)
+            case LEK_I: COMPARE_K(int64_t, imm, <=)
+            case GTK_I: COMPARE_K(int64_t, imm, >)
+            case GEK_I: COMPARE_K(int64_t, imm, >=)
+            case EQK_I: COMPARE_K(int64_t, imm, ==)
+            case NEK_I: COMPARE_K(int64_t, imm, !=)
+            case LTK_F: COMPARE_K(double, fimm, <)
+            case LEK_F: COMPARE_K(double, fimm, <=)
+            case GTK_F: COMPARE_K(double, fimm, >)
+            case GEK_F: COMPARE_K(double, fimm, >=)
+            case EQK_F: COMPARE_K(double, fimm, ==)
+            case NEK_F: COMPARE_K(double, fimm, !=)
             case AND: ZIP(uint8_t, uint8_t, p & q)
             case OR: ZIP(uint8_t, uint8_t, p | q)
-            case TABLE: MAP(uint8_t, uint8_t, tables[256 * in->i + p])
+            case TABLE: MAP(uint8_t, uint8_t, tables[256 * imm + p])
             /* a byte below 32 through a 32-bit mask: shifts, where TABLE gathers */
-            case TABLE32: MAP(uint8_t, uint8_t, ((uint32_t)in->i >> (p & 31u)) & 1u)
+            case TABLE32: MAP(uint8_t, uint8_t, ((uint32_t)imm >> (p & 31u)) & 1u)
             /* booleans (0 or 1): bitwise, no branch or blend */
             case SELECT_U8: SELECT(uint8_t, (c & p) | ((c ^ 1u) & q))
             case SELECT_I: SELECT(int64_t, c ? p : q)
@@ -354,7 +466,7 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case TNOT: MAP(uint8_t, uint8_t, p == 2 ? 2 : p ^ 1u)
             case TSELECT: SELECT(uint8_t, c == 2 ? 2 : (c ? p : q))
             case BETWEENK_I: BETWEEN_K(int64_t, uint64_t)
-            case NEK_U8: COMPARE_K(uint8_t, in->i, !=)
+            case NEK_U8: COMPARE_K(uint8_t, imm, !=)
             /* a string's code in a closed list (vocabulary at i): its place, 255 for another
              * string, 0 where the value is null (VALID tells) */
             case CODE_STR: {
@@ -367,19 +479,54 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                     view_at(views + 2 * k, &halves_lo[k], &halves_hi[k]);
                 memset(z, 255, (size_t)n);
                 const uint8_t *list = vocab + in->i;
-                uint64_t values;
+                uint64_t values, slots;
                 memcpy(&values, list, 8);
-                for (uint64_t j = 0; j < values; j++) {
-                    uint64_t entry[4]; /* lo, hi, length, start */
-                    memcpy(entry, list + 8 + 32 * j, 32);
-                    const uint64_t want_lo = entry[0], want_hi = entry[1];
-                    if (entry[2] <= 12) {
-                        for (Py_ssize_t k = 0; k < n; k++)
-                            z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
-                    } else {
-                        for (Py_ssize_t k = 0; k < n; k++)
-                            if (lo[k] == want_lo && long_equal(s, hi[k], list + entry[3], entry[2]))
-                                z[k] = (uint8_t)j;
+                memcpy(&slots, list + 8, 8);
+                if (slots) { /* by hash, a long string by comparing it with the long ones */
+                    const uint8_t *table = list + 16 + 32 * values;
+                    const unsigned shift = 64u - (unsigned)__builtin_ctzll(slots);
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        const uint64_t a = lo[k], b = hi[k];
+                        if ((a & 0xffffffffu) > 12) {
+                            for (uint64_t j = 0; j < values; j++) {
+                                uint64_t entry[4]; /* lo, hi, length, start */
+                                memcpy(entry, list + 16 + 32 * j, 32);
+                                if (entry[2] > 12 && a == entry[0] &&
+                                    long_equal(s, b, list + entry[3], entry[2]))
+                                    z[k] = (uint8_t)j;
+                            }
+                            continue;
+                        }
+                        /* to the slot holding the view, or an empty one: most often the
+                         * first (a quarter of the slots at most are taken), so the loop's
+                         * branch is predicted, and the code is kept without one */
+                        uint64_t h = view_hash(a, b, shift);
+                        for (;; h++) {
+                            const uint8_t *slot = table + 24 * (h & (slots - 1));
+                            uint64_t slot_lo, slot_hi, code;
+                            memcpy(&slot_lo, slot, 8);
+                            memcpy(&slot_hi, slot + 8, 8);
+                            memcpy(&code, slot + 16, 8);
+                            const int found = (slot_lo == a) & (slot_hi == b);
+                            z[k] = found ? (uint8_t)code : z[k];
+                            if (found | (slot_lo == HASH_EMPTY))
+                                break;
+                        }
+                    }
+                } else {
+                    for (uint64_t j = 0; j < values; j++) {
+                        uint64_t entry[4]; /* lo, hi, length, start */
+                        memcpy(entry, list + 16 + 32 * j, 32);
+                        const uint64_t want_lo = entry[0], want_hi = entry[1];
+                        if (entry[2] <= 12) {
+                            for (Py_ssize_t k = 0; k < n; k++)
+                                z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
+                        } else {
+                            for (Py_ssize_t k = 0; k < n; k++)
+                                if (lo[k] == want_lo &&
+                                    long_equal(s, hi[k], list + entry[3], entry[2]))
+                                    z[k] = (uint8_t)j;
+                        }
                     }
                 }
                 if (s->validity != NULL)
@@ -387,7 +534,25 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = (char *)z;
                 break;
             }
-            /* 1 where a string column's value is not null */
+            /* a nullable number column's values (8 bytes, integer or double), 0 where
+             * null (whatever the values' buffer holds there) */
+            case FILL_64: {
+                const Strings *s = &strs[in->a];
+                /* 8-byte aligned (checked) */
+                const uint64_t *values = (const uint64_t *)s->views + s->offset + row;
+                if (s->validity == NULL) { /* no null: read in place */
+                    reg[in->dst] = (char *)values;
+                    break;
+                }
+                uint8_t *restrict valid = (uint8_t *)lo; /* scratch: a block's bytes */
+                keep_valid(valid, s->validity, s->offset + row, n, 1);
+                uint64_t *restrict z = (uint64_t *)buf[in->dst];
+                for (Py_ssize_t k = 0; k < n; k++)
+                    z[k] = values[k] & (0 - (uint64_t)valid[k]);
+                reg[in->dst] = (char *)z;
+                break;
+            }
+            /* 1 where a string (or nullable number) column's value is not null */
             case VALID: {
                 const Strings *s = &strs[in->a];
                 uint8_t *restrict z = (uint8_t *)buf[in->dst];
@@ -402,20 +567,20 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
              * that holds its bounds (a value outside wraps; the frame's check, on the full
              * value, refuses the frame that holds it): more values per vector */
             case NARROW_I32: MAP(int64_t, int32_t, p)
-            case LTK_I32: COMPARE_K(int32_t, in->i, <)
-            case LEK_I32: COMPARE_K(int32_t, in->i, <=)
-            case GTK_I32: COMPARE_K(int32_t, in->i, >)
-            case GEK_I32: COMPARE_K(int32_t, in->i, >=)
-            case EQK_I32: COMPARE_K(int32_t, in->i, ==)
-            case NEK_I32: COMPARE_K(int32_t, in->i, !=)
+            case LTK_I32: COMPARE_K(int32_t, imm, <)
+            case LEK_I32: COMPARE_K(int32_t, imm, <=)
+            case GTK_I32: COMPARE_K(int32_t, imm, >)
+            case GEK_I32: COMPARE_K(int32_t, imm, >=)
+            case EQK_I32: COMPARE_K(int32_t, imm, ==)
+            case NEK_I32: COMPARE_K(int32_t, imm, !=)
             case BETWEENK_I32: BETWEEN_K(int32_t, uint32_t)
             case NARROW_I16: MAP(int64_t, int16_t, p)
-            case LTK_I16: COMPARE_K(int16_t, in->i, <)
-            case LEK_I16: COMPARE_K(int16_t, in->i, <=)
-            case GTK_I16: COMPARE_K(int16_t, in->i, >)
-            case GEK_I16: COMPARE_K(int16_t, in->i, >=)
-            case EQK_I16: COMPARE_K(int16_t, in->i, ==)
-            case NEK_I16: COMPARE_K(int16_t, in->i, !=)
+            case LTK_I16: COMPARE_K(int16_t, imm, <)
+            case LEK_I16: COMPARE_K(int16_t, imm, <=)
+            case GTK_I16: COMPARE_K(int16_t, imm, >)
+            case GEK_I16: COMPARE_K(int16_t, imm, >=)
+            case EQK_I16: COMPARE_K(int16_t, imm, ==)
+            case NEK_I16: COMPARE_K(int16_t, imm, !=)
             case BETWEENK_I16: BETWEEN_K(int16_t, uint16_t)
             case PACK_FALSE_1: PACK_FALSE(uint8_t)
             case PACK_FALSE_2: PACK_FALSE(uint16_t)
@@ -508,6 +673,22 @@ columns_of(PyObject *seq, Py_ssize_t *count)
             continue;
         }
         PyObject *views, *validity, *data;
+        if (PyTuple_GET_SIZE(item) == 3) {
+            if (!PyArg_ParseTuple(item, "OnO:a nullable number column", &views, &c->offset,
+                                  &validity))
+                goto fail;
+            if (c->offset < 0) {
+                PyErr_SetString(PyExc_ValueError, "frame kernel: a column's offset is negative");
+                goto fail;
+            }
+            if (PyObject_GetBuffer(views, &c->values, PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+            c->nullable = 1;
+            if (validity != Py_None &&
+                PyObject_GetBuffer(validity, &c->validity, PyBUF_C_CONTIGUOUS) < 0)
+                goto fail;
+            continue;
+        }
         if (!PyArg_ParseTuple(item, "OnOO:a string column", &views, &c->offset, &validity, &data))
             goto fail;
         if (c->offset < 0) {
@@ -532,24 +713,37 @@ fail:
     return NULL;
 }
 
-/* Whether the closed list at `offset` of the vocabularies lies in them, its strings too. */
+/* Whether the closed list at `offset` of the vocabularies lies in them, its strings and
+ * hash table too, and a lookup in the table ends (an empty slot). */
 static int
 vocabulary_fits(const uint8_t *vocab, Py_ssize_t size, int64_t offset)
 {
-    if (offset < 0 || offset > size - 8)
+    if (offset < 0 || offset > size - 16)
         return 0;
-    uint64_t values;
+    uint64_t values, slots;
     memcpy(&values, vocab + offset, 8);
-    if (values > 255 || (uint64_t)(size - offset - 8) < 32 * values)
+    memcpy(&slots, vocab + offset + 8, 8);
+    const uint64_t room = (uint64_t)(size - offset - 16);
+    if (values > 255 || slots == 1 || slots > HASH_MAX_SLOTS || (slots & (slots - 1)) ||
+        room < 32 * values + 24 * slots)
         return 0;
     for (uint64_t j = 0; j < values; j++) {
         uint64_t entry[4];
-        memcpy(entry, vocab + offset + 8 + 32 * j, 32);
+        memcpy(entry, vocab + offset + 16 + 32 * j, 32);
         if (entry[2] > 12 && (entry[3] > (uint64_t)(size - offset) ||
                               entry[2] > (uint64_t)(size - offset) - entry[3]))
             return 0;
     }
-    return 1;
+    int empty = slots == 0;
+    for (uint64_t h = 0; h < slots; h++) {
+        uint64_t slot[3]; /* lo, hi, code */
+        memcpy(slot, vocab + offset + 16 + 32 * values + 24 * h, 24);
+        if (slot[0] == HASH_EMPTY)
+            empty = 1;
+        else if (slot[2] >= values)
+            return 0;
+    }
+    return empty;
 }
 
 static int
@@ -567,6 +761,13 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
       const int32_t *operands, Py_ssize_t noperands, const uint8_t *vocab, Py_ssize_t nvocab,
       Py_ssize_t stop)
 {
+    for (Py_ssize_t k = 0; k < nouts; k++) { /* each zeroed over the rows, at its width */
+        const Py_ssize_t width = outs[k].itemsize;
+        if ((width != 1 && width != 2 && width != 4 && width != 8) || outs[k].len < stop * width) {
+            PyErr_Format(PyExc_ValueError, "frame kernel: output %zd is out of range", k);
+            return 0;
+        }
+    }
     for (Py_ssize_t pc = 0; pc < count; pc++) {
         const Instr *in = &program[pc];
         int op = in->op;
@@ -595,17 +796,20 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
             return bad(pc);
         if (op <= LOAD_U8) {
             Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
-            if (in->a < 0 || in->a >= ncols || cols[in->a].strings ||
+            if (in->a < 0 || in->a >= ncols || cols[in->a].strings || cols[in->a].nullable ||
                 cols[in->a].values.len < stop * width)
                 return bad(pc);
             continue;
         }
-        if (op == CODE_STR || op == VALID) {
-            if (in->a < 0 || in->a >= ncols || !cols[in->a].strings)
+        if (op == CODE_STR || op == VALID || op == FILL_64) {
+            if (in->a < 0 || in->a >= ncols)
                 return bad(pc);
             const Column *c = &cols[in->a];
-            Py_ssize_t rows = c->offset + stop;
-            if (c->values.len / 16 < rows || (uintptr_t)c->values.buf % 8)
+            if (op == CODE_STR ? !c->strings : op == FILL_64 ? !c->nullable
+                                                              : !(c->strings || c->nullable))
+                return bad(pc);
+            Py_ssize_t rows = c->offset + stop, width = c->strings ? 16 : 8;
+            if (c->values.len / width < rows || (uintptr_t)c->values.buf % 8)
                 return bad(pc);
             if (c->validity.obj != NULL && c->validity.len < (rows + 7) / 8)
                 return bad(pc);
@@ -648,6 +852,7 @@ run(PyObject *self, PyObject *args)
     Column *cols = NULL;
     Py_buffer *outs = NULL;
     char **buf = NULL, **reg = NULL, **col_ptr = NULL, **out_ptr = NULL;
+    Py_ssize_t *out_width = NULL;
     char *memory = NULL;
     int32_t *pairs = NULL;
     uint8_t *vocab = NULL;
@@ -696,7 +901,7 @@ run(PyObject *self, PyObject *args)
         goto done;
     }
     for (Py_ssize_t k = 0, d = 0; k < ncols; k++) {
-        if (!cols[k].strings)
+        if (!cols[k].strings && !cols[k].nullable)
             continue;
         strs[k].views = cols[k].values.buf;
         strs[k].validity = cols[k].validity.obj != NULL ? cols[k].validity.buf : NULL;
@@ -714,10 +919,11 @@ run(PyObject *self, PyObject *args)
     reg = PyMem_Calloc(slots, sizeof(char *));
     col_ptr = PyMem_Calloc(ncols ? (size_t)ncols : 1, sizeof(char *));
     out_ptr = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(char *));
+    out_width = PyMem_Calloc(nouts ? (size_t)nouts : 1, sizeof(Py_ssize_t));
     /* every register a block of 8-byte values, 64-byte aligned; then two blocks for the
      * views a CODE_STR reads */
     memory = aligned_alloc(64, (slots + 2) * BLOCK * 8);
-    if (!buf || !reg || !col_ptr || !out_ptr || !memory) {
+    if (!buf || !reg || !col_ptr || !out_ptr || !out_width || !memory) {
         PyErr_NoMemory();
         goto done;
     }
@@ -725,12 +931,14 @@ run(PyObject *self, PyObject *args)
         buf[k] = reg[k] = memory + k * BLOCK * 8;
     for (Py_ssize_t k = 0; k < ncols; k++)
         col_ptr[k] = cols[k].values.buf;
-    for (Py_ssize_t k = 0; k < nouts; k++)
+    for (Py_ssize_t k = 0; k < nouts; k++) {
         out_ptr[k] = outs[k].buf;
+        out_width[k] = outs[k].itemsize;
+    }
     Py_BEGIN_ALLOW_THREADS
     uint64_t *lo = (uint64_t *)(memory + slots * BLOCK * 8), *hi = lo + BLOCK;
-    execute(code, count, buf, reg, col_ptr, strs, out_ptr, (const uint8_t *)tables.buf, pairs,
-            vocab, lo, hi, start, stop);
+    execute(code, count, buf, reg, col_ptr, strs, out_ptr, out_width, nouts,
+            (const uint8_t *)tables.buf, pairs, vocab, lo, hi, start, stop);
     Py_END_ALLOW_THREADS
     result = Py_None;
     Py_INCREF(result);
@@ -745,6 +953,7 @@ done:
     PyMem_Free(reg);
     PyMem_Free(col_ptr);
     PyMem_Free(out_ptr);
+    PyMem_Free(out_width);
     if (cols)
         release_columns(cols, ncols);
     if (outs)
@@ -770,7 +979,7 @@ opcodes(PyObject *self, PyObject *unused)
         "LTK_F", "LEK_F", "GTK_F", "GEK_F", "EQK_F", "NEK_F",
         "AND", "OR", "TABLE", "TABLE32", "SELECT_U8", "SELECT_I", "SELECT_F",
         "TMASK", "TAND", "TOR", "TNOT", "TSELECT", "TSAND",
-        "BETWEENK_I", "NEK_U8", "CODE_STR", "VALID",
+        "BETWEENK_I", "NEK_U8", "CODE_STR", "VALID", "FILL_64",
         "NARROW_I32", "LTK_I32", "LEK_I32", "GTK_I32", "GEK_I32", "EQK_I32", "NEK_I32",
         "BETWEENK_I32",
         "NARROW_I16", "LTK_I16", "LEK_I16", "GTK_I16", "GEK_I16", "EQK_I16", "NEK_I16",
@@ -793,6 +1002,85 @@ opcodes(PyObject *self, PyObject *unused)
     return out;
 }
 
+/* Memory for the outputs, mapped from the system and kept: when an Arena is freed (the
+ * last bitmask column holding it gone), its memory is kept for the next Arena of about its
+ * size (the last freed only) instead of unmapped. A new mapping costs a page fault and the
+ * system's zeroing per page on first write, and its unmapping a flush of the other
+ * threads' address translations (a tenth of the frame path's CPU, measured); kept, the
+ * pages are mapped already, and the kernel zeroes what it writes (`execute`). */
+typedef struct {
+    PyObject_HEAD
+    char *memory;
+    Py_ssize_t size;
+} Arena;
+
+static char *spare = NULL; /* an Arena's memory kept for the next (the GIL guards it) */
+static Py_ssize_t spare_size = 0;
+
+static PyObject *
+arena_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"size", NULL};
+    Py_ssize_t size;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "n:Arena", keywords, &size))
+        return NULL;
+    if (size < 0) {
+        PyErr_SetString(PyExc_ValueError, "frame kernel: an Arena's size is negative");
+        return NULL;
+    }
+    size = size ? size : 1;
+    Arena *self = (Arena *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    if (spare != NULL && spare_size >= size && spare_size - size <= size / 4) {
+        self->memory = spare, self->size = spare_size;
+        spare = NULL;
+        return (PyObject *)self;
+    }
+    void *memory = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    if (memory == MAP_FAILED) {
+        Py_DECREF(self);
+        return PyErr_NoMemory();
+    }
+#ifdef MADV_HUGEPAGE
+    (void)madvise(memory, (size_t)size, MADV_HUGEPAGE); /* fewer faults and misses; a hint */
+#endif
+    self->memory = memory, self->size = size;
+    return (PyObject *)self;
+}
+
+static void
+arena_dealloc(Arena *self)
+{
+    if (self->memory != NULL) { /* kept, in place of any kept before (the likelier fit) */
+        if (spare != NULL)
+            munmap(spare, (size_t)spare_size);
+        spare = self->memory, spare_size = self->size;
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+arena_getbuffer(Arena *self, Py_buffer *view, int flags)
+{
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->memory, self->size, 0, flags);
+}
+
+static PyBufferProcs arena_as_buffer = {(getbufferproc)arena_getbuffer, NULL};
+
+static PyTypeObject ArenaType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "matcher._frame_kernel.Arena",
+    .tp_doc = "Arena(size): writable memory for the outputs, of at least size bytes, kept for "
+              "the next Arena when freed (its bytes are not zeroed).",
+    .tp_basicsize = sizeof(Arena),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = arena_new,
+    .tp_dealloc = (destructor)arena_dealloc,
+    .tp_as_buffer = &arena_as_buffer,
+};
+
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, "Run a program over the rows [start, stop)."},
     {"opcodes", opcodes, METH_NOARGS, "The instructions' numbers, by name."},
@@ -806,9 +1094,17 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__frame_kernel(void)
 {
+    if (PyType_Ready(&ArenaType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
+    Py_INCREF(&ArenaType);
+    if (PyModule_AddObject(m, "Arena", (PyObject *)&ArenaType) < 0) {
+        Py_DECREF(&ArenaType);
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddIntConstant(m, "BLOCK", BLOCK) < 0 ||
         PyModule_AddIntConstant(m, "PACK", PACK) < 0) {
         Py_DECREF(m);

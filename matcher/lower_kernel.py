@@ -13,12 +13,15 @@ the feature contract allows (the program checks the frame in the same pass): the
 Float64), the same remainders (C's `%` and `fmod` take the sign of the dividend, as
 JsonLogic does), the same codes for closed vocabularies, which the kernel reads from the
 string columns' Arrow views itself (`CODE_STR`: an inline string's 16 bytes compared whole,
-a longer one's bytes in its data buffer), with no pass of Polars to code them. A
-requirement the program does not cover is computed by its Polars expression, as a column
-the program reads:
+a longer one's bytes in its data buffer; a list of over `HASHED_FROM` strings, such as the
+substrings of a literal a string is `in`, looked up by hash), with no pass of Polars to
+code them. A requirement the program does not cover is computed by its Polars expression,
+as a column the program reads:
 
 - anything that can be null or NaN on an allowed row (`lower_polars.may_be_null` of any
-  node): nullable features without a default, division by a feature, ...;
+  node) but a nullable feature compared with a literal (the kernel reads its values and
+  validity, `FILL_64` and `VALID`, and the comparison is unknown where it is null):
+  division by a feature, ...;
 - strings other than a coded feature compared with a literal, `min` and `max` of floats
   (Polars and C may differ in the sign of a zero), membership of a float.
 
@@ -30,6 +33,7 @@ its output.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import os
@@ -37,14 +41,22 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
 from matcher.feature_checks import invalid
 from matcher.ir import Call, Const, ListConst, Node, Var
-from matcher.lower_polars import CODE_NONE, Codes, bits_dtype, lower, may_be_null, node_key
+from matcher.lower_polars import (
+    CODE_NONE,
+    Codes,
+    bits_dtype,
+    lower,
+    may_be_null,
+    node_key,
+    substrings,
+)
 from matcher.lower_python import lower_expression
 from matcher.schema import FEATURES, Feature, Type
 
@@ -68,6 +80,9 @@ def available() -> bool:
 # boolean, a code, or a three-valued requirement: 0 false, 1 true, 2 unknown).
 I64, F64, U8 = "i64", "f64", "u8"
 STR = "str"  # a string column, read as Arrow string views
+# a number column that may hold nulls, read as Arrow values and validity (FILL_64, VALID)
+NULLABLE_I64, NULLABLE_F64 = "i64?", "f64?"
+_NULLABLE: dict[str, pl.DataType] = {NULLABLE_I64: pl.Int64(), NULLABLE_F64: pl.Float64()}
 
 _COMPARE = {"<": "LT", "<=": "LE", ">": "GT", ">=": "GE", "==": "EQ", "!=": "NE"}
 _COMPARE |= {"===": "EQ", "!==": "NE"}
@@ -121,12 +136,12 @@ class KernelProgram:
         assert kernel is not None
         rows = frame.height
         outputs = _outputs(rows, self.outputs)
-        tasks: list[tuple[list[Any], list[Any], int, int]] = []
-        for start, piece in _pieces(frame, self.columns):
-            length = len(piece[0]) if piece else rows
-            sliced = [out[start : start + length] for out in outputs]
-            columns = [a.parts() if isinstance(a, _Strings) else a for a in piece]
-            tasks += [(columns, sliced, lo, hi) for lo, hi in _parts(length, rows)]
+        pieces = _pieces(frame, self.columns)
+
+        def tasks(piece: _Piece) -> list[tuple[list[Any], list[Any], int, int]]:
+            sliced = [out[piece.start : piece.start + piece.length] for out in outputs]
+            columns = [a.parts() if isinstance(a, _Arrow) else a for a in piece.arrays()]
+            return [(columns, sliced, lo, hi) for lo, hi in _parts(piece.length, rows)]
 
         def run(task: tuple[list[Any], list[Any], int, int]) -> None:
             columns, sliced, lo, hi = task
@@ -142,10 +157,15 @@ class KernelProgram:
                 hi,
             )
 
-        if len(tasks) == 1:
-            run(tasks[0])
+        if sum(len(_parts(piece.length, rows)) for piece in pieces) == 1:
+            run(tasks(pieces[0])[0])
         else:
-            list(_pool().map(run, tasks))
+            # each piece's parts start as soon as its arrays are made, while the next
+            # piece's are (a few milliseconds a call, no longer before the first part)
+            pool = _pool()
+            running = [pool.submit(run, task) for piece in pieces for task in tasks(piece)]
+            for part in running:
+                part.result()
         # imported here: only a batch pays for it (pyarrow ships no type hints)
         import pyarrow as pa  # type: ignore[import-untyped]
 
@@ -184,45 +204,62 @@ _NUMPY: dict[pl.DataType, Any] = {
 
 
 def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, Any]]:
-    """Zeroed output buffers, all in one allocation: the memory of a large one is mapped
-    from the system in large pages, where a hundred allocations of one or two megabytes
-    each take a fault per page on first write (about half the kernel's time, measured).
-    The bitmask columns share it: it is freed when the last of them is."""
+    """The output buffers (not zeroed: the kernel zeroes the rows it runs), all in one
+    allocation: the memory of a large one is mapped from the system in large pages, where a
+    hundred allocations of one or two megabytes each take a fault per page on first write
+    (about half the kernel's time, measured). It is the kernel's `Arena`, whose memory is
+    kept for the next call's when the last bitmask column holding it is freed (a new
+    mapping's faults, zeroing and unmapping were a tenth of the frame path's CPU)."""
+    assert _frame_kernel is not None
     places: list[tuple[int, int]] = []
     size = 0
     for dtype in dtypes:
         width = rows * _WIDTHS[dtype]
         places.append((size, width))
         size += -(-width // 64) * 64  # each buffer 64-byte aligned
-    arena = np.zeros(max(size, 1), dtype=np.uint8)
+    arena = np.frombuffer(_frame_kernel.Arena(size), dtype=np.uint8)
     return [
         arena[start : start + width].view(_NUMPY[dtype])
         for (start, width), dtype in zip(places, dtypes, strict=True)
     ]
 
 
-class _Strings:
-    """A chunk of a string column as the kernel reads it: an Arrow string view array."""
+class _Arrow:
+    """A chunk of a column as the kernel reads it with its validity: an Arrow string view
+    array, or an array of 8-byte numbers that may hold nulls."""
 
-    def __init__(self, array: Any) -> None:
+    def __init__(self, array: Any, *, strings: bool) -> None:
         self.array = array
+        self.strings = strings
 
     def __len__(self) -> int:
         return len(self.array)
 
-    def __getitem__(self, rows: slice) -> _Strings:
+    def __getitem__(self, rows: slice) -> _Arrow:
         start, stop, _ = rows.indices(len(self.array))
-        return _Strings(self.array.slice(start, stop - start))
+        return _Arrow(self.array.slice(start, stop - start), strings=self.strings)
 
-    def parts(self) -> tuple[Any, int, Any, list[Any]]:
-        """(views, the first row's place in them, validity or None, data buffers)."""
-        validity, views, *data = self.array.buffers()
-        return views, self.array.offset, validity if self.array.null_count else None, data
+    def parts(self) -> tuple[Any, ...]:
+        """Strings: (views, the first row's place in them, validity or None, data
+        buffers); numbers: (values, the first row's place in them, validity or None)."""
+        validity, values, *data = self.array.buffers()
+        validity = validity if self.array.null_count else None
+        if values is None:  # pragma: no cover - an empty array without a values buffer
+            values = b""
+        if self.strings:
+            return values, self.array.offset, validity, data
+        return values, self.array.offset, validity
 
 
-def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
+def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
     """A column as the contiguous array the kernel reads (no copy where Polars holds one
-    chunk of the same type), a string column as its Arrow string views (no copy)."""
+    chunk of the same type), a string column as its Arrow string views and a nullable
+    number column as its Arrow values and validity (no copy)."""
+    if kind in _NULLABLE:
+        wanted = _NULLABLE[kind]
+        if series.dtype != wanted:
+            series = series.cast(wanted)
+        return _Arrow(series.to_arrow(), strings=False)
     if kind == STR:
         import pyarrow as pa
 
@@ -231,7 +268,7 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
         array = series.to_arrow(compat_level=pl.CompatLevel.newest())
         if array.type != pa.string_view():  # pragma: no cover - Polars' strings are views
             array = array.cast(pa.string_view())
-        return _Strings(array)
+        return _Arrow(array, strings=True)
     if kind == U8:
         values = series.to_numpy()
         return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
@@ -243,39 +280,56 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Strings:
 MAX_PIECES = 256
 
 
-def _pieces(
-    frame: pl.DataFrame, columns: Sequence[tuple[str, str]]
-) -> list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]]:
+class _Piece(NamedTuple):
+    """Rows of the frame that every column holds in one chunk: its first row, its length,
+    and a function making its columns' arrays (each a slice of its chunk's, made when first
+    asked for, so that a piece's part runs while the next piece's arrays are made)."""
+
+    start: int
+    length: int
+    arrays: Callable[[], list[np.ndarray[Any, Any] | _Arrow]]
+
+
+def _pieces(frame: pl.DataFrame, columns: Sequence[tuple[str, str]]) -> list[_Piece]:
     """The frame's rows in pieces the kernel reads without a copy: cut wherever a column's
     chunk ends (Polars' columns of a frame read or built in parts are chunked, not always
-    alike), each column's array of a piece a slice of its chunk. Each piece: its first
-    row, and its columns' arrays."""
+    alike), each column's array of a piece a slice of its chunk."""
     if not columns:
-        return [(0, [])]
+        return [_Piece(0, frame.height, list)]
     series = [frame.get_column(name) for name, _ in columns]
-    chunks = [
-        [_array(c, kind) for c in s.get_chunks()]
-        for s, (_, kind) in zip(series, columns, strict=True)
-    ]
-    cuts = {0, frame.height}
-    for arrays in chunks:
-        cuts.update(np.cumsum([len(a) for a in arrays]).tolist())
-    bounds = sorted(cuts)
+    kinds = [kind for _, kind in columns]
+    firsts = [[0, *itertools.accumulate(s.chunk_lengths())] for s in series]
+    bounds = sorted({0, frame.height}.union(*firsts))
     if len(bounds) - 1 > MAX_PIECES:
-        whole = [_array(s.rechunk(), kind) for s, (_, kind) in zip(series, columns, strict=True)]
-        return [(0, whole)]
-    out: list[tuple[int, list[np.ndarray[Any, Any] | _Strings]]] = []
-    for start, stop in itertools.pairwise(bounds):
-        piece = []
-        for arrays in chunks:
-            first = 0
-            for array in arrays:  # the chunk holding the piece: pieces never straddle one
-                if start < first + len(array):
-                    piece.append(array[start - first : stop - first])
-                    break
-                first += len(array)
-        out.append((start, piece))
-    return out
+
+        def whole() -> list[np.ndarray[Any, Any] | _Arrow]:
+            return [_array(s.rechunk(), kind) for s, kind in zip(series, kinds, strict=True)]
+
+        return [_Piece(0, frame.height, whole)]
+    chunks: dict[int, list[pl.Series]] = {}
+    made: dict[tuple[int, int], np.ndarray[Any, Any] | _Arrow] = {}
+
+    def chunk(column: int, index: int) -> np.ndarray[Any, Any] | _Arrow:
+        found = made.get((column, index))
+        if found is None:
+            if column not in chunks:
+                chunks[column] = series[column].get_chunks()
+            found = made[column, index] = _array(chunks[column][index], kinds[column])
+        return found
+
+    def piece(start: int, stop: int) -> Callable[[], list[np.ndarray[Any, Any] | _Arrow]]:
+        def arrays() -> list[np.ndarray[Any, Any] | _Arrow]:
+            out = []
+            for column, starts in enumerate(firsts):
+                # the chunk holding the piece (the last of any empty ones starting there)
+                index = bisect.bisect_right(starts, start) - 1
+                first = starts[index]
+                out.append(chunk(column, index)[start - first : stop - first])
+            return out
+
+        return arrays
+
+    return [_Piece(a, b - a, piece(a, b)) for a, b in itertools.pairwise(bounds)]
 
 
 # A part run by one thread has at least this many rows: a thread's start costs more than
@@ -577,9 +631,9 @@ class _Builder:
 
     def nullable_read(self, node: Node) -> tuple[int, int] | None:
         """A nullable feature read without a default: its values (nulls read as zero,
-        or as code 0) and a byte true where it is not null: a coded string's from its
-        column, a number's each a column Polars fills in one pass. None for any other
-        node."""
+        or as code 0) and a byte true where it is not null, both read by the kernel from
+        its column (a coded string's views, a number's Arrow values and validity: no pass
+        of Polars to fill it). None for any other node."""
         if not isinstance(node, Var) or not node.nullable or node.default is not None:
             return None
         if self.codes.code(node) is not None:
@@ -587,14 +641,10 @@ class _Builder:
         if not node.type.is_numeric:
             raise UnsupportedError
         kind = self.kind_of(node)
-        values = f"__lendmatch_kernel_filled_{node.name}"
-        valid_name = f"__lendmatch_kernel_valid_{node.name}"
-        zero = pl.lit(0, node.type.polars)
-        self.computed.setdefault(values, pl.col(node.name).fill_null(zero).alias(values))
-        self.computed.setdefault(
-            valid_name, pl.col(node.name).is_not_null().cast(pl.UInt8).alias(valid_name)
-        )
-        return self.load(values, kind), self.load(valid_name, U8)
+        column = self.column(node.name, NULLABLE_I64 if kind == I64 else NULLABLE_F64)
+        values = self.emit(("FILL_64", column), _Value("FILL_64", kind, a=column))
+        valid = self.emit(("VALID", column), _Value("VALID", U8, a=column))
+        return values, valid
 
     def code_of(self, var: Var) -> int:
         """A coded feature's code, read from its string column by the kernel."""
@@ -624,26 +674,32 @@ class _Builder:
 
     def vocabulary(self, values: Sequence[str]) -> int:
         """The offset of a closed list in the program's vocabularies (the layout the
-        kernel's CODE_STR reads), added once."""
+        kernel's CODE_STR reads), added once. A list longer than `HASHED_FROM` strings
+        carries a hash table of its inline ones (`_hash_table`)."""
         key = tuple(values)
         found = self.vocabularies.get(key)
         if found is not None:
             return found
         offset = len(self.strings)
         encoded = [v.encode() for v in values]
-        head = 8 + 32 * len(encoded)
-        entries, tail = bytearray(), bytearray()
+        views: list[bytes] = []
         for value in encoded:
             size = len(value)
             if size <= 12:  # inline: the view itself, zero padded
-                view = size.to_bytes(4, "little") + value.ljust(12, b"\0")
-                start = 0
+                views.append(size.to_bytes(4, "little") + value.ljust(12, b"\0"))
             else:  # the length and first 4 bytes; the whole string after the entries
-                view = size.to_bytes(4, "little") + value[:4] + bytes(8)
+                views.append(size.to_bytes(4, "little") + value[:4] + bytes(8))
+        table = _hash_table(views, encoded) if len(encoded) > HASHED_FROM else b""
+        head = 16 + 32 * len(encoded) + len(table)
+        entries, tail = bytearray(), bytearray()
+        for view, value in zip(views, encoded, strict=True):
+            start = 0
+            if len(value) > 12:
                 start = head + len(tail)
                 tail += value
-            entries += view + struct.pack("<QQ", size, start)
-        self.strings += struct.pack("<Q", len(encoded)) + entries + tail
+            entries += view + struct.pack("<QQ", len(value), start)
+        slots = len(table) // _SLOT.size
+        self.strings += struct.pack("<QQ", len(encoded), slots) + entries + table + tail
         self.strings += bytes(-len(self.strings) % 8)  # the next list 8-byte aligned
         self.vocabularies[key] = offset
         return offset
@@ -920,6 +976,11 @@ class _Builder:
         needle, haystack = node.args
         if isinstance(haystack, ListConst) and needle.type is Type.STR:
             return self.string_member(needle, haystack.values)
+        if isinstance(haystack, Const) and isinstance(haystack.value, str):
+            # a string in a literal string: one of its substrings (as the Polars lowering)
+            if needle.type is not Type.STR:
+                raise UnsupportedError
+            return self.string_member(needle, sorted(substrings(haystack.value)))
         if not isinstance(haystack, ListConst) or needle.type is not Type.INT:
             raise UnsupportedError
         if not all(type(v) is int for v in haystack.values) or not haystack.values:
@@ -1070,6 +1131,44 @@ class _Builder:
                 if last[read] == index:
                     free.append(register[read])
         return bytes(code), struct.pack(f"<{len(pairs)}i", *pairs), registers
+
+
+# A closed list longer than this is looked up by hash (`_hash_table`): below it, comparing
+# each row with every string, vectorised, costs less than a probe per row.
+HASHED_FROM = 16
+_SLOT = struct.Struct("<QQQ")  # a hash table's slot: the view's two halves, the code
+_HASH_EMPTY = 2**64 - 1  # a slot holding no string: its lo (no view's: a length over 12)
+_MASK64 = 2**64 - 1
+
+
+def _view_hash(lo: int, hi: int, slots: int) -> int:
+    """The kernel's `view_hash` of a view's halves: the first slot to probe of `slots` (a
+    power of two, at least 2)."""
+    mixed = ((lo ^ ((hi * 0x9E3779B97F4A7C15) & _MASK64)) * 0xC2B2AE3D27D4EB4F) & _MASK64
+    return mixed >> (64 - (slots.bit_length() - 1))
+
+
+def _hash_table(views: Sequence[bytes], encoded: Sequence[bytes]) -> bytes:
+    """The hash table of a closed list's inline strings, as the kernel's CODE_STR probes it:
+    a power of two of slots, at least four times the strings (so a probe ends soon, most
+    often at the first slot), each string at its hash's slot or the next free one; a
+    string listed twice at its last place, as the comparisons in turn find it."""
+    inline = {
+        view: code
+        for code, (view, value) in enumerate(zip(views, encoded, strict=True))
+        if len(value) <= 12
+    }
+    slots = 2
+    while slots < 4 * len(inline):
+        slots *= 2
+    table = [(_HASH_EMPTY, 0, 0)] * slots
+    for view, code in inline.items():
+        lo, hi = int.from_bytes(view[:8], "little"), int.from_bytes(view[8:], "little")
+        place = _view_hash(lo, hi, slots)
+        while table[place % slots][0] != _HASH_EMPTY:
+            place += 1
+        table[place % slots] = (lo, hi, code)
+    return b"".join(_SLOT.pack(*slot) for slot in table)
 
 
 _WIDTHS: dict[pl.DataType, int] = {pl.UInt8(): 1, pl.UInt16(): 2, pl.UInt32(): 4, pl.UInt64(): 8}

@@ -526,8 +526,13 @@ def _substring_of_literal(node: Call, operands: Sequence[pl.Expr]) -> pl.Expr | 
     text = haystack.value
     if (len(text) + 1) * (len(text) + 2) // 2 > MAX_SUBSTRINGS:
         return None
-    pieces = {text[i:j] for i in range(len(text) + 1) for j in range(i, len(text) + 1)}
-    return operands[0].is_in(pl.Series(sorted(pieces), dtype=pl.String).implode())
+    return operands[0].is_in(pl.Series(sorted(substrings(text)), dtype=pl.String).implode())
+
+
+def substrings(text: str) -> set[str]:
+    """Every substring of `text`, the empty one too: the strings `{"in": [s, text]}` holds
+    for."""
+    return {text[i:j] for i in range(len(text) + 1) for j in range(i, len(text) + 1)}
 
 
 def _divides_by_zero(node: Call) -> bool:

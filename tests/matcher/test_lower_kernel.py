@@ -121,9 +121,8 @@ def _instructions(program: lower_kernel.KernelProgram) -> list[tuple[str, int]]:
 
 
 def _rule_columns(program: lower_kernel.KernelProgram) -> list[str]:
-    """The rules Polars computes for the program (not a nullable feature's values)."""
-    reads = ("__lendmatch_kernel_filled_", "__lendmatch_kernel_valid_")
-    return [name for name in program.computed if not name.startswith(reads)]
+    """The rules Polars computes for the program."""
+    return list(program.computed)
 
 
 def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_once() -> None:
@@ -137,15 +136,15 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     assert instructions.count(("BETWEENK_I16", 18)) == 1
     # the check compares the full values: age's bounds on 64 bits
     assert instructions.count(("BETWEENK_I", 0)) >= 1
-    # a nullable feature read without a default: Polars fills its nulls and says where
-    # they are, once for every rule reading it (and for the check of its bounds)
+    # a nullable feature read without a default: the kernel reads its values and validity
+    # from its column, once for every rule reading it (and for the check of its bounds)
     nullable = _ruleset(
         [[{">=": [{"var": "co_age"}, 18]}, {"<": [{"var": "co_age"}, 80]}]], [["NO"]]
     )
-    computed = engine._kernel_program({"": nullable}).computed
-    assert "__lendmatch_kernel_filled_co_age" in computed
-    assert "__lendmatch_kernel_valid_co_age" in computed
-    assert _rule_columns(engine._kernel_program({"": nullable})) == []
+    program = engine._kernel_program({"": nullable})
+    assert program.computed == {}
+    assert ("co_age", lower_kernel.NULLABLE_I64) in program.columns
+    assert [op for op, _ in _instructions(program)].count("FILL_64") == 1
     # what the program does not cover is a Polars column: a division by a feature
     divided = _ruleset([[{">": [{"/": [{"var": "amount"}, {"var": "income"}]}, 2]}]], [["NO"]])
     (name,) = _rule_columns(engine._kernel_program({"": divided}))
@@ -221,6 +220,95 @@ def test_a_program_out_of_range_is_refused_not_run(kernel: None) -> None:
         _frame_kernel.run(good, 2, [column, other], [out], b"", pairs[:-1], b"", 0, 10)
 
 
+def test_a_nullable_number_column_is_read_with_its_validity(kernel: None) -> None:
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    # values under the nulls are whatever the buffer holds: read as 0
+    values = np.array([99, 7, -3, 12345, 5, 8, 1 << 40, -1, 2, 6, 70], dtype=np.int64)
+    nulls = {1, 3, 6, 7}
+    offset = 2  # the array starts at its 3rd value and validity bit
+    bits = [1 if k not in nulls else 0 for k in range(len(values))]
+    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    rows = len(values) - offset
+    program = struct.pack("<iiiiqd", op["FILL_64"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["VALID"], 1, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["GTK_I"], 2, 0, -1, 0, 0.0)  # false where 0
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 2, 0, 0.0)
+    operands = struct.pack("<4i", 1, 0, 2, 1)  # bit 0 null, bit 1 not above 0
+    out = np.zeros(rows, dtype=np.uint8)
+    for column, expected_nulls in (
+        ((values, offset, validity), nulls),
+        ((values, offset, None), set()),  # no validity: every value read as it is
+    ):
+        out[:] = 0
+        _frame_kernel.run(program, 3, [column], [out], b"", operands, b"", 0, rows)
+        expected = []
+        for k in range(offset, len(values)):
+            value = 0 if k in expected_nulls else int(values[k])
+            expected.append((k in expected_nulls) | (value <= 0) << 1)
+        assert out.tolist() == expected
+    # read as anything else, past its end, or a string column read as numbers: refused
+    fill = struct.pack("<iiiiqd", op["FILL_64"], 0, 0, -1, 0, 0.0)
+    load = struct.pack("<iiiiqd", op["LOAD_I64"], 0, 0, -1, 0, 0.0)
+    strings = (_view(b"NO") * rows, 0, None, [])
+    for code, column, stop in [
+        (fill, values, rows),  # a plain buffer has no validity
+        (load, (values, offset, validity), rows),  # its values start at its offset
+        (fill, (values, offset, validity), rows + 1),  # past its values
+        (fill, (values, offset, validity[:1]), rows),  # past its validity
+        (fill, strings, rows),
+    ]:
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(code, 1, [column], [out], b"", b"", b"", 0, stop)
+    with pytest.raises(ValueError, match="negative"):
+        _frame_kernel.run(fill, 1, [(values, -1, None)], [out], b"", b"", b"", 0, 1)
+
+
+def _c_remainder(value: int, divisor: int) -> int:
+    """C's `%`: truncated, the sign of the dividend."""
+    return int(math.copysign(abs(value) % abs(divisor), value)) if value else 0
+
+
+@pytest.mark.parametrize("divisor", [12, -7, 1000, 3, 2**50 + 1, 2**51 + 3])
+def test_integers_as_doubles_and_remainders_are_exact_in_every_range(
+    kernel: None, divisor: int
+) -> None:
+    """I2F and MODK_I take a vectorised path for a block whose values are under 2^51 in
+    size and another for a block with a larger one: both exact, as C converts and divides."""
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    rng = np.random.default_rng(divisor & 0xFFFF)
+    edges = [0, 1, -1, 11, -11, 12, -12, 2**51 - 1, -(2**51), 2**51, -(2**51) - 1]
+    edges += [2**53 + 1, -(2**62), 2**63 - 1, -(2**63)]
+    small = rng.integers(-(2**51), 2**51, size=3 * 2048, dtype=np.int64)
+    blocks = [  # one block of small values only, then blocks holding large ones
+        small[:2048],
+        np.concatenate([small[2048 : 4096 - len(edges)], np.array(edges, dtype=np.int64)]),
+        rng.integers(-(2**63), 2**63 - 1, size=2048, dtype=np.int64, endpoint=True),
+        small[4096:],
+    ]
+    values = np.concatenate(blocks)
+    program = struct.pack("<iiiiqd", op["LOAD_I64"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["I2F"], 1, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["MODK_I"], 2, 0, -1, divisor, 0.0)
+    # read back through comparisons: the double equal to C's, the remainder equal to C's
+    doubles = values.astype(np.float64)
+    remainders = np.array([_c_remainder(int(v), divisor) for v in values], dtype=np.int64)
+    out = np.zeros(len(values), dtype=np.uint8)
+    for k in range(0, len(values), 2048):
+        part = slice(k, k + 2048)
+        check = program + struct.pack("<iiiiqd", op["LOAD_F64"], 3, 1, -1, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["EQ_F"], 4, 1, 3, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["LOAD_I64"], 5, 2, -1, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["EQ_I"], 6, 2, 5, 0, 0.0)
+        check += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 2, 0, 0.0)
+        columns = [values[part].copy(), doubles[part].copy(), remainders[part].copy()]
+        _frame_kernel.run(
+            check, 7, columns, [out[part]], b"", struct.pack("<4i", 4, 0, 6, 1), b"", 0, 2048
+        )
+    assert out.tolist() == [0] * len(values)  # no bit: every double and remainder C's
+
+
 def _view(text: bytes, buffer: int = 0, place: int = 0, padding: bytes = b"") -> bytes:
     """An Arrow string view: inline (zero padded unless `padding`), or the length, the
     first 4 bytes and the place in a data buffer."""
@@ -288,6 +376,86 @@ def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
         _frame_kernel.run(code_str, 1, [(views, -1, None, data)], [out], b"", b"", vocabulary, 0, 1)
 
 
+def test_a_long_list_is_coded_by_its_hash_table(kernel: None) -> None:
+    assert _frame_kernel is not None
+    values = sorted({f"c{k}" for k in range(40)} | {"", "a string of 15 b", "a string of 15 c"})
+    assert len(values) > lower_kernel.HASHED_FROM
+    builder = lower_kernel._Builder(engine.CODES)
+    place = builder.vocabulary(values)
+    vocabulary = bytes(builder.strings)
+    count, slots = struct.unpack_from("<QQ", vocabulary, place)
+    assert (count, slots) == (len(values), 256)  # four slots a string at least
+    data = [b"a string of 15 ba string of 15 ca string of 15 d"]
+    rows = [(_view(v.encode()), values.index(v)) for v in values if len(v) <= 12]
+    rows += [
+        (_view(b"a string of 15 b", 0, 0), values.index("a string of 15 b")),
+        (_view(b"a string of 15 c", 0, 16), values.index("a string of 15 c")),
+        (_view(b"c40"), 255),  # another string, of the same length as many
+        (_view(b"c1", padding=b"\xff"), values.index("c1")),  # not zero padded: read alike
+        (_view(b"c"), 255),
+        (_view(b"a string of 15 d", 0, 32), 255),  # the same length and first bytes
+        (_view(b"c7"), 0),  # null (below): code 0
+    ]
+    views = b"".join(v for v, _ in rows)
+    bits = [1] * (len(rows) - 1) + [0]
+    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    op = lower_kernel.OPCODES
+    code_str = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, place, 0.0)
+    pairs: list[int] = []
+    program = code_str
+    for bit in range(8):  # the code's bits, each where it is 0
+        mask = sum(1 << c for c in range(256) if not c >> bit & 1)
+        program += struct.pack("<iiiiqd", op["TABLE"], 1 + bit, 0, -1, bit, 0.0)
+        pairs += (1 + bit, bit)
+        builder.tables.setdefault(bytes(1 if mask >> c & 1 else 0 for c in range(256)), bit)
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, -1, 8, 0, 0.0)
+    tables = b"".join(builder.tables)
+    out = np.zeros(len(rows), dtype=np.uint8)
+    column = (views, 0, validity, data)
+    operands = struct.pack(f"<{len(pairs)}i", *pairs)
+    _frame_kernel.run(program, 9, [column], [out], tables, operands, vocabulary, 0, len(rows))
+    assert out.tolist() == [code for _, code in rows]
+    # a table a lookup could run past or that gives a code outside the list is refused
+    table = place + 16 + 32 * count
+    full = bytearray(vocabulary)
+    for slot in range(slots):
+        struct.pack_into("<QQQ", full, table + 24 * slot, 0, 0, 0)  # no empty slot
+    outside = bytearray(vocabulary)
+    struct.pack_into("<QQQ", outside, table, 0, 0, count)  # a code past the list
+    odd = bytearray(vocabulary)
+    struct.pack_into("<Q", odd, place + 8, 3)  # not a power of two
+    for wrong in (full, outside, odd):
+        with pytest.raises(ValueError, match="out of range"):
+            _frame_kernel.run(code_str, 1, [column], [out], b"", b"", bytes(wrong), 0, 1)
+
+
+def test_a_string_in_a_literal_string_is_read_by_the_kernel_as_polars_reads_it(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    literal = "NO,SE,DK,FI,IS"
+    long_literal = "Norway,Sweden,Åland"  # substrings of over 12 bytes; a 2-byte letter
+    rules = [
+        [{"in": [{"var": "citizenship"}, literal]}],
+        [{"!": {"in": [{"var": "citizenship"}, long_literal]}}, {"<": [{"var": "age"}, 60]}],
+    ]
+    ruleset = _ruleset(rules, [["NO", "SE"], ["SE"]])
+    program = engine._kernel_program({"": ruleset})
+    assert _rule_columns(program) == []  # in the kernel, not a Polars column
+    frame = feature_frame(generate(3000, 5, DATE), DATE).collect()
+    pieces = ["", "NO", "O,S", literal, literal + ",", "no", "Norway,Sweden", "Sweden,Åland"]
+    pieces += ["Åland", "Aland", "Norway,Sweden,Åland", "Norway,Swedes", "Norway,Sweden,Åla"]
+    edited = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(pl.lit(pl.Series(pieces)).gather(pl.int_range(pl.len()) % len(pieces)))
+        .otherwise(pl.col("citizenship"))
+        .alias("citizenship")
+    )
+    for each in (frame, edited):
+        assert match(each, ruleset).equals(by_polars(each, ruleset, monkeypatch))
+    out = match(edited, ruleset).get_column("bank_1.failed").drop_nulls()
+    assert out.n_unique() == 4  # each requirement met and not met
+
+
 def test_string_columns_chunked_sliced_with_nulls_and_categorical_give_the_polars_bits(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -315,6 +483,35 @@ def test_the_shipped_lenders_on_feature_rows_with_nulls_and_infinity(
     frame = pl.DataFrame(rows, schema=polars_schema(), orient="row")
     with pytest.MonkeyPatch.context() as m:
         assert match(frame, SHIPPED).equals(by_polars(frame, SHIPPED, m))
+
+
+def test_the_outputs_memory_is_reused_only_once_freed_and_zeroed_by_the_kernel(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _frame_kernel is not None
+
+    def address(array: np.ndarray[Any, Any]) -> int:
+        return int(array.__array_interface__["data"][0])
+
+    held = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    other = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    assert address(held) != address(other)  # held: not given again
+    held[:] = 0xFF
+    freed = address(held)
+    del held
+    again = np.frombuffer(_frame_kernel.Arena(1 << 20), dtype=np.uint8)
+    assert address(again) == freed and again[0] == 0xFF  # given again, as it was left
+    del again, other
+    # bitmasks in reused memory (left holding another frame's bits) are the Polars ones
+    frame = feature_frame(generate(3000, 8, DATE), DATE).collect()
+    other_frame = feature_frame(generate(3000, 9, DATE), DATE).collect()
+    expected = by_polars(frame, SHIPPED, monkeypatch)
+    first = match(frame, SHIPPED)
+    for each in (other_frame, frame, other_frame, frame):
+        out = match(each, SHIPPED)
+        assert out.equals(by_polars(each, SHIPPED, monkeypatch))
+        del out  # its memory the next match's
+    assert first.equals(expected)  # held meanwhile: never overwritten
 
 
 def test_an_empty_frame_and_a_frame_without_codes_read(
