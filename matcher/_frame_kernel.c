@@ -648,8 +648,9 @@ release_columns(Column *cols, Py_ssize_t count)
     PyMem_Free(cols);
 }
 
-/* The columns: each a contiguous buffer, or a string column's tuple (views, offset, validity
- * or None, data buffers). NULL and an exception when one is neither. */
+/* The columns: each a contiguous buffer, or an Arrow column's tuple: a string column's (views,
+ * offset, validity or None, data buffers), a nullable number column's (values, offset,
+ * validity or None). NULL and an exception when one is neither. */
 static Column *
 columns_of(PyObject *seq, Py_ssize_t *count)
 {
@@ -672,34 +673,24 @@ columns_of(PyObject *seq, Py_ssize_t *count)
                 goto fail;
             continue;
         }
-        PyObject *views, *validity, *data;
-        if (PyTuple_GET_SIZE(item) == 3) {
-            if (!PyArg_ParseTuple(item, "OnO:a nullable number column", &views, &c->offset,
-                                  &validity))
-                goto fail;
-            if (c->offset < 0) {
-                PyErr_SetString(PyExc_ValueError, "frame kernel: a column's offset is negative");
-                goto fail;
-            }
-            if (PyObject_GetBuffer(views, &c->values, PyBUF_C_CONTIGUOUS) < 0)
-                goto fail;
-            c->nullable = 1;
-            if (validity != Py_None &&
-                PyObject_GetBuffer(validity, &c->validity, PyBUF_C_CONTIGUOUS) < 0)
-                goto fail;
-            continue;
-        }
-        if (!PyArg_ParseTuple(item, "OnOO:a string column", &views, &c->offset, &validity, &data))
+        /* an Arrow column: (values or views, offset, validity or None[, data buffers]) */
+        PyObject *views, *validity, *data = NULL;
+        if (!PyArg_ParseTuple(item, "OnO|O:an Arrow column", &views, &c->offset, &validity,
+                              &data))
             goto fail;
         if (c->offset < 0) {
-            PyErr_SetString(PyExc_ValueError, "frame kernel: a string column's offset is negative");
+            PyErr_SetString(PyExc_ValueError, "frame kernel: a column's offset is negative");
             goto fail;
         }
         if (PyObject_GetBuffer(views, &c->values, PyBUF_C_CONTIGUOUS) < 0)
             goto fail;
-        c->strings = 1;
         if (validity != Py_None && PyObject_GetBuffer(validity, &c->validity, PyBUF_C_CONTIGUOUS) < 0)
             goto fail;
+        if (data == NULL) { /* a number column that may hold nulls */
+            c->nullable = 1;
+            continue;
+        }
+        c->strings = 1;
         c->data = buffers(data, "a string column's data must be a sequence", 0, &c->ndata);
         if (c->data == NULL)
             goto fail;
