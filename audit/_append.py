@@ -224,33 +224,44 @@ def _put_personal(session: Session, items: Sequence[Append], sqlite: bool) -> di
 
 def _personal_rows(
     items: Sequence[Append], now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The batch's rows of `personal_data` (each sealed payload with a fresh salt for its
     digest; the last of an application wins) and its links of people to applications, sorted
-    so that concurrent batches take their locks in one order."""
-    sealed = {
-        item.fields["application_id"]: item.sealed for item in items if item.sealed is not None
-    }
+    so that concurrent batches take their locks in one order. Each row also holds the
+    idempotency key of the item it is for (`client`, `idempotency_key`; not columns of
+    either table), for the PostgreSQL statements that write it only if that key is not
+    stored."""
+    sealed = {item.fields["application_id"]: item for item in items if item.sealed is not None}
     personal = [
         {
             "application_id": application_id,
             "salt": random_bytes(16).hex(),
-            "payload_json": ciphertext,
-            "key_id": key_id,
+            "payload_json": item.sealed[1],
+            "key_id": item.sealed[0],
             "recorded_at": now,
+            "client": item.client,
+            "idempotency_key": item.fields["idempotency_key"],
         }
-        for application_id, (key_id, ciphertext) in sealed.items()
+        for application_id, item in sealed.items()
+        if item.sealed is not None
     ]
     links = sorted(
         {
-            (subject_hash, item.fields["application_id"], role)
+            (subject_hash, item.fields["application_id"], role, item.client or "", item)
             for item in items
             for role, subject_hash in item.subjects
-        }
+        },
+        key=lambda link: link[:4],
     )
     return personal, [
-        {"subject_hash": subject, "application_id": application, "role": role}
-        for subject, application, role in links
+        {
+            "subject_hash": subject,
+            "application_id": application,
+            "role": role,
+            "client": item.client,
+            "idempotency_key": item.fields["idempotency_key"],
+        }
+        for subject, application, role, _, item in links
     ]
 
 
@@ -370,13 +381,15 @@ def outcomes_of(
     return result
 
 
-# PostgreSQL: the batch in three round trips (and the pool's check of the connection), on
-# the driver's connection in pipeline mode: psycopg queues statements and waits only where
-# a result is needed. (1) BEGIN, lock the head, look up the idempotency keys; (2) link the
-# people, upsert the personal payloads and read their salts; (3) insert the records, move
-# the head and (for the group commit) COMMIT. Each statement is fixed text, so psycopg
-# prepares it on the server after its first few uses. The commit is as durable as before
-# (synchronous_commit is not touched).
+# PostgreSQL: the batch in two round trips (and, after an idle second, the pool's check of
+# the connection), on the driver's connection in pipeline mode: psycopg queues statements and
+# waits only where a result is needed. (1) BEGIN, lock the head, look up the idempotency
+# keys, link the people and upsert the personal payloads (each only if its item's key is not
+# stored: `_unless_stored`) and read their salts; (2) insert the records, move the head and
+# (for the group commit) COMMIT. The head's lock is held for one round trip less than when
+# the people waited for the keys' answer: with two workers, the other's batch waits for it.
+# Each statement is fixed text, so psycopg prepares it on the server after its first few
+# uses. The commit is as durable as before (synchronous_commit is not touched).
 _PG_LOCK = "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
 _PG_MOVE = "UPDATE chain_head SET seq = %(new_seq)s, hash = %(new_hash)s WHERE id = 1"
 _PG_KEYS = sql.SQL("SELECT {} FROM decision WHERE idempotency_key = ANY(%(keys)s)").format(
@@ -398,18 +411,27 @@ _PERSONAL_CONFLICT = (
 )
 
 
-def _link_and_personal_sql(parameter: Callable[[str], str]) -> tuple[str, str]:
-    """The link insert and personal-payload upsert of one row each, with each value written
-    as `parameter(name)` (the driver's placeholder style)."""
-    link = f"{_LINK_INSERT}({', '.join(map(parameter, _LINK_COLUMNS))}){_LINK_CONFLICT}"
-    personal = (
-        f"{_PERSONAL_INSERT}({', '.join(map(parameter, _PERSONAL_COLUMNS))}){_PERSONAL_CONFLICT}"
+def _unless_stored(columns: Sequence[str]) -> str:
+    """`SELECT` of one row's `columns` (psycopg placeholders) when the idempotency key of
+    the item it is for (`client`, `idempotency_key`) is not stored: none for a replay. The
+    batch holds the chain lock first, so no other writer can store that key meanwhile."""
+    values = ", ".join(f"%({name})s" for name in columns)
+    return (
+        f"SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM decision"
+        " WHERE idempotency_key = %(idempotency_key)s"
+        " AND client IS NOT DISTINCT FROM %(client)s)"
     )
-    return link, personal
 
 
-_PG_LINK, _PG_UPSERT = _link_and_personal_sql(lambda name: f"%({name})s")
-_PG_PERSONAL = _PG_UPSERT + " RETURNING application_id, salt"
+def _insert_unless_stored(insert: str, columns: Sequence[str], conflict: str) -> str:
+    return f"{insert.removesuffix(' VALUES ')} {_unless_stored(columns)}{conflict}"
+
+
+_PG_LINK = _insert_unless_stored(_LINK_INSERT, _LINK_COLUMNS, _LINK_CONFLICT)
+_PG_PERSONAL = (
+    _insert_unless_stored(_PERSONAL_INSERT, _PERSONAL_COLUMNS, _PERSONAL_CONFLICT)
+    + " RETURNING application_id, salt"
+)
 
 
 _PG_INSERTS: dict[tuple[str, ...], bytes] = {}
@@ -499,16 +521,35 @@ def _batch_in_pipeline(
     progress: _Progress,
 ) -> list[StoredDecision | BaseException]:
     keys = sorted({key for _, key in (item.key for item in items if item.key is not None)})
+    # Who is fresh is known only once the keys are looked up, but the people and payloads of
+    # the items that may be (each but the later ones of a key given twice in the batch) go in
+    # the same round trip, each written only if its key is not stored (`_PG_LINK`,
+    # `_PG_PERSONAL`): a replay writes nothing, and the head is locked before they run.
+    candidates = _sort_out(items, {})
+    now = datetime.now(UTC)
+    personal, links = _personal_rows(candidates, now)
+    if not begin:  # the caller's transaction: what it holds may be committed after an error
+        progress.writing = True
     if begin:
         raw.execute("BEGIN")
-    with raw.cursor() as cursor, raw.cursor(row_factory=dict_row) as found:
+    with (
+        raw.cursor() as cursor,
+        raw.cursor(row_factory=dict_row) as found,
+        raw.cursor() as linking,
+        raw.cursor() as upserting,
+    ):
         cursor.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
         if keys:
             found.execute(_PG_KEYS, {"keys": keys})
-        head = cursor.fetchone()  # round trip (1): BEGIN, lock, keys
+        if links:
+            linking.executemany(_PG_LINK, links)
+        if personal:
+            upserting.executemany(_PG_PERSONAL, personal, returning=True)
+        head = cursor.fetchone()  # round trip (1): BEGIN, lock, keys, people, payloads
         if head is None:
             raise RuntimeError("the chain head row is missing")
         rows_found = found.fetchall() if keys else []
+        salts = _salts(upserting) if personal else {}
     by_key = {(row["client"], row["idempotency_key"]): row for row in rows_found}
     stored = {
         key: _rows.to_stored(SimpleNamespace(**by_key[key]))
@@ -516,39 +557,53 @@ def _batch_in_pipeline(
         if key in by_key
     }
     fresh = _sort_out(items, stored)
-    progress.writing = True
-    salts = _pg_personal(raw, fresh)  # round trip (2)
+    if not _payloads_written(personal, fresh):
+        # an application's payload was sent as a replay's (the same application id twice in
+        # the batch, the later a replay): write the fresh items' own, in a round trip more
+        salts = _pg_personal(raw, fresh)
     rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
     with raw.cursor() as cursor:
         if rows:
             cursor.executemany(_pg_insert(raw, list(rows[0])), rows)
             cursor.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
     if commit:
-        raw.execute("COMMIT")  # round trip (3), with the inserts, when the pipeline ends
+        progress.writing = True
+        raw.execute("COMMIT")  # round trip (2), with the inserts, when the pipeline ends
     return outcomes_of(items, fresh, rows, stored)
 
 
-def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[str, str]:
-    """`_put_personal` on the driver's connection, in one round trip."""
-    now = datetime.now(UTC)
-    personal, links = _personal_rows(items, now)
-    if not links and not personal:
-        return {}
+def _salts(cursor: psycopg.Cursor[Any]) -> dict[str, str]:
+    """Each written payload's application id and salt, from an `executemany` that returned
+    them (a payload not written, a replay's, returns no row)."""
     salts: dict[str, str] = {}
+    while True:
+        for application_id, salt in cursor.fetchall():
+            salts[str(application_id)] = str(salt)
+        if not cursor.nextset():
+            return salts
+
+
+def _payloads_written(sent: Sequence[dict[str, Any]], fresh: Sequence[Append]) -> bool:
+    """Whether the payloads `sent` (with `_PG_PERSONAL`) are the fresh items' own: each
+    application's last fresh payload, as `_personal_rows(fresh)` would send it."""
+    sent_by_application = {row["application_id"]: row["payload_json"] for row in sent}
+    needed = {item.fields["application_id"]: item.sealed for item in fresh if item.sealed}
+    return all(
+        sent_by_application.get(application_id) is sealed[1]
+        for application_id, sealed in needed.items()
+    )
+
+
+def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[str, str]:
+    """The people and payloads of `items` (all fresh) written, in one round trip."""
+    personal, links = _personal_rows(items, datetime.now(UTC))
     with raw.cursor() as linking, raw.cursor() as cursor:
         if links:
-            linking.executemany(
-                _PG_LINK,
-                links,
-            )
-        if personal:
-            cursor.executemany(_PG_PERSONAL, personal, returning=True)
-            while True:
-                for application_id, salt in cursor.fetchall():
-                    salts[str(application_id)] = str(salt)
-                if not cursor.nextset():
-                    break
-    return salts
+            linking.executemany(_PG_LINK, links)
+        if not personal:
+            return {}
+        cursor.executemany(_PG_PERSONAL, personal, returning=True)
+        return _salts(cursor)
 
 
 # SQLite: the same statements as plain SQL on the driver's connection, in the transaction the

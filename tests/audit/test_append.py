@@ -348,6 +348,41 @@ def test_one_batch_with_people_payloads_and_replays_is_stored_whole(store: Store
     assert findings == []
 
 
+def test_a_replay_of_an_application_also_fresh_in_the_batch_writes_the_fresh_ones_people(
+    store: Store, sql: Sql
+) -> None:
+    """PostgreSQL writes people and payloads in the batch's first round trip, before it
+    knows which keys are stored, each only if its key is not: an application given twice
+    in a batch, the later a replay of a stored key, is written with the fresh item's payload
+    and people (a round trip more), and nothing of the replay's."""
+    decisions = store.decisions
+    earlier = decisions.record(
+        application_id="earlier",
+        channel="api",
+        decision=a_decision(),
+        personal=a_person(),
+        idempotency_key="old",
+        request_digest="body",
+    )
+
+    def prepared(person: int, key: str | None = None) -> Append:
+        return _prepare(
+            "shared", "api", a_decision(person), a_person(person), key, "body", "default",
+            decisions._keys, [("applicant", f"0101901234{person}")],
+        )  # fmt: skip
+
+    items = [prepared(1), prepared(4, key="old")]
+    decisions._write_appends(items)
+    assert items[0].outcome().seq == 2
+    assert items[1].outcome() == earlier
+    assert decisions.personal_data("shared") == a_person(1)
+    links = sql("SELECT count(*) FROM subject_link WHERE application_id = 'shared'")
+    assert links[0][0] == 1
+    assert decisions.verify().ok
+    findings, *_ = decisions.verify_personal_data()
+    assert findings == []
+
+
 def test_the_postgresql_insert_is_composed_once_per_column_list() -> None:
     columns = ["seq", "decision_id"]
     first = _pg_insert(cast(Any, None), columns)  # identifiers need no connection to quote
