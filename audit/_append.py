@@ -530,45 +530,46 @@ def _batch_in_pipeline(
     personal, links = _personal_rows(candidates, now)
     if not begin:  # the caller's transaction: what it holds may be committed after an error
         progress.writing = True
-    if begin:
-        raw.execute("BEGIN")
+    # one cursor per statement whose result is read, one for all the others (a cursor costs
+    # more than the statement it sends)
     with (
-        raw.cursor() as cursor,
-        raw.cursor(row_factory=dict_row) as found,
-        raw.cursor() as linking,
+        raw.cursor() as writing,
+        raw.cursor() as locking,
         raw.cursor() as upserting,
+        raw.cursor(row_factory=dict_row) if keys else contextlib.nullcontext() as found,
     ):
-        cursor.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
-        if keys:
+        if begin:
+            writing.execute("BEGIN")
+        locking.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
+        if found is not None:
             found.execute(_PG_KEYS, {"keys": keys})
         if links:
-            linking.executemany(_PG_LINK, links)
+            writing.executemany(_PG_LINK, links)
         if personal:
             upserting.executemany(_PG_PERSONAL, personal, returning=True)
-        head = cursor.fetchone()  # round trip (1): BEGIN, lock, keys, people, payloads
+        head = locking.fetchone()  # round trip (1): BEGIN, lock, keys, people, payloads
         if head is None:
             raise RuntimeError("the chain head row is missing")
-        rows_found = found.fetchall() if keys else []
+        rows_found = found.fetchall() if found is not None else []
         salts = _salts(upserting) if personal else {}
-    by_key = {(row["client"], row["idempotency_key"]): row for row in rows_found}
-    stored = {
-        key: _rows.to_stored(SimpleNamespace(**by_key[key]))
-        for key in {item.key for item in items if item.key is not None}
-        if key in by_key
-    }
-    fresh = _sort_out(items, stored)
-    if not _payloads_written(personal, fresh):
-        # an application's payload was sent as a replay's (the same application id twice in
-        # the batch, the later a replay): write the fresh items' own, in a round trip more
-        salts = _pg_personal(raw, fresh)
-    rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
-    with raw.cursor() as cursor:
+        by_key = {(row["client"], row["idempotency_key"]): row for row in rows_found}
+        stored = {
+            key: _rows.to_stored(SimpleNamespace(**by_key[key]))
+            for key in {item.key for item in items if item.key is not None}
+            if key in by_key
+        }
+        fresh = _sort_out(items, stored)
+        if not _payloads_written(personal, fresh):
+            # an application's payload was sent as a replay's (the same application id twice
+            # in the batch, the later a replay): write the fresh items' own, in a round trip
+            salts = _pg_personal(raw, fresh)
+        rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
         if rows:
-            cursor.executemany(_pg_insert(raw, list(rows[0])), rows)
-            cursor.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
-    if commit:
-        progress.writing = True
-        raw.execute("COMMIT")  # round trip (2), with the inserts, when the pipeline ends
+            writing.executemany(_pg_insert(raw, list(rows[0])), rows)
+            writing.execute(_PG_MOVE, {"new_seq": seq, "new_hash": prev})
+        if commit:
+            progress.writing = True
+            writing.execute("COMMIT")  # round trip (2), with the inserts, when the pipeline ends
     return outcomes_of(items, fresh, rows, stored)
 
 
