@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from sqlalchemy import bindparam, update
+from sqlalchemy import Connection, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -297,15 +297,18 @@ _MOVE_HEAD = (
 
 
 def write_batch(
-    session: Session, items: Sequence[Append], *, sqlite: bool, commit: bool = False
+    connection: Connection, items: Sequence[Append], *, sqlite: bool, commit: bool = False
 ) -> list[StoredDecision | BaseException]:
-    """Append `items` in the caller's transaction; return each one's outcome, to be handed
-    out only once the transaction has committed. With `commit`, the caller has nothing more
-    to do in the transaction: on PostgreSQL it is committed here, in the batch's last round
-    trip (the caller's own commit then finds nothing to do)."""
+    """Append `items` in the caller's transaction on `connection` (begun here if it is not
+    yet: on SQLite the write unit's `BEGIN IMMEDIATE`); return each one's outcome, to be
+    handed out only once the transaction has committed. With `commit`, the caller has nothing
+    more to do in the transaction: on PostgreSQL it is committed here, in the batch's last
+    round trip (the caller's own commit then finds nothing to do)."""
+    if not connection.in_transaction():
+        connection.begin()
     if not sqlite:
-        return _write_batch_postgres(session, items, commit)
-    return _write_batch_sqlite(session, items)
+        return _write_batch_postgres(connection, items, commit)
+    return _write_batch_sqlite(connection, items)
 
 
 def _sort_out(
@@ -464,11 +467,10 @@ class ConnectionLostError(OperationalError):
 
 
 def _write_batch_postgres(
-    session: Session, items: Sequence[Append], commit: bool
+    connection: Connection, items: Sequence[Append], commit: bool
 ) -> list[StoredDecision | BaseException]:
     """`write_batch` on PostgreSQL; a driver error is raised as SQLAlchemy's, as the unit
     of work expects (`ConnectionLostError` when nothing of the batch was written)."""
-    connection = session.connection()
     raw = connection.connection.dbapi_connection
     if not isinstance(raw, psycopg.Connection):  # pragma: no cover - another driver
         raise TypeError(f"the PostgreSQL append path needs psycopg, not {type(raw)!r}")
@@ -654,11 +656,10 @@ def _insert_rows(
 
 
 def _write_batch_sqlite(
-    session: Session, items: Sequence[Append]
+    connection: Connection, items: Sequence[Append]
 ) -> list[StoredDecision | BaseException]:
     """`write_batch` on SQLite; a driver error is raised as SQLAlchemy's, as the unit of
     work expects."""
-    connection = session.connection()  # the unit's transaction begins here, if not before
     raw = connection.connection.dbapi_connection
     if not isinstance(raw, sqlite3.Connection):  # pragma: no cover - another driver
         raise TypeError(f"the SQLite append path needs sqlite3, not {type(raw)!r}")

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -52,11 +52,13 @@ class UnitOfWork:
         return self._engine
 
     @contextmanager
-    def unit(
+    def transaction(
         self, operation: str, *, write: bool = False, snapshot: bool = False
-    ) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back when it raises;
-        a database failure is raised as `StoreUnavailable(operation, ...)`."""
+    ) -> Iterator[Connection]:
+        """One transaction on a connection of its own: committed when the block ends (if
+        one was begun), rolled back when it raises; a database failure is raised as
+        `StoreUnavailable(operation, ...)`. For work that writes through the driver (the
+        append path), where a `Session` would only cost its own bookkeeping."""
         try:
             with ExitStack() as stack:
                 if write and self.sqlite:
@@ -66,9 +68,23 @@ class UnitOfWork:
                     connection.execution_options(**{WRITE_LOCK: True})
                 if snapshot and not self.sqlite:
                     connection.execution_options(isolation_level="REPEATABLE READ")
-                session = stack.enter_context(Session(bind=connection, expire_on_commit=False))
-                yield session
-                if session.in_transaction():
-                    session.commit()
+                yield connection
+                if connection.in_transaction():
+                    connection.commit()
         except SQLAlchemyError as error:
             raise StoreUnavailable(operation, describe(error)) from error
+
+    @contextmanager
+    def unit(
+        self, operation: str, *, write: bool = False, snapshot: bool = False
+    ) -> Iterator[Session]:
+        """One transaction (`transaction`) through a `Session`: committed when the block
+        ends, rolled back when it raises; a database failure is raised as
+        `StoreUnavailable(operation, ...)`."""
+        with (
+            self.transaction(operation, write=write, snapshot=snapshot) as connection,
+            Session(bind=connection, expire_on_commit=False) as session,
+        ):
+            yield session
+            if session.in_transaction():
+                session.commit()

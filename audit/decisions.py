@@ -383,9 +383,12 @@ class DecisionLog:
         connection was found gone before anything was written (`_append.ConnectionLostError`)."""
         for attempt in (1, 2):
             try:
-                with self._uow.unit("record_decision", write=True) as session:
+                # a connection, not a session: the batch writes through the driver
+                with self._uow.transaction("record_decision", write=True) as connection:
                     # Looked up on the module at each call: benchmarks/_unchained.py replaces it.
-                    return _append.write_batch(session, batch, sqlite=self._uow.sqlite, commit=True)
+                    return _append.write_batch(
+                        connection, batch, sqlite=self._uow.sqlite, commit=True
+                    )
             except StoreUnavailable as error:
                 if attempt == 2 or not isinstance(error.__cause__, _append.ConnectionLostError):
                     raise

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import Connection, func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -64,11 +64,18 @@ _SEQUENCE = _Sequence()
 
 
 def write_batch_unchained(
-    session: Session, items: Sequence[_append.Append], *, sqlite: bool, commit: bool = False
+    connection: Connection,
+    items: Sequence[_append.Append],
+    *,
+    sqlite: bool,
+    commit: bool = False,
 ) -> list[StoredDecision | BaseException]:
     """`audit._append.write_batch` without the chain-head lock, the hashes and the head update
     (and through SQLAlchemy on both databases: `commit` is left to the caller's unit, so on
     PostgreSQL this takes more round trips than the shipped pipelined path)."""
+    if not connection.in_transaction():
+        connection.begin()
+    session = Session(bind=connection)  # joins the unit's transaction
     outcomes: dict[int, StoredDecision | BaseException] = {}
     stored = _append._stored_by_key(session, {item.key for item in items if item.key is not None})
     fresh: list[_append.Append] = []
