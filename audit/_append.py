@@ -271,7 +271,10 @@ def _stored_by_key(
     if not keys:
         return {}
     rows = session.exec(
-        select(DecisionRow).where(col(DecisionRow.idempotency_key).in_({k for _, k in keys}))
+        select(DecisionRow).where(
+            col(DecisionRow.client).in_({c for c, _ in keys if c is not None}),
+            col(DecisionRow.idempotency_key).in_({k for _, k in keys}),
+        )
     )
     found = {(row.client, row.idempotency_key): row for row in rows if row.idempotency_key}
     return {key: _rows.to_stored(found[key]) for key in keys if key in found}
@@ -395,9 +398,14 @@ def outcomes_of(
 # uses. The commit is as durable as before (synchronous_commit is not touched).
 _PG_LOCK = "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
 _PG_MOVE = "UPDATE chain_head SET seq = %(new_seq)s, hash = %(new_hash)s WHERE id = 1"
-_PG_KEYS = sql.SQL("SELECT {} FROM decision WHERE idempotency_key = ANY(%(keys)s)").format(
-    sql.SQL(", ").join(sql.Identifier(c.name) for c in _rows.decision_table().columns)
-)
+# the decisions with the batch's (client, key) pairs (given as two arrays, a pair at each
+# index): each pair one probe of the key's index on both its columns (by the key alone, its
+# second column, a lookup would read the whole index, an entry per keyed decision)
+_PG_KEYS = sql.SQL(
+    "SELECT {} FROM decision AS d JOIN unnest(%(clients)s::text[], %(keys)s::text[])"
+    " AS wanted (client, idempotency_key)"
+    " ON d.client = wanted.client AND d.idempotency_key = wanted.idempotency_key"
+).format(sql.SQL(", ").join(sql.Identifier("d", c.name) for c in _rows.decision_table().columns))
 
 
 # The link insert and the personal-payload upsert of a batch, the same on both databases but
@@ -421,8 +429,7 @@ def _unless_stored(columns: Sequence[str]) -> str:
     values = ", ".join(f"%({name})s" for name in columns)
     return (
         f"SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM decision"
-        " WHERE idempotency_key = %(idempotency_key)s"
-        " AND client IS NOT DISTINCT FROM %(client)s)"
+        " WHERE client = %(client)s AND idempotency_key = %(idempotency_key)s)"
     )
 
 
@@ -522,7 +529,7 @@ def _batch_in_pipeline(
     begin: bool,
     progress: _Progress,
 ) -> list[StoredDecision | BaseException]:
-    keys = sorted({key for _, key in (item.key for item in items if item.key is not None)})
+    keys = list({item.key for item in items if item.key is not None})  # (client, key)
     # Who is fresh is known only once the keys are looked up, but the people and payloads of
     # the items that may be (each but the later ones of a key given twice in the batch) go in
     # the same round trip, each written only if its key is not stored (`_PG_LINK`,
@@ -544,7 +551,7 @@ def _batch_in_pipeline(
             writing.execute("BEGIN")
         locking.execute(_PG_LOCK)  # the chain lock first: then no other writer can use a key
         if found is not None:
-            found.execute(_PG_KEYS, {"keys": keys})
+            found.execute(_PG_KEYS, {"clients": [c for c, _ in keys], "keys": [k for _, k in keys]})
         if links:
             writing.executemany(_PG_LINK, links)
         if personal:
@@ -620,7 +627,7 @@ def _pg_personal(raw: psycopg.Connection[Any], items: Sequence[Append]) -> dict[
 _SQLITE_HEAD = "SELECT seq, hash FROM chain_head WHERE id = 1"
 _SQLITE_MOVE = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
 _SQLITE_COLUMNS = tuple(c.name for c in _rows.decision_table().columns)
-_SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE idempotency_key IN "
+_SQLITE_KEYS = f"SELECT {', '.join(_SQLITE_COLUMNS)} FROM decision WHERE "  # as _PG_KEYS
 # one row of JSON: [[application id, salt], ...] (one step, however many payloads)
 _SQLITE_SALTS = (
     "SELECT json_group_array(json_array(application_id, salt)) FROM personal_data"
@@ -723,15 +730,22 @@ def _write_batch_sqlite(
     return outcomes_of(items, fresh, rows, stored)
 
 
+def _sqlite_keys(clients: int, keys: int) -> str:
+    """The decisions of `clients` clients with `keys` keys (placeholders: the clients, then
+    the keys), through both columns of the key's index, as `_PG_KEYS`."""
+    return f"{_SQLITE_KEYS}client IN {_in(clients)} AND idempotency_key IN {_in(keys)}"
+
+
 def _sqlite_stored_by_key(
     cursor: sqlite3.Cursor,
     keys: set[tuple[str | None, str]],
     read_time: Callable[[Any], Any],
 ) -> dict[tuple[str | None, str], StoredDecision]:
     """`_stored_by_key` on the driver's cursor."""
+    clients = sorted({client for client, _ in keys if client is not None})
     wanted = sorted({key for _, key in keys})
     found: dict[tuple[str | None, str], StoredDecision] = {}
-    for values in cursor.execute(_SQLITE_KEYS + _in(len(wanted)), wanted).fetchall():
+    for values in cursor.execute(_sqlite_keys(len(clients), len(wanted)), [*clients, *wanted]):
         row = dict(zip(_SQLITE_COLUMNS, values, strict=True))
         key = (row["client"], row["idempotency_key"])
         if key in keys:

@@ -145,6 +145,8 @@ def _prepare(
         raise InvalidRecord("decided_at", "must be timezone-aware")
     if idempotency_key is not None:
         _check_text("idempotency_key", idempotency_key, _KEY_LENGTH)
+        if client is None:
+            raise InvalidRecord("client", "an idempotency key is unique per client: give one")
     if request_digest is not None:
         _check_text("request_digest", request_digest, DIGEST_LENGTH)
     _check_text("ruleset_hash", decision.ruleset_hash, DIGEST_LENGTH)

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -381,6 +381,37 @@ def test_a_replay_of_an_application_also_fresh_in_the_batch_writes_the_fresh_one
     assert decisions.verify().ok
     findings, *_ = decisions.verify_personal_data()
     assert findings == []
+
+
+def test_an_idempotency_key_is_looked_up_through_both_columns_of_its_index(store: Store) -> None:
+    """The key lookup of a batch and PostgreSQL's written-unless-stored check name the client
+    and the key, so each reads a few entries of the (client, key) index; by the key alone
+    (its second column) it would read the whole index, one entry per keyed decision."""
+    with store.decisions._uow.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        if isinstance(raw, sqlite3.Connection):
+            plan = " ".join(
+                str(row[-1])
+                for row in raw.execute(
+                    "EXPLAIN QUERY PLAN " + _append._sqlite_keys(1, 2), ["c", "k1", "k2"]
+                )
+            )
+            assert "uq_decision_client_idempotency_key (client=? AND idempotency_key=?)" in plan
+            return
+        cursor = raw.cursor()
+        cursor.execute("SET enable_seqscan = off")  # an empty table: a scan would do as well
+        statements = [
+            (_append._PG_KEYS, {"clients": ["c"], "keys": ["k1", "k2"]}),
+            (_append._PG_PERSONAL, {**dict.fromkeys(_append._PERSONAL_COLUMNS, "x"), "recorded_at": datetime.now(UTC), "client": "c", "idempotency_key": "k"}),
+            (_append._PG_LINK, {**dict.fromkeys(_append._LINK_COLUMNS, "x"), "client": "c", "idempotency_key": "k"}),
+        ]  # fmt: skip
+        for statement, parameters in statements:
+            text = statement if isinstance(statement, str) else statement.as_string(raw)
+            cursor.execute("EXPLAIN " + text, parameters)
+            plan = "\n".join(str(row[0]) for row in cursor.fetchall())
+            conditions = [line for line in plan.splitlines() if "Index Cond:" in line]
+            assert any("client" in c and "idempotency_key" in c for c in conditions), plan
+        connection.rollback()
 
 
 def test_the_postgresql_insert_is_composed_once_per_column_list() -> None:

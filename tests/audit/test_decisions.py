@@ -113,6 +113,8 @@ def _not_json(name: str) -> Any:
         ),
         ({"personal": {"when": datetime(2026, 1, 1)}}, "personal"),
         ({"idempotency_key": ""}, "idempotency_key"),
+        # keys are unique per client (and looked up by client and key)
+        ({"idempotency_key": "k", "client": None}, "client"),
     ],
 )
 def test_a_decision_that_cannot_be_recorded_is_refused_and_nothing_is_stored(
