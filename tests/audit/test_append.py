@@ -305,31 +305,38 @@ def test_record_future_takes_the_payload_as_canonical_text_with_the_same_digest(
     assert as_text.seq + 1 == as_mapping.seq
 
 
+def _stored_with_key(store: Store, key: str) -> StoredDecision:
+    """A decision stored by an earlier batch under `key` (request digest "body")."""
+    return store.decisions.record(
+        application_id="earlier",
+        channel="api",
+        decision=a_decision(),
+        personal=a_person(),
+        idempotency_key=key,
+        request_digest="body",
+    )
+
+
+def _prepared(store: Store, application: str, person: int, key: str | None = None) -> Append:
+    """An append of `application` with person `person`'s payload and link (digest "body")."""
+    return _prepare(
+        application, "api", a_decision(person), a_person(person), key, "body", "default",
+        store.decisions._keys, [("applicant", f"0101901234{person}")],
+    )  # fmt: skip
+
+
 def test_one_batch_with_people_payloads_and_replays_is_stored_whole(store: Store, sql: Sql) -> None:
     """The batch path of both databases (PostgreSQL: pipelined on the driver's connection):
     people linked, payloads sealed and salted once per application (its last payload kept),
     a key stored by an earlier batch replayed, one record per fresh item, the chain whole."""
     decisions = store.decisions
-    earlier = decisions.record(
-        application_id="earlier",
-        channel="api",
-        decision=a_decision(),
-        personal=a_person(),
-        idempotency_key="old",
-        request_digest="body",
-    )
-
-    def prepared(application: str, person: int, key: str | None = None) -> Append:
-        return _prepare(
-            application, "api", a_decision(person), a_person(person), key, "body", "default",
-            decisions._keys, [("applicant", f"0101901234{person}")],
-        )  # fmt: skip
+    earlier = _stored_with_key(store, "old")
 
     items = [
-        prepared("one", 1),
-        prepared("two", 2),
-        prepared("one", 3),  # the same application again: its last payload is kept
-        prepared("replay", 4, key="old"),
+        _prepared(store, "one", 1),
+        _prepared(store, "two", 2),
+        _prepared(store, "one", 3),  # the same application again: its last payload is kept
+        _prepared(store, "replay", 4, key="old"),
     ]
     decisions._write_appends(items)
     one, two, again = (item.outcome() for item in items[:3])
@@ -356,22 +363,9 @@ def test_a_replay_of_an_application_also_fresh_in_the_batch_writes_the_fresh_one
     in a batch, the later a replay of a stored key, is written with the fresh item's payload
     and people (a round trip more), and nothing of the replay's."""
     decisions = store.decisions
-    earlier = decisions.record(
-        application_id="earlier",
-        channel="api",
-        decision=a_decision(),
-        personal=a_person(),
-        idempotency_key="old",
-        request_digest="body",
-    )
+    earlier = _stored_with_key(store, "old")
 
-    def prepared(person: int, key: str | None = None) -> Append:
-        return _prepare(
-            "shared", "api", a_decision(person), a_person(person), key, "body", "default",
-            decisions._keys, [("applicant", f"0101901234{person}")],
-        )  # fmt: skip
-
-    items = [prepared(1), prepared(4, key="old")]
+    items = [_prepared(store, "shared", 1), _prepared(store, "shared", 4, key="old")]
     decisions._write_appends(items)
     assert items[0].outcome().seq == 2
     assert items[1].outcome() == earlier
