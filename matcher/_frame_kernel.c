@@ -89,6 +89,7 @@ enum {
     NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     PACK_FALSE_1, PACK_FALSE_2, PACK_FALSE_4, PACK_FALSE_8,
     BITS_TRI_1, BITS_TRI_2, BITS_TRI_4, BITS_TRI_8,
+    ADDK_I, MULK_I, ADDK_F, MULK_F,
     OP_END
 };
 
@@ -590,6 +591,12 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case BITS_TRI_2: BITS_TRI(uint16_t)
             case BITS_TRI_4: BITS_TRI(uint32_t)
             case BITS_TRI_8: BITS_TRI(uint64_t)
+            /* with the immediate: no register filled with a constant each block (the
+             * integers' sum and product wrap, as ADD_I's and MUL_I's do) */
+            case ADDK_I: MAP(int64_t, int64_t, (int64_t)((uint64_t)p + (uint64_t)imm))
+            case MULK_I: MAP(int64_t, int64_t, (int64_t)((uint64_t)p * (uint64_t)imm))
+            case ADDK_F: MAP(double, double, p + fimm)
+            case MULK_F: MAP(double, double, p * fimm)
             default:
                 break; /* checked before running */
             }
@@ -764,7 +771,7 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
         int op = in->op;
         if (op <= 0 || op >= OP_END)
             return bad(pc);
-        if (op >= PACK_FALSE_1) {
+        if (op >= PACK_FALSE_1 && op <= BITS_TRI_8) { /* the stores */
             Py_ssize_t width = (Py_ssize_t)1 << ((op - PACK_FALSE_1) % 4);
             if (in->dst < 0 || in->dst >= nouts || outs[in->dst].len < stop * width)
                 return bad(pc);
@@ -977,6 +984,7 @@ opcodes(PyObject *self, PyObject *unused)
         "BETWEENK_I16",
         "PACK_FALSE_1", "PACK_FALSE_2", "PACK_FALSE_4", "PACK_FALSE_8",
         "BITS_TRI_1", "BITS_TRI_2", "BITS_TRI_4", "BITS_TRI_8",
+        "ADDK_I", "MULK_I", "ADDK_F", "MULK_F",
     };
     PyObject *out = PyDict_New();
     if (out == NULL)

@@ -733,9 +733,29 @@ class _Builder:
 
     def as_float(self, node: Node) -> int:
         value = self.value(node)
+        if self.values[value].op == "CONST_I":  # converted here, once (as Polars' cast)
+            return self.constant(float(self.values[value].i), F64)
         if self.values[value].kind == I64:
             return self.emit(("I2F", value), _Value("I2F", F64, a=value, reads=(value,)))
         return value
+
+    def fold(self, op: str, kind: str, values: Sequence[int]) -> int:
+        """`ADD` or `MUL` of the values in turn (`_I` or `_F`), a constant operand an
+        immediate (`ADDK_I`...: no register filled with it every block). Both operations
+        commute, exactly in either kind, so the constant of a step may be either one."""
+        suffix = "_F" if kind == F64 else "_I"
+        out = values[0]
+        for value in values[1:]:
+            a, k = out, self.values[value]
+            if self.values[out].op.startswith("CONST_") and not k.op.startswith("CONST_"):
+                a, k = value, self.values[out]
+            if k.op == "CONST" + suffix:
+                op_k = f"{op}K{suffix}"
+                key = (op_k, a, repr(k.f) if kind == F64 else k.i)
+                out = self.emit(key, _Value(op_k, kind, a=a, i=k.i, f=k.f, reads=(a,)))
+            else:
+                out = self.binary(op + suffix, kind, out, value)
+        return out
 
     def operands(self, args: Sequence[Node], result: Type) -> tuple[str, list[int]]:
         """The operands' values, in one kind: doubles when any is a float (as Polars
@@ -1035,11 +1055,7 @@ class _Builder:
         name, args = node.op.name, node.args
         if name in ("+", "*"):
             kind, values = self.operands(args, node.type)
-            op = ("ADD" if name == "+" else "MUL") + ("_F" if kind == F64 else "_I")
-            out = values[0]
-            for value in values[1:]:
-                out = self.binary(op, kind, out, value)
-            return out
+            return self.fold("ADD" if name == "+" else "MUL", kind, values)
         if name == "-":
             kind, values = self.operands(args, node.type)
             suffix = "_F" if kind == F64 else "_I"

@@ -151,6 +151,33 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     assert name.startswith("__lendmatch_kernel_")
 
 
+def test_a_constant_operand_of_a_sum_or_product_is_an_immediate_with_the_polars_bits(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ADDK_I`, `MULK_I`, `ADDK_F`, `MULK_F`: no register filled with the constant each
+    block, and an integer constant read as a float converted once (no `I2F` of it); on
+    either side of the operation, first, last or between."""
+    rules = [
+        [
+            {">=": [{"var": "income"}, {"+": [10000, {"*": [4500, {"var": "children"}]}]}]},
+            {"<": [{"+": [{"var": "age"}, 3, {"var": "children"}]}, 40]},
+            {"<=": [{"*": [{"var": "age"}, 1.5]}, {"+": [{"var": "children"}, 60.25]}]},
+            {">": [{"*": [{"var": "income"}, 0.35]}, {"+": [{"var": "housing_cost"}, 2]}]},
+            {"<": [{"*": [2, {"var": "amount"}, 3]}, {"*": [{"var": "income"}, 60]}]},
+        ]
+    ]
+    ruleset = _ruleset(rules, [["NO", "SE"]])
+    program = engine._kernel_program({"": ruleset})
+    assert _rule_columns(program) == []
+    ops = [op for op, _ in _instructions(program)]
+    assert {"ADDK_I", "MULK_I", "ADDK_F", "MULK_F"} <= set(ops)
+    assert "CONST_I" not in ops and "CONST_F" not in ops
+    frame = feature_frame(generate(3000, 5, DATE), DATE).collect()
+    out = match(frame, ruleset)
+    assert out.equals(by_polars(frame, ruleset, monkeypatch))
+    assert out.get_column("bank_0.failed").n_unique() > 4  # the rules are met and not
+
+
 def test_defaults_and_string_lists_are_read_by_the_kernel_as_polars_reads_them(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
