@@ -204,7 +204,7 @@ _NUMPY: dict[pl.DataType, Any] = {
 
 
 def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, Any]]:
-    """The output buffers (not zeroed: the kernel zeroes the rows it runs), all in one
+    """The output buffers (not zeroed: the program writes every row of each), all in one
     allocation: the memory of a large one is mapped from the system in large pages, where a
     hundred allocations of one or two megabytes each take a fault per page on first write
     (about half the kernel's time, measured). It is the kernel's `Arena`, whose memory is
@@ -407,6 +407,10 @@ class _Builder:
         self.computed: dict[str, pl.Expr] = {}
         self.stores: list[_Value] = []  # the bits, in order after the values they read
         self.zero_outputs: dict[pl.DataType, int] = {}
+        # the outputs some store writes: the first PACK of each stores its bits, the
+        # others OR theirs in; the rest are zeroed block by block (`ZERO`)
+        self.written: set[int] = set()
+        self.zeroed: list[int] = []
         self.tri: set[int] = set()  # the values that can be unknown (2)
         self.wide = False  # no narrow reads (`narrowed`)
 
@@ -445,6 +449,8 @@ class _Builder:
                 )
             )
         code, operands, registers = self.allocate()
+        zeroed = self.zeroed + [k for k in range(len(self.outputs)) if k not in self.written]
+        code = b"".join(_INSTRUCTION.pack(OPCODES["ZERO"], k, -1, -1, 0, 0.0) for k in zeroed) + code
         reads = {name for expr in self.computed.values() for name in expr.meta.root_names()}
         helpers = [e for e in self.codes.expressions() if e.meta.output_name() in reads]
         return KernelProgram(
@@ -478,6 +484,10 @@ class _Builder:
         return may_be_null(node, self.codes)
 
     def store(self, op: str, value: int, output: int, other: int, bit: int) -> None:
+        for written in (output, other):  # ORed into: zeroed first, unless written before
+            if written not in self.written:
+                self.written.add(written)
+                self.zeroed.append(written)
         self.stores.append(_Value(op, "", a=value, b=other, dst=output, i=bit, reads=(value,)))
         # a store is ordered after the values it reads: kept in the value list's order
         self.values.append(self.stores[-1])
@@ -488,10 +498,12 @@ class _Builder:
         for start in range(0, len(falses), PACK):
             group = falses[start : start + PACK]
             reads, bits = tuple(v for v, _ in group), tuple(b for _, b in group)
-            self.stores.append(
-                _Value(f"PACK_FALSE_{width}", "", dst=output, reads=reads, bits=bits)
-            )
-            self.values.append(self.stores[-1])
+            first = output not in self.written  # stores (a 1), where the others OR
+            self.written.add(output)
+            op = f"PACK_FALSE_{width}"
+            value = _Value(op, "", dst=output, a=1 if first else -1, reads=reads, bits=bits)
+            self.stores.append(value)
+            self.values.append(value)
 
     def requirement(self, node: Node) -> int:
         """The value of a requirement's rule: a boolean byte, or for a three-valued
@@ -1123,7 +1135,7 @@ class _Builder:
             operands = [register[r] for r in value.reads]
             if value.bits:  # a pack: the bits of its values into an output
                 code += _INSTRUCTION.pack(
-                    OPCODES[value.op], value.dst, -1, len(operands), len(pairs), 0.0
+                    OPCODES[value.op], value.dst, value.a, len(operands), len(pairs), 0.0
                 )
                 for operand, bit in zip(operands, value.bits, strict=True):
                     pairs += (operand, bit)

@@ -541,6 +541,40 @@ def test_the_outputs_memory_is_reused_only_once_freed_and_zeroed_by_the_kernel(
     assert first.equals(expected)  # held meanwhile: never overwritten
 
 
+def test_every_output_row_is_written_by_the_program_not_zeroed_before(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs are not zeroed before the program runs: a lender's first PACK stores its
+    bits, and an output first written by a three-valued store (which ORs) or never written
+    is zeroed by a ZERO. In memory holding all ones, the bits are the Polars ones."""
+    plain = [{">=": [{"var": "age"}, 18 + k]} for k in range(10)]  # two PACKs
+    rules = [
+        plain,
+        [{">=": [{"var": "co_age"}, 18]}, {"<=": [{"var": "age"}, 70]}],  # BITS_TRI first
+        [{">=": [{"var": "co_age"}, 21]}],  # only three-valued: no PACK
+        [{"<": [{"var": "age"}, 200]}],  # one PACK, no unknown output: the shared zeros
+    ]
+    ruleset = _ruleset(rules, [["NO"], ["SE"], ["NO", "SE"], ["NO", "SE"]])
+    program = engine._kernel_program({"": ruleset})
+    ops = [op for op, _ in _instructions(program)]
+    assert ops.count("ZERO") >= 3  # co_age's two lenders' outputs, the shared zeros
+    firsts = [a for op, _, a, *_ in struct.iter_unpack("<iiiiqd", program.code)
+              if op == lower_kernel.OPCODES["PACK_FALSE_2"]]
+    assert firsts == [1, -1]  # the first of plain's two PACKs stores, the second ORs
+    outputs = lower_kernel._outputs
+
+    def ones(rows: int, dtypes: Any) -> list[np.ndarray[Any, Any]]:
+        made = outputs(rows, dtypes)
+        for out in made:
+            out[:] = np.iinfo(out.dtype).max
+        return made
+
+    monkeypatch.setattr(lower_kernel, "_outputs", ones)
+    frame = feature_frame(generate(3000, 4, DATE), DATE).collect()
+    for each in (ruleset, SHIPPED):
+        assert match(frame, each).equals(by_polars(frame, each, monkeypatch))
+
+
 def test_an_empty_frame_and_a_frame_without_codes_read(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
