@@ -450,7 +450,8 @@ class _Builder:
             )
         code, operands, registers = self.allocate()
         zeroed = self.zeroed + [k for k in range(len(self.outputs)) if k not in self.written]
-        code = b"".join(_INSTRUCTION.pack(OPCODES["ZERO"], k, -1, -1, 0, 0.0) for k in zeroed) + code
+        zero = OPCODES["ZERO"]
+        code = b"".join(_INSTRUCTION.pack(zero, k, -1, -1, 0, 0.0) for k in zeroed) + code
         reads = {name for expr in self.computed.values() for name in expr.meta.root_names()}
         helpers = [e for e in self.codes.expressions() if e.meta.output_name() in reads]
         return KernelProgram(

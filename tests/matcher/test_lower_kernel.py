@@ -558,8 +558,11 @@ def test_every_output_row_is_written_by_the_program_not_zeroed_before(
     program = engine._kernel_program({"": ruleset})
     ops = [op for op, _ in _instructions(program)]
     assert ops.count("ZERO") >= 3  # co_age's two lenders' outputs, the shared zeros
-    firsts = [a for op, _, a, *_ in struct.iter_unpack("<iiiiqd", program.code)
-              if op == lower_kernel.OPCODES["PACK_FALSE_2"]]
+    firsts = [
+        a
+        for op, _, a, *_ in struct.iter_unpack("<iiiiqd", program.code)
+        if op == lower_kernel.OPCODES["PACK_FALSE_2"]
+    ]
     assert firsts == [1, -1]  # the first of plain's two PACKs stores, the second ORs
     outputs = lower_kernel._outputs
 
