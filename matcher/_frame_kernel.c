@@ -17,7 +17,8 @@
  *              the string itself when it is 12 bytes or shorter, zero padded, else its first
  *              4 bytes, its data buffer and its place there), or for a number column that
  *              may hold nulls an Arrow array's parts, a tuple (values of 8 bytes, row offset,
- *              validity or None)
+ *              validity or None), or for a boolean column (LOAD_U8) the same tuple of its
+ *              Arrow bitmap (a bit per row, from the offset: read without a copy to bytes)
  *   outputs    a sequence of writable contiguous buffers, the bitmasks, each of its items'
  *              width (1, 2, 4 or 8 bytes), not zeroed (an `Arena`'s memory is reused): the
  *              program writes every row [start, stop) of each, its first PACK storing its
@@ -354,7 +355,13 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = col_ptr[in->a] + row * 8;
                 break;
             case LOAD_U8:
-                reg[in->dst] = col_ptr[in->a] + row;
+                if (strs[in->a].views != NULL) { /* Polars' bitmap: a byte per row of it */
+                    const Strings *s = &strs[in->a];
+                    keep_valid((uint8_t *)buf[in->dst], s->views, s->offset + row, n, 1);
+                    reg[in->dst] = buf[in->dst];
+                } else {
+                    reg[in->dst] = col_ptr[in->a] + row;
+                }
                 break;
             case I2F: {
                 const int64_t *restrict x = (const int64_t *)reg[in->a];
@@ -807,6 +814,12 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
         }
         if (in->dst < 0 || in->dst >= registers)
             return bad(pc);
+        if (op == LOAD_U8 && in->a >= 0 && in->a < ncols && cols[in->a].nullable) {
+            const Column *c = &cols[in->a]; /* a bitmap, its bits from the offset */
+            if (c->values.len < (c->offset + stop + 7) / 8)
+                return bad(pc);
+            continue;
+        }
         if (op <= LOAD_U8) {
             Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
             if (in->a < 0 || in->a >= ncols || cols[in->a].strings || cols[in->a].nullable ||

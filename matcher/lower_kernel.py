@@ -226,7 +226,7 @@ def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, A
 
 class _Arrow:
     """A chunk of a column as the kernel reads it with its validity: an Arrow string view
-    array, or an array of 8-byte numbers that may hold nulls."""
+    array, an array of 8-byte numbers that may hold nulls, or of booleans (a bitmap)."""
 
     def __init__(self, array: Any, *, strings: bool) -> None:
         self.array = array
@@ -241,7 +241,8 @@ class _Arrow:
 
     def parts(self) -> tuple[Any, ...]:
         """Strings: (views, the first row's place in them, validity or None, data
-        buffers); numbers: (values, the first row's place in them, validity or None)."""
+        buffers); numbers and booleans: (values, the first row's place in them, validity
+        or None)."""
         validity, values, *data = self.array.buffers()
         validity = validity if self.array.null_count else None
         if values is None:  # pragma: no cover - an empty array without a values buffer
@@ -253,8 +254,9 @@ class _Arrow:
 
 def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
     """A column as the contiguous array the kernel reads (no copy where Polars holds one
-    chunk of the same type), a string column as its Arrow string views and a nullable
-    number column as its Arrow values and validity (no copy)."""
+    chunk of the same type), a string column as its Arrow string views, a nullable
+    number column as its Arrow values and validity, and a boolean column as its Arrow
+    bitmap (no copy)."""
     if kind in _NULLABLE:
         wanted = _NULLABLE[kind]
         if series.dtype != wanted:
@@ -270,8 +272,9 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
             array = array.cast(pa.string_view())
         return _Arrow(array, strings=True)
     if kind == U8:
-        values = series.to_numpy()
-        return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
+        if series.dtype == pl.Boolean():  # its bitmap, read by the kernel (no bytes made)
+            return _Arrow(series.to_arrow(), strings=False)
+        return np.ascontiguousarray(series.to_numpy())
     dtype = np.int64 if kind == I64 else np.float64
     return np.ascontiguousarray(series.to_numpy(), dtype=dtype)
 

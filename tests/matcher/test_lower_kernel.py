@@ -291,6 +291,36 @@ def test_a_nullable_number_column_is_read_with_its_validity(kernel: None) -> Non
         _frame_kernel.run(fill, 1, [(values, -1, None)], [out], b"", b"", b"", 0, 1)
 
 
+def test_a_boolean_column_is_read_from_its_bitmap(kernel: None) -> None:
+    """LOAD_U8 of a boolean column's Arrow bitmap (values, offset, None): a byte per row,
+    from any bit offset and over several blocks, as the column's bytes would be."""
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    rng = np.random.default_rng(12)
+    booleans = rng.random(3 * _frame_kernel.BLOCK + 21) < 0.3
+    offset = 5  # the array starts at the bitmap's 6th bit
+    bitmap = np.packbits(booleans, bitorder="little").tobytes()
+    rows = len(booleans) - offset
+    program = struct.pack("<iiiiqd", op["LOAD_U8"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, 1, 1, 0, 0.0)
+    operands = struct.pack("<2i", 0, 0)  # bit 0 where false
+    out = np.full(rows, 0xFF, dtype=np.uint8)
+    _frame_kernel.run(program, 1, [(bitmap, offset, None)], [out], b"", operands, b"", 0, rows)
+    assert out.tolist() == [0 if b else 1 for b in booleans[offset:]]
+    # a chunk of a Polars column, sliced at an odd row: the bits of the Polars lowering
+    column = pl.Series("has_co_applicant", booleans)[offset:]
+    array = lower_kernel._array(column, lower_kernel.U8)
+    assert isinstance(array, lower_kernel._Arrow)
+    sliced = array[7:].parts()
+    out = np.full(rows - 7, 0xFF, dtype=np.uint8)
+    _frame_kernel.run(program, 1, [sliced], [out], b"", operands, b"", 0, rows - 7)
+    assert out.tolist() == [0 if b else 1 for b in booleans[offset + 7 :]]
+    with pytest.raises(ValueError, match="out of range"):  # past the bitmap's end
+        _frame_kernel.run(
+            program, 1, [(bitmap, offset + 8, None)], [out], b"", operands, b"", 0, rows
+        )
+
+
 def _c_remainder(value: int, divisor: int) -> int:
     """C's `%`: truncated, the sign of the dividend."""
     return int(math.copysign(abs(value) % abs(divisor), value)) if value else 0
