@@ -366,10 +366,14 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case I2F: {
                 const int64_t *restrict x = (const int64_t *)reg[in->a];
                 double *restrict z = (double *)buf[in->dst];
-                if (small(x, n)) {
-                    for (Py_ssize_t k = 0; k < n; k++)
-                        z[k] = small_to_double(x[k]);
-                } else {
+                /* converted and checked in one pass (`small`'s test); again, one value at
+                 * a time, where a value was too large */
+                uint64_t outside = 0;
+                for (Py_ssize_t k = 0; k < n; k++) {
+                    outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+                    z[k] = small_to_double(x[k]);
+                }
+                if (outside) {
                     for (Py_ssize_t k = 0; k < n; k++)
                         z[k] = (double)x[k];
                 }
