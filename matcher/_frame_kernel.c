@@ -17,11 +17,12 @@
  *              the string itself when it is 12 bytes or shorter, zero padded, else its first
  *              4 bytes, its data buffer and its place there), or for a number column that
  *              may hold nulls an Arrow array's parts, a tuple (values of 8 bytes, row offset,
- *              validity or None)
+ *              validity or None), or for a boolean column (LOAD_U8) the same tuple of its
+ *              Arrow bitmap (a bit per row, from the offset: read without a copy to bytes)
  *   outputs    a sequence of writable contiguous buffers, the bitmasks, each of its items'
- *              width (1, 2, 4 or 8 bytes); the kernel zeroes their rows [start, stop) block by
- *              block before the program runs over the block (an `Arena`'s memory is reused:
- *              not zero)
+ *              width (1, 2, 4 or 8 bytes), not zeroed (an `Arena`'s memory is reused): the
+ *              program writes every row [start, stop) of each, its first PACK storing its
+ *              bits, or a ZERO before the stores that OR theirs in
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
  *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count and
@@ -89,6 +90,7 @@ enum {
     NARROW_I16, LTK_I16, LEK_I16, GTK_I16, GEK_I16, EQK_I16, NEK_I16, BETWEENK_I16,
     PACK_FALSE_1, PACK_FALSE_2, PACK_FALSE_4, PACK_FALSE_8,
     BITS_TRI_1, BITS_TRI_2, BITS_TRI_4, BITS_TRI_8,
+    ADDK_I, MULK_I, ADDK_F, MULK_F, ZERO,
     OP_END
 };
 
@@ -156,7 +158,9 @@ enum {
 /* Most of a lender's bitmask (element type T) at once: up to PACK requirements, the
  * (register, bit) pairs `operands[i:i + 2 * b]`, each bit set where its requirement is false.
  * One pass over the output for up to PACK requirements, where a pass per requirement read
- * and wrote it each time (a third of the kernel's time). A pair past the count ORs nothing. */
+ * and wrote it each time (a third of the kernel's time). A pair past the count ORs nothing.
+ * The output's first write (a 1) stores the bits, the others (a -1) OR them in: the output
+ * is not zeroed first, nor read by its first write. */
 #define PACK 8
 #define PACK_FALSE(T)                                                            \
     {                                                                            \
@@ -173,12 +177,18 @@ enum {
         const T b0 = bits[0], b1 = bits[1], b2 = bits[2], b3 = bits[3], b4 = bits[4], \
                 b5 = bits[5], b6 = bits[6], b7 = bits[7];                        \
         T *restrict out = (T *)out_ptr[in->dst] + row;                           \
-        for (Py_ssize_t k = 0; k < n; k++)                                       \
-            out[k] |= (T)((x0[k] ? 0 : b0) | (x1[k] ? 0 : b1) | (x2[k] ? 0 : b2) | \
-                          (x3[k] ? 0 : b3) | (x4[k] ? 0 : b4) | (x5[k] ? 0 : b5) | \
-                          (x6[k] ? 0 : b6) | (x7[k] ? 0 : b7));                  \
+        if (in->a == 1) {                                                        \
+            for (Py_ssize_t k = 0; k < n; k++)                                   \
+                out[k] = PACKED(T, k);                                           \
+        } else {                                                                 \
+            for (Py_ssize_t k = 0; k < n; k++)                                   \
+                out[k] |= PACKED(T, k);                                          \
+        }                                                                        \
     }                                                                            \
     break;
+#define PACKED(T, k)                                                             \
+    (T)((x0[k] ? 0 : b0) | (x1[k] ? 0 : b1) | (x2[k] ? 0 : b2) | (x3[k] ? 0 : b3) | \
+        (x4[k] ? 0 : b4) | (x5[k] ? 0 : b5) | (x6[k] ? 0 : b6) | (x7[k] ? 0 : b7))
 
 /* the failed (dst) and unknown (b) bitmasks of a three-valued requirement: 0 false, 1 true,
  * 2 unknown */
@@ -335,10 +345,6 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
 {
     for (Py_ssize_t row = start; row < stop; row += BLOCK) {
         const Py_ssize_t n = stop - row < BLOCK ? stop - row : BLOCK;
-        /* the block's rows of every output zeroed here, while they go to the cache the
-         * program's stores find them in (not in a pass of their own over the memory) */
-        for (Py_ssize_t k = 0; k < nouts; k++)
-            memset(out_ptr[k] + row * out_width[k], 0, (size_t)(n * out_width[k]));
         for (Py_ssize_t pc = 0; pc < count; pc++) {
             const Instr *in = &program[pc];
             switch (in->op) {
@@ -349,15 +355,25 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 reg[in->dst] = col_ptr[in->a] + row * 8;
                 break;
             case LOAD_U8:
-                reg[in->dst] = col_ptr[in->a] + row;
+                if (strs[in->a].views != NULL) { /* Polars' bitmap: a byte per row of it */
+                    const Strings *s = &strs[in->a];
+                    keep_valid((uint8_t *)buf[in->dst], s->views, s->offset + row, n, 1);
+                    reg[in->dst] = buf[in->dst];
+                } else {
+                    reg[in->dst] = col_ptr[in->a] + row;
+                }
                 break;
             case I2F: {
                 const int64_t *restrict x = (const int64_t *)reg[in->a];
                 double *restrict z = (double *)buf[in->dst];
-                if (small(x, n)) {
-                    for (Py_ssize_t k = 0; k < n; k++)
-                        z[k] = small_to_double(x[k]);
-                } else {
+                /* converted and checked in one pass (`small`'s test); again, one value at
+                 * a time, where a value was too large */
+                uint64_t outside = 0;
+                for (Py_ssize_t k = 0; k < n; k++) {
+                    outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+                    z[k] = small_to_double(x[k]);
+                }
+                if (outside) {
                     for (Py_ssize_t k = 0; k < n; k++)
                         z[k] = (double)x[k];
                 }
@@ -590,6 +606,17 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
             case BITS_TRI_2: BITS_TRI(uint16_t)
             case BITS_TRI_4: BITS_TRI(uint32_t)
             case BITS_TRI_8: BITS_TRI(uint64_t)
+            /* with the immediate: no register filled with a constant each block (the
+             * integers' sum and product wrap, as ADD_I's and MUL_I's do) */
+            case ADDK_I: MAP(int64_t, int64_t, (int64_t)((uint64_t)p + (uint64_t)imm))
+            case MULK_I: MAP(int64_t, int64_t, (int64_t)((uint64_t)p * (uint64_t)imm))
+            case ADDK_F: MAP(double, double, p + fimm)
+            case MULK_F: MAP(double, double, p * fimm)
+            /* an output's rows zeroed (one no PACK writes first: the others OR into it) */
+            case ZERO:
+                memset(out_ptr[in->dst] + row * out_width[in->dst], 0,
+                       (size_t)(n * out_width[in->dst]));
+                break;
             default:
                 break; /* checked before running */
             }
@@ -764,7 +791,7 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
         int op = in->op;
         if (op <= 0 || op >= OP_END)
             return bad(pc);
-        if (op >= PACK_FALSE_1) {
+        if (op >= PACK_FALSE_1 && op <= BITS_TRI_8) { /* the stores */
             Py_ssize_t width = (Py_ssize_t)1 << ((op - PACK_FALSE_1) % 4);
             if (in->dst < 0 || in->dst >= nouts || outs[in->dst].len < stop * width)
                 return bad(pc);
@@ -775,7 +802,8 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
                     return bad(pc);
                 continue;
             }
-            if (in->b < 1 || in->b > PACK || in->i < 0 || in->i > noperands - 2 * in->b)
+            if (in->b < 1 || in->b > PACK || in->i < 0 || in->i > noperands - 2 * in->b ||
+                (in->a != 1 && in->a != -1))
                 return bad(pc);
             for (Py_ssize_t j = in->i; j < in->i + 2 * in->b; j += 2)
                 if (operands[j] < 0 || operands[j] >= registers || operands[j + 1] < 0 ||
@@ -783,8 +811,19 @@ check(const Instr *program, Py_ssize_t count, Py_ssize_t registers, const Column
                     return bad(pc);
             continue;
         }
+        if (op == ZERO) {
+            if (in->dst < 0 || in->dst >= nouts)
+                return bad(pc);
+            continue;
+        }
         if (in->dst < 0 || in->dst >= registers)
             return bad(pc);
+        if (op == LOAD_U8 && in->a >= 0 && in->a < ncols && cols[in->a].nullable) {
+            const Column *c = &cols[in->a]; /* a bitmap, its bits from the offset */
+            if (c->values.len < (c->offset + stop + 7) / 8)
+                return bad(pc);
+            continue;
+        }
         if (op <= LOAD_U8) {
             Py_ssize_t width = op == LOAD_U8 ? 1 : 8;
             if (in->a < 0 || in->a >= ncols || cols[in->a].strings || cols[in->a].nullable ||
@@ -977,6 +1016,7 @@ opcodes(PyObject *self, PyObject *unused)
         "BETWEENK_I16",
         "PACK_FALSE_1", "PACK_FALSE_2", "PACK_FALSE_4", "PACK_FALSE_8",
         "BITS_TRI_1", "BITS_TRI_2", "BITS_TRI_4", "BITS_TRI_8",
+        "ADDK_I", "MULK_I", "ADDK_F", "MULK_F", "ZERO",
     };
     PyObject *out = PyDict_New();
     if (out == NULL)
@@ -998,7 +1038,7 @@ opcodes(PyObject *self, PyObject *unused)
  * size (the last freed only) instead of unmapped. A new mapping costs a page fault and the
  * system's zeroing per page on first write, and its unmapping a flush of the other
  * threads' address translations (a tenth of the frame path's CPU, measured); kept, the
- * pages are mapped already, and the kernel zeroes what it writes (`execute`). */
+ * pages are mapped already, and the program writes every row of each output (`execute`). */
 typedef struct {
     PyObject_HEAD
     char *memory;

@@ -204,7 +204,7 @@ _NUMPY: dict[pl.DataType, Any] = {
 
 
 def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, Any]]:
-    """The output buffers (not zeroed: the kernel zeroes the rows it runs), all in one
+    """The output buffers (not zeroed: the program writes every row of each), all in one
     allocation: the memory of a large one is mapped from the system in large pages, where a
     hundred allocations of one or two megabytes each take a fault per page on first write
     (about half the kernel's time, measured). It is the kernel's `Arena`, whose memory is
@@ -226,7 +226,7 @@ def _outputs(rows: int, dtypes: Sequence[pl.DataType]) -> list[np.ndarray[Any, A
 
 class _Arrow:
     """A chunk of a column as the kernel reads it with its validity: an Arrow string view
-    array, or an array of 8-byte numbers that may hold nulls."""
+    array, an array of 8-byte numbers that may hold nulls, or of booleans (a bitmap)."""
 
     def __init__(self, array: Any, *, strings: bool) -> None:
         self.array = array
@@ -241,7 +241,8 @@ class _Arrow:
 
     def parts(self) -> tuple[Any, ...]:
         """Strings: (views, the first row's place in them, validity or None, data
-        buffers); numbers: (values, the first row's place in them, validity or None)."""
+        buffers); numbers and booleans: (values, the first row's place in them, validity
+        or None)."""
         validity, values, *data = self.array.buffers()
         validity = validity if self.array.null_count else None
         if values is None:  # pragma: no cover - an empty array without a values buffer
@@ -253,8 +254,9 @@ class _Arrow:
 
 def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
     """A column as the contiguous array the kernel reads (no copy where Polars holds one
-    chunk of the same type), a string column as its Arrow string views and a nullable
-    number column as its Arrow values and validity (no copy)."""
+    chunk of the same type), a string column as its Arrow string views, a nullable
+    number column as its Arrow values and validity, and a boolean column as its Arrow
+    bitmap (no copy)."""
     if kind in _NULLABLE:
         wanted = _NULLABLE[kind]
         if series.dtype != wanted:
@@ -270,8 +272,9 @@ def _array(series: pl.Series, kind: str) -> np.ndarray[Any, Any] | _Arrow:
             array = array.cast(pa.string_view())
         return _Arrow(array, strings=True)
     if kind == U8:
-        values = series.to_numpy()
-        return np.ascontiguousarray(values.view(np.uint8) if values.dtype == np.bool_ else values)
+        if series.dtype == pl.Boolean():  # its bitmap, read by the kernel (no bytes made)
+            return _Arrow(series.to_arrow(), strings=False)
+        return np.ascontiguousarray(series.to_numpy())
     dtype = np.int64 if kind == I64 else np.float64
     return np.ascontiguousarray(series.to_numpy(), dtype=dtype)
 
@@ -407,6 +410,10 @@ class _Builder:
         self.computed: dict[str, pl.Expr] = {}
         self.stores: list[_Value] = []  # the bits, in order after the values they read
         self.zero_outputs: dict[pl.DataType, int] = {}
+        # the outputs some store writes: the first PACK of each stores its bits, the
+        # others OR theirs in; the rest are zeroed block by block (`ZERO`)
+        self.written: set[int] = set()
+        self.zeroed: list[int] = []
         self.tri: set[int] = set()  # the values that can be unknown (2)
         self.wide = False  # no narrow reads (`narrowed`)
 
@@ -445,6 +452,9 @@ class _Builder:
                 )
             )
         code, operands, registers = self.allocate()
+        zeroed = self.zeroed + [k for k in range(len(self.outputs)) if k not in self.written]
+        zero = OPCODES["ZERO"]
+        code = b"".join(_INSTRUCTION.pack(zero, k, -1, -1, 0, 0.0) for k in zeroed) + code
         reads = {name for expr in self.computed.values() for name in expr.meta.root_names()}
         helpers = [e for e in self.codes.expressions() if e.meta.output_name() in reads]
         return KernelProgram(
@@ -478,6 +488,10 @@ class _Builder:
         return may_be_null(node, self.codes)
 
     def store(self, op: str, value: int, output: int, other: int, bit: int) -> None:
+        for written in (output, other):  # ORed into: zeroed first, unless written before
+            if written not in self.written:
+                self.written.add(written)
+                self.zeroed.append(written)
         self.stores.append(_Value(op, "", a=value, b=other, dst=output, i=bit, reads=(value,)))
         # a store is ordered after the values it reads: kept in the value list's order
         self.values.append(self.stores[-1])
@@ -488,10 +502,12 @@ class _Builder:
         for start in range(0, len(falses), PACK):
             group = falses[start : start + PACK]
             reads, bits = tuple(v for v, _ in group), tuple(b for _, b in group)
-            self.stores.append(
-                _Value(f"PACK_FALSE_{width}", "", dst=output, reads=reads, bits=bits)
-            )
-            self.values.append(self.stores[-1])
+            first = output not in self.written  # stores (a 1), where the others OR
+            self.written.add(output)
+            op = f"PACK_FALSE_{width}"
+            value = _Value(op, "", dst=output, a=1 if first else -1, reads=reads, bits=bits)
+            self.stores.append(value)
+            self.values.append(value)
 
     def requirement(self, node: Node) -> int:
         """The value of a requirement's rule: a boolean byte, or for a three-valued
@@ -733,9 +749,29 @@ class _Builder:
 
     def as_float(self, node: Node) -> int:
         value = self.value(node)
+        if self.values[value].op == "CONST_I":  # converted here, once (as Polars' cast)
+            return self.constant(float(self.values[value].i), F64)
         if self.values[value].kind == I64:
             return self.emit(("I2F", value), _Value("I2F", F64, a=value, reads=(value,)))
         return value
+
+    def fold(self, op: str, kind: str, values: Sequence[int]) -> int:
+        """`ADD` or `MUL` of the values in turn (`_I` or `_F`), a constant operand an
+        immediate (`ADDK_I`...: no register filled with it every block). Both operations
+        commute, exactly in either kind, so the constant of a step may be either one."""
+        suffix = "_F" if kind == F64 else "_I"
+        out = values[0]
+        for value in values[1:]:
+            a, k = out, self.values[value]
+            if self.values[out].op.startswith("CONST_") and not k.op.startswith("CONST_"):
+                a, k = value, self.values[out]
+            if k.op == "CONST" + suffix:
+                op_k = f"{op}K{suffix}"
+                key = (op_k, a, repr(k.f) if kind == F64 else k.i)
+                out = self.emit(key, _Value(op_k, kind, a=a, i=k.i, f=k.f, reads=(a,)))
+            else:
+                out = self.binary(op + suffix, kind, out, value)
+        return out
 
     def operands(self, args: Sequence[Node], result: Type) -> tuple[str, list[int]]:
         """The operands' values, in one kind: doubles when any is a float (as Polars
@@ -1035,11 +1071,7 @@ class _Builder:
         name, args = node.op.name, node.args
         if name in ("+", "*"):
             kind, values = self.operands(args, node.type)
-            op = ("ADD" if name == "+" else "MUL") + ("_F" if kind == F64 else "_I")
-            out = values[0]
-            for value in values[1:]:
-                out = self.binary(op, kind, out, value)
-            return out
+            return self.fold("ADD" if name == "+" else "MUL", kind, values)
         if name == "-":
             kind, values = self.operands(args, node.type)
             suffix = "_F" if kind == F64 else "_I"
@@ -1107,7 +1139,7 @@ class _Builder:
             operands = [register[r] for r in value.reads]
             if value.bits:  # a pack: the bits of its values into an output
                 code += _INSTRUCTION.pack(
-                    OPCODES[value.op], value.dst, -1, len(operands), len(pairs), 0.0
+                    OPCODES[value.op], value.dst, value.a, len(operands), len(pairs), 0.0
                 )
                 for operand, bit in zip(operands, value.bits, strict=True):
                     pairs += (operand, bit)

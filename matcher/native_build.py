@@ -56,8 +56,11 @@ def build(where: Path, *, force: bool = False) -> bool:
                 f"matcher.{_native.KERNEL}",
                 [str(_native.PACKAGE_DIR / f"{_native.KERNEL}.c")],
                 # its loops vectorised (for each instruction set: `target_clones` in the
-                # source); no -ffast-math: IEEE results, as Polars computes them
-                extra_compile_args=["-O3", "-std=c11"],
+                # source); no -ffast-math: IEEE results, as Polars computes them.
+                # -fno-trapping-math changes no result, only lets GCC assume no program
+                # reads the floating-point exception flags (none does), without which it
+                # does not vectorise `trunc` (MODK_I: 4x faster)
+                extra_compile_args=["-O3", "-std=c11", "-fno-trapping-math"],
             )
         )
         here = Path.cwd()

@@ -151,6 +151,33 @@ def test_plain_comparisons_need_no_polars_column_and_equal_rules_are_computed_on
     assert name.startswith("__lendmatch_kernel_")
 
 
+def test_a_constant_operand_of_a_sum_or_product_is_an_immediate_with_the_polars_bits(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ADDK_I`, `MULK_I`, `ADDK_F`, `MULK_F`: no register filled with the constant each
+    block, and an integer constant read as a float converted once (no `I2F` of it); on
+    either side of the operation, first, last or between."""
+    rules = [
+        [
+            {">=": [{"var": "income"}, {"+": [10000, {"*": [4500, {"var": "children"}]}]}]},
+            {"<": [{"+": [{"var": "age"}, 3, {"var": "children"}]}, 40]},
+            {"<=": [{"*": [{"var": "age"}, 1.5]}, {"+": [{"var": "children"}, 60.25]}]},
+            {">": [{"*": [{"var": "income"}, 0.35]}, {"+": [{"var": "housing_cost"}, 2]}]},
+            {"<": [{"*": [2, {"var": "amount"}, 3]}, {"*": [{"var": "income"}, 60]}]},
+        ]
+    ]
+    ruleset = _ruleset(rules, [["NO", "SE"]])
+    program = engine._kernel_program({"": ruleset})
+    assert _rule_columns(program) == []
+    ops = [op for op, _ in _instructions(program)]
+    assert {"ADDK_I", "MULK_I", "ADDK_F", "MULK_F"} <= set(ops)
+    assert "CONST_I" not in ops and "CONST_F" not in ops
+    frame = feature_frame(generate(3000, 5, DATE), DATE).collect()
+    out = match(frame, ruleset)
+    assert out.equals(by_polars(frame, ruleset, monkeypatch))
+    assert out.get_column("bank_0.failed").n_unique() > 4  # the rules are met and not
+
+
 def test_defaults_and_string_lists_are_read_by_the_kernel_as_polars_reads_them(
     kernel: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -262,6 +289,36 @@ def test_a_nullable_number_column_is_read_with_its_validity(kernel: None) -> Non
             _frame_kernel.run(code, 1, [column], [out], b"", b"", b"", 0, stop)
     with pytest.raises(ValueError, match="negative"):
         _frame_kernel.run(fill, 1, [(values, -1, None)], [out], b"", b"", b"", 0, 1)
+
+
+def test_a_boolean_column_is_read_from_its_bitmap(kernel: None) -> None:
+    """LOAD_U8 of a boolean column's Arrow bitmap (values, offset, None): a byte per row,
+    from any bit offset and over several blocks, as the column's bytes would be."""
+    assert _frame_kernel is not None
+    op = lower_kernel.OPCODES
+    rng = np.random.default_rng(12)
+    booleans = rng.random(3 * _frame_kernel.BLOCK + 21) < 0.3
+    offset = 5  # the array starts at the bitmap's 6th bit
+    bitmap = np.packbits(booleans, bitorder="little").tobytes()
+    rows = len(booleans) - offset
+    program = struct.pack("<iiiiqd", op["LOAD_U8"], 0, 0, -1, 0, 0.0)
+    program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, 1, 1, 0, 0.0)
+    operands = struct.pack("<2i", 0, 0)  # bit 0 where false
+    out = np.full(rows, 0xFF, dtype=np.uint8)
+    _frame_kernel.run(program, 1, [(bitmap, offset, None)], [out], b"", operands, b"", 0, rows)
+    assert out.tolist() == [0 if b else 1 for b in booleans[offset:]]
+    # a chunk of a Polars column, sliced at an odd row: the bits of the Polars lowering
+    column = pl.Series("has_co_applicant", booleans)[offset:]
+    array = lower_kernel._array(column, lower_kernel.U8)
+    assert isinstance(array, lower_kernel._Arrow)
+    sliced = array[7:].parts()
+    out = np.full(rows - 7, 0xFF, dtype=np.uint8)
+    _frame_kernel.run(program, 1, [sliced], [out], b"", operands, b"", 0, rows - 7)
+    assert out.tolist() == [0 if b else 1 for b in booleans[offset + 7 :]]
+    with pytest.raises(ValueError, match="out of range"):  # past the bitmap's end
+        _frame_kernel.run(
+            program, 1, [(bitmap, offset + 8, None)], [out], b"", operands, b"", 0, rows
+        )
 
 
 def _c_remainder(value: int, divisor: int) -> int:
@@ -512,6 +569,43 @@ def test_the_outputs_memory_is_reused_only_once_freed_and_zeroed_by_the_kernel(
         assert out.equals(by_polars(each, SHIPPED, monkeypatch))
         del out  # its memory the next match's
     assert first.equals(expected)  # held meanwhile: never overwritten
+
+
+def test_every_output_row_is_written_by_the_program_not_zeroed_before(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outputs are not zeroed before the program runs: a lender's first PACK stores its
+    bits, and an output first written by a three-valued store (which ORs) or never written
+    is zeroed by a ZERO. In memory holding all ones, the bits are the Polars ones."""
+    plain = [{">=": [{"var": "age"}, 18 + k]} for k in range(10)]  # two PACKs
+    rules = [
+        plain,
+        [{">=": [{"var": "co_age"}, 18]}, {"<=": [{"var": "age"}, 70]}],  # BITS_TRI first
+        [{">=": [{"var": "co_age"}, 21]}],  # only three-valued: no PACK
+        [{"<": [{"var": "age"}, 200]}],  # one PACK, no unknown output: the shared zeros
+    ]
+    ruleset = _ruleset(rules, [["NO"], ["SE"], ["NO", "SE"], ["NO", "SE"]])
+    program = engine._kernel_program({"": ruleset})
+    ops = [op for op, _ in _instructions(program)]
+    assert ops.count("ZERO") >= 3  # co_age's two lenders' outputs, the shared zeros
+    firsts = [
+        a
+        for op, _, a, *_ in struct.iter_unpack("<iiiiqd", program.code)
+        if op == lower_kernel.OPCODES["PACK_FALSE_2"]
+    ]
+    assert firsts == [1, -1]  # the first of plain's two PACKs stores, the second ORs
+    outputs = lower_kernel._outputs
+
+    def ones(rows: int, dtypes: Any) -> list[np.ndarray[Any, Any]]:
+        made = outputs(rows, dtypes)
+        for out in made:
+            out[:] = np.iinfo(out.dtype).max
+        return made
+
+    monkeypatch.setattr(lower_kernel, "_outputs", ones)
+    frame = feature_frame(generate(3000, 4, DATE), DATE).collect()
+    for each in (ruleset, SHIPPED):
+        assert match(frame, each).equals(by_polars(frame, each, monkeypatch))
 
 
 def test_an_empty_frame_and_a_frame_without_codes_read(
