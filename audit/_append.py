@@ -231,27 +231,30 @@ def _personal_rows(
     idempotency key of the item it is for (`client`, `idempotency_key`; not columns of
     either table), for the PostgreSQL statements that write it only if that key is not
     stored."""
-    sealed = {item.fields["application_id"]: item for item in items if item.sealed is not None}
+    sealed = {
+        item.fields["application_id"]: (item.sealed, item)
+        for item in items
+        if item.sealed is not None
+    }
     personal = [
         {
             "application_id": application_id,
             "salt": random_bytes(16).hex(),
-            "payload_json": item.sealed[1],
-            "key_id": item.sealed[0],
+            "payload_json": ciphertext,
+            "key_id": key_id,
             "recorded_at": now,
             "client": item.client,
             "idempotency_key": item.fields["idempotency_key"],
         }
-        for application_id, item in sealed.items()
-        if item.sealed is not None
+        for application_id, ((key_id, ciphertext), item) in sealed.items()
     ]
     links = sorted(
         {
-            (subject_hash, item.fields["application_id"], role, item.client or "", item)
+            (subject_hash, item.fields["application_id"], role, item)
             for item in items
             for role, subject_hash in item.subjects
         },
-        key=lambda link: link[:4],
+        key=lambda link: link[:3],
     )
     return personal, [
         {
@@ -261,7 +264,7 @@ def _personal_rows(
             "client": item.client,
             "idempotency_key": item.fields["idempotency_key"],
         }
-        for subject, application, role, _, item in links
+        for subject, application, role, item in links
     ]
 
 
@@ -390,12 +393,12 @@ def outcomes_of(
 # PostgreSQL: the batch in two round trips (and, after an idle second, the pool's check of
 # the connection), on the driver's connection in pipeline mode: psycopg queues statements and
 # waits only where a result is needed. (1) BEGIN, lock the head, look up the idempotency
-# keys, link the people and upsert the personal payloads (each only if its item's key is not
-# stored: `_unless_stored`) and read their salts; (2) insert the records, move the head and
-# (for the group commit) COMMIT. The head's lock is held for one round trip less than when
-# the people waited for the keys' answer: with two workers, the other's batch waits for it.
-# Each statement is fixed text, so psycopg prepares it on the server after its first few
-# uses. The commit is as durable as before (synchronous_commit is not touched).
+# keys, link the people and upsert the personal payloads (each only if its item's key is
+# not stored: `_insert_unless_stored`) and read their salts; (2) insert the records, move
+# the head and (for the group commit) COMMIT. The head's lock is held for one round trip
+# less than when the people waited for the keys' answer: with two workers, the other's batch
+# waits for it. Each statement is fixed text, so psycopg prepares it on the server after its
+# first few uses. The commit is as durable as before (synchronous_commit is not touched).
 _PG_LOCK = "SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE"
 _PG_MOVE = "UPDATE chain_head SET seq = %(new_seq)s, hash = %(new_hash)s WHERE id = 1"
 # the decisions with the batch's (client, key) pairs (given as two arrays, a pair at each
@@ -422,19 +425,16 @@ _PERSONAL_CONFLICT = (
 )
 
 
-def _unless_stored(columns: Sequence[str]) -> str:
-    """`SELECT` of one row's `columns` (psycopg placeholders) when the idempotency key of
-    the item it is for (`client`, `idempotency_key`) is not stored: none for a replay. The
-    batch holds the chain lock first, so no other writer can store that key meanwhile."""
+def _insert_unless_stored(insert: str, columns: Sequence[str], conflict: str) -> str:
+    """`insert` (up to its `VALUES`) of one row's `columns` (psycopg placeholders), only when
+    the idempotency key of the item the row is for (`client`, `idempotency_key`) is not
+    stored: nothing for a replay. The batch holds the chain lock first, so no other writer
+    can store that key meanwhile."""
     values = ", ".join(f"%({name})s" for name in columns)
     return (
-        f"SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM decision"
-        " WHERE client = %(client)s AND idempotency_key = %(idempotency_key)s)"
+        f"{insert.removesuffix(' VALUES ')} SELECT {values} WHERE NOT EXISTS (SELECT 1 FROM"
+        f" decision WHERE client = %(client)s AND idempotency_key = %(idempotency_key)s){conflict}"
     )
-
-
-def _insert_unless_stored(insert: str, columns: Sequence[str], conflict: str) -> str:
-    return f"{insert.removesuffix(' VALUES ')} {_unless_stored(columns)}{conflict}"
 
 
 _PG_LINK = _insert_unless_stored(_LINK_INSERT, _LINK_COLUMNS, _LINK_CONFLICT)
@@ -561,11 +561,10 @@ def _batch_in_pipeline(
             raise RuntimeError("the chain head row is missing")
         rows_found = found.fetchall() if found is not None else []
         salts = _salts(upserting) if personal else {}
-        by_key = {(row["client"], row["idempotency_key"]): row for row in rows_found}
+        # the lookup joined the batch's very pairs: each row found is one of them
         stored = {
-            key: _rows.to_stored(SimpleNamespace(**by_key[key]))
-            for key in {item.key for item in items if item.key is not None}
-            if key in by_key
+            (row["client"], row["idempotency_key"]): _rows.to_stored(SimpleNamespace(**row))
+            for row in rows_found
         }
         fresh = _sort_out(items, stored)
         if not _payloads_written(personal, fresh):

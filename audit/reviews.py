@@ -430,9 +430,9 @@ class ReviewStore:
                 if status == WITHDRAWN:
                     raise ReviewStateConflict(request_id, "it is withdrawn")
                 raise ReviewAlreadyDecided(request_id, by or "", _chain.utc(when or at))
-            outcome = _append.write_batch(session.connection(), [manual], sqlite=self._uow.sqlite)[
-                0
-            ]
+            (outcome,) = _append.write_batch(
+                session.connection(), [manual], sqlite=self._uow.sqlite
+            )
             if isinstance(outcome, BaseException):
                 raise outcome
             session.exec(

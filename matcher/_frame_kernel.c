@@ -291,12 +291,19 @@ long_equal(const Strings *s, uint64_t hi, const uint8_t *want, uint64_t len)
 #define MAGIC_BITS 0x4338000000000000u /* 1.5 * 2^52 */
 #define MAGIC 6755399441055744.0
 
+/* nonzero when x is outside (-2^51, 2^51) */
+static inline uint64_t
+beyond_small(int64_t x)
+{
+    return ((uint64_t)x + ((uint64_t)1 << 51)) >> 52;
+}
+
 static inline int
 small(const int64_t *restrict x, Py_ssize_t n)
 {
     uint64_t outside = 0;
     for (Py_ssize_t k = 0; k < n; k++)
-        outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+        outside |= beyond_small(x[k]);
     return outside == 0;
 }
 
@@ -370,7 +377,7 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                  * a time, where a value was too large */
                 uint64_t outside = 0;
                 for (Py_ssize_t k = 0; k < n; k++) {
-                    outside |= ((uint64_t)x[k] + ((uint64_t)1 << 51)) >> 52;
+                    outside |= beyond_small(x[k]);
                     z[k] = small_to_double(x[k]);
                 }
                 if (outside) {
