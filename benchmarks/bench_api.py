@@ -30,6 +30,7 @@ its workers, from /proc; PostgreSQL's own backends are not counted).
     uv run python benchmarks/bench_api.py --variants chained   # the shipped server only
     uv run python benchmarks/bench_api.py --workers 1 2 --variants chained --databases postgresql
     uv run python benchmarks/bench_api.py --variants chained validating bare --concurrency 8
+    uv run python benchmarks/bench_api.py --idempotency-keys   # a key with every request
     git archive 4bade48 | tar -x -C /tmp/base   # an earlier commit, beside this one:
     uv run python benchmarks/bench_api.py --variants chained baseline validating \
         --baseline /tmp/base
@@ -110,7 +111,11 @@ async def _one_connection(
     stop_at: float,
     latencies: list[float],
     errors: list[int],
+    keys: bytes | None = None,
 ) -> None:
+    """Send `requests` in turn on one connection until `stop_at`; with `keys`, each with an
+    `Idempotency-Key` header of its own (`keys` followed by the request's number on this
+    connection), as a front end sends one with every application."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     index = 0
@@ -118,6 +123,9 @@ async def _one_connection(
         while (now := time.monotonic()) < stop_at:
             request = requests[index % len(requests)]
             index += 1
+            if keys is not None:  # the header goes before the blank line ending the head
+                head, _, body = request.partition(b"\r\n\r\n")
+                request = b"%s\r\nIdempotency-Key: %s-%d\r\n\r\n%s" % (head, keys, index, body)
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
@@ -140,7 +148,12 @@ async def _one_connection(
 
 
 async def _load(
-    port: int, requests: list[bytes], concurrency: int, warmup: float, seconds: float
+    port: int,
+    requests: list[bytes],
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+    keyed: bool = False,
 ) -> tuple[list[float], list[int], float]:
     latencies: list[float] = []
     errors: list[int] = []
@@ -148,9 +161,21 @@ async def _load(
     measure_from = start_at + warmup
     stop_at = measure_from + seconds
     share = [requests[i::concurrency] for i in range(concurrency)]
+    # keys unique to this point: a database serves several points, and a key sent again
+    # would be a replay (answered from the store, not decided)
+    run = f"bench-{os.getpid()}-{time.time_ns()}"
     await asyncio.gather(
         *(
-            _one_connection(port, share[i], start_at, measure_from, stop_at, latencies, errors)
+            _one_connection(
+                port,
+                share[i],
+                start_at,
+                measure_from,
+                stop_at,
+                latencies,
+                errors,
+                f"{run}-{i}".encode() if keyed else None,
+            )
             for i in range(concurrency)
         )
     )
@@ -164,8 +189,9 @@ def _load_process(
     warmup: float,
     seconds: float,
     out: multiprocessing.Queue,  # type: ignore[type-arg]
+    keyed: bool = False,
 ) -> None:
-    out.put(asyncio.run(_load(port, requests, concurrency, warmup, seconds)))
+    out.put(asyncio.run(_load(port, requests, concurrency, warmup, seconds, keyed)))
 
 
 # --- the server ----------------------------------------------------------------------------
@@ -285,14 +311,17 @@ def _run_point(
     concurrency: int,
     warmup: float,
     seconds: float,
+    keyed: bool = False,
 ) -> tuple[list[float], list[int], float]:
     """Latencies, error statuses and the server's CPU seconds over the measured window
-    (approximately: CPU is read when the warm-up ends and when the load stops)."""
+    (approximately: CPU is read when the warm-up ends and when the load stops); `keyed`:
+    every request with an idempotency key of its own."""
     pid, port = server
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     loader = context.Process(
-        target=_load_process, args=(port, requests, concurrency, warmup, seconds, queue)
+        target=_load_process,
+        args=(port, requests, concurrency, warmup, seconds, queue, keyed),
     )
     loader.start()
     time.sleep(0.2 + warmup)
@@ -314,6 +343,7 @@ class Plan:
     seconds: float
     rounds: int
     baseline: Path | None = None  # a source tree of an earlier lendmatch ("baseline")
+    idempotency_keys: bool = False  # every request with a key of its own, as front ends send
 
 
 def _point(
@@ -352,6 +382,9 @@ def _check_log(url: str, variant: str) -> str:
                 {"digest": PLACEHOLDER_DIGEST},
             ).scalar_one()
             head = connection.execute(text("SELECT seq FROM chain_head WHERE id = 1")).scalar_one()
+            keyed = connection.execute(
+                text("SELECT count(idempotency_key) FROM decision")
+            ).scalar_one()
     finally:
         engine.dispose()
     label = variant
@@ -361,9 +394,13 @@ def _check_log(url: str, variant: str) -> str:
         raise RuntimeError(f"chained: {records} records, head {head}, {placeholders} unchained")
     if variant == "unchained" and (placeholders != records or head != 0):
         raise RuntimeError(f"unchained: {records} records, {placeholders} unchained, head {head}")
+    with_keys = f", {keyed:,} with idempotency keys" if keyed else ""
     if variant == "chained":
-        return f"{label}: {records:,} records, chain head at seq {head:,}"
-    return f"{variant}: {records:,} records, all with placeholder digests, chain head at seq 0"
+        return f"{label}: {records:,} records{with_keys}, chain head at seq {head:,}"
+    return (
+        f"{variant}: {records:,} records{with_keys}, all with placeholder digests, chain head"
+        " at seq 0"
+    )
 
 
 def _alternate(
@@ -383,7 +420,12 @@ def _alternate(
             order = plan.variants if round_ % 2 == 0 else plan.variants[::-1]
             for variant in order:
                 got, failed, used = _run_point(
-                    servers[variant], requests[variant], concurrency, plan.warmup, plan.seconds
+                    servers[variant],
+                    requests[variant],
+                    concurrency,
+                    plan.warmup,
+                    plan.seconds,
+                    plan.idempotency_keys,
                 )
                 latencies[variant] += got
                 errors[variant] += len(failed)
@@ -604,7 +646,13 @@ def report(
         "count on fresh databases; load: asyncio HTTP/1.1 keep-alive client in "
         f"another process; per row {plan.rounds} x ({plan.warmup:g} s warm-up + "
         f"{plan.seconds:g} s measured), latencies pooled; every request a new application, "
-        "stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: default fsync)",
+        "stored durably (SQLite: WAL, synchronous=FULL; PostgreSQL: default fsync)"
+        + (
+            "; every request with an `Idempotency-Key` of its own (`--idempotency-keys`: "
+            "each append also looks its key up; the floors ignore the header)"
+            if plan.idempotency_keys
+            else "; no idempotency keys sent (`--idempotency-keys` sends one per request)"
+        ),
         "- chain `chained`: the server as shipped, every record appended to the hash chain; "
         "`unchained`: the same server started through benchmarks/_unchained.py, same group "
         "commit, transaction and inserts but no chain-head lock, no hashing, no head update; "
@@ -660,6 +708,12 @@ def main() -> None:
         help="Source tree of an earlier lendmatch (`git archive COMMIT | tar -x -C DIR`), "
         "measured as the variant `baseline` (add it to --variants) in the same run.",
     )
+    parser.add_argument(
+        "--idempotency-keys",
+        action="store_true",
+        help="Send every request with an Idempotency-Key of its own, as a front end should: "
+        "each append then also looks its key up.",
+    )
     parser.add_argument("--no-record", action="store_true", help="Do not write RESULTS.md.")
     args = parser.parse_args()
     plan = Plan(
@@ -670,6 +724,7 @@ def main() -> None:
         seconds=args.seconds,
         rounds=args.rounds,
         baseline=args.baseline,
+        idempotency_keys=args.idempotency_keys,
     )
     if "baseline" in plan.variants and plan.baseline is None:
         parser.error("the variant baseline needs --baseline DIR")
