@@ -170,24 +170,28 @@ class KernelProgram:
         import pyarrow as pa  # type: ignore[import-untyped]
 
         arrow = {dtype: pa.from_numpy_dtype(_NUMPY[dtype]) for dtype in _NUMPY}
-        valid: dict[int, Any] = {}
+        # each market mask once: its validity bits and its count of nulls, given to Arrow
+        # (left unknown, Polars counts a column's nulls as it reads it: a pass per column)
+        valid: dict[int, tuple[Any, int]] = {}
         arrays: list[Any] = []
         names: list[str] = []
         for lender in self.lenders:
-            mask = None
+            mask, nulls = None, 0
             if lender.outside is not None:
-                mask = valid.get(lender.outside)
-                if mask is None:
+                found = valid.get(lender.outside)
+                if found is None:
                     served = outputs[lender.outside] == 0
-                    mask = valid[lender.outside] = pa.py_buffer(
-                        np.packbits(served, bitorder="little")
-                    )
+                    bits = pa.py_buffer(np.packbits(served, bitorder="little"))
+                    found = valid[lender.outside] = (bits, rows - int(np.count_nonzero(served)))
+                mask, nulls = found
             for name, index in (
                 (lender.failed_column, lender.failed),
                 (lender.unknown_column, lender.unknown),
             ):
                 buffers = [mask, pa.py_buffer(outputs[index])]
-                arrays.append(pa.Array.from_buffers(arrow[lender.dtype], rows, buffers))
+                arrays.append(
+                    pa.Array.from_buffers(arrow[lender.dtype], rows, buffers, null_count=nulls)
+                )
                 names.append(name)
         # one conversion for all the columns: a hundred of one each cost milliseconds
         out = pl.from_arrow(pa.RecordBatch.from_arrays(arrays, names=names))

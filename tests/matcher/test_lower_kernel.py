@@ -98,6 +98,22 @@ def test_the_shipped_lenders_on_applications_in_chunks_and_threads(
     assert pieces[-1] == 1
 
 
+def test_a_bitmask_columns_null_count_is_its_rows_outside_the_lenders_markets(
+    kernel: None,
+) -> None:
+    # the kernel gives Arrow each market mask's count of nulls (Polars keeps it, uncounted)
+    frame = feature_frame(generate(500, 3, DATE), DATE).collect()
+    out = match(frame, SHIPPED)
+    served = {lender.lender_id: set(lender.markets) for lender in SHIPPED.lenders}
+    markets = frame.get_column("market")
+    assert set(markets.unique()) == {"NO", "SE"}
+    for name in out.columns[1:]:
+        column = out.get_column(name)
+        outside = int((~markets.is_in(sorted(served[name.rsplit(".", 1)[0]]))).sum())
+        assert column.null_count() == int(column.is_null().sum()) == outside, name
+    assert any(out.get_column(name).null_count() for name in out.columns[1:])
+
+
 def test_rulesets_side_by_side_share_one_program(kernel: None) -> None:
     frame = feature_frame(generate(300, 5, DATE), DATE).collect()
     other = _ruleset([[{">=": [{"var": "income"}, 300000]}]], [["SE"]])
