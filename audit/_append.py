@@ -566,11 +566,15 @@ def _batch_in_pipeline(
             (row["client"], row["idempotency_key"]): _rows.to_stored(SimpleNamespace(**row))
             for row in rows_found
         }
-        fresh = _sort_out(items, stored)
-        if not _payloads_written(personal, fresh):
-            # an application's payload was sent as a replay's (the same application id twice
-            # in the batch, the later a replay): write the fresh items' own, in a round trip
-            salts = _pg_personal(raw, fresh)
+        # with no key stored the candidates are the fresh items, and their payloads were sent
+        fresh = candidates
+        if stored:
+            fresh = _sort_out(items, stored)
+            if not _payloads_written(personal, fresh):
+                # an application's payload was sent as a replay's (the same application id
+                # twice in the batch, the later a replay): write the fresh items' own, in a
+                # round trip
+                salts = _pg_personal(raw, fresh)
         rows, seq, prev = chain_rows(fresh, salts, int(head[0]), str(head[1]))
         if rows:
             writing.executemany(_pg_insert(raw, list(rows[0])), rows)
