@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Worker processes of `lendmatch serve` (each a copy of the app).",
     )
+    access_log: bool = Field(
+        default=True,
+        description=(
+            "`lendmatch serve` writes a line per request to stdout (uvicorn's access log, "
+            "subject ids redacted); off, it writes none (a line costs the event loop about 18 us, "
+            "2-3 % of a decision request; the benchmarks' servers run without it)."
+        ),
+    )
     rules_dir: Path = Field(
         default=SHIPPED_LENDERS_DIR,
         description="Lender rule files activated at start when no ruleset is active yet.",

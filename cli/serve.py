@@ -23,6 +23,12 @@ def serve(
         help="Worker processes (LENDMATCH_WORKERS; 1). Several workers need PostgreSQL to "
         "scale writes; every guarantee holds across them (the chain lock is in the database).",
     ),
+    access_log: bool | None = typer.Option(
+        None,
+        "--access-log/--no-access-log",
+        help="A line per request on stdout, subject ids redacted (LENDMATCH_ACCESS_LOG; on).",
+        show_default=False,
+    ),
     reload: bool = typer.Option(False, help="Restart when the code changes (development)."),
 ) -> None:
     """Serve the API (OpenAPI page at /docs). On first start the database (DATABASE_URL, an
@@ -35,6 +41,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
+        access_log=settings.access_log if access_log is None else access_log,
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         reload=reload,
     )

@@ -1,0 +1,103 @@
+"""`lendmatch serve`: its access log on by default, off with `--no-access-log` or
+`LENDMATCH_ACCESS_LOG=0` (a real server for the default and the flag; the setting's way from
+the environment through the command to uvicorn for the rest)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+from cli.main import app
+
+LENDMATCH = Path(sys.executable).with_name("lendmatch")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _served_log(tmp_path: Path, *flags: str) -> str:
+    """What `lendmatch serve *flags` writes (stdout and stderr) while it answers GET /readyz
+    twice."""
+    port = _free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    log = tmp_path / "serve.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'lendmatch.sqlite'}",
+        "LENDMATCH_DEMO_KEYS": "0",
+    }
+    env.pop("LENDMATCH_ACCESS_LOG", None)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(LENDMATCH), "serve", "--port", str(port), *flags],
+            env=env,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            answered = 0
+            while answered < 2:
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
+                    answered += status == 200
+                except httpx.TransportError:
+                    time.sleep(0.2)
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "lendmatch serve did not become ready"
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+    return log.read_text()
+
+
+@pytest.mark.slow
+def test_serve_logs_each_request_by_default_and_none_with_no_access_log(tmp_path: Path) -> None:
+    logged = _served_log(tmp_path / "default")
+    assert logged.count('"GET /readyz HTTP/1.1" 200') >= 1, logged
+    quiet = _served_log(tmp_path / "quiet", "--no-access-log")
+    assert "GET /readyz" not in quiet, quiet
+    assert "Application startup complete" in quiet  # the server's own log stays
+
+
+def _uvicorn_arguments(monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **kwargs: seen.update(kwargs))
+    result = CliRunner().invoke(app, ["serve", *args])
+    assert result.exit_code == 0, result.output
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("environment", "args", "expected"),
+    [
+        (None, (), True),
+        ("0", (), False),
+        ("1", ("--no-access-log",), False),
+        ("0", ("--access-log",), True),
+    ],
+)
+def test_the_access_log_setting_reaches_uvicorn_the_flag_overriding_the_environment(
+    monkeypatch: pytest.MonkeyPatch, environment: str | None, args: tuple[str, ...], expected: bool
+) -> None:
+    if environment is None:
+        monkeypatch.delenv("LENDMATCH_ACCESS_LOG", raising=False)
+    else:
+        monkeypatch.setenv("LENDMATCH_ACCESS_LOG", environment)
+    assert _uvicorn_arguments(monkeypatch, *args)["access_log"] is expected
