@@ -25,11 +25,13 @@
  *              bits, or a ZERO before the stores that OR theirs in
  *   tables     bytes, 256-byte lookup tables (a code or a boolean to a boolean)
  *   operands   bytes, int32 (register, bit) pairs: the requirements a PACK sets bits of
- *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset, uint64 count and
- *              slots, then per string uint64 lo, hi (its view, the place in the data zero),
- *              length, start (of its bytes, from the list's offset); then for a long list
- *              (slots not 0) a hash table of its inline strings, `slots` (a power of two)
- *              of uint64 lo, hi, code (lo HASH_EMPTY: none, no view's); then the bytes
+ *   vocabularies  bytes, closed lists of strings (CODE_STR): at an offset (a multiple of 8),
+ *              uint64 count, slots, multiplier and whether a string is over 12 bytes long;
+ *              then per string, and one more (the key no view has, lo 0 and hi 1: a slot
+ *              holding no string), uint64 lo, hi (its key: an inline string's view, a
+ *              longer one's length and first 4 bytes and zero), length, start (of its bytes,
+ *              from the list's offset); then for a list looked up by hash (slots not 0) its
+ *              perfect hash table, `slots` (a power of two) uint32 codes; then the bytes
  *   start, stop  the rows to run: [start, stop)
  */
 #define PY_SSIZE_T_CLEAN
@@ -39,6 +41,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #ifndef BLOCK
 #define BLOCK 2048
@@ -205,29 +210,31 @@ enum {
     }                                                                            \
     break;
 
-/* A view's two halves, the bytes past an inline string's end zeroed (the format zero pads
- * them; a writer that did not is read alike), by masks looked up by the length up to 12 (a
- * longer string's view whole): the length's bits and min(n, 4) bytes kept of the first half,
- * max(n - 4, 0) bytes of the second. Looked up, not shifted: the loop over a block's views
- * is vectorised (GCC does not vectorise its variable 64-bit shifts). */
+/* A view's key: its two halves, the bytes past an inline string's end zeroed (the format zero
+ * pads them; a writer that did not is read alike), by masks looked up by the length up to 12:
+ * the length's bits and min(n, 4) bytes kept of the first half, max(n - 4, 0) bytes of the
+ * second; for a longer string (13) the first half whole (its length and first 4 bytes) and
+ * the second zero (its buffer and place are no part of the string: read from the view when
+ * its bytes are compared). Looked up, not shifted: the loop over a block's views is
+ * vectorised (GCC does not vectorise its variable 64-bit shifts). */
 #define BYTES(n) ((n) >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * (n))) - 1)
 #define FIRST(n) BYTES(4 + ((n) < 4 ? (n) : 4))
 #define SECOND(n) BYTES((n) > 4 ? (n) - 4 : 0)
-static const uint64_t first_half[13] = {
+static const uint64_t first_half[16] = {
     FIRST(0), FIRST(1), FIRST(2), FIRST(3), FIRST(4), FIRST(5), FIRST(6),
-    FIRST(7), FIRST(8), FIRST(9), FIRST(10), FIRST(11), FIRST(12),
+    FIRST(7), FIRST(8), FIRST(9), FIRST(10), FIRST(11), FIRST(12), ~(uint64_t)0, 0, 0,
 };
-static const uint64_t second_half[13] = {
+static const uint64_t second_half[16] = {
     SECOND(0), SECOND(1), SECOND(2), SECOND(3), SECOND(4), SECOND(5), SECOND(6),
-    SECOND(7), SECOND(8), SECOND(9), SECOND(10), SECOND(11), SECOND(12),
+    SECOND(7), SECOND(8), SECOND(9), SECOND(10), SECOND(11), SECOND(12), 0, 0, 0,
 };
 
 static inline void
-view_at(const uint64_t *view, uint64_t *lo, uint64_t *hi)
+view_key(const uint64_t *view, uint64_t *lo, uint64_t *hi)
 {
     const uint64_t a = view[0], b = view[1];
     const uint64_t len = a & 0xffffffffu;
-    const uint64_t n = len < 12 ? len : 12;
+    const uint64_t n = len < 13 ? len : 13;
     *lo = a & first_half[n];
     *hi = b & second_half[n];
 }
@@ -325,19 +332,105 @@ double_to_small(double d) /* d an integer, |d| < 2^51 */
     return (int64_t)(bits - MAGIC_BITS);
 }
 
-/* A long closed list's inline strings are looked up in a hash table (`vocabulary` in
- * `matcher.lower_kernel` builds it with the same hash): a probe or two per row, where
- * comparing every row with each string in turn costs a pass per string. */
-#define HASH_EMPTY UINT64_MAX
-#define HASH_MAX_SLOTS 4096
+/* A closed list of `PERFECT_FROM` strings or more (`matcher.lower_kernel`) is looked up by a
+ * perfect hash of the keys (`view_key`): the lowering picks a multiplier under which no two
+ * of its keys share a slot, so a row's code is its slot's, kept where the row's key is that
+ * code's (no probing: a lookup per row, where comparing each row with every string in turn
+ * costs a pass per string). The slot: the top bits of a multiplication, which every bit of
+ * the key moves (`shift`: 64 less the slots' bits). */
+#define HASH_MAX_SLOTS 8192
+#define SMALL_SLOTS 16 /* a table and strings this few are looked up in vector registers */
 
-/* the first slot to probe: the top bits of a multiplication, which every bit of the view
- * moves (`shift`: 64 less the slots' bits) */
 static inline uint64_t
-view_hash(uint64_t lo, uint64_t hi, unsigned shift)
+key_hash(uint64_t lo, uint64_t hi, uint64_t multiplier, unsigned shift)
 {
-    return ((lo ^ (hi * 0x9e3779b97f4a7c15u)) * 0xc2b2ae3d27d4eb4fu) >> shift;
+    return ((lo ^ (hi * 0x9e3779b97f4a7c15u)) * multiplier) >> shift;
 }
+
+/* A closed list as CODE_STR reads it: its strings' entries (lo, hi, length, start; the
+ * one past the last the key of no view, for a slot holding none) and perfect hash table. */
+typedef struct {
+    const uint64_t *entries;
+    uint64_t values;
+    const uint32_t *slot; /* `slots` codes (`values`: none) */
+    uint64_t slots, multiplier;
+    unsigned shift;
+} Hashed;
+
+/* the code of a view by the list's perfect hash: its place, 255 for another string */
+static inline uint8_t
+hashed_code(const Hashed *list, const uint64_t *view)
+{
+    uint64_t a, b;
+    view_key(view, &a, &b);
+    const uint32_t j = list->slot[key_hash(a, b, list->multiplier, list->shift)];
+    const int found = (list->entries[4 * j] == a) & (list->entries[4 * j + 1] == b);
+    return found ? (uint8_t)j : 255;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+static int avx512 = 0; /* AVX-512 F and DQ: the processor runs `hashed_codes_avx512` */
+
+/* `hashed_code` of the views of n rows, 8 rows a step: the keys' masks looked up in two
+ * vector registers by the length; the table and the strings of a list of up to SMALL_SLOTS
+ * (and fewer strings) too, a larger list's gathered from memory. GCC does not gather for
+ * the processors it tunes for by default, nor would it keep a small table in registers. */
+__attribute__((target("avx512f,avx512dq"))) static void
+hashed_codes_avx512(const Hashed *list, const uint64_t *views, Py_ssize_t n, uint8_t *z)
+{
+    const __m512i first0 = _mm512_loadu_si512(first_half), first1 = _mm512_loadu_si512(first_half + 8);
+    const __m512i second0 = _mm512_loadu_si512(second_half);
+    const __m512i second1 = _mm512_loadu_si512(second_half + 8);
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i length = _mm512_set1_epi64(0xffffffff), longest = _mm512_set1_epi64(13);
+    const __m512i golden = _mm512_set1_epi64((long long)0x9e3779b97f4a7c15u);
+    const __m512i multiplier = _mm512_set1_epi64((long long)list->multiplier);
+    const __m512i none = _mm512_set1_epi64(255);
+    const __m128i shift = _mm_cvtsi32_si128((int)list->shift);
+    const int small = list->slots <= SMALL_SLOTS && list->values < SMALL_SLOTS;
+    uint64_t table[SMALL_SLOTS] = {0}, lo[SMALL_SLOTS] = {0}, hi[SMALL_SLOTS] = {0};
+    if (small) { /* the table's slots and the strings' keys, each in two registers */
+        for (uint64_t j = 0; j < SMALL_SLOTS; j++) {
+            const uint64_t e = j <= list->values ? j : list->values;
+            table[j] = j < list->slots ? list->slot[j] : list->values;
+            lo[j] = list->entries[4 * e], hi[j] = list->entries[4 * e + 1];
+        }
+    }
+    const __m512i table0 = _mm512_loadu_si512(table), table1 = _mm512_loadu_si512(table + 8);
+    const __m512i lo0 = _mm512_loadu_si512(lo), lo1 = _mm512_loadu_si512(lo + 8);
+    const __m512i hi0 = _mm512_loadu_si512(hi), hi1 = _mm512_loadu_si512(hi + 8);
+    Py_ssize_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        const __m512i v0 = _mm512_loadu_si512(views + 2 * k);
+        const __m512i v1 = _mm512_loadu_si512(views + 2 * k + 8);
+        __m512i a = _mm512_permutex2var_epi64(v0, even, v1);
+        __m512i b = _mm512_permutex2var_epi64(v0, odd, v1);
+        const __m512i size = _mm512_min_epu64(_mm512_and_si512(a, length), longest);
+        a = _mm512_and_si512(a, _mm512_permutex2var_epi64(first0, size, first1));
+        b = _mm512_and_si512(b, _mm512_permutex2var_epi64(second0, size, second1));
+        const __m512i mixed = _mm512_xor_si512(a, _mm512_mullo_epi64(b, golden));
+        const __m512i h = _mm512_srl_epi64(_mm512_mullo_epi64(mixed, multiplier), shift);
+        __m512i j, want_lo, want_hi;
+        if (small) {
+            j = _mm512_permutex2var_epi64(table0, h, table1);
+            want_lo = _mm512_permutex2var_epi64(lo0, j, lo1);
+            want_hi = _mm512_permutex2var_epi64(hi0, j, hi1);
+        } else {
+            j = _mm512_cvtepu32_epi64(_mm512_i64gather_epi32(h, list->slot, 4));
+            const __m512i at = _mm512_slli_epi64(j, 2); /* the entry's first uint64 */
+            want_lo = _mm512_i64gather_epi64(at, list->entries, 8);
+            want_hi = _mm512_i64gather_epi64(at, list->entries + 1, 8);
+        }
+        const __mmask8 found =
+            _mm512_cmpeq_epi64_mask(a, want_lo) & _mm512_cmpeq_epi64_mask(b, want_hi);
+        _mm_storel_epi64((__m128i *)(z + k),
+                         _mm512_cvtepi64_epi8(_mm512_mask_blend_epi64(found, none, j)));
+    }
+    for (; k < n; k++)
+        z[k] = hashed_code(list, views + 2 * k);
+}
+#endif
 
 /* compiled for each of these instruction sets, the best one the processor has picked when
  * the module is loaded (a build copied to an older processor still runs) */
@@ -497,58 +590,61 @@ execute(const Instr *program, Py_ssize_t count, char **buf, char **reg, char *co
                 /* 8-byte aligned (checked) */
                 const uint64_t *views = (const uint64_t *)s->views + 2 * (s->offset + row);
                 uint8_t *restrict z = (uint8_t *)buf[in->dst];
-                uint64_t *restrict halves_lo = lo, *restrict halves_hi = hi;
-                for (Py_ssize_t k = 0; k < n; k++)
-                    view_at(views + 2 * k, &halves_lo[k], &halves_hi[k]);
-                memset(z, 255, (size_t)n);
                 const uint8_t *list = vocab + in->i;
-                uint64_t values, slots;
+                uint64_t values, slots, multiplier, longs;
                 memcpy(&values, list, 8);
                 memcpy(&slots, list + 8, 8);
-                if (slots) { /* by hash, a long string by comparing it with the long ones */
-                    const uint8_t *table = list + 16 + 32 * values;
-                    const unsigned shift = 64u - (unsigned)__builtin_ctzll(slots);
-                    for (Py_ssize_t k = 0; k < n; k++) {
-                        const uint64_t a = lo[k], b = hi[k];
-                        if ((a & 0xffffffffu) > 12) {
-                            for (uint64_t j = 0; j < values; j++) {
-                                uint64_t entry[4]; /* lo, hi, length, start */
-                                memcpy(entry, list + 16 + 32 * j, 32);
-                                if (entry[2] > 12 && a == entry[0] &&
-                                    long_equal(s, b, list + entry[3], entry[2]))
-                                    z[k] = (uint8_t)j;
-                            }
-                            continue;
-                        }
-                        /* to the slot holding the view, or an empty one: most often the
-                         * first (a quarter of the slots at most are taken), so the loop's
-                         * branch is predicted, and the code is kept without one */
-                        uint64_t h = view_hash(a, b, shift);
-                        for (;; h++) {
-                            const uint8_t *slot = table + 24 * (h & (slots - 1));
-                            uint64_t slot_lo, slot_hi, code;
-                            memcpy(&slot_lo, slot, 8);
-                            memcpy(&slot_hi, slot + 8, 8);
-                            memcpy(&code, slot + 16, 8);
-                            const int found = (slot_lo == a) & (slot_hi == b);
-                            z[k] = found ? (uint8_t)code : z[k];
-                            if (found | (slot_lo == HASH_EMPTY))
-                                break;
-                        }
-                    }
-                } else {
+                memcpy(&multiplier, list + 16, 8);
+                memcpy(&longs, list + 24, 8);
+                /* lo, hi, length, start per string (8-byte aligned, checked) */
+                const uint64_t *entries = (const uint64_t *)(list + 32);
+                const Hashed hashed = {
+                    entries, values, (const uint32_t *)(entries + 4 * (values + 1)), slots,
+                    multiplier, slots ? 64u - (unsigned)__builtin_ctzll(slots) : 0,
+                };
+#if defined(__x86_64__) && defined(__GNUC__)
+                if (slots && avx512) { /* by its perfect hash, vectorised */
+                    hashed_codes_avx512(&hashed, views, n, z);
+                } else
+#endif
+                if (slots > SMALL_SLOTS) { /* by its perfect hash, a row at a time */
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        z[k] = hashed_code(&hashed, views + 2 * k);
+                } else { /* each string in turn, on the keys of the block */
+                    uint64_t *restrict keys_lo = lo, *restrict keys_hi = hi;
+                    for (Py_ssize_t k = 0; k < n; k++)
+                        view_key(views + 2 * k, &keys_lo[k], &keys_hi[k]);
+                    memset(z, 255, BLOCK); /* a register's block (n rows or more) */
                     for (uint64_t j = 0; j < values; j++) {
-                        uint64_t entry[4]; /* lo, hi, length, start */
-                        memcpy(entry, list + 16 + 32 * j, 32);
-                        const uint64_t want_lo = entry[0], want_hi = entry[1];
-                        if (entry[2] <= 12) {
-                            for (Py_ssize_t k = 0; k < n; k++)
-                                z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
-                        } else {
-                            for (Py_ssize_t k = 0; k < n; k++)
-                                if (lo[k] == want_lo &&
-                                    long_equal(s, hi[k], list + entry[3], entry[2]))
-                                    z[k] = (uint8_t)j;
+                        const uint64_t want_lo = entries[4 * j], want_hi = entries[4 * j + 1];
+                        for (Py_ssize_t k = 0; k < n; k++)
+                            z[k] = ((lo[k] == want_lo) & (hi[k] == want_hi)) ? (uint8_t)j : z[k];
+                    }
+                }
+                /* a long string's key is its length and first 4 bytes: the rest of its
+                 * bytes compared, with the string of its key (longs 1), or where long
+                 * strings of the list share a key (2) with each of them in turn */
+                if (longs) {
+                    /* the long rows first listed (no branch per row: a branch taken at
+                     * random rows is mispredicted at many of them), then compared */
+                    uint32_t *restrict long_rows = (uint32_t *)lo; /* scratch, keys read */
+                    Py_ssize_t count = 0;
+                    for (Py_ssize_t k = 0; k < n; k++) {
+                        long_rows[count] = (uint32_t)k;
+                        count += (views[2 * k] & 0xffffffffu) > 12;
+                    }
+                    for (Py_ssize_t r = 0; r < count; r++) {
+                        const Py_ssize_t k = long_rows[r];
+                        const uint64_t a = views[2 * k], b = views[2 * k + 1];
+                        const uint64_t found = z[k];
+                        z[k] = 255;
+                        for (uint64_t j = longs == 1 ? found : 0; j < values; j++) {
+                            const uint64_t *entry = entries + 4 * j; /* lo, hi, length, start */
+                            if (entry[2] > 12 && entry[0] == a &&
+                                long_equal(s, b, list + entry[3], entry[2]))
+                                z[k] = (uint8_t)j;
+                            if (longs == 1)
+                                break;
                         }
                     }
                 }
@@ -739,36 +835,34 @@ fail:
 }
 
 /* Whether the closed list at `offset` of the vocabularies lies in them, its strings and
- * hash table too, and a lookup in the table ends (an empty slot). */
+ * perfect hash table too, and each slot of the table names one of its strings or none. */
 static int
 vocabulary_fits(const uint8_t *vocab, Py_ssize_t size, int64_t offset)
 {
-    if (offset < 0 || offset > size - 16)
+    if (offset < 0 || offset % 8 || offset > size - 32)
         return 0;
-    uint64_t values, slots;
+    uint64_t values, slots, longs;
     memcpy(&values, vocab + offset, 8);
     memcpy(&slots, vocab + offset + 8, 8);
-    const uint64_t room = (uint64_t)(size - offset - 16);
-    if (values > 255 || slots == 1 || slots > HASH_MAX_SLOTS || (slots & (slots - 1)) ||
-        room < 32 * values + 24 * slots)
+    memcpy(&longs, vocab + offset + 24, 8);
+    const uint64_t room = (uint64_t)(size - offset - 32);
+    if (values > 254 || longs > 2 || slots == 1 || slots > HASH_MAX_SLOTS || (slots & (slots - 1)) ||
+        room < 32 * (values + 1) + 4 * slots)
         return 0;
-    for (uint64_t j = 0; j < values; j++) {
+    for (uint64_t j = 0; j <= values; j++) {
         uint64_t entry[4];
-        memcpy(entry, vocab + offset + 16 + 32 * j, 32);
+        memcpy(entry, vocab + offset + 32 + 32 * j, 32);
         if (entry[2] > 12 && (entry[3] > (uint64_t)(size - offset) ||
                               entry[2] > (uint64_t)(size - offset) - entry[3]))
             return 0;
     }
-    int empty = slots == 0;
     for (uint64_t h = 0; h < slots; h++) {
-        uint64_t slot[3]; /* lo, hi, code */
-        memcpy(slot, vocab + offset + 16 + 32 * values + 24 * h, 24);
-        if (slot[0] == HASH_EMPTY)
-            empty = 1;
-        else if (slot[2] >= values)
+        uint32_t code;
+        memcpy(&code, vocab + offset + 32 + 32 * (values + 1) + 4 * h, 4);
+        if (code > values)
             return 0;
     }
-    return empty;
+    return 1;
 }
 
 static int
@@ -1119,8 +1213,26 @@ static PyTypeObject ArenaType = {
     .tp_as_buffer = &arena_as_buffer,
 };
 
+/* avx512(on): whether CODE_STR's perfect hash lookups use AVX-512 from now on (only where
+ * the processor has it): the tests compare the two ways, which must give the same codes */
+static PyObject *
+set_avx512(PyObject *self, PyObject *on)
+{
+    int wanted = PyObject_IsTrue(on);
+    if (wanted < 0)
+        return NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+    avx512 = wanted && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    return PyBool_FromLong(avx512);
+#else
+    Py_RETURN_FALSE;
+#endif
+}
+
 static PyMethodDef methods[] = {
     {"run", run, METH_VARARGS, "Run a program over the rows [start, stop)."},
+    {"avx512", set_avx512, METH_O,
+     "avx512(on): whether CODE_STR uses AVX-512 from now on (where the processor has it)."},
     {"opcodes", opcodes, METH_NOARGS, "The instructions' numbers, by name."},
     {NULL, NULL, 0, NULL},
 };
@@ -1132,6 +1244,10 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__frame_kernel(void)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+#endif
     if (PyType_Ready(&ArenaType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);

@@ -159,6 +159,32 @@ def test_feature_frame_accepts_a_frame_built_without_a_schema() -> None:
     assert feature_frame(apps, ON).collect().to_dicts() == [features_of(make_app(), ON)]
 
 
+def test_a_null_co_applicant_has_no_co_features_whatever_its_fields_hold() -> None:
+    import pyarrow as pa
+
+    co = applications_frame([make_app(co_applicant=person(CO_ID, employment="retired"))])
+    two = pl.concat([co, co]).with_columns(  # the second's struct null over its fields
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.col("co_applicant")).alias("co_applicant")
+    )
+    table = pl.concat([co, co]).to_arrow()
+    index = table.schema.get_field_index("co_applicant")
+    fields = table.column(index).combine_chunks()
+    # in Arrow, a null struct over fields that hold values
+    hidden = pa.StructArray.from_arrays(
+        [fields.field(k) for k in range(fields.type.num_fields)],
+        fields=list(fields.type),
+        mask=pa.array([False, True]),
+    )
+    assert hidden.field(fields.type.get_field_index("employment")).null_count == 0
+    from_arrow = pl.from_arrow(table.set_column(index, "co_applicant", hidden))
+    assert isinstance(from_arrow, pl.DataFrame)
+    alone = features_of(make_app(), ON)
+    for apps in (two, from_arrow):
+        rows = feature_frame(apps, ON).collect().to_dicts()
+        assert rows[0]["co_employment"] == "retired"
+        assert rows[1] == alone
+
+
 def test_feature_frame_accepts_narrower_integer_fields() -> None:
     apps = applications_frame([make_app()])
     narrow = apps.with_columns(

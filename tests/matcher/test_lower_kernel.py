@@ -390,12 +390,27 @@ def _view(text: bytes, buffer: int = 0, place: int = 0, padding: bytes = b"") ->
     return struct.pack("<I4sII", len(text), text[:4], buffer, place)
 
 
-def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
+@pytest.fixture(params=[True, False], ids=["avx512", "portable"])
+def lookups(request: pytest.FixtureRequest, kernel: None) -> Iterator[bool]:
+    """CODE_STR's perfect hash lookups with AVX-512 (where the processor has it; else
+    skipped) and without: the same codes."""
     assert _frame_kernel is not None
-    values = ("NO", "self_employed", "permanent")
+    if _frame_kernel.avx512(request.param) != request.param:
+        _frame_kernel.avx512(True)
+        pytest.skip("the processor has no AVX-512")
+    yield request.param
+    _frame_kernel.avx512(True)
+
+
+@pytest.mark.parametrize("listed", [1, 3], ids=["compared", "hashed"])
+def test_a_string_column_is_coded_from_its_views(lookups: bool, listed: int) -> None:
+    assert _frame_kernel is not None
+    values = ("NO", "self_employed", "permanent")[:listed]
     builder = lower_kernel._Builder(engine.CODES)
     assert builder.vocabulary(values) == 0
     vocabulary = bytes(builder.strings)
+    slots = struct.unpack_from("<Q", vocabulary, 8)[0]
+    assert (slots > 0) == (listed >= lower_kernel.PERFECT_FROM)
     data = [b"..self_employed", b"self_employedXself_employer"]
     rows = [  # (view, the code the kernel must give: 255 for another string, 0 for null)
         (_view(b"NO"), 0),
@@ -411,6 +426,7 @@ def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
         (_view(b"self_employed", 7, 0), 255),  # no buffer 7
         (_view(b"NO"), 0),  # null (below): code 0
     ]
+    rows = [(view, 255 if listed <= code < 255 else code) for view, code in rows]  # unlisted
     nulls = {len(rows) - 1}
     offset = 3  # the array starts at the 4th view and the 4th validity bit
     views = _view(b"junk") * offset + b"".join(v for v, _ in rows)
@@ -449,29 +465,41 @@ def test_a_string_column_is_coded_from_its_views(kernel: None) -> None:
         _frame_kernel.run(code_str, 1, [(views, -1, None, data)], [out], b"", b"", vocabulary, 0, 1)
 
 
-def test_a_long_list_is_coded_by_its_hash_table(kernel: None) -> None:
+@pytest.mark.parametrize("size", [12, 43])
+def test_a_list_is_coded_by_a_perfect_hash_of_its_views(lookups: bool, size: int) -> None:
     assert _frame_kernel is not None
-    values = sorted({f"c{k}" for k in range(40)} | {"", "a string of 15 b", "a string of 15 c"})
-    assert len(values) > lower_kernel.HASHED_FROM
+    values = sorted(
+        {f"c{k}" for k in range(size - 3)} | {"", "a string of 15 b", "a string of 15 c"}
+    )
     builder = lower_kernel._Builder(engine.CODES)
     place = builder.vocabulary(values)
     vocabulary = bytes(builder.strings)
-    count, slots = struct.unpack_from("<QQ", vocabulary, place)
-    assert (count, slots) == (len(values), 256)  # four slots a string at least
+    count, slots, multiplier, longs = struct.unpack_from("<QQQQ", vocabulary, place)
+    # the smallest table found holding each key alone, in registers where it can be
+    assert (count, longs) == (len(values), 2)  # two long strings of one key: each compared
+    assert slots <= lower_kernel.SMALL_SLOTS if size < 16 else slots > lower_kernel.SMALL_SLOTS
+    table = place + 32 + 32 * (count + 1)
+    codes = struct.unpack_from(f"<{slots}I", vocabulary, table)
+    keys = [lower_kernel._key(v.encode()) for v in values]
+    bits = slots.bit_length() - 1
+    for code, key in enumerate(keys):
+        if code != values.index("a string of 15 b"):  # the key of the last of the two
+            assert codes[lower_kernel._key_hash(key, multiplier, bits)] == code
+    assert sorted(codes).count(count) == slots - len(set(keys))  # the rest hold none
     data = [b"a string of 15 ba string of 15 ca string of 15 d"]
     rows = [(_view(v.encode()), values.index(v)) for v in values if len(v) <= 12]
     rows += [
         (_view(b"a string of 15 b", 0, 0), values.index("a string of 15 b")),
         (_view(b"a string of 15 c", 0, 16), values.index("a string of 15 c")),
-        (_view(b"c40"), 255),  # another string, of the same length as many
+        (_view(f"c{size - 3}".encode()), 255),  # another string, of the same length as many
         (_view(b"c1", padding=b"\xff"), values.index("c1")),  # not zero padded: read alike
         (_view(b"c"), 255),
         (_view(b"a string of 15 d", 0, 32), 255),  # the same length and first bytes
         (_view(b"c7"), 0),  # null (below): code 0
     ]
     views = b"".join(v for v, _ in rows)
-    bits = [1] * (len(rows) - 1) + [0]
-    validity = np.packbits(np.array(bits, dtype=np.uint8), bitorder="little").tobytes()
+    bits_valid = [1] * (len(rows) - 1) + [0]
+    validity = np.packbits(np.array(bits_valid, dtype=np.uint8), bitorder="little").tobytes()
     op = lower_kernel.OPCODES
     code_str = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, place, 0.0)
     pairs: list[int] = []
@@ -488,18 +516,43 @@ def test_a_long_list_is_coded_by_its_hash_table(kernel: None) -> None:
     operands = struct.pack(f"<{len(pairs)}i", *pairs)
     _frame_kernel.run(program, 9, [column], [out], tables, operands, vocabulary, 0, len(rows))
     assert out.tolist() == [code for _, code in rows]
-    # a table a lookup could run past or that gives a code outside the list is refused
-    table = place + 16 + 32 * count
-    full = bytearray(vocabulary)
-    for slot in range(slots):
-        struct.pack_into("<QQQ", full, table + 24 * slot, 0, 0, 0)  # no empty slot
+    # a table a lookup could run past, or that gives a code outside the list, is refused
     outside = bytearray(vocabulary)
-    struct.pack_into("<QQQ", outside, table, 0, 0, count)  # a code past the list
+    struct.pack_into("<I", outside, table, count + 1)  # a code past the list's entries
     odd = bytearray(vocabulary)
-    struct.pack_into("<Q", odd, place + 8, 3)  # not a power of two
-    for wrong in (full, outside, odd):
+    struct.pack_into("<Q", odd, place + 8, slots - 1)  # not a power of two
+    short = vocabulary[: table + 4 * slots - 4]  # its table past the vocabularies
+    for wrong in (outside, odd, short):
         with pytest.raises(ValueError, match="out of range"):
             _frame_kernel.run(code_str, 1, [column], [out], b"", b"", bytes(wrong), 0, 1)
+
+
+def test_a_list_without_a_perfect_hash_found_is_coded_by_comparisons(
+    kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _frame_kernel is not None
+    values = [f"v{k}" for k in range(40)]
+    monkeypatch.setattr(lower_kernel, "MAX_SLOTS", 64)  # 40 keys need more, most often
+    monkeypatch.setattr(lower_kernel, "_multipliers", lambda: iter([1] * 64))  # one, badly
+    builder = lower_kernel._Builder(engine.CODES)
+    place = builder.vocabulary(values)
+    vocabulary = bytes(builder.strings)
+    assert struct.unpack_from("<QQ", vocabulary, place) == (len(values), 0)
+    rows = [*values, "v40", "v", "v1"]
+    views = b"".join(_view(v.encode()) for v in rows)
+    op = lower_kernel.OPCODES
+    out = np.zeros(len(rows), dtype=np.uint8)
+    equal: list[list[int]] = []
+    for code in range(256):  # where each row's code is `code`: a bit set where it is not not
+        program = struct.pack("<iiiiqd", op["CODE_STR"], 0, 0, -1, place, 0.0)
+        program += struct.pack("<iiiiqd", op["NEK_U8"], 1, 0, -1, code, 0.0)
+        program += struct.pack("<iiiiqd", op["PACK_FALSE_1"], 0, 1, 1, 0, 0.0)
+        column = (views, 0, None, [])
+        operands = struct.pack("<2i", 1, 0)
+        _frame_kernel.run(program, 2, [column], [out], b"", operands, vocabulary, 0, len(rows))
+        equal.append(out.tolist())
+    found = [next(c for c in range(256) if equal[c][row]) for row in range(len(rows))]
+    assert found == [*range(len(values)), 255, 255, 1]
 
 
 def test_a_string_in_a_literal_string_is_read_by_the_kernel_as_polars_reads_it(
