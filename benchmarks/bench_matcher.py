@@ -481,6 +481,25 @@ class Single:
     collections: tuple[int, int, int] = (0, 0, 0)
 
 
+def set_collector_as_served() -> int:
+    """Set this process's garbage collector as `lendmatch serve` sets a worker's
+    (`api.app.collect_young_less_often`, where the measured code has it: a checkout from
+    before keeps Python's default), since the single path stands for a request to the API;
+    return the young generation's threshold."""
+    import api.app as api_app
+
+    setting = getattr(api_app, "collect_young_less_often", None)
+    if setting is not None:
+        setting()
+    return gc.get_threshold()[0]
+
+
+_COLLECTOR = (
+    "Garbage collector as the API server sets it (`api.app.collect_young_less_often`; a "
+    "checkout without it keeps Python's default, 700)"
+)
+
+
 def read_application(payload: bytes, context: dict[str, Any]) -> Application:
     """The body read as the API reads it: `api.body.validated_json`; in a checkout from
     before it (`--before`), what the API did then (`validated` of `parse_json`)."""
@@ -941,6 +960,7 @@ def main_single(args: argparse.Namespace) -> int:
     bare = PerRow("datalogic-py", len(sample), seconds)
     payloads = [json.dumps(d, separators=(",", ":")).encode() for d in nested.to_dicts()]
     rows = features.to_dicts()
+    young = set_collector_as_served()
     with step(f"single path, {args.calls:,} calls x 2 rulesets + evaluate"):
         single_shipped = run_single(payloads, shipped, args.calls)
         interleaved = (datalogic_evaluator(ruleset), rows) if args.emit is not None else None
@@ -972,6 +992,7 @@ def main_single(args: argparse.Namespace) -> int:
         f"{args.calls:,} calls, each on a different application (after {WARM_UP} warm-up calls "
         f"on others); {lenders} lenders derived from the {len(shipped.lenders)} shipped ones "
         f"(seed {args.seed}); datalogic-py on {len(sample):,} of the same applications.",
+        f"{_COLLECTOR}: a young collection every {young:,} new objects.",
         "",
         *render_single(single_shipped, len(shipped.lenders), single_all, lenders, "####"),
         *_single_rows(single_all, evaluate_all, lenders, bare),
@@ -1070,7 +1091,7 @@ def main_compare(args: argparse.Namespace) -> int:
         f"rules on the same applications after every {BARE_BLOCK} calls (its mean is the "
         "yardstick, taken under the same load). Microseconds; the ratios are each run's own; "
         "collections: the garbage collector's runs during the measured calls, by generation "
-        "(each stops the call it falls in).",
+        f"(each stops the call it falls in). {_COLLECTOR}.",
         "",
         *render_compare(runs),
     ]

@@ -7,7 +7,7 @@ import gc
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app, served_app
+from api.app import YOUNG_OBJECTS_PER_COLLECTION, create_app, served_app
 from broker import Settings
 
 
@@ -25,16 +25,21 @@ def test_started_is_called_once_with_the_service_running_before_the_first_reques
     assert seen == [True]
 
 
-def test_served_app_freezes_the_objects_alive_once_started(
+def test_served_app_freezes_the_objects_alive_once_started_and_collects_young_less_often(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("LENDMATCH_DEMO_KEYS", "0")
     gc.unfreeze()
+    before = gc.get_threshold()
     try:
         with TestClient(served_app()) as client:
             frozen = gc.get_freeze_count()
+            threshold = gc.get_threshold()
             assert client.get("/readyz").status_code == 200
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
     assert frozen > 10_000  # modules, the compiled ruleset, the store: everything started
+    assert threshold == (YOUNG_OBJECTS_PER_COLLECTION, *before[1:])
+    assert YOUNG_OBJECTS_PER_COLLECTION > before[0]
