@@ -258,3 +258,11 @@ def post_concurrently(
 
     with ThreadPoolExecutor(max_workers=50) as pool:
         return list(pool.map(post, requests))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 no one listens on now (for a server started by a test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

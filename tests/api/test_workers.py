@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,20 +20,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from audit import Store, open_store
-from tests.api.support import burst_of_200, post_concurrently, postgres_schema
+from tests.api.support import burst_of_200, free_port, post_concurrently, postgres_schema
 from tests.databases import POSTGRES_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 WORKERS = 4
 LENDMATCH = Path(sys.executable).with_name("lendmatch")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,21 +18,15 @@ import uvicorn
 from typer.testing import CliRunner
 
 from cli.main import app
+from tests.api.support import free_port
 
 LENDMATCH = Path(sys.executable).with_name("lendmatch")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _served_log(tmp_path: Path, *flags: str) -> str:
     """What `lendmatch serve *flags` writes (stdout and stderr) while it answers GET /readyz
     twice."""
-    port = _free_port()
+    port = free_port()
     tmp_path.mkdir(parents=True, exist_ok=True)
     log = tmp_path / "serve.log"
     env = {
