@@ -222,6 +222,13 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def _factory(tree: Path | None) -> str:
+    """The app factory a source tree's server runs: `served_app` as `lendmatch serve` does,
+    or `create_app` in a tree from before `served_app`."""
+    app = (tree / "api" / "app.py").read_text() if tree is not None else ""
+    return "served_app" if "def served_app(" in app else "create_app"
+
+
 @contextlib.contextmanager
 def _server(
     database_url: str, variant: str, workers: int = 1, baseline: Path | None = None
@@ -234,7 +241,7 @@ def _server(
     if variant in FLOORS:
         app = ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
     elif variant == "baseline":  # lendmatch from another source tree, same interpreter
-        app = ["--app-dir", str(baseline), "api.app:create_app"]
+        app = ["--app-dir", str(baseline), f"api.app:{_factory(baseline)}"]
     else:  # as `lendmatch serve` runs it
         app = ["api.app:served_app"]
     process = subprocess.Popen(
@@ -706,7 +713,8 @@ def main() -> None:
         "--baseline",
         type=Path,
         help="Source tree of an earlier lendmatch (`git archive COMMIT | tar -x -C DIR`), "
-        "measured as the variant `baseline` (add it to --variants) in the same run.",
+        "measured as the variant `baseline` (add it to --variants) in the same run, its "
+        "server started as that tree's `lendmatch serve` starts it.",
     )
     parser.add_argument(
         "--idempotency-keys",
