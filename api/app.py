@@ -171,11 +171,12 @@ def collect_young_less_often() -> None:
     """Set `YOUNG_OBJECTS_PER_COLLECTION` (the older generations' thresholds kept).
 
     With the default, the single-path benchmark's 5,000 measured decisions (validated,
-    decided, explained) met 14 young collections of ~70 us each, one in a decision's time,
-    and those decisions were among the slowest 1 %; with this setting none (about two
-    containers outlive a decision: one collection in ~10,000), and the p99 is 4-7 % lower
-    (2026-12-03, RESULTS.md). A collection then looks at up to 20,000 objects: ~160 us for
-    20,000 small dicts that survive it, paid by one request in thousands. Process-wide, so
+    decided, explained) met 16 young collections (~70 us each in a scratch timing), each in
+    one decision's time, and those decisions were among the slowest 1 %; with this setting
+    none (about two containers outlive a decision). The benchmark's p99 moved within its
+    noise; a scratch run in its order gave 3-7 % lower (2026-12-03, RESULTS.md). A
+    collection then looks at up to 20,000 objects: ~160 us for 20,000 small dicts that
+    survive it, paid by one request in thousands. Process-wide, so
     only for a server process (`served_app`) and the benchmark that stands for one; a batch
     job or a library caller keeps its own."""
     _, older, oldest = gc.get_threshold()

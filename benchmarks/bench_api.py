@@ -222,11 +222,11 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def _factory(tree: Path | None) -> str:
+def _factory(tree: Path) -> str:
     """The app factory a source tree's server runs: `served_app` as `lendmatch serve` does,
     or `create_app` in a tree from before `served_app`."""
-    app = (tree / "api" / "app.py").read_text() if tree is not None else ""
-    return "served_app" if "def served_app(" in app else "create_app"
+    source = (tree / "api" / "app.py").read_text()
+    return "served_app" if "def served_app(" in source else "create_app"
 
 
 @contextlib.contextmanager
@@ -241,6 +241,7 @@ def _server(
     if variant in FLOORS:
         app = ["--app-dir", "benchmarks", f"_floors:{variant}_app"]
     elif variant == "baseline":  # lendmatch from another source tree, same interpreter
+        assert baseline is not None
         app = ["--app-dir", str(baseline), f"api.app:{_factory(baseline)}"]
     else:  # as `lendmatch serve` runs it
         app = ["api.app:served_app"]

@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -266,3 +271,46 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+LENDMATCH = Path(sys.executable).with_name("lendmatch")
+
+
+@contextmanager
+def lendmatch_serve(database_url: str, log: Path, *args: str) -> Iterator[tuple[str, int]]:
+    """`lendmatch serve *args` on a free port, in a process group of its own, writing its
+    stdout and stderr to `log` (the access log, from the environment's default on); yields
+    the base URL and its process id once /readyz answers 200; stopped with SIGTERM (then
+    SIGKILL) after."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "LENDMATCH_DEMO_KEYS": "0"}
+    env.pop("LENDMATCH_ACCESS_LOG", None)
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(LENDMATCH), "serve", "--port", str(port), *args],
+            env=env,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None:
+                    raise RuntimeError(f"lendmatch serve exited: {log.read_text()}")
+                assert time.monotonic() < deadline, "lendmatch serve did not become ready"
+                time.sleep(0.2)
+            yield base_url, process.pid
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -5,65 +5,22 @@ port; the test sees through PostgreSQL which worker processes took requests."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from audit import Store, open_store
-from tests.api.support import burst_of_200, free_port, post_concurrently, postgres_schema
+from tests.api.support import burst_of_200, lendmatch_serve, post_concurrently, postgres_schema
 from tests.databases import POSTGRES_URL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 WORKERS = 4
 LENDMATCH = Path(sys.executable).with_name("lendmatch")
-
-
-@contextmanager
-def lendmatch_serve(database_url: str, workers: int, log: Path) -> Iterator[tuple[str, int]]:
-    """`lendmatch serve --workers N` in a process group of its own; yields the base URL and
-    its process id once /readyz answers 200; stopped with SIGTERM (then SIGKILL) after."""
-    port = free_port()
-    log_file = log.open("wb")
-    process = subprocess.Popen(
-        [str(LENDMATCH), "serve", "--workers", str(workers), "--port", str(port)],
-        env={**os.environ, "DATABASE_URL": database_url, "LENDMATCH_DEMO_KEYS": "0"},
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-        start_new_session=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"lendmatch serve exited: {log.read_text()}")
-            assert time.monotonic() < deadline, "lendmatch serve did not become ready"
-            time.sleep(0.2)
-        yield base_url, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log_file.close()
 
 
 def workers_of(pid: int) -> set[int]:
@@ -116,7 +73,10 @@ def test_200_concurrent_posts_over_4_worker_processes_are_each_stored_once(tmp_p
     with postgres_schema() as url:
         with open_store(url) as store:
             _, key = store.api_keys.add(role="frontend", client="acme")
-        with lendmatch_serve(url, WORKERS, tmp_path / "serve.log") as (base_url, server_pid):
+        with lendmatch_serve(url, tmp_path / "serve.log", "--workers", str(WORKERS)) as (
+            base_url,
+            server_pid,
+        ):
             workers = workers_of(server_pid)
             assert len(workers) == WORKERS
             wait_until_all_started(workers)

@@ -4,11 +4,6 @@ the environment through the command to uvicorn for the rest)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,45 +13,16 @@ import uvicorn
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.api.support import free_port
-
-LENDMATCH = Path(sys.executable).with_name("lendmatch")
+from tests.api.support import lendmatch_serve
 
 
-def _served_log(tmp_path: Path, *flags: str) -> str:
+def _served_log(folder: Path, *flags: str) -> str:
     """What `lendmatch serve *flags` writes (stdout and stderr) while it answers GET /readyz
     twice."""
-    port = free_port()
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    log = tmp_path / "serve.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'lendmatch.sqlite'}",
-        "LENDMATCH_DEMO_KEYS": "0",
-    }
-    env.pop("LENDMATCH_ACCESS_LOG", None)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(LENDMATCH), "serve", "--port", str(port), *flags],
-            env=env,
-            stdout=output,
-            stderr=output,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            answered = 0
-            while answered < 2:
-                try:
-                    status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
-                    answered += status == 200
-                except httpx.TransportError:
-                    time.sleep(0.2)
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "lendmatch serve did not become ready"
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=30)
+    folder.mkdir(parents=True)
+    log = folder / "serve.log"
+    with lendmatch_serve(f"sqlite:///{folder / 'lendmatch.sqlite'}", log, *flags) as (url, _):
+        assert httpx.get(f"{url}/readyz", timeout=5).status_code == 200
     return log.read_text()
 
 
